@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration keys (spec section 6): Kubeshark's names, set by --set or a YAML file. */
+#ifndef FL_CONFIG_H
+#define FL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fl_config {
+	uint64_t stream_timeout_ms;   /* tap.tcpStreamChannelTimeoutMs */
+	uint32_t snaplen;             /* tap.snaplen */
+	uint32_t max_flows;           /* tap.maxFlows */
+	uint32_t reassembly_memcap_mb;/* tap.reassemblyMemcapMb */
+	uint32_t ring_buffer_mb;      /* tap.ringBufferMb (eBPF ring buffer size) */
+};
+
+void config_defaults(struct fl_config *cfg);
+/* Apply "key=value".  Returns 0, or -EINVAL with a message in err. */
+int config_set(struct fl_config *cfg, const char *assignment, char *err, size_t errlen);
+/* Apply one key and its value text. */
+int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err, size_t errlen);
+/* Read keys from a YAML file (nested maps or dotted keys).  0 or -errno with err set. */
+int config_load_yaml(struct fl_config *cfg, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dissector interface.  A dissector is a const ops table listed in
+ * dissect/registry.c.  The stream layer feeds it bytes in order, per
+ * direction: reassembled TCP payload, or one UDP datagram per call.
+ *
+ * Parsers report how many bytes they consumed; what they leave is kept by the
+ * stream layer and presented again, with more, on the next call (Suricata's
+ * model), so a parser never copies a message it cannot finish yet.
+ */
+#ifndef FL_DISSECT_H
+#define FL_DISSECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../entry.h"
+
+struct flow;
+struct fl_config;
+
+enum dissect_dir {
+	DISSECT_TO_SERVER = 0,    /* client -> server: requests */
+	DISSECT_TO_CLIENT = 1,    /* server -> client: responses */
+};
+
+enum dissect_transport {
+	DISSECT_TCP = 1 << 0,
+	DISSECT_UDP = 1 << 1,
+};
+
+enum dissect_probe {
+	DISSECT_PROBE_NO = 0,     /* not this protocol */
+	DISSECT_PROBE_MAYBE,      /* too few bytes to tell */
+	DISSECT_PROBE_YES,        /* this protocol */
+};
+
+/* Why a stream (or a UDP conversation) ended. */
+enum dissect_end {
+	DISSECT_END_FIN = 1,      /* both sides closed, or one side's FIN */
+	DISSECT_END_RST,          /* reset */
+	DISSECT_END_TIMEOUT,      /* idle for tap.tcpStreamChannelTimeoutMs */
+	DISSECT_END_CAPTURE,      /* the file or capture ended */
+	DISSECT_END_EVICTED,      /* the flow table needed the slot */
+};
+
+/* An ICMP error quoting a packet of this flow. */
+struct dissect_icmp {
+	uint8_t version;          /* 4 or 6 */
+	uint8_t type, code;
+	const char *type_name, *code_name;
+	enum dissect_dir dir;     /* direction of the quoted packet */
+	const uint8_t *quoted_payload;   /* L4 payload bytes the ICMP quoted (may be 0) */
+	size_t quoted_len;
+};
+
+/* What a dissector may use while parsing. */
+struct dissect_ctx {
+	struct emitter *em;
+	struct flow *flow;
+	const struct fl_config *cfg;
+	struct fl_stats *stats;
+	uint64_t ts_ns;           /* time of the packet that carried these bytes */
+	struct fl_endpoint client, server;
+	enum dissect_end end_reason;       /* valid in end() */
+	enum dissect_dir end_by;           /* who sent the FIN/RST, valid in end() */
+};
+
+struct dissector_ops {
+	const char *name;         /* the entry's "protocol": "http", "dns", "redis" */
+	unsigned transports;      /* enum dissect_transport bits */
+	/* Well-known server ports; a hint only, content decides. */
+	bool (*port_hint)(uint16_t server_port);
+	/* Look at the first bytes of a direction. */
+	enum dissect_probe (*probe)(const uint8_t *data, size_t len, enum dissect_dir dir,
+				    bool port_hint);
+	void *(*new)(struct dissect_ctx *ctx);
+	void (*free)(void *state);
+	/*
+	 * In-order bytes of `dir`.  Returns how many were consumed (0..len); the
+	 * rest is presented again with more data.  Returns -1 after emitting a
+	 * parser-error entry: the stream is not parsed further.
+	 */
+	ssize_t (*parse)(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
+			 const uint8_t *data, size_t len);
+	/* `missing` bytes of `dir` were never captured (a hole). */
+	void (*gap)(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing);
+	/* The stream ended: report what is unfinished (ctx->end_reason, ctx->end_by). */
+	void (*end)(void *state, struct dissect_ctx *ctx);
+	/* An ICMP error quoted this flow. */
+	void (*icmp)(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp);
+	/* Does the state hold an unfinished message (for the stale-stream timeout)? */
+	bool (*pending)(void *state);
+};
+
+/* All dissectors, in probing order; NULL-terminated. */
+extern const struct dissector_ops *const dissectors[];
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The packet every source (pcap file, eBPF ring, AF_PACKET ring) hands to the
+ * pipeline.  Nothing after the source depends on where it came from.
+ */
+#ifndef FL_PACKET_H
+#define FL_PACKET_H
+
+#include <stdint.h>
+
+/* Link types, numbered as libpcap's DLT_* so pcap files map directly. */
+enum fl_linktype {
+	FL_LINK_NULL = 0,       /* BSD loopback: 4-byte host-order family */
+	FL_LINK_ETHERNET = 1,
+	FL_LINK_RAW = 101,      /* DLT_RAW on Linux: raw IPv4/IPv6 */
+	FL_LINK_LOOP = 108,     /* OpenBSD loopback: 4-byte network-order family */
+	FL_LINK_LINUX_SLL = 113,
+	FL_LINK_IPV4 = 228,
+	FL_LINK_IPV6 = 229,
+	FL_LINK_LINUX_SLL2 = 276,
+};
+
+struct fl_packet {
+	uint64_t ts_ns;        /* wall-clock time, ns since the Unix epoch */
+	const uint8_t *data;   /* first `caplen` bytes of the frame */
+	uint32_t caplen;
+	uint32_t len;          /* length on the wire */
+	uint32_t linktype;     /* enum fl_linktype (DLT number) */
+	uint32_t ifindex;      /* 0 when unknown (files) */
+	uint8_t direction;     /* enum fl_direction */
+};
+
+#endif

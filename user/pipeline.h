@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pipeline: decode -> flow -> tcp state / reassembly -> dissector ->
+ * entry -> sinks.  Every source feeds it struct fl_packet; it owns no I/O.
+ */
+#ifndef FL_PIPELINE_H
+#define FL_PIPELINE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "entry.h"
+#include "faultline.h"
+#include "packet.h"
+#include "stats.h"
+
+struct pipeline;
+
+/* Returns NULL with errno set. `stats` is owned by the caller and outlives it. */
+struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stats);
+void pipeline_free(struct pipeline *p);
+
+int pipeline_add_sink(struct pipeline *p, struct entry_sink sink);
+
+/* One packet.  Never fails: a bad packet is counted and skipped. */
+void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt);
+/* A socket event from the kernel's TCP tracepoints (capture, eBPF backend). */
+void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns);
+/*
+ * Advance the clock to now_ns with no packet (capture's wall-clock timer):
+ * judges timeouts.  In read, packet time drives the same checks.
+ */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* The source ended: judge every flow that is still open (capture-end). */
+void pipeline_finish(struct pipeline *p);
+
+/* Observers of raw packets (the recorder): called for every packet with its flow (or NULL). */
+struct flow;
+struct packet_observer {
+	void (*packet)(void *ctx, const struct fl_packet *pkt, struct flow *flow);
+	void (*flow_end)(void *ctx, struct flow *flow);
+	void *ctx;
+};
+int pipeline_add_observer(struct pipeline *p, struct packet_observer obs);
+
+#endif

@@ -1,0 +1,60 @@
+# Shared helpers for tests that build network namespaces.  Source it, then:
+#   ns_prefix flt-mysuite          # names are "<prefix>-<name>", so suites never collide
+#   ns_add client; ns_add server
+#   ns_link client c0 198.18.1.1/24,fd18:1::1/64 server s0 198.18.1.2/24,fd18:1::2/64
+#   ns_exec client curl ...
+# Everything made is torn down on exit, also when the test fails (trap).
+# Hosts take addresses from 198.18.0.0/15 and fd18::/16 only.
+
+NS_PREFIX=${NS_PREFIX:-flt}
+NS_MADE=()
+NS_PIDS=()
+
+ns_prefix() { NS_PREFIX="$1-$$"; }
+ns_name() { echo "$NS_PREFIX-$1"; }
+
+ns_add() {
+	local n; n=$(ns_name "$1")
+	ip netns add "$n" || return 1
+	NS_MADE+=("$n")
+	ip -n "$n" link set lo up
+	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+ns_exec() { local n; n=$(ns_name "$1"); shift; ip netns exec "$n" "$@"; }
+
+# ns_link A IFA ADDRS_A B IFB ADDRS_B: a veth pair between two namespaces.
+ns_link() {
+	local a; a=$(ns_name "$1"); local b; b=$(ns_name "$4")
+	ip link add "$2" netns "$a" type veth peer name "$5" netns "$b" || return 1
+	local addr
+	for addr in ${3//,/ }; do ip -n "$a" addr add "$addr" dev "$2" nodad; done
+	for addr in ${6//,/ }; do ip -n "$b" addr add "$addr" dev "$5" nodad; done
+	ip -n "$a" link set "$2" up
+	ip -n "$b" link set "$5" up
+}
+
+# Run a command in the background inside a namespace; it is killed at teardown.
+ns_bg() { local n; n=$(ns_name "$1"); shift; ip netns exec "$n" "$@" & NS_PIDS+=($!); }
+
+ns_teardown() {
+	local p n
+	for p in "${NS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${NS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	for n in "${NS_MADE[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+	NS_MADE=() NS_PIDS=()
+}
+trap ns_teardown EXIT INT TERM
+
+# Wait (bounded) until a TCP port listens inside a namespace.
+ns_wait_port() {
+	local i
+	for i in $(seq 1 50); do
+		ns_exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "port $2 in $1 never listened" >&2; return 1
+}

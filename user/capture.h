@@ -54,7 +54,9 @@ struct capture_source {
 
 /*
  * Each returns 0 or -errno with a message for the user in err.  -EPERM and
- * -EOPNOTSUPP/-ENOSYS say eBPF is not allowed or not supported here.
+ * -EOPNOTSUPP/-ENOSYS say eBPF is not allowed or not supported here; -EBUSY
+ * that another eBPF capture runs in this network namespace.  The eBPF open
+ * first removes what a killed earlier run left (see below).
  */
 int capture_ebpf_open(const struct capture_params *p, struct capture_source **out,
 		      char *err, size_t errlen);
@@ -65,7 +67,8 @@ int capture_afpacket_open(const struct capture_params *p, struct capture_source 
  * Remove what a killed earlier eBPF run left on this network namespace's
  * interfaces: our tc filters (by handle, priority and program name), our XDP
  * programs, and the clsact qdiscs it recorded as its own.  Returns how many
- * attachments were removed.
+ * attachments were removed.  Only safe while holding the namespace's lock
+ * (capture_ebpf_open takes it).
  */
 int capture_ebpf_cleanup_leftovers(void);
 

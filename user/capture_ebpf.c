@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@ struct ebpf_source {
 	struct capture_bpf *cap;
 	struct socktrace_bpf *trace;          /* NULL when the tracepoints are unavailable */
 	struct ring_buffer *rb;
+	int lock_fd;                          /* held while we run: one eBPF capture per netns */
 	int64_t clock_offset;
 	unsigned budget;
 	/* Last kernel counter values folded into the stats. */
@@ -74,12 +77,40 @@ static uint64_t monotonic_ns(void)
 
 /* ---- the state file: clsact qdiscs this run created, per network namespace ---- */
 
-static void state_path(char *buf, size_t len)
+static unsigned long netns_ino(void)
 {
 	struct stat st;
-	unsigned long ino = stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
 
-	snprintf(buf, len, STATE_DIR "/qdiscs-%lu", ino);
+	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static void state_path(char *buf, size_t len)
+{
+	snprintf(buf, len, STATE_DIR "/qdiscs-%lu", netns_ino());
+}
+
+/*
+ * The tc handle and priority are fixed, so two eBPF captures in one network
+ * namespace would take each other's filters: a lock (released by the kernel
+ * even on SIGKILL) lets one run, and tells a new run that attachments it
+ * finds belong to a dead one.  fd, or -EBUSY when another capture holds it.
+ */
+static int take_lock(void)
+{
+	char path[128];
+	int fd;
+
+	mkdir(STATE_DIR, 0755);
+	snprintf(path, sizeof(path), STATE_DIR "/ebpf-%lu.lock", netns_ino());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
 }
 
 static void state_write(const struct ebpf_source *s)
@@ -375,6 +406,8 @@ static void ebpf_close(struct capture_source *base)
 	ring_buffer__free(s->rb);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	free(s);
 }
 
@@ -452,6 +485,20 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	s->base.backend = p->xdp ? "ebpf-xdp" : "ebpf-tc";
 	s->base.fd = -1;
 	s->clock_offset = capture_clock_offset();
+	s->lock_fd = take_lock();
+	if (s->lock_fd < 0) {
+		err = s->lock_fd;
+		if (err == -EBUSY)
+			snprintf(msg, msglen, "another faultline capture with the eBPF backend is "
+				 "running in this network namespace");
+		else
+			explain(err, "locking " STATE_DIR, msg, msglen);
+		goto fail;
+	}
+	int removed = capture_ebpf_cleanup_leftovers();
+	if (removed > 0)
+		pr_info("removed %d BPF attachment%s left by an earlier run\n", removed,
+			removed == 1 ? "" : "s");
 
 	s->cap = capture_bpf__open();
 	if (!s->cap) {
@@ -471,14 +518,23 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 		goto fail;
 	}
 
-	/* The tracepoints are a second view: without them packets are still captured. */
-	s->trace = open_socktrace(p->cfg, false, &err);
+	/*
+	 * The tracepoints are a second view: without them packets are still
+	 * captured.  FAULTLINE_SOCKTRACE=classic skips tp_btf (to test the fallback).
+	 */
+	const char *force = getenv("FAULTLINE_SOCKTRACE");
+	err = -EOPNOTSUPP;
+	if (!force || strcmp(force, "classic") != 0)
+		s->trace = open_socktrace(p->cfg, false, &err);
 	if (!s->trace) {
 		pr_debug("tp_btf socket tracepoints failed (%s); trying classic tracepoints\n",
 			 strerror(-err));
 		s->trace = open_socktrace(p->cfg, true, &err);
 	}
-	if (!s->trace)
+	if (s->trace)
+		pr_debug("socket tracepoints attached (%s)\n",
+			 bpf_program__autoload(s->trace->progs.fl_state_btf) ? "tp_btf" : "classic");
+	else
 		pr_warn("TCP socket tracepoints unavailable (%s): the kernel counters stay 0\n",
 			strerror(-err));
 

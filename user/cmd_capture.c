@@ -81,8 +81,8 @@ static void stats_interfaces(struct capture_loop *l)
 	st->capture.n_interfaces = 0;
 	for (unsigned i = 0; i < l->n_ifaces; i++)
 		if (l->ifaces[i].attached)
-			snprintf(st->capture.interfaces[st->capture.n_interfaces++],
-				 sizeof(st->capture.interfaces[0]), "%s", l->ifaces[i].name);
+			memcpy(st->capture.interfaces[st->capture.n_interfaces++], l->ifaces[i].name,
+			       sizeof(st->capture.interfaces[0]));
 }
 
 static int attach_one(struct capture_loop *l, struct capture_iface *ifc)
@@ -192,10 +192,6 @@ static int open_source(struct capture_loop *l, char *err, size_t errlen)
 	int rc;
 
 	if (strcmp(backend, "afpacket") != 0) {
-		int removed = capture_ebpf_cleanup_leftovers();
-		if (removed > 0)
-			pr_info("removed %d BPF attachment%s left by an earlier run\n", removed,
-				removed == 1 ? "" : "s");
 		rc = capture_ebpf_open(&params, &l->src, err, errlen);
 		if (rc == 0 || strcmp(backend, "ebpf") == 0)
 			return rc;

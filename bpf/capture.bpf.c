@@ -129,6 +129,22 @@ static __always_inline void classify(void *data, void *data_end)
 		count_icmp(&c, true);
 }
 
+/*
+ * min(len, snaplen), written so the verifier sees the bound on the register
+ * that is passed on: clang tends to compare a copy, and then the copy length
+ * looks unbounded against a scratch buffer sized for snaplen.
+ */
+static __always_inline __u64 clamp_snaplen(__u64 len)
+{
+	__u64 max = snaplen;
+
+	asm volatile("if %[len] <= %[max] goto +1;"
+		     "%[len] = %[max];"
+		     : [len] "+r"(len)
+		     : [max] "r"(max));
+	return len;
+}
+
 /* The scratch record of this CPU, or NULL. */
 static __always_inline struct fl_ring_pkt *record(void)
 {
@@ -159,9 +175,7 @@ static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
 		count(FL_CNT_RING_DROPS);
 		return;
 	}
-	if (caplen > snaplen)
-		caplen = snaplen;
-	barrier_var(caplen);   /* keep the checked register the one passed on */
+	caplen = clamp_snaplen(caplen);
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return;
 	if (bpf_skb_load_bytes(skb, 0, r + 1, caplen)) {
@@ -204,9 +218,7 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 		count(FL_CNT_RING_DROPS);
 		return XDP_PASS;
 	}
-	if (caplen > snaplen)
-		caplen = snaplen;
-	barrier_var(caplen);   /* keep the checked register the one passed on */
+	caplen = clamp_snaplen(caplen);
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return XDP_PASS;
 	if (bpf_xdp_load_bytes(ctx, 0, r + 1, caplen)) {

@@ -51,7 +51,7 @@ NS_CLIENT=$(ns_name client)
 start_capture() {
 	local name=$1; shift
 	SOCK=$TMP/$name.sock
-	ip netns exec "$NS_CLIENT" ${CAP_SHELL:+sh -c "$CAP_SHELL" sh} "$BIN" capture -i c0 --socket "$SOCK" -o json --duration 90 \
+	ip netns exec "$NS_CLIENT" ${CAP_SHELL:+sh -c "$CAP_SHELL" sh} "$BIN" capture ${CAP_IFACES--i c0} --socket "$SOCK" -o json --duration 90 \
 		--set tap.tcpStreamChannelTimeoutMs=1000 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
 	local i
@@ -176,7 +176,7 @@ fi
 
 if [ $EBPF = 1 ]; then
 	scenario ebpf-tc ebpf
-	HOOK=xdp scenario ebpf-xdp ebpf --hook xdp
+	HOOK=xdp scenario ebpf-xdp ebpf --hook xdp --set tap.snaplen=128
 else
 	skip "eBPF scenarios (tc, xdp)"
 fi
@@ -240,6 +240,38 @@ if [ $EBPF = 1 ]; then
 	fi
 	unset FAULTLINE_SOCKTRACE FAULTLINE_DEBUG
 fi
+
+# ---- default interfaces, and one that appears later ----
+hotplug() {
+	local backend=$1 i ifs
+	echo "$SUITE: interfaces coming and going ($backend)"
+	if ! CAP_IFACES= start_capture hotplug-$backend --backend "$backend"; then bad "$backend: capture starts without -i"; return; fi
+	ifs=$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq -r '.capture.interfaces|join(",")')
+	check "$backend: without -i: every interface that is up except lo ($ifs)" [ "$ifs" = c0 ]
+	ns_exec client ip link add c1 type veth peer name c1p
+	ns_exec client ip link set c1 up; ns_exec client ip link set c1p up
+	for i in $(seq 1 50); do
+		ifs=$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq -r '.capture.interfaces|sort|join(",")')
+		[ "$ifs" = "c0,c1,c1p" ] && break
+		sleep 0.1
+	done
+	check "$backend: a new interface is picked up ($ifs)" [ "$ifs" = "c0,c1,c1p" ]
+	if [ "$backend" = ebpf ]; then
+		check "$backend: ... and has our filters" bash -c "ip netns exec $NS_CLIENT tc filter show dev c1 ingress | grep -q fl_tc_ingress"
+	fi
+	ns_exec client ip link del c1
+	for i in $(seq 1 50); do
+		ifs=$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq -r '.capture.interfaces|join(",")')
+		[ "$ifs" = c0 ] && break
+		sleep 0.1
+	done
+	check "$backend: a deleted interface is dropped ($ifs)" [ "$ifs" = c0 ]
+	stop_capture TERM
+	check "$backend: exits 0" [ "$CAP_RC" = 0 ]
+	check "$backend: nothing attached after SIGTERM" [ -z "$(attachments)" ]
+}
+[ $EBPF = 1 ] && hotplug ebpf
+hotplug afpacket
 
 # ---- usage and errors ----
 echo "$SUITE: errors"

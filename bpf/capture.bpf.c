@@ -111,6 +111,10 @@ static __always_inline void classify(void *data, void *data_end)
 	int proto, l4;
 
 	proto = parse_ethernet(&c);
+	if (proto < 0) {
+		count(FL_CNT_PARSE_FAIL);
+		return;
+	}
 	if (proto == ETH_P_IP)
 		l4 = parse_ipv4(&c);
 	else if (proto == ETH_P_IPV6)

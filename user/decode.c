@@ -342,13 +342,13 @@ static enum decode_result link_ppp(struct cursor c, struct decoded *d)
 	}
 }
 
-/* IP over InfiniBand: 2-byte ethertype, 2 reserved bytes. */
+/* IP over InfiniBand (LINKTYPE_IPOIB): two 20-byte hardware addresses, ethertype, reserved. */
 static enum decode_result link_ipoib(struct cursor c, struct decoded *d)
 {
-	if (!has(&c, 4))
+	if (!has(&c, 44))
 		return DECODE_MALFORMED;
-	uint16_t type = be16(c.p);
-	skip(&c, 4);
+	uint16_t type = be16(c.p + 40);
+	skip(&c, 44);
 	return decode_ethertype_tags(c, type, d, 0);
 }
 

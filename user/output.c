@@ -74,7 +74,7 @@ static void summarise_tcp(const struct doc *d, uint32_t tcp, char *buf, size_t l
 	uint32_t n;
 	if ((s = doc_path_str(d, tcp, "reason")))
 		append(buf, len, used, " %s", s);
-	if ((n = doc_get(d, tcp, "syn_retries")) != DOC_NONE)
+	if ((n = doc_get(d, tcp, "syn_retries")) != DOC_NONE && doc_number(d, n) > 0)
 		append(buf, len, used, " after %lld SYN retries", (long long)doc_number(d, n));
 	if ((s = doc_path_str(d, tcp, "icmp.code_name")) || (s = doc_path_str(d, tcp, "icmp.type_name")))
 		append(buf, len, used, " (ICMP %s)", s);

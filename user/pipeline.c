@@ -184,10 +184,9 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	case FL_IPPROTO_ICMPV6:
 		f = icmp_track_flow(p->flows, &d, &icmp, ts, &side);
 		notify_observers(p, pkt, f);
-		if (icmp.type_name)
-			icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
-		else
-			p->stats->packets.decode_errors++;
+		if (d.l4_caplen < 4)
+			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
+		icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
 		return;
 	default:
 		notify_observers(p, pkt, NULL);

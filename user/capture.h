@@ -76,7 +76,4 @@ int capture_ebpf_cleanup_leftovers(void);
 int64_t capture_clock_offset(void);
 uint64_t capture_now_ns(void);
 
-/* `faultline capture`: the entry point main() dispatches to.  Returns the exit status. */
-int cmd_capture(int argc, char **argv);
-
 #endif

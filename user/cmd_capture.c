@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "cli.h"
+#include "commands.h"
 #include "ctl.h"
 #include "iface.h"
 #include "log.h"
@@ -304,20 +305,12 @@ int cmd_capture(int argc, char **argv)
 
 	l.signal_w.fd = l.timer_w.fd = l.link_w.fd = -1;
 	fl_log_init();
+	/* Entries are reported as they happen, also into a pipe or a file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = cli_parse(argc, argv, true, &opts);
 	if (rc)
 		return rc == 1 ? 0 : rc;
 	l.opts = &opts;
-	if (opts.hook && strcmp(opts.hook, "tc") != 0 && strcmp(opts.hook, "xdp") != 0) {
-		fprintf(stderr, "faultline: --hook takes tc or xdp, not '%s'\n", opts.hook);
-		return 2;
-	}
-	if (opts.backend && strcmp(opts.backend, "auto") != 0 && strcmp(opts.backend, "ebpf") != 0 &&
-	    strcmp(opts.backend, "afpacket") != 0) {
-		fprintf(stderr, "faultline: --backend takes auto, ebpf or afpacket, not '%s'\n",
-			opts.backend);
-		return 2;
-	}
 
 	if ((rc = setup_fds(&l)) < 0) {
 		fprintf(stderr, "faultline: setting up the event loop: %s\n", strerror(-rc));

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "ctl.h"
 
 static int send_all(int fd, const char *buf, size_t len)

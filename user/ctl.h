@@ -42,8 +42,4 @@ struct entry_sink ctl_entry_sink(struct ctl *c);
 /* Client side: connect to path.  fd or -errno. */
 int ctl_connect(const char *path);
 
-/* `faultline stats` and `faultline query`, the clients.  Each returns the exit status. */
-int cmd_stats(int argc, char **argv);
-int cmd_query(int argc, char **argv);
-
 #endif

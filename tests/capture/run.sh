@@ -27,6 +27,7 @@ ns_prefix flt-cap
 TMP=$(mktemp -d /tmp/flt-cap.XXXXXX)
 CAP_PID=
 cleanup() {
+	[ -n "${KEEP_TMP:-}" ] && { cp -r "$TMP" /tmp/flt-cap-kept; }
 	[ -n "$CAP_PID" ] && kill -KILL "$CAP_PID" 2>/dev/null
 	ns_teardown
 	rm -rf "$TMP"

@@ -44,7 +44,21 @@ ns_exec server ip route add unreachable 198.18.9.0/24
 ns_bg server timeout 120 python3 -m http.server 8080 --bind 198.18.1.2 >"$TMP/http.log" 2>&1
 ns_bg server timeout 120 python3 $SERVERS reset 198.18.1.2 8082 >"$TMP/reset.log" 2>&1
 ns_bg server timeout 120 python3 $SERVERS closewait 198.18.1.2 8083 4 >"$TMP/closewait.log" 2>&1
-ns_wait_port server 8080 && ns_wait_port server 8082 && ns_wait_port server 8083 || { bad "servers start"; finish; }
+ns_bg server timeout 120 python3 $SERVERS closer 198.18.1.2 8084 >"$TMP/closer.log" 2>&1
+# The client's pure ACKs to 8084 are dropped before they leave (and before capture sees them):
+# the server's socket stays in LAST_ACK, retransmitting its FIN.
+HAVE_NFT=0
+if command -v nft >/dev/null && ns_exec client nft -f - <<'NFT'
+table inet flt_cap {
+	chain out {
+		type filter hook output priority 0;
+		tcp dport 8084 tcp flags == ack drop
+	}
+}
+NFT
+then HAVE_NFT=1; fi
+ns_wait_port server 8080 && ns_wait_port server 8082 && ns_wait_port server 8083 &&
+	ns_wait_port server 8084 || { bad "servers start"; finish; }
 
 NS_CLIENT=$(ns_name client)
 
@@ -103,6 +117,7 @@ traffic() {
 	ns_exec client timeout 5 curl -s -o /dev/null http://198.18.1.2:8082/          # server resets
 	ns_exec client timeout 5 ping -c 1 -W 1 198.18.9.9 >/dev/null                  # host unreachable
 	ns_exec client timeout 5 python3 $SERVERS connect 198.18.1.2 8083             # server keeps CLOSE_WAIT
+	[ $HAVE_NFT = 1 ] && ns_exec client timeout 5 python3 $SERVERS halfclose 198.18.1.2 8084  # LAST_ACK
 	sleep 3   # past tap.tcpStreamChannelTimeoutMs (1 s) and a kernel-counter refresh
 }
 
@@ -118,6 +133,21 @@ error_set() {
 query_matches() {
 	[ "$2" -ge "$(jq -r .entries.total "$TMP/$1.stats")" ] &&
 		[ "$(jq -c . "$TMP/$1.query")" = "$(head -n "$2" "$TMP/$1.out" | jq -c .)" ]
+}
+
+# query --limit 1 --follow: the newest entry, then a refused connection made meanwhile.
+follows() {
+	local f=$TMP/$1.follow i pid
+	timeout 20 "$BIN" query --socket "$SOCK" --limit 1 --follow >"$f" &
+	pid=$!
+	for i in $(seq 1 50); do [ -s "$f" ] && break; sleep 0.1; done
+	ns_exec client timeout 5 curl -s -o /dev/null http://198.18.1.2:82/
+	for i in $(seq 1 50); do
+		grep -q '"port":82}' "$f" && break
+		sleep 0.1
+	done
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	[ "$(head -1 "$f" | jq -r '.dst.port')" != 82 ] && grep -q '"SynSent"' "$f" && grep -q '"port":82}' "$f"
 }
 
 have_pipeline() { jq -e '.entries.total > 0' "$TMP/$1.stats" >/dev/null; }
@@ -145,6 +175,7 @@ scenario() {
 		check "$name: kernel SynSent counted" [ "$(stat_of .kernel.SynSent "$name")" -ge 2 ]
 		check "$name: kernel Reset counted" [ "$(stat_of .kernel.Reset "$name")" -ge 1 ]
 		check "$name: kernel CloseWait counted" [ "$(stat_of .kernel.CloseWait "$name")" -ge 1 ]
+		[ $HAVE_NFT = 1 ] && check "$name: kernel LastAck counted" [ "$(stat_of .kernel.LastAck "$name")" -ge 1 ]
 	else
 		check "$name: capture.backend is afpacket" [ "$(stat_of .capture.backend "$name")" = afpacket ]
 	fi
@@ -155,14 +186,20 @@ scenario() {
 		check "$name: Reset entry (port 8082)" grep -q '\["tcp","tcp","Reset",8082\]' <<<"$e"
 		check "$name: CloseWait entry (port 8083)" grep -q '\["tcp","tcp","CloseWait",8083\]' <<<"$e"
 		check "$name: ICMP unreachable entry" grep -q '\["icmp","icmp",.*,3\]' <<<"$e"
+		[ $HAVE_NFT = 1 ] && check "$name: LastAck entry (port 8084)" grep -q '\["tcp","tcp","LastAck",8084\]' <<<"$e"
 		# Entries may still come (neighbour discovery): compare with what had been printed then.
 		local n; n=$(wc -l <"$TMP/$name.query")
 		check "$name: query returns every entry printed so far ($n)" query_matches "$name" "$n"
 		check "$name: query --limit 2 returns 2" [ "$(timeout 5 "$BIN" query --socket "$SOCK" --limit 2 | wc -l)" -eq 2 ]
+		check "$name: query --follow streams a new entry" follows "$name"
+		check "$name: stats still answers after the follower left" \
+			bash -c "timeout 5 '$BIN' stats --json --socket '$SOCK' | jq -e .packets.seen >/dev/null"
 	else
 		skip "$name: entries (the pipeline on this branch reports none yet)"
 	fi
 	stop_capture TERM
+	# The LAST_ACK socket would retransmit its FIN into the next scenario's capture.
+	ns_exec server ss -HK state last-ack >/dev/null 2>&1
 	check "$name: exits 0 on SIGTERM" [ "$CAP_RC" = 0 ]
 	check "$name: nothing attached after SIGTERM" [ -z "$(attachments)" ]
 	check "$name: its BPF programs are unloaded" progs_gone "$ids"

@@ -4,7 +4,9 @@
   servers.py reset ADDR PORT       accept, read the request, close with SO_LINGER 0 (RST)
   servers.py closewait ADDR PORT S accept and hold the socket S seconds without closing,
                                    so after the client's FIN it sits in CLOSE_WAIT
+  servers.py closer ADDR PORT      accept, read until the client's FIN, then close (passive close)
   servers.py connect ADDR PORT     connect and close at once (the client side of closewait)
+  servers.py halfclose ADDR PORT   connect, send FIN, wait for the server's FIN, close
 Every server exits after 120 s at the latest.
 """
 import socket
@@ -54,6 +56,37 @@ def closewait(addr, port, hold):
         threading.Timer(hold, c.close).start()
 
 
+def closer(addr, port):
+    s = listen(addr, port)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            return
+        c.settimeout(5)
+        try:
+            while c.recv(4096):
+                pass
+        except OSError:
+            pass
+        c.close()
+
+
+def halfclose(addr, port):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    c = socket.socket(fam, socket.SOCK_STREAM)
+    c.settimeout(3)
+    c.connect((addr, port))
+    c.shutdown(socket.SHUT_WR)
+    try:
+        while c.recv(4096):
+            pass
+    except OSError:
+        pass
+    c.close()
+
+
 def connect(addr, port):
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     c = socket.socket(fam, socket.SOCK_STREAM)
@@ -68,5 +101,9 @@ if __name__ == "__main__":
         reset(addr, port)
     elif mode == "closewait":
         closewait(addr, port, float(sys.argv[4]))
+    elif mode == "closer":
+        closer(addr, port)
     elif mode == "connect":
         connect(addr, port)
+    elif mode == "halfclose":
+        halfclose(addr, port)

@@ -42,6 +42,8 @@ struct capture_source_ops {
 	void (*poll)(struct capture_source *s);
 	/* Fold the kernel's counters (drops, socket states) into the stats. */
 	void (*update_stats)(struct capture_source *s, struct fl_stats *stats);
+	/* Add what only this source knows to the stats' "capture" object (may be NULL). */
+	void (*describe)(struct capture_source *s, struct doc *d, uint32_t capture_obj);
 	void (*close)(struct capture_source *s);
 };
 

@@ -252,6 +252,8 @@ static void ebpf_poll(struct capture_source *base)
 	struct ebpf_source *s = (struct ebpf_source *)base;
 
 	s->budget = 0;
+	/* Follow the wall clock if it is stepped or slewed while we run. */
+	s->clock_offset = capture_clock_offset();
 	ring_buffer__consume(s->rb);
 }
 
@@ -397,6 +399,31 @@ static void ebpf_update_stats(struct capture_source *base, struct fl_stats *st)
 			      s->waits_counted[FL_KCNT_LAST_ACK];
 }
 
+/* The capture programs' own counters, as "capture": {"bpf": {...}}. */
+static void ebpf_describe(struct capture_source *base, struct doc *d, uint32_t capture_obj)
+{
+	static const char *const names[FL_CNT_MAX] = {
+		[FL_CNT_PACKETS] = "packets", [FL_CNT_RING_DROPS] = "ring_drops",
+		[FL_CNT_PARSE_FAIL] = "parse_failures", [FL_CNT_TCP_SYN] = "tcp_syn",
+		[FL_CNT_TCP_SYNACK] = "tcp_synack", [FL_CNT_TCP_RST] = "tcp_rst",
+		[FL_CNT_TCP_FIN] = "tcp_fin", [FL_CNT_ICMP_ECHO] = "icmp_echo",
+		[FL_CNT_ICMP_UNREACH] = "icmp_unreachable",
+		[FL_CNT_ICMP_TIME_EXCEEDED] = "icmp_time_exceeded",
+		[FL_CNT_ICMP_OTHER_ERROR] = "icmp_other_error", [FL_CNT_ICMP_OTHER] = "icmp_other",
+	};
+	struct ebpf_source *s = (struct ebpf_source *)base;
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->cap->maps.counters);
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+	uint32_t o;
+
+	if (capture_obj == DOC_NONE || ncpu <= 0)
+		return;
+	o = doc_add_obj(d, capture_obj, "bpf");
+	for (int c = 0; c < FL_CNT_MAX; c++)
+		doc_add_int(d, o, names[c], (int64_t)percpu_sum(fd, (__u32)c, vals));
+	doc_add_bool(d, o, "socket_tracepoints", s->trace != NULL);
+}
+
 static void ebpf_close(struct capture_source *base)
 {
 	struct ebpf_source *s = (struct ebpf_source *)base;
@@ -416,6 +443,7 @@ static const struct capture_source_ops ebpf_ops = {
 	.detach = ebpf_detach,
 	.poll = ebpf_poll,
 	.update_stats = ebpf_update_stats,
+	.describe = ebpf_describe,
 	.close = ebpf_close,
 };
 

@@ -137,6 +137,17 @@ static void refresh_stats(void *ctx)
 		l->src->ops->update_stats(l->src, &l->run.stats);
 }
 
+/* The stats object served on the control socket: the spec's, plus what the source adds. */
+static void describe_stats(void *ctx, struct doc *out)
+{
+	struct capture_loop *l = ctx;
+
+	refresh_stats(l);
+	stats_to_doc(&l->run.stats, out);
+	if (l->src->ops->describe)
+		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+}
+
 static void on_source(struct watch *w, uint32_t events)
 {
 	struct capture_loop *l = watch_container(w, struct capture_loop, source_w);
@@ -317,7 +328,7 @@ int cmd_capture(int argc, char **argv)
 		close_fds(&l);
 		return 1;
 	}
-	if ((rc = iface_dump(-1, on_link, &l)) < 0) {
+	if ((rc = iface_dump(on_link, &l)) < 0) {
 		fprintf(stderr, "faultline: listing the network interfaces: %s\n", strerror(-rc));
 		close_fds(&l);
 		return 1;
@@ -339,7 +350,7 @@ int cmd_capture(int argc, char **argv)
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
 
 	l.ctl = ctl_open(opts.socket_path ? opts.socket_path : CTL_DEFAULT_SOCKET, opts.socket_group,
-			 l.epfd, &l.run.stats, refresh_stats, &l, err, sizeof(err));
+			 l.epfd, describe_stats, &l, err, sizeof(err));
 	if (!l.ctl) {
 		fprintf(stderr, "faultline: control socket: %s\n", err);
 		l.status = 1;

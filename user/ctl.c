@@ -50,9 +50,8 @@ struct ctl {
 	struct watch listen;
 	int epfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct fl_stats *stats;
-	void (*refresh)(void *ctx);
-	void *refresh_ctx;
+	void (*describe)(void *ctx, struct doc *out);
+	void *describe_ctx;
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
 	struct ctl_slot *ring;   /* CTL_RING_ENTRIES, oldest at `head` once full */
 	unsigned head, count;
@@ -220,9 +219,7 @@ static void handle_request(struct ctl_client *cl, char *line)
 
 	cl->answered = true;
 	if (strcmp(line, "stats") == 0) {
-		if (c->refresh)
-			c->refresh(c->refresh_ctx);
-		stats_to_doc(c->stats, &c->scratch);
+		c->describe(c->describe_ctx, &c->scratch);
 		size_t len;
 		char *out = doc_line(&c->scratch, &len);
 		if (out)
@@ -392,8 +389,8 @@ int ctl_connect(const char *path)
 	return fd;
 }
 
-struct ctl *ctl_open(const char *path, const char *group, int epfd, struct fl_stats *stats,
-		     void (*refresh)(void *ctx), void *ctx, char *err, size_t errlen)
+struct ctl *ctl_open(const char *path, const char *group, int epfd,
+		     void (*describe)(void *ctx, struct doc *out), void *ctx, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ctl *c;
@@ -449,9 +446,8 @@ struct ctl *ctl_open(const char *path, const char *group, int epfd, struct fl_st
 		doc_init(&c->ring[i].doc);
 	doc_init(&c->scratch);
 	c->epfd = epfd;
-	c->stats = stats;
-	c->refresh = refresh;
-	c->refresh_ctx = ctx;
+	c->describe = describe;
+	c->describe_ctx = ctx;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->listen.handle = listen_handle;
 	c->listen.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

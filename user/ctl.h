@@ -29,11 +29,12 @@ struct ctl;
 
 /*
  * Listen on `path` (its directory is created; mode 0600, or 0660 owned by
- * `group` when not NULL), registering with epfd.  `refresh` brings `stats`
- * up to date before it is served.  NULL with errno set and a message in err.
+ * `group` when not NULL), registering with epfd.  `describe` writes the
+ * up-to-date stats object into `out` for a `stats` request.  NULL with errno
+ * set and a message in err.
  */
-struct ctl *ctl_open(const char *path, const char *group, int epfd, struct fl_stats *stats,
-		     void (*refresh)(void *ctx), void *ctx, char *err, size_t errlen);
+struct ctl *ctl_open(const char *path, const char *group, int epfd,
+		     void (*describe)(void *ctx, struct doc *out), void *ctx, char *err, size_t errlen);
 /* Close every connection and remove the socket file. */
 void ctl_close(struct ctl *c);
 /* The sink that keeps entries for `query` and streams them to followers. */

@@ -83,7 +83,7 @@ static int parse_messages(char *buf, int n, iface_cb cb, void *ctx)
 	return 0;
 }
 
-int iface_dump(int unused, iface_cb cb, void *ctx)
+int iface_dump(iface_cb cb, void *ctx)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -96,7 +96,6 @@ int iface_dump(int unused, iface_cb cb, void *ctx)
 	static char buf[32768] __attribute__((aligned(4)));
 	int fd = netlink_open(0, 0), rc = 0;
 
-	(void)unused;
 	if (fd < 0)
 		return fd;
 	if (send(fd, &req, sizeof(req), 0) < 0)

@@ -21,7 +21,7 @@ typedef void (*iface_cb)(void *ctx, const struct iface_link *link, bool removed)
 /* A netlink socket subscribed to link changes (non-blocking).  fd, or -errno. */
 int iface_monitor_open(void);
 /* Dump every link through cb (blocking until the dump is done).  0 or -errno. */
-int iface_dump(int fd, iface_cb cb, void *ctx);
+int iface_dump(iface_cb cb, void *ctx);
 /* Read the notifications that are waiting and pass each to cb.  0 or -errno. */
 int iface_monitor_read(int fd, iface_cb cb, void *ctx);
 

@@ -43,7 +43,7 @@ ns_exec server sysctl -qw net.ipv4.ip_forward=1
 ns_exec server ip route add unreachable 198.18.9.0/24
 ns_bg server timeout 120 python3 -m http.server 8080 --bind 198.18.1.2 >"$TMP/http.log" 2>&1
 ns_bg server timeout 120 python3 $SERVERS reset 198.18.1.2 8082 >"$TMP/reset.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS closewait 198.18.1.2 8083 4 >"$TMP/closewait.log" 2>&1
+ns_bg server timeout 120 python3 $SERVERS closewait 198.18.1.2 8083 2 >"$TMP/closewait.log" 2>&1
 ns_bg server timeout 120 python3 $SERVERS closer 198.18.1.2 8084 >"$TMP/closer.log" 2>&1
 # The client's pure ACKs to 8084 are dropped before they leave (and before capture sees them):
 # the server's socket stays in LAST_ACK, retransmitting its FIN.
@@ -176,6 +176,10 @@ scenario() {
 		check "$name: kernel Reset counted" [ "$(stat_of .kernel.Reset "$name")" -ge 1 ]
 		check "$name: kernel CloseWait counted" [ "$(stat_of .kernel.CloseWait "$name")" -ge 1 ]
 		[ $HAVE_NFT = 1 ] && check "$name: kernel LastAck counted" [ "$(stat_of .kernel.LastAck "$name")" -ge 1 ]
+		check "$name: BPF counted SYNs" [ "$(stat_of .capture.bpf.tcp_syn "$name")" -ge 4 ]
+		check "$name: BPF counted RSTs" [ "$(stat_of .capture.bpf.tcp_rst "$name")" -ge 2 ]
+		check "$name: BPF counted the ICMP unreachable" [ "$(stat_of .capture.bpf.icmp_unreachable "$name")" -ge 1 ]
+		check "$name: BPF parse failures 0" [ "$(stat_of .capture.bpf.parse_failures "$name")" = 0 ]
 	else
 		check "$name: capture.backend is afpacket" [ "$(stat_of .capture.backend "$name")" = afpacket ]
 	fi

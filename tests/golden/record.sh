@@ -428,7 +428,9 @@ sc_redirect_v6() {
 }
 
 # Parameter problem, answered by the kernel to packets scapy sends: IPv4 with
-# a malformed record-route option (length 2), IPv6 with an unknown next header.
+# a malformed record-route option (length 2; the router answers), IPv6 with an
+# unknown next header (code 1) and with an unknown destination option whose
+# type says "discard and report" (0x8f, code 2; the server answers both).
 sc_param_problem() {
 	cap_start client c0 "$V4F"
 	in_client $PY -c '
@@ -446,8 +448,38 @@ import os
 from scapy.all import *
 conf.verb = 0
 sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IPv6(src="'$C6'", dst="'$S6'", nh=253) / Raw(b"\x00" * 8), iface="c0")
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x8f, optdata=b"\x00" * 4)]) / UDP(sport=40000, dport=33333) / b"x", iface="c0")
 import time; time.sleep(0.5)'
 	cap_stop param-problem-v6
+}
+
+# Fragment reassembly time exceeded: scapy sends only the first fragment of
+# an echo request; the server (reassembly timeout set to 1 s) gives up and
+# answers with Time Exceeded code 1.
+sc_frag_timeout() {
+	ns_exec server sysctl -qw net.ipv4.ipfrag_time=1
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import os, time
+from scapy.all import *
+conf.verb = 0
+frags = fragment(IP(src="'$C'", dst="'$S'", id=0x4242) / ICMP(id=0x4242, seq=1) / (b"f" * 1800), fragsize=1000)
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / frags[0], iface="c0")
+time.sleep(2.5)'
+	cap_stop frag-timeout
+}
+sc_frag_timeout_v6() {
+	ns_exec server sysctl -qw net.ipv6.ip6frag_time=1
+	cap_start client c0 "$V6F"
+	in_client $PY -c '
+import os, time
+from scapy.all import *
+conf.verb = 0
+whole = raw(IPv6(src="'$C6'", dst="'$S6'") / ICMPv6EchoRequest(id=0x4242, seq=1, data=b"f" * 1800))
+first = IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrFragment(id=0x4242, m=1, offset=0, nh=58) / Raw(whole[40:40 + 1000])
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / first, iface="c0")
+time.sleep(2.5)'
+	cap_stop frag-timeout-v6
 }
 
 # ---------------------------------------------------------------- IP layer

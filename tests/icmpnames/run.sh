@@ -43,33 +43,33 @@ for ev, el in ET.iterparse(sys.stdin):
         t = p.find("field[@name=\"%s.type\"]" % proto); c = p.find("field[@name=\"%s.code\"]" % proto)
         tn = re.sub(r"^Type: (\d+ \((.*)\)|(.*) \(\d+\))$", lambda m: m.group(2) or m.group(3), t.get("showname"))
         m = re.match(r"^Code: \d+ \((.*)\)$", c.get("showname"))
-        print("%s\t%s\t%s\t%s" % (t.get("show"), c.get("show"), tn, m.group(1) if m else ""))
+        print("%s\t%s\t%s\t%s\t%s" % (4 if proto == "icmp" else 6, t.get("show"), c.get("show"), tn, m.group(1) if m else ""))
         break
     el.clear()' | sort -u >"$tmp/tshark.tsv"
 
 "$BIN" read -o json "$tmp/all.pcap" |
-	jq -r 'select(.icmp) | [.icmp.type, .icmp.code, .icmp.type_name, (.icmp.code_name // "")] | @tsv' |
+	jq -r 'select(.icmp) | [.icmp.version, .icmp.type, .icmp.code, .icmp.type_name, (.icmp.code_name // "")] | @tsv' |
 	sort -u >"$tmp/ours.tsv"
 
 # Compare by (type, code): faultline reports echo pairs when they end, so order differs.
 passed=0 failed=0
-while IFS=$'\t' read -r t c tn cn; do
+while IFS=$'\t' read -r v t c tn cn; do
 	# Echo request and reply become one entry per exchange (code 0): covered by the fixtures.
 	case "$t" in 0|8|128|129) continue ;; esac
-	line=$(awk -F'\t' -v t="$t" -v c="$c" '$1 == t && $2 == c' "$tmp/ours.tsv" | head -1)
+	line=$(awk -F'\t' -v v="$v" -v t="$t" -v c="$c" '$1 == v && $2 == t && $3 == c' "$tmp/ours.tsv" | head -1)
 	if [ -z "$line" ]; then
-		echo "FAIL type $t code $c: no faultline entry"; failed=$((failed + 1)); continue
+		echo "FAIL v$v type $t code $c: no faultline entry"; failed=$((failed + 1)); continue
 	fi
-	IFS=$'\t' read -r _ _ otn ocn <<<"$line"
+	IFS=$'\t' read -r _ _ _ otn ocn <<<"$line"
 	# Wireshark calls a router advertisement "Mobile IP Advertisement" when it guesses
 	# a mobility extension, and says "Unknown" where it has no name.
 	case "$tn" in "Mobile IP Advertisement"|Unknown*) ;; *)
 		if [ "$tn" = "$otn" ]; then passed=$((passed + 1)); else
-			echo "FAIL type $t: tshark '$tn', faultline '$otn'"; failed=$((failed + 1)); fi ;;
+			echo "FAIL v$v type $t: tshark '$tn', faultline '$otn'"; failed=$((failed + 1)); fi ;;
 	esac
 	case "$cn" in ""|Unknown*) ;; *)
 		if [ "$cn" = "$ocn" ]; then passed=$((passed + 1)); else
-			echo "FAIL type $t code $c: tshark '$cn', faultline '$ocn'"; failed=$((failed + 1)); fi ;;
+			echo "FAIL v$v type $t code $c: tshark '$cn', faultline '$ocn'"; failed=$((failed + 1)); fi ;;
 	esac
 done <"$tmp/tshark.tsv"
 echo "icmpnames: $passed passed, $failed failed"

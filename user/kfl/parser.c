@@ -69,7 +69,8 @@ static int expected(struct parser *p, size_t anchor, const char *what)
 	kfl_tok_describe(p->src, &p->tok, got, sizeof(got));
 	if (p->tok.type == KT_BAD) {
 		char c = p->src[p->tok.pos];
-		hint = c == '=' ? " (compare with '==')" :
+		bool after_eq = p->tok.pos > 0 && p->src[p->tok.pos - 1] == '=';
+		hint = c == '=' && !after_eq ? " (compare with '==')" :
 		       c == '&' ? " (use '&&' or 'and')" :
 		       c == '|' ? " (use '||' or 'or')" : "";
 	}

@@ -491,6 +491,14 @@ static void test_regex(void **state)
 	/* Go's $ matches only at the very end */
 	NO("request.path == r\"42$\" and false", h);
 	YES("request.path == r\"(?:a|b|c)pi\"", h);
+	/* backtracking is bounded: a pathological pattern finishes (and fails) */
+	struct doc a;
+	doc_init(&a);
+	doc_reset(&a);
+	doc_add_str(&a, DOC_ROOT, "s", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaac");
+	NO("s == r\"^(a|aa)+(a|aa)+b\"", &a);
+	YES("s == r\"^(a|aa)+c$\"", &a);
+	doc_free(&a);
 	/* the same compiled regex matched many times */
 	char err[256];
 	struct kfl_expr *e = kfl_compile("error.type == r\"^(half-connection|tcp)$\"", err, sizeof(err));

@@ -100,7 +100,7 @@ static void node_value(const struct doc *d, uint32_t node, struct kval *v)
 	}
 }
 
-static bool eval_operand(const struct kfl_operand *o, const struct doc *d, struct kval *v);
+static void eval_operand(const struct kfl_operand *o, const struct doc *d, struct kval *v);
 
 /* The text of a scalar: strings as they are, numbers and booleans as JSON prints them. */
 static bool value_text(const struct kval *v, char *buf, const char **s, size_t *len)
@@ -141,7 +141,8 @@ static bool helper_apply(const struct kfl_operand *o, const struct doc *d)
 	node_value(d, resolve(o, d), &subj);
 	if (!value_text(&subj, sbuf, &s, &slen))
 		return false;
-	if (!eval_operand(o->arg, d, &arg) || !value_text(&arg, abuf, &a, &alen))
+	eval_operand(o->arg, d, &arg);
+	if (!value_text(&arg, abuf, &a, &alen))
 		return false;
 	if (alen > slen)
 		return false;
@@ -156,8 +157,7 @@ static bool helper_apply(const struct kfl_operand *o, const struct doc *d)
 	return false;
 }
 
-/* Fill v with the operand's value; false only for a helper's own failure paths (never). */
-static bool eval_operand(const struct kfl_operand *o, const struct doc *d, struct kval *v)
+static void eval_operand(const struct kfl_operand *o, const struct doc *d, struct kval *v)
 {
 	switch (o->kind) {
 	case KO_NULL:
@@ -189,7 +189,6 @@ static bool eval_operand(const struct kfl_operand *o, const struct doc *d, struc
 		v->b = helper_apply(o, d);
 		break;
 	}
-	return true;
 }
 
 static bool truthy(const struct kval *v)
@@ -283,7 +282,7 @@ static bool regex_match(enum kfl_tok op, const struct kfl_operand *re, const str
 	if (v->type == KV_MISSING || v->type == KV_NULL || v->type == KV_REGEX)
 		return false;
 	bool m = value_text(v, buf, &s, &len) &&
-		 pcre2_match(re->re, (PCRE2_SPTR)s, len, 0, 0, re->md, NULL) >= 0;
+		 pcre2_match(re->re, (PCRE2_SPTR)s, len, 0, 0, re->md, re->mctx) >= 0;
 	return op == KT_EQ ? m : !m;
 }
 

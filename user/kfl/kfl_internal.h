@@ -81,6 +81,7 @@ struct kfl_operand {
 	size_t s_len;
 	pcre2_code *re;
 	pcre2_match_data *md;
+	pcre2_match_context *mctx;      /* the expression's match limits */
 	struct kfl_seg *segs;           /* path */
 	unsigned n_segs;
 	enum kfl_helper helper;         /* helper: segs is the subject, arg the argument */
@@ -111,6 +112,7 @@ struct kfl_expr {
 	struct kfl_node *root;
 	struct kfl_alloc *allocs;       /* every node, operand and string */
 	struct kfl_operand **regexes;   /* to free their PCRE2 code and match data */
+	pcre2_match_context *mctx;      /* shared by the regexes: bounded backtracking */
 	unsigned n_regexes, cap_regexes;
 };
 

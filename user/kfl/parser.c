@@ -21,6 +21,13 @@
 
 #define KFL_MAX_DEPTH 200
 #define KFL_MAX_SEGS 64
+/*
+ * PCRE2 backtracks where Go's RE2 does not: bound the work one match may do
+ * so a pathological pattern costs a bounded time per entry (it then fails
+ * to match) instead of stalling the pipeline.
+ */
+#define KFL_REGEX_MATCH_LIMIT 100000
+#define KFL_REGEX_DEPTH_LIMIT 10000
 
 struct kfl_alloc {
 	struct kfl_alloc *next;
@@ -120,12 +127,20 @@ static int compile_regex(struct parser *p, struct kfl_operand *o, size_t pos)
 		return -EINVAL;
 	}
 	p->e->regexes[p->e->n_regexes++] = o;
+	if (!p->e->mctx) {
+		p->e->mctx = pcre2_match_context_create(NULL);
+		if (!p->e->mctx)
+			return oom(p);
+		pcre2_set_match_limit(p->e->mctx, KFL_REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(p->e->mctx, KFL_REGEX_DEPTH_LIMIT);
+	}
+	o->mctx = p->e->mctx;
 	pcre2_jit_compile(o->re, PCRE2_JIT_COMPLETE);    /* the interpreter remains if JIT is unavailable */
 	o->md = pcre2_match_data_create_from_pattern(o->re, NULL);
 	if (!o->md)
 		return oom(p);
 	/* Warm up: the interpreter keeps its frame memory in the match data, so match once now. */
-	pcre2_match(o->re, (PCRE2_SPTR) "", 0, 0, 0, o->md, NULL);
+	pcre2_match(o->re, (PCRE2_SPTR) "", 0, 0, 0, o->md, o->mctx);
 	return 0;
 }
 
@@ -526,6 +541,7 @@ void kfl_free(struct kfl_expr *e)
 		pcre2_code_free(e->regexes[i]->re);
 	}
 	free(e->regexes);
+	pcre2_match_context_free(e->mctx);
 	while (e->allocs) {
 		struct kfl_alloc *a = e->allocs;
 		e->allocs = a->next;

@@ -645,6 +645,11 @@ static void test_error_messages(void **state)
 		    "column 10: expected 'and', 'or' or end of input, got '\xe2\x82\xac'\n"
 		    "  a == \"x\" \xe2\x82\xac\n"
 		    "           ^");
+	check_error("startsWith(\"a\")",
+		    "column 1: 'startsWith' is not a function: helpers are called on a field, "
+		    "e.g. src.ip.startsWith(\"198.18.\")\n"
+		    "  startsWith(\"a\")\n"
+		    "  ^");
 	check_error(")",
 		    "column 1: expected a condition, got ')'\n"
 		    "  )\n"

@@ -269,6 +269,13 @@ static int parse_path(struct parser *p, struct kfl_operand *o)
 		n++;
 		if ((rc = advance(p)))
 			return rc;
+		if (n == 1 && p->tok.type == KT_LPAREN) {
+			char nm[48];
+			snprintf(nm, sizeof(nm), "%.*s", (int)(name.len > 40 ? 40 : name.len),
+				 p->src + name.pos);
+			return error_at(p, name.pos, "'%s' is not a function: helpers are called on a "
+					"field, e.g. src.ip.startsWith(\"198.18.\")", nm);
+		}
 		/* Brackets after the name. */
 		while (p->tok.type == KT_LBRACK) {
 			size_t lbrack = p->tok.pos;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -511,6 +512,23 @@ static void test_regex(void **state)
 	kfl_free(e);
 }
 
+/* The expression owns what it needs: the query may be freed after compiling. */
+static void test_query_not_retained(void **state)
+{
+	(void)state;
+	char err[256];
+	char *q = strdup("request.headers[\"Host\"] == \"shop.example.test\" and "
+			 "request.method.startsWith(\"GE\") and response.reason == r\"Service\" and tcp.retransmissions == 1");
+	assert_non_null(q);
+	struct kfl_expr *e = kfl_compile(q, err, sizeof(err));
+	assert_non_null(e);
+	memset(q, 'x', strlen(q));
+	free(q);
+	assert_true(kfl_match(e, &http_doc));
+	assert_false(kfl_match(e, &half_doc));
+	kfl_free(e);
+}
+
 static void test_empty_and_whitespace(void **state)
 {
 	(void)state;
@@ -691,6 +709,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bare_booleans),
 	cmocka_unit_test(test_helpers),
 	cmocka_unit_test(test_regex),
+	cmocka_unit_test(test_query_not_retained),
 	cmocka_unit_test(test_empty_and_whitespace),
 	cmocka_unit_test(test_error_messages),
 	cmocka_unit_test(test_error_edges),

@@ -263,7 +263,12 @@ static int parse_path(struct parser *p, struct kfl_operand *o)
 		struct kfl_token name = p->tok;     /* a name: first token or after '.' */
 		if (n == KFL_MAX_SEGS)
 			return error_at(p, name.pos, "field path too long (%s segments at most)", "64");
-		segs[n] = (struct kfl_seg){ .key = p->src + name.pos, .key_len = name.len };
+		/* Names are copied: the query string is the caller's and may not outlive the expression. */
+		char *key = expr_alloc(p, name.len + 1);
+		if (!key)
+			return oom(p);
+		memcpy(key, p->src + name.pos, name.len);
+		segs[n] = (struct kfl_seg){ .key = key, .key_len = name.len };
 		segs[n].headers = n > 0 && segs[n - 1].key && segs[n - 1].key_len == 7 &&
 				  memcmp(segs[n - 1].key, "headers", 7) == 0;
 		n++;

@@ -13,12 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "kfl/kfl.h"
 #include "watch.h"
 
-#if __has_include("kfl/kfl.h")
-#include "kfl/kfl.h"
-#define CTL_HAVE_KFL 1
-#endif
 
 #define CTL_MAX_CLIENTS 64
 #define CTL_REQUEST_MAX 4096
@@ -35,9 +32,7 @@ struct ctl_client {
 	bool follow;         /* stream new entries */
 	bool close_when_sent;
 	uint64_t dropped;
-#ifdef CTL_HAVE_KFL
 	struct kfl_expr *filter;
-#endif
 };
 
 struct ctl_slot {
@@ -107,9 +102,7 @@ static void client_free(struct ctl_client *cl)
 			c->clients[i] = NULL;
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->w.fd, NULL);
 	close(cl->w.fd);
-#ifdef CTL_HAVE_KFL
 	kfl_free(cl->filter);
-#endif
 	free(cl->out);
 	free(cl);
 }
@@ -138,12 +131,17 @@ static bool client_flush(struct ctl_client *cl)
 	return true;
 }
 
+/* "error CODE TEXT", one line per line of msg (a KFL error carries its query and a caret). */
 static void client_error(struct ctl_client *cl, int code, const char *msg)
 {
 	char line[CTL_REQUEST_MAX + 64];
-	int n = snprintf(line, sizeof(line), "error %d %s\n", code, msg);
 
-	client_queue(cl, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	do {
+		size_t len = strcspn(msg, "\n");
+		int n = snprintf(line, sizeof(line), "error %d %.*s\n", code, (int)len, msg);
+		client_queue(cl, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		msg += len;
+	} while (*msg++ == '\n');
 	cl->close_when_sent = true;
 }
 
@@ -151,12 +149,7 @@ static void client_error(struct ctl_client *cl, int code, const char *msg)
 
 static bool client_matches(struct ctl_client *cl, const struct doc *d)
 {
-#ifdef CTL_HAVE_KFL
 	return !cl->filter || kfl_match(cl->filter, d);
-#else
-	(void)cl; (void)d;
-	return true;
-#endif
 }
 
 static void handle_query(struct ctl_client *cl, char *args)
@@ -179,17 +172,12 @@ static void handle_query(struct ctl_client *cl, char *args)
 	while (*args == ' ')
 		args++;
 	if (*args) {
-#ifdef CTL_HAVE_KFL
-		char err[512];
+		char err[1024];
 		cl->filter = kfl_compile(args, err, sizeof(err));
 		if (!cl->filter) {
 			client_error(cl, 2, err);
 			return;
 		}
-#else
-		client_error(cl, 2, "this faultline was built without the KFL filter module");
-		return;
-#endif
 	}
 	/* Count the matches first so that the newest LIMIT are sent, oldest first. */
 	start = c->count < CTL_RING_ENTRIES ? 0 : c->head;

@@ -150,6 +150,12 @@ follows() {
 	[ "$(head -1 "$f" | jq -r '.dst.port')" != 82 ] && grep -q '"SynSent"' "$f" && grep -q '"port":82}' "$f"
 }
 
+# query -f 'tcp and error.message == "SynSent"' returned exactly the SynSent entries of the unfiltered query.
+kfl_selects() {
+	[ "$(jq -r .error.message "$TMP/$1.kfl" | sort -u)" = SynSent ] &&
+		[ "$(jq -c . "$TMP/$1.kfl")" = "$(jq -c 'select(.error.message == "SynSent")' "$TMP/$1.query")" ]
+}
+
 have_pipeline() { jq -e '.entries.total > 0' "$TMP/$1.stats" >/dev/null; }
 
 # ---- one scenario per backend ----
@@ -195,6 +201,11 @@ scenario() {
 		local n; n=$(wc -l <"$TMP/$name.query")
 		check "$name: query returns every entry printed so far ($n)" query_matches "$name" "$n"
 		check "$name: query --limit 2 returns 2" [ "$(timeout 5 "$BIN" query --socket "$SOCK" --limit 2 | wc -l)" -eq 2 ]
+		timeout 5 "$BIN" query --socket "$SOCK" --limit 0 -f 'tcp and error.message == "SynSent"' >"$TMP/$name.kfl"
+		check "$name: query -f selects the SynSent entries" kfl_selects "$name"
+		timeout 5 "$BIN" query --socket "$SOCK" -f 'dst.port ==' >/dev/null 2>"$TMP/$name.kflerr"
+		check "$name: query with a bad filter is exit 2" [ $? = 2 ]
+		check "$name: ... naming the column" grep -q "column" "$TMP/$name.kflerr"
 		check "$name: query --follow streams a new entry" follows "$name"
 		check "$name: stats still answers after the follower left" \
 			bash -c "timeout 5 '$BIN' stats --json --socket '$SOCK' | jq -e .packets.seen >/dev/null"

@@ -513,20 +513,7 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	s->base.backend = p->xdp ? "ebpf-xdp" : "ebpf-tc";
 	s->base.fd = -1;
 	s->clock_offset = capture_clock_offset();
-	s->lock_fd = take_lock();
-	if (s->lock_fd < 0) {
-		err = s->lock_fd;
-		if (err == -EBUSY)
-			snprintf(msg, msglen, "another faultline capture with the eBPF backend is "
-				 "running in this network namespace");
-		else
-			explain(err, "locking " STATE_DIR, msg, msglen);
-		goto fail;
-	}
-	int removed = capture_ebpf_cleanup_leftovers();
-	if (removed > 0)
-		pr_info("removed %d BPF attachment%s left by an earlier run\n", removed,
-			removed == 1 ? "" : "s");
+	s->lock_fd = -1;
 
 	s->cap = capture_bpf__open();
 	if (!s->cap) {
@@ -545,6 +532,22 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 		explain(err, "loading the capture programs", msg, msglen);
 		goto fail;
 	}
+
+	/* Loaded, so privileged enough: now claim the namespace and clear a killed run's leftovers. */
+	s->lock_fd = take_lock();
+	if (s->lock_fd < 0) {
+		err = s->lock_fd;
+		if (err == -EBUSY)
+			snprintf(msg, msglen, "another faultline capture with the eBPF backend is "
+				 "running in this network namespace");
+		else
+			explain(err, "locking " STATE_DIR, msg, msglen);
+		goto fail;
+	}
+	int removed = capture_ebpf_cleanup_leftovers();
+	if (removed > 0)
+		pr_info("removed %d BPF attachment%s left by an earlier run\n", removed,
+			removed == 1 ? "" : "s");
 
 	/*
 	 * The tracepoints are a second view: without them packets are still

@@ -220,6 +220,9 @@ static int setup_fds(struct capture_loop *l)
 	};
 	sigset_t mask;
 
+	/* A shell starts background jobs with SIGINT ignored; we still want to stop cleanly on it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

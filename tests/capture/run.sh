@@ -124,8 +124,12 @@ traffic() {
 stat_of() { jq -r "$1" "$TMP/$2.stats"; }
 
 # The error entries as comparable lines: protocol, error type and message, destination port / ICMP type.
+# Left out: CloseWait on 8084.  The server there sits in LAST_ACK retransmitting its FIN after the
+# LastAck entry, and the pipeline takes a retransmitted FIN on a flow it joins midstream as a
+# CloseWait; whether one more retransmission falls inside a capture's window is timing.
 error_set() {
-	jq -c 'select(.error != null) | [.protocol, .error.type, .error.message, (.dst.port // .icmp.type)]' \
+	jq -c 'select(.error != null) | select(.error.message != "CloseWait" or .dst.port != 8084)
+		| [.protocol, .error.type, .error.message, (.dst.port // .icmp.type)]' \
 		"$TMP/$1.out" | sort -u
 }
 
@@ -212,11 +216,11 @@ scenario() {
 	else
 		skip "$name: entries (the pipeline on this branch reports none yet)"
 	fi
-	stop_capture TERM
+	stop_capture "${STOP_SIGNAL:-TERM}"
 	# The LAST_ACK socket would retransmit its FIN into the next scenario's capture.
 	ns_exec server ss -HK state last-ack >/dev/null 2>&1
-	check "$name: exits 0 on SIGTERM" [ "$CAP_RC" = 0 ]
-	check "$name: nothing attached after SIGTERM" [ -z "$(attachments)" ]
+	check "$name: exits 0 on SIG${STOP_SIGNAL:-TERM}" [ "$CAP_RC" = 0 ]
+	check "$name: nothing attached after SIG${STOP_SIGNAL:-TERM}" [ -z "$(attachments)" ]
 	check "$name: its BPF programs are unloaded" progs_gone "$ids"
 	check "$name: socket removed" [ ! -e "$SOCK" ]
 	if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$TMP/$name.err"; then
@@ -236,7 +240,7 @@ fi
 
 if [ $EBPF = 1 ]; then
 	scenario ebpf-tc ebpf
-	HOOK=xdp scenario ebpf-xdp ebpf --hook xdp --set tap.snaplen=128
+	HOOK=xdp STOP_SIGNAL=INT scenario ebpf-xdp ebpf --hook xdp --set tap.snaplen=128
 else
 	skip "eBPF scenarios (tc, xdp)"
 fi
@@ -335,6 +339,17 @@ hotplug afpacket
 
 # ---- usage and errors ----
 echo "$SUITE: errors"
+if command -v setpriv >/dev/null; then
+	# As nobody, without capabilities: eBPF and AF_PACKET both refuse, with a message that says why.
+	ip netns exec "$NS_CLIENT" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		timeout 20 "$BIN" capture -i c0 --backend ebpf --socket "$TMP/np.sock" >/dev/null 2>"$TMP/np.err"
+	check "eBPF without privileges is exit 1" [ $? = 1 ]
+	check "... saying it is not permitted ($(tail -1 "$TMP/np.err"))" grep -q "not permitted" "$TMP/np.err"
+	ip netns exec "$NS_CLIENT" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		timeout 20 "$BIN" capture -i c0 --socket "$TMP/np.sock" >/dev/null 2>"$TMP/np.err"
+	check "auto without privileges is exit 1" [ $? = 1 ]
+	check "... after trying both backends" bash -c "grep -q 'falling back to AF_PACKET' '$TMP/np.err' && grep -q 'CAP_NET_RAW' '$TMP/np.err'"
+fi
 ip netns exec "$NS_CLIENT" timeout 10 "$BIN" capture -i nosuch0 --socket "$TMP/e.sock" >/dev/null 2>"$TMP/e.err"
 check "an unknown interface is exit 1" [ $? = 1 ]
 check "... and the message names it" grep -q "nosuch0" "$TMP/e.err"

@@ -2,6 +2,7 @@
 #include "entry.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 
 void emitter_init(struct emitter *em, struct fl_stats *stats)
@@ -10,6 +11,8 @@ void emitter_init(struct emitter *em, struct fl_stats *stats)
 	doc_init(&em->doc);
 	em->stats = stats;
 	em->next_id = 1;
+	const char *node = getenv("NODE_NAME");
+	em->node = node && *node ? node : NULL;
 }
 
 void emitter_free(struct emitter *em)
@@ -58,6 +61,8 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	doc_add_int(d, DOC_ROOT, "id", (int64_t)em->meta.id);
 	format_ts(ts_ns, ts, sizeof(ts));
 	doc_add_str(d, DOC_ROOT, "ts", ts);
+	if (em->node)
+		doc_add_str(d, DOC_ROOT, "node", em->node);
 	doc_add_str(d, DOC_ROOT, "protocol", protocol);
 	add_endpoint(d, "src", src);
 	add_endpoint(d, "dst", dst);

@@ -42,6 +42,7 @@ struct emitter {
 	struct doc doc;
 	struct entry_meta meta;
 	uint64_t next_id;
+	const char *node;     /* $NODE_NAME (Kubernetes downward API): "node" in every entry */
 	struct fl_stats *stats;
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;

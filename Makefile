@@ -77,6 +77,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 install: faultline
 	install -D -m 0755 faultline $(DESTDIR)$(PREFIX)/sbin/faultline
+	install -D -m 0644 man/faultline.8 $(DESTDIR)$(PREFIX)/share/man/man8/faultline.8
 
 clean:
 	rm -rf $(OUT) faultline faultline-asan

@@ -38,13 +38,15 @@ void format_ts(uint64_t ts_ns, char *buf, size_t len)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 }
 
-static void add_endpoint(struct doc *d, const char *key, const struct fl_endpoint *ep)
+uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
+			    const struct fl_endpoint *ep)
 {
 	char ip[FL_ADDR_STRLEN];
-	uint32_t obj = doc_add_obj(d, DOC_ROOT, key);
+	uint32_t obj = doc_add_obj(d, parent, key);
 	doc_add_str(d, obj, "ip", addr_format(&ep->addr, ip, sizeof(ip)));
 	if (ep->has_port)
 		doc_add_int(d, obj, "port", ep->port);
+	return obj;
 }
 
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
@@ -64,8 +66,8 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	if (em->node)
 		doc_add_str(d, DOC_ROOT, "node", em->node);
 	doc_add_str(d, DOC_ROOT, "protocol", protocol);
-	add_endpoint(d, "src", src);
-	add_endpoint(d, "dst", dst);
+	entry_add_endpoint(d, DOC_ROOT, "src", src);
+	entry_add_endpoint(d, DOC_ROOT, "dst", dst);
 	return d;
 }
 

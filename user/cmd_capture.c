@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "iface.h"
 #include "log.h"
+#include "metrics.h"
 #include "watch.h"
 
 #define TICK_MS 200
@@ -34,8 +35,9 @@ struct capture_loop {
 	struct run run;
 	struct capture_source *src;
 	struct ctl *ctl;
+	struct metrics_server *metrics;
 	int epfd;
-	struct watch source_w, timer_w, signal_w, link_w;
+	struct watch source_w, timer_w, signal_w, link_w, metrics_w;
 	struct capture_iface ifaces[FL_MAX_INTERFACES];
 	unsigned n_ifaces;
 	int last_hit;
@@ -170,8 +172,18 @@ static void on_timer(struct watch *w, uint32_t events)
 	pipeline_tick(l->run.pipeline, now);
 	if (++l->ticks % STATS_EVERY_TICKS == 0)
 		refresh_stats(l);
+	if (l->metrics)
+		metrics_server_run(l->metrics);   /* its connection timeouts */
 	if (l->deadline_ns && now >= l->deadline_ns)
 		l->stop = true;
+}
+
+static void on_metrics(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, metrics_w);
+
+	(void)events;
+	metrics_server_run(l->metrics);
 }
 
 static void on_signal(struct watch *w, uint32_t events)
@@ -360,6 +372,18 @@ int cmd_capture(int argc, char **argv)
 		goto out;
 	}
 	pipeline_add_sink(l.run.pipeline, ctl_entry_sink(l.ctl));
+	if (opts.metrics_listen) {
+		l.metrics = metrics_server_start(opts.metrics_listen, &l.run.stats, refresh_stats, &l,
+						 err, sizeof(err));
+		l.metrics_w = (struct watch){ .fd = l.metrics ? metrics_server_fd(l.metrics) : -1,
+					      .handle = on_metrics };
+		if (!l.metrics || l.metrics_w.fd < 0 || watch_add(l.epfd, &l.metrics_w, EPOLLIN) < 0) {
+			fprintf(stderr, "faultline: --metrics-listen %s: %s\n", opts.metrics_listen,
+				l.metrics ? strerror(errno) : err);
+			l.status = 1;
+			goto out;
+		}
+	}
 
 	if ((l.status = attach_all(&l)) != 0)
 		goto out;
@@ -382,6 +406,7 @@ out:
 	l.src->ops->poll(l.src);
 	refresh_stats(&l);
 	run_finish(&l.run);
+	metrics_server_stop(l.metrics);
 	ctl_close(l.ctl);
 	l.src->ops->close(l.src);
 	close_fds(&l);

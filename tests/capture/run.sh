@@ -180,6 +180,10 @@ scenario() {
 	check "$name: capture.interfaces is [c0]" [ "$(stat_of '.capture.interfaces|join(",")' "$name")" = c0 ]
 	check "$name: no packet dropped" [ "$(stat_of .packets.dropped "$name")" = 0 ]
 	check "$name: stats table answers" bash -c "timeout 5 '$BIN' stats --socket '$SOCK' | grep -q 'seen'"
+	if [ -n "${METRICS:-}" ]; then
+		check "$name: /metrics answers in Prometheus format" \
+			bash -c "ip netns exec $NS_CLIENT curl -sf -m 5 http://127.0.0.1:$METRICS/metrics | grep -q '^faultline_'"
+	fi
 	if [ "$backend" = ebpf ]; then
 		check "$name: capture.backend is ebpf-${HOOK:-tc}" [ "$(stat_of .capture.backend "$name")" = "ebpf-${HOOK:-tc}" ]
 		check "$name: kernel SynSent counted" [ "$(stat_of .kernel.SynSent "$name")" -ge 2 ]
@@ -239,7 +243,7 @@ if ! ip netns exec "$NS_CLIENT" timeout 20 "$BIN" capture -i c0 --backend ebpf -
 fi
 
 if [ $EBPF = 1 ]; then
-	scenario ebpf-tc ebpf
+	METRICS=9464 scenario ebpf-tc ebpf --metrics-listen 127.0.0.1:9464
 	HOOK=xdp STOP_SIGNAL=INT scenario ebpf-xdp ebpf --hook xdp --set tap.snaplen=128
 else
 	skip "eBPF scenarios (tc, xdp)"

@@ -139,15 +139,24 @@ static void refresh_stats(void *ctx)
 		l->src->ops->update_stats(l->src, &l->run.stats);
 }
 
-/* The stats object served on the control socket: the spec's, plus what the source adds. */
-static void describe_stats(void *ctx, struct doc *out)
+/* The stats served on the control socket: the spec's object plus what the source adds, or Prometheus text. */
+static void write_stats(void *ctx, FILE *out, enum ctl_stats_format fmt)
 {
 	struct capture_loop *l = ctx;
+	struct doc d;
 
 	refresh_stats(l);
-	stats_to_doc(&l->run.stats, out);
+	if (fmt == CTL_STATS_PROMETHEUS) {
+		metrics_write(&l->run.stats, out);
+		return;
+	}
+	doc_init(&d);
+	stats_to_doc(&l->run.stats, &d);
 	if (l->src->ops->describe)
-		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+		l->src->ops->describe(l->src, &d, doc_get(&d, DOC_ROOT, "capture"));
+	doc_write_json(&d, DOC_ROOT, out);
+	fputc('\n', out);
+	doc_free(&d);
 }
 
 static void on_source(struct watch *w, uint32_t events)
@@ -365,7 +374,7 @@ int cmd_capture(int argc, char **argv)
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
 
 	l.ctl = ctl_open(opts.socket_path ? opts.socket_path : CTL_DEFAULT_SOCKET, opts.socket_group,
-			 l.epfd, describe_stats, &l, err, sizeof(err));
+			 l.epfd, write_stats, &l, err, sizeof(err));
 	if (!l.ctl) {
 		fprintf(stderr, "faultline: control socket: %s\n", err);
 		l.status = 1;

@@ -180,6 +180,7 @@ scenario() {
 	check "$name: capture.interfaces is [c0]" [ "$(stat_of '.capture.interfaces|join(",")' "$name")" = c0 ]
 	check "$name: no packet dropped" [ "$(stat_of .packets.dropped "$name")" = 0 ]
 	check "$name: stats table answers" bash -c "timeout 5 '$BIN' stats --socket '$SOCK' | grep -q 'seen'"
+	check "$name: stats --prometheus answers" bash -c "timeout 5 '$BIN' stats --prometheus --socket '$SOCK' | grep -q '^faultline_'"
 	if [ -n "${METRICS:-}" ]; then
 		check "$name: /metrics answers in Prometheus format" \
 			bash -c "ip netns exec $NS_CLIENT curl -sf -m 5 http://127.0.0.1:$METRICS/metrics | grep -q '^faultline_'"

@@ -29,6 +29,7 @@ struct ctl_client {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool answered;       /* the request has been handled */
+	bool read_closed;    /* the client sent all it will send */
 	bool follow;         /* stream new entries */
 	bool close_when_sent;
 	uint64_t dropped;
@@ -124,9 +125,9 @@ static bool client_flush(struct ctl_client *cl)
 		client_free(cl);
 		return false;
 	}
-	/* Ask for EPOLLOUT only while something waits. */
-	watch_mod(cl->ctl->epfd, &cl->w,
-		  EPOLLIN | EPOLLRDHUP | (cl->out_off < cl->out_len ? EPOLLOUT : 0));
+	/* Ask for EPOLLOUT only while something waits (hang-ups are always reported). */
+	watch_mod(cl->ctl->epfd, &cl->w, (cl->read_closed ? 0 : EPOLLIN) |
+		  (cl->out_off < cl->out_len ? EPOLLOUT : 0));
 	return true;
 }
 
@@ -229,46 +230,50 @@ static void handle_request(struct ctl_client *cl, char *line)
 	}
 }
 
+/*
+ * Read the request line.  The end of the client's input (a half-close, as
+ * `echo stats | nc -U` does) also ends the request; the client is gone only
+ * when the socket hangs up or a send fails.
+ */
 static void client_handle(struct watch *w, uint32_t events)
 {
 	struct ctl_client *cl = watch_container(w, struct ctl_client, w);
 
-	if (events & EPOLLIN) {
-		for (;;) {
-			if (cl->answered) {
-				/* Nothing more is expected: read and discard, noticing the close. */
-				char junk[256];
-				ssize_t n = recv(w->fd, junk, sizeof(junk), MSG_DONTWAIT);
-				if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-					client_free(cl);
-					return;
-				}
-				if (n < 0)
-					break;
-				continue;
-			}
-			ssize_t n = recv(w->fd, cl->in + cl->in_len, sizeof(cl->in) - 1 - cl->in_len,
-					 MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-				client_free(cl);
-				return;
-			}
-			if (n < 0)
-				break;
-			cl->in_len += (size_t)n;
-			cl->in[cl->in_len] = '\0';
-			char *nl = strchr(cl->in, '\n');
-			if (nl) {
-				*nl = '\0';
-				handle_request(cl, cl->in);
-			} else if (cl->in_len == sizeof(cl->in) - 1) {
-				cl->answered = true;
-				client_error(cl, 2, "request too long");
-			}
-		}
-	} else if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+	if (events & (EPOLLHUP | EPOLLERR)) {
 		client_free(cl);
 		return;
+	}
+	while ((events & EPOLLIN) && !cl->read_closed) {
+		char junk[256];
+		bool discard = cl->answered;
+		ssize_t n = discard ? recv(w->fd, junk, sizeof(junk), MSG_DONTWAIT) :
+			    recv(w->fd, cl->in + cl->in_len, sizeof(cl->in) - 1 - cl->in_len, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			client_free(cl);
+			return;
+		}
+		if (n == 0) {
+			cl->read_closed = true;
+			if (!cl->answered && cl->in_len)
+				handle_request(cl, cl->in);
+			else if (!cl->answered)
+				cl->close_when_sent = true;   /* connected and left without asking */
+			break;
+		}
+		if (discard)
+			continue;
+		cl->in_len += (size_t)n;
+		cl->in[cl->in_len] = '\0';
+		char *nl = strchr(cl->in, '\n');
+		if (nl) {
+			*nl = '\0';
+			handle_request(cl, cl->in);
+		} else if (cl->in_len == sizeof(cl->in) - 1) {
+			cl->answered = true;
+			client_error(cl, 2, "request too long");
+		}
 	}
 	client_flush(cl);
 }
@@ -296,7 +301,7 @@ static void listen_handle(struct watch *w, uint32_t events)
 		cl->ctl = c;
 		cl->w.fd = fd;
 		cl->w.handle = client_handle;
-		if (watch_add(c->epfd, &cl->w, EPOLLIN | EPOLLRDHUP) < 0) {
+		if (watch_add(c->epfd, &cl->w, EPOLLIN) < 0) {
 			close(fd);
 			free(cl);
 			continue;

@@ -172,6 +172,29 @@ static void test_stats(void **state)
 	close(fd);
 }
 
+/* A client that half-closes after its request (echo stats | nc -U) still gets the answer. */
+static void test_half_close(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f, "stats");
+
+	shutdown(fd, SHUT_WR);
+	assert_string_equal(collect(f, fd, 0), "{\"packets\":{\"seen\":42}}\n");
+	close(fd);
+
+	emit(f, "Reset");
+	fd = client(f, "query 0 1\n");
+	shutdown(fd, SHUT_WR);
+	pump(f, 10);
+	emit(f, "SynSent");
+	char *out = collect(f, fd, 2);
+	assert_int_equal(count_lines(out), 2);
+	assert_non_null(strstr(out, "SynSent"));
+	close(fd);
+	pump(f, 10);
+	emit(f, "SynSent");   /* the follower is gone; nothing is sent to a closed socket */
+}
+
 static void test_query_newest_last(void **state)
 {
 	struct fixture *f = *state;
@@ -265,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_server_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_newest_last, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),

@@ -781,11 +781,12 @@ static void http_free(void *state)
 	struct http_state_s *s = state;
 	if (!s)
 		return;
-	while (s->q_len)
-		free(q_pop(s));
+	/* An orphan response is in no queue: only its direction points at it. */
 	for (int d = 0; d < 2; d++)
 		if (s->dir[d].cur && s->dir[d].cur->orphan)
 			free(s->dir[d].cur);
+	while (s->q_len)
+		free(q_pop(s));
 	free(s);
 }
 

@@ -307,9 +307,13 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 		       const struct decoded *d, uint64_t ts_ns)
 {
+	struct stream *s = f->stream;
+	/* A new connection on the same addresses and ports: start over. */
+	if (s && s->ended && (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		stream_free(env, f);
 	if (!f->stream && d->payload_caplen == 0)
 		return;
-	struct stream *s = stream_get(env, f, true, ts_ns);
+	s = stream_get(env, f, true, ts_ns);
 	if (!s || s->ended)
 		return;
 	struct reasm_env renv = reasm_env_of(env);

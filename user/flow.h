@@ -14,6 +14,15 @@
 #include "addr.h"
 #include "tcp.h"
 
+/* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
+#define ECHO_PENDING 4
+struct echo_state {
+	uint64_t ts_ns[ECHO_PENDING];
+	uint16_t seq[ECHO_PENDING];
+	uint8_t requester[ECHO_PENDING];   /* side that sent the request */
+	uint8_t n;
+};
+
 struct fl_stats;
 
 struct flow_key {
@@ -30,7 +39,10 @@ struct flow {
 	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
 	uint8_t client;
 	bool client_known;        /* we saw the SYN (or the first request) */
-	struct tcp_conn tcp;      /* TCP connection state (zero for other protocols) */
+	union {
+		struct tcp_conn tcp;      /* TCP flows */
+		struct echo_state echo;   /* ICMP echo flows */
+	};
 	/* Stream and application state, owned by the stream layer; NULL until payload. */
 	void *stream;
 	uint64_t recorder_tag;    /* recorder bookkeeping (issue: -w / --write-filter) */

@@ -140,7 +140,7 @@ fx_http_cut() {
 	cap_start http-cut
 	curlc "http://$S:8080/cut" || true
 	cap_stop
-	meta http-cut "" "$J"'($h|length) == 1 and $h[0].error.type == "unexpected-eof" and ($h[0].error.message | contains("100 of 1000 body bytes")) and $h[0].response.status == 200 and $h[0].response.body_bytes == 100'
+	meta http-cut "" "$J"'($h|length) == 1 and $h[0].error.type == "unexpected-eof" and ($h[0].error.message | contains("100 of 1000 response body bytes")) and $h[0].response.status == 200 and $h[0].response.body_bytes == 100'
 }
 
 fx_http_garbage() {
@@ -161,7 +161,7 @@ fx_http_stall() {
 	cap_start http-stall
 	curlc "http://$S:8080/stall?s=2.5" || true
 	cap_stop
-	meta http-stall "--set tap.tcpStreamChannelTimeoutMs=1000" "$J"'($h|length) == 1 and $h[0].error.type == "timeout" and ($h[0].error.message | contains("50 of 500 body bytes")) and $h[0].response.status == 200' \
+	meta http-stall "--set tap.tcpStreamChannelTimeoutMs=1000" "$J"'($h|length) == 1 and $h[0].error.type == "timeout" and ($h[0].error.message | contains("50 of 500 response body bytes")) and $h[0].response.status == 200' \
 		'.tcp.streams_timed_out == 1'
 }
 

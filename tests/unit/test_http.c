@@ -329,7 +329,7 @@ static void test_eof_mid_body(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.got[0].type, "unexpected-eof");
 	assert_string_equal(c.got[0].msg,
-			    "connection closed by server after 100 of 1000 body bytes of the response");
+			    "connection closed by server after 100 of 1000 response body bytes");
 	assert_int_equal(c.got[0].status, 200);
 	assert_int_equal(c.got[0].resp_body, 100);
 	assert_false(c.got[0].has_elapsed);
@@ -388,7 +388,7 @@ static void test_eof_in_chunked_request(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.got[0].type, "unexpected-eof");
 	assert_string_equal(c.got[0].msg,
-			    "connection reset by client after 4 body bytes of a chunked body of the request");
+			    "connection reset by client after 4 bytes of a chunked request body");
 	conn_free(&c);
 }
 
@@ -586,7 +586,7 @@ static void test_timeout(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.got[0].type, "timeout");
 	assert_string_equal(c.got[0].msg,
-			    "stream idle for 10000 ms after 10 of 100 body bytes of the response");
+			    "stream idle for 10000 ms after 10 of 100 response body bytes");
 	assert_int_equal(c.stats.tcp.streams_timed_out, 1);
 	/* stale: dropped, judged once */
 	stream_idle(&c.env, &c.f, c.ts + 20000000000ull);

@@ -39,7 +39,7 @@ TCPDUMP_PID=
 
 cap_start() {   # cap_start NAME
 	rm -f "$FIX/$1.pcap" "$tmp/tcpdump.err"
-	ip netns exec "$(ns_name client)" tcpdump -i c0 -s 0 -U --immediate-mode -n -w "$FIX/$1.pcap" tcp \
+	ip netns exec "$(ns_name client)" tcpdump -i c0 -s 0 -U --immediate-mode -n -w "$FIX/$1.pcap" 'tcp or icmp or icmp6' \
 		2>"$tmp/tcpdump.err" &
 	TCPDUMP_PID=$!
 	local i
@@ -213,6 +213,22 @@ fx_http_loss() {
 	ns_exec server nft delete table inet fltloss
 	meta http-loss "" "$J"'($h|length) == 3 and ([$h[].response.body_bytes] == [60000, 60000, 1000]) and ($e|length) == 0 and ([$h[].tcp.missed_bytes // 0] | add) == 0 and ([$h[].tcp.retransmissions // 0] | add) > 0' \
 		'.tcp.missed_bytes == 0 and .tcp.retransmissions > 0'
+}
+
+fx_http_icmp() {
+	# The connection is up, then a firewall rejects the request with an ICMP error.
+	local rules='table inet fltrej {
+	chain in {
+		type filter hook input priority 0;
+		tcp dport 8080 ip length > 100 reject with icmp type host-unreachable
+	}
+}'
+	ns_exec server nft -f - <<<"$rules"
+	cap_start http-icmp
+	curlc --max-time 2 "http://$S:8080/file?n=10" || true
+	cap_stop
+	ns_exec server nft delete table inet fltrej
+	meta http-icmp "" "$J"'($h|length) == 1 and $h[0].error.type == "half-connection" and $h[0].error.reason == "icmp" and ($h[0].error.message | contains("Host unreachable")) and $h[0].request.path == "/file?n=10" and ([.[] | select(.protocol == "icmp")] | length) > 0'
 }
 
 # Frames carrying server payload in a capture: "frame tcp.len" lines.

@@ -31,7 +31,13 @@ head -c 3000 /dev/zero | tr '\0' 'u' > "$tmp/upload.bin"
 ns_bg server python3 "$here/server.py" $S 8080
 ns_bg server python3 -m http.server --bind $S --directory "$tmp/www" 8000
 ns_wait_port server 8080
+ns_bg server python3 -c '
+import socket
+srv = socket.create_server(("'$S'", 8025))
+while True:
+    c, _ = srv.accept(); c.sendall(b"220 fixture ready\r\n"); c.recv(100); c.close()'
 ns_wait_port server 8000
+ns_wait_port server 8025
 
 # curl in the client namespace; what it prints (bodies, -I heads) is not needed.
 curlc() { ns_exec client curl -s --max-time 10 "$@" >/dev/null; }
@@ -39,7 +45,7 @@ TCPDUMP_PID=
 
 cap_start() {   # cap_start NAME
 	rm -f "$FIX/$1.pcap" "$tmp/tcpdump.err"
-	ip netns exec "$(ns_name client)" tcpdump -i c0 -s 0 -U --immediate-mode -n -w "$FIX/$1.pcap" 'tcp or icmp or icmp6' \
+	ip netns exec "$(ns_name client)" tcpdump -i c0 -s 0 -U --immediate-mode -n -w "$FIX/$1.pcap" 'tcp or icmp' \
 		2>"$tmp/tcpdump.err" &
 	TCPDUMP_PID=$!
 	local i
@@ -213,6 +219,36 @@ fx_http_loss() {
 	ns_exec server nft delete table inet fltloss
 	meta http-loss "" "$J"'($h|length) == 3 and ([$h[].response.body_bytes] == [60000, 60000, 1000]) and ($e|length) == 0 and ([$h[].tcp.missed_bytes // 0] | add) == 0 and ([$h[].tcp.retransmissions // 0] | add) > 0' \
 		'.tcp.missed_bytes == 0 and .tcp.retransmissions > 0'
+}
+
+fx_http_closed() {
+	# The server reads the request and closes without an answer.
+	cap_start http-closed
+	curlc "http://$S:8080/hangup" || true
+	cap_stop
+	meta http-closed "" "$J"'($h|length) == 1 and $h[0].error.type == "half-connection" and $h[0].error.reason == "closed" and $h[0].request.path == "/hangup" and $h[0].response == null'
+}
+
+fx_http_capture_end() {
+	# The capture ends while the request still waits for its response.
+	cap_start http-capture-end
+	curlc "http://$S:8080/silent?s=1.5" &
+	local pid=$!
+	sleep 0.5
+	cap_stop
+	wait $pid || true
+	meta http-capture-end "" "$J"'($h|length) == 1 and $h[0].error.type == "half-connection" and $h[0].error.reason == "capture-end" and $h[0].request.path == "/silent?s=1.5"'
+}
+
+fx_tcp_banner_stale() {
+	# A server speaks first in no protocol we know; the client never answers.
+	cap_start tcp-banner-stale
+	ns_exec client python3 -c '
+import socket, time
+s = socket.create_connection(("'$S'", 8025)); s.recv(100); time.sleep(2.5); s.close()'
+	cap_stop
+	meta tcp-banner-stale "--set tap.tcpStreamChannelTimeoutMs=1000" '[.[] | select(.error.type == "timeout")] as $t | ($t|length) == 1 and $t[0].protocol == "tcp" and ($t[0].error.message | contains("bytes unparsed")) and $t[0].dst.port == 8025' \
+		'.tcp.streams_timed_out == 1'
 }
 
 fx_http_icmp() {

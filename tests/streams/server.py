@@ -84,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
             time.sleep(0.02)
             self.raw_close(self.body(100))
+        elif path == "/hangup":
+            time.sleep(0.05)
+            self.raw_close(b"")
         elif path == "/garbage":
             self.raw_close(b"SSH-2.0-NotHTTP garbage\r\n\x00\x01\x02\r\n")
         elif path == "/silent":

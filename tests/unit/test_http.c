@@ -701,6 +701,92 @@ static void test_port_reuse(void **state)
 	conn_free(&c);
 }
 
+/* Every framing rule fed one byte per segment gives the same entries as whole messages. */
+static void test_byte_at_a_time(void **state)
+{
+	(void)state;
+	static const char *const req =
+		"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+		"POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+		"HEAD /c HTTP/1.1\r\n\r\n"
+		"PUT /d HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi"
+		"GET /e HTTP/1.0\r\n\r\n";
+	static const char *const resp =
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+		"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
+		"HTTP/1.1 200 OK\r\nContent-Length: 77\r\n\r\n"
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+		"HTTP/1.0 200 OK\r\n\r\nuntil the end";
+	for (int whole = 0; whole < 2; whole++) {
+		struct conn c;
+		conn_init(&c, true, 80);
+		if (whole) {
+			send_s(&c, CLIENT, req);
+			send_s(&c, SERVER, resp);
+		} else {
+			for (const char *p = req; *p; p++)
+				send_n(&c, CLIENT, p, 1);
+			for (const char *p = resp; *p; p++)
+				send_n(&c, SERVER, p, 1);
+		}
+		fin(&c, SERVER);
+		assert_int_equal(c.n, 5);
+		static const int status[] = { 200, 201, 200, 204, 200 };
+		static const long resp_body[] = { 5, 17, 0, 0, 13 };
+		static const long req_body[] = { 0, 3, 0, 2, 0 };
+		for (int i = 0; i < 5; i++) {
+			assert_string_equal(c.got[i].type, "");
+			assert_int_equal(c.got[i].status, status[i]);
+			assert_int_equal(c.got[i].resp_body, resp_body[i]);
+			assert_int_equal(c.got[i].req_body, req_body[i]);
+		}
+		assert_non_null(strstr(c.got[1].json, "\"trailers\":{\"T\":\"1\"}"));
+		conn_free(&c);
+	}
+}
+
+/* Random bytes, random cuts, both directions, in step and midstream: never a crash or leak. */
+static void test_garbage_robustness(void **state)
+{
+	(void)state;
+	srand(777);
+	static const char *const pieces[] = {
+		"GET / HTTP/1.1\r\n", "HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n",
+		"Transfer-Encoding: chunked\r\n", "\r\n", "ffffffff\r\n", "0\r\n", "abc", "\n",
+		"HEAD /x HTTP/1.1\r\n", "HTTP/1.1 100 Continue\r\n", "CONNECT a:1 HTTP/1.1\r\n",
+		"\x00\xff", ": v\r\n", "HTTP/1.", "GE",
+	};
+	for (int round = 0; round < 300; round++) {
+		struct conn c;
+		conn_init(&c, round % 3 != 0, round % 2 ? 80 : 1234);
+		c.bench = true;
+		for (int i = 0; i < 60; i++) {
+			char buf[256];
+			size_t len = 0;
+			int k = 1 + rand() % 4;
+			while (k-- && len < 200) {
+				const char *p = pieces[rand() % (sizeof(pieces) / sizeof(pieces[0]))];
+				size_t pl = strlen(p) ? strlen(p) : 2;
+				memcpy(buf + len, p, pl);
+				len += pl;
+			}
+			if (rand() % 10 == 0)
+				buf[rand() % len] = (char)rand();
+			int side = rand() % 2;
+			if (rand() % 20 == 0)
+				c.seq[side] += (uint32_t)(rand() % 300);     /* a hole */
+			send_n(&c, side, buf, len);
+			if (rand() % 50 == 0)
+				stream_idle(&c.env, &c.f, c.ts + 20000000000ull);
+		}
+		if (round % 2)
+			rst(&c, rand() % 2);
+		else
+			capture_end(&c);
+		conn_free(&c);
+	}
+}
+
 /* Keep-alive exchanges per second through stream + reassembly + HTTP (printed, not asserted). */
 static void test_throughput(void **state)
 {
@@ -754,6 +840,8 @@ int main(void)
 		cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_orphan_response_after_request_loss),
 		cmocka_unit_test(test_port_reuse),
+		cmocka_unit_test(test_byte_at_a_time),
+		cmocka_unit_test(test_garbage_robustness),
 		cmocka_unit_test(test_throughput),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,8 +297,10 @@ static ssize_t on_head(struct http_state_s *s, struct dissect_ctx *ctx, enum dis
 		free(orphan);
 		return parser_error(s, ctx, dir, err);
 	}
-	if (m.status >= 100 && m.status < 200 && m.status != 101)
+	if (m.status >= 100 && m.status < 200 && m.status != 101) {
+		free(orphan);
 		return 0;         /* interim (100 Continue): the final response follows */
+	}
 	m.ts_first = ts;
 	ex->resp = m;
 	dd->cur = ex;

@@ -290,7 +290,7 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 	if (flush)
 		for (int i = 0; i < 2; i++)
 			reasm_flush(&s->dir[i], &renv, sink_of(s, i));
-	if (s->ops && s->state && !s->dead && !s->opaque) {
+	if (s->ops && s->state && s->ops->end && !s->dead && !s->opaque) {
 		struct dissect_ctx ctx;
 		make_ctx(s, &ctx);
 		ctx.end_reason = why;

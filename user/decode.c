@@ -148,7 +148,8 @@ static enum decode_result decode_l4(struct cursor c, uint32_t wire_len, struct d
 	}
 	case FL_IPPROTO_ICMP:
 	case FL_IPPROTO_ICMPV6:
-		if (!has(&c, 4))
+		/* Type and code are enough to report (tcpdump prints the type alone). */
+		if (!has(&c, 2))
 			return DECODE_MALFORMED;
 		return DECODE_OK;
 	default:

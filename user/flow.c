@@ -25,6 +25,7 @@ struct flow_table {
 	uint32_t n_buckets;          /* power of two */
 	uint32_t count, max;
 	struct flow *lru_head, *lru_tail;
+	struct flow *timer_head, *timer_tail;
 	struct flow *free_list;
 	struct flow_slab *slabs;
 	struct fl_stats *stats;
@@ -192,10 +193,55 @@ static struct flow *flow_alloc(struct flow_table *t)
 	return f;
 }
 
+static void timer_unlink(struct flow_table *t, struct flow *f)
+{
+	if (!f->timer_ns)
+		return;
+	if (f->timer_prev)
+		f->timer_prev->timer_next = f->timer_next;
+	else
+		t->timer_head = f->timer_next;
+	if (f->timer_next)
+		f->timer_next->timer_prev = f->timer_prev;
+	else
+		t->timer_tail = f->timer_prev;
+	f->timer_prev = f->timer_next = NULL;
+	f->timer_ns = 0;
+}
+
+void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns)
+{
+	if (f->timer_ns == due_ns)
+		return;
+	timer_unlink(t, f);
+	if (!due_ns)
+		return;
+	f->timer_ns = due_ns;
+	struct flow *after = t->timer_tail;
+	while (after && after->timer_ns > due_ns)
+		after = after->timer_prev;
+	f->timer_prev = after;
+	f->timer_next = after ? after->timer_next : t->timer_head;
+	if (f->timer_next)
+		f->timer_next->timer_prev = f;
+	else
+		t->timer_tail = f;
+	if (after)
+		after->timer_next = f;
+	else
+		t->timer_head = f;
+}
+
+struct flow *flow_timer_first(struct flow_table *t)
+{
+	return t->timer_head;
+}
+
 static void flow_drop(struct flow_table *t, struct flow *f, bool evicted)
 {
 	if (t->release)
 		t->release(t->release_ctx, f, evicted);
+	timer_unlink(t, f);
 	struct flow **pp = bucket_of(t, &f->key);
 	while (*pp && *pp != f)
 		pp = &(*pp)->hash_next;

@@ -167,7 +167,7 @@ static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[
 int icmp_parse(const struct decoded *d, struct icmp_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!d->l4 || d->l4_caplen < 4)
+	if (!d->l4 || d->l4_caplen < 2)
 		return -EINVAL;
 	const uint8_t *p = d->l4;
 	uint32_t len = d->l4_caplen;

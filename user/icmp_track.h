@@ -29,6 +29,12 @@ void icmp_track_packet(struct stream_env *env, const struct decoded *d,
 /* Report echo requests still unanswered: those older than the timeout, or all. */
 void icmp_track_expire(struct stream_env *env, struct flow *f, uint64_t now_ns, bool all);
 
+/* When the oldest unanswered echo request times out (0: none). */
+static inline uint64_t icmp_track_deadline(const struct flow *f, uint64_t timeout_ns)
+{
+	return f->echo.n ? f->echo.ts_ns[0] + timeout_ns : 0;
+}
+
 static inline bool flow_is_icmp(const struct flow *f)
 {
 	return f->key.proto == FL_IPPROTO_ICMP || f->key.proto == FL_IPPROTO_ICMPV6;

@@ -122,10 +122,40 @@ static void expire_idle(struct pipeline *p)
 	}
 }
 
+/* Put a flow in the timer queue at its next due condition (or take it out). */
+static void rearm(struct pipeline *p, struct flow *f)
+{
+	uint64_t due = 0;
+	if (f->key.proto == FL_IPPROTO_TCP)
+		due = tcp_track_deadline(f, timeout_ns(p));
+	else if (flow_is_icmp(f))
+		due = icmp_track_deadline(f, timeout_ns(p));
+	if (due && due <= p->now_ns && f->timer_ns == due)
+		due = 0;     /* judged already and nothing changed: do not spin */
+	flow_timer_set(p->flows, f, due);
+}
+
+/* Judge the flows whose conditions fell due. */
+static void run_timers(struct pipeline *p)
+{
+	struct flow *f;
+	while ((f = flow_timer_first(p->flows)) && f->timer_ns <= p->now_ns) {
+		uint64_t was = f->timer_ns;
+		if (f->key.proto == FL_IPPROTO_TCP)
+			tcp_track_check(&p->env, f, p->now_ns, false);
+		else if (flow_is_icmp(f))
+			icmp_track_expire(&p->env, f, p->now_ns, false);
+		rearm(p, f);
+		if (f->timer_ns == was)
+			flow_timer_set(p->flows, f, 0);
+	}
+}
+
 static void advance_clock(struct pipeline *p, uint64_t ts_ns)
 {
 	if (ts_ns > p->now_ns)
 		p->now_ns = ts_ns;
+	run_timers(p);
 	if (p->now_ns >= p->next_scan_ns) {
 		expire_idle(p);
 		p->next_scan_ns = p->now_ns + SCAN_INTERVAL_NS;
@@ -166,7 +196,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 			return;
 		tcp_track_packet(&p->env, f, side, &d, ts);
 		stream_tcp_packet(&p->env, f, side, &d, ts);
-		tcp_track_check(&p->env, f, p->now_ns, false);
+		rearm(p, f);
 		return;
 	case FL_IPPROTO_UDP:
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
@@ -184,10 +214,11 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	case FL_IPPROTO_ICMPV6:
 		f = icmp_track_flow(p->flows, &d, &icmp, ts, &side);
 		notify_observers(p, pkt, f);
-		if (icmp.type_name)
-			icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
-		else
-			p->stats->packets.decode_errors++;
+		if (d.l4_caplen < 4)
+			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
+		icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
+		if (f)
+			rearm(p, f);
 		return;
 	default:
 		notify_observers(p, pkt, NULL);

@@ -303,6 +303,24 @@ void tcp_track_check(struct stream_env *env, struct flow *f, uint64_t now_ns, bo
 	}
 }
 
+uint64_t tcp_track_deadline(const struct flow *f, uint64_t timeout_ns)
+{
+	const struct tcp_conn *c = &f->tcp;
+	const struct tcp_half *h0 = &c->half[0], *h1 = &c->half[1];
+
+	if (c->state == TCP_CONN_SYN_SENT)
+		return c->reported & TCP_REPORTED_SYN_SENT ? 0 : c->syn_ts_ns + timeout_ns;
+	if (c->state != TCP_CONN_ESTABLISHED)
+		return 0;
+	if (h0->fin_seen != h1->fin_seen && !(c->reported & TCP_REPORTED_CLOSE_WAIT))
+		return (h0->fin_seen ? h0->fin_ts_ns : h1->fin_ts_ns) + timeout_ns;
+	if (h0->fin_seen && h1->fin_seen && !(c->reported & TCP_REPORTED_LAST_ACK)) {
+		const struct tcp_half *second = h0->fin_ts_ns > h1->fin_ts_ns ? h0 : h1;
+		return second->fin_acked ? 0 : second->fin_ts_ns + timeout_ns;
+	}
+	return 0;
+}
+
 bool tcp_track_closed(const struct flow *f)
 {
 	return f->tcp.state == TCP_CONN_CLOSED;

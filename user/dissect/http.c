@@ -308,55 +308,6 @@ static ssize_t on_head(struct http_state_s *s, struct dissect_ctx *ctx, enum dis
 	return 0;
 }
 
-/* Find the end of the head (the empty line).  Returns its length, 0 if not there yet. */
-static size_t head_length(const uint8_t *p, size_t n)
-{
-	const uint8_t *q = p, *end = p + n;
-	while (q < end) {
-		const uint8_t *nl = memchr(q, '\n', (size_t)(end - q));
-		if (!nl)
-			return 0;
-		const uint8_t *next = nl + 1;
-		if (next < end && *next == '\n')
-			return (size_t)(next + 1 - p);
-		if (next + 1 < end && next[0] == '\r' && next[1] == '\n')
-			return (size_t)(next + 2 - p);
-		if (next + 1 >= end && next < end && *next == '\r')
-			return 0;
-		q = next;
-	}
-	return 0;
-}
-
-/* Chunk-size line: hex digits, optional extensions. */
-static int parse_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
-{
-	size_t i = 0;
-	uint64_t v = 0;
-	while (i < n && i < 16) {
-		uint8_t c = p[i];
-		int d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			break;
-		v = v * 16 + (uint64_t)d;
-		i++;
-	}
-	if (i == 0)
-		return -1;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (i < n && p[i] != ';')
-		return -1;
-	*size = v;
-	return 0;
-}
-
 /* Resynchronising: skip to the next message start.  Returns bytes skipped. */
 static size_t resync(struct http_dir *dd, enum dissect_dir dir, const uint8_t *p, size_t n)
 {
@@ -404,7 +355,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 			}
 			if (!dd->start_ts)
 				dd->start_ts = ctx->ts_ns;
-			size_t hl = head_length(p, n);
+			size_t hl = http_head_length(p, n);
 			if (!hl) {
 				/* Judge the start line as soon as it is there (or cannot be one). */
 				const uint8_t *nl = memchr(p, '\n', n);
@@ -497,7 +448,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 				break;
 			}
 			uint64_t size;
-			if (parse_chunk_size(p, ll, &size)) {
+			if (http_parse_chunk_size(p, ll, &size)) {
 				char ex[128];
 				dissect_excerpt(ex, sizeof(ex), p, ll, 40);
 				snprintf(err, sizeof(err), "invalid chunk size: \"%s\"", ex);

@@ -16,11 +16,11 @@ mkdir -p "$FIX"
 tmp=$(mktemp -d)
 trap 'ns_teardown; rm -rf "$tmp"' EXIT INT TERM
 
-C=198.18.3.1 S=198.18.3.2
+C=198.18.3.1 S=198.18.3.2 S6=fd18:3::2
 ns_prefix flt-str
 ns_add client
 ns_add server
-ns_link client c0 $C/24 server s0 $S/24
+ns_link client c0 $C/24,fd18:3::1/64 server s0 $S/24,$S6/64
 # Real segment sizes (no TSO/GRO super-packets), so removed frames are ordinary segments.
 ns_exec client ethtool -K c0 tso off gso off gro off >/dev/null 2>&1 || true
 ns_exec server ethtool -K s0 tso off gso off gro off >/dev/null 2>&1 || true
@@ -29,6 +29,7 @@ mkdir -p "$tmp/www"
 head -c 2000 /dev/zero | tr '\0' 'w' > "$tmp/www/index.html"
 head -c 3000 /dev/zero | tr '\0' 'u' > "$tmp/upload.bin"
 ns_bg server python3 "$here/server.py" $S 8080
+ns_bg server python3 "$here/server.py" $S6 8080
 ns_bg server python3 -m http.server --bind $S --directory "$tmp/www" 8000
 ns_wait_port server 8080
 ns_bg server python3 -c '
@@ -38,6 +39,10 @@ while True:
     c, _ = srv.accept(); c.sendall(b"220 fixture ready\r\n"); c.recv(100); c.close()'
 ns_wait_port server 8000
 ns_wait_port server 8025
+for i in $(seq 1 50); do
+	ns_exec server ss -Hltn "sport = :8080" | grep -q "fd18:3::2" && break
+	sleep 0.1
+done
 
 # curl in the client namespace; what it prints (bodies, -I heads) is not needed.
 curlc() { ns_exec client curl -s --max-time 10 "$@" >/dev/null; }
@@ -219,6 +224,13 @@ fx_http_loss() {
 	ns_exec server nft delete table inet fltloss
 	meta http-loss "" "$J"'($h|length) == 3 and ([$h[].response.body_bytes] == [60000, 60000, 1000]) and ($e|length) == 0 and ([$h[].tcp.missed_bytes // 0] | add) == 0 and ([$h[].tcp.retransmissions // 0] | add) > 0' \
 		'.tcp.missed_bytes == 0 and .tcp.retransmissions > 0'
+}
+
+fx_http_ipv6() {
+	cap_start http-ipv6
+	curlc -g "http://[$S6]:8080/file?n=1500" "http://[$S6]:8080/chunked"
+	cap_stop
+	meta http-ipv6 "" "$J"'($h|length) == 2 and $h[0].dst.ip == "fd18:3::2" and ([$h[].response.body_bytes] == [1500, 315]) and ($e|length) == 0'
 }
 
 fx_http_closed() {

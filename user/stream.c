@@ -276,8 +276,10 @@ static bool unfinished(const struct stream *s)
 	for (int i = 0; i < 2; i++)
 		if (s->dir[i].pending_len || s->dir[i].held_bytes)
 			return true;
+	/* Unrecognised bytes are unfinished only when we saw the stream start: joined
+	 * midstream, they may just be a protocol we never got in step with. */
 	if (!s->ops)
-		return s->unrecognised > 0;
+		return s->unrecognised > 0 && !s->midstream;
 	return s->ops->pending && s->ops->pending(s->state);
 }
 

@@ -631,6 +631,16 @@ static void test_unrecognised_timeout_and_opaque(void **state)
 	assert_non_null(strstr(c.got[0].json, "\"protocol\":\"tcp\""));
 	conn_free(&c);
 
+	/* joined midstream in a protocol nobody knows: never stale, never an error */
+	conn_init(&c, false, 443);
+	send_n(&c, SERVER, "\x17\x03\x03\x00\x05world", 10);
+	send_n(&c, CLIENT, "\x17\x03\x03\x00\x05hello", 10);
+	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
+	capture_end(&c);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(c.stats.tcp.streams_timed_out, 0);
+	conn_free(&c);
+
 	/* the client speaks something else: opaque, never an error */
 	conn_init(&c, true, 443);
 	send_n(&c, CLIENT, "\x16\x03\x01\x00\x05hello", 10);

@@ -201,15 +201,12 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	struct stream *s = ss->s;
 	if (s->opaque || s->dead || s->ended)
 		return len;
+	bool chosen_now = false;
 	if (!s->ops) {
 		size_t consumed;
 		if (!choose(s, ss->side, data, len, &consumed))
 			return consumed;
-		/* Bytes the other side left waiting for a probe can go now too. */
-		struct reasm_env renv = reasm_env_of(s->env);
-		int other = !ss->side;
-		if (s->dir[other].pending_len)
-			reasm_redeliver(&s->dir[other], &renv, &s->sinks[other]);
+		chosen_now = true;
 	}
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
@@ -217,6 +214,12 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	if (n < 0) {
 		s->dead = true;
 		return len;
+	}
+	/* Bytes the other side left waiting for a probe can go now too. */
+	int other = !ss->side;
+	if (chosen_now && s->dir[other].pending_len) {
+		struct reasm_env renv = reasm_env_of(s->env);
+		reasm_redeliver(&s->dir[other], &renv, &s->sinks[other]);
 	}
 	return (size_t)n;
 }

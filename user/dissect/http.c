@@ -1,12 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP/1.x dissector: message framing (RFC 9112 section 6), request/response
- * pairing in order (pipelining is a FIFO), and the stream errors.
+ * pairing in order (pipelining is a FIFO of up to HTTP_MAX_OUTSTANDING
+ * requests), and the stream errors.
  *
- * Bodies are counted and skipped, never copied.  An entry is emitted when a
- * response ends (elapsed_ms: first byte of the request to the last byte of
- * the response), or when the stream ends, goes stale or breaks with an
- * exchange unfinished.
+ * - Bodies are counted and skipped, never copied.  An entry keeps at most
+ *   HTTP_STORE_BYTES of start line and headers per message.
+ * - An entry is emitted when a response ends; elapsed_ms runs from the first
+ *   byte of the request to the last byte of the response.
+ * - tcp.missed_bytes / tcp.retransmissions on an entry are those of its own
+ *   exchange: holes inside it, and retransmissions seen on the connection from
+ *   its request's first byte until it was emitted.
+ * - A body delimited by the close ends at a FIN or RST (complete); any other
+ *   message cut by FIN/RST is `unexpected-eof`; cut by the stale-stream
+ *   timeout it is `timeout`; cut by the end of the capture (or an eviction)
+ *   it is `half-connection` (capture-end / timeout).
+ * - A complete request without a response is `half-connection` with the
+ *   reason the stream ended; a response without a request is one with reason
+ *   midstream (the capture joined late) or loss (request bytes missed).
+ * - Midstream and after a hole the parser looks for the next line that starts
+ *   a request (known method, " HTTP/1.x" at the end) or a status line.  A hole
+ *   inside a body of known size keeps it in step; elsewhere the exchange it
+ *   hit is reported (response side: half-connection, reason loss) or marked.
  */
 #include "http.h"
 

@@ -300,8 +300,10 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 		make_ctx(s, &ctx);
 		ctx.end_reason = why;
 		ctx.end_by = side_dir(s, by_side);
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 2; i++) {
 			ctx.unconsumed[side_dir(s, i)] = s->dir[i].pending_len;
+			ctx.fin[side_dir(s, i)] = s->fin[i];
+		}
 		s->ops->end(s->state, &ctx);
 	}
 	s->ended = true;

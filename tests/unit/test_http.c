@@ -390,6 +390,17 @@ static void test_eof_in_chunked_request(void **state)
 	assert_string_equal(c.got[0].msg,
 			    "connection reset by client after 4 bytes of a chunked request body");
 	conn_free(&c);
+
+	/* the client closes in the middle of its body; the server closes after */
+	conn_init(&c, true, 80);
+	send_s(&c, CLIENT, "PUT /u HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123");
+	fin(&c, CLIENT);
+	assert_int_equal(c.n, 0);
+	fin(&c, SERVER);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.got[0].type, "unexpected-eof");
+	assert_string_equal(c.got[0].msg, "connection closed by client after 4 of 10 request body bytes");
+	conn_free(&c);
 }
 
 static void test_parser_errors(void **state)

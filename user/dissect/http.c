@@ -555,11 +555,17 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	}
 }
 
-static const char *end_cause(const struct dissect_ctx *ctx, char *buf, size_t len)
+/*
+ * Why the stream ended, for a message of direction `dir`: a FIN from the
+ * message's own sender is what cut it; otherwise the peer's FIN was.
+ */
+static const char *end_cause(const struct dissect_ctx *ctx, enum dissect_dir dir, char *buf,
+			     size_t len)
 {
 	switch (ctx->end_reason) {
 	case DISSECT_END_FIN:
-		snprintf(buf, len, "connection closed by %s", who(ctx->end_by));
+		snprintf(buf, len, "connection closed by %s",
+			 who(ctx->fin[dir] ? dir : ctx->fin[!dir] ? !dir : ctx->end_by));
 		break;
 	case DISSECT_END_RST:
 		snprintf(buf, len, "connection reset by %s", who(ctx->end_by));
@@ -610,14 +616,15 @@ static void body_progress(const struct http_msg *m, const struct http_dir *dd, c
 		snprintf(buf, len, "after %llu %s body bytes", got, what);
 }
 
-/* Report a message cut short: `what` is "response" or "request". */
+/* Report a message of `dir` cut short. */
 static void report_cut(struct http_state_s *s, struct dissect_ctx *ctx, struct http_exchange *ex,
-		       const char *what, const char *where)
+		       enum dissect_dir dir, const char *where)
 {
 	char cause[96], msg[320];
 	const char *reason;
+	const char *what = dir == DISSECT_TO_SERVER ? "request" : "response";
 	enum fl_error_type type = cut_type(ctx, &reason);
-	end_cause(ctx, cause, sizeof(cause));
+	end_cause(ctx, dir, cause, sizeof(cause));
 	if (type == FL_ERR_HALF_CONNECTION)
 		snprintf(msg, sizeof(msg), "%s incomplete: %s %s", what, cause, where);
 	else
@@ -642,7 +649,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 	} else if (rd->cur && rd->state != HS_IDLE && rd->state != HS_OPAQUE) {
 		struct http_exchange *ex = rd->cur;
 		body_progress(&ex->resp, rd, "response", where, sizeof(where));
-		report_cut(s, ctx, ex, "response", where);
+		report_cut(s, ctx, ex, DISSECT_TO_CLIENT, where);
 		if (!ex->orphan)
 			q_pop(s);
 		exchange_free(s, ex);
@@ -654,7 +661,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		}
 		snprintf(where, sizeof(where), "inside the response head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_CLIENT]);
-		report_cut(s, ctx, ex ? ex : &blank, "response", where);
+		report_cut(s, ctx, ex ? ex : &blank, DISSECT_TO_CLIENT, where);
 		if (ex)
 			exchange_free(s, ex);
 	}
@@ -667,7 +674,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		blank.resp.ts_first = qd->start_ts;
 		snprintf(where, sizeof(where), "inside the request head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_SERVER]);
-		report_cut(s, ctx, &blank, "request", where);
+		report_cut(s, ctx, &blank, DISSECT_TO_SERVER, where);
 	}
 
 	/* Requests still waiting for their responses. */
@@ -675,7 +682,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		struct http_exchange *ex = q_pop(s);
 		if (!ex->req.complete && qd->cur == ex) {
 			body_progress(&ex->req, qd, "request", where, sizeof(where));
-			report_cut(s, ctx, ex, "request", where);
+			report_cut(s, ctx, ex, DISSECT_TO_SERVER, where);
 		} else {
 			const char *reason;
 			char msg[200];
@@ -688,7 +695,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 			}
 			if (ex->loss)
 				reason = "loss";
-			end_cause(ctx, cause, sizeof(cause));
+			end_cause(ctx, DISSECT_TO_CLIENT, cause, sizeof(cause));
 			snprintf(msg, sizeof(msg), "response missing: %s", cause);
 			emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, reason);
 		}

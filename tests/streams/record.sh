@@ -11,10 +11,11 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 . ../netns/lib.sh
-FIX=$here/fixtures
+FIX=${STREAMS_FIXTURES:-$here/fixtures}   # where to write (default: the committed fixtures)
 mkdir -p "$FIX"
 tmp=$(mktemp -d)
-trap 'ns_teardown; rm -rf "$tmp"' EXIT INT TERM
+trap 'rc=$?; set +e; ns_teardown; rm -rf "$tmp"; exit $rc' EXIT
+trap 'exit 130' INT TERM
 
 C=198.18.3.1 S=198.18.3.2 S6=fd18:3::2
 ns_prefix flt-str
@@ -275,6 +276,9 @@ fx_http_icmp() {
 	cap_start http-icmp
 	curlc --max-time 2 "http://$S:8080/file?n=10" || true
 	cap_stop
+	# curl gave up but its socket still retransmits the request: kill it before
+	# the rule goes, or the next capture sees it get through.
+	ns_exec client ss -K dst $S dport = 8080 >/dev/null 2>&1 || sleep 4
 	ns_exec server nft delete table inet fltrej
 	meta http-icmp "" "$J"'($h|length) == 1 and $h[0].error.type == "half-connection" and $h[0].error.reason == "icmp" and ($h[0].error.message | contains("Host unreachable")) and $h[0].request.path == "/file?n=10" and ([.[] | select(.protocol == "icmp")] | length) > 0'
 }

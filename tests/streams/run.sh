@@ -8,7 +8,7 @@
 #   tests/streams/run.sh [--update]     --update rewrites the NAME.expected files
 set -u
 cd "$(dirname "$0")/../.."
-FIX=tests/streams/fixtures
+FIX=${STREAMS_FIXTURES:-tests/streams/fixtures}
 BIN=./faultline-asan
 passed=0 failed=0 skipped=0
 update=0

@@ -31,7 +31,7 @@
 
 #include "../flow.h"
 
-enum http_state {
+enum http_parse_state {
 	HS_IDLE = 0,        /* expecting a start line */
 	HS_BODY_LENGTH,     /* Content-Length body: `remaining` */
 	HS_CHUNK_SIZE,
@@ -54,7 +54,7 @@ struct http_exchange {
 };
 
 struct http_dir {
-	uint8_t state;            /* enum http_state */
+	uint8_t state;            /* enum http_parse_state */
 	uint64_t remaining;
 	uint64_t start_ts;        /* first byte of a message not yet consumed, or 0 */
 	/* Request side: the exchange whose request is being parsed (NULL once
@@ -62,7 +62,7 @@ struct http_dir {
 	struct http_exchange *cur;
 };
 
-struct http_state_s {
+struct http_conn {
 	struct http_dir dir[2];
 	struct http_exchange *queue[HTTP_MAX_OUTSTANDING];  /* awaiting or receiving responses */
 	unsigned q_head, q_len;
@@ -72,12 +72,12 @@ struct http_state_s {
 	bool dead;
 };
 
-static struct http_exchange *q_at(struct http_state_s *s, unsigned i)
+static struct http_exchange *q_at(struct http_conn *s, unsigned i)
 {
 	return s->queue[(s->q_head + i) % HTTP_MAX_OUTSTANDING];
 }
 
-static struct http_exchange *q_pop(struct http_state_s *s)
+static struct http_exchange *q_pop(struct http_conn *s)
 {
 	struct http_exchange *ex = s->queue[s->q_head];
 	s->q_head = (s->q_head + 1) % HTTP_MAX_OUTSTANDING;
@@ -86,7 +86,7 @@ static struct http_exchange *q_pop(struct http_state_s *s)
 }
 
 /* The exchange leaves: forget every pointer to it, free it. */
-static void exchange_free(struct http_state_s *s, struct http_exchange *ex)
+static void exchange_free(struct http_conn *s, struct http_exchange *ex)
 {
 	for (int d = 0; d < 2; d++)
 		if (s->dir[d].cur == ex)
@@ -122,7 +122,7 @@ static const char *who(enum dissect_dir d)
 }
 
 /* A parser error: report it with the exchange it concerns, stop parsing the stream. */
-static ssize_t parser_error(struct http_state_s *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+static ssize_t parser_error(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 			    const char *what)
 {
 	struct http_exchange *ex = s->dir[dir].cur;
@@ -145,7 +145,7 @@ static ssize_t parser_error(struct http_state_s *s, struct dissect_ctx *ctx, enu
 }
 
 /* A message's body is over. */
-static void request_done(struct http_state_s *s, struct dissect_ctx *ctx)
+static void request_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
 	if (dd->cur) {
@@ -159,7 +159,7 @@ static void request_done(struct http_state_s *s, struct dissect_ctx *ctx)
 	dd->cur = NULL;
 }
 
-static void response_done(struct http_state_s *s, struct dissect_ctx *ctx)
+static void response_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
 	struct http_exchange *ex = dd->cur;
@@ -189,7 +189,7 @@ static void response_done(struct http_state_s *s, struct dissect_ctx *ctx)
 	exchange_free(s, ex);
 }
 
-static void body_done(struct http_state_s *s, struct dissect_ctx *ctx, enum dissect_dir dir)
+static void body_done(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir)
 {
 	if (dir == DISSECT_TO_SERVER)
 		request_done(s, ctx);
@@ -197,7 +197,7 @@ static void body_done(struct http_state_s *s, struct dissect_ctx *ctx, enum diss
 		response_done(s, ctx);
 }
 
-static struct http_msg *cur_msg(struct http_state_s *s, enum dissect_dir dir)
+static struct http_msg *cur_msg(struct http_conn *s, enum dissect_dir dir)
 {
 	struct http_exchange *ex = s->dir[dir].cur;
 	if (!ex)
@@ -205,7 +205,7 @@ static struct http_msg *cur_msg(struct http_state_s *s, enum dissect_dir dir)
 	return dir == DISSECT_TO_SERVER ? &ex->req : &ex->resp;
 }
 
-static void count_body(struct http_state_s *s, enum dissect_dir dir, uint64_t n)
+static void count_body(struct http_conn *s, enum dissect_dir dir, uint64_t n)
 {
 	struct http_msg *m = cur_msg(s, dir);
 	if (m)
@@ -213,7 +213,7 @@ static void count_body(struct http_state_s *s, enum dissect_dir dir, uint64_t n)
 }
 
 /* Set the body state for a parsed head (RFC 9112 section 6.3). */
-static void frame_request(struct http_state_s *s, struct dissect_ctx *ctx, const struct http_head *h)
+static void frame_request(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
 	if (h->chunked) {
@@ -226,7 +226,7 @@ static void frame_request(struct http_state_s *s, struct dissect_ctx *ctx, const
 	}
 }
 
-static void frame_response(struct http_state_s *s, struct dissect_ctx *ctx, const struct http_head *h)
+static void frame_response(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
 	struct http_exchange *ex = dd->cur;
@@ -263,7 +263,7 @@ static struct http_exchange *exchange_new(struct dissect_ctx *ctx)
 }
 
 /* A complete head of `dir` in p[0..n).  Returns 0 or a parser error (-1). */
-static ssize_t on_head(struct http_state_s *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 		       const uint8_t *p, size_t n)
 {
 	struct http_dir *dd = &s->dir[dir];
@@ -343,7 +343,7 @@ static size_t resync(struct http_dir *dd, enum dissect_dir dir, const uint8_t *p
 static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 			  const uint8_t *data, size_t len)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	struct http_dir *dd = &s->dir[dir];
 	size_t off = 0;
 	char err[256];
@@ -489,7 +489,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 /* A hole of `missing` bytes in `dir`. */
 static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	struct http_dir *dd = &s->dir[dir];
 	if (s->dead)
 		return;
@@ -617,7 +617,7 @@ static void body_progress(const struct http_msg *m, const struct http_dir *dd, c
 }
 
 /* Report a message of `dir` cut short. */
-static void report_cut(struct http_state_s *s, struct dissect_ctx *ctx, struct http_exchange *ex,
+static void report_cut(struct http_conn *s, struct dissect_ctx *ctx, struct http_exchange *ex,
 		       enum dissect_dir dir, const char *where)
 {
 	char cause[96], msg[320];
@@ -635,7 +635,7 @@ static void report_cut(struct http_state_s *s, struct dissect_ctx *ctx, struct h
 
 static void http_end(void *state, struct dissect_ctx *ctx)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	if (s->dead)
 		return;
 	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
@@ -707,7 +707,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 
 static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	/* Only errors that end delivery: not "fragmentation needed" / "packet too big". */
 	bool fatal = icmp->version == 4 ? (icmp->type == 3 && icmp->code != 4) || icmp->type == 11
 					: icmp->type == 1 || icmp->type == 3;
@@ -726,7 +726,7 @@ static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect
 
 static bool http_pending(void *state)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	if (s->dead)
 		return false;
 	if (s->q_len)
@@ -741,7 +741,7 @@ static bool http_pending(void *state)
 
 static void *http_new(struct dissect_ctx *ctx)
 {
-	struct http_state_s *s = calloc(1, sizeof(*s));
+	struct http_conn *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->midstream = ctx->midstream;
@@ -752,7 +752,7 @@ static void *http_new(struct dissect_ctx *ctx)
 
 static void http_free(void *state)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	if (!s)
 		return;
 	/* An orphan response is in no queue: only its direction points at it. */

@@ -8,27 +8,28 @@ static const char *side_name(enum dissect_dir by)
 	return by == DISSECT_TO_SERVER ? "client" : "server";
 }
 
-const char *appmsg_end_reason(const struct dissect_ctx *ctx, char *msg, size_t msglen)
+const char *appmsg_end_reason(const struct dissect_ctx *ctx, const char *what, char *msg,
+			      size_t msglen)
 {
 	switch (ctx->end_reason) {
 	case DISSECT_END_FIN:
-		snprintf(msg, msglen, "response missing: connection closed by %s",
+		snprintf(msg, msglen, "%s: connection closed by %s", what,
 			 side_name(ctx->end_by));
 		return "closed";
 	case DISSECT_END_RST:
-		snprintf(msg, msglen, "response missing: connection reset by %s",
+		snprintf(msg, msglen, "%s: connection reset by %s", what,
 			 side_name(ctx->end_by));
 		return "reset";
 	case DISSECT_END_CAPTURE:
-		snprintf(msg, msglen, "response missing: capture ended");
+		snprintf(msg, msglen, "%s: capture ended", what);
 		return "capture-end";
 	case DISSECT_END_EVICTED:
 		/* Not a reason of its own in the spec: the flow went idle long enough to be evicted. */
-		snprintf(msg, msglen, "response missing: flow evicted from the flow table");
+		snprintf(msg, msglen, "%s: flow evicted from the flow table", what);
 		return "timeout";
 	case DISSECT_END_TIMEOUT:
 	default:
-		snprintf(msg, msglen, "response missing: no response before the stream timed out");
+		snprintf(msg, msglen, "%s: the stream timed out", what);
 		return "timeout";
 	}
 }

@@ -16,9 +16,11 @@
 /*
  * The half-connection reason for a request still waiting when the stream
  * ended ("closed", "reset", "timeout", "capture-end"), and a message such as
- * "response missing: connection reset by server" written into msg.
+ * "response missing: connection reset by server" written into msg (`what`
+ * is its first part: "response missing", "response incomplete", ...).
  */
-const char *appmsg_end_reason(const struct dissect_ctx *ctx, char *msg, size_t msglen);
+const char *appmsg_end_reason(const struct dissect_ctx *ctx, const char *what, char *msg,
+			      size_t msglen);
 
 /* "response missing: ICMP Destination unreachable (Port unreachable)". */
 void appmsg_icmp_message(const struct dissect_icmp *icmp, char *msg, size_t msglen);

@@ -688,7 +688,7 @@ static void dns_end(void *state, struct dissect_ctx *ctx)
 			 "connection closed in the middle of a DNS query", NULL);
 	}
 	s->partial[0] = s->partial[1] = false;
-	const char *reason = appmsg_end_reason(ctx, text, sizeof(text));
+	const char *reason = appmsg_end_reason(ctx, "response missing", text, sizeof(text));
 	while (s->n_queries)
 		dns_drop_oldest(s, ctx, text, reason);
 }

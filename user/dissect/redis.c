@@ -1,0 +1,906 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Redis: RESP2 and RESP3.  Commands (arrays of bulk strings, or inline lines)
+ * wait in a FIFO for their replies, so pipelining pairs in order.
+ *
+ * Each direction has a streaming reader: it consumes every byte it is given,
+ * keeping only the first bytes of each line or bulk payload, and counts its
+ * way through the rest, so a 512 MB value costs no memory.  Aggregates nest
+ * up to REDIS_MAX_DEPTH; deeper is a parser-error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "appmsg.h"
+#include "protocols.h"
+
+#define REDIS_MAX_DEPTH    16        /* open aggregates in one message */
+#define REDIS_LINE_LIMIT   65536     /* a line without CRLF past this is not RESP */
+#define REDIS_CAPTURE      1024      /* bytes kept of a line (inline commands) or payload */
+#define REDIS_TOP_TEXT     128       /* bytes shown of a reply's value */
+#define REDIS_ITEM_TEXT    64        /* bytes shown of an argument or an element */
+#define REDIS_SHOW_ITEMS   16        /* elements kept of an aggregate (8 pairs of a map) */
+#define REDIS_SHOW_ARGS    8         /* arguments shown of a command */
+#define REDIS_NAME_MAX     32
+#define REDIS_MAX_PENDING  128       /* commands recorded while waiting for replies */
+
+/* A value as kept for the entry: type byte, number (integer, count, length), text. */
+struct redis_item {
+	uint8_t type;                 /* RESP type byte; 0 for a null */
+	bool aggregate;
+	int64_t num;
+	uint8_t len;
+	uint8_t text[REDIS_ITEM_TEXT];
+};
+
+/* The message being read in one direction. */
+struct redis_msg {
+	uint64_t ts_ns;
+	struct redis_item top;        /* top-level value (text: REDIS_TOP_TEXT bytes) */
+	uint8_t top_text[REDIS_TOP_TEXT];
+	uint32_t top_len;
+	bool has_attribute;
+	uint32_t n_items;
+	struct redis_item items[REDIS_SHOW_ITEMS];   /* the top aggregate's first elements */
+};
+
+enum resp_phase {
+	RESP_LINE = 0,    /* a type line up to CRLF */
+	RESP_INLINE,      /* an inline command line */
+	RESP_BULK,        /* payload bytes of a bulk string */
+	RESP_BULK_CR,     /* the CR after the payload */
+	RESP_BULK_LF,
+};
+
+struct resp_frame {
+	int64_t left;     /* elements still to come */
+	uint8_t type;
+	bool attribute;
+};
+
+struct resp_reader {
+	uint8_t phase;
+	bool started;                 /* inside a message */
+	bool last_cr;                 /* the last byte of the line so far is a CR */
+	uint8_t bulk_type;            /* '$', '=' or '!' */
+	uint32_t bulk_depth;          /* depth the bulk string sits at */
+	uint32_t depth, attr_open;
+	uint64_t line_len;            /* bytes of the current line, CR included */
+	uint64_t bulk_left, bulk_len;
+	uint64_t offset;              /* bytes of this direction consumed before this call */
+	struct resp_frame stack[REDIS_MAX_DEPTH];
+	uint32_t cap_len;
+	uint8_t cap[REDIS_CAPTURE];
+	struct redis_msg msg;
+};
+
+/* A command waiting for its reply. */
+struct redis_cmd {
+	uint64_t ts_ns;
+	uint32_t unrecorded;          /* >0: stands for that many commands past the FIFO bound */
+	uint32_t argc;                /* arguments after the name */
+	uint8_t name_len, n_args;
+	uint8_t arg_len[REDIS_SHOW_ARGS];
+	char name[REDIS_NAME_MAX];
+	uint8_t args[REDIS_SHOW_ARGS][REDIS_ITEM_TEXT];
+};
+
+struct redis_state {
+	bool stopped;                 /* after a parser-error or a hole */
+	bool subscribed;              /* replies may come without commands (pub/sub) */
+	struct resp_reader rd[2];     /* by enum dissect_dir */
+	struct redis_cmd *fifo;       /* ring of cap entries */
+	uint32_t head, count, cap;
+	/* A parser-error found while reading, reported by the caller. */
+	char error[160];
+};
+
+/* ---- the FIFO of commands ---- */
+
+static struct redis_cmd *fifo_at(struct redis_state *s, uint32_t i)
+{
+	return &s->fifo[(s->head + i) % s->cap];
+}
+
+static struct redis_cmd *fifo_push(struct redis_state *s)
+{
+	if (s->count == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 4;
+		if (cap > REDIS_MAX_PENDING)
+			return NULL;
+		struct redis_cmd *n = malloc(cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		for (uint32_t i = 0; i < s->count; i++)
+			n[i] = *fifo_at(s, i);
+		free(s->fifo);
+		s->fifo = n;
+		s->cap = cap;
+		s->head = 0;
+	}
+	struct redis_cmd *c = fifo_at(s, s->count++);
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* Take the oldest command into *out; false when none waits. */
+static bool fifo_pop(struct redis_state *s, struct redis_cmd *out)
+{
+	if (!s->count)
+		return false;
+	struct redis_cmd *c = fifo_at(s, 0);
+	*out = *c;
+	if (c->unrecorded > 1) {
+		c->unrecorded--;   /* the next reply is the next unrecorded command's */
+		return true;
+	}
+	s->head = (s->head + 1) % s->cap;
+	s->count--;
+	return true;
+}
+
+/* ---- entries ---- */
+
+static const char *redis_type_name(uint8_t type)
+{
+	switch (type) {
+	case '+': return "simple";
+	case '-': return "error";
+	case ':': return "integer";
+	case '$': return "bulk";
+	case '*': return "array";
+	case ',': return "double";
+	case '#': return "boolean";
+	case '(': return "big_number";
+	case '=': return "verbatim";
+	case '!': return "blob_error";
+	case '%': return "map";
+	case '~': return "set";
+	case '>': return "push";
+	default: return "null";
+	}
+}
+
+/* A scalar's value as its JSON type; an aggregate as {type, count}. */
+static void redis_add_value(struct doc *d, uint32_t parent, const char *key, uint8_t type,
+			    bool aggregate, int64_t num, const uint8_t *text, size_t len)
+{
+	if (aggregate) {
+		uint32_t o = doc_add_obj(d, parent, key);
+		doc_add_str(d, o, "type", redis_type_name(type));
+		doc_add_int(d, o, "count", num);
+		return;
+	}
+	switch (type) {
+	case ':':
+		doc_add_int(d, parent, key, num);
+		break;
+	case '#':
+		doc_add_bool(d, parent, key, num != 0);
+		break;
+	case ',': {
+		char buf[64], *end;
+		size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+		double v = strtod(buf, &end);
+		if (end != buf && *end == '\0' && v - v == 0)
+			doc_add_real(d, parent, key, v);
+		else
+			appmsg_add_text(d, parent, key, text, len);   /* inf, -inf, nan */
+		break;
+	}
+	case '=':
+		/* Verbatim: "txt:" or "mkd:" before the text. */
+		if (len >= 4 && text[3] == ':')
+			appmsg_add_text(d, parent, key, text + 4, len - 4);
+		else
+			appmsg_add_text(d, parent, key, text, len);
+		break;
+	case 0:
+		doc_add_null(d, parent, key);
+		break;
+	default:
+		appmsg_add_text(d, parent, key, text, len);
+	}
+}
+
+static void redis_add_request(struct doc *d, const struct redis_cmd *c)
+{
+	uint32_t req = doc_add_obj(d, DOC_ROOT, "request");
+
+	if (c->unrecorded) {
+		doc_add_null(d, req, "command");
+		doc_add_bool(d, req, "unrecorded", true);
+		return;
+	}
+	appmsg_add_text(d, req, "command", (const uint8_t *)c->name, c->name_len);
+	uint32_t args = doc_add_arr(d, req, "args");
+	for (unsigned i = 0; i < c->n_args; i++)
+		appmsg_add_text(d, args, NULL, c->args[i], c->arg_len[i]);
+	doc_add_int(d, req, "args_count", c->argc);
+}
+
+static void redis_add_response(struct doc *d, const struct redis_msg *m, bool partial)
+{
+	uint32_t resp = doc_add_obj(d, DOC_ROOT, "response");
+	const struct redis_item *t = &m->top;
+
+	doc_add_str(d, resp, "type", redis_type_name(t->type));
+	if (partial) {
+		if (t->aggregate)
+			doc_add_int(d, resp, "count", t->num);
+		else if (t->type == '$' || t->type == '=' || t->type == '!')
+			doc_add_int(d, resp, "length", t->num);
+		return;
+	}
+	if (!t->aggregate) {
+		redis_add_value(d, resp, "value", t->type, false, t->num, m->top_text, m->top_len);
+		if (t->type == '$' || t->type == '=' || t->type == '!')
+			doc_add_int(d, resp, "length", t->num);
+		return;
+	}
+	if (t->type == '%') {
+		uint32_t obj = doc_add_obj(d, resp, "value");
+		for (uint32_t i = 0; i + 1 < m->n_items; i += 2) {
+			const struct redis_item *k = &m->items[i], *v = &m->items[i + 1];
+			char key[4 * REDIS_ITEM_TEXT + 1];
+			if (k->aggregate || k->type == 0)
+				snprintf(key, sizeof(key), "(%s)", redis_type_name(k->type));
+			else if (k->type == ':')
+				snprintf(key, sizeof(key), "%lld", (long long)k->num);
+			else
+				appmsg_text(k->text, k->len, key, sizeof(key));
+			redis_add_value(d, obj, key, v->type, v->aggregate, v->num, v->text, v->len);
+		}
+	} else {
+		uint32_t arr = doc_add_arr(d, resp, "value");
+		for (uint32_t i = 0; i < m->n_items && i < REDIS_SHOW_ARGS; i++) {
+			const struct redis_item *v = &m->items[i];
+			redis_add_value(d, arr, NULL, v->type, v->aggregate, v->num, v->text, v->len);
+		}
+	}
+	doc_add_int(d, resp, "count", t->num);
+}
+
+/*
+ * One entry.  cmd or reply may be NULL; a reply is `partial` when the
+ * stream ended inside it (only its type is known).
+ */
+static void redis_emit(struct dissect_ctx *ctx, const struct redis_cmd *cmd,
+		       const struct redis_msg *reply, bool partial, enum fl_error_type err,
+		       const char *message, const char *reason)
+{
+	uint64_t ts = cmd ? cmd->ts_ns : reply ? reply->ts_ns : ctx->ts_ns;
+	struct doc *d = entry_begin(ctx->em, ts, "redis", &ctx->client, &ctx->server, ctx->flow);
+
+	if (cmd)
+		redis_add_request(d, cmd);
+	else
+		doc_add_null(d, DOC_ROOT, "request");
+	if (reply && (reply->top.type || reply->top.aggregate || !partial))
+		redis_add_response(d, reply, partial);
+	else
+		doc_add_null(d, DOC_ROOT, "response");
+	if (cmd && reply && !partial)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(cmd->ts_ns, reply->ts_ns));
+	else
+		doc_add_null(d, DOC_ROOT, "elapsed_ms");
+	if (err != FL_ERR_NONE)
+		entry_set_error(ctx->em, err, message, reason);
+	entry_commit(ctx->em);
+}
+
+/* ---- whole messages ---- */
+
+static bool redis_is_subscribe(const struct redis_cmd *c)
+{
+	static const char *const names[] = { "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (c->name_len == strlen(names[i]) && !memcmp(c->name, names[i], c->name_len))
+			return true;
+	return false;
+}
+
+static void redis_cmd_set_name(struct redis_cmd *c, const uint8_t *name, size_t len)
+{
+	c->name_len = (uint8_t)(len < REDIS_NAME_MAX ? len : REDIS_NAME_MAX);
+	for (unsigned i = 0; i < c->name_len; i++) {
+		char ch = (char)name[i];
+		c->name[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+	}
+}
+
+static void redis_cmd_add_arg(struct redis_cmd *c, const uint8_t *arg, size_t len)
+{
+	if (c->n_args == REDIS_SHOW_ARGS)
+		return;
+	c->arg_len[c->n_args] = (uint8_t)(len < REDIS_ITEM_TEXT ? len : REDIS_ITEM_TEXT);
+	memcpy(c->args[c->n_args], arg, c->arg_len[c->n_args]);
+	c->n_args++;
+}
+
+/* Record a command; past the FIFO bound, only count it. */
+static struct redis_cmd *redis_cmd_new(struct redis_state *s, uint64_t ts)
+{
+	struct redis_cmd *c, *tail = s->count ? fifo_at(s, s->count - 1) : NULL;
+
+	if (tail && tail->unrecorded) {
+		tail->unrecorded++;
+		return NULL;
+	}
+	if (!(c = fifo_push(s)))
+		return NULL;   /* out of memory: its reply will show as midstream */
+	c->ts_ns = ts;
+	if (s->count == REDIS_MAX_PENDING) {
+		c->unrecorded = 1;   /* the last slot counts all that come after */
+		return NULL;
+	}
+	return c;
+}
+
+/* An inline command: words split on blanks, quotes grouping as redis-cli writes them. */
+static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len, uint64_t total,
+			 uint64_t ts)
+{
+	size_t i = 0, words = 0;
+	struct redis_cmd tmp, *c;
+
+	memset(&tmp, 0, sizeof(tmp));
+	while (i < len) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		size_t start = i, end;
+		if (line[i] == '"' || line[i] == '\'') {
+			uint8_t q = line[i++];
+			start = i;
+			while (i < len && line[i] != q)
+				i += line[i] == '\\' && q == '"' && i + 1 < len ? 2 : 1;
+			end = i < len ? i : len;
+			i = end + 1;
+		} else {
+			while (i < len && line[i] != ' ' && line[i] != '\t')
+				i++;
+			end = i;
+		}
+		if (words == 0)
+			redis_cmd_set_name(&tmp, line + start, end - start);
+		else
+			redis_cmd_add_arg(&tmp, line + start, end - start);
+		words++;
+	}
+	(void)total;
+	if (words == 0)
+		return;   /* an empty line: Redis ignores it */
+	tmp.argc = words ? (uint32_t)(words - 1) : 0;
+	c = redis_cmd_new(s, ts);
+	if (c) {
+		tmp.ts_ns = c->ts_ns;
+		*c = tmp;
+	}
+}
+
+static void redis_command(struct redis_state *s, const struct redis_msg *m)
+{
+	struct redis_cmd *c;
+
+	if (m->top.type != '*' || m->top.num <= 0)
+		return;   /* "*0" and "*-1" are no command */
+	c = redis_cmd_new(s, m->ts_ns);
+	if (!c)
+		return;
+	redis_cmd_set_name(c, m->items[0].text, m->items[0].len);
+	for (uint32_t i = 1; i < m->n_items && c->n_args < REDIS_SHOW_ARGS; i++)
+		redis_cmd_add_arg(c, m->items[i].text, m->items[i].len);
+	c->argc = (uint32_t)(m->top.num - 1);
+}
+
+static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const struct redis_msg *m)
+{
+	struct redis_cmd cmd;
+	bool push = m->top.type == '>';
+
+	/* An out-of-band push is nobody's reply, except to the subscribe that asked for it. */
+	if (push && !(s->count && !fifo_at(s, 0)->unrecorded && redis_is_subscribe(fifo_at(s, 0)))) {
+		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
+		return;
+	}
+	if (fifo_pop(s, &cmd)) {
+		if (!cmd.unrecorded && redis_is_subscribe(&cmd))
+			s->subscribed = true;
+		redis_emit(ctx, &cmd, m, false, FL_ERR_NONE, NULL, NULL);
+	} else if (s->subscribed) {
+		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
+	} else {
+		redis_emit(ctx, NULL, m, false, FL_ERR_HALF_CONNECTION,
+			   "request missing: reply without its command", "midstream");
+	}
+}
+
+/* ---- the streaming reader ---- */
+
+static int resp_fail(struct redis_state *s, struct resp_reader *r, size_t at, const char *fmt,
+		     const char *what)
+{
+	char detail[96];
+	snprintf(detail, sizeof(detail), fmt, what);
+	snprintf(s->error, sizeof(s->error), "RESP protocol error in the %s: %s at offset %llu",
+		 r == &s->rd[DISSECT_TO_SERVER] ? "commands" : "replies", detail,
+		 (unsigned long long)(r->offset + at));
+	return -EBADMSG;
+}
+
+/* Parse a signed decimal; false unless the whole text is one that fits in int64. */
+static bool resp_number(const uint8_t *p, size_t len, int64_t *out)
+{
+	bool neg = len && p[0] == '-';
+	uint64_t v = 0;
+	size_t i = neg || (len && p[0] == '+');
+
+	if (i == len || len > 20)
+		return false;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(p[i] - '0');
+		if (v > (uint64_t)INT64_MAX)
+			return false;
+	}
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+/* Optional sign, then at least one digit, and nothing else. */
+static bool resp_digits(const uint8_t *p, size_t len)
+{
+	size_t i = len && (p[0] == '-' || p[0] == '+');
+	if (i == len)
+		return false;
+	for (; i < len; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+	return true;
+}
+
+/* Keep a finished value (scalar or aggregate header) where the entry will show it. */
+static void resp_keep(struct resp_reader *r, uint32_t depth, uint8_t type, bool aggregate,
+		      int64_t num, const uint8_t *text, size_t len)
+{
+	struct redis_msg *m = &r->msg;
+
+	if (depth == 0) {
+		m->top = (struct redis_item){ .type = type, .aggregate = aggregate, .num = num };
+		m->top_len = (uint32_t)(len < REDIS_TOP_TEXT ? len : REDIS_TOP_TEXT);
+		memcpy(m->top_text, text, m->top_len);
+		return;
+	}
+	if (depth != 1 || r->attr_open || m->n_items == REDIS_SHOW_ITEMS)
+		return;
+	struct redis_item *it = &m->items[m->n_items++];
+	*it = (struct redis_item){ .type = type, .aggregate = aggregate, .num = num };
+	it->len = (uint8_t)(len < REDIS_ITEM_TEXT ? len : REDIS_ITEM_TEXT);
+	memcpy(it->text, text, it->len);
+}
+
+/*
+ * The value at the current depth is complete: close the aggregates it
+ * completes.  Returns true when the whole message is.
+ */
+static bool resp_value_done(struct resp_reader *r, bool was_attribute)
+{
+	for (;;) {
+		if (r->depth == 0) {
+			if (was_attribute) {
+				r->msg.has_attribute = true;   /* the reply itself follows */
+				return false;
+			}
+			return true;
+		}
+		struct resp_frame *f = &r->stack[r->depth - 1];
+		if (!was_attribute)
+			f->left--;
+		if (f->left > 0)
+			return false;
+		r->depth--;
+		was_attribute = f->attribute;
+		if (f->attribute)
+			r->attr_open--;
+	}
+}
+
+/* A complete type line (CR and LF stripped) at the current depth. */
+static int resp_line(struct redis_state *s, struct resp_reader *r, bool commands, size_t at,
+		     bool *done)
+{
+	uint32_t n = r->cap_len < r->line_len - 1 ? r->cap_len : (uint32_t)(r->line_len - 1);
+	const uint8_t *p = r->cap + 1;
+	size_t plen = n ? n - 1 : 0;
+	bool whole = r->line_len - 1 <= REDIS_CAPTURE;   /* all of it was kept */
+	uint8_t type = r->cap[0];
+	int64_t v;
+	char tb[8];
+
+	snprintf(tb, sizeof(tb), type >= 0x21 && type < 0x7f ? "'%c'" : "0x%02x", type);
+	if (commands && r->depth == 0 && type != '*')
+		return resp_fail(s, r, at, "a command is not an array: type %s", tb);
+	if (commands && r->depth == 1 && type != '$')
+		return resp_fail(s, r, at, "expected a bulk string in a command, got %s", tb);
+
+	switch (type) {
+	case '+': case '-': case ',': case '(':
+		if (type == '(' && !resp_digits(p, plen))
+			return resp_fail(s, r, at, "invalid big number%s", "");
+		resp_keep(r, r->depth, type, false, 0, p, plen);
+		*done = resp_value_done(r, false);
+		return 0;
+	case ':':
+		if (!whole || !resp_number(p, plen, &v))
+			return resp_fail(s, r, at, "invalid integer%s", "");
+		resp_keep(r, r->depth, type, false, v, NULL, 0);
+		*done = resp_value_done(r, false);
+		return 0;
+	case '#':
+		if (plen != 1 || (p[0] != 't' && p[0] != 'f'))
+			return resp_fail(s, r, at, "invalid boolean%s", "");
+		resp_keep(r, r->depth, type, false, p[0] == 't', NULL, 0);
+		*done = resp_value_done(r, false);
+		return 0;
+	case '_':
+		if (plen != 0)
+			return resp_fail(s, r, at, "null with a value%s", "");
+		resp_keep(r, r->depth, 0, false, 0, NULL, 0);
+		*done = resp_value_done(r, false);
+		return 0;
+	case '$': case '=': case '!':
+		if (!whole || !resp_number(p, plen, &v) || v < -1 || (v == -1 && type != '$'))
+			return resp_fail(s, r, at, "invalid length of a %s", redis_type_name(type));
+		if (v == -1) {   /* RESP2 null bulk string */
+			resp_keep(r, r->depth, 0, false, 0, NULL, 0);
+			*done = resp_value_done(r, false);
+			return 0;
+		}
+		if (r->depth == 0)   /* known now, for a reply cut short */
+			r->msg.top = (struct redis_item){ .type = type, .num = v };
+		r->phase = RESP_BULK;
+		r->bulk_type = type;
+		r->bulk_len = r->bulk_left = (uint64_t)v;
+		r->bulk_depth = r->depth;
+		r->cap_len = 0;
+		return 0;
+	case '*': case '%': case '~': case '>': case '|':
+		if (!whole || !resp_number(p, plen, &v) || v < -1 || (v == -1 && type != '*') ||
+		    v > INT32_MAX)
+			return resp_fail(s, r, at, "invalid count of a %s",
+					 type == '|' ? "attribute" : redis_type_name(type));
+		if (v == -1) {   /* RESP2 null array */
+			resp_keep(r, r->depth, 0, false, 0, NULL, 0);
+			*done = resp_value_done(r, false);
+			return 0;
+		}
+		if (type != '|')
+			resp_keep(r, r->depth, type, true, v, NULL, 0);
+		if (v == 0) {
+			*done = resp_value_done(r, type == '|');
+			return 0;
+		}
+		if (r->depth == REDIS_MAX_DEPTH)
+			return resp_fail(s, r, at, "aggregates nested deeper than %s", "16");
+		r->stack[r->depth++] = (struct resp_frame){
+			.left = type == '%' || type == '|' ? 2 * v : v,
+			.type = type, .attribute = type == '|' };
+		if (type == '|')
+			r->attr_open++;
+		return 0;
+	default:
+		return resp_fail(s, r, at, "unknown type byte %s", tb);
+	}
+}
+
+static void resp_begin(struct resp_reader *r, uint64_t ts)
+{
+	r->started = true;
+	r->depth = r->attr_open = 0;
+	r->line_len = 0;
+	r->cap_len = 0;
+	memset(&r->msg, 0, sizeof(r->msg));
+	r->msg.ts_ns = ts;
+}
+
+/* Bytes of a line (up to and without its LF) into the capture buffer. */
+static void resp_take_line(struct resp_reader *r, const uint8_t *p, size_t n)
+{
+	size_t room = REDIS_CAPTURE - r->cap_len;
+	size_t k = n < room ? n : room;
+	memcpy(r->cap + r->cap_len, p, k);
+	r->cap_len += (uint32_t)k;
+	r->line_len += n;
+	if (n)
+		r->last_cr = p[n - 1] == '\r';
+}
+
+/*
+ * Read one direction.  Consumes everything; completed commands go to the
+ * FIFO, completed replies become entries.  -EBADMSG on a protocol violation
+ * (s->error says what and where).
+ */
+static int redis_read(struct redis_state *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+		      const uint8_t *data, size_t len)
+{
+	struct resp_reader *r = &s->rd[dir];
+	bool commands = dir == DISSECT_TO_SERVER;
+	size_t i = 0;
+
+	while (i < len) {
+		bool done = false;
+		int rc = 0;
+
+		if (!r->started) {
+			resp_begin(r, ctx->ts_ns);
+			r->phase = commands && data[i] != '*' ? RESP_INLINE : RESP_LINE;
+		}
+		switch (r->phase) {
+		case RESP_LINE:
+		case RESP_INLINE: {
+			const uint8_t *nl = memchr(data + i, '\n', len - i);
+			size_t end = nl ? (size_t)(nl - data) : len;
+			resp_take_line(r, data + i, end - i);
+			if (r->line_len > REDIS_LINE_LIMIT)
+				return resp_fail(s, r, i, "line longer than %s bytes", "65536");
+			if (!nl) {
+				i = len;
+				break;
+			}
+			size_t at = i;
+			i = end + 1;
+			if (r->phase == RESP_INLINE) {
+				uint32_t keep = r->cap_len;
+				if (r->line_len <= REDIS_CAPTURE && r->last_cr)
+					keep--;
+				redis_inline(s, r->cap, keep, r->line_len, r->msg.ts_ns);
+				r->started = false;
+				break;
+			}
+			bool cr = r->line_len && r->last_cr;
+			if (!cr || r->line_len < 2)
+				return resp_fail(s, r, end, "%s", r->line_len < 2 && cr
+						 ? "empty line" : "line not ended by CRLF");
+			rc = resp_line(s, r, commands, at, &done);
+			r->line_len = 0;
+			r->cap_len = 0;
+			break;
+		}
+		case RESP_BULK: {
+			size_t take = len - i < r->bulk_left ? len - i : (size_t)r->bulk_left;
+			size_t room = REDIS_TOP_TEXT - (r->cap_len < REDIS_TOP_TEXT ? r->cap_len
+							 : REDIS_TOP_TEXT);
+			size_t keep = take < room ? take : room;
+			memcpy(r->cap + r->cap_len, data + i, keep);
+			r->cap_len += (uint32_t)keep;
+			r->bulk_left -= take;
+			i += take;
+			if (r->bulk_left == 0)
+				r->phase = RESP_BULK_CR;
+			break;
+		}
+		case RESP_BULK_CR:
+		case RESP_BULK_LF:
+			if (data[i] != (r->phase == RESP_BULK_CR ? '\r' : '\n'))
+				return resp_fail(s, r, i, "%s not ended by CRLF",
+						 redis_type_name(r->bulk_type));
+			i++;
+			if (r->phase == RESP_BULK_CR) {
+				r->phase = RESP_BULK_LF;
+				break;
+			}
+			resp_keep(r, r->bulk_depth, r->bulk_type, false, (int64_t)r->bulk_len,
+				  r->cap, r->cap_len);
+			r->cap_len = 0;
+			r->phase = RESP_LINE;
+			done = resp_value_done(r, false);
+			break;
+		}
+		if (rc < 0)
+			return rc;
+		if (done) {
+			r->started = false;
+			if (commands)
+				redis_command(s, &r->msg);
+			else
+				redis_reply(s, ctx, &r->msg);
+		}
+	}
+	return 0;
+}
+
+/* ---- the ops ---- */
+
+static bool redis_port_hint(uint16_t port)
+{
+	return port == 6379 || port == 6380 || port == 26379;
+}
+
+/* "<type><digits>\r\n" at p: 1 yes, 0 no, -1 too short to tell. */
+static int resp_count_line(const uint8_t *p, size_t len, uint8_t type)
+{
+	size_t i = 1;
+	if (len < 1 || p[0] != type)
+		return 0;
+	if (i < len && p[i] == '-')
+		i++;
+	while (i < len && i < 12 && p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (i == len)
+		return -1;
+	if (i < 2 || p[i] != '\r')
+		return 0;
+	if (i + 1 == len)
+		return -1;
+	return p[i + 1] == '\n' ? (int)(i + 2) : 0;
+}
+
+static enum dissect_probe redis_probe(const uint8_t *data, size_t len, enum dissect_dir dir,
+				      bool port_hint)
+{
+	int n;
+
+	if (len == 0)
+		return DISSECT_PROBE_MAYBE;
+	/* An array of bulk strings is Redis on any port. */
+	n = resp_count_line(data, len, '*');
+	if (n > 0 && (size_t)n < len) {
+		if (data[n] == '$' || (port_hint && data[n] && strchr("+-:*_,#!=(%~>|", data[n])))
+			return DISSECT_PROBE_YES;
+		return DISSECT_PROBE_NO;
+	}
+	if (n < 0 || (n > 0 && port_hint))
+		return n > 0 ? DISSECT_PROBE_YES : DISSECT_PROBE_MAYBE;
+	if (!port_hint)
+		return DISSECT_PROBE_NO;
+	if (dir == DISSECT_TO_SERVER)   /* an inline command: a word of letters */
+		return (data[0] >= 'A' && data[0] <= 'Z') || (data[0] >= 'a' && data[0] <= 'z')
+		       ? DISSECT_PROBE_YES : DISSECT_PROBE_NO;
+	return data[0] && strchr("+-:$*_,#!=(%~>|", data[0]) ? DISSECT_PROBE_YES
+							      : DISSECT_PROBE_NO;
+}
+
+static void *redis_new(struct dissect_ctx *ctx)
+{
+	(void)ctx;
+	return calloc(1, sizeof(struct redis_state));
+}
+
+static void redis_free(void *state)
+{
+	struct redis_state *s = state;
+	if (!s)
+		return;
+	free(s->fifo);
+	free(s);
+}
+
+static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
+			   const uint8_t *data, size_t len)
+{
+	struct redis_state *s = state;
+
+	if (s->stopped)
+		return (ssize_t)len;
+	if (redis_read(s, ctx, dir, data, len) < 0) {
+		struct redis_cmd cmd;
+		bool have = dir == DISSECT_TO_CLIENT && fifo_pop(s, &cmd);
+		redis_emit(ctx, have ? &cmd : NULL, NULL, false, FL_ERR_PARSER, s->error, NULL);
+		s->stopped = true;
+		return -1;
+	}
+	s->rd[dir].offset += len;
+	return (ssize_t)len;
+}
+
+/* Report every command still waiting, and stop. */
+static void redis_drop_all(struct redis_state *s, struct dissect_ctx *ctx, const char *message,
+			   const char *reason)
+{
+	struct redis_cmd cmd;
+	while (fifo_pop(s, &cmd))
+		redis_emit(ctx, &cmd, NULL, false, FL_ERR_HALF_CONNECTION, message, reason);
+}
+
+static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
+{
+	struct redis_state *s = state;
+	struct resp_reader *r = &s->rd[dir];
+
+	if (s->stopped)
+		return;
+	/* A hole inside a bulk payload only shortens what is left to count. */
+	if (r->started && r->phase == RESP_BULK && missing <= r->bulk_left) {
+		r->bulk_left -= missing;
+		r->offset += missing;
+		if (r->bulk_left == 0)
+			r->phase = RESP_BULK_CR;
+		return;
+	}
+	redis_drop_all(s, ctx, "response missing: the capture lost bytes of the stream", "loss");
+	s->stopped = true;
+}
+
+static void redis_end(void *state, struct dissect_ctx *ctx)
+{
+	struct redis_state *s = state;
+	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
+	struct resp_reader *rq = &s->rd[DISSECT_TO_SERVER], *rp = &s->rd[DISSECT_TO_CLIENT];
+	struct redis_cmd cmd;
+	const char *reason;
+	char text[128];
+
+	if (s->stopped)
+		return;
+	if (rp->started) {
+		bool have = fifo_pop(s, &cmd);
+		if (closed) {
+			redis_emit(ctx, have ? &cmd : NULL, &rp->msg, true, FL_ERR_UNEXPECTED_EOF,
+				   "connection closed in the middle of a reply", NULL);
+		} else {
+			reason = appmsg_end_reason(ctx, "response incomplete", text, sizeof(text));
+			redis_emit(ctx, have ? &cmd : NULL, &rp->msg, true, FL_ERR_HALF_CONNECTION,
+				   text, reason);
+		}
+		rp->started = false;
+	}
+	reason = appmsg_end_reason(ctx, "response missing", text, sizeof(text));
+	redis_drop_all(s, ctx, text, reason);
+	if (rq->started) {
+		/* Part of a command: show what of it was read. */
+		struct redis_cmd part;
+		memset(&part, 0, sizeof(part));
+		part.ts_ns = rq->msg.ts_ns;
+		if (rq->msg.n_items)
+			redis_cmd_set_name(&part, rq->msg.items[0].text, rq->msg.items[0].len);
+		for (uint32_t i = 1; i < rq->msg.n_items; i++)
+			redis_cmd_add_arg(&part, rq->msg.items[i].text, rq->msg.items[i].len);
+		part.argc = rq->msg.top.num > 0 ? (uint32_t)(rq->msg.top.num - 1) : 0;
+		if (closed) {
+			redis_emit(ctx, &part, NULL, false, FL_ERR_UNEXPECTED_EOF,
+				   "connection closed in the middle of a command", NULL);
+		} else {
+			reason = appmsg_end_reason(ctx, "request incomplete", text, sizeof(text));
+			redis_emit(ctx, &part, NULL, false, FL_ERR_HALF_CONNECTION, text, reason);
+		}
+		rq->started = false;
+	}
+}
+
+static void redis_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
+{
+	struct redis_state *s = state;
+	char text[160];
+
+	if (s->stopped || !s->count)
+		return;
+	appmsg_icmp_message(icmp, text, sizeof(text));
+	redis_drop_all(s, ctx, text, "icmp");
+}
+
+static bool redis_pending(void *state)
+{
+	const struct redis_state *s = state;
+	return !s->stopped && (s->count || s->rd[0].started || s->rd[1].started);
+}
+
+const struct dissector_ops redis_dissector = {
+	.name = "redis",
+	.transports = DISSECT_TCP,
+	.port_hint = redis_port_hint,
+	.probe = redis_probe,
+	.new = redis_new,
+	.free = redis_free,
+	.parse = redis_parse,
+	.gap = redis_gap,
+	.end = redis_end,
+	.icmp = redis_icmp,
+	.pending = redis_pending,
+};

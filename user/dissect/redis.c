@@ -70,6 +70,7 @@ struct resp_reader {
 	uint64_t line_len;            /* bytes of the current line, CR included */
 	uint64_t bulk_left, bulk_len;
 	uint64_t offset;              /* bytes of this direction consumed before this call */
+	uint64_t line_start;          /* offset of the current line's first byte */
 	struct resp_frame stack[REDIS_MAX_DEPTH];
 	uint32_t cap_len;
 	uint8_t cap[REDIS_CAPTURE];
@@ -423,14 +424,15 @@ static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const st
 
 /* ---- the streaming reader ---- */
 
-static int resp_fail(struct redis_state *s, struct resp_reader *r, size_t at, const char *fmt,
+/* `at` is the offset in the direction's byte stream. */
+static int resp_fail(struct redis_state *s, struct resp_reader *r, uint64_t at, const char *fmt,
 		     const char *what)
 {
 	char detail[96];
 	snprintf(detail, sizeof(detail), fmt, what);
 	snprintf(s->error, sizeof(s->error), "RESP protocol error in the %s: %s at offset %llu",
 		 r == &s->rd[DISSECT_TO_SERVER] ? "commands" : "replies", detail,
-		 (unsigned long long)(r->offset + at));
+		 (unsigned long long)at);
 	return -EBADMSG;
 }
 
@@ -475,7 +477,8 @@ static void resp_keep(struct resp_reader *r, uint32_t depth, uint8_t type, bool 
 	if (depth == 0) {
 		m->top = (struct redis_item){ .type = type, .aggregate = aggregate, .num = num };
 		m->top_len = (uint32_t)(len < REDIS_TOP_TEXT ? len : REDIS_TOP_TEXT);
-		memcpy(m->top_text, text, m->top_len);
+		if (m->top_len)
+			memcpy(m->top_text, text, m->top_len);
 		return;
 	}
 	if (depth != 1 || r->attr_open || m->n_items == REDIS_SHOW_ITEMS)
@@ -483,7 +486,8 @@ static void resp_keep(struct resp_reader *r, uint32_t depth, uint8_t type, bool 
 	struct redis_item *it = &m->items[m->n_items++];
 	*it = (struct redis_item){ .type = type, .aggregate = aggregate, .num = num };
 	it->len = (uint8_t)(len < REDIS_ITEM_TEXT ? len : REDIS_ITEM_TEXT);
-	memcpy(it->text, text, it->len);
+	if (it->len)
+		memcpy(it->text, text, it->len);
 }
 
 /*
@@ -513,9 +517,9 @@ static bool resp_value_done(struct resp_reader *r, bool was_attribute)
 }
 
 /* A complete type line (CR and LF stripped) at the current depth. */
-static int resp_line(struct redis_state *s, struct resp_reader *r, bool commands, size_t at,
-		     bool *done)
+static int resp_line(struct redis_state *s, struct resp_reader *r, bool commands, bool *done)
 {
+	uint64_t at = r->line_start;
 	uint32_t n = r->cap_len < r->line_len - 1 ? r->cap_len : (uint32_t)(r->line_len - 1);
 	const uint8_t *p = r->cap + 1;
 	size_t plen = n ? n - 1 : 0;
@@ -647,14 +651,16 @@ static int redis_read(struct redis_state *s, struct dissect_ctx *ctx, enum disse
 		case RESP_INLINE: {
 			const uint8_t *nl = memchr(data + i, '\n', len - i);
 			size_t end = nl ? (size_t)(nl - data) : len;
+			if (r->line_len == 0)
+				r->line_start = r->offset + i;
 			resp_take_line(r, data + i, end - i);
 			if (r->line_len > REDIS_LINE_LIMIT)
-				return resp_fail(s, r, i, "line longer than %s bytes", "65536");
+				return resp_fail(s, r, r->line_start, "line longer than %s bytes",
+						 "65536");
 			if (!nl) {
 				i = len;
 				break;
 			}
-			size_t at = i;
 			i = end + 1;
 			if (r->phase == RESP_INLINE) {
 				uint32_t keep = r->cap_len;
@@ -666,9 +672,9 @@ static int redis_read(struct redis_state *s, struct dissect_ctx *ctx, enum disse
 			}
 			bool cr = r->line_len && r->last_cr;
 			if (!cr || r->line_len < 2)
-				return resp_fail(s, r, end, "%s", r->line_len < 2 && cr
+				return resp_fail(s, r, r->line_start, "%s", r->line_len < 2 && cr
 						 ? "empty line" : "line not ended by CRLF");
-			rc = resp_line(s, r, commands, at, &done);
+			rc = resp_line(s, r, commands, &done);
 			r->line_len = 0;
 			r->cap_len = 0;
 			break;
@@ -689,7 +695,7 @@ static int redis_read(struct redis_state *s, struct dissect_ctx *ctx, enum disse
 		case RESP_BULK_CR:
 		case RESP_BULK_LF:
 			if (data[i] != (r->phase == RESP_BULK_CR ? '\r' : '\n'))
-				return resp_fail(s, r, i, "%s not ended by CRLF",
+				return resp_fail(s, r, r->offset + i, "%s not ended by CRLF",
 						 redis_type_name(r->bulk_type));
 			i++;
 			if (r->phase == RESP_BULK_CR) {

@@ -87,6 +87,15 @@ static inline struct harness *h_new(const struct dissector_ops *ops, uint8_t pro
 	return h;
 }
 
+/* The stream layer joined the stream after it started. */
+static inline void h_midstream(struct harness *h)
+{
+	h->ops->free(h->state);
+	h->ctx.midstream = true;
+	h->state = h->ops->new(&h->ctx);
+	assert_non_null(h->state);
+}
+
 static inline void h_free(struct harness *h)
 {
 	h->ops->free(h->state);

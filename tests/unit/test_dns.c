@@ -533,6 +533,36 @@ static void test_tcp_errors(void **unused)
 	h_free(h);
 }
 
+/* TCP joined midstream: a chunk that does not start with a message is dropped. */
+static void test_tcp_midstream_resync(void **unused)
+{
+	(void)unused;
+	struct harness *h = tcp();
+	struct msg q, r;
+	uint8_t wire[600];
+
+	h_midstream(h);
+	static const uint8_t junk[] = { 0x00, 0x05, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i',
+					'j', 'k', 'l', 'm', 'n' };
+	assert_int_equal(h_stream(h, DISSECT_TO_CLIENT, junk, sizeof(junk), 0), sizeof(junk));
+	assert_int_equal(h->n, 0);
+	response(&r, 0xc1, "early.test", 1, 0, 1);       /* its query was before the capture */
+	wire[0] = 0; wire[1] = (uint8_t)r.len; memcpy(wire + 2, r.b, r.len);
+	h_stream(h, DISSECT_TO_CLIENT, wire, r.len + 2, 1);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h_str(h, 0, "error.reason"), "midstream");
+	query(&q, 0xc2, "next.test", 1);
+	wire[0] = 0; wire[1] = (uint8_t)q.len; memcpy(wire + 2, q.b, q.len);
+	h_stream(h, DISSECT_TO_SERVER, wire, q.len + 2, 2);
+	response(&r, 0xc2, "next.test", 1, 0, 1);
+	wire[0] = 0; wire[1] = (uint8_t)r.len; memcpy(wire + 2, r.b, r.len);
+	h_stream(h, DISSECT_TO_CLIENT, wire, r.len + 2, 3);
+	assert_int_equal(h->n, 2);
+	assert_true(h_is_null(h, 1, "error"));
+	assert_int_equal(h_int(h, 1, "request.id"), 0xc2);
+	h_free(h);
+}
+
 static void test_probe(void **unused)
 {
 	(void)unused;
@@ -574,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_outstanding_bound),
 		cmocka_unit_test(test_tcp_framing_split),
 		cmocka_unit_test(test_tcp_errors),
+		cmocka_unit_test(test_tcp_midstream_resync),
 		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -361,6 +361,49 @@ static void test_fifo_bound(void **unused)
 	h_free(h);
 }
 
+/* Joined midstream: false starts are dropped quietly until a message parses. */
+static void test_midstream_resync(void **unused)
+{
+	(void)unused;
+	struct harness *h = conn();
+	h_midstream(h);
+	h_streams(h, TO_C, "lue of the previous reply\r\n", 0);
+	h_streams(h, TO_C, ":12x\r\n", 0);               /* looks like a start, is not */
+	assert_int_equal(h->n, 0);
+	h_streams(h, TO_C, "+OK\r\n", 1);                /* a reply whose command was missed */
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h_str(h, 0, "error.reason"), "midstream");
+	h_streams(h, TO_S, "ET k v\r\n", 2);             /* the tail of a command */
+	h_streams(h, TO_S, "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", 3);
+	h_streams(h, TO_C, "$1\r\nv\r\n", 4);
+	assert_int_equal(h->n, 2);
+	assert_string_equal(h_str(h, 1, "request.command"), "GET");
+	assert_true(h_is_null(h, 1, "error"));
+	/* Synchronised: garbage is a parser-error again. */
+	h_streams(h, TO_S, "*1\r\n$4\r\nPING\r\n", 5);
+	assert_int_equal(h_streams(h, TO_C, "?\r\n", 6), -1);
+	assert_string_equal(h_str(h, 2, "error.type"), "parser-error");
+	h_free(h);
+
+	/* After a hole: what waited is lost, replies to lost commands are not reported. */
+	h = conn();
+	h_streams(h, TO_S, "*1\r\n$4\r\nPING\r\n", 0);
+	h_streams(h, TO_C, "+PO", 1);
+	h->ops->gap(h->state, &h->ctx, TO_C, 50);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h_str(h, 0, "error.reason"), "loss");
+	h_streams(h, TO_C, "NG\r\n", 2);                 /* dropped: not a start */
+	h_streams(h, TO_C, "+PONG\r\n", 2);              /* a reply to a command in the hole */
+	assert_int_equal(h->n, 1);
+	h_streams(h, TO_S, "*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n", 3);
+	h_streams(h, TO_C, "$1\r\nx\r\n", 4);
+	assert_int_equal(h->n, 2);
+	assert_true(h_is_null(h, 1, "error"));
+	h_end(h, DISSECT_END_FIN, TO_S, 5);
+	assert_int_equal(h->n, 2);
+	h_free(h);
+}
+
 static void test_probe(void **unused)
 {
 	(void)unused;
@@ -392,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_unexpected_eof_and_half_connections),
 		cmocka_unit_test(test_pubsub),
 		cmocka_unit_test(test_fifo_bound),
+		cmocka_unit_test(test_midstream_resync),
 		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,7 +51,8 @@ struct dns_query {
 
 struct dns_state {
 	bool tcp;
-	bool stopped;                 /* TCP framing lost (parser-error or gap) */
+	bool stopped;                 /* after a parser-error on TCP */
+	bool resync[2];               /* TCP framing lost (midstream, hole): find it again */
 	bool partial[2];              /* TCP: part of a message waits in this direction */
 	struct dns_query *queries;    /* oldest first */
 	uint32_t n_queries, cap_queries;
@@ -439,6 +440,8 @@ static void dns_emit(const struct dns_state *s, struct dissect_ctx *ctx,
 		doc_add_null(d, DOC_ROOT, "elapsed_ms");
 	if (err != FL_ERR_NONE)
 		entry_set_error(ctx->em, err, message, reason);
+	if (ctx->flow)
+		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
 	entry_commit(ctx->em);
 }
 
@@ -569,6 +572,8 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 	doc_add_null(d, DOC_ROOT, "elapsed_ms");
 	entry_set_error(ctx->em, FL_ERR_HALF_CONNECTION,
 			"query missing: response without its query", "midstream");
+	if (ctx->flow)
+		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
 	entry_commit(ctx->em);
 	return 0;
 }
@@ -623,6 +628,8 @@ static void *dns_new(struct dissect_ctx *ctx)
 	struct dns_state *s = calloc(1, sizeof(*s));
 	if (s && ctx->flow)
 		s->tcp = ctx->flow->key.proto == FL_IPPROTO_TCP;
+	if (s && s->tcp && ctx->midstream)
+		s->resync[0] = s->resync[1] = true;
 	return s;
 }
 
@@ -647,6 +654,16 @@ static ssize_t dns_parse_op(void *state, struct dissect_ctx *ctx, enum dissect_d
 		dns_message(s, ctx, data, len);   /* a bad datagram does not end the flow */
 		return (ssize_t)len;
 	}
+	if (s->resync[dir]) {
+		/* Framing lost: a chunk must start with a length and a plausible header. */
+		if (len < 2 + DNS_HEADER_LEN)
+			return 0;
+		size_t mlen = be16(data);
+		if (mlen < DNS_HEADER_LEN ||
+		    !dns_header_plausible(data + 2, len - 2 < mlen ? len - 2 : mlen, dir, true))
+			return (ssize_t)len;
+		s->resync[dir] = false;
+	}
 	while (len - used >= 2) {
 		size_t mlen = be16(data + used);
 		if (len - used - 2 < mlen)
@@ -666,11 +683,12 @@ static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, 
 	struct dns_state *s = state;
 	(void)dir;
 	(void)missing;
-	/* TCP framing cannot be found again after a hole: what waits is lost. */
+	/* TCP framing is lost with a hole: what waits is lost, framing is found again. */
 	while (s->n_queries)
 		dns_drop_oldest(s, ctx, "response missing: the capture lost bytes of the stream",
 				"loss");
-	s->stopped = true;
+	s->partial[dir] = false;
+	s->resync[dir] = true;
 }
 
 static void dns_end(void *state, struct dissect_ctx *ctx)

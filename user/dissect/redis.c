@@ -7,12 +7,18 @@
  * keeping only the first bytes of each line or bulk payload, and counts its
  * way through the rest, so a 512 MB value costs no memory.  Aggregates nest
  * up to REDIS_MAX_DEPTH; deeper is a parser-error.
+ *
+ * A stream joined midstream, or one with a hole, has lost its framing.  A
+ * direction then resynchronises at the start of a later chunk of bytes (a
+ * new segment usually starts a message): what does not parse from there is
+ * dropped without a report, until one message parses whole.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../flow.h"
 #include "appmsg.h"
 #include "protocols.h"
 
@@ -89,8 +95,10 @@ struct redis_cmd {
 };
 
 struct redis_state {
-	bool stopped;                 /* after a parser-error or a hole */
+	bool stopped;                 /* after a parser-error */
 	bool subscribed;              /* replies may come without commands (pub/sub) */
+	bool resync[2];               /* framing lost in this direction: find it again */
+	bool quiet_unmatched;         /* after a hole: replies to lost commands are not news */
 	struct resp_reader rd[2];     /* by enum dissect_dir */
 	struct redis_cmd *fifo;       /* ring of cap entries */
 	uint32_t head, count, cap;
@@ -291,6 +299,8 @@ static void redis_emit(struct dissect_ctx *ctx, const struct redis_cmd *cmd,
 		doc_add_null(d, DOC_ROOT, "elapsed_ms");
 	if (err != FL_ERR_NONE)
 		entry_set_error(ctx->em, err, message, reason);
+	if (ctx->flow)
+		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
 	entry_commit(ctx->em);
 }
 
@@ -413,7 +423,10 @@ static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const st
 	if (fifo_pop(s, &cmd)) {
 		if (!cmd.unrecorded && redis_is_subscribe(&cmd))
 			s->subscribed = true;
+		s->quiet_unmatched = false;
 		redis_emit(ctx, &cmd, m, false, FL_ERR_NONE, NULL, NULL);
+	} else if (s->quiet_unmatched) {
+		return;
 	} else if (s->subscribed) {
 		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
 	} else {
@@ -713,6 +726,7 @@ static int redis_read(struct redis_state *s, struct dissect_ctx *ctx, enum disse
 			return rc;
 		if (done) {
 			r->started = false;
+			s->resync[dir] = false;
 			if (commands)
 				redis_command(s, &r->msg);
 			else
@@ -775,8 +789,10 @@ static enum dissect_probe redis_probe(const uint8_t *data, size_t len, enum diss
 
 static void *redis_new(struct dissect_ctx *ctx)
 {
-	(void)ctx;
-	return calloc(1, sizeof(struct redis_state));
+	struct redis_state *s = calloc(1, sizeof(*s));
+	if (s && ctx->midstream)
+		s->resync[0] = s->resync[1] = true;
+	return s;
 }
 
 static void redis_free(void *state)
@@ -788,6 +804,14 @@ static void redis_free(void *state)
 	free(s);
 }
 
+/* Can a message of `dir` start with byte c?  (Commands, when resynchronising, are RESP arrays.) */
+static bool resp_may_start(enum dissect_dir dir, uint8_t c)
+{
+	if (dir == DISSECT_TO_SERVER)
+		return c == '*';
+	return c && strchr("+-:$*_,#!=(%~>|", c);
+}
+
 static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 			   const uint8_t *data, size_t len)
 {
@@ -795,7 +819,14 @@ static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_di
 
 	if (s->stopped)
 		return (ssize_t)len;
+	if (s->resync[dir] && !s->rd[dir].started && len && !resp_may_start(dir, data[0]))
+		return (ssize_t)len;   /* not a message start: wait for the next chunk */
 	if (redis_read(s, ctx, dir, data, len) < 0) {
+		if (s->resync[dir]) {
+			s->rd[dir].started = false;   /* a false start: try the next chunk */
+			s->rd[dir].offset += len;
+			return (ssize_t)len;
+		}
 		struct redis_cmd cmd;
 		bool have = dir == DISSECT_TO_CLIENT && fifo_pop(s, &cmd);
 		redis_emit(ctx, have ? &cmd : NULL, NULL, false, FL_ERR_PARSER, s->error, NULL);
@@ -830,8 +861,14 @@ static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir
 			r->phase = RESP_BULK_CR;
 		return;
 	}
+	/* Framing is lost: what waits is lost with it; both directions start over. */
 	redis_drop_all(s, ctx, "response missing: the capture lost bytes of the stream", "loss");
-	s->stopped = true;
+	for (int d = 0; d < 2; d++) {
+		s->rd[d].started = false;
+		s->rd[d].offset += d == (int)dir ? missing : 0;
+		s->resync[d] = true;
+	}
+	s->quiet_unmatched = true;
 }
 
 static void redis_end(void *state, struct dissect_ctx *ctx)
@@ -845,6 +882,11 @@ static void redis_end(void *state, struct dissect_ctx *ctx)
 
 	if (s->stopped)
 		return;
+	/* Bytes read while looking for a message start are nobody's message. */
+	if (s->resync[DISSECT_TO_CLIENT])
+		rp->started = false;
+	if (s->resync[DISSECT_TO_SERVER])
+		rq->started = false;
 	if (rp->started) {
 		bool have = fifo_pop(s, &cmd);
 		if (closed) {

@@ -3,10 +3,8 @@
  * Redis: RESP2 and RESP3.  Commands (arrays of bulk strings, or inline lines)
  * wait in a FIFO for their replies, so pipelining pairs in order.
  *
- * Each direction has a streaming reader: it consumes every byte it is given,
- * keeping only the first bytes of each line or bulk payload, and counts its
- * way through the rest, so a 512 MB value costs no memory.  Aggregates nest
- * up to REDIS_MAX_DEPTH; deeper is a parser-error.
+ * Each direction has a streaming reader (resp.c) that keeps only the first
+ * bytes of what it reads, so a 512 MB value costs no memory.
  *
  * A stream joined midstream, or one with a hole, has lost its framing.  A
  * direction then resynchronises at the start of a later chunk of bytes (a
@@ -21,67 +19,11 @@
 #include "../flow.h"
 #include "appmsg.h"
 #include "protocols.h"
+#include "resp.h"
 
-#define REDIS_MAX_DEPTH    16        /* open aggregates in one message */
-#define REDIS_LINE_LIMIT   65536     /* a line without CRLF past this is not RESP */
-#define REDIS_CAPTURE      1024      /* bytes kept of a line (inline commands) or payload */
-#define REDIS_TOP_TEXT     128       /* bytes shown of a reply's value */
-#define REDIS_ITEM_TEXT    64        /* bytes shown of an argument or an element */
-#define REDIS_SHOW_ITEMS   16        /* elements kept of an aggregate (8 pairs of a map) */
 #define REDIS_SHOW_ARGS    8         /* arguments shown of a command */
 #define REDIS_NAME_MAX     32
 #define REDIS_MAX_PENDING  128       /* commands recorded while waiting for replies */
-
-/* A value as kept for the entry: type byte, number (integer, count, length), text. */
-struct redis_item {
-	uint8_t type;                 /* RESP type byte; 0 for a null */
-	bool aggregate;
-	int64_t num;
-	uint8_t len;
-	uint8_t text[REDIS_ITEM_TEXT];
-};
-
-/* The message being read in one direction. */
-struct redis_msg {
-	uint64_t ts_ns;
-	struct redis_item top;        /* top-level value (text: REDIS_TOP_TEXT bytes) */
-	uint8_t top_text[REDIS_TOP_TEXT];
-	uint32_t top_len;
-	bool has_attribute;
-	uint32_t n_items;
-	struct redis_item items[REDIS_SHOW_ITEMS];   /* the top aggregate's first elements */
-};
-
-enum resp_phase {
-	RESP_LINE = 0,    /* a type line up to CRLF */
-	RESP_INLINE,      /* an inline command line */
-	RESP_BULK,        /* payload bytes of a bulk string */
-	RESP_BULK_CR,     /* the CR after the payload */
-	RESP_BULK_LF,
-};
-
-struct resp_frame {
-	int64_t left;     /* elements still to come */
-	uint8_t type;
-	bool attribute;
-};
-
-struct resp_reader {
-	uint8_t phase;
-	bool started;                 /* inside a message */
-	bool last_cr;                 /* the last byte of the line so far is a CR */
-	uint8_t bulk_type;            /* '$', '=' or '!' */
-	uint32_t bulk_depth;          /* depth the bulk string sits at */
-	uint32_t depth, attr_open;
-	uint64_t line_len;            /* bytes of the current line, CR included */
-	uint64_t bulk_left, bulk_len;
-	uint64_t offset;              /* bytes of this direction consumed before this call */
-	uint64_t line_start;          /* offset of the current line's first byte */
-	struct resp_frame stack[REDIS_MAX_DEPTH];
-	uint32_t cap_len;
-	uint8_t cap[REDIS_CAPTURE];
-	struct redis_msg msg;
-};
 
 /* A command waiting for its reply. */
 struct redis_cmd {
@@ -91,7 +33,7 @@ struct redis_cmd {
 	uint8_t name_len, n_args;
 	uint8_t arg_len[REDIS_SHOW_ARGS];
 	char name[REDIS_NAME_MAX];
-	uint8_t args[REDIS_SHOW_ARGS][REDIS_ITEM_TEXT];
+	uint8_t args[REDIS_SHOW_ARGS][RESP_ITEM_TEXT];
 };
 
 struct redis_state {
@@ -152,33 +94,13 @@ static bool fifo_pop(struct redis_state *s, struct redis_cmd *out)
 
 /* ---- entries ---- */
 
-static const char *redis_type_name(uint8_t type)
-{
-	switch (type) {
-	case '+': return "simple";
-	case '-': return "error";
-	case ':': return "integer";
-	case '$': return "bulk";
-	case '*': return "array";
-	case ',': return "double";
-	case '#': return "boolean";
-	case '(': return "big_number";
-	case '=': return "verbatim";
-	case '!': return "blob_error";
-	case '%': return "map";
-	case '~': return "set";
-	case '>': return "push";
-	default: return "null";
-	}
-}
-
 /* A scalar's value as its JSON type; an aggregate as {type, count}. */
 static void redis_add_value(struct doc *d, uint32_t parent, const char *key, uint8_t type,
 			    bool aggregate, int64_t num, const uint8_t *text, size_t len)
 {
 	if (aggregate) {
 		uint32_t o = doc_add_obj(d, parent, key);
-		doc_add_str(d, o, "type", redis_type_name(type));
+		doc_add_str(d, o, "type", resp_type_name(type));
 		doc_add_int(d, o, "count", num);
 		return;
 	}
@@ -232,12 +154,12 @@ static void redis_add_request(struct doc *d, const struct redis_cmd *c)
 	doc_add_int(d, req, "args_count", c->argc);
 }
 
-static void redis_add_response(struct doc *d, const struct redis_msg *m, bool partial)
+static void redis_add_response(struct doc *d, const struct resp_msg *m, bool partial)
 {
 	uint32_t resp = doc_add_obj(d, DOC_ROOT, "response");
-	const struct redis_item *t = &m->top;
+	const struct resp_item *t = &m->top;
 
-	doc_add_str(d, resp, "type", redis_type_name(t->type));
+	doc_add_str(d, resp, "type", resp_type_name(t->type));
 	if (partial) {
 		if (t->aggregate)
 			doc_add_int(d, resp, "count", t->num);
@@ -254,10 +176,10 @@ static void redis_add_response(struct doc *d, const struct redis_msg *m, bool pa
 	if (t->type == '%') {
 		uint32_t obj = doc_add_obj(d, resp, "value");
 		for (uint32_t i = 0; i + 1 < m->n_items; i += 2) {
-			const struct redis_item *k = &m->items[i], *v = &m->items[i + 1];
-			char key[4 * REDIS_ITEM_TEXT + 1];
+			const struct resp_item *k = &m->items[i], *v = &m->items[i + 1];
+			char key[4 * RESP_ITEM_TEXT + 1];
 			if (k->aggregate || k->type == 0)
-				snprintf(key, sizeof(key), "(%s)", redis_type_name(k->type));
+				snprintf(key, sizeof(key), "(%s)", resp_type_name(k->type));
 			else if (k->type == ':')
 				snprintf(key, sizeof(key), "%lld", (long long)k->num);
 			else
@@ -267,7 +189,7 @@ static void redis_add_response(struct doc *d, const struct redis_msg *m, bool pa
 	} else {
 		uint32_t arr = doc_add_arr(d, resp, "value");
 		for (uint32_t i = 0; i < m->n_items && i < REDIS_SHOW_ARGS; i++) {
-			const struct redis_item *v = &m->items[i];
+			const struct resp_item *v = &m->items[i];
 			redis_add_value(d, arr, NULL, v->type, v->aggregate, v->num, v->text, v->len);
 		}
 	}
@@ -279,7 +201,7 @@ static void redis_add_response(struct doc *d, const struct redis_msg *m, bool pa
  * stream ended inside it (only its type is known).
  */
 static void redis_emit(struct dissect_ctx *ctx, const struct redis_cmd *cmd,
-		       const struct redis_msg *reply, bool partial, enum fl_error_type err,
+		       const struct resp_msg *reply, bool partial, enum fl_error_type err,
 		       const char *message, const char *reason)
 {
 	uint64_t ts = cmd ? cmd->ts_ns : reply ? reply->ts_ns : ctx->ts_ns;
@@ -328,7 +250,7 @@ static void redis_cmd_add_arg(struct redis_cmd *c, const uint8_t *arg, size_t le
 {
 	if (c->n_args == REDIS_SHOW_ARGS)
 		return;
-	c->arg_len[c->n_args] = (uint8_t)(len < REDIS_ITEM_TEXT ? len : REDIS_ITEM_TEXT);
+	c->arg_len[c->n_args] = (uint8_t)(len < RESP_ITEM_TEXT ? len : RESP_ITEM_TEXT);
 	memcpy(c->args[c->n_args], arg, c->arg_len[c->n_args]);
 	c->n_args++;
 }
@@ -353,8 +275,7 @@ static struct redis_cmd *redis_cmd_new(struct redis_state *s, uint64_t ts)
 }
 
 /* An inline command: words split on blanks, quotes grouping as redis-cli writes them. */
-static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len, uint64_t total,
-			 uint64_t ts)
+static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len, uint64_t ts)
 {
 	size_t i = 0, words = 0;
 	struct redis_cmd tmp, *c;
@@ -384,7 +305,6 @@ static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len,
 			redis_cmd_add_arg(&tmp, line + start, end - start);
 		words++;
 	}
-	(void)total;
 	if (words == 0)
 		return;   /* an empty line: Redis ignores it */
 	tmp.argc = words ? (uint32_t)(words - 1) : 0;
@@ -395,7 +315,7 @@ static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len,
 	}
 }
 
-static void redis_command(struct redis_state *s, const struct redis_msg *m)
+static void redis_command(struct redis_state *s, const struct resp_msg *m)
 {
 	struct redis_cmd *c;
 
@@ -410,7 +330,7 @@ static void redis_command(struct redis_state *s, const struct redis_msg *m)
 	c->argc = (uint32_t)(m->top.num - 1);
 }
 
-static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const struct redis_msg *m)
+static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const struct resp_msg *m)
 {
 	struct redis_cmd cmd;
 	bool push = m->top.type == '>';
@@ -435,331 +355,11 @@ static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const st
 	}
 }
 
-/* ---- the streaming reader ---- */
-
-/* `at` is the offset in the direction's byte stream. */
-static int resp_fail(struct redis_state *s, struct resp_reader *r, uint64_t at, const char *fmt,
-		     const char *what)
-{
-	char detail[96];
-	snprintf(detail, sizeof(detail), fmt, what);
-	snprintf(s->error, sizeof(s->error), "RESP protocol error in the %s: %s at offset %llu",
-		 r == &s->rd[DISSECT_TO_SERVER] ? "commands" : "replies", detail,
-		 (unsigned long long)at);
-	return -EBADMSG;
-}
-
-/* Parse a signed decimal; false unless the whole text is one that fits in int64. */
-static bool resp_number(const uint8_t *p, size_t len, int64_t *out)
-{
-	bool neg = len && p[0] == '-';
-	uint64_t v = 0;
-	size_t i = neg || (len && p[0] == '+');
-
-	if (i == len || len > 20)
-		return false;
-	for (; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-		if (v > (uint64_t)INT64_MAX)
-			return false;
-	}
-	*out = neg ? -(int64_t)v : (int64_t)v;
-	return true;
-}
-
-/* Optional sign, then at least one digit, and nothing else. */
-static bool resp_digits(const uint8_t *p, size_t len)
-{
-	size_t i = len && (p[0] == '-' || p[0] == '+');
-	if (i == len)
-		return false;
-	for (; i < len; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-	return true;
-}
-
-/* Keep a finished value (scalar or aggregate header) where the entry will show it. */
-static void resp_keep(struct resp_reader *r, uint32_t depth, uint8_t type, bool aggregate,
-		      int64_t num, const uint8_t *text, size_t len)
-{
-	struct redis_msg *m = &r->msg;
-
-	if (depth == 0) {
-		m->top = (struct redis_item){ .type = type, .aggregate = aggregate, .num = num };
-		m->top_len = (uint32_t)(len < REDIS_TOP_TEXT ? len : REDIS_TOP_TEXT);
-		if (m->top_len)
-			memcpy(m->top_text, text, m->top_len);
-		return;
-	}
-	if (depth != 1 || r->attr_open || m->n_items == REDIS_SHOW_ITEMS)
-		return;
-	struct redis_item *it = &m->items[m->n_items++];
-	*it = (struct redis_item){ .type = type, .aggregate = aggregate, .num = num };
-	it->len = (uint8_t)(len < REDIS_ITEM_TEXT ? len : REDIS_ITEM_TEXT);
-	if (it->len)
-		memcpy(it->text, text, it->len);
-}
-
-/*
- * The value at the current depth is complete: close the aggregates it
- * completes.  Returns true when the whole message is.
- */
-static bool resp_value_done(struct resp_reader *r, bool was_attribute)
-{
-	for (;;) {
-		if (r->depth == 0) {
-			if (was_attribute) {
-				r->msg.has_attribute = true;   /* the reply itself follows */
-				return false;
-			}
-			return true;
-		}
-		struct resp_frame *f = &r->stack[r->depth - 1];
-		if (!was_attribute)
-			f->left--;
-		if (f->left > 0)
-			return false;
-		r->depth--;
-		was_attribute = f->attribute;
-		if (f->attribute)
-			r->attr_open--;
-	}
-}
-
-/* A complete type line (CR and LF stripped) at the current depth. */
-static int resp_line(struct redis_state *s, struct resp_reader *r, bool commands, bool *done)
-{
-	uint64_t at = r->line_start;
-	uint32_t n = r->cap_len < r->line_len - 1 ? r->cap_len : (uint32_t)(r->line_len - 1);
-	const uint8_t *p = r->cap + 1;
-	size_t plen = n ? n - 1 : 0;
-	bool whole = r->line_len - 1 <= REDIS_CAPTURE;   /* all of it was kept */
-	uint8_t type = r->cap[0];
-	int64_t v;
-	char tb[8];
-
-	snprintf(tb, sizeof(tb), type >= 0x21 && type < 0x7f ? "'%c'" : "0x%02x", type);
-	if (commands && r->depth == 0 && type != '*')
-		return resp_fail(s, r, at, "a command is not an array: type %s", tb);
-	if (commands && r->depth == 1 && type != '$')
-		return resp_fail(s, r, at, "expected a bulk string in a command, got %s", tb);
-
-	switch (type) {
-	case '+': case '-': case ',': case '(':
-		if (type == '(' && !resp_digits(p, plen))
-			return resp_fail(s, r, at, "invalid big number%s", "");
-		resp_keep(r, r->depth, type, false, 0, p, plen);
-		*done = resp_value_done(r, false);
-		return 0;
-	case ':':
-		if (!whole || !resp_number(p, plen, &v))
-			return resp_fail(s, r, at, "invalid integer%s", "");
-		resp_keep(r, r->depth, type, false, v, NULL, 0);
-		*done = resp_value_done(r, false);
-		return 0;
-	case '#':
-		if (plen != 1 || (p[0] != 't' && p[0] != 'f'))
-			return resp_fail(s, r, at, "invalid boolean%s", "");
-		resp_keep(r, r->depth, type, false, p[0] == 't', NULL, 0);
-		*done = resp_value_done(r, false);
-		return 0;
-	case '_':
-		if (plen != 0)
-			return resp_fail(s, r, at, "null with a value%s", "");
-		resp_keep(r, r->depth, 0, false, 0, NULL, 0);
-		*done = resp_value_done(r, false);
-		return 0;
-	case '$': case '=': case '!':
-		if (!whole || !resp_number(p, plen, &v) || v < -1 || (v == -1 && type != '$'))
-			return resp_fail(s, r, at, "invalid length of a %s", redis_type_name(type));
-		if (v == -1) {   /* RESP2 null bulk string */
-			resp_keep(r, r->depth, 0, false, 0, NULL, 0);
-			*done = resp_value_done(r, false);
-			return 0;
-		}
-		if (r->depth == 0)   /* known now, for a reply cut short */
-			r->msg.top = (struct redis_item){ .type = type, .num = v };
-		r->phase = RESP_BULK;
-		r->bulk_type = type;
-		r->bulk_len = r->bulk_left = (uint64_t)v;
-		r->bulk_depth = r->depth;
-		r->cap_len = 0;
-		return 0;
-	case '*': case '%': case '~': case '>': case '|':
-		if (!whole || !resp_number(p, plen, &v) || v < -1 || (v == -1 && type != '*') ||
-		    v > INT32_MAX)
-			return resp_fail(s, r, at, "invalid count of a %s",
-					 type == '|' ? "attribute" : redis_type_name(type));
-		if (v == -1) {   /* RESP2 null array */
-			resp_keep(r, r->depth, 0, false, 0, NULL, 0);
-			*done = resp_value_done(r, false);
-			return 0;
-		}
-		if (type != '|')
-			resp_keep(r, r->depth, type, true, v, NULL, 0);
-		if (v == 0) {
-			*done = resp_value_done(r, type == '|');
-			return 0;
-		}
-		if (r->depth == REDIS_MAX_DEPTH)
-			return resp_fail(s, r, at, "aggregates nested deeper than %s", "16");
-		r->stack[r->depth++] = (struct resp_frame){
-			.left = type == '%' || type == '|' ? 2 * v : v,
-			.type = type, .attribute = type == '|' };
-		if (type == '|')
-			r->attr_open++;
-		return 0;
-	default:
-		return resp_fail(s, r, at, "unknown type byte %s", tb);
-	}
-}
-
-static void resp_begin(struct resp_reader *r, uint64_t ts)
-{
-	r->started = true;
-	r->depth = r->attr_open = 0;
-	r->line_len = 0;
-	r->cap_len = 0;
-	memset(&r->msg, 0, sizeof(r->msg));
-	r->msg.ts_ns = ts;
-}
-
-/* Bytes of a line (up to and without its LF) into the capture buffer. */
-static void resp_take_line(struct resp_reader *r, const uint8_t *p, size_t n)
-{
-	size_t room = REDIS_CAPTURE - r->cap_len;
-	size_t k = n < room ? n : room;
-	memcpy(r->cap + r->cap_len, p, k);
-	r->cap_len += (uint32_t)k;
-	r->line_len += n;
-	if (n)
-		r->last_cr = p[n - 1] == '\r';
-}
-
-/*
- * Read one direction.  Consumes everything; completed commands go to the
- * FIFO, completed replies become entries.  -EBADMSG on a protocol violation
- * (s->error says what and where).
- */
-static int redis_read(struct redis_state *s, struct dissect_ctx *ctx, enum dissect_dir dir,
-		      const uint8_t *data, size_t len)
-{
-	struct resp_reader *r = &s->rd[dir];
-	bool commands = dir == DISSECT_TO_SERVER;
-	size_t i = 0;
-
-	while (i < len) {
-		bool done = false;
-		int rc = 0;
-
-		if (!r->started) {
-			resp_begin(r, ctx->ts_ns);
-			r->phase = commands && data[i] != '*' ? RESP_INLINE : RESP_LINE;
-		}
-		switch (r->phase) {
-		case RESP_LINE:
-		case RESP_INLINE: {
-			const uint8_t *nl = memchr(data + i, '\n', len - i);
-			size_t end = nl ? (size_t)(nl - data) : len;
-			if (r->line_len == 0)
-				r->line_start = r->offset + i;
-			resp_take_line(r, data + i, end - i);
-			if (r->line_len > REDIS_LINE_LIMIT)
-				return resp_fail(s, r, r->line_start, "line longer than %s bytes",
-						 "65536");
-			if (!nl) {
-				i = len;
-				break;
-			}
-			i = end + 1;
-			if (r->phase == RESP_INLINE) {
-				uint32_t keep = r->cap_len;
-				if (r->line_len <= REDIS_CAPTURE && r->last_cr)
-					keep--;
-				redis_inline(s, r->cap, keep, r->line_len, r->msg.ts_ns);
-				r->started = false;
-				break;
-			}
-			bool cr = r->line_len && r->last_cr;
-			if (!cr || r->line_len < 2)
-				return resp_fail(s, r, r->line_start, "%s", r->line_len < 2 && cr
-						 ? "empty line" : "line not ended by CRLF");
-			rc = resp_line(s, r, commands, &done);
-			r->line_len = 0;
-			r->cap_len = 0;
-			break;
-		}
-		case RESP_BULK: {
-			size_t take = len - i < r->bulk_left ? len - i : (size_t)r->bulk_left;
-			size_t room = REDIS_TOP_TEXT - (r->cap_len < REDIS_TOP_TEXT ? r->cap_len
-							 : REDIS_TOP_TEXT);
-			size_t keep = take < room ? take : room;
-			memcpy(r->cap + r->cap_len, data + i, keep);
-			r->cap_len += (uint32_t)keep;
-			r->bulk_left -= take;
-			i += take;
-			if (r->bulk_left == 0)
-				r->phase = RESP_BULK_CR;
-			break;
-		}
-		case RESP_BULK_CR:
-		case RESP_BULK_LF:
-			if (data[i] != (r->phase == RESP_BULK_CR ? '\r' : '\n'))
-				return resp_fail(s, r, r->offset + i, "%s not ended by CRLF",
-						 redis_type_name(r->bulk_type));
-			i++;
-			if (r->phase == RESP_BULK_CR) {
-				r->phase = RESP_BULK_LF;
-				break;
-			}
-			resp_keep(r, r->bulk_depth, r->bulk_type, false, (int64_t)r->bulk_len,
-				  r->cap, r->cap_len);
-			r->cap_len = 0;
-			r->phase = RESP_LINE;
-			done = resp_value_done(r, false);
-			break;
-		}
-		if (rc < 0)
-			return rc;
-		if (done) {
-			r->started = false;
-			s->resync[dir] = false;
-			if (commands)
-				redis_command(s, &r->msg);
-			else
-				redis_reply(s, ctx, &r->msg);
-		}
-	}
-	return 0;
-}
-
 /* ---- the ops ---- */
 
 static bool redis_port_hint(uint16_t port)
 {
 	return port == 6379 || port == 6380 || port == 26379;
-}
-
-/* "<type><digits>\r\n" at p: 1 yes, 0 no, -1 too short to tell. */
-static int resp_count_line(const uint8_t *p, size_t len, uint8_t type)
-{
-	size_t i = 1;
-	if (len < 1 || p[0] != type)
-		return 0;
-	if (i < len && p[i] == '-')
-		i++;
-	while (i < len && i < 12 && p[i] >= '0' && p[i] <= '9')
-		i++;
-	if (i == len)
-		return -1;
-	if (i < 2 || p[i] != '\r')
-		return 0;
-	if (i + 1 == len)
-		return -1;
-	return p[i + 1] == '\n' ? (int)(i + 2) : 0;
 }
 
 static enum dissect_probe redis_probe(const uint8_t *data, size_t len, enum dissect_dir dir,
@@ -804,36 +404,51 @@ static void redis_free(void *state)
 	free(s);
 }
 
-/* Can a message of `dir` start with byte c?  (Commands, when resynchronising, are RESP arrays.) */
-static bool resp_may_start(enum dissect_dir dir, uint8_t c)
+struct redis_call {
+	struct redis_state *s;
+	struct dissect_ctx *ctx;
+	enum dissect_dir dir;
+};
+
+/* A whole message from the reader of call->dir. */
+static void redis_message(void *arg, const struct resp_msg *m)
 {
-	if (dir == DISSECT_TO_SERVER)
-		return c == '*';
-	return c && strchr("+-:$*_,#!=(%~>|", c);
+	struct redis_call *call = arg;
+	struct redis_state *s = call->s;
+
+	s->resync[call->dir] = false;
+	if (call->dir == DISSECT_TO_CLIENT)
+		redis_reply(s, call->ctx, m);
+	else if (m->is_inline)
+		redis_inline(s, m->line, m->line_len, m->ts_ns);
+	else
+		redis_command(s, m);
 }
 
 static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 			   const uint8_t *data, size_t len)
 {
 	struct redis_state *s = state;
+	struct redis_call call = { s, ctx, dir };
+	bool commands = dir == DISSECT_TO_SERVER;
+	char error[160];
 
 	if (s->stopped)
 		return (ssize_t)len;
-	if (s->resync[dir] && !s->rd[dir].started && len && !resp_may_start(dir, data[0]))
+	if (s->resync[dir] && !s->rd[dir].started && len && !resp_may_start(commands, data[0]))
 		return (ssize_t)len;   /* not a message start: wait for the next chunk */
-	if (redis_read(s, ctx, dir, data, len) < 0) {
+	if (resp_read(&s->rd[dir], commands, ctx->ts_ns, data, len, redis_message, &call, error,
+		      sizeof(error)) < 0) {
 		if (s->resync[dir]) {
-			s->rd[dir].started = false;   /* a false start: try the next chunk */
-			s->rd[dir].offset += len;
+			resp_reset(&s->rd[dir]);   /* a false start: try the next chunk */
 			return (ssize_t)len;
 		}
 		struct redis_cmd cmd;
 		bool have = dir == DISSECT_TO_CLIENT && fifo_pop(s, &cmd);
-		redis_emit(ctx, have ? &cmd : NULL, NULL, false, FL_ERR_PARSER, s->error, NULL);
+		redis_emit(ctx, have ? &cmd : NULL, NULL, false, FL_ERR_PARSER, error, NULL);
 		s->stopped = true;
 		return -1;
 	}
-	s->rd[dir].offset += len;
 	return (ssize_t)len;
 }
 
@@ -849,23 +464,16 @@ static void redis_drop_all(struct redis_state *s, struct dissect_ctx *ctx, const
 static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
 	struct redis_state *s = state;
-	struct resp_reader *r = &s->rd[dir];
 
 	if (s->stopped)
 		return;
 	/* A hole inside a bulk payload only shortens what is left to count. */
-	if (r->started && r->phase == RESP_BULK && missing <= r->bulk_left) {
-		r->bulk_left -= missing;
-		r->offset += missing;
-		if (r->bulk_left == 0)
-			r->phase = RESP_BULK_CR;
+	if (resp_skip(&s->rd[dir], missing))
 		return;
-	}
 	/* Framing is lost: what waits is lost with it; both directions start over. */
 	redis_drop_all(s, ctx, "response missing: the capture lost bytes of the stream", "loss");
 	for (int d = 0; d < 2; d++) {
-		s->rd[d].started = false;
-		s->rd[d].offset += d == (int)dir ? missing : 0;
+		resp_reset(&s->rd[d]);
 		s->resync[d] = true;
 	}
 	s->quiet_unmatched = true;
@@ -884,9 +492,9 @@ static void redis_end(void *state, struct dissect_ctx *ctx)
 		return;
 	/* Bytes read while looking for a message start are nobody's message. */
 	if (s->resync[DISSECT_TO_CLIENT])
-		rp->started = false;
+		resp_reset(rp);
 	if (s->resync[DISSECT_TO_SERVER])
-		rq->started = false;
+		resp_reset(rq);
 	if (rp->started) {
 		bool have = fifo_pop(s, &cmd);
 		if (closed) {

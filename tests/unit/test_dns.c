@@ -563,6 +563,23 @@ static void test_tcp_midstream_resync(void **unused)
 	h_free(h);
 }
 
+/* mDNS: queries go unanswered on their flow and answers come unasked; no entries. */
+static void test_mdns_is_quiet(void **unused)
+{
+	(void)unused;
+	struct harness *h = h_new(&dns_dissector, FL_IPPROTO_UDP, 5353);
+	struct msg q, r;
+
+	h_midstream(h);   /* re-create the state: mDNS is judged in new() from the endpoints */
+	query(&q, 0, "printer.local", 12);
+	response(&r, 0, "other.local", 1, 0, 1);
+	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 1);
+	h_end(h, DISSECT_END_CAPTURE, DISSECT_TO_SERVER, 2);
+	assert_int_equal(h->n, 0);
+	h_free(h);
+}
+
 static void test_probe(void **unused)
 {
 	(void)unused;
@@ -605,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_framing_split),
 		cmocka_unit_test(test_tcp_errors),
 		cmocka_unit_test(test_tcp_midstream_resync),
+		cmocka_unit_test(test_mdns_is_quiet),
 		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,6 +139,23 @@ static void test_inline_commands(void **unused)
 	h_free(h);
 }
 
+static void test_passwords_redacted(void **unused)
+{
+	(void)unused;
+	struct harness *h = conn();
+	h_streams(h, TO_S, "*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$6\r\nsecret\r\n"
+			   "*5\r\n$5\r\nHELLO\r\n$1\r\n3\r\n$4\r\nauth\r\n$1\r\nu\r\n$2\r\npw\r\n"
+			   "AUTH inlinesecret\r\n", 0);
+	h_streams(h, TO_C, "+OK\r\n%0\r\n+OK\r\n", 1);
+	assert_int_equal(h->n, 3);
+	h_contains(h, 0, "\"args\":[\"(redacted)\",\"(redacted)\"],\"args_count\":2");
+	h_contains(h, 1, "\"args\":[\"3\",\"auth\",\"(redacted)\",\"(redacted)\"]");
+	h_contains(h, 2, "\"args\":[\"(redacted)\"]");
+	for (unsigned i = 0; i < 3; i++)
+		assert_null(strstr(h->json[i], "secret"));
+	h_free(h);
+}
+
 static void test_args_bounded(void **unused)
 {
 	(void)unused;
@@ -429,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_pipelining),
 		cmocka_unit_test(test_inline_commands),
+		cmocka_unit_test(test_passwords_redacted),
 		cmocka_unit_test(test_args_bounded),
 		cmocka_unit_test(test_large_bulk_streamed),
 		cmocka_unit_test(test_malformed),

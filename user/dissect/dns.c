@@ -52,6 +52,7 @@ struct dns_query {
 struct dns_state {
 	bool tcp;
 	bool stopped;                 /* after a parser-error on TCP */
+	bool multicast;               /* mDNS: answers never come back on the query's flow */
 	bool resync[2];               /* TCP framing lost (midstream, hole): find it again */
 	bool partial[2];              /* TCP: part of a message waits in this direction */
 	struct dns_query *queries;    /* oldest first */
@@ -84,9 +85,11 @@ struct dns_msg {
 	unsigned n_questions, n_records;
 	struct dns_question questions[DNS_SHOW_QUESTIONS];
 	struct dns_record records[DNS_SHOW_RECORDS];
-	/* Why the message is malformed, and where. */
+	/* Why the message is malformed, and where: section (0 header, 1 question,
+	 * 2 answer, 3 authority, 4 additional), record number, byte offset. */
 	const char *error;
-	char where[24];
+	uint8_t section;
+	unsigned record;
 	size_t error_off;
 };
 
@@ -251,7 +254,6 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 	const char *err;
 
 	memset(m, 0, sizeof(*m));
-	snprintf(m->where, sizeof(m->where), "header");
 	if (len < DNS_HEADER_LEN)
 		return dns_fail(m, "message shorter than the 12-byte header", len);
 	m->have_header = true;
@@ -267,7 +269,8 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 
 	for (unsigned i = 0; i < m->qdcount; i++) {
 		struct dns_question q;
-		snprintf(m->where, sizeof(m->where), "question %u", i + 1);
+		m->section = 1;
+		m->record = i + 1;
 		if ((err = dns_name_read(msg, len, &off, &q.name, &bad)))
 			return dns_fail(m, err, bad);
 		if (len - off < 4)
@@ -278,12 +281,12 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 			m->questions[m->n_questions++] = q;
 	}
 
-	static const char *const section[] = { "answer", "authority", "additional" };
 	unsigned counts[3] = { m->ancount, m->nscount, m->arcount };
 	for (unsigned s = 0; s < 3; s++) {
 		for (unsigned i = 0; i < counts[s]; i++) {
 			struct dns_record rr;
-			snprintf(m->where, sizeof(m->where), "%s %u", section[s], i + 1);
+			m->section = (uint8_t)(2 + s);
+			m->record = i + 1;
 			if ((err = dns_name_read(msg, len, &off, &rr.name, &bad)))
 				return dns_fail(m, err, bad);
 			if (len - off < 10)
@@ -526,10 +529,16 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 
 	dns_expire(s, ctx);
 	if (rc < 0) {
-		char text[160];
+		static const char *const sections[] = { "header", "question", "answer", "authority",
+							"additional" };
+		char text[160], where[24];
 		struct dns_query tmp, *req = NULL;
+		if (m.section)
+			snprintf(where, sizeof(where), "%s %u", sections[m.section], m.record);
+		else
+			snprintf(where, sizeof(where), "header");
 		snprintf(text, sizeof(text), "malformed DNS %s: %s: %s at offset %zu",
-			 !m.have_header ? "message" : m.qr ? "response" : "query", m.where,
+			 !m.have_header ? "message" : m.qr ? "response" : "query", where,
 			 m.error, m.error_off);
 		if (m.have_header && m.qr && (q = dns_find(s, m.id))) {
 			tmp = *q;
@@ -542,6 +551,8 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 		dns_emit(s, ctx, req, NULL, NULL, 0, FL_ERR_PARSER, text, NULL);
 		return rc;
 	}
+	if (s->multicast)
+		return 0;   /* unanswered queries and unsolicited answers are how mDNS works */
 	if (!m.qr) {
 		dns_add_query(s, ctx, &m);
 		return 0;
@@ -623,6 +634,12 @@ static enum dissect_probe dns_probe(const uint8_t *data, size_t len, enum dissec
 	return DISSECT_PROBE_NO;
 }
 
+static bool dns_multicast(const struct fl_endpoint *ep)
+{
+	return ep->port == 5353 || (ep->addr.family == 4 && (ep->addr.bytes[0] & 0xf0) == 0xe0) ||
+	       (ep->addr.family == 6 && ep->addr.bytes[0] == 0xff);
+}
+
 static void *dns_new(struct dissect_ctx *ctx)
 {
 	struct dns_state *s = calloc(1, sizeof(*s));
@@ -630,6 +647,8 @@ static void *dns_new(struct dissect_ctx *ctx)
 		s->tcp = ctx->flow->key.proto == FL_IPPROTO_TCP;
 	if (s && s->tcp && ctx->midstream)
 		s->resync[0] = s->resync[1] = true;
+	if (s)
+		s->multicast = dns_multicast(&ctx->client) || dns_multicast(&ctx->server);
 	return s;
 }
 

@@ -290,7 +290,7 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 	if (flush)
 		for (int i = 0; i < 2; i++)
 			reasm_flush(&s->dir[i], &renv, sink_of(s, i));
-	if (s->ops && s->state && !s->dead && !s->opaque) {
+	if (s->ops && s->state && s->ops->end && !s->dead && !s->opaque) {
 		struct dissect_ctx ctx;
 		make_ctx(s, &ctx);
 		ctx.end_reason = why;
@@ -307,9 +307,13 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 		       const struct decoded *d, uint64_t ts_ns)
 {
+	struct stream *s = f->stream;
+	/* A new connection on the same addresses and ports: start over. */
+	if (s && s->ended && (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		stream_free(env, f);
 	if (!f->stream && d->payload_caplen == 0)
 		return;
-	struct stream *s = stream_get(env, f, true, ts_ns);
+	s = stream_get(env, f, true, ts_ns);
 	if (!s || s->ended)
 		return;
 	struct reasm_env renv = reasm_env_of(env);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -39,6 +40,7 @@ struct conn {
 	uint64_t ts;
 	struct got got[MAX_GOT];
 	unsigned n;
+	bool bench;               /* count entries only */
 };
 
 static void copy_str(const struct doc *d, const char *path, char *out, size_t len)
@@ -57,6 +59,8 @@ static void sink(void *ctx, const struct doc *d, const struct entry_meta *meta)
 {
 	(void)meta;
 	struct conn *c = ctx;
+	if (c->bench)
+		return;
 	assert_true(c->n < MAX_GOT);
 	struct got *g = &c->got[c->n++];
 	memset(g, 0, sizeof(*g));
@@ -123,7 +127,7 @@ static void seg_at(struct conn *c, int side, uint32_t seq, const void *data, siz
 	memset(&d, 0, sizeof(d));
 	d.seq = seq;
 	d.ack = c->seq[!side];
-	d.tcp_flags = flags | TCP_ACK;
+	d.tcp_flags = (flags & TCP_SYN) ? flags : flags | TCP_ACK;
 	d.payload = data;
 	d.payload_caplen = d.payload_len = (uint32_t)len;
 	c->ts += 1000000;      /* 1 ms per packet */
@@ -325,7 +329,7 @@ static void test_eof_mid_body(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.got[0].type, "unexpected-eof");
 	assert_string_equal(c.got[0].msg,
-			    "connection closed by server after 100 of 1000 body bytes of the response");
+			    "connection closed by server after 100 of 1000 response body bytes");
 	assert_int_equal(c.got[0].status, 200);
 	assert_int_equal(c.got[0].resp_body, 100);
 	assert_false(c.got[0].has_elapsed);
@@ -384,7 +388,7 @@ static void test_eof_in_chunked_request(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.got[0].type, "unexpected-eof");
 	assert_string_equal(c.got[0].msg,
-			    "connection reset by client after 4 body bytes of a chunked body of the request");
+			    "connection reset by client after 4 bytes of a chunked request body");
 	conn_free(&c);
 }
 
@@ -582,7 +586,7 @@ static void test_timeout(void **state)
 	assert_int_equal(c.n, 1);
 	assert_string_equal(c.got[0].type, "timeout");
 	assert_string_equal(c.got[0].msg,
-			    "stream idle for 10000 ms after 10 of 100 body bytes of the response");
+			    "stream idle for 10000 ms after 10 of 100 response body bytes");
 	assert_int_equal(c.stats.tcp.streams_timed_out, 1);
 	/* stale: dropped, judged once */
 	stream_idle(&c.env, &c.f, c.ts + 20000000000ull);
@@ -674,6 +678,143 @@ static void test_orphan_response_after_request_loss(void **state)
 	conn_free(&c);
 }
 
+static void test_port_reuse(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, true, 80);
+	send_s(&c, CLIENT, "GET /1 HTTP/1.1\r\n\r\n");
+	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	fin(&c, CLIENT);
+	fin(&c, SERVER);
+	assert_int_equal(c.n, 1);
+	/* the same ports again: a new SYN starts a new stream */
+	c.seq[CLIENT] = 777;
+	c.seq[SERVER] = 999;
+	c.f.tcp.half[CLIENT].syn_seq = c.seq[CLIENT];
+	c.f.tcp.half[SERVER].syn_seq = c.seq[SERVER];
+	seg_at(&c, CLIENT, c.seq[CLIENT]++, NULL, 0, TCP_SYN);
+	send_s(&c, CLIENT, "GET /2 HTTP/1.1\r\n\r\n");
+	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.got[1].path, "/2");
+	conn_free(&c);
+}
+
+/* Every framing rule fed one byte per segment gives the same entries as whole messages. */
+static void test_byte_at_a_time(void **state)
+{
+	(void)state;
+	static const char *const req =
+		"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+		"POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+		"HEAD /c HTTP/1.1\r\n\r\n"
+		"PUT /d HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nhi"
+		"GET /e HTTP/1.0\r\n\r\n";
+	static const char *const resp =
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+		"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
+		"HTTP/1.1 200 OK\r\nContent-Length: 77\r\n\r\n"
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+		"HTTP/1.0 200 OK\r\n\r\nuntil the end";
+	for (int whole = 0; whole < 2; whole++) {
+		struct conn c;
+		conn_init(&c, true, 80);
+		if (whole) {
+			send_s(&c, CLIENT, req);
+			send_s(&c, SERVER, resp);
+		} else {
+			for (const char *p = req; *p; p++)
+				send_n(&c, CLIENT, p, 1);
+			for (const char *p = resp; *p; p++)
+				send_n(&c, SERVER, p, 1);
+		}
+		fin(&c, SERVER);
+		assert_int_equal(c.n, 5);
+		static const int status[] = { 200, 201, 200, 204, 200 };
+		static const long resp_body[] = { 5, 17, 0, 0, 13 };
+		static const long req_body[] = { 0, 3, 0, 2, 0 };
+		for (int i = 0; i < 5; i++) {
+			assert_string_equal(c.got[i].type, "");
+			assert_int_equal(c.got[i].status, status[i]);
+			assert_int_equal(c.got[i].resp_body, resp_body[i]);
+			assert_int_equal(c.got[i].req_body, req_body[i]);
+		}
+		assert_non_null(strstr(c.got[1].json, "\"trailers\":{\"T\":\"1\"}"));
+		conn_free(&c);
+	}
+}
+
+/* Random bytes, random cuts, both directions, in step and midstream: never a crash or leak. */
+static void test_garbage_robustness(void **state)
+{
+	(void)state;
+	srand(777);
+	static const char *const pieces[] = {
+		"GET / HTTP/1.1\r\n", "HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n",
+		"Transfer-Encoding: chunked\r\n", "\r\n", "ffffffff\r\n", "0\r\n", "abc", "\n",
+		"HEAD /x HTTP/1.1\r\n", "HTTP/1.1 100 Continue\r\n", "CONNECT a:1 HTTP/1.1\r\n",
+		"\x00\xff", ": v\r\n", "HTTP/1.", "GE",
+	};
+	for (int round = 0; round < 300; round++) {
+		struct conn c;
+		conn_init(&c, round % 3 != 0, round % 2 ? 80 : 1234);
+		c.bench = true;
+		for (int i = 0; i < 60; i++) {
+			char buf[256];
+			size_t len = 0;
+			int k = 1 + rand() % 4;
+			while (k-- && len < 200) {
+				const char *p = pieces[rand() % (sizeof(pieces) / sizeof(pieces[0]))];
+				size_t pl = strlen(p) ? strlen(p) : 2;
+				memcpy(buf + len, p, pl);
+				len += pl;
+			}
+			if (rand() % 10 == 0)
+				buf[rand() % len] = (char)rand();
+			int side = rand() % 2;
+			if (rand() % 20 == 0)
+				c.seq[side] += (uint32_t)(rand() % 300);     /* a hole */
+			send_n(&c, side, buf, len);
+			if (rand() % 50 == 0)
+				stream_idle(&c.env, &c.f, c.ts + 20000000000ull);
+		}
+		if (round % 2)
+			rst(&c, rand() % 2);
+		else
+			capture_end(&c);
+		conn_free(&c);
+	}
+}
+
+/* Keep-alive exchanges per second through stream + reassembly + HTTP (printed, not asserted). */
+static void test_throughput(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, true, 80);
+	c.bench = true;
+	const char *req = "GET /api/items?id=42 HTTP/1.1\r\nHost: example\r\nUser-Agent: bench\r\n"
+			  "Accept: */*\r\n\r\n";
+	static char resp[1400];
+	int hl = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+			  "Content-Length: %d\r\n\r\n", 1000);
+	memset(resp + hl, 'x', 1000);
+	const unsigned n = 100000;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < n; i++) {
+		send_s(&c, CLIENT, req);
+		send_n(&c, SERVER, resp, (size_t)hl + 1000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(c.stats.entries.total, n);
+	print_message("http: %u exchanges, %.0f exchanges/s, %.1f MB/s\n", n,
+		      n / s, (double)n * (strlen(req) + (size_t)hl + 1000) / s / 1e6);
+	conn_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +839,10 @@ int main(void)
 		cmocka_unit_test(test_unrecognised_timeout_and_opaque),
 		cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_orphan_response_after_request_loss),
+		cmocka_unit_test(test_port_reuse),
+		cmocka_unit_test(test_byte_at_a_time),
+		cmocka_unit_test(test_garbage_robustness),
+		cmocka_unit_test(test_throughput),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -299,6 +299,63 @@ static void test_pending_overflow(void **state)
 	assert_true(fx->r.pending_len <= REASM_PENDING_MAX);
 }
 
+/* Random segmentation, reordering, duplication and overlap: the output is the input, once. */
+static void test_random_reorder(void **state)
+{
+	struct fixture *fx = *state;
+	fx->env.memcap = 64u << 20;
+	static uint8_t src[20000];
+	srand(12345);
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)('a' + rand() % 26);
+	for (int round = 0; round < 20; round++) {
+		struct fixture *f = fx;
+		reasm_free(&f->r, &f->env);
+		reasm_init(&f->r);
+		memset(&f->rec, 0, sizeof(f->rec));
+		uint32_t isn = (uint32_t)rand() * 7919u;    /* anywhere, wraps too */
+		if (round == 0)
+			isn = 0xffffff00u;
+		reasm_start(&f->r, isn);
+		/* segments of 1..1500 bytes, each sent 1-2 times, some overlapping the next */
+		struct { uint32_t off, len; } segs[400];
+		unsigned n = 0;
+		for (uint32_t off = 0; off < sizeof(src) && n < 390;) {
+			uint32_t len = 1 + (uint32_t)(rand() % 1500);
+			if (off + len > sizeof(src))
+				len = (uint32_t)sizeof(src) - off;
+			segs[n].off = off;
+			segs[n++].len = len;
+			if (rand() % 5 == 0 && n < 390) {     /* an overlapping copy */
+				uint32_t o2 = off + (uint32_t)(rand() % len);
+				uint32_t l2 = 1 + (uint32_t)(rand() % 2000);
+				if (o2 + l2 > sizeof(src))
+					l2 = (uint32_t)sizeof(src) - o2;
+				segs[n].off = o2;
+				segs[n++].len = l2;
+			}
+			off += len;
+		}
+		/* shuffle within windows of 8, like a network would */
+		for (unsigned i = 0; i < n; i++) {
+			unsigned j = i + (unsigned)(rand() % 8);
+			if (j < n) {
+				__typeof__(segs[0]) t = segs[i];
+				segs[i] = segs[j];
+				segs[j] = t;
+			}
+		}
+		for (unsigned i = 0; i < n; i++)
+			reasm_segment(&f->r, &f->env, isn + 1 + segs[i].off, src + segs[i].off,
+				      segs[i].len, &f->sink);
+		reasm_flush(&f->r, &f->env, &f->sink);
+		assert_int_equal(f->rec.gaps, 0);
+		assert_int_equal(f->rec.out_len, sizeof(src));
+		assert_memory_equal(f->rec.out, src, sizeof(src));
+		assert_int_equal(f->stats.memory.reassembly_bytes, 0);
+	}
+}
+
 /* Throughput of the in-order path and of a reordered stream (printed, not asserted). */
 static void test_throughput(void **state)
 {
@@ -326,7 +383,7 @@ static void test_throughput(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	assert_int_equal(fx->r.delivered, (uint64_t)n * sizeof(pkt));
-	print_message("reasm: %u segments, %.1f MB/s, %.0f segments/s (sanitizer build)\n", n,
+	print_message("reasm: %u segments, %.1f MB/s, %.0f segments/s\n", n,
 		      (double)n * sizeof(pkt) / s / 1e6, n / s);
 }
 
@@ -347,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memcap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_unconsumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_reorder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

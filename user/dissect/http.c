@@ -297,8 +297,10 @@ static ssize_t on_head(struct http_state_s *s, struct dissect_ctx *ctx, enum dis
 		free(orphan);
 		return parser_error(s, ctx, dir, err);
 	}
-	if (m.status >= 100 && m.status < 200 && m.status != 101)
+	if (m.status >= 100 && m.status < 200 && m.status != 101) {
+		free(orphan);
 		return 0;         /* interim (100 Continue): the final response follows */
+	}
 	m.ts_first = ts;
 	ex->resp = m;
 	dd->cur = ex;
@@ -628,15 +630,18 @@ static enum fl_error_type cut_type(const struct dissect_ctx *ctx, const char **r
 	}
 }
 
-static void body_progress(const struct http_msg *m, const struct http_dir *dd, char *buf, size_t len)
+/* "after 100 of 1000 response body bytes" and the like. */
+static void body_progress(const struct http_msg *m, const struct http_dir *dd, const char *what,
+			  char *buf, size_t len)
 {
+	unsigned long long got = m->body_bytes;
 	if (m->chunked)
-		snprintf(buf, len, "%llu body bytes of a chunked body", (unsigned long long)m->body_bytes);
+		snprintf(buf, len, "after %llu bytes of a chunked %s body", got, what);
 	else if (m->has_length && dd->state == HS_BODY_LENGTH)
-		snprintf(buf, len, "%llu of %llu body bytes", (unsigned long long)m->body_bytes,
-			 (unsigned long long)m->content_length);
+		snprintf(buf, len, "after %llu of %llu %s body bytes", got,
+			 (unsigned long long)m->content_length, what);
 	else
-		snprintf(buf, len, "%llu body bytes", (unsigned long long)m->body_bytes);
+		snprintf(buf, len, "after %llu %s body bytes", got, what);
 }
 
 /* Report a message cut short: `what` is "response" or "request". */
@@ -650,7 +655,7 @@ static void report_cut(struct http_state_s *s, struct dissect_ctx *ctx, struct h
 	if (type == FL_ERR_HALF_CONNECTION)
 		snprintf(msg, sizeof(msg), "%s incomplete: %s %s", what, cause, where);
 	else
-		snprintf(msg, sizeof(msg), "%s %s of the %s", cause, where, what);
+		snprintf(msg, sizeof(msg), "%s %s", cause, where);
 	emit(ctx, ex, type, msg, reason);
 	(void)s;
 }
@@ -670,9 +675,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		response_done(s, ctx);   /* the close delimits the body: complete */
 	} else if (rd->cur && rd->state != HS_IDLE && rd->state != HS_OPAQUE) {
 		struct http_exchange *ex = rd->cur;
-		char prog[96];
-		body_progress(&ex->resp, rd, prog, sizeof(prog));
-		snprintf(where, sizeof(where), "after %s", prog);
+		body_progress(&ex->resp, rd, "response", where, sizeof(where));
 		report_cut(s, ctx, ex, "response", where);
 		if (!ex->orphan)
 			q_pop(s);
@@ -705,9 +708,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 	while (s->q_len) {
 		struct http_exchange *ex = q_pop(s);
 		if (!ex->req.complete && qd->cur == ex) {
-			char prog[96];
-			body_progress(&ex->req, qd, prog, sizeof(prog));
-			snprintf(where, sizeof(where), "after %s", prog);
+			body_progress(&ex->req, qd, "request", where, sizeof(where));
 			report_cut(s, ctx, ex, "request", where);
 		} else {
 			const char *reason;

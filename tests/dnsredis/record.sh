@@ -81,6 +81,17 @@ capture_start dns-icmp
 ns_exec client $DIG @198.18.4.3 ok.test A || true
 capture_stop dns-icmp
 
+# A server address that swallows queries: the client's neighbour entry sends
+# them to the server host, which does not own the address and drops them.
+# The second query, a second later, is there so packet time moves on
+# (read with a short tap.tcpStreamChannelTimeoutMs judges the first a timeout).
+S0_MAC=$(ip -n "$(ns_name server)" -j link show s0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+ip -n "$(ns_name client)" neigh replace 198.18.4.4 lladdr "$S0_MAC" dev c0 nud permanent
+capture_start dns-noanswer
+ns_exec client $DIG +time=1 @198.18.4.4 lost.test A || true
+ns_exec client $DIG @198.18.4.2 ok.test A
+capture_stop dns-noanswer
+
 capture_start dns-tcp
 ns_exec client $DIG +tcp @198.18.4.2 ok.test A
 capture_stop dns-tcp
@@ -138,17 +149,19 @@ capture_stop redis-pipeline
 
 # A fake server that cuts its reply short, then one that closes without replying.
 cat >"$TMP/fake.py" <<'EOF'
-import socket, sys
+import socket, time
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("198.18.4.2", 6380))
 srv.listen(4)
 srv.settimeout(10)
-for reply in (b"$100\r\nonly part of the value", b""):
+for reply in (b"$100\r\nonly part of the value", b"", None):
     c, _ = srv.accept()
     c.recv(4096)
     if reply:
         c.sendall(reply)
+    if reply is None:
+        time.sleep(1.5)   # silent: a short stream timeout judges the command first
     c.close()
 EOF
 ns_bg server python3 "$TMP/fake.py"
@@ -157,5 +170,8 @@ capture_start redis-eof
 ns_exec client redis-cli -h 198.18.4.2 -p 6380 GET big || true
 ns_exec client redis-cli -h 198.18.4.2 -p 6380 GET other || true
 capture_stop redis-eof
+capture_start redis-noreply
+ns_exec client redis-cli -h 198.18.4.2 -p 6380 GET slow || true
+capture_stop redis-noreply
 
 ls -l "$OUT"

@@ -9,7 +9,8 @@
 #     with replay-golden/NAME.jsonl.
 #  2. end-to-end: ./faultline-asan read -o json FIXTURE; compared line for
 #     line with fixtures/NAME.expected when that golden exists.
-# UPDATE=1 tests/dnsredis/run.sh rewrites the goldens from the current output
+# MANIFEST.tsv: name, pcap, options for read ("-": none), jq expectation,
+# description.  UPDATE=1 tests/dnsredis/run.sh rewrites the goldens from the current output
 # (review the diff before committing it).
 set -u
 cd "$(dirname "$0")/../.."
@@ -70,9 +71,13 @@ if [ ! -x "$REPLAY" ]; then
 else
 	mkdir -p "$HERE/replay-golden"
 	for row in "${ROWS[@]}"; do
-		IFS=$'\t' read -r name expr desc <<<"$row"
+		IFS=$'\t' read -r name pcap opts expr desc <<<"$row"
+		if [ "$opts" != - ]; then
+			skip "replay $name: needs '$opts' and timers, which only read has"
+			continue
+		fi
 		out=$TMP/$name.replay
-		if ! "$REPLAY" "$FIX/$name.pcap" >"$out" 2>"$TMP/err"; then
+		if ! "$REPLAY" "$FIX/$pcap.pcap" >"$out" 2>"$TMP/err"; then
 			bad "replay $name: $(head -3 "$TMP/err")"
 			continue
 		fi
@@ -97,9 +102,11 @@ if [ "$rc" -eq 2 ] && grep -qi usage "$TMP/probe.err"; then
 	finish
 fi
 for row in "${ROWS[@]}"; do
-	IFS=$'\t' read -r name expr desc <<<"$row"
+	IFS=$'\t' read -r name pcap opts expr desc <<<"$row"
 	out=$TMP/$name.json
-	if ! "$BIN" read -o json "$FIX/$name.pcap" >"$out" 2>"$TMP/err"; then
+	[ "$opts" = - ] && opts=
+	# shellcheck disable=SC2086 # options are words
+	if ! "$BIN" read -o json $opts "$FIX/$pcap.pcap" >"$out" 2>"$TMP/err"; then
 		bad "end-to-end $name: read failed: $(head -3 "$TMP/err")"
 		continue
 	fi

@@ -75,6 +75,7 @@ static inline struct harness *h_new(const struct dissector_ops *ops, uint8_t pro
 	h->ctx.em = &h->em;
 	h->ctx.flow = &h->flow;
 	h->ctx.cfg = &h->cfg;
+	h->ctx.timeout_ms = h->cfg.stream_timeout_ms;
 	h->ctx.stats = &h->stats;
 	addr_parse(&h->ctx.client.addr, "198.18.4.1");
 	h->ctx.client.port = 40000;

@@ -300,7 +300,7 @@ static void test_unexpected_eof_and_half_connections(void **unused)
 	static const struct { enum dissect_end why; const char *reason, *message; } ends[] = {
 		{ DISSECT_END_FIN, "closed", "response missing: connection closed by server" },
 		{ DISSECT_END_RST, "reset", "response missing: connection reset by server" },
-		{ DISSECT_END_TIMEOUT, "timeout", "response missing: the stream timed out" },
+		{ DISSECT_END_TIMEOUT, "timeout", "response missing: stream idle for 10000 ms" },
 		{ DISSECT_END_CAPTURE, "capture-end", "response missing: capture ended" },
 	};
 	for (unsigned i = 0; i < 4; i++) {

@@ -29,7 +29,11 @@ const char *appmsg_end_reason(const struct dissect_ctx *ctx, const char *what, c
 		return "timeout";
 	case DISSECT_END_TIMEOUT:
 	default:
-		snprintf(msg, msglen, "%s: the stream timed out", what);
+		if (ctx->timeout_ms)
+			snprintf(msg, msglen, "%s: stream idle for %llu ms", what,
+				 (unsigned long long)ctx->timeout_ms);
+		else
+			snprintf(msg, msglen, "%s: the stream timed out", what);
 		return "timeout";
 	}
 }

@@ -580,6 +580,58 @@ static void test_mdns_is_quiet(void **unused)
 	h_free(h);
 }
 
+/* Random mutations of valid messages, over UDP and TCP in random chunks: never a crash. */
+static void test_random_input(void **unused)
+{
+	(void)unused;
+	uint32_t seed = 777;
+	for (int round = 0; round < 6000; round++) {
+		bool over_tcp = round & 1;
+		struct harness *h = over_tcp ? tcp() : udp();
+		struct msg m;
+		uint8_t wire[1100];
+		if (round % 3 == 0)
+			query(&m, 1, "www.example.test", 28);
+		else
+			response(&m, 1, "ok.test", 1, (uint8_t)(round % 16), (uint16_t)(round % 4));
+		if (round % 4 == 0) {
+			header(&m, 1, 0x81, 0, 1, 1, 0, 1);
+			put16(&m, 0xc00c);
+			put16(&m, 1); put16(&m, 1);
+			put16(&m, 0xc00c); put16(&m, 5); put16(&m, 1); put32(&m, 1); put16(&m, 2);
+			put16(&m, 0xc00c);
+			put_opt(&m, 1, 512);
+		}
+		for (int k = 0; k < 1 + round % 5; k++) {
+			seed = seed * 1103515245 + 12345;
+			m.b[(seed >> 8) % m.len] = (uint8_t)(seed >> 16);
+		}
+		seed = seed * 1103515245 + 12345;
+		if ((seed >> 16) % 3 == 0)
+			m.len = (seed >> 4) % (m.len + 1);
+		if (!over_tcp) {
+			h_datagram(h, (seed >> 3) & 1 ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT, m.b, m.len, 0);
+		} else {
+			wire[0] = (uint8_t)(m.len >> 8);
+			wire[1] = (uint8_t)m.len;
+			memcpy(wire + 2, m.b, m.len);
+			if (round % 8 == 1)
+				h_midstream(h);
+			for (size_t off = 0; off < m.len + 2;) {
+				seed = seed * 1103515245 + 12345;
+				size_t chunk = 1 + (seed >> 16) % 40;
+				if (chunk > m.len + 2 - off)
+					chunk = m.len + 2 - off;
+				if (h_stream(h, DISSECT_TO_CLIENT, wire + off, chunk, off) < 0)
+					break;
+				off += chunk;
+			}
+		}
+		h_end(h, (enum dissect_end)(1 + round % 5), DISSECT_TO_CLIENT, 1);
+		h_free(h);
+	}
+}
+
 static void test_probe(void **unused)
 {
 	(void)unused;
@@ -623,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_errors),
 		cmocka_unit_test(test_tcp_midstream_resync),
 		cmocka_unit_test(test_mdns_is_quiet),
+		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,6 +137,15 @@ static void test_inline_commands(void **unused)
 	h_contains(h, 2, "\"command\":\"GET\",\"args\":[\"k\"]");
 	h_contains(h, 2, "\"value\":\"hello world\"");
 	h_free(h);
+
+	/* A bare LF after a command is an empty inline line (found by test_random_input). */
+	h = conn();
+	h_streams(h, TO_S, "*1\r\n$4\r\nPING\r\n", 0);
+	h_streams(h, TO_S, "\n", 0);
+	h_streams(h, TO_C, "+PONG\r\n", 1);
+	assert_int_equal(h->n, 1);
+	assert_false(h->ops->pending(h->state));
+	h_free(h);
 }
 
 static void test_passwords_redacted(void **unused)
@@ -421,6 +430,44 @@ static void test_midstream_resync(void **unused)
 	h_free(h);
 }
 
+/* Random bytes and random mutations of valid traffic, in random chunks: never a crash. */
+static void test_random_input(void **unused)
+{
+	(void)unused;
+	static const char valid[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
+				    "%2\r\n+a\r\n*2\r\n:1\r\n_\r\n$2\r\nxy\r\n|1\r\n+k\r\n+v\r\n#t\r\n";
+	uint32_t seed = 12345;
+	for (int round = 0; round < 5000; round++) {
+		struct harness *h = conn();
+		uint8_t buf[256];
+		size_t n = sizeof(valid) - 1;
+		memcpy(buf, valid, n);
+		for (int k = 0; k < 1 + round % 6; k++) {
+			seed = seed * 1103515245 + 12345;
+			buf[(seed >> 8) % n] = (uint8_t)(seed >> 16);
+		}
+		if (round % 5 == 0) {
+			for (size_t i = 0; i < n; i++) {
+				seed = seed * 1103515245 + 12345;
+				buf[i] = (uint8_t)(seed >> 16);
+			}
+		}
+		if (round % 7 == 0)
+			h_midstream(h);
+		for (size_t off = 0; off < n;) {
+			seed = seed * 1103515245 + 12345;
+			size_t chunk = 1 + (seed >> 16) % 17;
+			if (chunk > n - off)
+				chunk = n - off;
+			if (h_stream(h, (seed >> 4) & 1 ? TO_S : TO_C, buf + off, chunk, off) < 0)
+				break;
+			off += chunk;
+		}
+		h_end(h, (enum dissect_end)(1 + round % 5), TO_C, 1000);
+		h_free(h);
+	}
+}
+
 static void test_probe(void **unused)
 {
 	(void)unused;
@@ -454,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_pubsub),
 		cmocka_unit_test(test_fifo_bound),
 		cmocka_unit_test(test_midstream_resync),
+		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -479,10 +479,13 @@ static void dns_expire(struct dns_state *s, struct dissect_ctx *ctx)
 	if (!ctx->cfg || ctx->cfg->stream_timeout_ms == 0)
 		return;
 	uint64_t limit = ctx->cfg->stream_timeout_ms * 1000000ull;
+	char text[96];
 	while (s->n_queries && ctx->ts_ns > s->queries[0].ts_ns &&
-	       ctx->ts_ns - s->queries[0].ts_ns > limit)
-		dns_drop_oldest(s, ctx, "response missing: no response within the stream timeout",
-				"timeout");
+	       ctx->ts_ns - s->queries[0].ts_ns > limit) {
+		snprintf(text, sizeof(text), "response missing: no response within %llu ms",
+			 (unsigned long long)ctx->cfg->stream_timeout_ms);
+		dns_drop_oldest(s, ctx, text, "timeout");
+	}
 }
 
 static void dns_query_from_msg(struct dns_query *q, const struct dns_msg *m, uint64_t ts)

@@ -216,6 +216,7 @@ static void resp_begin(struct resp_reader *r, uint64_t ts)
 	r->started = true;
 	r->depth = r->attr_open = 0;
 	r->line_len = 0;
+	r->last_cr = false;
 	r->cap_len = 0;
 	memset(&r->msg, 0, sizeof(r->msg));
 	r->msg.ts_ns = ts;
@@ -264,7 +265,7 @@ static int resp_read_all(struct resp_call *c, struct resp_reader *r, uint64_t ts
 			i = end + 1;
 			if (r->phase == RESP_INLINE) {
 				uint32_t keep = r->cap_len;
-				if (r->line_len <= RESP_CAPTURE && r->last_cr)
+				if (r->line_len && r->line_len <= RESP_CAPTURE && r->last_cr)
 					keep--;
 				r->msg.is_inline = true;
 				r->msg.line = r->cap;
@@ -278,6 +279,7 @@ static int resp_read_all(struct resp_call *c, struct resp_reader *r, uint64_t ts
 						 ? "empty line" : "line not ended by CRLF");
 			rc = resp_line(c, r, &done);
 			r->line_len = 0;
+			r->last_cr = false;
 			r->cap_len = 0;
 			break;
 		}

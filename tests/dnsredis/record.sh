@@ -17,7 +17,8 @@ for tool in dig dnsmasq redis-server redis-cli tcpdump python3; do
 done
 
 TMP=$(mktemp -d)
-cleanup() { ns_teardown; rm -rf "$TMP"; }
+# Without set -e: a kill of a process already gone must not cut the teardown short.
+cleanup() { set +e; [ -n "${TCPDUMP_PID:-}" ] && kill "$TCPDUMP_PID" 2>/dev/null; ns_teardown; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
 ns_prefix flt-dr
@@ -34,11 +35,11 @@ capture_start() {   # capture_start NAME: tcpdump on the client's interface
 	# Not through the ns_exec function: a backgrounded function is a subshell
 	# that would run our EXIT trap when tcpdump's SIGINT reaches it.
 	ip netns exec "$(ns_name client)" tcpdump -i c0 --immediate-mode -U -n -s 0 -w "$OUT/$1.pcap" \
-		2>"$TMP/tcpdump.err" &
+		2>"$TMP/tcpdump-$1.err" &
 	TCPDUMP_PID=$!
 	local i
 	for i in $(seq 1 50); do
-		grep -q "listening on" "$TMP/tcpdump.err" 2>/dev/null && return 0
+		grep -q "listening on" "$TMP/tcpdump-$1.err" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "tcpdump did not start" >&2; return 1
@@ -91,6 +92,31 @@ capture_start dns-noanswer
 ns_exec client $DIG +time=1 @198.18.4.4 lost.test A || true
 ns_exec client $DIG @198.18.4.2 ok.test A
 capture_stop dns-noanswer
+
+# Joined midstream over UDP: a server that answers after 1.5 s, the capture
+# started after the query went out, so it sees only the response.
+ip -n "$(ns_name server)" addr add 198.18.4.5/24 dev s0
+cat >"$TMP/slowdns.py" <<'EOF'
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.4.5", 53))
+s.settimeout(10)
+q, peer = s.recvfrom(4096)
+time.sleep(1.5)
+# The query with QR, RA and NOERROR set, no answers: a valid empty response.
+s.sendto(q[:2] + bytes([q[2] | 0x80, 0x80]) + q[4:], peer)
+EOF
+ns_bg server python3 "$TMP/slowdns.py"
+for i in $(seq 1 50); do
+	ns_exec server ss -Hlun "sport = :53" | grep -q 198.18.4.5 && break
+	sleep 0.1
+done
+ns_exec client $DIG +time=4 @198.18.4.5 slow.test A &
+DIG_PID=$!
+sleep 0.5
+capture_start dns-midstream
+wait "$DIG_PID" || true
+capture_stop dns-midstream
 
 capture_start dns-tcp
 ns_exec client $DIG +tcp @198.18.4.2 ok.test A
@@ -163,6 +189,14 @@ for reply in (b"$100\r\nonly part of the value", b"", None):
     if reply is None:
         time.sleep(1.5)   # silent: a short stream timeout judges the command first
     c.close()
+# Slow to answer, so the capture can start after the command and see only the reply.
+c, _ = srv.accept()
+c.recv(4096)
+time.sleep(1.5)
+c.sendall(b"+OK\r\n")
+c.recv(4096)
+c.sendall(b"+PONG\r\n")
+c.close()
 EOF
 ns_bg server python3 "$TMP/fake.py"
 ns_wait_port server 6380
@@ -173,5 +207,21 @@ capture_stop redis-eof
 capture_start redis-noreply
 ns_exec client redis-cli -h 198.18.4.2 -p 6380 GET slow || true
 capture_stop redis-noreply
+
+# Joined midstream: the capture starts after the SET went out, before its reply.
+ns_exec client python3 - <<'EOF' &
+import socket, time
+s = socket.create_connection(("198.18.4.2", 6380), timeout=5)
+s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n")
+s.recv(4096)
+s.sendall(b"*1\r\n$4\r\nPING\r\n")
+s.recv(4096)
+s.close()
+EOF
+CLIENT_PID=$!
+sleep 0.5
+capture_start redis-midstream
+wait "$CLIENT_PID" || true
+capture_stop redis-midstream
 
 ls -l "$OUT"

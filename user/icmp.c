@@ -164,6 +164,21 @@ bool icmp_is_error(uint8_t version, uint8_t type)
 
 static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
+/* The Redirected Header option (type 4) of an ICMPv6 redirect quotes the packet. */
+static bool redirected_header(const uint8_t *opt, uint32_t len, struct decoded *quote)
+{
+	for (int i = 0; i < 16 && len >= 8; i++) {
+		uint32_t olen = opt[1] * 8u;
+		if (olen == 0 || olen > len)
+			return false;
+		if (opt[0] == 4)
+			return decode_ip(opt + 8, olen - 8, quote) == DECODE_OK;
+		opt += olen;
+		len -= olen;
+	}
+	return false;
+}
+
 int icmp_parse(const struct decoded *d, struct icmp_info *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -204,10 +219,12 @@ int icmp_parse(const struct decoded *d, struct icmp_info *out)
 		}
 	}
 	if (out->version == 6 && out->type == 137 && len >= 40) {
-		/* Redirect: the better first hop (target) and the destination. */
+		/* Redirect: the better first hop (target), the destination, then ND options. */
 		out->has_gateway = true;
 		out->gateway.family = 6;
 		memcpy(out->gateway.bytes, p + 8, 16);
+		out->has_quote = redirected_header(p + 40, len - 40, &out->quote);
+		return 0;
 	}
 	/* The quoted packet of an error starts after the 8-byte header. */
 	if (out->is_error && len > 8 && decode_ip(p + 8, len - 8, &out->quote) == DECODE_OK)

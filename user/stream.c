@@ -202,15 +202,12 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	struct stream *s = ss->s;
 	if (s->opaque || s->dead || s->ended)
 		return len;
+	bool chosen_now = false;
 	if (!s->ops) {
 		size_t consumed;
 		if (!choose(s, ss->side, data, len, &consumed))
 			return consumed;
-		/* Bytes the other side left waiting for a probe can go now too. */
-		struct reasm_env renv = reasm_env_of(s->env);
-		int other = !ss->side;
-		if (s->dir[other].pending_len)
-			reasm_redeliver(&s->dir[other], &renv, &s->sinks[other]);
+		chosen_now = true;
 	}
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
@@ -218,6 +215,12 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	if (n < 0) {
 		s->dead = true;
 		return len;
+	}
+	/* Bytes the other side left waiting for a probe can go now too. */
+	int other = !ss->side;
+	if (chosen_now && s->dir[other].pending_len) {
+		struct reasm_env renv = reasm_env_of(s->env);
+		reasm_redeliver(&s->dir[other], &renv, &s->sinks[other]);
 	}
 	return (size_t)n;
 }
@@ -277,8 +280,10 @@ static bool unfinished(const struct stream *s)
 	for (int i = 0; i < 2; i++)
 		if (s->dir[i].pending_len || s->dir[i].held_bytes)
 			return true;
+	/* Unrecognised bytes are unfinished only when we saw the stream start: joined
+	 * midstream, they may just be a protocol we never got in step with. */
 	if (!s->ops)
-		return s->unrecognised > 0;
+		return s->unrecognised > 0 && !s->midstream;
 	return s->ops->pending && s->ops->pending(s->state);
 }
 
@@ -296,8 +301,10 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 		make_ctx(s, &ctx);
 		ctx.end_reason = why;
 		ctx.end_by = side_dir(s, by_side);
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 2; i++) {
 			ctx.unconsumed[side_dir(s, i)] = s->dir[i].pending_len;
+			ctx.fin[side_dir(s, i)] = s->fin[i];
+		}
 		s->ops->end(s->state, &ctx);
 	}
 	s->ended = true;

@@ -11,16 +11,17 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 . ../netns/lib.sh
-FIX=$here/fixtures
+FIX=${STREAMS_FIXTURES:-$here/fixtures}   # where to write (default: the committed fixtures)
 mkdir -p "$FIX"
 tmp=$(mktemp -d)
-trap 'ns_teardown; rm -rf "$tmp"' EXIT INT TERM
+trap 'rc=$?; set +e; ns_teardown; rm -rf "$tmp"; exit $rc' EXIT
+trap 'exit 130' INT TERM
 
-C=198.18.3.1 S=198.18.3.2
+C=198.18.3.1 S=198.18.3.2 S6=fd18:3::2
 ns_prefix flt-str
 ns_add client
 ns_add server
-ns_link client c0 $C/24 server s0 $S/24
+ns_link client c0 $C/24,fd18:3::1/64 server s0 $S/24,$S6/64
 # Real segment sizes (no TSO/GRO super-packets), so removed frames are ordinary segments.
 ns_exec client ethtool -K c0 tso off gso off gro off >/dev/null 2>&1 || true
 ns_exec server ethtool -K s0 tso off gso off gro off >/dev/null 2>&1 || true
@@ -29,6 +30,7 @@ mkdir -p "$tmp/www"
 head -c 2000 /dev/zero | tr '\0' 'w' > "$tmp/www/index.html"
 head -c 3000 /dev/zero | tr '\0' 'u' > "$tmp/upload.bin"
 ns_bg server python3 "$here/server.py" $S 8080
+ns_bg server python3 "$here/server.py" $S6 8080
 ns_bg server python3 -m http.server --bind $S --directory "$tmp/www" 8000
 ns_wait_port server 8080
 ns_bg server python3 -c '
@@ -38,6 +40,10 @@ while True:
     c, _ = srv.accept(); c.sendall(b"220 fixture ready\r\n"); c.recv(100); c.close()'
 ns_wait_port server 8000
 ns_wait_port server 8025
+for i in $(seq 1 50); do
+	ns_exec server ss -Hltn "sport = :8080" | grep -q "fd18:3::2" && break
+	sleep 0.1
+done
 
 # curl in the client namespace; what it prints (bodies, -I heads) is not needed.
 curlc() { ns_exec client curl -s --max-time 10 "$@" >/dev/null; }
@@ -221,6 +227,13 @@ fx_http_loss() {
 		'.tcp.missed_bytes == 0 and .tcp.retransmissions > 0'
 }
 
+fx_http_ipv6() {
+	cap_start http-ipv6
+	curlc -g "http://[$S6]:8080/file?n=1500" "http://[$S6]:8080/chunked"
+	cap_stop
+	meta http-ipv6 "" "$J"'($h|length) == 2 and $h[0].dst.ip == "fd18:3::2" and ([$h[].response.body_bytes] == [1500, 315]) and ($e|length) == 0'
+}
+
 fx_http_closed() {
 	# The server reads the request and closes without an answer.
 	cap_start http-closed
@@ -263,6 +276,9 @@ fx_http_icmp() {
 	cap_start http-icmp
 	curlc --max-time 2 "http://$S:8080/file?n=10" || true
 	cap_stop
+	# curl gave up but its socket still retransmits the request: kill it before
+	# the rule goes, or the next capture sees it get through.
+	ns_exec client ss -K dst $S dport = 8080 >/dev/null 2>&1 || sleep 4
 	ns_exec server nft delete table inet fltrej
 	meta http-icmp "" "$J"'($h|length) == 1 and $h[0].error.type == "half-connection" and $h[0].error.reason == "icmp" and ($h[0].error.message | contains("Host unreachable")) and $h[0].request.path == "/file?n=10" and ([.[] | select(.protocol == "icmp")] | length) > 0'
 }

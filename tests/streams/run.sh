@@ -5,14 +5,11 @@
 #     (what the traffic is: written from the scenario, not from the output);
 #   - NAME.stats-check (optional): a jq expression over `read --stats`;
 #   - NAME.expected: the exact JSON lines of `faultline read -o json NAME.opts`.
-# Until `faultline read` can run the fixtures, the checks run through
-# tests/streams/replay.c (the stream layer alone) and the goldens are skipped.
 #   tests/streams/run.sh [--update]     --update rewrites the NAME.expected files
 set -u
 cd "$(dirname "$0")/../.."
-FIX=tests/streams/fixtures
+FIX=${STREAMS_FIXTURES:-tests/streams/fixtures}
 BIN=./faultline-asan
-REPLAY=.output/tests/streams-replay
 passed=0 failed=0 skipped=0
 update=0
 [ "${1:-}" = --update ] && update=1
@@ -28,32 +25,18 @@ if ! command -v jq >/dev/null; then
 	finish
 fi
 
-mode=replay
-if [ -x "$BIN" ] && "$BIN" read -o json "$FIX/http-get.pcap" 2>/dev/null | grep -q '"protocol":"http"'; then
-	mode=read
-else
-	# The stream layer alone, linked with the sanitizer objects `make test` built.
-	objs=$(ls .output/san/user/*.o .output/san/user/*/*.o 2>/dev/null | grep -v '/main\.o$')
-	if [ -z "$objs" ] || ! ${CC:-cc} -std=gnu11 -g -O1 -Iinclude -Iuser -D_GNU_SOURCE \
-		-fsanitize=address,undefined -fno-omit-frame-pointer -o "$REPLAY" \
-		tests/streams/replay.c $objs -lpcap -lz -lyaml -lbpf -lpcre2-8 -lelf -lm 2>/dev/null; then
-		echo "streams: no faultline read and the replay helper does not build (run make test first)"
-		skip "all fixtures"
-		finish
-	fi
+if [ ! -x "$BIN" ]; then
+	echo "streams: $BIN is not built (make test builds it)"
+	fail "all fixtures"
+	finish
 fi
-echo "streams: mode $mode"
 
 for pcap in "$FIX"/*.pcap; do
 	name=$(basename "$pcap" .pcap)
 	read -r -a opts <<<"$(cat "$FIX/$name.opts" 2>/dev/null)"
 	statsf=$(mktemp)
-	if [ "$mode" = read ]; then
-		out=$("$BIN" read -o json "${opts[@]}" "$pcap" 2>/dev/null); rc=$?
-		"$BIN" read --stats "${opts[@]}" "$pcap" >"$statsf" 2>/dev/null
-	else
-		out=$("$REPLAY" "${opts[@]}" "$pcap" 2>"$statsf"); rc=$?
-	fi
+	out=$("$BIN" read -o json "${opts[@]}" "$pcap" 2>/dev/null); rc=$?
+	"$BIN" read --stats "${opts[@]}" "$pcap" >"$statsf" 2>/dev/null
 	if [ "$rc" -ne 0 ]; then
 		fail "$name: exit status $rc"
 		rm -f "$statsf"
@@ -74,13 +57,11 @@ for pcap in "$FIX"/*.pcap; do
 		fi
 	fi
 	rm -f "$statsf"
-	if [ "$mode" != read ]; then
-		skip "$name: golden (needs faultline read)"
-	elif [ "$update" -eq 1 ]; then
+	if [ "$update" -eq 1 ]; then
 		printf '%s\n' "$out" > "$FIX/$name.expected"
 		pass "$name: golden written"
 	elif [ ! -f "$FIX/$name.expected" ]; then
-		skip "$name: no golden yet (tests/streams/run.sh --update, then review it)"
+		fail "$name: no golden (tests/streams/run.sh --update, then review it)"
 	elif diff -u "$FIX/$name.expected" <(printf '%s\n' "$out") >/dev/null; then
 		pass "$name: golden"
 	else

@@ -129,4 +129,6 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     ThreadingHTTPServer.allow_reuse_address = True
+    if ":" in sys.argv[1]:
+        ThreadingHTTPServer.address_family = socket.AF_INET6
     ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler).serve_forever()

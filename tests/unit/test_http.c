@@ -390,6 +390,17 @@ static void test_eof_in_chunked_request(void **state)
 	assert_string_equal(c.got[0].msg,
 			    "connection reset by client after 4 bytes of a chunked request body");
 	conn_free(&c);
+
+	/* the client closes in the middle of its body; the server closes after */
+	conn_init(&c, true, 80);
+	send_s(&c, CLIENT, "PUT /u HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123");
+	fin(&c, CLIENT);
+	assert_int_equal(c.n, 0);
+	fin(&c, SERVER);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.got[0].type, "unexpected-eof");
+	assert_string_equal(c.got[0].msg, "connection closed by client after 4 of 10 request body bytes");
+	conn_free(&c);
 }
 
 static void test_parser_errors(void **state)
@@ -631,6 +642,16 @@ static void test_unrecognised_timeout_and_opaque(void **state)
 	assert_non_null(strstr(c.got[0].json, "\"protocol\":\"tcp\""));
 	conn_free(&c);
 
+	/* joined midstream in a protocol nobody knows: never stale, never an error */
+	conn_init(&c, false, 443);
+	send_n(&c, SERVER, "\x17\x03\x03\x00\x05world", 10);
+	send_n(&c, CLIENT, "\x17\x03\x03\x00\x05hello", 10);
+	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
+	capture_end(&c);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(c.stats.tcp.streams_timed_out, 0);
+	conn_free(&c);
+
 	/* the client speaks something else: opaque, never an error */
 	conn_init(&c, true, 443);
 	send_n(&c, CLIENT, "\x16\x03\x01\x00\x05hello", 10);
@@ -787,6 +808,40 @@ static void test_garbage_robustness(void **state)
 	}
 }
 
+/* Out-of-order data over tap.reassemblyMemcapMb is dropped and counted; the ack then skips it. */
+static void test_memcap_through_stream(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, true, 80);
+	c.cfg.reassembly_memcap_mb = 1;
+	send_s(&c, CLIENT, "GET /big HTTP/1.1\r\n\r\n");
+	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n");
+	static char chunk[1000];
+	memset(chunk, 'm', sizeof(chunk));
+	uint32_t hole = c.seq[SERVER];
+	c.seq[SERVER] += 1000;           /* the first 1000 body bytes are late */
+	for (int i = 0; i < 1999; i++) {
+		seg_at(&c, SERVER, c.seq[SERVER], chunk, sizeof(chunk), TCP_PSH);
+		c.seq[SERVER] += sizeof(chunk);
+	}
+	/* whole segments are held while they fit in 1 MiB, the rest dropped */
+	const uint64_t held = (1u << 20) / 1000 * 1000;
+	assert_int_equal(c.stats.memory.reassembly_bytes, held);
+	assert_int_equal(c.stats.tcp.reassembly_dropped_bytes, 1999000 - held);
+	/* the late segment arrives: what was held goes on, the dropped part is a hole */
+	seg_at(&c, SERVER, hole, chunk, sizeof(chunk), TCP_PSH);
+	assert_int_equal(c.stats.memory.reassembly_bytes, 0);
+	send_s(&c, CLIENT, "");          /* nothing to send; the client's ack comes on its FIN */
+	fin(&c, CLIENT);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.got[0].type, "");
+	assert_int_equal(c.got[0].resp_body, 2000000);
+	assert_int_equal(c.got[0].missed, 1999000 - held);
+	assert_int_equal(c.stats.tcp.missed_bytes, 1999000 - held);
+	conn_free(&c);
+}
+
 /* Keep-alive exchanges per second through stream + reassembly + HTTP (printed, not asserted). */
 static void test_throughput(void **state)
 {
@@ -842,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_byte_at_a_time),
 		cmocka_unit_test(test_garbage_robustness),
+		cmocka_unit_test(test_memcap_through_stream),
 		cmocka_unit_test(test_throughput),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

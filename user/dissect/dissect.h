@@ -73,6 +73,7 @@ struct dissect_ctx {
 	 * thrown away: valid in end() and gap() (a hole makes them useless). */
 	uint32_t unconsumed[2];
 	uint64_t timeout_ms;      /* tap.tcpStreamChannelTimeoutMs, for messages */
+	bool fin[2];              /* the sender of each direction sent its FIN (valid in end()) */
 };
 
 struct dissector_ops {

@@ -1,12 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP/1.x dissector: message framing (RFC 9112 section 6), request/response
- * pairing in order (pipelining is a FIFO), and the stream errors.
+ * pairing in order (pipelining is a FIFO of up to HTTP_MAX_OUTSTANDING
+ * requests), and the stream errors.
  *
- * Bodies are counted and skipped, never copied.  An entry is emitted when a
- * response ends (elapsed_ms: first byte of the request to the last byte of
- * the response), or when the stream ends, goes stale or breaks with an
- * exchange unfinished.
+ * - Bodies are counted and skipped, never copied.  An entry keeps at most
+ *   HTTP_STORE_BYTES of start line and headers per message.
+ * - An entry is emitted when a response ends; elapsed_ms runs from the first
+ *   byte of the request to the last byte of the response.
+ * - tcp.missed_bytes / tcp.retransmissions on an entry are those of its own
+ *   exchange: holes inside it, and retransmissions seen on the connection from
+ *   its request's first byte until it was emitted.
+ * - A body delimited by the close ends at a FIN or RST (complete); any other
+ *   message cut by FIN/RST is `unexpected-eof`; cut by the stale-stream
+ *   timeout it is `timeout`; cut by the end of the capture (or an eviction)
+ *   it is `half-connection` (capture-end / timeout).
+ * - A complete request without a response is `half-connection` with the
+ *   reason the stream ended; a response without a request is one with reason
+ *   midstream (the capture joined late) or loss (request bytes missed).
+ * - Midstream and after a hole the parser looks for the next line that starts
+ *   a request (known method, " HTTP/1.x" at the end) or a status line.  A hole
+ *   inside a body of known size keeps it in step; elsewhere the exchange it
+ *   hit is reported (response side: half-connection, reason loss) or marked.
  */
 #include "http.h"
 
@@ -16,7 +31,7 @@
 
 #include "../flow.h"
 
-enum http_state {
+enum http_parse_state {
 	HS_IDLE = 0,        /* expecting a start line */
 	HS_BODY_LENGTH,     /* Content-Length body: `remaining` */
 	HS_CHUNK_SIZE,
@@ -39,7 +54,7 @@ struct http_exchange {
 };
 
 struct http_dir {
-	uint8_t state;            /* enum http_state */
+	uint8_t state;            /* enum http_parse_state */
 	uint64_t remaining;
 	uint64_t start_ts;        /* first byte of a message not yet consumed, or 0 */
 	/* Request side: the exchange whose request is being parsed (NULL once
@@ -47,7 +62,7 @@ struct http_dir {
 	struct http_exchange *cur;
 };
 
-struct http_state_s {
+struct http_conn {
 	struct http_dir dir[2];
 	struct http_exchange *queue[HTTP_MAX_OUTSTANDING];  /* awaiting or receiving responses */
 	unsigned q_head, q_len;
@@ -57,12 +72,12 @@ struct http_state_s {
 	bool dead;
 };
 
-static struct http_exchange *q_at(struct http_state_s *s, unsigned i)
+static struct http_exchange *q_at(struct http_conn *s, unsigned i)
 {
 	return s->queue[(s->q_head + i) % HTTP_MAX_OUTSTANDING];
 }
 
-static struct http_exchange *q_pop(struct http_state_s *s)
+static struct http_exchange *q_pop(struct http_conn *s)
 {
 	struct http_exchange *ex = s->queue[s->q_head];
 	s->q_head = (s->q_head + 1) % HTTP_MAX_OUTSTANDING;
@@ -71,7 +86,7 @@ static struct http_exchange *q_pop(struct http_state_s *s)
 }
 
 /* The exchange leaves: forget every pointer to it, free it. */
-static void exchange_free(struct http_state_s *s, struct http_exchange *ex)
+static void exchange_free(struct http_conn *s, struct http_exchange *ex)
 {
 	for (int d = 0; d < 2; d++)
 		if (s->dir[d].cur == ex)
@@ -107,7 +122,7 @@ static const char *who(enum dissect_dir d)
 }
 
 /* A parser error: report it with the exchange it concerns, stop parsing the stream. */
-static ssize_t parser_error(struct http_state_s *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+static ssize_t parser_error(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 			    const char *what)
 {
 	struct http_exchange *ex = s->dir[dir].cur;
@@ -130,7 +145,7 @@ static ssize_t parser_error(struct http_state_s *s, struct dissect_ctx *ctx, enu
 }
 
 /* A message's body is over. */
-static void request_done(struct http_state_s *s, struct dissect_ctx *ctx)
+static void request_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
 	if (dd->cur) {
@@ -144,7 +159,7 @@ static void request_done(struct http_state_s *s, struct dissect_ctx *ctx)
 	dd->cur = NULL;
 }
 
-static void response_done(struct http_state_s *s, struct dissect_ctx *ctx)
+static void response_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
 	struct http_exchange *ex = dd->cur;
@@ -174,7 +189,7 @@ static void response_done(struct http_state_s *s, struct dissect_ctx *ctx)
 	exchange_free(s, ex);
 }
 
-static void body_done(struct http_state_s *s, struct dissect_ctx *ctx, enum dissect_dir dir)
+static void body_done(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir)
 {
 	if (dir == DISSECT_TO_SERVER)
 		request_done(s, ctx);
@@ -182,7 +197,7 @@ static void body_done(struct http_state_s *s, struct dissect_ctx *ctx, enum diss
 		response_done(s, ctx);
 }
 
-static struct http_msg *cur_msg(struct http_state_s *s, enum dissect_dir dir)
+static struct http_msg *cur_msg(struct http_conn *s, enum dissect_dir dir)
 {
 	struct http_exchange *ex = s->dir[dir].cur;
 	if (!ex)
@@ -190,7 +205,7 @@ static struct http_msg *cur_msg(struct http_state_s *s, enum dissect_dir dir)
 	return dir == DISSECT_TO_SERVER ? &ex->req : &ex->resp;
 }
 
-static void count_body(struct http_state_s *s, enum dissect_dir dir, uint64_t n)
+static void count_body(struct http_conn *s, enum dissect_dir dir, uint64_t n)
 {
 	struct http_msg *m = cur_msg(s, dir);
 	if (m)
@@ -198,7 +213,7 @@ static void count_body(struct http_state_s *s, enum dissect_dir dir, uint64_t n)
 }
 
 /* Set the body state for a parsed head (RFC 9112 section 6.3). */
-static void frame_request(struct http_state_s *s, struct dissect_ctx *ctx, const struct http_head *h)
+static void frame_request(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
 	if (h->chunked) {
@@ -211,7 +226,7 @@ static void frame_request(struct http_state_s *s, struct dissect_ctx *ctx, const
 	}
 }
 
-static void frame_response(struct http_state_s *s, struct dissect_ctx *ctx, const struct http_head *h)
+static void frame_response(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
 	struct http_exchange *ex = dd->cur;
@@ -248,7 +263,7 @@ static struct http_exchange *exchange_new(struct dissect_ctx *ctx)
 }
 
 /* A complete head of `dir` in p[0..n).  Returns 0 or a parser error (-1). */
-static ssize_t on_head(struct http_state_s *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 		       const uint8_t *p, size_t n)
 {
 	struct http_dir *dd = &s->dir[dir];
@@ -308,55 +323,6 @@ static ssize_t on_head(struct http_state_s *s, struct dissect_ctx *ctx, enum dis
 	return 0;
 }
 
-/* Find the end of the head (the empty line).  Returns its length, 0 if not there yet. */
-static size_t head_length(const uint8_t *p, size_t n)
-{
-	const uint8_t *q = p, *end = p + n;
-	while (q < end) {
-		const uint8_t *nl = memchr(q, '\n', (size_t)(end - q));
-		if (!nl)
-			return 0;
-		const uint8_t *next = nl + 1;
-		if (next < end && *next == '\n')
-			return (size_t)(next + 1 - p);
-		if (next + 1 < end && next[0] == '\r' && next[1] == '\n')
-			return (size_t)(next + 2 - p);
-		if (next + 1 >= end && next < end && *next == '\r')
-			return 0;
-		q = next;
-	}
-	return 0;
-}
-
-/* Chunk-size line: hex digits, optional extensions. */
-static int parse_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
-{
-	size_t i = 0;
-	uint64_t v = 0;
-	while (i < n && i < 16) {
-		uint8_t c = p[i];
-		int d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			break;
-		v = v * 16 + (uint64_t)d;
-		i++;
-	}
-	if (i == 0)
-		return -1;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (i < n && p[i] != ';')
-		return -1;
-	*size = v;
-	return 0;
-}
-
 /* Resynchronising: skip to the next message start.  Returns bytes skipped. */
 static size_t resync(struct http_dir *dd, enum dissect_dir dir, const uint8_t *p, size_t n)
 {
@@ -377,7 +343,7 @@ static size_t resync(struct http_dir *dd, enum dissect_dir dir, const uint8_t *p
 static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 			  const uint8_t *data, size_t len)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	struct http_dir *dd = &s->dir[dir];
 	size_t off = 0;
 	char err[256];
@@ -404,7 +370,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 			}
 			if (!dd->start_ts)
 				dd->start_ts = ctx->ts_ns;
-			size_t hl = head_length(p, n);
+			size_t hl = http_head_length(p, n);
 			if (!hl) {
 				/* Judge the start line as soon as it is there (or cannot be one). */
 				const uint8_t *nl = memchr(p, '\n', n);
@@ -497,7 +463,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 				break;
 			}
 			uint64_t size;
-			if (parse_chunk_size(p, ll, &size)) {
+			if (http_parse_chunk_size(p, ll, &size)) {
 				char ex[128];
 				dissect_excerpt(ex, sizeof(ex), p, ll, 40);
 				snprintf(err, sizeof(err), "invalid chunk size: \"%s\"", ex);
@@ -523,7 +489,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 /* A hole of `missing` bytes in `dir`. */
 static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	struct http_dir *dd = &s->dir[dir];
 	if (s->dead)
 		return;
@@ -589,11 +555,17 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	}
 }
 
-static const char *end_cause(const struct dissect_ctx *ctx, char *buf, size_t len)
+/*
+ * Why the stream ended, for a message of direction `dir`: a FIN from the
+ * message's own sender is what cut it; otherwise the peer's FIN was.
+ */
+static const char *end_cause(const struct dissect_ctx *ctx, enum dissect_dir dir, char *buf,
+			     size_t len)
 {
 	switch (ctx->end_reason) {
 	case DISSECT_END_FIN:
-		snprintf(buf, len, "connection closed by %s", who(ctx->end_by));
+		snprintf(buf, len, "connection closed by %s",
+			 who(ctx->fin[dir] ? dir : ctx->fin[!dir] ? !dir : ctx->end_by));
 		break;
 	case DISSECT_END_RST:
 		snprintf(buf, len, "connection reset by %s", who(ctx->end_by));
@@ -644,14 +616,15 @@ static void body_progress(const struct http_msg *m, const struct http_dir *dd, c
 		snprintf(buf, len, "after %llu %s body bytes", got, what);
 }
 
-/* Report a message cut short: `what` is "response" or "request". */
-static void report_cut(struct http_state_s *s, struct dissect_ctx *ctx, struct http_exchange *ex,
-		       const char *what, const char *where)
+/* Report a message of `dir` cut short. */
+static void report_cut(struct http_conn *s, struct dissect_ctx *ctx, struct http_exchange *ex,
+		       enum dissect_dir dir, const char *where)
 {
 	char cause[96], msg[320];
 	const char *reason;
+	const char *what = dir == DISSECT_TO_SERVER ? "request" : "response";
 	enum fl_error_type type = cut_type(ctx, &reason);
-	end_cause(ctx, cause, sizeof(cause));
+	end_cause(ctx, dir, cause, sizeof(cause));
 	if (type == FL_ERR_HALF_CONNECTION)
 		snprintf(msg, sizeof(msg), "%s incomplete: %s %s", what, cause, where);
 	else
@@ -662,7 +635,7 @@ static void report_cut(struct http_state_s *s, struct dissect_ctx *ctx, struct h
 
 static void http_end(void *state, struct dissect_ctx *ctx)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	if (s->dead)
 		return;
 	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
@@ -676,7 +649,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 	} else if (rd->cur && rd->state != HS_IDLE && rd->state != HS_OPAQUE) {
 		struct http_exchange *ex = rd->cur;
 		body_progress(&ex->resp, rd, "response", where, sizeof(where));
-		report_cut(s, ctx, ex, "response", where);
+		report_cut(s, ctx, ex, DISSECT_TO_CLIENT, where);
 		if (!ex->orphan)
 			q_pop(s);
 		exchange_free(s, ex);
@@ -688,7 +661,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		}
 		snprintf(where, sizeof(where), "inside the response head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_CLIENT]);
-		report_cut(s, ctx, ex ? ex : &blank, "response", where);
+		report_cut(s, ctx, ex ? ex : &blank, DISSECT_TO_CLIENT, where);
 		if (ex)
 			exchange_free(s, ex);
 	}
@@ -701,7 +674,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		blank.resp.ts_first = qd->start_ts;
 		snprintf(where, sizeof(where), "inside the request head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_SERVER]);
-		report_cut(s, ctx, &blank, "request", where);
+		report_cut(s, ctx, &blank, DISSECT_TO_SERVER, where);
 	}
 
 	/* Requests still waiting for their responses. */
@@ -709,7 +682,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		struct http_exchange *ex = q_pop(s);
 		if (!ex->req.complete && qd->cur == ex) {
 			body_progress(&ex->req, qd, "request", where, sizeof(where));
-			report_cut(s, ctx, ex, "request", where);
+			report_cut(s, ctx, ex, DISSECT_TO_SERVER, where);
 		} else {
 			const char *reason;
 			char msg[200];
@@ -722,7 +695,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 			}
 			if (ex->loss)
 				reason = "loss";
-			end_cause(ctx, cause, sizeof(cause));
+			end_cause(ctx, DISSECT_TO_CLIENT, cause, sizeof(cause));
 			snprintf(msg, sizeof(msg), "response missing: %s", cause);
 			emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, reason);
 		}
@@ -734,7 +707,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 
 static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	/* Only errors that end delivery: not "fragmentation needed" / "packet too big". */
 	bool fatal = icmp->version == 4 ? (icmp->type == 3 && icmp->code != 4) || icmp->type == 11
 					: icmp->type == 1 || icmp->type == 3;
@@ -753,7 +726,7 @@ static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect
 
 static bool http_pending(void *state)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	if (s->dead)
 		return false;
 	if (s->q_len)
@@ -768,7 +741,7 @@ static bool http_pending(void *state)
 
 static void *http_new(struct dissect_ctx *ctx)
 {
-	struct http_state_s *s = calloc(1, sizeof(*s));
+	struct http_conn *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->midstream = ctx->midstream;
@@ -779,7 +752,7 @@ static void *http_new(struct dissect_ctx *ctx)
 
 static void http_free(void *state)
 {
-	struct http_state_s *s = state;
+	struct http_conn *s = state;
 	if (!s)
 		return;
 	/* An orphan response is in no queue: only its direction points at it. */

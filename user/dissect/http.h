@@ -63,6 +63,10 @@ int http_parse_trailer(struct http_msg *m, const uint8_t *line, size_t n, char *
 int http_is_message_start(enum dissect_dir dir, const uint8_t *p, size_t n);
 /* Does p look like it could be a start line?  false only when it plainly cannot. */
 bool http_start_plausible(enum dissect_dir dir, const uint8_t *p, size_t n);
+/* Length of the head up to and including its empty line; 0 when it has not ended yet. */
+size_t http_head_length(const uint8_t *p, size_t n);
+/* A chunk-size line (without its line end): hex size, optional extensions.  0 or -1. */
+int http_parse_chunk_size(const uint8_t *p, size_t n, uint64_t *size);
 /* Is `method` (len bytes) the one named? (case-sensitive, as methods are) */
 bool http_method_is(const struct http_msg *m, const char *name);
 

@@ -318,6 +318,55 @@ bool http_start_plausible(enum dissect_dir dir, const uint8_t *p, size_t n)
 	return i == n || (i > 0 && p[i] == ' ');
 }
 
+/* Find the end of the head (the empty line).  Returns its length, 0 if not there yet. */
+size_t http_head_length(const uint8_t *p, size_t n)
+{
+	const uint8_t *q = p, *end = p + n;
+	while (q < end) {
+		const uint8_t *nl = memchr(q, '\n', (size_t)(end - q));
+		if (!nl)
+			return 0;
+		const uint8_t *next = nl + 1;
+		if (next < end && *next == '\n')
+			return (size_t)(next + 1 - p);
+		if (next + 1 < end && next[0] == '\r' && next[1] == '\n')
+			return (size_t)(next + 2 - p);
+		if (next + 1 >= end && next < end && *next == '\r')
+			return 0;
+		q = next;
+	}
+	return 0;
+}
+
+/* Chunk-size line: hex digits, optional extensions. */
+int http_parse_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
+{
+	size_t i = 0;
+	uint64_t v = 0;
+	while (i < n && i < 16) {
+		uint8_t c = p[i];
+		int d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			break;
+		v = v * 16 + (uint64_t)d;
+		i++;
+	}
+	if (i == 0)
+		return -1;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (i < n && p[i] != ';')
+		return -1;
+	*size = v;
+	return 0;
+}
+
 bool http_method_is(const struct http_msg *m, const char *name)
 {
 	size_t n = strlen(name);

@@ -25,7 +25,7 @@
 #define DNS_NAME_MAX        255   /* wire length of a name (RFC 1035 3.1) */
 #define DNS_MAX_JUMPS       32    /* compression pointers followed per name */
 #define DNS_MAX_OUTSTANDING 32    /* queries waiting for a response, per flow */
-#define DNS_SHOW_QUESTIONS  4
+#define DNS_SHOW_QUESTIONS  1     /* QDCOUNT is 1 in practice (RFC 9619): the first is kept */
 #define DNS_SHOW_RECORDS    8
 #define DNS_NAME_TEXT       (DNS_NAME_MAX * 4 + 2)
 

@@ -23,6 +23,7 @@
 #include "resp.h"
 
 #define REDIS_SHOW_ARGS    8         /* arguments shown of a command */
+#define REDIS_SHOW_ELEMENTS 8        /* elements shown of an array, set or push */
 #define REDIS_NAME_MAX     32
 #define REDIS_MAX_PENDING  128       /* commands recorded while waiting for replies */
 
@@ -205,7 +206,7 @@ static void redis_add_response(struct doc *d, const struct resp_msg *m, bool par
 		}
 	} else {
 		uint32_t arr = doc_add_arr(d, resp, "value");
-		for (uint32_t i = 0; i < m->n_items && i < REDIS_SHOW_ARGS; i++) {
+		for (uint32_t i = 0; i < m->n_items && i < REDIS_SHOW_ELEMENTS; i++) {
 			const struct resp_item *v = &m->items[i];
 			redis_add_value(d, arr, NULL, v->type, v->aggregate, v->num, v->text, v->len);
 		}

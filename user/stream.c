@@ -151,7 +151,8 @@ static void guess_client(struct stream *s, int side, const uint8_t *data, size_t
 static bool choose(struct stream *s, int side, const uint8_t *data, size_t len, size_t *consumed)
 {
 	unsigned transport = s->tcp ? DISSECT_TCP : DISSECT_UDP;
-	if (!s->f->client_known)
+	/* UDP's client is only the first sender's guess (pipeline): content may correct it. */
+	if (!s->f->client_known || !s->tcp)
 		guess_client(s, side, data, len);
 	enum dissect_dir dir = side_dir(s, side);
 	uint16_t server_port = s->f->key.port[!s->client];

@@ -5,12 +5,15 @@
 #include <stdio.h>
 
 #include "../flow.h"
+#include "protocols.h"
 
 extern const struct dissector_ops http_dissector;
 
 /* Probing order matters only when two say YES to the same bytes; the port hint breaks ties. */
 const struct dissector_ops *const dissectors[] = {
 	&http_dissector,
+	&dns_dissector,
+	&redis_dissector,
 	NULL,
 };
 

@@ -48,6 +48,7 @@ struct rec_file {
 
 	uint8_t *buf;
 	size_t len, cap;
+	bool buf_header;            /* the buffer starts with the file header */
 	uint64_t buf_packets, buf_bytes;   /* counted in stats once written */
 
 	int last_errno;
@@ -89,6 +90,7 @@ static void fail_file(struct rec_file *f, int errnum, const char *what)
 	f->stats->recorder.dropped += f->buf_packets;
 	f->buf_packets = f->buf_bytes = 0;
 	f->len = 0;
+	f->buf_header = false;
 	f->failed = true;
 	/* Cut a partial record off so the file reads cleanly up to the failure. */
 	if (f->fd >= 0 && !f->gzip && ftruncate(f->fd, (off_t)f->written) < 0) {
@@ -96,10 +98,12 @@ static void fail_file(struct rec_file *f, int errnum, const char *what)
 	}
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Write n bytes; *done says how many went out even on failure. */
+static int write_all(int fd, const uint8_t *p, size_t n, size_t *done)
 {
-	while (n) {
-		ssize_t w = write(fd, p, n);
+	*done = 0;
+	while (*done < n) {
+		ssize_t w = write(fd, p + *done, n - *done);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -107,14 +111,41 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 		}
 		if (w == 0)
 			return -ENOSPC;
-		p += w;
-		n -= (size_t)w;
+		*done += (size_t)w;
 	}
 	return 0;
 }
 
+/*
+ * A short write of a plain file: keep the records that made it whole (they
+ * count as written), so the truncated file holds every packet it can.
+ */
+static void keep_whole_records(struct rec_file *f, size_t done)
+{
+	size_t off = f->buf_header ? PCAP_FILE_HEADER_LEN : 0, end = off;
+	uint64_t packets = 0, bytes = 0;
+
+	if (done < off)
+		return;
+	while (end + PCAP_RECORD_HEADER_LEN <= done) {
+		uint32_t incl;
+		memcpy(&incl, f->buf + end + 8, 4);
+		if (end + PCAP_RECORD_HEADER_LEN + incl > done)
+			break;
+		end += PCAP_RECORD_HEADER_LEN + incl;
+		packets++;
+		bytes += incl;
+	}
+	f->written += end;
+	f->stats->recorder.packets += packets;
+	f->stats->recorder.bytes += bytes;
+	f->buf_packets -= packets;
+	f->buf_bytes -= bytes;
+}
+
 void rec_file_flush(struct rec_file *f)
 {
+	size_t done = 0;
 	int rc = 0;
 
 	if (!f->len || f->failed || f->fd < 0)
@@ -126,9 +157,11 @@ void rec_file_flush(struct rec_file *f)
 			rc = zerr == Z_ERRNO && errno ? -errno : -EIO;
 		}
 	} else {
-		rc = write_all(f->fd, f->buf, f->len);
+		rc = write_all(f->fd, f->buf, f->len, &done);
 	}
 	if (rc < 0) {
+		if (!f->gzip)
+			keep_whole_records(f, done);
 		fail_file(f, -rc, "write");
 		return;
 	}
@@ -137,6 +170,7 @@ void rec_file_flush(struct rec_file *f)
 	f->stats->recorder.bytes += f->buf_bytes;
 	f->buf_packets = f->buf_bytes = 0;
 	f->len = 0;
+	f->buf_header = false;
 }
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -166,6 +200,7 @@ static void start_file(struct rec_file *f)
 	put32(p + 16, f->o.snaplen);
 	put32(p + 20, f->o.linktype);
 	f->len += PCAP_FILE_HEADER_LEN;
+	f->buf_header = true;
 }
 
 static void close_current(struct rec_file *f)

@@ -488,6 +488,77 @@ static void test_write_error_dev_full(void **state)
 	assert_int_equal(st.recorder.write_errors, 1);
 }
 
+/* A small tmpfs: a full disk mid-file, then space freed and the next rotation retries. */
+static char small_fs[96];
+
+static int mount_small_fs(void **state)
+{
+	char cmd[256];
+	(void)state;
+	snprintf(small_fs, sizeof(small_fs), "%s/small", dir);
+	if (geteuid() != 0 || mkdir(small_fs, 0700) < 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=2500k tmpfs '%s' 2>/dev/null", small_fs);
+	if (system(cmd) != 0)
+		small_fs[0] = 0;
+	return 0;
+}
+
+static int umount_small_fs(void **state)
+{
+	char cmd[256];
+	(void)state;
+	if (!small_fs[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "umount '%s'", small_fs);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_write_error_full_disk(void **state)
+{
+	struct fl_stats st = { 0 };
+	char path[160], name[6][200];
+	struct recorder_opts o = { .path = path, .linktype = FL_LINK_ETHERNET, .max_mb = 1 };
+	struct recorder *r;
+	uint64_t kept3;
+	bool freed = false;
+	(void)state;
+
+	if (geteuid() != 0 || !small_fs[0] || !file_exists(small_fs)) {
+		print_message("skipped: mounting a tmpfs needs root\n");
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/full.pcap", small_fs);
+	for (uint32_t i = 1; i <= 5; i++)
+		rec_file_name(path, i, name[i], sizeof(name[i]));
+	r = open_rec(&o, &st);
+	/* 984 packets a file: 2 files fit in 2500k, the third fills the disk. */
+	for (int i = 0; i < 4 * 984 + 100; i++) {
+		struct fl_packet p = pkt(TS0 + (uint64_t)i * 1000, (uint8_t)i, 1000, 1000);
+		recorder_packet(r, &p, NULL);
+		if (st.recorder.write_errors && !freed) {
+			/* Someone makes room: the next file is the retry. */
+			assert_int_equal(unlink(name[1]), 0);
+			assert_int_equal(unlink(name[2]), 0);
+			freed = true;
+		}
+	}
+	assert_true(freed);
+	assert_non_null(strstr(recorder_last_error(r), strerror(ENOSPC)));
+	assert_non_null(strstr(recorder_last_error(r), "full-00003.pcap"));
+	recorder_close(r);
+
+	assert_int_equal(st.recorder.write_errors, 1);
+	assert_int_equal(st.recorder.files, 5);
+	/* The file that hit the full disk ends at its last whole packet. */
+	kept3 = read_pcap(name[3], NULL, 0, NULL);
+	assert_true(kept3 > 0 && kept3 < 984);
+	assert_int_equal(read_pcap(name[4], NULL, 0, NULL), 984);
+	assert_int_equal(read_pcap(name[5], NULL, 0, NULL), 100);
+	assert_int_equal(st.recorder.packets, 2 * 984 + kept3 + 984 + 100);
+	assert_int_equal(st.recorder.dropped, 984 - kept3);
+}
+
 static void test_open_failure(void **state)
 {
 	struct fl_stats st = { 0 };
@@ -519,6 +590,8 @@ int main(void)
 		cmocka_unit_test(test_filter_total_bound),
 		cmocka_unit_test(test_filter_flowless_entry),
 		cmocka_unit_test(test_write_error_dev_full),
+		cmocka_unit_test_setup_teardown(test_write_error_full_disk, mount_small_fs,
+						umount_small_fs),
 		cmocka_unit_test(test_open_failure),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

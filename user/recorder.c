@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "pipeline.h"
 #include "recorder_file.h"
 
 #define REC_SNAPLEN_DEFAULT 262144u
@@ -25,8 +26,9 @@
 #define REC_TOTAL_BYTES_DEFAULT (64ull << 20)
 #define REC_FLUSH_INTERVAL_NS 1000000000ull
 
-#define REC_BLOCK_DATA (4096u - sizeof(void *))   /* a block is 4 KiB with its link */
-#define REC_SLAB_BLOCKS 256u          /* the pool grows ~1 MiB at a time */
+/* Small blocks: a flow that has sent one SYN holds 512 bytes, not a page. */
+#define REC_BLOCK_DATA (512u - sizeof(void *))
+#define REC_SLAB_BLOCKS 2048u         /* the pool grows 1 MiB at a time */
 #define REC_SLAB_FLOWS 256u
 #define REC_TAG_MATCHED 1ull
 
@@ -557,17 +559,26 @@ const char *recorder_last_error(struct recorder *r)
 	return e ? e : (r->err[0] ? r->err : NULL);
 }
 
-void recorder_observe_packet(void *ctx, const struct fl_packet *pkt, struct flow *flow)
+static void observe_packet(void *ctx, const struct fl_packet *pkt, struct flow *flow)
 {
 	recorder_packet(ctx, pkt, flow);
 }
 
-void recorder_observe_flow_end(void *ctx, struct flow *flow)
+static void observe_flow_end(void *ctx, struct flow *flow)
 {
 	recorder_flow_end(ctx, flow);
 }
 
-void recorder_emit(void *ctx, const struct doc *entry, const struct entry_meta *meta)
+static void emit_entry(void *ctx, const struct doc *entry, const struct entry_meta *meta)
 {
 	recorder_entry(ctx, entry, meta);
+}
+
+int recorder_attach(struct recorder *r, struct pipeline *p)
+{
+	int rc = pipeline_add_observer(p, (struct packet_observer){
+		.packet = observe_packet, .flow_end = observe_flow_end, .ctx = r });
+	if (rc < 0 || !r->o.filter)
+		return rc;
+	return pipeline_add_sink(p, (struct entry_sink){ .emit = emit_entry, .ctx = r });
 }

@@ -287,6 +287,59 @@ static void test_rotation(void **state)
 	assert_int_equal(st.recorder.packets, 5000);
 }
 
+static void test_rotation_gzip(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("rot.pcap.gz");
+	struct recorder_opts o = { .path = path, .linktype = FL_LINK_ETHERNET, .max_mb = 1 };
+	struct recorder *r = open_rec(&o, &st);
+	char name[256];
+	(void)state;
+
+	/* The bound is on pcap bytes (uncompressed): the same 984 records a file. */
+	for (int i = 0; i < 2000; i++) {
+		struct fl_packet p = pkt(TS0 + (uint64_t)i, (uint8_t)i, 1000, 1000);
+		recorder_packet(r, &p, NULL);
+	}
+	recorder_close(r);
+	assert_int_equal(st.recorder.files, 3);
+	rec_file_name(path, 1, name, sizeof(name));
+	assert_non_null(strstr(name, "rot-00001.pcap.gz"));
+	assert_int_equal(read_pcap(name, NULL, 0, NULL), 984);
+	rec_file_name(path, 3, name, sizeof(name));
+	assert_int_equal(read_pcap(name, NULL, 0, NULL), 2000 - 2 * 984);
+}
+
+/* Buffered packets reach the disk about once a second of packet time, not only at close. */
+static void test_flush_each_second(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("sec.pcap");
+	struct recorder_opts o = { .path = path, .linktype = FL_LINK_ETHERNET };
+	struct recorder *r = open_rec(&o, &st);
+	struct fl_packet p;
+	struct stat sb;
+	(void)state;
+
+	p = pkt(TS0, 1, 100, 100);
+	recorder_packet(r, &p, NULL);
+	p = pkt(TS0 + 500000000, 2, 100, 100);
+	recorder_packet(r, &p, NULL);
+	assert_int_equal(st.recorder.packets, 0);          /* still in the buffer */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	p = pkt(TS0 + 1000000000, 3, 100, 100);
+	recorder_packet(r, &p, NULL);
+	assert_int_equal(st.recorder.packets, 3);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 24 + 3 * 116);
+	p = pkt(TS0 + 1000000001, 4, 100, 100);
+	recorder_packet(r, &p, NULL);
+	recorder_flush(r);                                  /* capture's idle timer */
+	assert_int_equal(st.recorder.packets, 4);
+	recorder_close(r);
+}
+
 /* The tests' KFL stand-in: an entry matches when it has an error. */
 static bool match_error(const struct kfl_expr *filter, const struct doc *entry)
 {
@@ -411,9 +464,9 @@ static void test_filter_total_bound(void **state)
 	size_t n;
 	(void)state;
 
-	/* 6 blocks of 4 KiB in total; each packet fills most of a block. */
+	/* Room for 3.5 flows of 2 packets (in 512-byte blocks: 41 blocks, a flow takes 12). */
 	o.snaplen = 4000;
-	o.buffer_total_bytes = 6 * 4096;
+	o.buffer_total_bytes = 21112;
 	r = open_rec(&o, &st);
 	for (int i = 0; i < 4; i++) {          /* 4 flows x 2 packets = 8 blocks wanted */
 		for (int k = 0; k < 2; k++) {
@@ -423,7 +476,7 @@ static void test_filter_total_bound(void **state)
 	}
 	/* flow 0, the oldest, lost its buffer to make room for flow 3. */
 	assert_int_equal(st.recorder.dropped, 2);
-	assert_true(st.memory.recorder_bytes <= 6 * 4096);
+	assert_true(st.memory.recorder_bytes <= 21112);
 	for (int i = 0; i < 4; i++)
 		emit(r, &f[i], true, TS0);
 	recorder_close(r);
@@ -431,6 +484,43 @@ static void test_filter_total_bound(void **state)
 	assert_int_equal(n, 6);
 	assert_int_equal(recs[0].first, 0x20);
 	assert_int_equal(recs[5].first, 0x41);
+}
+
+/* Many undecided flows: memory stays under the total bound, what is pushed out is counted. */
+static void test_filter_many_flows(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("many.pcap");
+	struct recorder_opts o = filter_opts(path);
+	enum { NFLOWS = 5000 };
+	struct flow *flows = calloc(NFLOWS, sizeof(*flows));
+	uint64_t buffered = 0;
+	struct recorder *r;
+	(void)state;
+
+	o.buffer_total_bytes = 1 << 20;
+	r = open_rec(&o, &st);
+	for (int k = 0; k < 4; k++) {
+		for (int i = 0; i < NFLOWS; i++) {
+			struct fl_packet p = pkt(TS0 + (uint64_t)(k * NFLOWS + i), (uint8_t)k, 200, 200);
+			recorder_packet(r, &p, &flows[i]);
+			assert_true(st.memory.recorder_bytes <= 1 << 20);
+		}
+	}
+	/* 20000 packets of 216 bytes cannot all be held in 1 MiB. */
+	assert_true(st.recorder.dropped > 10000);
+	/* The oldest buffers went first: the newest packets are still there. */
+	emit(r, &flows[NFLOWS - 1], true, TS0);
+	buffered = st.recorder.dropped;
+	for (int i = 0; i < NFLOWS; i++)
+		recorder_flow_end(r, &flows[i]);
+	assert_int_equal(st.memory.recorder_bytes, 0);
+	assert_int_equal(st.recorder.dropped, buffered);  /* ending a flow is not a loss */
+	recorder_close(r);
+	free(flows);
+	struct rec recs[4];
+	assert_int_equal(read_pcap(path, recs, 4, NULL), 1);
+	assert_int_equal(recs[0].first, 3);
 }
 
 /* An entry with no flow records the packet that caused it, before or after it is observed. */
@@ -585,9 +675,12 @@ int main(void)
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_rotation_names),
 		cmocka_unit_test(test_rotation),
+		cmocka_unit_test(test_rotation_gzip),
+		cmocka_unit_test(test_flush_each_second),
 		cmocka_unit_test(test_filter_only_matching_flows),
 		cmocka_unit_test(test_filter_flow_bounds),
 		cmocka_unit_test(test_filter_total_bound),
+		cmocka_unit_test(test_filter_many_flows),
 		cmocka_unit_test(test_filter_flowless_entry),
 		cmocka_unit_test(test_write_error_dev_full),
 		cmocka_unit_test_setup_teardown(test_write_error_full_disk, mount_small_fs,

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "flow.h"
-#include "pipeline.h"
 #include "recorder_file.h"
 
 #define REC_SNAPLEN_DEFAULT 262144u
@@ -559,26 +558,22 @@ const char *recorder_last_error(struct recorder *r)
 	return e ? e : (r->err[0] ? r->err : NULL);
 }
 
-static void observe_packet(void *ctx, const struct fl_packet *pkt, struct flow *flow)
+void recorder_observe_packet(void *ctx, const struct fl_packet *pkt, struct flow *flow)
 {
 	recorder_packet(ctx, pkt, flow);
 }
 
-static void observe_flow_end(void *ctx, struct flow *flow)
+void recorder_observe_flow_end(void *ctx, struct flow *flow)
 {
 	recorder_flow_end(ctx, flow);
 }
 
-static void emit_entry(void *ctx, const struct doc *entry, const struct entry_meta *meta)
+void recorder_emit(void *ctx, const struct doc *entry, const struct entry_meta *meta)
 {
 	recorder_entry(ctx, entry, meta);
 }
 
-int recorder_attach(struct recorder *r, struct pipeline *p)
+bool recorder_filtering(const struct recorder *r)
 {
-	int rc = pipeline_add_observer(p, (struct packet_observer){
-		.packet = observe_packet, .flow_end = observe_flow_end, .ctx = r });
-	if (rc < 0 || !r->o.filter)
-		return rc;
-	return pipeline_add_sink(p, (struct entry_sink){ .emit = emit_entry, .ctx = r });
+	return r->o.filter != NULL;
 }

@@ -77,7 +77,13 @@ void recorder_close(struct recorder *r);
  */
 const char *recorder_last_error(struct recorder *r);
 
-/* Hang r on the pipeline: its packet observer and (with a filter) its entry sink.  0 or -errno. */
+/* The pipeline callbacks (ctx is the recorder); recorder_attach() installs them. */
+void recorder_observe_packet(void *ctx, const struct fl_packet *pkt, struct flow *flow);
+void recorder_observe_flow_end(void *ctx, struct flow *flow);
+void recorder_emit(void *ctx, const struct doc *entry, const struct entry_meta *meta);
+bool recorder_filtering(const struct recorder *r);
+
+/* Hang r on the pipeline: its packet observer and, with a filter, its entry sink.  0 or -errno. */
 struct pipeline;
 int recorder_attach(struct recorder *r, struct pipeline *p);
 

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 			recorder_packet(r, &fp, NULL);
 		}
 	}
+	recorder_finish(r);
 	if (recorder_last_error(r))
 		fprintf(stderr, "%s\n", recorder_last_error(r));
 	recorder_close(r);

@@ -537,6 +537,11 @@ void recorder_flow_end(struct recorder *r, struct flow *flow)
 	flow->recorder_tag = 0;
 }
 
+void recorder_finish(struct recorder *r)
+{
+	rec_file_finish(r->file);
+}
+
 void recorder_close(struct recorder *r)
 {
 	if (!r)

@@ -67,7 +67,13 @@ void recorder_entry(struct recorder *r, const struct doc *entry, const struct en
 void recorder_flow_end(struct recorder *r, struct flow *flow);
 /* Write buffered packets out now (capture's idle timer; packets flush about once a second). */
 void recorder_flush(struct recorder *r);
-/* Flush, close the file and free r.  NULL is a no-op. */
+/*
+ * Write everything out and close the file: after it, stats.recorder is final
+ * and recorder_last_error() tells about a failure of the last writes (gzip's
+ * trailer, a full disk).  Packets after it are ignored.
+ */
+void recorder_finish(struct recorder *r);
+/* Finish if not yet done, and free r.  NULL is a no-op. */
 void recorder_close(struct recorder *r);
 
 /*

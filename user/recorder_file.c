@@ -41,6 +41,7 @@ struct rec_file {
 	gzFile gz;
 	uint32_t seq;               /* its number when rotating */
 	bool failed;                /* a write failed: drop until the next file */
+	bool closed;                /* finished: nothing more goes in */
 	bool header_done;
 	uint64_t file_bytes;        /* bytes it holds or would have held (uncompressed) */
 	uint64_t file_records;
@@ -310,14 +311,20 @@ nomem:
 	return NULL;
 }
 
+int rec_file_finish(struct rec_file *f)
+{
+	close_current(f);
+	f->closed = true;
+	return f->last_errno ? -f->last_errno : 0;
+}
+
 int rec_file_close(struct rec_file *f)
 {
 	int rc;
 
 	if (!f)
 		return 0;
-	close_current(f);
-	rc = f->last_errno ? -f->last_errno : 0;
+	rc = rec_file_finish(f);
 	free(f->buf);
 	free(f->path);
 	free(f);
@@ -344,6 +351,8 @@ uint8_t *rec_file_reserve(struct rec_file *f, uint64_t ts_ns, uint32_t caplen, u
 	size_t rec = PCAP_RECORD_HEADER_LEN + (size_t)caplen;
 	uint8_t *p;
 
+	if (f->closed)
+		return NULL;
 	if (f->rotating && f->file_records &&
 	    f->file_bytes + rec > f->o.max_bytes)
 		rotate(f);

@@ -36,7 +36,9 @@ struct rec_file;
 /* Creates the first file.  NULL with errno set and a message in err. */
 struct rec_file *rec_file_open(const struct rec_file_opts *o, struct fl_stats *stats,
 			       char *err, size_t errlen);
-/* Flush and close; frees f.  Returns 0 or -errno of the last failure. */
+/* Flush and close the file (f stays for rec_file_error()); 0 or -errno of the last failure. */
+int rec_file_finish(struct rec_file *f);
+/* Finish if not yet done, and free f. */
 int rec_file_close(struct rec_file *f);
 
 void rec_file_set_linktype(struct rec_file *f, uint32_t linktype);

@@ -5,6 +5,10 @@
  *
  *   recorder_bench IN.pcap OUT.pcap[.gz] [LOOPS] [MAX_MB MAX_FILES]
  *
+ * With RECORDER_BENCH_FLOWS=N in the environment: --write-filter mode, packets
+ * spread over N flows (round robin), every 16th flow judged matching after it
+ * has 8 packets, every flow ended (and a new one started) after 64 packets.
+ *
  * Prints one line: packets, bytes and MB/s of packet data.  Also the tests'
  * way to make recordings before `faultline read -w` exists (tests/recorder).
  * Build: see bench/recorder_bench.sh.
@@ -15,7 +19,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "flow.h"
 #include "recorder.h"
+
+static bool match_all(const struct kfl_expr *filter, const struct doc *entry)
+{
+	(void)filter;
+	(void)entry;
+	return true;
+}
 
 struct pkt {
 	uint64_t ts_ns;
@@ -35,6 +47,10 @@ int main(int argc, char **argv)
 	struct recorder *r;
 	pcap_t *p;
 	int loops, rc;
+	unsigned nflows = getenv("RECORDER_BENCH_FLOWS") ? (unsigned)atoi(getenv("RECORDER_BENCH_FLOWS")) : 0;
+	struct flow *flows = NULL;
+	uint32_t *seen = NULL;
+	uint64_t k = 0;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: %s IN.pcap OUT.pcap[.gz] [LOOPS] [MAX_MB MAX_FILES]\n", argv[0]);
@@ -63,7 +79,13 @@ int main(int argc, char **argv)
 		.linktype = (uint32_t)pcap_datalink(p),
 		.max_mb = argc > 5 ? (uint32_t)atoi(argv[4]) : 0,
 		.max_files = argc > 5 ? (uint32_t)atoi(argv[5]) : 0,
+		.filter = nflows ? (const struct kfl_expr *)&nflows : NULL,
+		.match = match_all,
 	};
+	if (nflows) {
+		flows = calloc(nflows, sizeof(*flows));
+		seen = calloc(nflows, sizeof(*seen));
+	}
 	pcap_close(p);
 	r = recorder_open(&o, &st, err, sizeof(err));
 	if (!r) {
@@ -78,7 +100,20 @@ int main(int argc, char **argv)
 				.ts_ns = pkts[i].ts_ns + shift, .data = pkts[i].data,
 				.caplen = pkts[i].caplen, .len = pkts[i].len, .linktype = o.linktype,
 			};
-			recorder_packet(r, &fp, NULL);
+			if (!nflows) {
+				recorder_packet(r, &fp, NULL);
+				continue;
+			}
+			unsigned f = (unsigned)(k++ % nflows);
+			recorder_packet(r, &fp, &flows[f]);
+			if (++seen[f] == 8 && f % 16 == 0) {
+				struct entry_meta meta = { .flow = &flows[f], .ts_ns = fp.ts_ns };
+				recorder_entry(r, NULL, &meta);
+			}
+			if (seen[f] == 64) {
+				recorder_flow_end(r, &flows[f]);
+				seen[f] = 0;
+			}
 		}
 	}
 	recorder_finish(r);
@@ -87,12 +122,17 @@ int main(int argc, char **argv)
 	recorder_close(r);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("%llu packets, %llu bytes, %.3f s, %.0f MB/s, %.2f Mpps, %llu files, %llu write errors\n",
-	       (unsigned long long)st.recorder.packets, (unsigned long long)st.recorder.bytes, s,
+	if (nflows)
+		printf("offered %llu packets, %.1f ns each; ", (unsigned long long)k, s * 1e9 / (double)k);
+	printf("%s%llu packets, %llu bytes, %.3f s, %.0f MB/s, %.2f Mpps, %llu files, %llu write errors\n",
+	       nflows ? "filter: " : "", (unsigned long long)st.recorder.packets,
+	       (unsigned long long)st.recorder.bytes, s,
 	       (double)st.recorder.bytes / 1e6 / s, (double)st.recorder.packets / 1e6 / s,
 	       (unsigned long long)st.recorder.files, (unsigned long long)st.recorder.write_errors);
 	for (size_t i = 0; i < n; i++)
 		free(pkts[i].data);
 	free(pkts);
+	free(flows);
+	free(seen);
 	return st.recorder.write_errors ? 1 : 0;
 }

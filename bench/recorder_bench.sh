@@ -32,3 +32,5 @@ for f in out.pcap out.pcap.gz; do
 	printf '%-12s on disk: %s bytes\n' "" "$(stat -c %s "$out/$f")"
 	rm -f "$out/$f"
 done
+printf '%-12s ' "filter"
+RECORDER_BENCH_FLOWS=10000 .output/recorder_bench "$out/in.pcap" "$out/f.pcap" "$loops"

@@ -36,6 +36,7 @@ struct decoded {
 	uint8_t ttl;                 /* TTL or hop limit */
 	bool fragment;               /* not the first fragment: no L4 header here */
 	bool more_fragments;         /* the first fragment of a fragmented datagram */
+	bool quote;                  /* decoding the packet quoted in an ICMP error */
 	uint16_t sport, dport;       /* TCP/UDP ports (0 otherwise) */
 	/* TCP */
 	uint32_t seq, ack;

@@ -14,6 +14,15 @@
 #include "addr.h"
 #include "tcp.h"
 
+/* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
+#define ECHO_PENDING 4
+struct echo_state {
+	uint64_t ts_ns[ECHO_PENDING];
+	uint16_t seq[ECHO_PENDING];
+	uint8_t requester[ECHO_PENDING];   /* side that sent the request */
+	uint8_t n;
+};
+
 struct fl_stats;
 
 struct flow_key {
@@ -26,11 +35,16 @@ struct flow {
 	struct flow_key key;
 	struct flow *hash_next;
 	struct flow *lru_prev, *lru_next;
+	struct flow *timer_prev, *timer_next;   /* the timer queue, while armed */
+	uint64_t timer_ns;        /* when a timeout condition is next due; 0: none */
 	uint64_t first_ts_ns, last_ts_ns;
 	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
 	uint8_t client;
 	bool client_known;        /* we saw the SYN (or the first request) */
-	struct tcp_conn tcp;      /* TCP connection state (zero for other protocols) */
+	union {
+		struct tcp_conn tcp;      /* TCP flows */
+		struct echo_state echo;   /* ICMP echo flows */
+	};
 	/* Stream and application state, owned by the stream layer; NULL until payload. */
 	void *stream;
 	uint64_t recorder_tag;    /* recorder bookkeeping (issue: -w / --write-filter) */
@@ -63,6 +77,15 @@ static inline struct flow *flow_newer(struct flow *f) { return f->lru_prev; }
 /* Unlink and free one flow (calls the release callback). */
 void flow_remove(struct flow_table *t, struct flow *f);
 uint32_t flow_count(const struct flow_table *t);
+
+/*
+ * The timer queue: flows with a condition due at a known time (an unanswered
+ * SYN, a FIN waiting for the peer's, an echo request), ordered by due time.
+ * Deadlines are event time plus one constant timeout, so they arrive nearly
+ * in order and insertion from the tail is O(1) in practice.
+ */
+void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns);   /* 0 disarms */
+struct flow *flow_timer_first(struct flow_table *t);
 
 /* The endpoint of side `side` (0 or 1) of a flow. */
 static inline const struct fl_addr *flow_addr(const struct flow *f, int side)

@@ -2,12 +2,56 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
+
+#define FAULTLINE_VERSION "0.1.0"
+
+static const char usage[] =
+	"usage: faultline COMMAND [OPTIONS]\n"
+	"\n"
+	"faultline reports what went wrong on the network: refused and reset connections,\n"
+	"sockets stuck in CLOSE_WAIT or LAST_ACK, unanswered SYNs, every ICMP error,\n"
+	"requests without responses, truncated and malformed messages, stale streams and\n"
+	"packets the capture lost.\n"
+	"\n"
+	"Commands:\n"
+	"  read FILE...   analyse pcap/pcapng files (plain or .gz; - for stdin)\n"
+	"  capture        capture live traffic and report errors as they happen\n"
+	"  stats          counters of a running capture\n"
+	"  query          recent entries of a running capture\n"
+	"  version        print the version\n"
+	"\n"
+	"'faultline COMMAND --help' describes a command's options.\n";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	puts("faultline " FAULTLINE_VERSION);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "read", cmd_read },
+	{ "version", cmd_version },
+};
+
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "version") == 0) {
-		puts("faultline 0.1.0");
-		return 0;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
 	}
-	fprintf(stderr, "usage: faultline read|capture|stats|query|version ...\n");
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "faultline: unknown command '%s'\n\n%s", argv[1], usage);
 	return 2;
 }

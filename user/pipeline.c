@@ -1,23 +1,83 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder: replaced by the real pipeline in the next commits. */
+/*
+ * The pipeline: decode -> flow -> TCP state / stream layer -> entries.
+ *
+ * Time is the packets' own (in capture the source also ticks the wall clock
+ * in), and it drives the timeouts: every scan interval the least recently
+ * active flows are examined from the LRU tail, and a flow idle for
+ * tap.tcpStreamChannelTimeoutMs is judged and freed.
+ */
 #include "pipeline.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
+#include "decode.h"
+#include "flow.h"
+#include "icmp_track.h"
+#include "stream.h"
+#include "tcp.h"
+
+#define MAX_OBSERVERS 4
+#define SCAN_INTERVAL_NS 200000000ull    /* 200 ms of packet time */
+
 struct pipeline {
-	struct emitter em;
+	struct fl_config cfg;
 	struct fl_stats *stats;
+	struct emitter em;
+	struct stream_env env;
+	struct flow_table *flows;
+	uint64_t now_ns;                 /* newest packet or tick time */
+	uint64_t next_scan_ns;
+	struct packet_observer observers[MAX_OBSERVERS];
+	unsigned n_observers;
+	bool finishing;
 };
+
+static uint64_t timeout_ns(const struct pipeline *p)
+{
+	return p->cfg.stream_timeout_ms * 1000000ull;
+}
+
+/* Judge what a flow still holds: its timers, its stream, its echo requests. */
+static void judge(struct pipeline *p, struct flow *f, bool capture_end)
+{
+	if (f->key.proto == FL_IPPROTO_TCP)
+		tcp_track_check(&p->env, f, p->now_ns, capture_end);
+	else if (flow_is_icmp(f))
+		icmp_track_expire(&p->env, f, p->now_ns, true);
+}
+
+/* The flow table frees a flow: on eviction judge it first, always release its state. */
+static void on_flow_release(void *ctx, struct flow *f, bool evicted)
+{
+	struct pipeline *p = ctx;
+	if (evicted) {
+		judge(p, f, false);
+		stream_end(&p->env, f, DISSECT_END_EVICTED, f->client, p->now_ns);
+	}
+	stream_free(&p->env, f);
+	for (unsigned i = 0; i < p->n_observers; i++)
+		if (p->observers[i].flow_end)
+			p->observers[i].flow_end(p->observers[i].ctx, f);
+}
 
 struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stats)
 {
-	(void)cfg;
 	struct pipeline *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	emitter_init(&p->em, stats);
+	p->cfg = *cfg;
 	p->stats = stats;
+	emitter_init(&p->em, stats);
+	p->env = (struct stream_env){ .em = &p->em, .cfg = &p->cfg, .stats = stats };
+	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
+	if (!p->flows) {
+		emitter_free(&p->em);
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return p;
 }
 
@@ -25,6 +85,7 @@ void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
+	flow_table_free(p->flows);
 	emitter_free(&p->em);
 	free(p);
 }
@@ -34,29 +95,163 @@ int pipeline_add_sink(struct pipeline *p, struct entry_sink sink)
 	return emitter_add_sink(&p->em, sink);
 }
 
+int pipeline_add_observer(struct pipeline *p, struct packet_observer obs)
+{
+	if (p->n_observers == MAX_OBSERVERS)
+		return -ENOSPC;
+	p->observers[p->n_observers++] = obs;
+	return 0;
+}
+
+/* Judge and free the flows idle for a timeout, oldest first. */
+static void expire_idle(struct pipeline *p)
+{
+	uint64_t limit = timeout_ns(p);
+	struct flow *f;
+	while ((f = flow_oldest(p->flows)) && p->now_ns > f->last_ts_ns &&
+	       p->now_ns - f->last_ts_ns >= limit) {
+		if (f->key.proto == FL_IPPROTO_TCP) {
+			tcp_track_check(&p->env, f, p->now_ns, false);
+			stream_idle(&p->env, f, p->now_ns);
+		} else if (flow_is_icmp(f)) {
+			icmp_track_expire(&p->env, f, p->now_ns, false);
+		} else {
+			stream_idle(&p->env, f, p->now_ns);
+		}
+		flow_remove(p->flows, f);
+	}
+}
+
+/* Put a flow in the timer queue at its next due condition (or take it out). */
+static void rearm(struct pipeline *p, struct flow *f)
+{
+	uint64_t due = 0;
+	if (f->key.proto == FL_IPPROTO_TCP)
+		due = tcp_track_deadline(f, timeout_ns(p));
+	else if (flow_is_icmp(f))
+		due = icmp_track_deadline(f, timeout_ns(p));
+	if (due && due <= p->now_ns && f->timer_ns == due)
+		due = 0;     /* judged already and nothing changed: do not spin */
+	flow_timer_set(p->flows, f, due);
+}
+
+/* Judge the flows whose conditions fell due. */
+static void run_timers(struct pipeline *p)
+{
+	struct flow *f;
+	while ((f = flow_timer_first(p->flows)) && f->timer_ns <= p->now_ns) {
+		uint64_t was = f->timer_ns;
+		if (f->key.proto == FL_IPPROTO_TCP)
+			tcp_track_check(&p->env, f, p->now_ns, false);
+		else if (flow_is_icmp(f))
+			icmp_track_expire(&p->env, f, p->now_ns, false);
+		rearm(p, f);
+		if (f->timer_ns == was)
+			flow_timer_set(p->flows, f, 0);
+	}
+}
+
+static void advance_clock(struct pipeline *p, uint64_t ts_ns)
+{
+	if (ts_ns > p->now_ns)
+		p->now_ns = ts_ns;
+	run_timers(p);
+	if (p->now_ns >= p->next_scan_ns) {
+		expire_idle(p);
+		p->next_scan_ns = p->now_ns + SCAN_INTERVAL_NS;
+	}
+}
+
+static void notify_observers(struct pipeline *p, const struct fl_packet *pkt, struct flow *f)
+{
+	for (unsigned i = 0; i < p->n_observers; i++)
+		p->observers[i].packet(p->observers[i].ctx, pkt, f);
+}
+
 void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 {
+	struct decoded d;
+	struct icmp_info icmp;
+	struct flow *f = NULL;
+	int side = 0;
+	uint64_t ts = pkt->ts_ns;
+
 	p->stats->packets.seen++;
 	p->stats->packets.bytes += pkt->len;
+	advance_clock(p, ts);
+
+	enum decode_result r = decode_packet(pkt, &d);
+	if (r == DECODE_MALFORMED)
+		p->stats->packets.decode_errors++;
+	if (r != DECODE_OK || d.fragment) {
+		notify_observers(p, pkt, NULL);
+		return;
+	}
+
+	switch (d.l4proto) {
+	case FL_IPPROTO_TCP:
+		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
+		notify_observers(p, pkt, f);
+		if (!f)
+			return;
+		tcp_track_packet(&p->env, f, side, &d, ts);
+		stream_tcp_packet(&p->env, f, side, &d, ts);
+		rearm(p, f);
+		return;
+	case FL_IPPROTO_UDP:
+		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
+		notify_observers(p, pkt, f);
+		if (!f)
+			return;
+		if (!f->client_known) {
+			/* The first datagram's sender initiated (the stream layer may know better). */
+			f->client = (uint8_t)side;
+			f->client_known = true;
+		}
+		stream_udp_packet(&p->env, f, side, &d, ts);
+		return;
+	case FL_IPPROTO_ICMP:
+	case FL_IPPROTO_ICMPV6:
+		f = icmp_track_flow(p->flows, &d, &icmp, ts, &side);
+		notify_observers(p, pkt, f);
+		if (d.l4_caplen < 4)
+			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
+		icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
+		if (f)
+			rearm(p, f);
+		return;
+	default:
+		notify_observers(p, pkt, NULL);
+		return;
+	}
 }
 
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
-	(void)p; (void)ev; (void)ts_ns;
+	struct fl_stats *s = p->stats;
+	(void)ts_ns;
+	switch (ev->kind) {
+	case FL_SOCK_SYN_SENT_CLOSE: s->kernel.syn_sent++; break;
+	case FL_SOCK_CLOSE_WAIT: s->kernel.close_wait++; break;
+	case FL_SOCK_LAST_ACK: s->kernel.last_ack++; break;
+	case FL_SOCK_RESET_RECV:
+	case FL_SOCK_RESET_SEND: s->kernel.reset++; break;
+	default: break;
+	}
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 {
-	(void)p; (void)now_ns;
+	advance_clock(p, now_ns);
 }
 
 void pipeline_finish(struct pipeline *p)
 {
-	(void)p;
-}
-
-int pipeline_add_observer(struct pipeline *p, struct packet_observer obs)
-{
-	(void)p; (void)obs;
-	return -ENOTSUP;
+	struct flow *f;
+	p->finishing = true;
+	while ((f = flow_oldest(p->flows))) {
+		judge(p, f, true);
+		stream_end(&p->env, f, DISSECT_END_CAPTURE, f->client, p->now_ns);
+		flow_remove(p->flows, f);
+	}
 }

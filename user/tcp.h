@@ -52,3 +52,25 @@ struct tcp_conn {
 };
 
 #endif
+
+/* --- tracking (tcp.c) ----------------------------------------------------- */
+struct flow;
+struct decoded;
+struct icmp_info;
+struct stream_env;
+
+/* One TCP packet of flow f sent by `side`: updates state, reports refusals and resets. */
+void tcp_track_packet(struct stream_env *env, struct flow *f, int side,
+		      const struct decoded *d, uint64_t ts_ns);
+/*
+ * Judge the timers at now_ns: SynSent timeout, CloseWait, LastAck.  At the
+ * end of the capture an unanswered SYN is a timeout whatever its wait.
+ */
+void tcp_track_check(struct stream_env *env, struct flow *f, uint64_t now_ns, bool capture_end);
+/* An ICMP error quoted a segment that `side` of f sent with sequence number `seq`. */
+void tcp_track_icmp(struct stream_env *env, struct flow *f, int side, uint32_t seq,
+		    const struct icmp_info *icmp, uint64_t ts_ns);
+/* When the next condition of this connection falls due (0: none pending). */
+uint64_t tcp_track_deadline(const struct flow *f, uint64_t timeout_ns);
+/* Did the connection end (both FINs acknowledged, or a reset)? */
+bool tcp_track_closed(const struct flow *f);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages faultline builds and tests with (needs root).
+set -euo pipefail
+PACKAGES=(
+	build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+	libpcap-dev libyaml-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev
+	tcpdump tshark python3 python3-scapy curl jq iproute2 nftables ethtool
+	redis-server redis-tools dnsmasq-base dnsutils traceroute iputils-ping netcat-openbsd
+	procps psmisc
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,553 @@
+#!/usr/bin/env bash
+# Records the golden capture fixtures from real traffic between network
+# namespaces (run as root):
+#
+#   sudo tests/golden/record.sh            record every scenario
+#   sudo tests/golden/record.sh NAME...    record the named scenarios only
+#   tests/golden/record.sh --list          list the scenario names
+#
+# Topology, rebuilt fresh for every scenario (no neighbour cache, route, rule or
+# ICMP rate-limit state carries over from one scenario to the next):
+#
+#   client c0 ---- r1 router r2 ---- s0 server
+#   198.18.1.2/24   198.18.1.1        198.18.2.1   198.18.2.2/24
+#   fd18:1::2/64    fd18:1::1         fd18:2::1    fd18:2::2/64
+#
+# Each scenario is a function sc_<name with - as _> that writes
+# tests/golden/fixtures/<name>.pcap.  After recording, derive.py makes the
+# link-type variants of tcp-refused.  What each fixture must produce is in
+# fixtures/MANIFEST.tsv (written by hand from what the traffic contains).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUTDIR="$HERE/fixtures"
+PY=/usr/bin/python3   # the system python has scapy
+
+# shellcheck source=../netns/lib.sh
+. "$HERE/../netns/lib.sh"
+ns_prefix flt-rec
+
+WORK=$(mktemp -d /tmp/flt-rec.XXXXXX)
+CAP_PID=
+cleanup() {
+	[ -n "$CAP_PID" ] && kill -INT "$CAP_PID" 2>/dev/null
+	ns_teardown
+	rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+C=198.18.1.2 R1=198.18.1.1 R2=198.18.2.1 S=198.18.2.2
+C6=fd18:1::2 R16=fd18:1::1 R26=fd18:2::1 S6=fd18:2::2
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "record: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, tcpdump)"
+for t in ip nft tcpdump curl dig traceroute ping editcap $PY; do
+	command -v "$t" >/dev/null || die "missing tool: $t"
+done
+mkdir -p "$OUTDIR"
+
+# ---------------------------------------------------------------- topology
+
+topo() {
+	local n
+	for n in client router server; do
+		ns_add $n || die "ns_add $n"
+		# Quiet links: no router solicitations, no ICMP rate limit (a scenario
+		# sends several errors to the same peer within a second).
+		ns_exec $n sysctl -qw net.ipv6.conf.default.router_solicitations=0 \
+			net.ipv6.conf.all.router_solicitations=0 \
+			net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+	done
+	# (lib.sh adds every address with nodad; ip warns about it for IPv4)
+	ns_link client c0 $C/24,$C6/64 router r1 $R1/24,$R16/64 2> >(grep -v nodad >&2) || die "link c0"
+	ns_link router r2 $R2/24,$R26/64 server s0 $S/24,$S6/64 2> >(grep -v nodad >&2) || die "link s0"
+	ns_exec router sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$(ns_name client)" route add default via $R1
+	ip -n "$(ns_name client)" -6 route add default via $R16
+	ip -n "$(ns_name server)" route add default via $R2
+	ip -n "$(ns_name server)" -6 route add default via $R26
+	# Warm up: the first neighbour solicitations on a link that has just come
+	# up can go unanswered for a second.  Ping end to end until both families
+	# work, then forget the neighbours so every capture starts with a fresh
+	# ARP / ND exchange.
+	local i ok=
+	for i in $(seq 1 20); do
+		if ns_exec client ping -n -c 1 -W 1 $S >/dev/null 2>&1 &&
+			ns_exec client ping -6 -n -c 1 -W 1 $S6 >/dev/null 2>&1; then
+			ok=1; break
+		fi
+		sleep 0.2
+	done
+	[ -n "$ok" ] || die "topology: no end-to-end connectivity"
+	for n in client router server; do ip -n "$(ns_name $n)" neigh flush all; done
+	ip -n "$(ns_name router)" -6 neigh flush all
+	ip -n "$(ns_name client)" -6 neigh flush all
+	ip -n "$(ns_name server)" -6 neigh flush all
+	RMAC=$(ns_exec router cat /sys/class/net/r1/address)
+	CMAC=$(ns_exec client cat /sys/class/net/c0/address)
+	export RMAC CMAC
+}
+
+# nft NS RULESET: load a ruleset into a namespace.
+nft_load() { local ns=$1; shift; ns_exec "$ns" nft -f - <<<"$*" || die "nft in $ns"; }
+
+# ---------------------------------------------------------------- capture
+
+# cap_start NS IFACE FILTER...: tcpdump in the background, returns once it listens.
+cap_start() {
+	local ns=$1 ifc=$2; shift 2
+	CAP_FILE="$WORK/cap.pcap"
+	rm -f "$CAP_FILE" "$WORK/cap.err"
+	ip netns exec "$(ns_name "$ns")" tcpdump -i "$ifc" -n -U --immediate-mode -Z root -w "$CAP_FILE" "$@" \
+		2>"$WORK/cap.err" &
+	CAP_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		grep -q 'listening on' "$WORK/cap.err" 2>/dev/null && { sleep 0.2; return 0; }
+		sleep 0.1
+	done
+	cat "$WORK/cap.err" >&2
+	die "tcpdump on $ns/$ifc did not start"
+}
+
+# cap_stop NAME: stop tcpdump and keep its file as fixtures/NAME.pcap.
+cap_stop() {
+	local name=$1 i
+	sleep 0.3
+	kill -INT "$CAP_PID" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	CAP_PID=
+	[ -s "$CAP_FILE" ] || die "$name: empty capture"
+	mv "$CAP_FILE" "$OUTDIR/$name.pcap"
+	log "  $name.pcap: $(tcpdump -r "$OUTDIR/$name.pcap" -n 2>/dev/null | wc -l) packets"
+}
+
+# Bounded client commands (every one has its own timeout as well).
+in_client() { timeout 15 ip netns exec "$(ns_name client)" "$@"; }
+in_server() { timeout 15 ip netns exec "$(ns_name server)" "$@"; }
+curl_c() { in_client curl -s -o /dev/null --max-time 6 "$@"; true; }
+
+V4F='arp or ip'          # capture filters: no IPv6 link noise in v4 fixtures
+V6F='ip6 and not ip6 proto 0'   # no MLD reports (they carry a hop-by-hop header)
+
+# A python server in the server namespace, killed at teardown.
+py_server() { ns_bg server timeout 20 $PY -c "$1"; ns_wait_port server "$2" || die "server on $2"; }
+
+http_server() {
+	mkdir -p "$WORK/www"; echo "hello from the golden server" >"$WORK/www/index.html"
+	ns_bg server timeout 30 $PY -m http.server 8080 --bind :: --directory "$WORK/www" >"$WORK/http.log" 2>&1
+	ns_wait_port server 8080 || die "http.server"
+}
+
+# ---------------------------------------------------------------- TCP
+
+sc_tcp_healthy() {
+	http_server
+	cap_start client c0 "$V4F"
+	curl_c http://$S:8080/
+	curl_c http://$S:8080/index.html
+	in_client ping -n -c 2 -i 0.2 -W 2 $S >/dev/null
+	cap_stop tcp-healthy
+}
+
+sc_tcp_refused() {
+	cap_start client c0 "$V4F"
+	curl_c http://$S:9999/
+	cap_stop tcp-refused
+}
+
+sc_tcp_refused_v6() {
+	cap_start client c0 "$V6F"
+	curl_c "http://[$S6]:9999/"
+	cap_stop tcp-refused-v6
+}
+
+sc_tcp_syn_retry() {
+	http_server
+	# numgen counts the SYNs that reach the rule: only the first (0) is dropped.
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip daddr '$S' tcp dport 8080 tcp flags & (syn|ack) == syn numgen inc mod 1000 == 0 counter drop
+	}; }'
+	cap_start client c0 "$V4F"
+	curl_c http://$S:8080/
+	cap_stop tcp-syn-retry
+}
+
+sc_tcp_syn_timeout() {
+	http_server
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip daddr '$S' tcp dport 8080 tcp flags & (syn|ack) == syn counter drop
+	}; }'
+	cap_start client c0 "$V4F"
+	curl_c --connect-timeout 3.5 http://$S:8080/
+	cap_stop tcp-syn-timeout
+}
+
+sc_tcp_reset() {
+	py_server '
+import socket, struct
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5); c.recv(4096)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()' 8080
+	cap_start client c0 "$V4F"
+	curl_c http://$S:8080/
+	cap_stop tcp-reset
+}
+
+# The client sends, then shuts down its side; the server reads to EOF and
+# then stays silent with the socket open.  A ping 2.6 s later moves packet
+# time past a 2000 ms timeout.
+sc_tcp_close_wait() {
+	py_server '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5)
+while c.recv(4096): pass
+time.sleep(15)' 8080
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import socket, time
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+s.sendall(b"hello, are you there?\n"); s.shutdown(socket.SHUT_WR)
+time.sleep(2.6)'
+	in_client ping -n -c 1 -W 2 $S >/dev/null
+	cap_stop tcp-close-wait
+}
+
+# Request, response, the client closes, the server closes; the router drops
+# every pure ACK the client sends after its FIN (ct mark set by the FIN), so
+# the server's FIN is never acknowledged and is retransmitted.  Recorded on the
+# router's server-side interface, where the final ACK never appears.
+sc_tcp_last_ack() {
+	py_server '
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5)
+c.recv(4096); c.sendall(b"pong\n")
+while c.recv(4096): pass
+c.close()' 8080
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip saddr '$C' tcp dport 8080 tcp flags & fin == fin ct mark set 1
+		ip saddr '$C' tcp dport 8080 ct mark 1 tcp flags == ack counter drop
+	}; }'
+	cap_start router r2 "$V4F"
+	in_client $PY -c '
+import socket
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+s.sendall(b"ping\n"); s.recv(4096); s.close()'
+	sleep 4
+	cap_stop tcp-last-ack
+}
+
+# ---------------------------------------------------------------- ICMP
+
+ICMP4_REJECTS="net-unreachable host-unreachable prot-unreachable port-unreachable net-prohibited host-prohibited admin-prohibited"
+ICMP6_REJECTS="no-route admin-prohibited addr-unreachable port-unreachable policy-fail reject-route"
+
+# nft reject on the router for TCP to the server's port 8080, triggered by curl.
+reject4() {
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip daddr '$S' tcp dport 8080 reject with icmp type '$1'
+	}; }'
+	cap_start client c0 "$V4F"
+	curl_c --connect-timeout 3 http://$S:8080/
+	cap_stop "icmp-reject-$1"
+}
+reject6() {
+	nft_load router 'table ip6 flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip6 daddr '$S6' tcp dport 8080 reject with icmpv6 type '$1'
+	}; }'
+	cap_start client c0 "$V6F"
+	curl_c --connect-timeout 3 "http://[$S6]:8080/"
+	cap_stop "icmp-reject-$1-v6"
+}
+for t in $ICMP4_REJECTS; do eval "sc_icmp_reject_${t//-/_}() { reject4 $t; }"; done
+for t in $ICMP6_REJECTS; do eval "sc_icmp_reject_${t//-/_}_v6() { reject6 $t; }"; done
+
+# Port unreachable for UDP: a DNS query rejected on the router.
+sc_icmp_reject_port_unreachable_udp() {
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip daddr '$S' udp dport 53 reject with icmp type port-unreachable
+	}; }'
+	cap_start client c0 "$V4F"
+	in_client dig +tries=1 +time=2 @$S example.test A >/dev/null
+	cap_stop icmp-reject-port-unreachable-udp
+}
+sc_icmp_reject_port_unreachable_udp_v6() {
+	nft_load router 'table ip6 flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip6 daddr '$S6' udp dport 53 reject with icmpv6 type port-unreachable
+	}; }'
+	cap_start client c0 "$V6F"
+	in_client dig +tries=1 +time=2 @$S6 example.test AAAA >/dev/null
+	cap_stop icmp-reject-port-unreachable-udp-v6
+}
+
+# route TYPE FAMILY: an unreachable/prohibit route on the router, hit by ping and curl.
+route_type() {
+	local type=$1 v=$2 name=route-$1
+	if [ "$v" = 6 ]; then
+		ip -n "$(ns_name router)" -6 route add "$type" fd18:9::/64
+		cap_start client c0 "$V6F"
+		in_client ping -6 -n -c 1 -W 2 fd18:9::1 >/dev/null
+		curl_c --connect-timeout 3 "http://[fd18:9::1]:80/"
+		name=$name-v6
+	else
+		ip -n "$(ns_name router)" route add "$type" 198.18.9.0/24
+		cap_start client c0 "$V4F"
+		in_client ping -n -c 1 -W 2 198.18.9.1 >/dev/null
+		curl_c --connect-timeout 3 http://198.18.9.1:80/
+	fi
+	cap_stop "$name"
+}
+sc_route_unreachable() { route_type unreachable 4; }
+sc_route_unreachable_v6() { route_type unreachable 6; }
+sc_route_prohibit() { route_type prohibit 4; }
+sc_route_prohibit_v6() { route_type prohibit 6; }
+
+# The router has only its connected routes: 198.18.8.0/24 and fd18:8::/64 are nowhere.
+sc_route_missing() {
+	cap_start client c0 "$V4F"
+	in_client ping -n -c 1 -W 2 198.18.8.1 >/dev/null
+	curl_c --connect-timeout 3 http://198.18.8.1:80/
+	cap_stop route-missing
+}
+sc_route_missing_v6() {
+	cap_start client c0 "$V6F"
+	in_client ping -6 -n -c 1 -W 2 fd18:8::1 >/dev/null
+	curl_c --connect-timeout 3 "http://[fd18:8::1]:80/"
+	cap_stop route-missing-v6
+}
+
+# traceroute (UDP probes, TTL 1 and 2: time exceeded from the router, port
+# unreachable from the server) and a ping with TTL 1.
+sc_ttl_exceeded() {
+	cap_start client c0 "$V4F"
+	in_client traceroute -n -q 1 -m 2 -w 2 -N 1 $S >/dev/null
+	in_client ping -n -c 1 -t 1 -W 2 $S >/dev/null
+	cap_stop ttl-exceeded
+}
+sc_ttl_exceeded_v6() {
+	cap_start client c0 "$V6F"
+	in_client traceroute -6 -n -q 1 -m 2 -w 2 -N 1 $S6 >/dev/null
+	in_client ping -6 -n -c 1 -t 1 -W 2 $S6 >/dev/null
+	cap_stop ttl-exceeded-v6
+}
+
+set_mtu() { ip -n "$(ns_name router)" link set r2 mtu "$1"; ip -n "$(ns_name server)" link set s0 mtu "$1"; }
+
+sc_mtu() {
+	set_mtu 1000
+	cap_start client c0 "$V4F"
+	in_client ping -n -c 1 -M do -s 1400 -W 2 $S >/dev/null
+	cap_stop mtu
+}
+sc_mtu_v6() {
+	set_mtu 1280
+	cap_start client c0 "$V6F"
+	in_client ping -6 -n -c 1 -M do -s 1400 -W 2 $S6 >/dev/null
+	cap_stop mtu-v6
+}
+
+sc_dns_no_server() {
+	cap_start client c0 "$V4F"
+	in_client dig +tries=1 +time=2 @$S example.test A >/dev/null
+	cap_stop dns-no-server
+}
+
+# An address on the server's subnet that nobody has: the router's ARP / ND
+# fails after about 3 s and every queued packet gets an ICMP error.
+sc_host_unreachable() {
+	cap_start client c0 "$V4F"
+	in_client ping -n -c 1 -W 6 198.18.2.99 >/dev/null & local p=$!
+	curl_c --connect-timeout 6 http://198.18.2.99:8080/
+	wait $p
+	cap_stop host-unreachable
+}
+sc_host_unreachable_v6() {
+	cap_start client c0 "$V6F"
+	in_client ping -6 -n -c 1 -W 6 fd18:2::99 >/dev/null & local p=$!
+	curl_c --connect-timeout 6 "http://[fd18:2::99]:8080/"
+	wait $p
+	cap_stop host-unreachable-v6
+}
+
+# ---------------------------------------------------------------- ND, redirects
+
+# On the client link, seen from the router: the client's router solicitation
+# (link bounced with solicitations on), a router advertisement sent by scapy
+# from the router's link-local address, neighbour solicitation/advertisement
+# and an echo.
+sc_icmpv6_nd() {
+	ns_exec client sysctl -qw net.ipv6.conf.c0.router_solicitations=1 net.ipv6.conf.c0.accept_ra=1 \
+		net.ipv6.conf.c0.keep_addr_on_down=1
+	ip -n "$(ns_name router)" -6 neigh flush dev r1
+	cap_start router r1 ip6
+	ip -n "$(ns_name client)" link set c0 down
+	ip -n "$(ns_name client)" link set c0 up
+	sleep 1.5
+	ns_exec router timeout 10 $PY -c '
+import os
+from scapy.all import *
+conf.verb = 0
+src = [x[0] for x in in6_getifaddr() if x[2] == "r1" and x[0].startswith("fe80")][0]
+sendp(Ether(dst="33:33:00:00:00:01", src=get_if_hwaddr("r1")) /
+      IPv6(src=src, dst="ff02::1", hlim=255) /
+      ICMPv6ND_RA(routerlifetime=0, reachabletime=0, retranstimer=0) /
+      ICMPv6NDOptSrcLLAddr(lladdr=get_if_hwaddr("r1")) /
+      ICMPv6NDOptMTU(mtu=1500) /
+      ICMPv6NDOptPrefixInfo(prefix="fd18:1::", prefixlen=64, L=1, A=0), iface="r1")'
+	in_client ping -6 -n -c 1 -W 2 $R16 >/dev/null
+	cap_stop icmpv6-nd
+}
+
+# Redirects: the router's route to 198.18.7.0/24 (fd18:7::/64) goes back out
+# of the interface the packet came in on, to a gateway on the client's own
+# link (a second address of the client: 198.18.1.3, fe80::3), so the router
+# forwards the packet and tells the client to use that gateway directly.
+sc_redirect() {
+	ip -n "$(ns_name client)" addr add 198.18.1.3/24 dev c0
+	ip -n "$(ns_name router)" route add 198.18.7.0/24 via 198.18.1.3
+	ns_exec router sysctl -qw net.ipv4.conf.all.send_redirects=1 net.ipv4.conf.r1.send_redirects=1
+	cap_start client c0 "$V4F"
+	in_client ping -n -c 1 -W 1 198.18.7.1 >/dev/null
+	cap_stop redirect
+}
+sc_redirect_v6() {
+	ip -n "$(ns_name client)" addr add fe80::3/64 dev c0 nodad
+	ip -n "$(ns_name router)" -6 route add fd18:7::/64 via fe80::3 dev r1
+	cap_start client c0 "$V6F"
+	in_client ping -6 -n -c 1 -W 1 fd18:7::1 >/dev/null
+	cap_stop redirect-v6
+}
+
+# Parameter problem, answered by the kernel to packets scapy sends: IPv4 with
+# a malformed record-route option (length 2; the router answers), IPv6 with an
+# unknown next header (code 1) and with an unknown destination option whose
+# type says "discard and report" (0x8f, code 2; the server answers both).
+sc_param_problem() {
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import os
+from scapy.all import *
+conf.verb = 0
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IP(src="'$C'", dst="'$S'", options=[IPOption(b"\x07\x02")]) / UDP(sport=40000, dport=33333) / b"x", iface="c0")
+import time; time.sleep(0.5)'
+	cap_stop param-problem
+}
+sc_param_problem_v6() {
+	cap_start client c0 "$V6F"
+	in_client $PY -c '
+import os
+from scapy.all import *
+conf.verb = 0
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IPv6(src="'$C6'", dst="'$S6'", nh=253) / Raw(b"\x00" * 8), iface="c0")
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x8f, optdata=b"\x00" * 4)]) / UDP(sport=40000, dport=33333) / b"x", iface="c0")
+import time; time.sleep(0.5)'
+	cap_stop param-problem-v6
+}
+
+# Fragment reassembly time exceeded: scapy sends only the first fragment of
+# an echo request; the server (reassembly timeout set to 1 s) gives up and
+# answers with Time Exceeded code 1.
+sc_frag_timeout() {
+	ns_exec server sysctl -qw net.ipv4.ipfrag_time=1
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import os, time
+from scapy.all import *
+conf.verb = 0
+frags = fragment(IP(src="'$C'", dst="'$S'", id=0x4242) / ICMP(id=0x4242, seq=1) / (b"f" * 1800), fragsize=1000)
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / frags[0], iface="c0")
+time.sleep(2.5)'
+	cap_stop frag-timeout
+}
+sc_frag_timeout_v6() {
+	ns_exec server sysctl -qw net.ipv6.ip6frag_time=1
+	cap_start client c0 "$V6F"
+	in_client $PY -c '
+import os, time
+from scapy.all import *
+conf.verb = 0
+whole = raw(IPv6(src="'$C6'", dst="'$S6'") / ICMPv6EchoRequest(id=0x4242, seq=1, data=b"f" * 1800))
+first = IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrFragment(id=0x4242, m=1, offset=0, nh=58) / Raw(whole[40:40 + 1000])
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / first, iface="c0")
+time.sleep(2.5)'
+	cap_stop frag-timeout-v6
+}
+
+# ---------------------------------------------------------------- IP layer
+
+# ping -R: record-route option in the request and the reply.
+sc_ip_options() {
+	cap_start client c0 "$V4F"
+	in_client ping -n -c 1 -R -W 2 $S >/dev/null
+	cap_stop ip-options
+}
+
+# ping -s 3000 without DF: the client fragments at 1500, the server's reply
+# is fragmented at the 1000-byte MTU of its link.
+sc_ip_fragments() {
+	set_mtu 1000
+	cap_start client c0 "$V4F"
+	in_client ping -n -c 1 -M dont -s 3000 -W 2 $S >/dev/null
+	cap_stop ip-fragments
+}
+
+# IPv6 extension headers: a fragmented ping6 (fragment header) and echo
+# requests with a hop-by-hop and a destination options header (scapy), which
+# the server's kernel answers.
+sc_ipv6_ext() {
+	cap_start client c0 ip6
+	in_client ping -6 -n -c 1 -s 3000 -W 2 $S6 >/dev/null
+	in_client $PY -c '
+import os
+from scapy.all import *
+conf.verb = 0
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrHopByHop(options=[PadN(optdata=b"\x00"*4)]) / ICMPv6EchoRequest(id=0x4242, seq=1, data=b"hop-by-hop"), iface="c0")
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\x00"*4)]) / ICMPv6EchoRequest(id=0x4242, seq=2, data=b"dest-opts"), iface="c0")
+import time; time.sleep(0.5)'
+	cap_stop ipv6-ext
+}
+
+# ---------------------------------------------------------------- link types
+
+# tcp-refused recorded on "any" in the client namespace: Linux cooked v2 and v1.
+sc_tcp_refused_sll2() {
+	cap_start client any -y LINUX_SLL2 "tcp port 9999"
+	curl_c http://$S:9999/
+	cap_stop tcp-refused-sll2
+}
+sc_tcp_refused_sll() {
+	cap_start client any -y LINUX_SLL "tcp port 9999"
+	curl_c http://$S:9999/
+	cap_stop tcp-refused-sll
+}
+
+# ---------------------------------------------------------------- main
+
+ALL=$(declare -F | awk '{print $3}' | sed -n 's/^sc_//p' | tr _ -)
+
+run_one() {
+	local name=$1 fn=sc_${1//-/_}
+	declare -F "$fn" >/dev/null || die "no scenario $name (try --list)"
+	log "scenario $name"
+	topo
+	"$fn"
+	ns_teardown
+}
+
+if [ "${1:-}" = --list ]; then echo "$ALL"; exit 0; fi
+names=("$@")
+[ ${#names[@]} -gt 0 ] || mapfile -t names <<<"$ALL"
+for n in "${names[@]}"; do run_one "$n"; done
+if [ -s "$OUTDIR/tcp-refused.pcap" ] && [ -s "$OUTDIR/tcp-refused-v6.pcap" ]; then
+	$PY "$HERE/derive.py" "$OUTDIR" || die "derive.py failed"
+fi
+log "record: done"

@@ -129,25 +129,39 @@ conv_of_pcap() {   # one "a:port b:port" line per TCP/UDP packet, sides sorted; 
 		-e ip.dst -e ipv6.dst -e tcp.dstport -e udp.dstport 2>/dev/null |
 	awk '{ a = $1 ":" $2; b = $3 ":" $4; print (a < b ? a " " b : b " " a) }'
 }
-"$FL" read -o json --write-filter error -w "$tmp/err.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
-jq -r 'select(.error != null and .src.port != null) |
-	(.src.ip + ":" + (.src.port|tostring)) as $a | (.dst.ip + ":" + (.dst.port|tostring)) as $b |
-	if $a < $b then "\($a) \($b)" else "\($b) \($a)" end' "$tmp/e1.json" | sort -u >"$tmp/want"
-conv_of_pcap "$tmp/err.pcap" | sort -u >"$tmp/got"
-echo "recorder: $(wc -l <"$tmp/want") flows with error entries"
-check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
-check "--write-filter error: the conversations are exactly the failing flows" \
-	diff "$tmp/want" "$tmp/got"
-# Whole flows: every packet the source has of those conversations.
-want_n=$(conv_of_pcap "$tmp/fx.pcap" | grep -cxFf "$tmp/want")
-got_n=$(conv_of_pcap "$tmp/err.pcap" | wc -l)
-check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
-if jq -e 'select(.protocol == "icmp" and .error != null)' "$tmp/e1.json" >/dev/null; then
-	check "--write-filter error: the ICMP error itself is recorded" \
-		[ "$(tshark -r "$tmp/err.pcap" -Y 'icmp.type == 3' 2>/dev/null | wc -l)" -ge 1 ]
+"$FL" read -o json --write-filter error -w "$tmp/err.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/errf"
+if grep -q 'not built in' "$tmp/errf"; then
+	skip "--write-filter: KFL is not merged into this branch yet ($(head -1 "$tmp/errf"))"
+else
+	# A flow has an error entry when an entry names it, or when an ICMP error quotes it
+	# (the pipeline attaches the ICMP error to the flow it quotes).
+	conv_of_pcap "$tmp/fx.pcap" | sort -u >"$tmp/all"
+	jq -r 'select(.error != null) | (if .src.port != null then . else .icmp.original end) |
+		select(. != null and .src.port != null) |
+		(.src.ip + ":" + (.src.port|tostring)) as $a | (.dst.ip + ":" + (.dst.port|tostring)) as $b |
+		if $a < $b then "\($a) \($b)" else "\($b) \($a)" end' "$tmp/e1.json" |
+		sort -u | comm -12 - "$tmp/all" >"$tmp/want"
+	conv_of_pcap "$tmp/err.pcap" | sort -u >"$tmp/got"
+	echo "recorder: $(wc -l <"$tmp/want") flows with error entries"
+	check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
+	check "--write-filter error: the conversations are exactly the failing flows" \
+		diff "$tmp/want" "$tmp/got"
+	# Whole flows: every packet the source has of those conversations.
+	want_n=$(conv_of_pcap "$tmp/fx.pcap" | grep -cxFf "$tmp/want")
+	got_n=$(conv_of_pcap "$tmp/err.pcap" | wc -l)
+	check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
+	if jq -e 'select(.protocol == "icmp" and .error != null)' "$tmp/e1.json" >/dev/null; then
+		check "--write-filter error: the ICMP error itself is recorded" \
+			[ "$(tshark -r "$tmp/err.pcap" -Y 'icmp.type == 3' 2>/dev/null | wc -l)" -ge 1 ]
+	fi
+	check "--write-filter error: no healthy flow's packet (40001, 40007)" \
+		[ "$(tshark -r "$tmp/err.pcap" -Y 'tcp.port == 40001 or tcp.port == 40007' 2>/dev/null | wc -l)" = 0 ]
+	"$FL" read -o json --write-filter 'protocol == "none-such"' -w "$tmp/none.pcap" "$tmp/fx.pcap" \
+		>/dev/null 2>&1
+	check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
+	"$FL" read -o json --write-filter 'error ==' -w "$tmp/bad.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
+	check "--write-filter: a KFL syntax error is a usage error (exit 2)" [ $? = 2 ]
 fi
-"$FL" read -o json --write-filter 'error and dns' -w "$tmp/none.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
-check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
 
 # The golden fixtures (another suite's files), when there are any: bounded to 40.
 n=0

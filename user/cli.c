@@ -275,8 +275,17 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 			return 1;
 		}
 	}
-	if (o->write_path && (rc = setup_recorder(r, o)) != 0)
+	if (o->write_path && (rc = setup_recorder(r, o)) != 0) {
+		/* The caller does not finish a run that failed to start: free what was built. */
+		output_free(r->out);
+		pipeline_free(r->pipeline);
+		recorder_close(r->recorder);
+#ifdef FL_HAVE_KFL
+		kfl_free(r->write_filter);
+#endif
+		memset(r, 0, sizeof(*r));
 		return rc;
+	}
 	return 0;
 }
 

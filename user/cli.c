@@ -201,6 +201,8 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	}
 	if ((o->write_filter || o->write_max_mb || o->write_files) && !o->write_path)
 		return usage_error(cmd, "--write-filter, --write-max-mb and --write-files need -w FILE%s", "");
+	if (o->write_files && !o->write_max_mb)
+		return usage_error(cmd, "--write-files K needs --write-max-mb N (the ring rotates by size)%s", "");
 	return 0;
 }
 
@@ -210,8 +212,11 @@ static int setup_recorder(struct run *r, const struct cli_opts *o)
 	char err[512];
 	struct recorder_opts ro = {
 		.path = o->write_path,
-		/* read: the first packet's link type; capture: every backend hands Ethernet frames */
-		.linktype = o->capture ? FL_LINK_ETHERNET : RECORDER_LINKTYPE_AUTO,
+		/*
+		 * The first packet's link type: the file's in read, Ethernet in capture
+		 * (and Ethernet for a recording that gets no packet at all).
+		 */
+		.linktype = RECORDER_LINKTYPE_AUTO,
 		.snaplen = o->cfg.snaplen,
 		.max_mb = o->write_max_mb,
 		.max_files = o->write_files,

@@ -110,6 +110,12 @@ check "read rotation: the newest 2 of 4 files kept" \
 	[ "$(cd "$tmp/rot2" && echo *)" = "r-00003.pcap r-00004.pcap" ]
 check "read rotation: files readable" [ "$(count "$tmp/rot2/r-00004.pcap")" -gt 0 ]
 
+"$FL" read -o json --write-files 2 -w "$tmp/rot2/x.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
+check "read: --write-files without --write-max-mb is a usage error (exit 2)" [ $? = 2 ]
+"$FL" read -o json -w "$tmp/no/such/dir/x.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/err5"
+check "read -w into a missing directory: exit 2, the path named" \
+	[ $? = 2 ] && grep -q "$tmp/no/such/dir/x.pcap" "$tmp/err5"
+
 # A disk that cannot take it: reported on stderr, the entries still come.
 if [ -w /dev/full ]; then
 	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"

@@ -178,6 +178,24 @@ static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 
 /*
+ * pcap files carry LINKTYPE_* numbers; libpcap hands sources DLT_* numbers.
+ * They are the same except for a few, of which raw IP is the one we meet:
+ * DLT_RAW is 12 (14 on OpenBSD), LINKTYPE_RAW 101.
+ */
+static uint32_t file_linktype(uint32_t dlt)
+{
+	switch (dlt) {
+	case 12:
+	case 14:
+		return 101;
+	case 11:                   /* DLT_ATM_RFC1483 */
+		return 100;
+	default:
+		return dlt;
+	}
+}
+
+/*
  * The file header goes in with the first record (or at close), so that the
  * link type can come from the first packet.  Host byte order, as libpcap
  * writes it: readers recognise the swapped magic.
@@ -199,7 +217,7 @@ static void start_file(struct rec_file *f)
 	put32(p + 8, 0);       /* thiszone */
 	put32(p + 12, 0);      /* sigfigs */
 	put32(p + 16, f->o.snaplen);
-	put32(p + 20, f->o.linktype);
+	put32(p + 20, file_linktype(f->o.linktype));
 	f->len += PCAP_FILE_HEADER_LEN;
 	f->buf_header = true;
 }

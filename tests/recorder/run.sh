@@ -32,8 +32,11 @@ if ! "$PY" -c 'import scapy' 2>/dev/null; then
 	finish
 fi
 
-# Per packet: time (ns digits), length on the wire, captured length.
-fields() { tshark -r "$1" -T fields -e frame.time_epoch -e frame.len -e frame.cap_len 2>/dev/null; }
+# Per packet: time (ns digits), length on the wire, captured length, link type.
+fields() {
+	tshark -r "$1" -T fields -e frame.time_epoch -e frame.len -e frame.cap_len \
+		-e frame.encap_type 2>/dev/null
+}
 same_packets() { [ -n "$(fields "$1")" ] && diff <(fields "$1") <(fields "$2") >/dev/null; }
 is_gzip() { [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = "1f8b" ]; }
 count() { capinfos -Mc "$1" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}'; }

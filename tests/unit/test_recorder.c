@@ -204,6 +204,24 @@ static void test_linktype_auto(void **state)
 	assert_int_equal(st.recorder.dropped, 1);
 }
 
+/* libpcap's DLT_RAW (12) is LINKTYPE_RAW (101) in a file. */
+static void test_linktype_raw(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("raw.pcap");
+	struct recorder_opts o = { .path = path, .linktype = RECORDER_LINKTYPE_AUTO };
+	struct recorder *r = open_rec(&o, &st);
+	struct fl_packet p = pkt(TS0, 0x45, 40, 40);
+	uint32_t lt = 0;
+	(void)state;
+
+	p.linktype = 12;
+	recorder_packet(r, &p, NULL);
+	recorder_close(r);
+	assert_int_equal(read_pcap(path, NULL, 0, &lt), 1);
+	assert_int_equal(lt, 101);
+}
+
 static void test_gzip(void **state)
 {
 	struct fl_stats st = { 0 };
@@ -706,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_header_bytes),
 		cmocka_unit_test(test_timestamps_and_lengths),
 		cmocka_unit_test(test_linktype_auto),
+		cmocka_unit_test(test_linktype_raw),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_rotation_names),
 		cmocka_unit_test(test_rotation),

@@ -8,13 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kfl/kfl.h"
 #include "output.h"
 #include "recorder.h"
-/* KFL lands in another branch: until it is merged, --write-filter is refused. */
-#if __has_include("kfl/kfl.h")
-#include "kfl/kfl.h"
-#define FL_HAVE_KFL 1
-#endif
 
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
@@ -223,18 +219,14 @@ static int setup_recorder(struct run *r, const struct cli_opts *o)
 	};
 
 	if (o->write_filter) {
-#ifdef FL_HAVE_KFL
 		r->write_filter = kfl_compile(o->write_filter, err, sizeof(err));
 		if (!r->write_filter) {
-			fprintf(stderr, "faultline: --write-filter: %s\n", err);
+			fprintf(stderr, "faultline %s: --write-filter: %s\n",
+				o->capture ? "capture" : "read", err);
 			return 2;
 		}
 		ro.filter = r->write_filter;
 		ro.match = kfl_match;
-#else
-		fprintf(stderr, "faultline: --write-filter: KFL is not built in yet\n");
-		return 2;
-#endif
 	}
 	r->recorder = recorder_open(&ro, &r->stats, err, sizeof(err));
 	if (!r->recorder) {
@@ -257,6 +249,11 @@ void run_report_recorder(struct run *r)
 	}
 }
 
+static bool filter_match(const void *ctx, const struct doc *entry)
+{
+	return kfl_match(ctx, entry);
+}
+
 int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 {
 	int rc;
@@ -264,9 +261,18 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
 	r->stats.capture.backend = backend_name;
+	if (o->filter) {
+		char err[1024];
+		r->filter = kfl_compile(o->filter, err, sizeof(err));
+		if (!r->filter) {
+			fprintf(stderr, "faultline %s: -f: %s\n", o->capture ? "capture" : "read", err);
+			return 2;
+		}
+	}
 	r->pipeline = pipeline_new(&o->cfg, &r->stats);
 	if (!r->pipeline) {
 		fprintf(stderr, "faultline: cannot set up the pipeline: %s\n", strerror(errno));
+		run_finish(r);
 		return 1;
 	}
 	if (!o->stats) {
@@ -274,9 +280,11 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
 					 o->output == CLI_OUTPUT_TABLE ? OUTPUT_TABLE :
 					 tty ? OUTPUT_TABLE : OUTPUT_JSON;
-		r->out = output_new(stdout, fmt, tty && fmt == OUTPUT_TABLE, NULL, NULL);
+		r->out = output_new(stdout, fmt, tty && fmt == OUTPUT_TABLE,
+				    r->filter ? filter_match : NULL, r->filter);
 		if (!r->out || pipeline_add_sink(r->pipeline, output_sink(r->out)) < 0) {
 			fprintf(stderr, "faultline: out of memory\n");
+			run_finish(r);
 			return 1;
 		}
 	}
@@ -285,9 +293,8 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		output_free(r->out);
 		pipeline_free(r->pipeline);
 		recorder_close(r->recorder);
-#ifdef FL_HAVE_KFL
 		kfl_free(r->write_filter);
-#endif
+		kfl_free(r->filter);
 		memset(r, 0, sizeof(*r));
 		return rc;
 	}
@@ -309,9 +316,9 @@ void run_finish(struct run *r)
 	/* The pipeline's flows point into the recorder: free them first. */
 	pipeline_free(r->pipeline);
 	recorder_close(r->recorder);
-#ifdef FL_HAVE_KFL
 	kfl_free(r->write_filter);
-#endif
+	kfl_free(r->filter);
+	r->filter = NULL;
 	fflush(stdout);
 	r->out = NULL;
 	r->pipeline = NULL;

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Suite "kfl": golden KFL queries over the recorded fixtures.
+#
+# Each line of tests/kfl/queries.tsv is  FIXTURE <TAB> QUERY <TAB> EXPECTATION
+# FIXTURE is a name under tests/golden/fixtures/ (a line whose fixture is
+# missing is skipped), "*" for every fixture there, or "any" for the first.  EXPECTATION is one of
+#   ids:1,4,7     the ids `read -o json -f QUERY` prints, in order
+#   count:N       how many entries it prints
+#   jq:EXPR       EXPR over the printed entries as one array must be true
+#   same:PRED     the printed ids are exactly those of the unfiltered entries
+#                 for which the jq predicate PRED holds: no more, no fewer
+#   error:TEXT    the query is rejected: exit 2 and TEXT in stderr
+# The suite skips until fixtures exist and the binary supports `read -f`.
+set -u
+cd "$(dirname "$0")/../.."
+BIN=${FAULTLINE_BIN:-./faultline-asan}
+FIX=${KFL_FIXTURES:-tests/golden/fixtures}
+TSV=tests/kfl/queries.tsv
+passed=0 failed=0 skipped=0
+
+finish() {
+	echo "kfl: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+fixtures=()
+for f in "$FIX"/*.pcap "$FIX"/*.pcapng "$FIX"/*.pcap.gz; do
+	[ -e "$f" ] && fixtures+=("$f")
+done
+if [ ${#fixtures[@]} -eq 0 ]; then
+	echo "kfl: skipped: no fixtures in $FIX yet"
+	skipped=1
+	finish
+fi
+if ! command -v jq >/dev/null; then
+	echo "kfl: skipped: jq is not installed"
+	skipped=1
+	finish
+fi
+if [ ! -x "$BIN" ] || ! "$BIN" read -o json -f 'true' "${fixtures[0]}" >/dev/null 2>&1 </dev/null; then
+	echo "kfl: skipped: $BIN does not support 'read -o json -f' yet"
+	skipped=1
+	finish
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The unfiltered entries of a fixture, once.
+unfiltered() {
+	local out="$tmp/all-$(basename "$1").json"
+	[ -s "$out" ] || "$BIN" read -o json "$1" </dev/null | jq -s . >"$out"
+	cat "$out"
+}
+
+check() {  # fixture query expectation
+	local fixture=$1 query=$2 expect=$3 got rc want kind=${3%%:*} arg=${3#*:}
+	local label="$(basename "$fixture"): $query => $expect"
+	if [ "$kind" = error ]; then
+		got=$("$BIN" read -o json -f "$query" "$fixture" 2>&1 >/dev/null </dev/null); rc=$?
+		if [ "$rc" -eq 2 ] && grep -qF -- "$arg" <<<"$got"; then
+			passed=$((passed + 1)); echo "ok   $label"
+		else
+			failed=$((failed + 1)); echo "FAIL $label (exit $rc): $got"
+		fi
+		return
+	fi
+	if ! "$BIN" read -o json -f "$query" "$fixture" >"$tmp/out" 2>"$tmp/err" </dev/null; then
+		failed=$((failed + 1)); echo "FAIL $label: read failed: $(head -c 400 "$tmp/err")"
+		return
+	fi
+	if ! jq -s . "$tmp/out" >"$tmp/got.json" 2>"$tmp/err"; then
+		failed=$((failed + 1)); echo "FAIL $label: output is not JSON: $(head -c 200 "$tmp/err")"
+		return
+	fi
+	local ok=false
+	case "$kind" in
+	ids)
+		got=$(jq -r '[.[].id] | map(tostring) | join(",")' "$tmp/got.json")
+		[ "$got" = "$arg" ] && ok=true ;;
+	count)
+		got=$(jq 'length' "$tmp/got.json")
+		[ "$got" = "$arg" ] && ok=true ;;
+	jq)
+		got=$(jq "$arg" "$tmp/got.json" 2>&1)
+		[ "$got" = true ] && ok=true ;;
+	same)
+		want=$(unfiltered "$fixture" | jq -r "[.[] | select($arg) | .id] | map(tostring) | join(\",\")" 2>&1)
+		got=$(jq -r '[.[].id] | map(tostring) | join(",")' "$tmp/got.json")
+		[ "$got" = "$want" ] && ok=true
+		got="ids [$got], want [$want]" ;;
+	*)
+		got="unknown expectation kind '$kind'" ;;
+	esac
+	if $ok; then
+		passed=$((passed + 1)); echo "ok   $label"
+	else
+		failed=$((failed + 1)); echo "FAIL $label: got $got"
+	fi
+}
+
+while IFS=$'\t' read -r fixture query expect; do
+	case "$fixture" in ''|'#'*) continue ;; esac
+	if [ "$fixture" = '*' ]; then
+		for f in "${fixtures[@]}"; do
+			check "$f" "$query" "$expect"
+		done
+	elif [ "$fixture" = any ]; then
+		check "${fixtures[0]}" "$query" "$expect"
+	elif [ -e "$FIX/$fixture" ]; then
+		check "$FIX/$fixture" "$query" "$expect"
+	else
+		skipped=$((skipped + 1)); echo "skip $fixture: not recorded ($query)"
+	fi
+done <"$TSV"
+finish

@@ -14,6 +14,8 @@ ok()   { echo "  ok    $*"; passed=$((passed + 1)); }
 bad()  { echo "  FAIL  $*"; failed=$((failed + 1)); }
 skip() { echo "  skip  $*"; skipped=$((skipped + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# check_all WHAT 'shell condition': for conditions joined with && or ||.
+check_all() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 finish() { echo "$suite: $passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
 
 tmp=$(mktemp -d /tmp/recorder-suite.XXXXXX)
@@ -73,8 +75,8 @@ if cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser -Iinclude \
 	big=$(find "$tmp/rot" -name 'r-*.pcap' -size +1000000c | wc -l)
 	check "rotation: no file over 1 MB" [ "$big" = 0 ]
 	n3=$(count "$tmp/rot/r-00003.pcap")
-	check "rotation: every kept file reads in tshark" \
-		[ -n "$n3" ] && [ "$n3" -gt 0 ] && [ "$(count "$tmp/rot/r-00004.pcap")" -gt 0 ]
+	check_all "rotation: every kept file reads in tshark" \
+		'[ -n "$n3" ] && [ "$n3" -gt 0 ] && [ "$(count "$tmp/rot/r-00004.pcap")" -gt 0 ]'
 else
 	bad "build bench/recorder_bench.c"
 fi
@@ -88,11 +90,12 @@ fi
 
 # Plain: the recording holds every packet and gives the same entries.
 "$FL" read -o json -w "$tmp/r.pcap" "$tmp/fx.pcap" >"$tmp/e1.json" 2>"$tmp/err"
-check "read -w: exit 0, nothing on stderr" [ $? = 0 ] && [ ! -s "$tmp/err" ]
+rc=$?
+check_all "read -w: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]'
 check "read -w: tshark sees the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap"
 "$FL" read -o json "$tmp/r.pcap" >"$tmp/e2.json" 2>/dev/null
-check "read -w: re-reading the recording gives the same entries" \
-	[ -s "$tmp/e1.json" ] && diff -q "$tmp/e1.json" "$tmp/e2.json" >/dev/null
+check_all "read -w: re-reading the recording gives the same entries" \
+	'[ -s "$tmp/e1.json" ] && diff -q "$tmp/e1.json" "$tmp/e2.json" >/dev/null'
 check "read -w: --stats counts the recorded packets" \
 	[ "$("$FL" read --stats -w "$tmp/r.pcap" "$tmp/fx.pcap" | jq .recorder.packets)" = \
 	  "$(count "$tmp/fx.pcap")" ]
@@ -116,15 +119,16 @@ check "read rotation: files readable" [ "$(count "$tmp/rot2/r-00004.pcap")" -gt 
 "$FL" read -o json --write-files 2 -w "$tmp/rot2/x.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
 check "read: --write-files without --write-max-mb is a usage error (exit 2)" [ $? = 2 ]
 "$FL" read -o json -w "$tmp/no/such/dir/x.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/err5"
-check "read -w into a missing directory: exit 2, the path named" \
-	[ $? = 2 ] && grep -q "$tmp/no/such/dir/x.pcap" "$tmp/err5"
+rc=$?
+check_all "read -w into a missing directory: exit 2, the path named" \
+	'[ $rc = 2 ] && grep -q "$tmp/no/such/dir/x.pcap" "$tmp/err5"'
 
 # A disk that cannot take it: reported on stderr, the entries still come.
 if [ -w /dev/full ]; then
 	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"
 	rc=$?
-	check "read -w /dev/full: the run goes on (exit 0, same entries)" \
-		[ $rc = 0 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null
+	check_all "read -w /dev/full: the run goes on (exit 0, same entries)" \
+		'[ $rc = 0 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null'
 	check "read -w /dev/full: one message naming the file" \
 		[ "$(grep -c '/dev/full' "$tmp/err4")" = 1 ]
 	check "read -w /dev/full: counted in stats" \
@@ -139,44 +143,40 @@ conv_of_pcap() {   # one "a:port b:port" line per TCP/UDP packet, sides sorted; 
 	awk '{ a = $1 ":" $2; b = $3 ":" $4; print (a < b ? a " " b : b " " a) }'
 }
 "$FL" read -o json --write-filter error -w "$tmp/err.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/errf"
-if grep -q 'not built in' "$tmp/errf"; then
-	skip "--write-filter: KFL is not merged into this branch yet ($(head -1 "$tmp/errf"))"
-else
-	# A flow has an error entry when an entry names it, or when an ICMP error quotes it
-	# (the pipeline attaches the ICMP error to the flow it quotes).
-	conv_of_pcap "$tmp/fx.pcap" | sort -u >"$tmp/all"
-	jq -r 'select(.error != null) | (if .src.port != null then . else .icmp.original end) |
-		select(. != null and .src.port != null) |
-		(.src.ip + ":" + (.src.port|tostring)) as $a | (.dst.ip + ":" + (.dst.port|tostring)) as $b |
-		if $a < $b then "\($a) \($b)" else "\($b) \($a)" end' "$tmp/e1.json" |
-		sort -u | comm -12 - "$tmp/all" >"$tmp/want"
-	conv_of_pcap "$tmp/err.pcap" | sort -u >"$tmp/got"
-	echo "recorder: $(wc -l <"$tmp/want") flows with error entries"
-	check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
-	check "--write-filter error: the conversations are exactly the failing flows" \
-		diff "$tmp/want" "$tmp/got"
-	# Whole flows: every packet the source has of those conversations.
-	want_n=$(conv_of_pcap "$tmp/fx.pcap" | grep -cxFf "$tmp/want")
-	got_n=$(conv_of_pcap "$tmp/err.pcap" | wc -l)
-	check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
-	if jq -e 'select(.protocol == "icmp" and .error != null)' "$tmp/e1.json" >/dev/null; then
-		check "--write-filter error: the ICMP error itself is recorded" \
-			[ "$(tshark -r "$tmp/err.pcap" -Y 'icmp.type == 3' 2>/dev/null | wc -l)" -ge 1 ]
-	fi
-	check "--write-filter error: no healthy flow's packet (40001, 40007)" \
-		[ "$(tshark -r "$tmp/err.pcap" -Y 'tcp.port == 40001 or tcp.port == 40007' 2>/dev/null | wc -l)" = 0 ]
-	"$FL" read -o json --write-filter 'protocol == "none-such"' -w "$tmp/none.pcap" "$tmp/fx.pcap" \
-		>/dev/null 2>&1
-	check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
-	"$FL" read -o json --write-filter 'error ==' -w "$tmp/bad.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
-	check "--write-filter: a KFL syntax error is a usage error (exit 2)" [ $? = 2 ]
+rc=$?
+check_all "--write-filter error: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/errf" ]'
+# A flow has an error entry when an entry names it, or when an ICMP error quotes it
+# (the pipeline attaches the ICMP error to the flow it quotes).
+conv_of_pcap "$tmp/fx.pcap" | sort -u >"$tmp/all"
+jq -r 'select(.error != null) | (if .src.port != null then . else .icmp.original end) |
+	select(. != null and .src.port != null) |
+	(.src.ip + ":" + (.src.port|tostring)) as $a | (.dst.ip + ":" + (.dst.port|tostring)) as $b |
+	if $a < $b then "\($a) \($b)" else "\($b) \($a)" end' "$tmp/e1.json" |
+	sort -u | comm -12 - "$tmp/all" >"$tmp/want"
+conv_of_pcap "$tmp/err.pcap" | sort -u >"$tmp/got"
+echo "recorder: $(wc -l <"$tmp/want") flows with error entries"
+check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
+check "--write-filter error: the conversations are exactly the failing flows" \
+	diff "$tmp/want" "$tmp/got"
+# Whole flows: every packet the source has of those conversations.
+want_n=$(conv_of_pcap "$tmp/fx.pcap" | grep -cxFf "$tmp/want")
+got_n=$(conv_of_pcap "$tmp/err.pcap" | wc -l)
+check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
+if jq -e 'select(.protocol == "icmp" and .error != null)' "$tmp/e1.json" >/dev/null; then
+	check "--write-filter error: the ICMP error itself is recorded" \
+		[ "$(tshark -r "$tmp/err.pcap" -Y 'icmp.type == 3' 2>/dev/null | wc -l)" -ge 1 ]
 fi
+check "--write-filter error: no healthy flow's packet (40001, 40007)" \
+	[ "$(tshark -r "$tmp/err.pcap" -Y 'tcp.port == 40001 or tcp.port == 40007' 2>/dev/null | wc -l)" = 0 ]
+"$FL" read -o json --write-filter 'protocol == "none-such"' -w "$tmp/none.pcap" "$tmp/fx.pcap" \
+	>/dev/null 2>&1
+check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
+"$FL" read -o json --write-filter 'error ==' -w "$tmp/bad.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
+check "--write-filter: a KFL syntax error is a usage error (exit 2)" [ $? = 2 ]
 
 # The golden fixtures (another suite's files): each round-trips, and its error-only
 # recording re-reads to the same error entries.  Bounded to 200 files.
 errors_of() { jq -c 'select(.error != null) | del(.id)' "$1" | sort; }
-have_kfl=1
-grep -q 'not built in' "$tmp/errf" && have_kfl=0
 n=0
 for fx in tests/golden/fixtures/*.pcap tests/golden/fixtures/*.pcap.gz tests/golden/fixtures/*.pcapng; do
 	[ -f "$fx" ] || continue
@@ -189,7 +189,6 @@ for fx in tests/golden/fixtures/*.pcap tests/golden/fixtures/*.pcap.gz tests/gol
 	else
 		bad "round trip $name"
 	fi
-	[ "$have_kfl" = 1 ] || continue
 	"$FL" read -o json --write-filter error -w "$tmp/ge.pcap" "$fx" >/dev/null 2>&1
 	"$FL" read -o json "$tmp/ge.pcap" >"$tmp/g3.json" 2>/dev/null
 	check "error-only recording of $name: the same error entries" \

@@ -24,6 +24,8 @@
 #include "ctl.h"
 #include "iface.h"
 #include "log.h"
+#include "metrics.h"
+#include "privs.h"
 #include "watch.h"
 
 #define TICK_MS 200
@@ -35,7 +37,8 @@ struct capture_loop {
 	struct capture_source *src;
 	struct ctl *ctl;
 	int epfd;
-	struct watch source_w, timer_w, signal_w, link_w;
+	struct watch source_w, timer_w, signal_w, link_w, metrics_w;
+	struct metrics_server *metrics;
 	struct capture_iface ifaces[FL_MAX_INTERFACES];
 	unsigned n_ifaces;
 	int last_hit;
@@ -148,6 +151,14 @@ static void describe_stats(void *ctx, struct doc *out)
 		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
 }
 
+static void on_metrics(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, metrics_w);
+
+	(void)events;
+	metrics_server_run(l->metrics);
+}
+
 static void on_source(struct watch *w, uint32_t events)
 {
 	struct capture_loop *l = watch_container(w, struct capture_loop, source_w);
@@ -170,6 +181,8 @@ static void on_timer(struct watch *w, uint32_t events)
 	pipeline_tick(l->run.pipeline, now);
 	if (++l->ticks % STATS_EVERY_TICKS == 0)
 		refresh_stats(l);
+	if (l->metrics)
+		metrics_server_run(l->metrics);     /* connection timeouts */
 	if (l->deadline_ns && now >= l->deadline_ns)
 		l->stop = true;
 }
@@ -361,6 +374,17 @@ int cmd_capture(int argc, char **argv)
 	}
 	pipeline_add_sink(l.run.pipeline, ctl_entry_sink(l.ctl));
 
+	if (opts.metrics_listen) {
+		l.metrics = metrics_server_start(opts.metrics_listen, describe_stats, &l, err, sizeof(err));
+		l.metrics_w = (struct watch){ .fd = l.metrics ? metrics_server_fd(l.metrics) : -1,
+					      .handle = on_metrics };
+		if (!l.metrics || l.metrics_w.fd < 0 || watch_add(l.epfd, &l.metrics_w, EPOLLIN) < 0) {
+			fprintf(stderr, "faultline: metrics: %s\n", l.metrics ? strerror(errno) : err);
+			l.status = 1;
+			goto out;
+		}
+	}
+
 	if ((l.status = attach_all(&l)) != 0)
 		goto out;
 	l.source_w = (struct watch){ .fd = l.src->fd, .handle = on_source };
@@ -369,6 +393,9 @@ int cmd_capture(int argc, char **argv)
 		l.status = 1;
 		goto out;
 	}
+	/* Loaded and attached: keep only what attaching later interfaces and detaching need. */
+	if (privs_drop_after_load(err, sizeof(err)) < 0)
+		pr_warn("could not drop capabilities: %s\n", err);
 	if (opts.duration_s > 0)
 		l.deadline_ns = l.run.stats.capture.start_ns + (uint64_t)(opts.duration_s * 1e9);
 	pr_info("capturing on %u interface%s with %s; Ctrl-C to stop\n",
@@ -383,6 +410,7 @@ out:
 	refresh_stats(&l);
 	run_finish(&l.run);
 	ctl_close(l.ctl);
+	metrics_server_stop(l.metrics);
 	l.src->ops->close(l.src);
 	close_fds(&l);
 	return l.status;

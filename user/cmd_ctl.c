@@ -154,11 +154,12 @@ int cmd_stats(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *path = CTL_DEFAULT_SOCKET;
-	bool json = false;
+	bool json = false, prometheus = false;
 	int c;
 
 	optind = 1;
@@ -166,8 +167,11 @@ int cmd_stats(int argc, char **argv)
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'j': json = true; break;
+		case 'p': prometheus = true; break;
 		case 'h':
-			puts("usage: faultline stats [--socket PATH] [--json]");
+			puts("usage: faultline stats [--socket PATH] [--json|--prometheus]\n"
+			     "Counters of a running capture: a table, one JSON document (--json),\n"
+			     "or the Prometheus text exposition format (--prometheus).");
 			return 0;
 		default:
 			return 2;
@@ -177,6 +181,12 @@ int cmd_stats(int argc, char **argv)
 		fprintf(stderr, "faultline stats: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (json && prometheus) {
+		fprintf(stderr, "faultline stats: --json and --prometheus exclude each other\n");
+		return 2;
+	}
+	if (prometheus)
+		return request(path, "metrics\n", print_line, NULL);
 	return request(path, "stats\n", json ? print_line : print_table, NULL);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "ctl.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,10 +215,23 @@ static void handle_request(struct ctl_client *cl, char *line)
 			client_queue(cl, out, len);
 		free(out);
 		cl->close_when_sent = true;
+	} else if (strcmp(line, "metrics") == 0) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		c->describe(c->describe_ctx, &c->scratch);
+		if (f) {
+			metrics_write(&c->scratch, f);
+			fclose(f);
+		}
+		if (text)
+			client_queue(cl, text, len);
+		free(text);
+		cl->close_when_sent = true;
 	} else if (strncmp(line, "query ", 6) == 0) {
 		handle_query(cl, line + 6);
 	} else {
-		client_error(cl, 2, "unknown request (expected 'stats' or 'query')");
+		client_error(cl, 2, "unknown request (expected 'stats', 'metrics' or 'query')");
 	}
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kfl/kfl.h"
 #include "output.h"
 
 enum {
@@ -198,14 +199,28 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	return 0;
 }
 
+static bool filter_match(const void *ctx, const struct doc *entry)
+{
+	return kfl_match(ctx, entry);
+}
+
 int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 {
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
 	r->stats.capture.backend = backend_name;
+	if (o->filter) {
+		char err[1024];
+		r->filter = kfl_compile(o->filter, err, sizeof(err));
+		if (!r->filter) {
+			fprintf(stderr, "faultline %s: -f: %s\n", o->capture ? "capture" : "read", err);
+			return 2;
+		}
+	}
 	r->pipeline = pipeline_new(&o->cfg, &r->stats);
 	if (!r->pipeline) {
 		fprintf(stderr, "faultline: cannot set up the pipeline: %s\n", strerror(errno));
+		run_finish(r);
 		return 1;
 	}
 	if (!o->stats) {
@@ -213,9 +228,11 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
 					 o->output == CLI_OUTPUT_TABLE ? OUTPUT_TABLE :
 					 tty ? OUTPUT_TABLE : OUTPUT_JSON;
-		r->out = output_new(stdout, fmt, tty && fmt == OUTPUT_TABLE, NULL, NULL);
+		r->out = output_new(stdout, fmt, tty && fmt == OUTPUT_TABLE,
+				    r->filter ? filter_match : NULL, r->filter);
 		if (!r->out || pipeline_add_sink(r->pipeline, output_sink(r->out)) < 0) {
 			fprintf(stderr, "faultline: out of memory\n");
+			run_finish(r);
 			return 1;
 		}
 	}
@@ -230,6 +247,8 @@ void run_finish(struct run *r)
 		stats_write_json(&r->stats, stdout);
 	output_free(r->out);
 	pipeline_free(r->pipeline);
+	kfl_free(r->filter);
+	r->filter = NULL;
 	fflush(stdout);
 	r->out = NULL;
 	r->pipeline = NULL;

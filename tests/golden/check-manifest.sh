@@ -10,7 +10,7 @@
 # pattern) limits the run to matching fixture names.  Ends with
 # "manifest: N passed, M failed"; exit 1 if anything failed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 BIN=${1:-./faultline-asan}
 PATTERN=${2:-.}
 DIR=tests/golden/fixtures

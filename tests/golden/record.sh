@@ -41,11 +41,6 @@ C6=fd18:1::2 R16=fd18:1::1 R26=fd18:2::1 S6=fd18:2::2
 log() { printf '%s\n' "$*" >&2; }
 die() { log "record: $*"; exit 1; }
 
-[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, tcpdump)"
-for t in ip nft tcpdump curl dig traceroute ping editcap $PY; do
-	command -v "$t" >/dev/null || die "missing tool: $t"
-done
-mkdir -p "$OUTDIR"
 
 # ---------------------------------------------------------------- topology
 
@@ -102,8 +97,7 @@ cap_start() {
 	ip netns exec "$(ns_name "$ns")" tcpdump -i "$ifc" -n -U --immediate-mode -Z root -w "$CAP_FILE" "$@" \
 		2>"$WORK/cap.err" &
 	CAP_PID=$!
-	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		grep -q 'listening on' "$WORK/cap.err" 2>/dev/null && { sleep 0.2; return 0; }
 		sleep 0.1
 	done
@@ -113,10 +107,10 @@ cap_start() {
 
 # cap_stop NAME: stop tcpdump and keep its file as fixtures/NAME.pcap.
 cap_stop() {
-	local name=$1 i
+	local name=$1
 	sleep 0.3
 	kill -INT "$CAP_PID" 2>/dev/null
-	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$CAP_PID" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
 	CAP_PID=
@@ -544,6 +538,11 @@ run_one() {
 }
 
 if [ "${1:-}" = --list ]; then echo "$ALL"; exit 0; fi
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, tcpdump)"
+for t in ip nft tcpdump curl dig traceroute ping editcap $PY; do
+	command -v "$t" >/dev/null || die "missing tool: $t"
+done
+mkdir -p "$OUTDIR"
 names=("$@")
 [ ${#names[@]} -gt 0 ] || mapfile -t names <<<"$ALL"
 for n in "${names[@]}"; do run_one "$n"; done

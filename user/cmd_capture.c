@@ -25,6 +25,7 @@
 #include "iface.h"
 #include "log.h"
 #include "metrics.h"
+#include "privs.h"
 #include "watch.h"
 
 #define TICK_MS 200
@@ -35,9 +36,9 @@ struct capture_loop {
 	struct run run;
 	struct capture_source *src;
 	struct ctl *ctl;
-	struct metrics_server *metrics;
 	int epfd;
 	struct watch source_w, timer_w, signal_w, link_w, metrics_w;
+	struct metrics_server *metrics;
 	struct capture_iface ifaces[FL_MAX_INTERFACES];
 	unsigned n_ifaces;
 	int last_hit;
@@ -139,24 +140,23 @@ static void refresh_stats(void *ctx)
 		l->src->ops->update_stats(l->src, &l->run.stats);
 }
 
-/* The stats served on the control socket: the spec's object plus what the source adds, or Prometheus text. */
-static void write_stats(void *ctx, FILE *out, enum ctl_stats_format fmt)
+/* The stats object served on the control socket: the spec's, plus what the source adds. */
+static void describe_stats(void *ctx, struct doc *out)
 {
 	struct capture_loop *l = ctx;
-	struct doc d;
 
 	refresh_stats(l);
-	if (fmt == CTL_STATS_PROMETHEUS) {
-		metrics_write(&l->run.stats, out);
-		return;
-	}
-	doc_init(&d);
-	stats_to_doc(&l->run.stats, &d);
+	stats_to_doc(&l->run.stats, out);
 	if (l->src->ops->describe)
-		l->src->ops->describe(l->src, &d, doc_get(&d, DOC_ROOT, "capture"));
-	doc_write_json(&d, DOC_ROOT, out);
-	fputc('\n', out);
-	doc_free(&d);
+		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+}
+
+static void on_metrics(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, metrics_w);
+
+	(void)events;
+	metrics_server_run(l->metrics);
 }
 
 static void on_source(struct watch *w, uint32_t events)
@@ -182,17 +182,9 @@ static void on_timer(struct watch *w, uint32_t events)
 	if (++l->ticks % STATS_EVERY_TICKS == 0)
 		refresh_stats(l);
 	if (l->metrics)
-		metrics_server_run(l->metrics);   /* its connection timeouts */
+		metrics_server_run(l->metrics);     /* connection timeouts */
 	if (l->deadline_ns && now >= l->deadline_ns)
 		l->stop = true;
-}
-
-static void on_metrics(struct watch *w, uint32_t events)
-{
-	struct capture_loop *l = watch_container(w, struct capture_loop, metrics_w);
-
-	(void)events;
-	metrics_server_run(l->metrics);
 }
 
 static void on_signal(struct watch *w, uint32_t events)
@@ -374,21 +366,20 @@ int cmd_capture(int argc, char **argv)
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
 
 	l.ctl = ctl_open(opts.socket_path ? opts.socket_path : CTL_DEFAULT_SOCKET, opts.socket_group,
-			 l.epfd, write_stats, &l, err, sizeof(err));
+			 l.epfd, describe_stats, &l, err, sizeof(err));
 	if (!l.ctl) {
 		fprintf(stderr, "faultline: control socket: %s\n", err);
 		l.status = 1;
 		goto out;
 	}
 	pipeline_add_sink(l.run.pipeline, ctl_entry_sink(l.ctl));
+
 	if (opts.metrics_listen) {
-		l.metrics = metrics_server_start(opts.metrics_listen, &l.run.stats, refresh_stats, &l,
-						 err, sizeof(err));
+		l.metrics = metrics_server_start(opts.metrics_listen, describe_stats, &l, err, sizeof(err));
 		l.metrics_w = (struct watch){ .fd = l.metrics ? metrics_server_fd(l.metrics) : -1,
 					      .handle = on_metrics };
 		if (!l.metrics || l.metrics_w.fd < 0 || watch_add(l.epfd, &l.metrics_w, EPOLLIN) < 0) {
-			fprintf(stderr, "faultline: --metrics-listen %s: %s\n", opts.metrics_listen,
-				l.metrics ? strerror(errno) : err);
+			fprintf(stderr, "faultline: metrics: %s\n", l.metrics ? strerror(errno) : err);
 			l.status = 1;
 			goto out;
 		}
@@ -402,6 +393,9 @@ int cmd_capture(int argc, char **argv)
 		l.status = 1;
 		goto out;
 	}
+	/* Loaded and attached: keep only what attaching later interfaces and detaching need. */
+	if (privs_drop_after_load(err, sizeof(err)) < 0)
+		pr_warn("could not drop capabilities: %s\n", err);
 	if (opts.duration_s > 0)
 		l.deadline_ns = l.run.stats.capture.start_ns + (uint64_t)(opts.duration_s * 1e9);
 	pr_info("capturing on %u interface%s with %s; Ctrl-C to stop\n",
@@ -415,8 +409,8 @@ out:
 	l.src->ops->poll(l.src);
 	refresh_stats(&l);
 	run_finish(&l.run);
-	metrics_server_stop(l.metrics);
 	ctl_close(l.ctl);
+	metrics_server_stop(l.metrics);
 	l.src->ops->close(l.src);
 	close_fds(&l);
 	return l.status;

@@ -169,7 +169,9 @@ int cmd_stats(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'p': prometheus = true; break;
 		case 'h':
-			puts("usage: faultline stats [--socket PATH] [--json|--prometheus]");
+			puts("usage: faultline stats [--socket PATH] [--json|--prometheus]\n"
+			     "Counters of a running capture: a table, one JSON document (--json),\n"
+			     "or the Prometheus text exposition format (--prometheus).");
 			return 0;
 		default:
 			return 2;
@@ -184,7 +186,7 @@ int cmd_stats(int argc, char **argv)
 		return 2;
 	}
 	if (prometheus)
-		return request(path, "stats prometheus\n", print_line, NULL);
+		return request(path, "metrics\n", print_line, NULL);
 	return request(path, "stats\n", json ? print_line : print_table, NULL);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "ctl.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,11 +47,12 @@ struct ctl {
 	struct watch listen;
 	int epfd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	ctl_stats_fn write_stats;
-	void *stats_ctx;
+	void (*describe)(void *ctx, struct doc *out);
+	void *describe_ctx;
 	struct ctl_client *clients[CTL_MAX_CLIENTS];
 	struct ctl_slot *ring;   /* CTL_RING_ENTRIES, oldest at `head` once full */
 	unsigned head, count;
+	struct doc scratch;
 };
 
 /* ---- output buffers ---- */
@@ -201,32 +203,36 @@ static void handle_query(struct ctl_client *cl, char *args)
 	cl->close_when_sent = !cl->follow;
 }
 
-static void handle_stats(struct ctl_client *cl, enum ctl_stats_format fmt)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (f) {
-		cl->ctl->write_stats(cl->ctl->stats_ctx, f, fmt);
-		if (fclose(f) == 0)
-			client_queue(cl, buf, len);
-	}
-	free(buf);
-	cl->close_when_sent = true;
-}
-
 static void handle_request(struct ctl_client *cl, char *line)
 {
+	struct ctl *c = cl->ctl;
+
 	cl->answered = true;
-	if (strcmp(line, "stats prometheus") == 0) {
-		handle_stats(cl, CTL_STATS_PROMETHEUS);
-	} else if (strcmp(line, "stats") == 0) {
-		handle_stats(cl, CTL_STATS_JSON);
+	if (strcmp(line, "stats") == 0) {
+		c->describe(c->describe_ctx, &c->scratch);
+		size_t len;
+		char *out = doc_line(&c->scratch, &len);
+		if (out)
+			client_queue(cl, out, len);
+		free(out);
+		cl->close_when_sent = true;
+	} else if (strcmp(line, "metrics") == 0) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		c->describe(c->describe_ctx, &c->scratch);
+		if (f) {
+			metrics_write(&c->scratch, f);
+			fclose(f);
+		}
+		if (text)
+			client_queue(cl, text, len);
+		free(text);
+		cl->close_when_sent = true;
 	} else if (strncmp(line, "query ", 6) == 0) {
 		handle_query(cl, line + 6);
 	} else {
-		client_error(cl, 2, "unknown request (expected 'stats' or 'query')");
+		client_error(cl, 2, "unknown request (expected 'stats', 'metrics' or 'query')");
 	}
 }
 
@@ -391,7 +397,7 @@ int ctl_connect(const char *path)
 }
 
 struct ctl *ctl_open(const char *path, const char *group, int epfd,
-		     ctl_stats_fn write_stats, void *ctx, char *err, size_t errlen)
+		     void (*describe)(void *ctx, struct doc *out), void *ctx, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ctl *c;
@@ -445,9 +451,10 @@ struct ctl *ctl_open(const char *path, const char *group, int epfd,
 	}
 	for (unsigned i = 0; i < CTL_RING_ENTRIES; i++)
 		doc_init(&c->ring[i].doc);
+	doc_init(&c->scratch);
 	c->epfd = epfd;
-	c->write_stats = write_stats;
-	c->stats_ctx = ctx;
+	c->describe = describe;
+	c->describe_ctx = ctx;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->listen.handle = listen_handle;
 	c->listen.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -488,6 +495,7 @@ void ctl_close(struct ctl *c)
 	}
 	for (unsigned i = 0; i < CTL_RING_ENTRIES; i++)
 		doc_free(&c->ring[i].doc);
+	doc_free(&c->scratch);
 	free(c->ring);
 	free(c);
 }

@@ -4,7 +4,6 @@
  * answers one request line per connection.
  *
  *   stats                          -> the stats object, one JSON line
- *   stats prometheus               -> the stats in Prometheus text format
  *   query LIMIT FOLLOW [KFL...]    -> the newest LIMIT entries matching KFL
  *                                     (0: all that are kept), one JSON line
  *                                     each, newest last; FOLLOW 1 keeps the
@@ -19,7 +18,6 @@
 #define FL_CTL_H
 
 #include <stddef.h>
-#include <stdio.h>
 
 #include "entry.h"
 #include "stats.h"
@@ -31,14 +29,12 @@ struct ctl;
 
 /*
  * Listen on `path` (its directory is created; mode 0600, or 0660 owned by
- * `group` when not NULL), registering with epfd.  `write_stats` writes the
- * up-to-date stats for a `stats` request (JSON: one line ending in a
- * newline).  NULL with errno set and a message in err.
+ * `group` when not NULL), registering with epfd.  `describe` writes the
+ * up-to-date stats object into `out` for a `stats` request.  NULL with errno
+ * set and a message in err.
  */
-enum ctl_stats_format { CTL_STATS_JSON, CTL_STATS_PROMETHEUS };
-typedef void (*ctl_stats_fn)(void *ctx, FILE *out, enum ctl_stats_format fmt);
-struct ctl *ctl_open(const char *path, const char *group, int epfd, ctl_stats_fn write_stats,
-		     void *ctx, char *err, size_t errlen);
+struct ctl *ctl_open(const char *path, const char *group, int epfd,
+		     void (*describe)(void *ctx, struct doc *out), void *ctx, char *err, size_t errlen);
 /* Close every connection and remove the socket file. */
 void ctl_close(struct ctl *c);
 /* The sink that keeps entries for `query` and streams them to followers. */

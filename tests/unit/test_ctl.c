@@ -28,13 +28,14 @@ struct fixture {
 	int describes;
 };
 
-static void describe(void *ctx, FILE *out, enum ctl_stats_format fmt)
+static void describe(void *ctx, struct doc *out)
 {
 	struct fixture *f = ctx;
 
 	f->describes++;
-	fputs(fmt == CTL_STATS_JSON ? "{\"packets\":{\"seen\":42}}\n" : "faultline_packets_seen 42\n# x\n",
-	      out);
+	doc_reset(out);
+	uint32_t o = doc_add_obj(out, DOC_ROOT, "packets");
+	doc_add_int(out, o, "seen", 42);
 }
 
 static int setup(void **state)
@@ -167,8 +168,8 @@ static void test_stats(void **state)
 	assert_string_equal(out, "{\"packets\":{\"seen\":42}}\n");
 	assert_int_equal(f->describes, 1);
 	close(fd);
-	fd = client(f, "stats prometheus\n");
-	assert_string_equal(collect(f, fd, 0), "faultline_packets_seen 42\n# x\n");
+	fd = client(f, "metrics\n");
+	assert_non_null(strstr(collect(f, fd, 0), "\nfaultline_packets_seen_total 42\n"));
 	close(fd);
 }
 

@@ -123,6 +123,12 @@ rc=$?
 check_all "read -w into a missing directory: exit 2, the path named" \
 	'[ $rc = 2 ] && grep -q "$tmp/no/such/dir/x.pcap" "$tmp/err5"'
 
+cp "$tmp/fx.pcap" "$tmp/same.pcap"
+"$FL" read -o json -w "$tmp/same.pcap" "$tmp/same.pcap" >/dev/null 2>&1
+rc=$?
+check_all "read -w onto its own input: exit 2, the input left alone" \
+	'[ $rc = 2 ] && cmp -s "$tmp/fx.pcap" "$tmp/same.pcap"'
+
 # A disk that cannot take it: reported on stderr, the entries still come.
 if [ -w /dev/full ]; then
 	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"

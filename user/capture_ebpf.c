@@ -89,6 +89,11 @@ static void state_path(char *buf, size_t len)
 	snprintf(buf, len, STATE_DIR "/qdiscs-%lu", netns_ino());
 }
 
+static void lock_path(char *buf, size_t len)
+{
+	snprintf(buf, len, STATE_DIR "/ebpf-%lu.lock", netns_ino());
+}
+
 /*
  * The tc handle and priority are fixed, so two eBPF captures in one network
  * namespace would take each other's filters: a lock (released by the kernel
@@ -98,19 +103,34 @@ static void state_path(char *buf, size_t len)
 static int take_lock(void)
 {
 	char path[128];
-	int fd;
+	struct stat held, named;
 
 	mkdir(STATE_DIR, 0755);
-	snprintf(path, sizeof(path), STATE_DIR "/ebpf-%lu.lock", netns_ino());
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	lock_path(path, sizeof(path));
+	/* The file is removed on exit: retry if it went away between open and flock. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			return e;
+		}
+		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino)
+			return fd;
 		close(fd);
-		return e;
 	}
-	return fd;
+	return -EBUSY;
+}
+
+static void release_lock(int fd)
+{
+	char path[128];
+
+	lock_path(path, sizeof(path));
+	unlink(path);
+	close(fd);
 }
 
 static void state_write(const struct ebpf_source *s)
@@ -434,7 +454,7 @@ static void ebpf_close(struct capture_source *base)
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
 	if (s->lock_fd >= 0)
-		close(s->lock_fd);
+		release_lock(s->lock_fd);
 	free(s);
 }
 

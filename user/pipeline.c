@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "flow.h"
 #include "icmp_track.h"
+#include "kernel_events.h"
 #include "stream.h"
 #include "tcp.h"
 
@@ -27,6 +28,7 @@ struct pipeline {
 	struct emitter em;
 	struct stream_env env;
 	struct flow_table *flows;
+	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
 	uint64_t now_ns;                 /* newest packet or tick time */
 	uint64_t next_scan_ns;
 	struct packet_observer observers[MAX_OBSERVERS];
@@ -57,6 +59,7 @@ static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 		stream_end(&p->env, f, DISSECT_END_EVICTED, f->client, p->now_ns);
 	}
 	stream_free(&p->env, f);
+	kernel_events_forget_flow(p->kernel, f);
 	for (unsigned i = 0; i < p->n_observers; i++)
 		if (p->observers[i].flow_end)
 			p->observers[i].flow_end(p->observers[i].ctx, f);
@@ -72,7 +75,10 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	emitter_init(&p->em, stats);
 	p->env = (struct stream_env){ .em = &p->em, .cfg = &p->cfg, .stats = stats };
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
-	if (!p->flows) {
+	p->kernel = kernel_events_new();
+	if (!p->flows || !p->kernel) {
+		flow_table_free(p->flows);
+		kernel_events_free(p->kernel);
 		emitter_free(&p->em);
 		free(p);
 		errno = ENOMEM;
@@ -86,6 +92,7 @@ void pipeline_free(struct pipeline *p)
 	if (!p)
 		return;
 	flow_table_free(p->flows);
+	kernel_events_free(p->kernel);
 	emitter_free(&p->em);
 	free(p);
 }
@@ -157,6 +164,7 @@ static void advance_clock(struct pipeline *p, uint64_t ts_ns)
 		p->now_ns = ts_ns;
 	run_timers(p);
 	if (p->now_ns >= p->next_scan_ns) {
+		kernel_events_run(p->kernel, &p->env, p->flows, p->now_ns);
 		expire_idle(p);
 		p->next_scan_ns = p->now_ns + SCAN_INTERVAL_NS;
 	}
@@ -228,16 +236,8 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
-	struct fl_stats *s = p->stats;
-	(void)ts_ns;
-	switch (ev->kind) {
-	case FL_SOCK_SYN_SENT_CLOSE: s->kernel.syn_sent++; break;
-	case FL_SOCK_CLOSE_WAIT: s->kernel.close_wait++; break;
-	case FL_SOCK_LAST_ACK: s->kernel.last_ack++; break;
-	case FL_SOCK_RESET_RECV:
-	case FL_SOCK_RESET_SEND: s->kernel.reset++; break;
-	default: break;
-	}
+	/* stats.kernel comes from the BPF counters; here the event waits to meet the packets. */
+	kernel_events_add(p->kernel, ev, ts_ns, timeout_ns(p));
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)

@@ -2,6 +2,7 @@
 #include "entry.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <time.h>
 
 void emitter_init(struct emitter *em, struct fl_stats *stats)
@@ -10,6 +11,8 @@ void emitter_init(struct emitter *em, struct fl_stats *stats)
 	doc_init(&em->doc);
 	em->stats = stats;
 	em->next_id = 1;
+	const char *node = getenv("NODE_NAME");
+	em->node = node && *node ? node : NULL;
 }
 
 void emitter_free(struct emitter *em)
@@ -35,13 +38,15 @@ void format_ts(uint64_t ts_ns, char *buf, size_t len)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 }
 
-static void add_endpoint(struct doc *d, const char *key, const struct fl_endpoint *ep)
+uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
+			    const struct fl_endpoint *ep)
 {
 	char ip[FL_ADDR_STRLEN];
-	uint32_t obj = doc_add_obj(d, DOC_ROOT, key);
+	uint32_t obj = doc_add_obj(d, parent, key);
 	doc_add_str(d, obj, "ip", addr_format(&ep->addr, ip, sizeof(ip)));
 	if (ep->has_port)
 		doc_add_int(d, obj, "port", ep->port);
+	return obj;
 }
 
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
@@ -58,9 +63,11 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	doc_add_int(d, DOC_ROOT, "id", (int64_t)em->meta.id);
 	format_ts(ts_ns, ts, sizeof(ts));
 	doc_add_str(d, DOC_ROOT, "ts", ts);
+	if (em->node)
+		doc_add_str(d, DOC_ROOT, "node", em->node);
 	doc_add_str(d, DOC_ROOT, "protocol", protocol);
-	add_endpoint(d, "src", src);
-	add_endpoint(d, "dst", dst);
+	entry_add_endpoint(d, DOC_ROOT, "src", src);
+	entry_add_endpoint(d, DOC_ROOT, "dst", dst);
 	return d;
 }
 

@@ -42,6 +42,7 @@ struct emitter {
 	struct doc doc;
 	struct entry_meta meta;
 	uint64_t next_id;
+	const char *node;     /* $NODE_NAME (Kubernetes downward API): "node" in every entry */
 	struct fl_stats *stats;
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;
@@ -59,6 +60,9 @@ int emitter_add_sink(struct emitter *em, struct entry_sink sink);
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
 			const struct fl_endpoint *src, const struct fl_endpoint *dst,
 			struct flow *flow);
+/* Add {"ip", "port"} as member `key` of `parent`. */
+uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
+			    const struct fl_endpoint *ep);
 /* Set the error object: {"type", "message", "reason" (when not NULL)}. */
 void entry_set_error(struct emitter *em, enum fl_error_type type, const char *message,
 		     const char *reason);

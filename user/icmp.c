@@ -6,6 +6,8 @@
  */
 #include "icmp.h"
 
+#include "doc.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -230,4 +232,16 @@ int icmp_parse(const struct decoded *d, struct icmp_info *out)
 	if (out->is_error && len > 8 && decode_ip(p + 8, len - 8, &out->quote) == DECODE_OK)
 		out->has_quote = true;
 	return 0;
+}
+
+uint32_t icmp_doc_add(struct doc *d, uint32_t parent, const char *key, const struct icmp_info *info)
+{
+	uint32_t o = doc_add_obj(d, parent, key);
+	doc_add_int(d, o, "version", info->version);
+	doc_add_int(d, o, "type", info->type);
+	doc_add_int(d, o, "code", info->code);
+	doc_add_str(d, o, "type_name", info->type_name);
+	if (info->code_name)
+		doc_add_str(d, o, "code_name", info->code_name);
+	return o;
 }

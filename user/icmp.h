@@ -27,6 +27,10 @@ struct icmp_info {
 /* Parse the ICMP message of a decoded packet.  0, or -EINVAL when too short. */
 int icmp_parse(const struct decoded *d, struct icmp_info *out);
 
+struct doc;
+/* Add {"version", "type", "code", "type_name", "code_name"} as member `key` of `parent`. */
+uint32_t icmp_doc_add(struct doc *d, uint32_t parent, const char *key, const struct icmp_info *info);
+
 const char *icmp_type_name(uint8_t version, uint8_t type);
 /* NULL when the type has no code table. */
 const char *icmp_code_name(uint8_t version, uint8_t type, uint8_t code);

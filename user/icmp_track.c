@@ -37,27 +37,11 @@ struct flow *icmp_track_flow(struct flow_table *flows, const struct decoded *d,
 	return NULL;
 }
 
-static void add_endpoint(struct doc *doc, uint32_t parent, const char *key,
-			 const struct fl_addr *a, bool has_port, uint16_t port)
-{
-	char ip[FL_ADDR_STRLEN];
-	uint32_t o = doc_add_obj(doc, parent, key);
-	doc_add_str(doc, o, "ip", addr_format(a, ip, sizeof(ip)));
-	if (has_port)
-		doc_add_int(doc, o, "port", port);
-}
 
 /* The "icmp" object every ICMP entry carries. */
 static uint32_t add_icmp_object(struct doc *doc, const struct icmp_info *info)
 {
-	uint32_t o = doc_add_obj(doc, DOC_ROOT, "icmp");
-	doc_add_int(doc, o, "version", info->version);
-	doc_add_int(doc, o, "type", info->type);
-	doc_add_int(doc, o, "code", info->code);
-	doc_add_str(doc, o, "type_name", info->type_name);
-	if (info->code_name)
-		doc_add_str(doc, o, "code_name", info->code_name);
-	return o;
+	return icmp_doc_add(doc, DOC_ROOT, "icmp", info);
 }
 
 static void report_message(struct stream_env *env, const struct decoded *d,
@@ -83,8 +67,9 @@ static void report_message(struct stream_env *env, const struct decoded *d,
 			doc_add_str(doc, orig, "protocol", name);
 		else
 			doc_add_strf(doc, orig, "protocol", "%u", q->l4proto);
-		add_endpoint(doc, orig, "src", &q->src, ports, q->sport);
-		add_endpoint(doc, orig, "dst", &q->dst, ports, q->dport);
+		struct fl_endpoint qsrc = { q->src, q->sport, ports }, qdst = { q->dst, q->dport, ports };
+		entry_add_endpoint(doc, orig, "src", &qsrc);
+		entry_add_endpoint(doc, orig, "dst", &qdst);
 	}
 	if (info->is_error) {
 		char msg[160];

@@ -78,15 +78,8 @@ static void report_syn_sent(struct stream_env *env, struct flow *f, const char *
 	struct doc *d = &env->em->doc;
 	doc_add_str(d, tcp, "reason", reason);
 	doc_add_int(d, tcp, "syn_retries", c->syn_retries);
-	if (icmp) {
-		uint32_t o = doc_add_obj(d, tcp, "icmp");
-		doc_add_int(d, o, "version", icmp->version);
-		doc_add_int(d, o, "type", icmp->type);
-		doc_add_int(d, o, "code", icmp->code);
-		doc_add_str(d, o, "type_name", icmp->type_name);
-		if (icmp->code_name)
-			doc_add_str(d, o, "code_name", icmp->code_name);
-	}
+	if (icmp)
+		icmp_doc_add(d, tcp, "icmp", icmp);
 	finish_entry(env, f, tcp);
 }
 

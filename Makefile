@@ -9,12 +9,12 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libpcap zlib yaml-0.1 libbpf libpcre2-8 libmicrohttpd
+PKGS     := libpcap zlib yaml-0.1 libbpf libpcre2-8 libmicrohttpd libcap
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
             -Iinclude -Iuser -I$(OUT) -MMD -MP -D_GNU_SOURCE \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lz -lyaml -lbpf -lpcre2-8 -lmicrohttpd) -lelf -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lz -lyaml -lbpf -lpcre2-8 -lmicrohttpd -lcap) -lelf -lm
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

@@ -8,11 +8,7 @@
 #define FAULTLINE_H
 
 #ifndef __bpf__
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef uint64_t __u64;
+#include <linux/types.h>
 #endif
 
 /* Direction of a captured packet relative to the interface. */
@@ -31,6 +27,18 @@ struct fl_ring_pkt {
 	__u8 direction;  /* enum fl_direction */
 	__u8 pad[3];
 };
+
+/* The largest tap.snaplen: the capture programs' copy buffer is sized from it. */
+#define FL_SNAPLEN_MAX 262144
+
+/*
+ * tc filters are attached at this handle and priority, and every program's
+ * name starts with "fl_", so a later run can find and remove what a killed
+ * run left behind without touching anyone else's filters.
+ */
+#define FL_TC_HANDLE 0xf17e
+#define FL_TC_PRIORITY 0xf17e
+#define FL_PROG_PREFIX "fl_"
 
 /* Per-CPU packet counters kept by the capture programs. */
 enum fl_pkt_counter {
@@ -72,6 +80,18 @@ struct fl_sock_event {
 	__u8 pad[3];
 	__u8 saddr[16];    /* local address (IPv4 in the first 4 bytes) */
 	__u8 daddr[16];    /* remote address */
+};
+
+/*
+ * A socket waiting in CLOSE_WAIT or LAST_ACK (socktrace's `waits` map, keyed
+ * by the socket's address).  It counts once it has waited `wait_ns`: in the
+ * kernel when it leaves the state late, in userspace while it still waits.
+ */
+struct fl_sock_wait {
+	__u64 since_ns;    /* bpf_ktime_get_ns() when it entered the state */
+	__u8 state;        /* TCP_CLOSE_WAIT (8) or TCP_LAST_ACK (9) */
+	__u8 counted;      /* already counted (by userspace) */
+	__u8 pad[6];
 };
 
 /* Kernel socket-state counters (the stats "kernel" object). */

@@ -3,7 +3,7 @@
 set -euo pipefail
 PACKAGES=(
 	build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libpcap-dev libyaml-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev
+	libpcap-dev libyaml-dev libpcre2-dev libcmocka-dev libmicrohttpd-dev libcap-dev
 	tcpdump tshark python3 python3-scapy curl jq iproute2 nftables ethtool
 	redis-server redis-tools dnsmasq-base dnsutils traceroute iputils-ping netcat-openbsd
 	procps psmisc python3-yaml python3-prometheus-client libcap2-bin util-linux systemd

@@ -10,6 +10,7 @@
 
 #include "kfl/kfl.h"
 #include "output.h"
+#include "recorder.h"
 
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
@@ -196,7 +197,56 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	}
 	if ((o->write_filter || o->write_max_mb || o->write_files) && !o->write_path)
 		return usage_error(cmd, "--write-filter, --write-max-mb and --write-files need -w FILE%s", "");
+	if (o->write_files && !o->write_max_mb)
+		return usage_error(cmd, "--write-files K needs --write-max-mb N (the ring rotates by size)%s", "");
 	return 0;
+}
+
+/* -w: the recorder on the pipeline.  0, or the exit status after printing why. */
+static int setup_recorder(struct run *r, const struct cli_opts *o)
+{
+	char err[512];
+	struct recorder_opts ro = {
+		.path = o->write_path,
+		/*
+		 * The first packet's link type: the file's in read, Ethernet in capture
+		 * (and Ethernet for a recording that gets no packet at all).
+		 */
+		.linktype = RECORDER_LINKTYPE_AUTO,
+		.snaplen = o->cfg.snaplen,
+		.max_mb = o->write_max_mb,
+		.max_files = o->write_files,
+	};
+
+	if (o->write_filter) {
+		r->write_filter = kfl_compile(o->write_filter, err, sizeof(err));
+		if (!r->write_filter) {
+			fprintf(stderr, "faultline %s: --write-filter: %s\n",
+				o->capture ? "capture" : "read", err);
+			return 2;
+		}
+		ro.filter = r->write_filter;
+		ro.match = kfl_match;
+	}
+	r->recorder = recorder_open(&ro, &r->stats, err, sizeof(err));
+	if (!r->recorder) {
+		fprintf(stderr, "faultline: -w: %s\n", err);
+		return 2;
+	}
+	if (recorder_attach(r->recorder, r->pipeline) < 0) {
+		fprintf(stderr, "faultline: -w: cannot attach the recorder\n");
+		return 1;
+	}
+	return 0;
+}
+
+void run_report_recorder(struct run *r)
+{
+	const char *msg = r->recorder ? recorder_last_error(r->recorder) : NULL;
+	if (msg && !r->recorder_reported) {
+		fprintf(stderr, "faultline: recording: %s\n", msg);
+		r->recorder_reported = true;
+	}
 }
 
 static bool filter_match(const void *ctx, const struct doc *entry)
@@ -206,6 +256,8 @@ static bool filter_match(const void *ctx, const struct doc *entry)
 
 int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 {
+	int rc;
+
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
 	r->stats.capture.backend = backend_name;
@@ -236,6 +288,16 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 			return 1;
 		}
 	}
+	if (o->write_path && (rc = setup_recorder(r, o)) != 0) {
+		/* The caller does not finish a run that failed to start: free what was built. */
+		output_free(r->out);
+		pipeline_free(r->pipeline);
+		recorder_close(r->recorder);
+		kfl_free(r->write_filter);
+		kfl_free(r->filter);
+		memset(r, 0, sizeof(*r));
+		return rc;
+	}
 	return 0;
 }
 
@@ -243,13 +305,23 @@ void run_finish(struct run *r)
 {
 	if (r->pipeline)
 		pipeline_finish(r->pipeline);
+	/* After the last entries (they flush --write-filter buffers), before --stats. */
+	if (r->recorder) {
+		recorder_finish(r->recorder);
+		run_report_recorder(r);
+	}
 	if (r->opts && r->opts->stats)
 		stats_write_json(&r->stats, stdout);
 	output_free(r->out);
+	/* The pipeline's flows point into the recorder: free them first. */
 	pipeline_free(r->pipeline);
+	recorder_close(r->recorder);
+	kfl_free(r->write_filter);
 	kfl_free(r->filter);
 	r->filter = NULL;
 	fflush(stdout);
 	r->out = NULL;
 	r->pipeline = NULL;
+	r->recorder = NULL;
+	r->write_filter = NULL;
 }

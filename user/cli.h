@@ -59,11 +59,15 @@ struct run {
 	struct output *out;
 	struct kfl_expr *filter;
 	struct recorder *recorder;
+	struct kfl_expr *write_filter;   /* --write-filter, used by the recorder */
+	bool recorder_reported;         /* its problem was printed (once) */
 	const struct cli_opts *opts;
 };
 
 /* Build the pipeline and its sinks from the options.  0, or exit status (1/2) after printing why. */
 int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name);
+/* Print the recorder's problem on stderr, once per run (capture may call it on its timer). */
+void run_report_recorder(struct run *r);
 /* Finish the pipeline (capture-end), print --stats if asked, free everything. */
 void run_finish(struct run *r);
 

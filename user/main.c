@@ -37,6 +37,9 @@ static int cmd_version(int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "read", cmd_read },
+	{ "capture", cmd_capture },
+	{ "stats", cmd_stats },
+	{ "query", cmd_query },
 	{ "version", cmd_version },
 };
 

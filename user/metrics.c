@@ -46,16 +46,14 @@ static void write_metric(FILE *out, const char *name, bool gauge, const char *la
 		fprintf(out, "faultline_%s%s %.0f\n", name, suffix, value);
 }
 
-void metrics_write(const struct fl_stats *s, FILE *out)
+void metrics_write(const struct doc *stats, FILE *out)
 {
-	struct doc d;
-	doc_init(&d);
-	stats_to_doc(s, &d);
+	const struct doc *d = stats;
 
-	for (uint32_t group = d.nodes[DOC_ROOT].v.kids.first; group != DOC_NONE;
-	     group = d.nodes[group].next) {
+	for (uint32_t group = d->nodes[DOC_ROOT].v.kids.first; group != DOC_NONE;
+	     group = d->nodes[group].next) {
 		size_t glen;
-		const char *gkey = doc_key(&d, group, &glen);
+		const char *gkey = doc_key(d, group, &glen);
 		char name[128];
 		size_t len = 0;
 		append_snake(name, sizeof(name), &len, gkey, glen);
@@ -63,44 +61,43 @@ void metrics_write(const struct fl_stats *s, FILE *out)
 
 		if (strcmp(name, "capture") == 0) {
 			/* An info metric carries the text: backend and interfaces as labels. */
-			const char *backend = doc_path_str(&d, group, "backend");
+			const char *backend = doc_path_str(d, group, "backend");
 			fprintf(out, "# TYPE faultline_capture_info gauge\n"
 				     "faultline_capture_info{backend=\"%s\",interfaces=\"", backend ? backend : "");
-			uint32_t ifs = doc_get(&d, group, "interfaces");
-			for (uint32_t i = 0, n; (n = doc_index(&d, ifs, i)) != DOC_NONE; i++)
-				fprintf(out, "%s%s", i ? "," : "", doc_str(&d, n, NULL));
+			uint32_t ifs = doc_get(d, group, "interfaces");
+			for (uint32_t i = 0, n; (n = doc_index(d, ifs, i)) != DOC_NONE; i++)
+				fprintf(out, "%s%s", i ? "," : "", doc_str(d, n, NULL));
 			fputs("\"} 1\n", out);
 		}
-		for (uint32_t m = d.nodes[group].v.kids.first; m != DOC_NONE; m = d.nodes[m].next) {
+		for (uint32_t m = d->nodes[group].v.kids.first; m != DOC_NONE; m = d->nodes[m].next) {
 			size_t klen;
-			const char *key = doc_key(&d, m, &klen);
+			const char *key = doc_key(d, m, &klen);
 			len = base;
 			name[len++] = '_';
 			append_snake(name, sizeof(name), &len, key, klen);
-			enum doc_type t = doc_type_of(&d, m);
+			enum doc_type t = doc_type_of(d, m);
 			if (t == DOC_INT || t == DOC_REAL) {
-				write_metric(out, name, is_gauge(name), NULL, NULL, doc_number(&d, m));
+				write_metric(out, name, is_gauge(name), NULL, NULL, doc_number(d, m));
 			} else if (t == DOC_OBJ) {
 				/* entries.errors.{type}: one metric with a label per type */
 				bool first = true;
-				for (uint32_t c = d.nodes[m].v.kids.first; c != DOC_NONE; c = d.nodes[c].next) {
+				for (uint32_t c = d->nodes[m].v.kids.first; c != DOC_NONE; c = d->nodes[c].next) {
 					if (first)
 						fprintf(out, "# TYPE faultline_%s_total counter\n", name);
 					first = false;
 					fprintf(out, "faultline_%s_total{type=\"%s\"} %.0f\n", name,
-						doc_key(&d, c, NULL), doc_number(&d, c));
+						doc_key(d, c, NULL), doc_number(d, c));
 				}
 			}
 		}
 	}
-	doc_free(&d);
 }
 
 struct metrics_server {
 	struct MHD_Daemon *daemon;
-	const struct fl_stats *stats;
-	void (*refresh)(void *ctx);
+	void (*describe)(void *ctx, struct doc *out);
 	void *ctx;
+	struct doc scratch;
 };
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
@@ -124,9 +121,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	} else {
 		FILE *f = open_memstream(&body, &len);
 		if (f) {
-			if (m->refresh)
-				m->refresh(m->ctx);
-			metrics_write(m->stats, f);
+			m->describe(m->ctx, &m->scratch);
+			metrics_write(&m->scratch, f);
 			fclose(f);
 		}
 	}
@@ -193,8 +189,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, char *e
 	return -EINVAL;
 }
 
-struct metrics_server *metrics_server_start(const char *listen, const struct fl_stats *s,
-					    void (*refresh)(void *ctx), void *ctx,
+struct metrics_server *metrics_server_start(const char *listen,
+					    void (*describe)(void *ctx, struct doc *out), void *ctx,
 					    char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -205,9 +201,9 @@ struct metrics_server *metrics_server_start(const char *listen, const struct fl_
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	m->stats = s;
-	m->refresh = refresh;
+	m->describe = describe;
 	m->ctx = ctx;
+	doc_init(&m->scratch);
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -241,5 +237,6 @@ void metrics_server_stop(struct metrics_server *m)
 	if (!m)
 		return;
 	MHD_stop_daemon(m->daemon);
+	doc_free(&m->scratch);
 	free(m);
 }

@@ -10,20 +10,19 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "stats.h"
+#include "doc.h"
 
-/* Write every counter of `s` as exposition text. */
-void metrics_write(const struct fl_stats *s, FILE *out);
+/* Write every counter of a stats doc (stats_to_doc's shape) as exposition text. */
+void metrics_write(const struct doc *stats, FILE *out);
 
 struct metrics_server;
 
 /*
- * Listen on "ADDR:PORT" ("[::1]:9090", "0.0.0.0:9090", ":9090").  `refresh`
- * (may be NULL) is called before each scrape to bring the stats up to date.
- * NULL with a message in err on failure.
+ * Listen on "ADDR:PORT" ("[::1]:9464", "0.0.0.0:9464", ":9464").  Each scrape
+ * calls `describe` for the current stats doc.  NULL with a message in err.
  */
-struct metrics_server *metrics_server_start(const char *listen, const struct fl_stats *s,
-					    void (*refresh)(void *ctx), void *ctx,
+struct metrics_server *metrics_server_start(const char *listen,
+					    void (*describe)(void *ctx, struct doc *out), void *ctx,
 					    char *err, size_t errlen);
 /* A file descriptor to poll for readability; call metrics_server_run() when it is. */
 int metrics_server_fd(const struct metrics_server *m);

@@ -73,10 +73,12 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "bytes", (int64_t)s->recorder.bytes);
 	doc_add_int(d, o, "write_errors", (int64_t)s->recorder.write_errors);
 	doc_add_int(d, o, "files", (int64_t)s->recorder.files);
+	doc_add_int(d, o, "dropped", (int64_t)s->recorder.dropped);
 
 	o = doc_add_obj(d, DOC_ROOT, "memory");
 	doc_add_int(d, o, "flow_bytes", (int64_t)s->memory.flow_bytes);
 	doc_add_int(d, o, "reassembly_bytes", (int64_t)s->memory.reassembly_bytes);
+	doc_add_int(d, o, "recorder_bytes", (int64_t)s->memory.recorder_bytes);
 }
 
 void stats_write_json(const struct fl_stats *s, FILE *out)

@@ -55,10 +55,12 @@ struct fl_stats {
 	} kernel;
 	struct {
 		uint64_t packets, bytes, write_errors, files;
+		uint64_t dropped;             /* packets that belong in the recording but are not in it */
 	} recorder;
 	struct {
 		uint64_t flow_bytes;          /* bytes held by the flow table */
 		uint64_t reassembly_bytes;    /* bytes of out-of-order data held */
+		uint64_t recorder_bytes;      /* --write-filter: packets held until their flow is judged */
 	} memory;
 };
 

@@ -39,6 +39,7 @@ ns_bg() { local n; n=$(ns_name "$1"); shift; ip netns exec "$n" "$@" & NS_PIDS+=
 
 ns_teardown() {
 	local p n
+	set +e    # at exit under `set -e`, one failed kill/wait must not skip the rest
 	for p in "${NS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${NS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for n in "${NS_MADE[@]}"; do

@@ -66,6 +66,14 @@ struct dissect_ctx {
 	struct fl_endpoint client, server;
 	enum dissect_end end_reason;       /* valid in end() */
 	enum dissect_dir end_by;           /* who sent the FIN/RST, valid in end() */
+	/* The capture joined this stream after it started: resynchronise on the next
+	 * message start instead of reporting parser errors. */
+	bool midstream;
+	/* Bytes of each direction the dissector left unconsumed and that are now being
+	 * thrown away: valid in end() and gap() (a hole makes them useless). */
+	uint32_t unconsumed[2];
+	uint64_t timeout_ms;      /* tap.tcpStreamChannelTimeoutMs, for messages */
+	bool fin[2];              /* the sender of each direction sent its FIN (valid in end()) */
 };
 
 struct dissector_ops {
@@ -97,5 +105,15 @@ struct dissector_ops {
 
 /* All dissectors, in probing order; NULL-terminated. */
 extern const struct dissector_ops *const dissectors[];
+
+/*
+ * Helpers for dissectors (dissect/registry.c).  dissect_entry_begin starts an
+ * entry for this flow, client as src; dissect_add_tcp adds the "tcp" object
+ * ({missed_bytes, retransmissions}) when either is non-zero.
+ */
+struct doc *dissect_entry_begin(struct dissect_ctx *ctx, uint64_t ts_ns, const char *protocol);
+void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions);
+/* Append `s` (up to max bytes) to a message as a quoted, printable excerpt. */
+size_t dissect_excerpt(char *out, size_t out_len, const uint8_t *s, size_t len, size_t max);
 
 #endif

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TCP socket state from the kernel's tracepoints: connects that failed
+ * (SYN_SENT -> CLOSE), sockets in CLOSE_WAIT and LAST_ACK, and resets.
+ * Counts them in `kcounters` (the stats "kernel" object, which does not
+ * depend on packets being captured) and reports each as a struct
+ * fl_sock_event for the pipeline to corroborate its packet view.
+ *
+ * Each tracepoint has a tp_btf program and a classic tracepoint program; the
+ * loader enables the classic ones only when the tp_btf ones fail to load.
+ * Both read the socket through BPF_CORE_READ, so they share one body.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "faultline.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_SENT_ 2
+#define TCP_CLOSE_ 7
+#define TCP_CLOSE_WAIT_ 8
+#define TCP_LAST_ACK_ 9
+#define TCP_LISTEN_ 10
+
+/* tap.tcpStreamChannelTimeoutMs in ns: how long CLOSE_WAIT / LAST_ACK may last. */
+const volatile __u64 wait_ns = 10000000000ull;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_KCNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} kcounters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} sock_events SEC(".maps");
+
+/* Sockets now in CLOSE_WAIT or LAST_ACK, by socket address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct fl_sock_wait);
+} waits SEC(".maps");
+
+static __always_inline void kcount(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&kcounters, &which);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void emit(const struct sock *sk, __u8 kind, __u8 oldstate, __u8 newstate)
+{
+	struct fl_sock_event *ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
+	struct net *net;
+
+	if (!ev)
+		return;   /* the counters still have it */
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->kind = kind;
+	ev->oldstate = oldstate;
+	ev->newstate = newstate;
+	ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ev->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (ev->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&ev->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&ev->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)ev->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)ev->daddr, sk, __sk_common.skc_daddr);
+	}
+	net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	if (net) {
+		ev->netns_ino = BPF_CORE_READ(net, ns.inum);
+		ev->netns_cookie = BPF_CORE_READ(net, net_cookie);
+	}
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* A socket left CLOSE_WAIT or LAST_ACK: count it if it stayed too long and nobody counted it yet. */
+static __always_inline void wait_end(__u64 key, int state, __u64 now)
+{
+	struct fl_sock_wait *w = bpf_map_lookup_elem(&waits, &key);
+
+	if (!w)
+		return;
+	if (w->state == state && !w->counted && now - w->since_ns >= wait_ns)
+		kcount(state == TCP_CLOSE_WAIT_ ? FL_KCNT_CLOSE_WAIT : FL_KCNT_LAST_ACK);
+	bpf_map_delete_elem(&waits, &key);
+}
+
+static __always_inline void on_state(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)(long)sk, now = bpf_ktime_get_ns();
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	if (oldstate == TCP_CLOSE_WAIT_ || oldstate == TCP_LAST_ACK_)
+		wait_end(key, oldstate, now);
+
+	if (oldstate == TCP_SYN_SENT_ && newstate == TCP_CLOSE_) {
+		kcount(FL_KCNT_SYN_SENT);
+		emit(sk, FL_SOCK_SYN_SENT_CLOSE, oldstate, newstate);
+	} else if (newstate == TCP_CLOSE_WAIT_ || newstate == TCP_LAST_ACK_) {
+		struct fl_sock_wait w = { .since_ns = now, .state = newstate };
+
+		bpf_map_update_elem(&waits, &key, &w, BPF_ANY);
+		emit(sk, newstate == TCP_CLOSE_WAIT_ ? FL_SOCK_CLOSE_WAIT : FL_SOCK_LAST_ACK,
+		     oldstate, newstate);
+	} else if (newstate == TCP_CLOSE_ &&
+		   (oldstate == TCP_CLOSE_WAIT_ || oldstate == TCP_LAST_ACK_)) {
+		emit(sk, FL_SOCK_CLOSED, oldstate, newstate);
+	}
+}
+
+/*
+ * A reset received or sent by a socket.  A RST answering a SYN is a refused
+ * connect (counted as SynSent by the state change), and one sent by a
+ * listener or for no socket at all is not a connection being reset.
+ */
+static __always_inline void on_reset(const struct sock *sk, bool sent)
+{
+	int state;
+
+	if (!sk)
+		return;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (state == TCP_SYN_SENT_ || state == TCP_LISTEN_)
+		return;
+	kcount(FL_KCNT_RESET);
+	emit(sk, sent ? FL_SOCK_RESET_SEND : FL_SOCK_RESET_RECV, state, state);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(fl_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	on_state(sk, oldstate, newstate);
+	return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(fl_rrst_btf, const struct sock *sk)
+{
+	on_reset(sk, false);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(fl_srst_btf, const struct sock *sk)
+{
+	on_reset(sk, true);
+	return 0;
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int fl_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	on_state(ctx->skaddr, ctx->oldstate, ctx->newstate);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int fl_rrst_tp(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	on_reset(ctx->skaddr, false);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int fl_srst_tp(struct trace_event_raw_tcp_send_reset *ctx)
+{
+	on_reset(ctx->skaddr, true);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Suite "recorder": the pcap files faultline writes, checked with tshark/capinfos.
+#   1. the writer itself (bench/recorder_bench.c built with sanitizers): packets,
+#      lengths and nanosecond times survive; gzip; rotation keeps the newest K.
+#   2. `faultline read -w` (skipped with a message while `read` is not there):
+#      re-reading the recording gives the same entries and tshark the same
+#      packets; gzip; rotation; `--write-filter error` holds exactly the flows
+#      with error entries; the golden fixtures round-trip.
+set -u
+cd "$(dirname "$0")/../.."
+suite=recorder
+passed=0 failed=0 skipped=0
+ok()   { echo "  ok    $*"; passed=$((passed + 1)); }
+bad()  { echo "  FAIL  $*"; failed=$((failed + 1)); }
+skip() { echo "  skip  $*"; skipped=$((skipped + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# check_all WHAT 'shell condition': for conditions joined with && or ||.
+check_all() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+finish() { echo "$suite: $passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
+
+tmp=$(mktemp -d /tmp/recorder-suite.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+PY=/usr/bin/python3
+FL=./faultline-asan
+
+for tool in tshark capinfos editcap jq; do
+	if ! command -v "$tool" >/dev/null; then
+		skip "everything: $tool is not installed"
+		finish
+	fi
+done
+if ! "$PY" -c 'import scapy' 2>/dev/null; then
+	skip "everything: python3 scapy is not installed"
+	finish
+fi
+
+# Per packet: time (ns digits), length on the wire, captured length, link type.
+fields() {
+	tshark -r "$1" -T fields -e frame.time_epoch -e frame.len -e frame.cap_len \
+		-e frame.encap_type 2>/dev/null
+}
+same_packets() { [ -n "$(fields "$1")" ] && diff <(fields "$1") <(fields "$2") >/dev/null; }
+is_gzip() { [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = "1f8b" ]; }
+count() { capinfos -Mc "$1" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}'; }
+nano_pcap() { capinfos -t "$1" 2>/dev/null | grep -q 'nanosecond pcap'; }
+
+"$PY" tests/recorder/make_fixture.py "$tmp/fx.pcap" || { bad "make the fixture"; finish; }
+editcap -s 60 "$tmp/fx.pcap" "$tmp/fx60.pcap" >/dev/null 2>&1
+echo "recorder: fixture of $(count "$tmp/fx.pcap") packets"
+
+# ---- 1. the writer ----
+echo "recorder: the writer (bench/recorder_bench.c)"
+bench="$tmp/recorder_bench"
+if cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser -Iinclude \
+	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-o "$bench" bench/recorder_bench.c user/recorder.c user/recorder_file.c user/stats.c \
+	user/doc.c -lpcap -lz; then
+	"$bench" "$tmp/fx.pcap" "$tmp/w.pcap" >/dev/null
+	check "plain pcap: same packets, lengths and ns times as the source" \
+		same_packets "$tmp/fx.pcap" "$tmp/w.pcap"
+	check "plain pcap: a nanosecond pcap" nano_pcap "$tmp/w.pcap"
+	"$bench" "$tmp/fx60.pcap" "$tmp/w60.pcap" >/dev/null
+	check "cut packets: original lengths kept beside the captured ones" \
+		same_packets "$tmp/fx60.pcap" "$tmp/w60.pcap"
+	"$bench" "$tmp/fx.pcap" "$tmp/w.pcap.gz" >/dev/null
+	check "gzip: the file is gzip" is_gzip "$tmp/w.pcap.gz"
+	check "gzip: tshark reads the same packets" same_packets "$tmp/fx.pcap" "$tmp/w.pcap.gz"
+	# ~4.9 KB x 700 loops = 3.4 MB: 4 files of 1 MB, the newest 2 kept.
+	mkdir "$tmp/rot"
+	out=$("$bench" "$tmp/fx.pcap" "$tmp/rot/r.pcap" 700 1 2)
+	files=$(sed -nE 's/.* ([0-9]+) files.*/\1/p' <<<"$out")
+	check "rotation: 4 files written" [ "$files" = 4 ]
+	check "rotation: the newest 2 kept, the oldest deleted" \
+		[ "$(cd "$tmp/rot" && echo *)" = "r-00003.pcap r-00004.pcap" ]
+	big=$(find "$tmp/rot" -name 'r-*.pcap' -size +1000000c | wc -l)
+	check "rotation: no file over 1 MB" [ "$big" = 0 ]
+	n3=$(count "$tmp/rot/r-00003.pcap")
+	check_all "rotation: every kept file reads in tshark" \
+		'[ -n "$n3" ] && [ "$n3" -gt 0 ] && [ "$(count "$tmp/rot/r-00004.pcap")" -gt 0 ]'
+else
+	bad "build bench/recorder_bench.c"
+fi
+
+# ---- 2. faultline read -w ----
+echo "recorder: faultline read -w"
+if [ ! -x "$FL" ] || ! "$FL" read -o json "$tmp/fx.pcap" >"$tmp/e.json" 2>"$tmp/e.err"; then
+	skip "faultline read -w: \`$FL read\` does not run here yet ($(head -c 120 "$tmp/e.err" 2>/dev/null | head -1))"
+	finish
+fi
+
+# Plain: the recording holds every packet and gives the same entries.
+"$FL" read -o json -w "$tmp/r.pcap" "$tmp/fx.pcap" >"$tmp/e1.json" 2>"$tmp/err"
+rc=$?
+check_all "read -w: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]'
+check "read -w: tshark sees the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap"
+"$FL" read -o json "$tmp/r.pcap" >"$tmp/e2.json" 2>/dev/null
+check_all "read -w: re-reading the recording gives the same entries" \
+	'[ -s "$tmp/e1.json" ] && diff -q "$tmp/e1.json" "$tmp/e2.json" >/dev/null'
+check "read -w: --stats counts the recorded packets" \
+	[ "$("$FL" read --stats -w "$tmp/r.pcap" "$tmp/fx.pcap" | jq .recorder.packets)" = \
+	  "$(count "$tmp/fx.pcap")" ]
+
+# Gzip.
+"$FL" read -o json -w "$tmp/r.pcap.gz" "$tmp/fx.pcap" >/dev/null 2>&1
+check "read -w x.gz: gzip that tshark reads" is_gzip "$tmp/r.pcap.gz"
+check "read -w x.gz: the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap.gz"
+"$FL" read -o json "$tmp/r.pcap.gz" >"$tmp/e3.json" 2>/dev/null
+check "read -w x.gz: re-read, the same entries" diff -q "$tmp/e1.json" "$tmp/e3.json"
+
+# Rotation: ~3.4 MB of the fixture repeated, 1 MB files, keep 2.
+"$PY" tests/recorder/make_fixture.py "$tmp/big.pcap" 700
+mkdir "$tmp/rot2"
+"$FL" read -o json --write-max-mb 1 --write-files 2 -w "$tmp/rot2/r.pcap" "$tmp/big.pcap" \
+	>/dev/null 2>&1
+check "read rotation: the newest 2 of 4 files kept" \
+	[ "$(cd "$tmp/rot2" && echo *)" = "r-00003.pcap r-00004.pcap" ]
+check "read rotation: files readable" [ "$(count "$tmp/rot2/r-00004.pcap")" -gt 0 ]
+
+"$FL" read -o json --write-files 2 -w "$tmp/rot2/x.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
+check "read: --write-files without --write-max-mb is a usage error (exit 2)" [ $? = 2 ]
+"$FL" read -o json -w "$tmp/no/such/dir/x.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/err5"
+rc=$?
+check_all "read -w into a missing directory: exit 2, the path named" \
+	'[ $rc = 2 ] && grep -q "$tmp/no/such/dir/x.pcap" "$tmp/err5"'
+
+# A disk that cannot take it: reported on stderr, the entries still come.
+if [ -w /dev/full ]; then
+	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"
+	rc=$?
+	check_all "read -w /dev/full: the run goes on (exit 0, same entries)" \
+		'[ $rc = 0 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null'
+	check "read -w /dev/full: one message naming the file" \
+		[ "$(grep -c '/dev/full' "$tmp/err4")" = 1 ]
+	check "read -w /dev/full: counted in stats" \
+		[ "$("$FL" read --stats -w /dev/full "$tmp/fx.pcap" 2>/dev/null | jq .recorder.write_errors)" -ge 1 ]
+fi
+
+# --write-filter error: exactly the TCP/UDP conversations of flows with error entries.
+conv_of_pcap() {   # one "a:port b:port" line per TCP/UDP packet, sides sorted; ICMP quotes excluded
+	tshark -r "$1" -Y '(tcp or udp) and not icmp' -T fields -E separator=' ' \
+		-e ip.src -e ipv6.src -e tcp.srcport -e udp.srcport \
+		-e ip.dst -e ipv6.dst -e tcp.dstport -e udp.dstport 2>/dev/null |
+	awk '{ a = $1 ":" $2; b = $3 ":" $4; print (a < b ? a " " b : b " " a) }'
+}
+"$FL" read -o json --write-filter error -w "$tmp/err.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/errf"
+rc=$?
+check_all "--write-filter error: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/errf" ]'
+# A flow has an error entry when an entry names it, or when an ICMP error quotes it
+# (the pipeline attaches the ICMP error to the flow it quotes).
+conv_of_pcap "$tmp/fx.pcap" | sort -u >"$tmp/all"
+jq -r 'select(.error != null) | (if .src.port != null then . else .icmp.original end) |
+	select(. != null and .src.port != null) |
+	(.src.ip + ":" + (.src.port|tostring)) as $a | (.dst.ip + ":" + (.dst.port|tostring)) as $b |
+	if $a < $b then "\($a) \($b)" else "\($b) \($a)" end' "$tmp/e1.json" |
+	sort -u | comm -12 - "$tmp/all" >"$tmp/want"
+conv_of_pcap "$tmp/err.pcap" | sort -u >"$tmp/got"
+echo "recorder: $(wc -l <"$tmp/want") flows with error entries"
+check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
+check "--write-filter error: the conversations are exactly the failing flows" \
+	diff "$tmp/want" "$tmp/got"
+# Whole flows: every packet the source has of those conversations.
+want_n=$(conv_of_pcap "$tmp/fx.pcap" | grep -cxFf "$tmp/want")
+got_n=$(conv_of_pcap "$tmp/err.pcap" | wc -l)
+check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
+if jq -e 'select(.protocol == "icmp" and .error != null)' "$tmp/e1.json" >/dev/null; then
+	check "--write-filter error: the ICMP error itself is recorded" \
+		[ "$(tshark -r "$tmp/err.pcap" -Y 'icmp.type == 3' 2>/dev/null | wc -l)" -ge 1 ]
+fi
+check "--write-filter error: no healthy flow's packet (40001, 40007)" \
+	[ "$(tshark -r "$tmp/err.pcap" -Y 'tcp.port == 40001 or tcp.port == 40007' 2>/dev/null | wc -l)" = 0 ]
+"$FL" read -o json --write-filter 'protocol == "none-such"' -w "$tmp/none.pcap" "$tmp/fx.pcap" \
+	>/dev/null 2>&1
+check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
+"$FL" read -o json --write-filter 'error ==' -w "$tmp/bad.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
+check "--write-filter: a KFL syntax error is a usage error (exit 2)" [ $? = 2 ]
+
+# The golden fixtures (another suite's files): each round-trips, and its error-only
+# recording re-reads to the same error entries.  Bounded to 200 files.
+errors_of() { jq -c 'select(.error != null) | del(.id)' "$1" | sort; }
+n=0
+for fx in tests/golden/fixtures/*.pcap tests/golden/fixtures/*.pcap.gz tests/golden/fixtures/*.pcapng; do
+	[ -f "$fx" ] || continue
+	n=$((n + 1)); [ "$n" -le 200 ] || break
+	name=$(basename "$fx")
+	"$FL" read -o json -w "$tmp/g.pcap" "$fx" >"$tmp/g1.json" 2>/dev/null
+	"$FL" read -o json "$tmp/g.pcap" >"$tmp/g2.json" 2>/dev/null
+	if diff -q "$tmp/g1.json" "$tmp/g2.json" >/dev/null && same_packets "$fx" "$tmp/g.pcap"; then
+		ok "round trip $name"
+	else
+		bad "round trip $name"
+	fi
+	"$FL" read -o json --write-filter error -w "$tmp/ge.pcap" "$fx" >/dev/null 2>&1
+	"$FL" read -o json "$tmp/ge.pcap" >"$tmp/g3.json" 2>/dev/null
+	check "error-only recording of $name: the same error entries" \
+		diff -q <(errors_of "$tmp/g1.json") <(errors_of "$tmp/g3.json")
+done
+[ "$n" -gt 0 ] || skip "golden fixtures round trip: tests/golden/fixtures/ is empty"
+
+finish

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Drive one dissector without the stream layer: a dissect_ctx with an
+ * emitter whose sink keeps a copy of every entry, and a feed that keeps
+ * unconsumed bytes and presents them again with the next call, as the stream
+ * layer does.
+ */
+#ifndef TEST_DISSECT_HARNESS_H
+#define TEST_DISSECT_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "decode.h"
+#include "dissect/dissect.h"
+#include "dissect/protocols.h"
+#include "entry.h"
+#include "flow.h"
+
+#define H_MAX_ENTRIES 512
+#define H_BUF 4096
+
+struct harness {
+	const struct dissector_ops *ops;
+	void *state;
+	struct emitter em;
+	struct fl_stats stats;
+	struct fl_config cfg;
+	struct flow flow;
+	struct dissect_ctx ctx;
+	unsigned n;
+	struct doc docs[H_MAX_ENTRIES];
+	char *json[H_MAX_ENTRIES];
+	/* Unconsumed bytes per direction, as the stream layer keeps them. */
+	uint8_t buf[2][H_BUF];
+	size_t buf_len[2];
+	bool stopped;
+};
+
+static void h_sink(void *c, const struct doc *d, const struct entry_meta *meta)
+{
+	struct harness *h = c;
+	(void)meta;
+	if (h->n == H_MAX_ENTRIES)
+		return;
+	struct doc *dst = &h->docs[h->n];
+	doc_init(dst);
+	doc_reset(dst);
+	for (uint32_t k = d->nodes[DOC_ROOT].v.kids.first; k != DOC_NONE; k = d->nodes[k].next)
+		doc_copy(dst, DOC_ROOT, doc_key(d, k, NULL), d, k);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	doc_write_json(d, DOC_ROOT, f);
+	fclose(f);
+	h->json[h->n++] = text;
+}
+
+static inline struct harness *h_new(const struct dissector_ops *ops, uint8_t proto,
+				    uint16_t server_port)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	h->ops = ops;
+	emitter_init(&h->em, &h->stats);
+	emitter_add_sink(&h->em, (struct entry_sink){ .emit = h_sink, .ctx = h });
+	config_defaults(&h->cfg);
+	h->flow.key.proto = proto;
+	h->ctx.em = &h->em;
+	h->ctx.flow = &h->flow;
+	h->ctx.cfg = &h->cfg;
+	h->ctx.timeout_ms = h->cfg.stream_timeout_ms;
+	h->ctx.stats = &h->stats;
+	addr_parse(&h->ctx.client.addr, "198.18.4.1");
+	h->ctx.client.port = 40000;
+	h->ctx.client.has_port = true;
+	addr_parse(&h->ctx.server.addr, "198.18.4.2");
+	h->ctx.server.port = server_port;
+	h->ctx.server.has_port = true;
+	h->state = ops->new(&h->ctx);
+	assert_non_null(h->state);
+	return h;
+}
+
+/* The stream layer joined the stream after it started. */
+static inline void h_midstream(struct harness *h)
+{
+	h->ops->free(h->state);
+	h->ctx.midstream = true;
+	h->state = h->ops->new(&h->ctx);
+	assert_non_null(h->state);
+}
+
+static inline void h_free(struct harness *h)
+{
+	h->ops->free(h->state);
+	for (unsigned i = 0; i < h->n; i++) {
+		doc_free(&h->docs[i]);
+		free(h->json[i]);
+	}
+	emitter_free(&h->em);
+	free(h);
+}
+
+/* One call of parse() with exactly these bytes (a UDP datagram); returns its result. */
+static inline ssize_t h_datagram(struct harness *h, enum dissect_dir dir, const void *data,
+				 size_t len, uint64_t ts_ms)
+{
+	h->ctx.ts_ns = 1700000000000000000ull + ts_ms * 1000000ull;
+	return h->ops->parse(h->state, &h->ctx, dir, data, len);
+}
+
+/* Stream bytes: append to what was left, parse, keep what was not consumed. */
+static inline ssize_t h_stream(struct harness *h, enum dissect_dir dir, const void *data,
+			       size_t len, uint64_t ts_ms)
+{
+	if (h->stopped)
+		return -1;
+	assert_true(h->buf_len[dir] + len <= H_BUF);
+	memcpy(h->buf[dir] + h->buf_len[dir], data, len);
+	h->buf_len[dir] += len;
+	ssize_t used = h_datagram(h, dir, h->buf[dir], h->buf_len[dir], ts_ms);
+	if (used < 0) {
+		h->stopped = true;
+		return used;
+	}
+	assert_true((size_t)used <= h->buf_len[dir]);
+	memmove(h->buf[dir], h->buf[dir] + used, h->buf_len[dir] - (size_t)used);
+	h->buf_len[dir] -= (size_t)used;
+	return used;
+}
+
+static inline ssize_t h_streams(struct harness *h, enum dissect_dir dir, const char *text,
+				uint64_t ts_ms)
+{
+	return h_stream(h, dir, text, strlen(text), ts_ms);
+}
+
+static inline void h_end(struct harness *h, enum dissect_end why, enum dissect_dir by,
+			 uint64_t ts_ms)
+{
+	h->ctx.ts_ns = 1700000000000000000ull + ts_ms * 1000000ull;
+	h->ctx.end_reason = why;
+	h->ctx.end_by = by;
+	h->ops->end(h->state, &h->ctx);
+}
+
+/* Field access on entry i. */
+static inline uint32_t h_node(struct harness *h, unsigned i, const char *path)
+{
+	assert_true(i < h->n);
+	return doc_path(&h->docs[i], DOC_ROOT, path);
+}
+
+static inline const char *h_str(struct harness *h, unsigned i, const char *path)
+{
+	const char *s = doc_path_str(&h->docs[i], DOC_ROOT, path);
+	if (!s)
+		fail_msg("entry %u: no string at %s in %s", i, path, h->json[i]);
+	return s;
+}
+
+static inline int64_t h_int(struct harness *h, unsigned i, const char *path)
+{
+	uint32_t n = h_node(h, i, path);
+	if (doc_type_of(&h->docs[i], n) != DOC_INT)
+		fail_msg("entry %u: no integer at %s in %s", i, path, h->json[i]);
+	return h->docs[i].nodes[n].v.i;
+}
+
+static inline bool h_is_null(struct harness *h, unsigned i, const char *path)
+{
+	return doc_type_of(&h->docs[i], h_node(h, i, path)) == DOC_NULL;
+}
+
+/* The entry's JSON contains `text`. */
+static inline void h_contains(struct harness *h, unsigned i, const char *text)
+{
+	assert_true(i < h->n);
+	if (!strstr(h->json[i], text))
+		fail_msg("entry %u lacks %s: %s", i, text, h->json[i]);
+}
+
+#endif

@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: MIT
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "reasm.h"
+
+/* A sink that records what it got; with `lines`, it consumes only whole lines. */
+struct rec {
+	char out[1 << 16];
+	size_t out_len;
+	uint64_t gaps, missing, unconsumed_dropped;
+	bool lines;
+	unsigned calls;
+};
+
+static size_t rec_data(void *arg, const uint8_t *data, size_t len)
+{
+	struct rec *rc = arg;
+	rc->calls++;
+	size_t take = len;
+	if (rc->lines) {
+		const uint8_t *nl = memchr(data, '\n', len);
+		if (!nl)
+			return 0;
+		take = (size_t)(nl - data) + 1;
+	}
+	if (rc->out_len + take <= sizeof(rc->out)) {
+		memcpy(rc->out + rc->out_len, data, take);
+		rc->out_len += take;
+	}
+	return take;
+}
+
+static void rec_gap(void *arg, uint32_t missing, uint32_t unconsumed)
+{
+	struct rec *rc = arg;
+	rc->gaps++;
+	rc->missing += missing;
+	rc->unconsumed_dropped += unconsumed;
+}
+
+struct fixture {
+	struct fl_stats stats;
+	struct reasm_env env;
+	struct reasm r;
+	struct rec rec;
+	struct reasm_sink sink;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	fx->env.stats = &fx->stats;
+	fx->env.memcap = 1 << 20;
+	reasm_init(&fx->r);
+	fx->sink = (struct reasm_sink){ rec_data, rec_gap, &fx->rec };
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_free(&fx->r, &fx->env);
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+	free(fx);
+	return 0;
+}
+
+static unsigned seg(struct fixture *fx, uint32_t seq, const char *s)
+{
+	return reasm_segment(&fx->r, &fx->env, seq, (const uint8_t *)s, (uint32_t)strlen(s),
+			     &fx->sink);
+}
+
+static void assert_out(struct fixture *fx, const char *want)
+{
+	fx->rec.out[fx->rec.out_len] = 0;
+	assert_string_equal(fx->rec.out, want);
+}
+
+static void test_in_order(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 999);
+	assert_int_equal(seg(fx, 1000, "hello "), REASM_IN_ORDER);
+	assert_int_equal(seg(fx, 1006, "world"), REASM_IN_ORDER);
+	assert_out(fx, "hello world");
+	assert_int_equal(fx->rec.gaps, 0);
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+}
+
+static void test_midstream_starts_at_first_data(void **state)
+{
+	struct fixture *fx = *state;
+	assert_int_equal(seg(fx, 5000, "abc"), REASM_IN_ORDER);
+	assert_int_equal(seg(fx, 5003, "def"), REASM_IN_ORDER);
+	assert_out(fx, "abcdef");
+}
+
+static void test_out_of_order(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	assert_int_equal(seg(fx, 1, "aaa"), REASM_IN_ORDER);
+	/* 4..6 missing: held */
+	assert_int_equal(seg(fx, 7, "ccc"), REASM_IN_ORDER);
+	assert_int_equal(seg(fx, 10, "ddd"), REASM_IN_ORDER);
+	assert_out(fx, "aaa");
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 6);
+	/* the late segment fills the hole: out of order, everything delivered */
+	assert_int_equal(seg(fx, 4, "bbb"), REASM_OUT_OF_ORDER);
+	assert_out(fx, "aaabbbcccddd");
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+	assert_int_equal(fx->r.missed, 0);
+}
+
+static void test_retransmission(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	seg(fx, 1, "abcd");
+	assert_int_equal(seg(fx, 1, "abcd"), REASM_RETRANSMISSION);
+	/* a retransmission carrying new bytes too: only the new ones go on */
+	assert_int_equal(seg(fx, 3, "cdef"), REASM_RETRANSMISSION);
+	assert_out(fx, "abcdef");
+	/* a keep-alive probe is not a retransmission */
+	assert_int_equal(seg(fx, 6, "f"), REASM_IGNORED);
+	assert_int_equal(reasm_segment(&fx->r, &fx->env, 7, NULL, 0, &fx->sink), REASM_IGNORED);
+}
+
+static void test_overlap_held(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	seg(fx, 1, "a");
+	assert_int_equal(seg(fx, 5, "EFG"), REASM_IN_ORDER);      /* held 5..7 */
+	/* overlaps the held one on both sides: first copy wins, new parts held */
+	assert_int_equal(seg(fx, 4, "DxxxH") & REASM_RETRANSMISSION, REASM_RETRANSMISSION);
+	assert_int_equal(seg(fx, 2, "BC"), REASM_OUT_OF_ORDER);
+	assert_out(fx, "aBCDEFGH");
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+}
+
+static void test_in_order_overlapping_held(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	seg(fx, 4, "DEF");                     /* held */
+	unsigned res = seg(fx, 1, "ABCDE");    /* fills the hole and covers part of the held one */
+	assert_true(res & REASM_OUT_OF_ORDER);
+	assert_true(res & REASM_RETRANSMISSION);
+	assert_out(fx, "ABCDEF");
+}
+
+static void test_wrap(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0xfffffff0u);      /* data starts at 0xfffffff1 */
+	char a[16], b[21];
+	memset(a, 'a', 15); a[15] = 0;
+	memset(b, 'b', 20); b[20] = 0;
+	/* b crosses 2^32 and arrives first */
+	assert_int_equal(seg(fx, 0x00000000u, b), REASM_IN_ORDER);  /* held: after the hole */
+	assert_int_equal(fx->r.held_bytes, 20);
+	assert_int_equal(seg(fx, 0xfffffff1u, a), REASM_OUT_OF_ORDER);
+	assert_int_equal(fx->rec.out_len, 35);
+	assert_int_equal(fx->r.next_seq, 20);
+	/* an old segment from before the wrap is a retransmission, not new data */
+	assert_int_equal(seg(fx, 0xfffffff1u, "aaaa"), REASM_RETRANSMISSION);
+	/* an ack past the wrap with nothing missing is nothing */
+	reasm_ack(&fx->r, &fx->env, 20, &fx->sink);
+	assert_int_equal(fx->rec.gaps, 0);
+}
+
+static void test_hole_acked(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 100);
+	seg(fx, 101, "0123456789");
+	seg(fx, 121, "KLMNOPQRST");            /* 111..120 never captured */
+	assert_out(fx, "0123456789");
+	/* an ack below the hole changes nothing */
+	reasm_ack(&fx->r, &fx->env, 111, &fx->sink);
+	assert_int_equal(fx->rec.gaps, 0);
+	/* the peer acked past the hole: it is skipped, held data delivered */
+	reasm_ack(&fx->r, &fx->env, 131, &fx->sink);
+	assert_int_equal(fx->rec.gaps, 1);
+	assert_int_equal(fx->rec.missing, 10);
+	assert_int_equal(fx->r.missed, 10);
+	assert_out(fx, "0123456789KLMNOPQRST");
+	/* data lost at the tail, acked: the whole acked range is missing */
+	reasm_ack(&fx->r, &fx->env, 141, &fx->sink);
+	assert_int_equal(fx->r.missed, 20);
+	/* a late copy of skipped bytes is old now */
+	assert_int_equal(seg(fx, 131, "xxxxxxxxxx"), REASM_RETRANSMISSION);
+}
+
+static void test_ack_stops_at_fin(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	seg(fx, 1, "abc");
+	reasm_fin(&fx->r, 9);                  /* 4..8 lost, FIN at 9 */
+	reasm_ack(&fx->r, &fx->env, 10, &fx->sink);   /* acks the FIN too */
+	assert_int_equal(fx->r.missed, 5);
+}
+
+static void test_flush_skips_holes(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	seg(fx, 1, "ab");
+	seg(fx, 6, "fg");
+	seg(fx, 11, "kl");
+	reasm_fin(&fx->r, 20);
+	reasm_flush(&fx->r, &fx->env, &fx->sink);
+	assert_out(fx, "abfgkl");
+	assert_int_equal(fx->r.missed, 3 + 3 + 7);
+	assert_int_equal(fx->rec.gaps, 3);
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+}
+
+static void test_moved_past(void **state)
+{
+	struct fixture *fx = *state;
+	fx->env.memcap = 64u << 20;
+	reasm_start(&fx->r, 0);
+	static uint8_t chunk[65536];
+	memset(chunk, 'x', sizeof(chunk));
+	/* byte 1..100 lost, then more than REASM_HELD_MAX arrives behind the hole */
+	uint32_t seq = 101;
+	for (unsigned i = 0; i <= REASM_HELD_MAX / sizeof(chunk); i++) {
+		reasm_segment(&fx->r, &fx->env, seq, chunk, sizeof(chunk), &fx->sink);
+		seq += sizeof(chunk);
+	}
+	assert_int_equal(fx->rec.gaps, 1);
+	assert_int_equal(fx->rec.missing, 100);
+	assert_int_equal(fx->r.held_bytes, 0);
+	assert_int_equal(fx->r.next_seq, seq);
+}
+
+static void test_memcap(void **state)
+{
+	struct fixture *fx = *state;
+	fx->env.memcap = 10;
+	reasm_start(&fx->r, 0);
+	assert_int_equal(seg(fx, 11, "12345678"), REASM_IN_ORDER);   /* held: 8 bytes */
+	assert_int_equal(seg(fx, 31, "abcdef"), REASM_DROPPED);      /* 14 > 10 */
+	assert_int_equal(fx->stats.tcp.reassembly_dropped_bytes, 6);
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 8);
+	assert_int_equal(fx->r.held_bytes, 8);
+}
+
+static void test_pending_unconsumed(void **state)
+{
+	struct fixture *fx = *state;
+	fx->rec.lines = true;
+	reasm_start(&fx->r, 0);
+	seg(fx, 1, "GET / HT");
+	assert_out(fx, "");
+	assert_int_equal(fx->r.pending_len, 8);
+	seg(fx, 9, "TP/1.1\nHost");
+	assert_out(fx, "GET / HTTP/1.1\n");
+	assert_int_equal(fx->r.pending_len, 4);
+	seg(fx, 20, ": x\n\n");
+	assert_out(fx, "GET / HTTP/1.1\nHost: x\n\n");
+	assert_int_equal(fx->r.pending_len, 0);
+	/* a hole throws away the unconsumed bytes: they cannot join what follows */
+	seg(fx, 25, "partial");
+	seg(fx, 40, "tail\n");
+	reasm_ack(&fx->r, &fx->env, 45, &fx->sink);
+	assert_int_equal(fx->rec.unconsumed_dropped, 7);
+	assert_int_equal(fx->rec.missing, 8);
+	assert_out(fx, "GET / HTTP/1.1\nHost: x\n\ntail\n");
+}
+
+static void test_pending_overflow(void **state)
+{
+	struct fixture *fx = *state;
+	fx->rec.lines = true;
+	reasm_start(&fx->r, 0);
+	static uint8_t chunk[16384];
+	memset(chunk, 'y', sizeof(chunk));
+	uint32_t seq = 1;
+	for (int i = 0; i < 5; i++) {
+		reasm_segment(&fx->r, &fx->env, seq, chunk, sizeof(chunk), &fx->sink);
+		seq += sizeof(chunk);
+	}
+	/* 80 KiB without a newline: over REASM_PENDING_MAX, given up */
+	assert_int_equal(fx->rec.unconsumed_dropped, 4 * sizeof(chunk));
+	assert_int_equal(fx->stats.tcp.reassembly_dropped_bytes, 4 * sizeof(chunk));
+	assert_true(fx->r.pending_len <= REASM_PENDING_MAX);
+}
+
+/* Random segmentation, reordering, duplication and overlap: the output is the input, once. */
+static void test_random_reorder(void **state)
+{
+	struct fixture *fx = *state;
+	fx->env.memcap = 64u << 20;
+	static uint8_t src[20000];
+	srand(12345);
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)('a' + rand() % 26);
+	for (int round = 0; round < 20; round++) {
+		struct fixture *f = fx;
+		reasm_free(&f->r, &f->env);
+		reasm_init(&f->r);
+		memset(&f->rec, 0, sizeof(f->rec));
+		uint32_t isn = (uint32_t)rand() * 7919u;    /* anywhere, wraps too */
+		if (round == 0)
+			isn = 0xffffff00u;
+		reasm_start(&f->r, isn);
+		/* segments of 1..1500 bytes, each sent 1-2 times, some overlapping the next */
+		struct { uint32_t off, len; } segs[400];
+		unsigned n = 0;
+		for (uint32_t off = 0; off < sizeof(src) && n < 390;) {
+			uint32_t len = 1 + (uint32_t)(rand() % 1500);
+			if (off + len > sizeof(src))
+				len = (uint32_t)sizeof(src) - off;
+			segs[n].off = off;
+			segs[n++].len = len;
+			if (rand() % 5 == 0 && n < 390) {     /* an overlapping copy */
+				uint32_t o2 = off + (uint32_t)(rand() % len);
+				uint32_t l2 = 1 + (uint32_t)(rand() % 2000);
+				if (o2 + l2 > sizeof(src))
+					l2 = (uint32_t)sizeof(src) - o2;
+				segs[n].off = o2;
+				segs[n++].len = l2;
+			}
+			off += len;
+		}
+		/* shuffle within windows of 8, like a network would */
+		for (unsigned i = 0; i < n; i++) {
+			unsigned j = i + (unsigned)(rand() % 8);
+			if (j < n) {
+				__typeof__(segs[0]) t = segs[i];
+				segs[i] = segs[j];
+				segs[j] = t;
+			}
+		}
+		for (unsigned i = 0; i < n; i++)
+			reasm_segment(&f->r, &f->env, isn + 1 + segs[i].off, src + segs[i].off,
+				      segs[i].len, &f->sink);
+		reasm_flush(&f->r, &f->env, &f->sink);
+		assert_int_equal(f->rec.gaps, 0);
+		assert_int_equal(f->rec.out_len, sizeof(src));
+		assert_memory_equal(f->rec.out, src, sizeof(src));
+		assert_int_equal(f->stats.memory.reassembly_bytes, 0);
+	}
+}
+
+/* Throughput of the in-order path and of a reordered stream (printed, not asserted). */
+static void test_throughput(void **state)
+{
+	struct fixture *fx = *state;
+	fx->env.memcap = 64u << 20;
+	reasm_start(&fx->r, 0);
+	static uint8_t pkt[1448];
+	memset(pkt, 'z', sizeof(pkt));
+	const unsigned n = 200000;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint32_t seq = 1;
+	for (unsigned i = 0; i < n; i++) {
+		/* every 8th pair swapped: half the stream goes through the held list */
+		if (i % 8 == 0 && i + 1 < n) {
+			reasm_segment(&fx->r, &fx->env, seq + sizeof(pkt), pkt, sizeof(pkt), &fx->sink);
+			reasm_segment(&fx->r, &fx->env, seq, pkt, sizeof(pkt), &fx->sink);
+			seq += 2 * sizeof(pkt);
+			i++;
+			continue;
+		}
+		reasm_segment(&fx->r, &fx->env, seq, pkt, sizeof(pkt), &fx->sink);
+		seq += sizeof(pkt);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_int_equal(fx->r.delivered, (uint64_t)n * sizeof(pkt));
+	print_message("reasm: %u segments, %.1f MB/s, %.0f segments/s\n", n,
+		      (double)n * sizeof(pkt) / s / 1e6, n / s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_midstream_starts_at_first_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlap_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_order_overlapping_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hole_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_stops_at_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_skips_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_moved_past, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memcap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_unconsumed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_reorder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

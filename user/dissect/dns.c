@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: MIT
+/*
+ * DNS over UDP (one message per datagram) and TCP (RFC 7766: each message
+ * behind a 2-byte length, several per connection).  Queries wait in a small
+ * per-flow table until the response with their id arrives; what is left when
+ * the flow ends, or when an ICMP error quotes it, is a half-connection.
+ *
+ * Every read is bounds-checked against the message; names are decompressed
+ * with a cap on pointer jumps and on the 255-byte name length, so a pointer
+ * loop or a pointer past the end is a parser-error, never a hang.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config.h"
+#include "../decode.h"
+#include "../flow.h"
+#include "appmsg.h"
+#include "protocols.h"
+
+#define DNS_PORT            53
+#define DNS_HEADER_LEN      12
+#define DNS_NAME_MAX        255   /* wire length of a name (RFC 1035 3.1) */
+#define DNS_MAX_JUMPS       32    /* compression pointers followed per name */
+#define DNS_MAX_OUTSTANDING 32    /* queries waiting for a response, per flow */
+#define DNS_SHOW_QUESTIONS  1     /* QDCOUNT is 1 in practice (RFC 9619): the first is kept */
+#define DNS_SHOW_RECORDS    8
+#define DNS_NAME_TEXT       (DNS_NAME_MAX * 4 + 2)
+
+#define DNS_TYPE_A     1
+#define DNS_TYPE_CNAME 5
+#define DNS_TYPE_AAAA  28
+#define DNS_TYPE_OPT   41
+
+struct dns_name {
+	uint8_t len;                  /* wire length including the root label; 0 = none */
+	uint8_t wire[DNS_NAME_MAX];   /* uncompressed labels */
+};
+
+/* A query waiting for its response. */
+struct dns_query {
+	uint64_t ts_ns;
+	uint16_t id;
+	uint16_t qtype;
+	uint8_t opcode;
+	bool has_question;
+	struct dns_name qname;        /* the first question (in practice the only one) */
+};
+
+struct dns_state {
+	bool tcp;
+	bool stopped;                 /* after a parser-error on TCP */
+	bool multicast;               /* mDNS: answers never come back on the query's flow */
+	bool resync[2];               /* TCP framing lost (midstream, hole): find it again */
+	bool partial[2];              /* TCP: part of a message waits in this direction */
+	struct dns_query *queries;    /* oldest first */
+	uint32_t n_queries, cap_queries;
+};
+
+struct dns_question {
+	struct dns_name name;
+	uint16_t type;
+};
+
+struct dns_record {
+	struct dns_name name;
+	uint16_t type;
+	uint32_t ttl;
+	uint32_t rdata_off;
+	uint16_t rdlen;
+};
+
+/* One parsed message; names and records point into the message by offset. */
+struct dns_msg {
+	bool have_header;
+	uint16_t id, qdcount, ancount, nscount, arcount;
+	bool qr, tc;
+	uint8_t opcode;
+	uint16_t rcode;               /* with the EDNS extended bits */
+	bool edns, edns_do;
+	uint8_t edns_version;
+	uint16_t edns_udp_size;
+	unsigned n_questions, n_records;
+	struct dns_question questions[DNS_SHOW_QUESTIONS];
+	struct dns_record records[DNS_SHOW_RECORDS];
+	/* Why the message is malformed, and where: section (0 header, 1 question,
+	 * 2 answer, 3 authority, 4 additional), record number, byte offset. */
+	const char *error;
+	uint8_t section;
+	unsigned record;
+	size_t error_off;
+};
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ---- names, types, rcodes ---- */
+
+/*
+ * Decompress the name at msg[*off] into `name`; *off moves past the name
+ * where it sits (a pointer ends it).  Returns NULL or what was wrong, with
+ * *bad_off where.
+ */
+static const char *dns_name_read(const uint8_t *msg, size_t len, size_t *off,
+				 struct dns_name *name, size_t *bad_off)
+{
+	size_t pos = *off, resume = 0, n = 0;
+	unsigned jumps = 0;
+
+	for (;;) {
+		*bad_off = pos;
+		if (pos >= len)
+			return "name runs past the end of the message";
+		uint8_t l = msg[pos];
+		if ((l & 0xc0) == 0xc0) {
+			if (pos + 1 >= len)
+				return "compression pointer cut short";
+			size_t target = (size_t)(l & 0x3f) << 8 | msg[pos + 1];
+			if (target >= len)
+				return "compression pointer out of bounds";
+			if (++jumps > DNS_MAX_JUMPS)
+				return "compression pointer loop";
+			if (jumps == 1)
+				resume = pos + 2;
+			pos = target;
+			continue;
+		}
+		if (l & 0xc0)
+			return "unsupported label type";
+		if (n + 1 + l > DNS_NAME_MAX)
+			return "name longer than 255 bytes";
+		if (pos + 1 + l > len)
+			return "label runs past the end of the message";
+		memcpy(name->wire + n, msg + pos, 1 + (size_t)l);
+		n += 1 + (size_t)l;
+		if (l == 0)
+			break;
+		pos += 1 + (size_t)l;
+	}
+	name->len = (uint8_t)n;
+	*off = jumps ? resume : pos + 1;
+	return NULL;
+}
+
+/* Presentation form as dig prints it, without the final dot; the root is ".". */
+static void dns_name_format(const struct dns_name *name, char *out, size_t outlen)
+{
+	size_t o = 0, i = 0;
+
+	if (name->len == 0 || name->wire[0] == 0) {
+		snprintf(out, outlen, ".");
+		return;
+	}
+	while (i < name->len && name->wire[i] != 0) {
+		uint8_t l = name->wire[i++];
+		if (o && o + 1 < outlen)
+			out[o++] = '.';
+		for (uint8_t k = 0; k < l && i < name->len; k++, i++) {
+			uint8_t c = name->wire[i];
+			if (o + 5 >= outlen)
+				break;
+			if (c == '.' || c == '\\' || c == '"') {
+				out[o++] = '\\';
+				out[o++] = (char)c;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				o += (size_t)snprintf(out + o, outlen - o, "\\%03u", c);
+			} else {
+				out[o++] = (char)c;
+			}
+		}
+	}
+	out[o < outlen ? o : outlen - 1] = '\0';
+}
+
+static const struct {
+	uint16_t type;
+	const char *name;
+} dns_types[] = {
+	{ 1, "A" }, { 2, "NS" }, { 3, "MD" }, { 4, "MF" }, { 5, "CNAME" }, { 6, "SOA" },
+	{ 7, "MB" }, { 8, "MG" }, { 9, "MR" }, { 10, "NULL" }, { 11, "WKS" }, { 12, "PTR" },
+	{ 13, "HINFO" }, { 14, "MINFO" }, { 15, "MX" }, { 16, "TXT" }, { 17, "RP" },
+	{ 18, "AFSDB" }, { 19, "X25" }, { 20, "ISDN" }, { 21, "RT" }, { 22, "NSAP" },
+	{ 23, "NSAP-PTR" }, { 24, "SIG" }, { 25, "KEY" }, { 26, "PX" }, { 27, "GPOS" },
+	{ 28, "AAAA" }, { 29, "LOC" }, { 30, "NXT" }, { 31, "EID" }, { 32, "NIMLOC" },
+	{ 33, "SRV" }, { 34, "ATMA" }, { 35, "NAPTR" }, { 36, "KX" }, { 37, "CERT" },
+	{ 38, "A6" }, { 39, "DNAME" }, { 40, "SINK" }, { 41, "OPT" }, { 42, "APL" },
+	{ 43, "DS" }, { 44, "SSHFP" }, { 45, "IPSECKEY" }, { 46, "RRSIG" }, { 47, "NSEC" },
+	{ 48, "DNSKEY" }, { 49, "DHCID" }, { 50, "NSEC3" }, { 51, "NSEC3PARAM" },
+	{ 52, "TLSA" }, { 53, "SMIMEA" }, { 55, "HIP" }, { 56, "NINFO" }, { 57, "RKEY" },
+	{ 58, "TALINK" }, { 59, "CDS" }, { 60, "CDNSKEY" }, { 61, "OPENPGPKEY" },
+	{ 62, "CSYNC" }, { 63, "ZONEMD" }, { 64, "SVCB" }, { 65, "HTTPS" }, { 99, "SPF" },
+	{ 100, "UINFO" }, { 101, "UID" }, { 102, "GID" }, { 103, "UNSPEC" }, { 104, "NID" },
+	{ 105, "L32" }, { 106, "L64" }, { 107, "LP" }, { 108, "EUI48" }, { 109, "EUI64" },
+	{ 249, "TKEY" }, { 250, "TSIG" }, { 251, "IXFR" }, { 252, "AXFR" }, { 253, "MAILB" },
+	{ 254, "MAILA" }, { 255, "ANY" }, { 256, "URI" }, { 257, "CAA" }, { 258, "AVC" },
+	{ 259, "DOA" }, { 260, "AMTRELAY" }, { 261, "RESINFO" }, { 32768, "TA" },
+	{ 32769, "DLV" },
+};
+
+/* "A", "AAAA", "MX", ...; RFC 3597's "TYPE1234" for the rest (buf >= 12). */
+static const char *dns_type_name(uint16_t type, char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(dns_types) / sizeof(dns_types[0]); i++)
+		if (dns_types[i].type == type)
+			return dns_types[i].name;
+	snprintf(buf, len, "TYPE%u", type);
+	return buf;
+}
+
+/*
+ * RFC 6895 2.3.  16 is BADVERS when it comes from an OPT record's extended
+ * bits (the only way a message rcode reaches 16); BADSIG shares it in TSIG.
+ */
+static const char *const dns_rcodes[] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN",
+	"YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI", NULL, NULL, NULL, NULL,
+	"BADVERS", "BADKEY", "BADTIME", "BADMODE", "BADNAME", "BADALG", "BADTRUNC",
+	"BADCOOKIE",
+};
+
+static const char *dns_rcode_name(uint16_t rcode, char *buf, size_t len)
+{
+	if (rcode < sizeof(dns_rcodes) / sizeof(dns_rcodes[0]) && dns_rcodes[rcode])
+		return dns_rcodes[rcode];
+	snprintf(buf, len, "RCODE%u", rcode);
+	return buf;
+}
+
+static const char *const dns_opcodes[] = {
+	"QUERY", "IQUERY", "STATUS", NULL, "NOTIFY", "UPDATE", "DSO",
+};
+
+/* ---- parsing one message ---- */
+
+static int dns_fail(struct dns_msg *m, const char *error, size_t off)
+{
+	m->error = error;
+	m->error_off = off;
+	return -EBADMSG;
+}
+
+static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
+{
+	size_t off = DNS_HEADER_LEN, bad;
+	const char *err;
+
+	memset(m, 0, sizeof(*m));
+	if (len < DNS_HEADER_LEN)
+		return dns_fail(m, "message shorter than the 12-byte header", len);
+	m->have_header = true;
+	m->id = be16(msg);
+	m->qr = msg[2] & 0x80;
+	m->opcode = (msg[2] >> 3) & 0x0f;
+	m->tc = msg[2] & 0x02;
+	m->rcode = msg[3] & 0x0f;
+	m->qdcount = be16(msg + 4);
+	m->ancount = be16(msg + 6);
+	m->nscount = be16(msg + 8);
+	m->arcount = be16(msg + 10);
+
+	for (unsigned i = 0; i < m->qdcount; i++) {
+		struct dns_question q;
+		m->section = 1;
+		m->record = i + 1;
+		if ((err = dns_name_read(msg, len, &off, &q.name, &bad)))
+			return dns_fail(m, err, bad);
+		if (len - off < 4)
+			return dns_fail(m, "question cut short", off);
+		q.type = be16(msg + off);
+		off += 4;
+		if (m->n_questions < DNS_SHOW_QUESTIONS)
+			m->questions[m->n_questions++] = q;
+	}
+
+	unsigned counts[3] = { m->ancount, m->nscount, m->arcount };
+	for (unsigned s = 0; s < 3; s++) {
+		for (unsigned i = 0; i < counts[s]; i++) {
+			struct dns_record rr;
+			m->section = (uint8_t)(2 + s);
+			m->record = i + 1;
+			if ((err = dns_name_read(msg, len, &off, &rr.name, &bad)))
+				return dns_fail(m, err, bad);
+			if (len - off < 10)
+				return dns_fail(m, "record header cut short", off);
+			rr.type = be16(msg + off);
+			uint16_t rclass = be16(msg + off + 2);
+			rr.ttl = be32(msg + off + 4);
+			rr.rdlen = be16(msg + off + 8);
+			off += 10;
+			if (len - off < rr.rdlen)
+				return dns_fail(m, "record data runs past the end of the message", off);
+			rr.rdata_off = (uint32_t)off;
+
+			if (s == 0 && (rr.type == DNS_TYPE_A || rr.type == DNS_TYPE_AAAA) &&
+			    rr.rdlen != (rr.type == DNS_TYPE_A ? 4 : 16))
+				return dns_fail(m, rr.type == DNS_TYPE_A ? "A record data is not 4 bytes"
+						: "AAAA record data is not 16 bytes", off);
+			if (s == 0 && rr.type == DNS_TYPE_CNAME) {
+				size_t name_off = off;
+				struct dns_name target;
+				if ((err = dns_name_read(msg, len, &name_off, &target, &bad)))
+					return dns_fail(m, err, bad);
+				if (name_off > off + rr.rdlen)
+					return dns_fail(m, "CNAME runs past its record data", off);
+			}
+			if (rr.type == DNS_TYPE_OPT && s == 2 && !m->edns) {
+				/* RFC 6891 6.1.3: the TTL carries the upper rcode bits, version, DO. */
+				if (rr.name.len != 1)
+					return dns_fail(m, "OPT record not owned by the root", off - 10);
+				m->edns = true;
+				m->edns_udp_size = rclass;
+				m->rcode |= (uint16_t)((rr.ttl >> 24) << 4);
+				m->edns_version = (uint8_t)(rr.ttl >> 16);
+				m->edns_do = rr.ttl & 0x8000;
+			}
+			if (s == 0 && m->n_records < DNS_SHOW_RECORDS)
+				m->records[m->n_records++] = rr;
+			off += rr.rdlen;
+		}
+	}
+	return 0;
+}
+
+/* ---- entries ---- */
+
+static void dns_add_name(struct doc *d, uint32_t parent, const char *key,
+			 const struct dns_name *name)
+{
+	char text[DNS_NAME_TEXT];
+	dns_name_format(name, text, sizeof(text));
+	doc_add_str(d, parent, key, text);
+}
+
+static void dns_add_request(struct doc *d, const struct dns_query *q)
+{
+	char buf[16];
+	uint32_t req = doc_add_obj(d, DOC_ROOT, "request");
+
+	doc_add_int(d, req, "id", q->id);
+	if (q->opcode != 0) {
+		const char *op = q->opcode < sizeof(dns_opcodes) / sizeof(dns_opcodes[0])
+				 ? dns_opcodes[q->opcode] : NULL;
+		if (op)
+			doc_add_str(d, req, "opcode", op);
+		else
+			doc_add_int(d, req, "opcode", q->opcode);
+	}
+	uint32_t qs = doc_add_arr(d, req, "questions");
+	if (q->has_question) {
+		uint32_t o = doc_add_obj(d, qs, NULL);
+		dns_add_name(d, o, "name", &q->qname);
+		doc_add_str(d, o, "type", dns_type_name(q->qtype, buf, sizeof(buf)));
+	}
+}
+
+static void dns_add_record_data(struct doc *d, uint32_t o, const uint8_t *msg, size_t len,
+				const struct dns_record *rr)
+{
+	char text[DNS_NAME_TEXT];
+	struct fl_addr a = { 0 };
+
+	switch (rr->type) {
+	case DNS_TYPE_A:
+	case DNS_TYPE_AAAA:
+		a.family = rr->type == DNS_TYPE_A ? 4 : 6;
+		memcpy(a.bytes, msg + rr->rdata_off, rr->rdlen);
+		doc_add_str(d, o, "data", addr_format(&a, text, sizeof(text)));
+		break;
+	case DNS_TYPE_CNAME: {
+		struct dns_name target;
+		size_t off = rr->rdata_off, bad;
+		if (!dns_name_read(msg, len, &off, &target, &bad)) /* checked by dns_parse */
+			dns_add_name(d, o, "data", &target);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void dns_add_response(struct doc *d, const struct dns_msg *m, const uint8_t *msg,
+			     size_t len)
+{
+	char buf[16];
+	uint32_t resp = doc_add_obj(d, DOC_ROOT, "response");
+
+	doc_add_int(d, resp, "rcode", m->rcode);
+	doc_add_str(d, resp, "rcode_name", dns_rcode_name(m->rcode, buf, sizeof(buf)));
+	doc_add_int(d, resp, "answers", m->ancount);
+	if (m->tc)
+		doc_add_bool(d, resp, "truncated", true);
+	if (m->edns) {
+		uint32_t e = doc_add_obj(d, resp, "edns");
+		doc_add_int(d, e, "version", m->edns_version);
+		doc_add_int(d, e, "udp_size", m->edns_udp_size);
+	}
+	if (m->n_records) {
+		uint32_t arr = doc_add_arr(d, resp, "records");
+		for (unsigned i = 0; i < m->n_records; i++) {
+			const struct dns_record *rr = &m->records[i];
+			uint32_t o = doc_add_obj(d, arr, NULL);
+			dns_add_name(d, o, "name", &rr->name);
+			doc_add_str(d, o, "type", dns_type_name(rr->type, buf, sizeof(buf)));
+			doc_add_int(d, o, "ttl", rr->ttl);
+			dns_add_record_data(d, o, msg, len, rr);
+		}
+	}
+}
+
+/*
+ * One entry: the query (or NULL), the response (or NULL, with the message
+ * bytes its records point into), and the error when there is one.
+ */
+static void dns_emit(const struct dns_state *s, struct dissect_ctx *ctx,
+		     const struct dns_query *q, const struct dns_msg *resp,
+		     const uint8_t *msg, size_t len, enum fl_error_type err,
+		     const char *message, const char *reason)
+{
+	uint64_t ts = q ? q->ts_ns : ctx->ts_ns;
+	struct doc *d = entry_begin(ctx->em, ts, "dns", &ctx->client, &ctx->server, ctx->flow);
+
+	doc_add_str(d, DOC_ROOT, "transport", s->tcp ? "tcp" : "udp");
+	if (q)
+		dns_add_request(d, q);
+	else
+		doc_add_null(d, DOC_ROOT, "request");
+	if (resp)
+		dns_add_response(d, resp, msg, len);
+	else
+		doc_add_null(d, DOC_ROOT, "response");
+	if (q && resp)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(q->ts_ns, ctx->ts_ns));
+	else
+		doc_add_null(d, DOC_ROOT, "elapsed_ms");
+	if (err != FL_ERR_NONE)
+		entry_set_error(ctx->em, err, message, reason);
+	if (ctx->flow)
+		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
+	entry_commit(ctx->em);
+}
+
+/* ---- the outstanding-query table ---- */
+
+static struct dns_query *dns_find(struct dns_state *s, uint16_t id)
+{
+	for (uint32_t i = 0; i < s->n_queries; i++)
+		if (s->queries[i].id == id)
+			return &s->queries[i];
+	return NULL;
+}
+
+static void dns_remove(struct dns_state *s, struct dns_query *q)
+{
+	size_t i = (size_t)(q - s->queries);
+	memmove(q, q + 1, (s->n_queries - i - 1) * sizeof(*q));
+	s->n_queries--;
+}
+
+/* Report the oldest query unanswered and drop it. */
+static void dns_drop_oldest(struct dns_state *s, struct dissect_ctx *ctx, const char *message,
+			    const char *reason)
+{
+	dns_emit(s, ctx, &s->queries[0], NULL, NULL, 0, FL_ERR_HALF_CONNECTION, message, reason);
+	dns_remove(s, &s->queries[0]);
+}
+
+/* Queries older than the stream timeout (by packet time) will not be answered. */
+static void dns_expire(struct dns_state *s, struct dissect_ctx *ctx)
+{
+	if (!ctx->cfg || ctx->cfg->stream_timeout_ms == 0)
+		return;
+	uint64_t limit = ctx->cfg->stream_timeout_ms * 1000000ull;
+	char text[96];
+	while (s->n_queries && ctx->ts_ns > s->queries[0].ts_ns &&
+	       ctx->ts_ns - s->queries[0].ts_ns > limit) {
+		snprintf(text, sizeof(text), "response missing: no response within %llu ms",
+			 (unsigned long long)ctx->cfg->stream_timeout_ms);
+		dns_drop_oldest(s, ctx, text, "timeout");
+	}
+}
+
+static void dns_query_from_msg(struct dns_query *q, const struct dns_msg *m, uint64_t ts)
+{
+	memset(q, 0, sizeof(*q));
+	q->ts_ns = ts;
+	q->id = m->id;
+	q->opcode = m->opcode;
+	if (m->n_questions) {
+		q->has_question = true;
+		q->qname = m->questions[0].name;
+		q->qtype = m->questions[0].type;
+	}
+}
+
+static void dns_add_query(struct dns_state *s, struct dissect_ctx *ctx, const struct dns_msg *m)
+{
+	/* The same id again is the client retrying: keep the first send's time. */
+	if (dns_find(s, m->id))
+		return;
+	if (s->n_queries == DNS_MAX_OUTSTANDING)
+		dns_drop_oldest(s, ctx, "response missing: too many queries outstanding on the flow",
+				"timeout");
+	if (s->n_queries == s->cap_queries) {
+		uint32_t cap = s->cap_queries ? s->cap_queries * 2 : 2;
+		if (cap > DNS_MAX_OUTSTANDING)
+			cap = DNS_MAX_OUTSTANDING;
+		struct dns_query *nq = realloc(s->queries, cap * sizeof(*nq));
+		if (!nq)
+			return;   /* out of memory: the response will show as midstream */
+		s->queries = nq;
+		s->cap_queries = cap;
+	}
+	dns_query_from_msg(&s->queries[s->n_queries++], m, ctx->ts_ns);
+}
+
+/* One whole message.  Returns 0, or -EBADMSG after reporting a parser-error. */
+static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8_t *msg,
+		       size_t len)
+{
+	struct dns_msg m;
+	struct dns_query *q;
+	int rc = dns_parse(msg, len, &m);
+
+	dns_expire(s, ctx);
+	if (rc < 0) {
+		static const char *const sections[] = { "header", "question", "answer", "authority",
+							"additional" };
+		char text[160], where[24];
+		struct dns_query tmp, *req = NULL;
+		if (m.section)
+			snprintf(where, sizeof(where), "%s %u", sections[m.section], m.record);
+		else
+			snprintf(where, sizeof(where), "header");
+		snprintf(text, sizeof(text), "malformed DNS %s: %s: %s at offset %zu",
+			 !m.have_header ? "message" : m.qr ? "response" : "query", where,
+			 m.error, m.error_off);
+		if (m.have_header && m.qr && (q = dns_find(s, m.id))) {
+			tmp = *q;
+			dns_remove(s, q);
+			req = &tmp;
+		} else if (m.have_header && !m.qr) {
+			dns_query_from_msg(&tmp, &m, ctx->ts_ns);
+			req = &tmp;
+		}
+		dns_emit(s, ctx, req, NULL, NULL, 0, FL_ERR_PARSER, text, NULL);
+		return rc;
+	}
+	if (s->multicast)
+		return 0;   /* unanswered queries and unsolicited answers are how mDNS works */
+	if (!m.qr) {
+		dns_add_query(s, ctx, &m);
+		return 0;
+	}
+	if ((q = dns_find(s, m.id))) {
+		struct dns_query tmp = *q;
+		dns_remove(s, q);
+		dns_emit(s, ctx, &tmp, &m, msg, len, FL_ERR_NONE, NULL, NULL);
+		return 0;
+	}
+	/* The query was before the capture started (or lost): show what the response echoes. */
+	struct dns_query echoed;
+	dns_query_from_msg(&echoed, &m, ctx->ts_ns);
+	struct doc *d = entry_begin(ctx->em, ctx->ts_ns, "dns", &ctx->client, &ctx->server,
+				    ctx->flow);
+	doc_add_str(d, DOC_ROOT, "transport", s->tcp ? "tcp" : "udp");
+	doc_add_null(d, DOC_ROOT, "request");
+	dns_add_response(d, &m, msg, len);
+	uint32_t resp = doc_get(d, DOC_ROOT, "response");
+	doc_add_int(d, resp, "id", m.id);
+	if (echoed.has_question) {
+		uint32_t qs = doc_add_arr(d, resp, "questions");
+		uint32_t o = doc_add_obj(d, qs, NULL);
+		char buf[16];
+		dns_add_name(d, o, "name", &echoed.qname);
+		doc_add_str(d, o, "type", dns_type_name(echoed.qtype, buf, sizeof(buf)));
+	}
+	doc_add_null(d, DOC_ROOT, "elapsed_ms");
+	entry_set_error(ctx->em, FL_ERR_HALF_CONNECTION,
+			"query missing: response without its query", "midstream");
+	if (ctx->flow)
+		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
+	entry_commit(ctx->em);
+	return 0;
+}
+
+/* ---- the ops ---- */
+
+static bool dns_port_hint(uint16_t port)
+{
+	return port == DNS_PORT || port == 5353 || port == 5355;
+}
+
+/* Does a DNS header sit at p (len >= 12)?  Strict when no port says DNS. */
+static bool dns_header_plausible(const uint8_t *p, size_t len, enum dissect_dir dir, bool hint)
+{
+	bool qr = p[2] & 0x80;
+	uint8_t opcode = (p[2] >> 3) & 0x0f;
+	uint16_t qd = be16(p + 4), an = be16(p + 6), ns = be16(p + 8), ar = be16(p + 10);
+
+	if (opcode == 3 || opcode > 6)
+		return false;
+	if (hint)
+		return qd <= 16;
+	/* Without the port: a plain query or answer, with the counts it must have. */
+	if (qr != (dir == DISSECT_TO_CLIENT) || opcode != 0 || qd != 1 || (p[2] & 0x04 && !qr))
+		return false;
+	if (!qr && (an != 0 || ns != 0 || ar > 2))
+		return false;
+	/* The question name must be well formed and end inside the message. */
+	size_t off = DNS_HEADER_LEN, bad;
+	struct dns_name name;
+	return !dns_name_read(p, len, &off, &name, &bad) && off + 4 <= len;
+}
+
+static enum dissect_probe dns_probe(const uint8_t *data, size_t len, enum dissect_dir dir,
+				    bool port_hint)
+{
+	/* Over TCP a 2-byte length comes first; the probe does not know which it is. */
+	if (len >= 2 + DNS_HEADER_LEN && be16(data) >= DNS_HEADER_LEN) {
+		size_t mlen = be16(data);
+		if (dns_header_plausible(data + 2, len - 2 < mlen ? len - 2 : mlen, dir, port_hint))
+			return DISSECT_PROBE_YES;
+	}
+	if (len >= DNS_HEADER_LEN && dns_header_plausible(data, len, dir, port_hint))
+		return DISSECT_PROBE_YES;
+	if (len < 2 + DNS_HEADER_LEN && port_hint)
+		return DISSECT_PROBE_MAYBE;
+	return DISSECT_PROBE_NO;
+}
+
+static bool dns_multicast(const struct fl_endpoint *ep)
+{
+	return ep->port == 5353 || (ep->addr.family == 4 && (ep->addr.bytes[0] & 0xf0) == 0xe0) ||
+	       (ep->addr.family == 6 && ep->addr.bytes[0] == 0xff);
+}
+
+static void *dns_new(struct dissect_ctx *ctx)
+{
+	struct dns_state *s = calloc(1, sizeof(*s));
+	if (s && ctx->flow)
+		s->tcp = ctx->flow->key.proto == FL_IPPROTO_TCP;
+	if (s && s->tcp && ctx->midstream)
+		s->resync[0] = s->resync[1] = true;
+	if (s)
+		s->multicast = dns_multicast(&ctx->client) || dns_multicast(&ctx->server);
+	return s;
+}
+
+static void dns_free(void *state)
+{
+	struct dns_state *s = state;
+	if (!s)
+		return;
+	free(s->queries);
+	free(s);
+}
+
+static ssize_t dns_parse_op(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
+			    const uint8_t *data, size_t len)
+{
+	struct dns_state *s = state;
+	size_t used = 0;
+
+	if (s->stopped)
+		return (ssize_t)len;
+	if (!s->tcp) {
+		dns_message(s, ctx, data, len);   /* a bad datagram does not end the flow */
+		return (ssize_t)len;
+	}
+	if (s->resync[dir]) {
+		/* Framing lost: a chunk must start with a length and a plausible header. */
+		if (len < 2 + DNS_HEADER_LEN)
+			return 0;
+		size_t mlen = be16(data);
+		if (mlen < DNS_HEADER_LEN ||
+		    !dns_header_plausible(data + 2, len - 2 < mlen ? len - 2 : mlen, dir, true))
+			return (ssize_t)len;
+		s->resync[dir] = false;
+	}
+	while (len - used >= 2) {
+		size_t mlen = be16(data + used);
+		if (len - used - 2 < mlen)
+			break;
+		if (dns_message(s, ctx, data + used + 2, mlen) < 0) {
+			s->stopped = true;
+			return -1;
+		}
+		used += 2 + mlen;
+	}
+	s->partial[dir] = used < len;
+	return (ssize_t)used;
+}
+
+static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
+{
+	struct dns_state *s = state;
+	(void)dir;
+	(void)missing;
+	/* TCP framing is lost with a hole: what waits is lost, framing is found again. */
+	while (s->n_queries)
+		dns_drop_oldest(s, ctx, "response missing: the capture lost bytes of the stream",
+				"loss");
+	s->partial[dir] = false;
+	s->resync[dir] = true;
+}
+
+static void dns_end(void *state, struct dissect_ctx *ctx)
+{
+	struct dns_state *s = state;
+	char text[128];
+	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
+
+	if (s->tcp && closed && !s->stopped && s->partial[DISSECT_TO_CLIENT] && s->n_queries) {
+		dns_emit(s, ctx, &s->queries[0], NULL, NULL, 0, FL_ERR_UNEXPECTED_EOF,
+			 "connection closed in the middle of a DNS response", NULL);
+		dns_remove(s, &s->queries[0]);
+	} else if (s->tcp && closed && !s->stopped && s->partial[DISSECT_TO_SERVER]) {
+		dns_emit(s, ctx, NULL, NULL, NULL, 0, FL_ERR_UNEXPECTED_EOF,
+			 "connection closed in the middle of a DNS query", NULL);
+	}
+	s->partial[0] = s->partial[1] = false;
+	const char *reason = appmsg_end_reason(ctx, "response missing", text, sizeof(text));
+	while (s->n_queries)
+		dns_drop_oldest(s, ctx, text, reason);
+}
+
+static void dns_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
+{
+	struct dns_state *s = state;
+	char text[160];
+	struct dns_query *q;
+
+	if (icmp->dir != DISSECT_TO_SERVER || !s->n_queries)
+		return;
+	appmsg_icmp_message(icmp, text, sizeof(text));
+	/* A UDP quote carries the query's id; otherwise every waiting query is lost. */
+	if (!s->tcp && icmp->quoted_len >= 2 && (q = dns_find(s, be16(icmp->quoted_payload)))) {
+		struct dns_query tmp = *q;
+		dns_remove(s, q);
+		dns_emit(s, ctx, &tmp, NULL, NULL, 0, FL_ERR_HALF_CONNECTION, text, "icmp");
+		return;
+	}
+	while (s->n_queries)
+		dns_drop_oldest(s, ctx, text, "icmp");
+}
+
+static bool dns_pending(void *state)
+{
+	const struct dns_state *s = state;
+	return s->n_queries || s->partial[0] || s->partial[1];
+}
+
+const struct dissector_ops dns_dissector = {
+	.name = "dns",
+	.transports = DISSECT_TCP | DISSECT_UDP,
+	.port_hint = dns_port_hint,
+	.probe = dns_probe,
+	.new = dns_new,
+	.free = dns_free,
+	.parse = dns_parse_op,
+	.gap = dns_gap,
+	.end = dns_end,
+	.icmp = dns_icmp,
+	.pending = dns_pending,
+};

@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: MIT
+/*
+ * HTTP/1.x dissector: message framing (RFC 9112 section 6), request/response
+ * pairing in order (pipelining is a FIFO of up to HTTP_MAX_OUTSTANDING
+ * requests), and the stream errors.
+ *
+ * - Bodies are counted and skipped, never copied.  An entry keeps at most
+ *   HTTP_STORE_BYTES of start line and headers per message.
+ * - An entry is emitted when a response ends; elapsed_ms runs from the first
+ *   byte of the request to the last byte of the response.
+ * - tcp.missed_bytes / tcp.retransmissions on an entry are those of its own
+ *   exchange: holes inside it, and retransmissions seen on the connection from
+ *   its request's first byte until it was emitted.
+ * - A body delimited by the close ends at a FIN or RST (complete); any other
+ *   message cut by FIN/RST is `unexpected-eof`; cut by the stale-stream
+ *   timeout it is `timeout`; cut by the end of the capture (or an eviction)
+ *   it is `half-connection` (capture-end / timeout).
+ * - A complete request without a response is `half-connection` with the
+ *   reason the stream ended; a response without a request is one with reason
+ *   midstream (the capture joined late) or loss (request bytes missed).
+ * - Midstream and after a hole the parser looks for the next line that starts
+ *   a request (known method, " HTTP/1.x" at the end) or a status line.  A hole
+ *   inside a body of known size keeps it in step; elsewhere the exchange it
+ *   hit is reported (response side: half-connection, reason loss) or marked.
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../flow.h"
+
+enum http_parse_state {
+	HS_IDLE = 0,        /* expecting a start line */
+	HS_BODY_LENGTH,     /* Content-Length body: `remaining` */
+	HS_CHUNK_SIZE,
+	HS_CHUNK_DATA,      /* `remaining` of this chunk */
+	HS_CHUNK_END,       /* the CRLF after chunk data */
+	HS_TRAILERS,
+	HS_BODY_CLOSE,      /* response body delimited by the connection's close */
+	HS_OPAQUE,          /* CONNECT tunnel or protocol upgrade: not HTTP any more */
+	HS_RESYNC,          /* looking for the next message start (midstream, after a hole) */
+	HS_DEAD,            /* after a parser error */
+};
+
+struct http_exchange {
+	struct http_msg req, resp;
+	uint64_t missed;          /* bytes of this exchange never captured */
+	uint32_t retrans_base;    /* the flow's retransmissions when it began */
+	bool orphan;              /* a response with no request (not in the queue) */
+	bool loss;                /* a hole damaged it */
+	bool head, connect;
+};
+
+struct http_dir {
+	uint8_t state;            /* enum http_parse_state */
+	uint64_t remaining;
+	uint64_t start_ts;        /* first byte of a message not yet consumed, or 0 */
+	/* Request side: the exchange whose request is being parsed (NULL once
+	 * emitted).  Response side: the exchange whose response is being parsed. */
+	struct http_exchange *cur;
+};
+
+struct http_conn {
+	struct http_dir dir[2];
+	struct http_exchange *queue[HTTP_MAX_OUTSTANDING];  /* awaiting or receiving responses */
+	unsigned q_head, q_len;
+	uint64_t requests_missed; /* bytes of the request side lost between requests */
+	uint64_t untracked;       /* requests over HTTP_MAX_OUTSTANDING, not paired */
+	bool midstream;
+	bool dead;
+};
+
+static struct http_exchange *q_at(struct http_conn *s, unsigned i)
+{
+	return s->queue[(s->q_head + i) % HTTP_MAX_OUTSTANDING];
+}
+
+static struct http_exchange *q_pop(struct http_conn *s)
+{
+	struct http_exchange *ex = s->queue[s->q_head];
+	s->q_head = (s->q_head + 1) % HTTP_MAX_OUTSTANDING;
+	s->q_len--;
+	return ex;
+}
+
+/* The exchange leaves: forget every pointer to it, free it. */
+static void exchange_free(struct http_conn *s, struct http_exchange *ex)
+{
+	for (int d = 0; d < 2; d++)
+		if (s->dir[d].cur == ex)
+			s->dir[d].cur = NULL;
+	free(ex);
+}
+
+static void emit(struct dissect_ctx *ctx, struct http_exchange *ex, enum fl_error_type type,
+		 const char *message, const char *reason)
+{
+	uint64_t ts = ex->req.seen ? ex->req.ts_first : ex->resp.ts_first;
+	if (!ts)
+		ts = ctx->ts_ns;
+	struct doc *d = dissect_entry_begin(ctx, ts, "http");
+	http_msg_to_doc(&ex->req, DISSECT_TO_SERVER, d, "request");
+	http_msg_to_doc(&ex->resp, DISSECT_TO_CLIENT, d, "response");
+	if (ex->req.seen && ex->resp.complete)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(ex->req.ts_first, ex->resp.ts_last));
+	else
+		doc_add_null(d, DOC_ROOT, "elapsed_ms");
+	if (type != FL_ERR_NONE)
+		entry_set_error(ctx->em, type, message, reason);
+	else
+		doc_add_null(d, DOC_ROOT, "error");
+	uint32_t retrans = ctx->flow->tcp.retransmissions - ex->retrans_base;
+	dissect_add_tcp(d, ex->missed, retrans);
+	entry_commit(ctx->em);
+}
+
+static const char *who(enum dissect_dir d)
+{
+	return d == DISSECT_TO_SERVER ? "client" : "server";
+}
+
+/* A parser error: report it with the exchange it concerns, stop parsing the stream. */
+static ssize_t parser_error(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+			    const char *what)
+{
+	struct http_exchange *ex = s->dir[dir].cur;
+	if (!ex && dir == DISSECT_TO_CLIENT && s->q_len)
+		ex = q_at(s, 0);
+	struct http_exchange blank;
+	if (!ex) {
+		memset(&blank, 0, sizeof(blank));
+		blank.retrans_base = ctx->flow->tcp.retransmissions;
+		ex = &blank;
+	}
+	char msg[320];
+	snprintf(msg, sizeof(msg), "%s from %s", what, who(dir));
+	if (!ex->req.seen && !ex->resp.seen)
+		ex->resp.ts_first = s->dir[dir].start_ts ? s->dir[dir].start_ts : ctx->ts_ns;
+	emit(ctx, ex, FL_ERR_PARSER, msg, NULL);
+	s->dead = true;
+	s->dir[0].state = s->dir[1].state = HS_DEAD;
+	return -1;
+}
+
+/* A message's body is over. */
+static void request_done(struct http_conn *s, struct dissect_ctx *ctx)
+{
+	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
+	if (dd->cur) {
+		dd->cur->req.complete = true;
+		dd->cur->req.ts_last = ctx->ts_ns;
+		if (dd->cur->connect)
+			dd->state = HS_OPAQUE;  /* tunnel bytes follow; reset if refused */
+	}
+	if (dd->state != HS_OPAQUE)
+		dd->state = HS_IDLE;
+	dd->cur = NULL;
+}
+
+static void response_done(struct http_conn *s, struct dissect_ctx *ctx)
+{
+	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
+	struct http_exchange *ex = dd->cur;
+	if (dd->state != HS_OPAQUE)
+		dd->state = HS_IDLE;
+	if (!ex)
+		return;
+	ex->resp.complete = true;
+	ex->resp.ts_last = ctx->ts_ns;
+	if (ex->orphan) {
+		if (s->midstream)
+			emit(ctx, ex, FL_ERR_HALF_CONNECTION,
+			     "request missing: the capture joined the connection after the request",
+			     "midstream");
+		else if (s->requests_missed)
+			emit(ctx, ex, FL_ERR_HALF_CONNECTION,
+			     "request missing: bytes of the request stream were not captured", "loss");
+		else
+			emit(ctx, ex, FL_ERR_HALF_CONNECTION, "response without a request", NULL);
+		s->requests_missed = 0;
+		exchange_free(s, ex);
+		return;
+	}
+	/* ex is the queue's head. */
+	q_pop(s);
+	emit(ctx, ex, FL_ERR_NONE, NULL, NULL);
+	exchange_free(s, ex);
+}
+
+static void body_done(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir)
+{
+	if (dir == DISSECT_TO_SERVER)
+		request_done(s, ctx);
+	else
+		response_done(s, ctx);
+}
+
+static struct http_msg *cur_msg(struct http_conn *s, enum dissect_dir dir)
+{
+	struct http_exchange *ex = s->dir[dir].cur;
+	if (!ex)
+		return NULL;
+	return dir == DISSECT_TO_SERVER ? &ex->req : &ex->resp;
+}
+
+static void count_body(struct http_conn *s, enum dissect_dir dir, uint64_t n)
+{
+	struct http_msg *m = cur_msg(s, dir);
+	if (m)
+		m->body_bytes += n;
+}
+
+/* Set the body state for a parsed head (RFC 9112 section 6.3). */
+static void frame_request(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
+{
+	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
+	if (h->chunked) {
+		dd->state = HS_CHUNK_SIZE;
+	} else if (h->has_length && h->content_length) {
+		dd->state = HS_BODY_LENGTH;
+		dd->remaining = h->content_length;
+	} else {
+		request_done(s, ctx);
+	}
+}
+
+static void frame_response(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
+{
+	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
+	struct http_exchange *ex = dd->cur;
+	uint16_t st = ex->resp.status;
+	if (st == 101 || (ex->connect && st >= 200 && st < 300)) {
+		/* The connection is a tunnel or another protocol from here on. */
+		response_done(s, ctx);
+		s->dir[0].state = s->dir[1].state = HS_OPAQUE;
+		return;
+	}
+	if (ex->connect && s->dir[DISSECT_TO_SERVER].state == HS_OPAQUE)
+		s->dir[DISSECT_TO_SERVER].state = HS_IDLE;   /* CONNECT refused: HTTP goes on */
+	if (ex->head || st == 204 || st == 304) {
+		response_done(s, ctx);
+	} else if (h->chunked) {
+		dd->state = HS_CHUNK_SIZE;
+	} else if (h->te_other || !h->has_length) {
+		dd->state = HS_BODY_CLOSE;
+		ex->resp.close_delimited = true;
+	} else if (h->content_length) {
+		dd->state = HS_BODY_LENGTH;
+		dd->remaining = h->content_length;
+	} else {
+		response_done(s, ctx);
+	}
+}
+
+static struct http_exchange *exchange_new(struct dissect_ctx *ctx)
+{
+	struct http_exchange *ex = calloc(1, sizeof(*ex));
+	if (ex)
+		ex->retrans_base = ctx->flow->tcp.retransmissions;
+	return ex;
+}
+
+/* A complete head of `dir` in p[0..n).  Returns 0 or a parser error (-1). */
+static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+		       const uint8_t *p, size_t n)
+{
+	struct http_dir *dd = &s->dir[dir];
+	uint64_t ts = dd->start_ts ? dd->start_ts : ctx->ts_ns;
+	struct http_head h;
+	char err[256];
+
+	if (dir == DISSECT_TO_SERVER) {
+		struct http_exchange *ex = exchange_new(ctx);
+		if (!ex)
+			return parser_error(s, ctx, dir, "out of memory");
+		if (http_parse_head(&ex->req, &h, dir, p, n, err, sizeof(err))) {
+			free(ex);
+			return parser_error(s, ctx, dir, err);
+		}
+		if (h.te_other && !h.chunked) {
+			free(ex);
+			return parser_error(s, ctx, dir, "request Transfer-Encoding is not chunked");
+		}
+		ex->req.ts_first = ts;
+		ex->head = http_method_is(&ex->req, "HEAD");
+		ex->connect = http_method_is(&ex->req, "CONNECT");
+		if (s->q_len == HTTP_MAX_OUTSTANDING) {
+			s->untracked++;   /* too deep a pipeline: not paired */
+			free(ex);
+			dd->cur = NULL;
+		} else {
+			s->queue[(s->q_head + s->q_len++) % HTTP_MAX_OUTSTANDING] = ex;
+			dd->cur = ex;
+		}
+		frame_request(s, ctx, &h);
+		return 0;
+	}
+
+	struct http_exchange *ex = s->q_len ? q_at(s, 0) : NULL;
+	struct http_exchange *orphan = NULL;
+	if (!ex) {
+		ex = orphan = exchange_new(ctx);
+		if (!ex)
+			return parser_error(s, ctx, dir, "out of memory");
+		ex->orphan = true;
+	}
+	struct http_msg m;
+	memset(&m, 0, sizeof(m));
+	if (http_parse_head(&m, &h, dir, p, n, err, sizeof(err))) {
+		free(orphan);
+		return parser_error(s, ctx, dir, err);
+	}
+	if (m.status >= 100 && m.status < 200 && m.status != 101) {
+		free(orphan);
+		return 0;         /* interim (100 Continue): the final response follows */
+	}
+	m.ts_first = ts;
+	ex->resp = m;
+	dd->cur = ex;
+	frame_response(s, ctx, &h);
+	return 0;
+}
+
+/* Resynchronising: skip to the next message start.  Returns bytes skipped. */
+static size_t resync(struct http_dir *dd, enum dissect_dir dir, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && p[i - 1] != '\n')
+			continue;
+		int r = http_is_message_start(dir, p + i, n - i);
+		if (r == 1) {
+			dd->state = HS_IDLE;
+			return i;
+		}
+		if (r < 0)
+			return i;      /* maybe: wait for more from here */
+	}
+	return n;
+}
+
+static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
+			  const uint8_t *data, size_t len)
+{
+	struct http_conn *s = state;
+	struct http_dir *dd = &s->dir[dir];
+	size_t off = 0;
+	char err[256];
+
+	while (off < len) {
+		const uint8_t *p = data + off;
+		size_t n = len - off;
+		switch (dd->state) {
+		case HS_DEAD:
+		case HS_OPAQUE:
+			return (ssize_t)len;
+		case HS_RESYNC: {
+			size_t skip = resync(dd, dir, p, n);
+			off += skip;
+			if (dd->state == HS_RESYNC)
+				return (ssize_t)off;
+			break;
+		}
+		case HS_IDLE: {
+			/* Empty lines between messages are allowed (and left by some clients). */
+			if (p[0] == '\r' || p[0] == '\n') {
+				off++;
+				break;
+			}
+			if (!dd->start_ts)
+				dd->start_ts = ctx->ts_ns;
+			size_t hl = http_head_length(p, n);
+			if (!hl) {
+				/* Judge the start line as soon as it is there (or cannot be one). */
+				const uint8_t *nl = memchr(p, '\n', n);
+				if (nl) {
+					struct http_msg scratch;
+					struct http_head h;
+					memset(&scratch, 0, sizeof(scratch));
+					if (http_parse_head(&scratch, &h, dir, p, (size_t)(nl - p) + 1,
+							    err, sizeof(err)))
+						return parser_error(s, ctx, dir, err);
+				} else if (!http_start_plausible(dir, p, n)) {
+					char ex[128];
+					dissect_excerpt(ex, sizeof(ex), p, n, 40);
+					snprintf(err, sizeof(err), "invalid %s line: \"%s\"",
+						 dir == DISSECT_TO_SERVER ? "request" : "status", ex);
+					return parser_error(s, ctx, dir, err);
+				}
+				if (n > HTTP_MAX_HEADER_BLOCK) {
+					snprintf(err, sizeof(err), "header block larger than %u bytes",
+						 HTTP_MAX_HEADER_BLOCK);
+					return parser_error(s, ctx, dir, err);
+				}
+				return (ssize_t)off;
+			}
+			if (hl > HTTP_MAX_HEADER_BLOCK) {
+				snprintf(err, sizeof(err), "header block larger than %u bytes",
+					 HTTP_MAX_HEADER_BLOCK);
+				return parser_error(s, ctx, dir, err);
+			}
+			if (on_head(s, ctx, dir, p, hl) < 0)
+				return -1;
+			dd->start_ts = 0;
+			off += hl;
+			break;
+		}
+		case HS_BODY_LENGTH:
+		case HS_CHUNK_DATA: {
+			uint64_t take = n < dd->remaining ? n : dd->remaining;
+			count_body(s, dir, take);
+			dd->remaining -= take;
+			off += take;
+			if (dd->remaining == 0) {
+				if (dd->state == HS_CHUNK_DATA)
+					dd->state = HS_CHUNK_END;
+				else
+					body_done(s, ctx, dir);
+			}
+			break;
+		}
+		case HS_CHUNK_END:
+			if (p[0] == '\n') {
+				off++;
+			} else if (p[0] == '\r') {
+				if (n < 2)
+					return (ssize_t)off;
+				if (p[1] != '\n')
+					return parser_error(s, ctx, dir, "chunk data not followed by CRLF");
+				off += 2;
+			} else {
+				return parser_error(s, ctx, dir, "chunk data longer than its size");
+			}
+			dd->state = HS_CHUNK_SIZE;
+			break;
+		case HS_CHUNK_SIZE:
+		case HS_TRAILERS: {
+			const uint8_t *nl = memchr(p, '\n', n);
+			if (!nl) {
+				if (n > HTTP_MAX_CHUNK_LINE)
+					return parser_error(s, ctx, dir, dd->state == HS_CHUNK_SIZE ?
+							    "chunk size line too long" : "trailer line too long");
+				return (ssize_t)off;
+			}
+			size_t ll = (size_t)(nl - p);
+			off += ll + 1;
+			if (ll && p[ll - 1] == '\r')
+				ll--;
+			if (dd->state == HS_TRAILERS) {
+				if (ll == 0) {
+					body_done(s, ctx, dir);
+				} else {
+					struct http_msg *m = cur_msg(s, dir);
+					struct http_msg scratch;
+					if (!m) {
+						memset(&scratch, 0, sizeof(scratch));
+						m = &scratch;
+					}
+					if (http_parse_trailer(m, p, ll, err, sizeof(err)))
+						return parser_error(s, ctx, dir, err);
+				}
+				break;
+			}
+			uint64_t size;
+			if (http_parse_chunk_size(p, ll, &size)) {
+				char ex[128];
+				dissect_excerpt(ex, sizeof(ex), p, ll, 40);
+				snprintf(err, sizeof(err), "invalid chunk size: \"%s\"", ex);
+				return parser_error(s, ctx, dir, err);
+			}
+			if (size == 0) {
+				dd->state = HS_TRAILERS;
+			} else {
+				dd->state = HS_CHUNK_DATA;
+				dd->remaining = size;
+			}
+			break;
+		}
+		case HS_BODY_CLOSE:
+			count_body(s, dir, n);
+			off += n;
+			break;
+		}
+	}
+	return (ssize_t)off;
+}
+
+/* A hole of `missing` bytes in `dir`. */
+static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
+{
+	struct http_conn *s = state;
+	struct http_dir *dd = &s->dir[dir];
+	if (s->dead)
+		return;
+	uint32_t unconsumed = ctx->unconsumed[dir];
+	struct http_exchange *ex = dd->cur;
+	if (!ex && dir == DISSECT_TO_CLIENT && s->q_len)
+		ex = q_at(s, 0);
+	if (ex)
+		ex->missed += missing;
+
+	switch (dd->state) {
+	case HS_BODY_LENGTH:
+	case HS_CHUNK_DATA:
+		if (unconsumed == 0 && missing <= dd->remaining) {
+			/* Inside a body of known size: still in step, the bytes just were not seen. */
+			count_body(s, dir, missing);
+			dd->remaining -= missing;
+			if (dd->remaining == 0) {
+				if (dd->state == HS_CHUNK_DATA)
+					dd->state = HS_CHUNK_END;
+				else
+					body_done(s, ctx, dir);
+			}
+			return;
+		}
+		break;
+	case HS_BODY_CLOSE:
+		count_body(s, dir, missing);
+		return;
+	case HS_OPAQUE:
+	case HS_DEAD:
+	case HS_RESYNC:
+		return;
+	default:
+		if (missing == 0 && unconsumed == 0)
+			return;
+		break;
+	}
+
+	/* Out of step: look for the next message start; say which exchange lost bytes. */
+	dd->state = HS_RESYNC;
+	dd->start_ts = 0;
+	if (dir == DISSECT_TO_CLIENT) {
+		if (!ex)
+			return;
+		if (ex->orphan) {
+			exchange_free(s, ex);
+			return;
+		}
+		char msg[160];
+		snprintf(msg, sizeof(msg), "response damaged: %llu bytes were not captured",
+			 (unsigned long long)(missing + unconsumed));
+		q_pop(s);
+		emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, "loss");
+		exchange_free(s, ex);
+		return;
+	}
+	if (dd->cur) {
+		dd->cur->loss = true;       /* its request body is cut: still paired with its response */
+		dd->cur = NULL;
+	} else {
+		s->requests_missed += missing + unconsumed;
+	}
+}
+
+/*
+ * Why the stream ended, for a message of direction `dir`: a FIN from the
+ * message's own sender is what cut it; otherwise the peer's FIN was.
+ */
+static const char *end_cause(const struct dissect_ctx *ctx, enum dissect_dir dir, char *buf,
+			     size_t len)
+{
+	switch (ctx->end_reason) {
+	case DISSECT_END_FIN:
+		snprintf(buf, len, "connection closed by %s",
+			 who(ctx->fin[dir] ? dir : ctx->fin[!dir] ? !dir : ctx->end_by));
+		break;
+	case DISSECT_END_RST:
+		snprintf(buf, len, "connection reset by %s", who(ctx->end_by));
+		break;
+	case DISSECT_END_TIMEOUT:
+		snprintf(buf, len, "stream idle for %llu ms", (unsigned long long)ctx->timeout_ms);
+		break;
+	case DISSECT_END_EVICTED:
+		snprintf(buf, len, "flow evicted from the flow table");
+		break;
+	default:
+		snprintf(buf, len, "capture ended");
+		break;
+	}
+	return buf;
+}
+
+/* How an unfinished message is reported, by why the stream ended. */
+static enum fl_error_type cut_type(const struct dissect_ctx *ctx, const char **reason)
+{
+	*reason = NULL;
+	switch (ctx->end_reason) {
+	case DISSECT_END_FIN:
+	case DISSECT_END_RST:
+		return FL_ERR_UNEXPECTED_EOF;
+	case DISSECT_END_TIMEOUT:
+		return FL_ERR_TIMEOUT;
+	case DISSECT_END_EVICTED:
+		*reason = "timeout";
+		return FL_ERR_HALF_CONNECTION;
+	default:
+		*reason = "capture-end";
+		return FL_ERR_HALF_CONNECTION;
+	}
+}
+
+/* "after 100 of 1000 response body bytes" and the like. */
+static void body_progress(const struct http_msg *m, const struct http_dir *dd, const char *what,
+			  char *buf, size_t len)
+{
+	unsigned long long got = m->body_bytes;
+	if (m->chunked)
+		snprintf(buf, len, "after %llu bytes of a chunked %s body", got, what);
+	else if (m->has_length && dd->state == HS_BODY_LENGTH)
+		snprintf(buf, len, "after %llu of %llu %s body bytes", got,
+			 (unsigned long long)m->content_length, what);
+	else
+		snprintf(buf, len, "after %llu %s body bytes", got, what);
+}
+
+/* Report a message of `dir` cut short. */
+static void report_cut(struct http_conn *s, struct dissect_ctx *ctx, struct http_exchange *ex,
+		       enum dissect_dir dir, const char *where)
+{
+	char cause[96], msg[320];
+	const char *reason;
+	const char *what = dir == DISSECT_TO_SERVER ? "request" : "response";
+	enum fl_error_type type = cut_type(ctx, &reason);
+	end_cause(ctx, dir, cause, sizeof(cause));
+	if (type == FL_ERR_HALF_CONNECTION)
+		snprintf(msg, sizeof(msg), "%s incomplete: %s %s", what, cause, where);
+	else
+		snprintf(msg, sizeof(msg), "%s %s", cause, where);
+	emit(ctx, ex, type, msg, reason);
+	(void)s;
+}
+
+static void http_end(void *state, struct dissect_ctx *ctx)
+{
+	struct http_conn *s = state;
+	if (s->dead)
+		return;
+	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
+	char where[128], cause[96];
+	struct http_exchange blank;
+
+	/* The response being received. */
+	struct http_dir *rd = &s->dir[DISSECT_TO_CLIENT];
+	if (rd->cur && rd->state == HS_BODY_CLOSE && closed) {
+		response_done(s, ctx);   /* the close delimits the body: complete */
+	} else if (rd->cur && rd->state != HS_IDLE && rd->state != HS_OPAQUE) {
+		struct http_exchange *ex = rd->cur;
+		body_progress(&ex->resp, rd, "response", where, sizeof(where));
+		report_cut(s, ctx, ex, DISSECT_TO_CLIENT, where);
+		if (!ex->orphan)
+			q_pop(s);
+		exchange_free(s, ex);
+	} else if (rd->state == HS_IDLE && ctx->unconsumed[DISSECT_TO_CLIENT]) {
+		struct http_exchange *ex = s->q_len ? q_pop(s) : NULL;
+		if (!ex) {
+			memset(&blank, 0, sizeof(blank));
+			blank.retrans_base = ctx->flow->tcp.retransmissions;
+		}
+		snprintf(where, sizeof(where), "inside the response head (%u bytes)",
+			 ctx->unconsumed[DISSECT_TO_CLIENT]);
+		report_cut(s, ctx, ex ? ex : &blank, DISSECT_TO_CLIENT, where);
+		if (ex)
+			exchange_free(s, ex);
+	}
+
+	/* A request head cut short. */
+	struct http_dir *qd = &s->dir[DISSECT_TO_SERVER];
+	if (qd->state == HS_IDLE && ctx->unconsumed[DISSECT_TO_SERVER]) {
+		memset(&blank, 0, sizeof(blank));
+		blank.retrans_base = ctx->flow->tcp.retransmissions;
+		blank.resp.ts_first = qd->start_ts;
+		snprintf(where, sizeof(where), "inside the request head (%u bytes)",
+			 ctx->unconsumed[DISSECT_TO_SERVER]);
+		report_cut(s, ctx, &blank, DISSECT_TO_SERVER, where);
+	}
+
+	/* Requests still waiting for their responses. */
+	while (s->q_len) {
+		struct http_exchange *ex = q_pop(s);
+		if (!ex->req.complete && qd->cur == ex) {
+			body_progress(&ex->req, qd, "request", where, sizeof(where));
+			report_cut(s, ctx, ex, DISSECT_TO_SERVER, where);
+		} else {
+			const char *reason;
+			char msg[200];
+			switch (ctx->end_reason) {
+			case DISSECT_END_FIN: reason = "closed"; break;
+			case DISSECT_END_RST: reason = "reset"; break;
+			case DISSECT_END_TIMEOUT:
+			case DISSECT_END_EVICTED: reason = "timeout"; break;
+			default: reason = "capture-end"; break;
+			}
+			if (ex->loss)
+				reason = "loss";
+			end_cause(ctx, DISSECT_TO_CLIENT, cause, sizeof(cause));
+			snprintf(msg, sizeof(msg), "response missing: %s", cause);
+			emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, reason);
+		}
+		exchange_free(s, ex);
+	}
+	s->dir[0].state = s->dir[1].state = HS_DEAD;
+	s->dead = true;
+}
+
+static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
+{
+	struct http_conn *s = state;
+	/* Only errors that end delivery: not "fragmentation needed" / "packet too big". */
+	bool fatal = icmp->version == 4 ? (icmp->type == 3 && icmp->code != 4) || icmp->type == 11
+					: icmp->type == 1 || icmp->type == 3;
+	if (s->dead || !fatal)
+		return;
+	while (s->q_len && q_at(s, 0)->req.complete && !q_at(s, 0)->resp.seen) {
+		struct http_exchange *ex = q_pop(s);
+		char msg[200];
+		snprintf(msg, sizeof(msg), "response missing: ICMP %s (%s)",
+			 icmp->type_name ? icmp->type_name : "error",
+			 icmp->code_name ? icmp->code_name : "?");
+		emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, "icmp");
+		exchange_free(s, ex);
+	}
+}
+
+static bool http_pending(void *state)
+{
+	struct http_conn *s = state;
+	if (s->dead)
+		return false;
+	if (s->q_len)
+		return true;
+	for (int d = 0; d < 2; d++) {
+		uint8_t st = s->dir[d].state;
+		if (st != HS_IDLE && st != HS_RESYNC && st != HS_OPAQUE && st != HS_DEAD)
+			return true;
+	}
+	return false;
+}
+
+static void *http_new(struct dissect_ctx *ctx)
+{
+	struct http_conn *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->midstream = ctx->midstream;
+	if (s->midstream)
+		s->dir[0].state = s->dir[1].state = HS_RESYNC;
+	return s;
+}
+
+static void http_free(void *state)
+{
+	struct http_conn *s = state;
+	if (!s)
+		return;
+	/* An orphan response is in no queue: only its direction points at it. */
+	for (int d = 0; d < 2; d++)
+		if (s->dir[d].cur && s->dir[d].cur->orphan)
+			free(s->dir[d].cur);
+	while (s->q_len)
+		free(q_pop(s));
+	free(s);
+}
+
+static enum dissect_probe http_probe(const uint8_t *data, size_t len, enum dissect_dir dir,
+				     bool port_hint)
+{
+	(void)port_hint;
+	int r = http_is_message_start(dir, data, len);
+	return r > 0 ? DISSECT_PROBE_YES : r < 0 ? DISSECT_PROBE_MAYBE : DISSECT_PROBE_NO;
+}
+
+static bool http_port_hint(uint16_t port)
+{
+	switch (port) {
+	case 80: case 591: case 3128: case 5000: case 8000: case 8008: case 8080: case 8081:
+	case 8888:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static ssize_t http_parse_op(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
+			     const uint8_t *data, size_t len)
+{
+	return http_parse(state, ctx, dir, data, len);
+}
+
+const struct dissector_ops http_dissector = {
+	.name = "http",
+	.transports = DISSECT_TCP,
+	.port_hint = http_port_hint,
+	.probe = http_probe,
+	.new = http_new,
+	.free = http_free,
+	.parse = http_parse_op,
+	.gap = http_gap,
+	.end = http_end,
+	.icmp = http_icmp,
+	.pending = http_pending,
+};

@@ -1,0 +1,580 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Redis: RESP2 and RESP3.  Commands (arrays of bulk strings, or inline lines)
+ * wait in a FIFO for their replies, so pipelining pairs in order.
+ *
+ * Each direction has a streaming reader (resp.c) that keeps only the first
+ * bytes of what it reads, so a 512 MB value costs no memory.
+ *
+ * A stream joined midstream, or one with a hole, has lost its framing.  A
+ * direction then resynchronises at the start of a later chunk of bytes (a
+ * new segment usually starts a message): what does not parse from there is
+ * dropped without a report, until one message parses whole.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../flow.h"
+#include "appmsg.h"
+#include "protocols.h"
+#include "resp.h"
+
+#define REDIS_SHOW_ARGS    8         /* arguments shown of a command */
+#define REDIS_SHOW_ELEMENTS 8        /* elements shown of an array, set or push */
+#define REDIS_NAME_MAX     32
+#define REDIS_MAX_PENDING  128       /* commands recorded while waiting for replies */
+
+/* A command waiting for its reply. */
+struct redis_cmd {
+	uint64_t ts_ns;
+	uint32_t unrecorded;          /* >0: stands for that many commands past the FIFO bound */
+	uint32_t argc;                /* arguments after the name */
+	uint8_t name_len, n_args;
+	uint8_t arg_len[REDIS_SHOW_ARGS];
+	char name[REDIS_NAME_MAX];
+	uint8_t args[REDIS_SHOW_ARGS][RESP_ITEM_TEXT];
+};
+
+struct redis_state {
+	bool stopped;                 /* after a parser-error */
+	bool subscribed;              /* replies may come without commands (pub/sub) */
+	bool resync[2];               /* framing lost in this direction: find it again */
+	bool quiet_unmatched;         /* after a hole: replies to lost commands are not news */
+	struct resp_reader rd[2];     /* by enum dissect_dir */
+	struct redis_cmd *fifo;       /* ring of cap entries */
+	uint32_t head, count, cap;
+	/* A parser-error found while reading, reported by the caller. */
+	char error[160];
+};
+
+/* ---- the FIFO of commands ---- */
+
+static struct redis_cmd *fifo_at(struct redis_state *s, uint32_t i)
+{
+	return &s->fifo[(s->head + i) % s->cap];
+}
+
+static struct redis_cmd *fifo_push(struct redis_state *s)
+{
+	if (s->count == s->cap) {
+		uint32_t cap = s->cap ? s->cap * 2 : 4;
+		if (cap > REDIS_MAX_PENDING)
+			return NULL;
+		struct redis_cmd *n = malloc(cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		for (uint32_t i = 0; i < s->count; i++)
+			n[i] = *fifo_at(s, i);
+		free(s->fifo);
+		s->fifo = n;
+		s->cap = cap;
+		s->head = 0;
+	}
+	struct redis_cmd *c = fifo_at(s, s->count++);
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+/* Take the oldest command into *out; false when none waits. */
+static bool fifo_pop(struct redis_state *s, struct redis_cmd *out)
+{
+	if (!s->count)
+		return false;
+	struct redis_cmd *c = fifo_at(s, 0);
+	*out = *c;
+	if (c->unrecorded > 1) {
+		c->unrecorded--;   /* the next reply is the next unrecorded command's */
+		return true;
+	}
+	s->head = (s->head + 1) % s->cap;
+	s->count--;
+	return true;
+}
+
+/* ---- entries ---- */
+
+/* A scalar's value as its JSON type; an aggregate as {type, count}. */
+static void redis_add_value(struct doc *d, uint32_t parent, const char *key, uint8_t type,
+			    bool aggregate, int64_t num, const uint8_t *text, size_t len)
+{
+	if (aggregate) {
+		uint32_t o = doc_add_obj(d, parent, key);
+		doc_add_str(d, o, "type", resp_type_name(type));
+		doc_add_int(d, o, "count", num);
+		return;
+	}
+	switch (type) {
+	case ':':
+		doc_add_int(d, parent, key, num);
+		break;
+	case '#':
+		doc_add_bool(d, parent, key, num != 0);
+		break;
+	case ',': {
+		char buf[64], *end;
+		size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+		double v = strtod(buf, &end);
+		if (end != buf && *end == '\0' && v - v == 0)
+			doc_add_real(d, parent, key, v);
+		else
+			appmsg_add_text(d, parent, key, text, len);   /* inf, -inf, nan */
+		break;
+	}
+	case '=':
+		/* Verbatim: "txt:" or "mkd:" before the text. */
+		if (len >= 4 && text[3] == ':')
+			appmsg_add_text(d, parent, key, text + 4, len - 4);
+		else
+			appmsg_add_text(d, parent, key, text, len);
+		break;
+	case 0:
+		doc_add_null(d, parent, key);
+		break;
+	default:
+		appmsg_add_text(d, parent, key, text, len);
+	}
+}
+
+static bool redis_name_is(const struct redis_cmd *c, const char *name)
+{
+	return c->name_len == strlen(name) && !memcmp(c->name, name, c->name_len);
+}
+
+/* Arguments that carry a password are not shown. */
+static void redis_add_request(struct doc *d, const struct redis_cmd *c)
+{
+	uint32_t req = doc_add_obj(d, DOC_ROOT, "request");
+
+	if (c->unrecorded) {
+		doc_add_null(d, req, "command");
+		doc_add_bool(d, req, "unrecorded", true);
+		return;
+	}
+	appmsg_add_text(d, req, "command", (const uint8_t *)c->name, c->name_len);
+	uint32_t args = doc_add_arr(d, req, "args");
+	unsigned secret_until = redis_name_is(c, "AUTH") ? REDIS_SHOW_ARGS : 0;
+	for (unsigned i = 0; i < c->n_args; i++) {
+		if (i < secret_until) {
+			doc_add_str(d, args, NULL, "(redacted)");
+			continue;
+		}
+		appmsg_add_text(d, args, NULL, c->args[i], c->arg_len[i]);
+		/* HELLO 3 AUTH user pass, MIGRATE ... AUTH pass / AUTH2 user pass. */
+		if (c->arg_len[i] >= 4 && c->arg_len[i] <= 5 &&
+		    !strncasecmp((const char *)c->args[i], "AUTH2", c->arg_len[i]))
+			secret_until = i + 3;
+	}
+	doc_add_int(d, req, "args_count", c->argc);
+}
+
+static void redis_add_response(struct doc *d, const struct resp_msg *m, bool partial)
+{
+	uint32_t resp = doc_add_obj(d, DOC_ROOT, "response");
+	const struct resp_item *t = &m->top;
+
+	doc_add_str(d, resp, "type", resp_type_name(t->type));
+	if (partial) {
+		if (t->aggregate)
+			doc_add_int(d, resp, "count", t->num);
+		else if (t->type == '$' || t->type == '=' || t->type == '!')
+			doc_add_int(d, resp, "length", t->num);
+		return;
+	}
+	if (!t->aggregate) {
+		redis_add_value(d, resp, "value", t->type, false, t->num, m->top_text, m->top_len);
+		if (t->type == '$' || t->type == '=' || t->type == '!')
+			doc_add_int(d, resp, "length", t->num);
+		return;
+	}
+	if (t->type == '%') {
+		uint32_t obj = doc_add_obj(d, resp, "value");
+		for (uint32_t i = 0; i + 1 < m->n_items; i += 2) {
+			const struct resp_item *k = &m->items[i], *v = &m->items[i + 1];
+			char key[4 * RESP_ITEM_TEXT + 1];
+			if (k->aggregate || k->type == 0)
+				snprintf(key, sizeof(key), "(%s)", resp_type_name(k->type));
+			else if (k->type == ':')
+				snprintf(key, sizeof(key), "%lld", (long long)k->num);
+			else
+				appmsg_text(k->text, k->len, key, sizeof(key));
+			redis_add_value(d, obj, key, v->type, v->aggregate, v->num, v->text, v->len);
+		}
+	} else {
+		uint32_t arr = doc_add_arr(d, resp, "value");
+		for (uint32_t i = 0; i < m->n_items && i < REDIS_SHOW_ELEMENTS; i++) {
+			const struct resp_item *v = &m->items[i];
+			redis_add_value(d, arr, NULL, v->type, v->aggregate, v->num, v->text, v->len);
+		}
+	}
+	doc_add_int(d, resp, "count", t->num);
+}
+
+/*
+ * One entry.  cmd or reply may be NULL; a reply is `partial` when the
+ * stream ended inside it (only its type is known).
+ */
+static void redis_emit(struct dissect_ctx *ctx, const struct redis_cmd *cmd,
+		       const struct resp_msg *reply, bool partial, enum fl_error_type err,
+		       const char *message, const char *reason)
+{
+	uint64_t ts = cmd ? cmd->ts_ns : reply ? reply->ts_ns : ctx->ts_ns;
+	struct doc *d = entry_begin(ctx->em, ts, "redis", &ctx->client, &ctx->server, ctx->flow);
+
+	if (cmd)
+		redis_add_request(d, cmd);
+	else
+		doc_add_null(d, DOC_ROOT, "request");
+	if (reply && (reply->top.type || reply->top.aggregate || !partial))
+		redis_add_response(d, reply, partial);
+	else
+		doc_add_null(d, DOC_ROOT, "response");
+	if (cmd && reply && !partial)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(cmd->ts_ns, reply->ts_ns));
+	else
+		doc_add_null(d, DOC_ROOT, "elapsed_ms");
+	if (err != FL_ERR_NONE)
+		entry_set_error(ctx->em, err, message, reason);
+	if (ctx->flow)
+		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
+	entry_commit(ctx->em);
+}
+
+/* ---- whole messages ---- */
+
+static bool redis_is_subscribe(const struct redis_cmd *c)
+{
+	static const char *const names[] = { "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (c->name_len == strlen(names[i]) && !memcmp(c->name, names[i], c->name_len))
+			return true;
+	return false;
+}
+
+static void redis_cmd_set_name(struct redis_cmd *c, const uint8_t *name, size_t len)
+{
+	c->name_len = (uint8_t)(len < REDIS_NAME_MAX ? len : REDIS_NAME_MAX);
+	for (unsigned i = 0; i < c->name_len; i++) {
+		char ch = (char)name[i];
+		c->name[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+	}
+}
+
+static void redis_cmd_add_arg(struct redis_cmd *c, const uint8_t *arg, size_t len)
+{
+	if (c->n_args == REDIS_SHOW_ARGS)
+		return;
+	c->arg_len[c->n_args] = (uint8_t)(len < RESP_ITEM_TEXT ? len : RESP_ITEM_TEXT);
+	memcpy(c->args[c->n_args], arg, c->arg_len[c->n_args]);
+	c->n_args++;
+}
+
+/* Record a command; past the FIFO bound, only count it. */
+static struct redis_cmd *redis_cmd_new(struct redis_state *s, uint64_t ts)
+{
+	struct redis_cmd *c, *tail = s->count ? fifo_at(s, s->count - 1) : NULL;
+
+	if (tail && tail->unrecorded) {
+		tail->unrecorded++;
+		return NULL;
+	}
+	if (!(c = fifo_push(s)))
+		return NULL;   /* out of memory: its reply will show as midstream */
+	c->ts_ns = ts;
+	if (s->count == REDIS_MAX_PENDING) {
+		c->unrecorded = 1;   /* the last slot counts all that come after */
+		return NULL;
+	}
+	return c;
+}
+
+/* An inline command: words split on blanks, quotes grouping as redis-cli writes them. */
+static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len, uint64_t ts)
+{
+	size_t i = 0, words = 0;
+	struct redis_cmd tmp, *c;
+
+	memset(&tmp, 0, sizeof(tmp));
+	while (i < len) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		size_t start = i, end;
+		if (line[i] == '"' || line[i] == '\'') {
+			uint8_t q = line[i++];
+			start = i;
+			while (i < len && line[i] != q)
+				i += line[i] == '\\' && q == '"' && i + 1 < len ? 2 : 1;
+			end = i < len ? i : len;
+			i = end + 1;
+		} else {
+			while (i < len && line[i] != ' ' && line[i] != '\t')
+				i++;
+			end = i;
+		}
+		if (words == 0)
+			redis_cmd_set_name(&tmp, line + start, end - start);
+		else
+			redis_cmd_add_arg(&tmp, line + start, end - start);
+		words++;
+	}
+	if (words == 0)
+		return;   /* an empty line: Redis ignores it */
+	tmp.argc = words ? (uint32_t)(words - 1) : 0;
+	c = redis_cmd_new(s, ts);
+	if (c) {
+		tmp.ts_ns = c->ts_ns;
+		*c = tmp;
+	}
+}
+
+static void redis_command(struct redis_state *s, const struct resp_msg *m)
+{
+	struct redis_cmd *c;
+
+	if (m->top.type != '*' || m->top.num <= 0)
+		return;   /* "*0" and "*-1" are no command */
+	c = redis_cmd_new(s, m->ts_ns);
+	if (!c)
+		return;
+	redis_cmd_set_name(c, m->items[0].text, m->items[0].len);
+	for (uint32_t i = 1; i < m->n_items && c->n_args < REDIS_SHOW_ARGS; i++)
+		redis_cmd_add_arg(c, m->items[i].text, m->items[i].len);
+	c->argc = (uint32_t)(m->top.num - 1);
+}
+
+static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const struct resp_msg *m)
+{
+	struct redis_cmd cmd;
+	bool push = m->top.type == '>';
+
+	/* An out-of-band push is nobody's reply, except to the subscribe that asked for it. */
+	if (push && !(s->count && !fifo_at(s, 0)->unrecorded && redis_is_subscribe(fifo_at(s, 0)))) {
+		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
+		return;
+	}
+	if (fifo_pop(s, &cmd)) {
+		if (!cmd.unrecorded && redis_is_subscribe(&cmd))
+			s->subscribed = true;
+		s->quiet_unmatched = false;
+		redis_emit(ctx, &cmd, m, false, FL_ERR_NONE, NULL, NULL);
+	} else if (s->quiet_unmatched) {
+		return;
+	} else if (s->subscribed) {
+		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
+	} else {
+		redis_emit(ctx, NULL, m, false, FL_ERR_HALF_CONNECTION,
+			   "request missing: reply without its command", "midstream");
+	}
+}
+
+/* ---- the ops ---- */
+
+static bool redis_port_hint(uint16_t port)
+{
+	return port == 6379 || port == 6380 || port == 26379;
+}
+
+static enum dissect_probe redis_probe(const uint8_t *data, size_t len, enum dissect_dir dir,
+				      bool port_hint)
+{
+	int n;
+
+	if (len == 0)
+		return DISSECT_PROBE_MAYBE;
+	/* An array of bulk strings is Redis on any port. */
+	n = resp_count_line(data, len, '*');
+	if (n > 0 && (size_t)n < len) {
+		if (data[n] == '$' || (port_hint && data[n] && strchr("+-:*_,#!=(%~>|", data[n])))
+			return DISSECT_PROBE_YES;
+		return DISSECT_PROBE_NO;
+	}
+	if (n < 0 || (n > 0 && port_hint))
+		return n > 0 ? DISSECT_PROBE_YES : DISSECT_PROBE_MAYBE;
+	if (!port_hint)
+		return DISSECT_PROBE_NO;
+	if (dir == DISSECT_TO_SERVER)   /* an inline command: a word of letters */
+		return (data[0] >= 'A' && data[0] <= 'Z') || (data[0] >= 'a' && data[0] <= 'z')
+		       ? DISSECT_PROBE_YES : DISSECT_PROBE_NO;
+	return data[0] && strchr("+-:$*_,#!=(%~>|", data[0]) ? DISSECT_PROBE_YES
+							      : DISSECT_PROBE_NO;
+}
+
+static void *redis_new(struct dissect_ctx *ctx)
+{
+	struct redis_state *s = calloc(1, sizeof(*s));
+	if (s && ctx->midstream)
+		s->resync[0] = s->resync[1] = true;
+	return s;
+}
+
+static void redis_free(void *state)
+{
+	struct redis_state *s = state;
+	if (!s)
+		return;
+	free(s->fifo);
+	free(s);
+}
+
+struct redis_call {
+	struct redis_state *s;
+	struct dissect_ctx *ctx;
+	enum dissect_dir dir;
+};
+
+/* A whole message from the reader of call->dir. */
+static void redis_message(void *arg, const struct resp_msg *m)
+{
+	struct redis_call *call = arg;
+	struct redis_state *s = call->s;
+
+	s->resync[call->dir] = false;
+	if (call->dir == DISSECT_TO_CLIENT)
+		redis_reply(s, call->ctx, m);
+	else if (m->is_inline)
+		redis_inline(s, m->line, m->line_len, m->ts_ns);
+	else
+		redis_command(s, m);
+}
+
+static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
+			   const uint8_t *data, size_t len)
+{
+	struct redis_state *s = state;
+	struct redis_call call = { s, ctx, dir };
+	bool commands = dir == DISSECT_TO_SERVER;
+	char error[160];
+
+	if (s->stopped)
+		return (ssize_t)len;
+	if (s->resync[dir] && !s->rd[dir].started && len && !resp_may_start(commands, data[0]))
+		return (ssize_t)len;   /* not a message start: wait for the next chunk */
+	if (resp_read(&s->rd[dir], commands, ctx->ts_ns, data, len, redis_message, &call, error,
+		      sizeof(error)) < 0) {
+		if (s->resync[dir]) {
+			resp_reset(&s->rd[dir]);   /* a false start: try the next chunk */
+			return (ssize_t)len;
+		}
+		struct redis_cmd cmd;
+		bool have = dir == DISSECT_TO_CLIENT && fifo_pop(s, &cmd);
+		redis_emit(ctx, have ? &cmd : NULL, NULL, false, FL_ERR_PARSER, error, NULL);
+		s->stopped = true;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* Report every command still waiting, and stop. */
+static void redis_drop_all(struct redis_state *s, struct dissect_ctx *ctx, const char *message,
+			   const char *reason)
+{
+	struct redis_cmd cmd;
+	while (fifo_pop(s, &cmd))
+		redis_emit(ctx, &cmd, NULL, false, FL_ERR_HALF_CONNECTION, message, reason);
+}
+
+static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
+{
+	struct redis_state *s = state;
+
+	if (s->stopped)
+		return;
+	/* A hole inside a bulk payload only shortens what is left to count. */
+	if (resp_skip(&s->rd[dir], missing))
+		return;
+	/* Framing is lost: what waits is lost with it; both directions start over. */
+	redis_drop_all(s, ctx, "response missing: the capture lost bytes of the stream", "loss");
+	for (int d = 0; d < 2; d++) {
+		resp_reset(&s->rd[d]);
+		s->resync[d] = true;
+	}
+	s->quiet_unmatched = true;
+}
+
+static void redis_end(void *state, struct dissect_ctx *ctx)
+{
+	struct redis_state *s = state;
+	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
+	struct resp_reader *rq = &s->rd[DISSECT_TO_SERVER], *rp = &s->rd[DISSECT_TO_CLIENT];
+	struct redis_cmd cmd;
+	const char *reason;
+	char text[128];
+
+	if (s->stopped)
+		return;
+	/* Bytes read while looking for a message start are nobody's message. */
+	if (s->resync[DISSECT_TO_CLIENT])
+		resp_reset(rp);
+	if (s->resync[DISSECT_TO_SERVER])
+		resp_reset(rq);
+	if (rp->started) {
+		bool have = fifo_pop(s, &cmd);
+		if (closed) {
+			redis_emit(ctx, have ? &cmd : NULL, &rp->msg, true, FL_ERR_UNEXPECTED_EOF,
+				   "connection closed in the middle of a reply", NULL);
+		} else {
+			reason = appmsg_end_reason(ctx, "response incomplete", text, sizeof(text));
+			redis_emit(ctx, have ? &cmd : NULL, &rp->msg, true, FL_ERR_HALF_CONNECTION,
+				   text, reason);
+		}
+		rp->started = false;
+	}
+	reason = appmsg_end_reason(ctx, "response missing", text, sizeof(text));
+	redis_drop_all(s, ctx, text, reason);
+	if (rq->started) {
+		/* Part of a command: show what of it was read. */
+		struct redis_cmd part;
+		memset(&part, 0, sizeof(part));
+		part.ts_ns = rq->msg.ts_ns;
+		if (rq->msg.n_items)
+			redis_cmd_set_name(&part, rq->msg.items[0].text, rq->msg.items[0].len);
+		for (uint32_t i = 1; i < rq->msg.n_items; i++)
+			redis_cmd_add_arg(&part, rq->msg.items[i].text, rq->msg.items[i].len);
+		part.argc = rq->msg.top.num > 0 ? (uint32_t)(rq->msg.top.num - 1) : 0;
+		if (closed) {
+			redis_emit(ctx, &part, NULL, false, FL_ERR_UNEXPECTED_EOF,
+				   "connection closed in the middle of a command", NULL);
+		} else {
+			reason = appmsg_end_reason(ctx, "request incomplete", text, sizeof(text));
+			redis_emit(ctx, &part, NULL, false, FL_ERR_HALF_CONNECTION, text, reason);
+		}
+		rq->started = false;
+	}
+}
+
+static void redis_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
+{
+	struct redis_state *s = state;
+	char text[160];
+
+	if (s->stopped || !s->count)
+		return;
+	appmsg_icmp_message(icmp, text, sizeof(text));
+	redis_drop_all(s, ctx, text, "icmp");
+}
+
+static bool redis_pending(void *state)
+{
+	const struct redis_state *s = state;
+	return !s->stopped && (s->count || s->rd[0].started || s->rd[1].started);
+}
+
+const struct dissector_ops redis_dissector = {
+	.name = "redis",
+	.transports = DISSECT_TCP,
+	.port_hint = redis_port_hint,
+	.probe = redis_probe,
+	.new = redis_new,
+	.free = redis_free,
+	.parse = redis_parse,
+	.gap = redis_gap,
+	.end = redis_end,
+	.icmp = redis_icmp,
+	.pending = redis_pending,
+};

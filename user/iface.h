@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network interfaces over rtnetlink: a dump of the links at start, then
+ * RTM_NEWLINK / RTM_DELLINK as they come and go.
+ */
+#ifndef FL_IFACE_H
+#define FL_IFACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct iface_link {
+	int ifindex;
+	const char *name;
+	unsigned flags;            /* IFF_* */
+	unsigned short type;       /* ARPHRD_* */
+};
+
+typedef void (*iface_cb)(void *ctx, const struct iface_link *link, bool removed);
+
+/* A netlink socket subscribed to link changes (non-blocking).  fd, or -errno. */
+int iface_monitor_open(void);
+/* Dump every link through cb (blocking until the dump is done).  0 or -errno. */
+int iface_dump(iface_cb cb, void *ctx);
+/* Read the notifications that are waiting and pass each to cb.  0 or -errno. */
+int iface_monitor_read(int fd, iface_cb cb, void *ctx);
+
+/* Number of tc filters on the clsact hook of ifindex (ingress or egress), or -errno. */
+int iface_tc_filter_count(int ifindex, bool ingress);
+
+#endif

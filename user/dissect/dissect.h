@@ -113,7 +113,7 @@ extern const struct dissector_ops *const dissectors[];
  */
 struct doc *dissect_entry_begin(struct dissect_ctx *ctx, uint64_t ts_ns, const char *protocol);
 void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions);
-/* Append `s` (up to max bytes) to a message as a quoted, printable excerpt. */
+/* A printable excerpt of s (up to max bytes, stopping at a line end) for an error message. */
 size_t dissect_excerpt(char *out, size_t out_len, const uint8_t *s, size_t len, size_t max);
 
 #endif

@@ -3,7 +3,7 @@
 # (prefix flt-bench, 198.18.51.0/24), captured on the receiving end by
 # faultline (eBPF and AF_PACKET backends) and by tcpdump -w /dev/null.
 # Prints one line per measurement, for bench/run.sh to tabulate:
-#   live TOOL RATE SENT_PPS SENT SEEN DROPPED
+#   live TOOL RATE SENT_PPS SENT SEEN DROPPED   (RATE 0: one unpaced sender; max2: two)
 #   bpf NS_PER_PACKET RUN_CNT
 #   live-na REASON
 # Usage: bench/live.sh FAULTLINE OUTDIR   (env RATES, STEP_SECONDS)
@@ -11,8 +11,17 @@ set -u
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1")
 outdir=$2
-rates=${RATES:-"50000 100000 200000 400000 800000 0"}
+rates=${RATES:-"50000 100000 200000 400000 800000 0 max2"}
 secs=${STEP_SECONDS:-2}
+# PIN=CPU: run the sender and the capture tool on that one CPU (they compete for it).
+pin=()
+[ -n "${PIN:-}" ] && pin=(taskset -c "$PIN")
+# CONTEND=1: the capture tool runs on CPU 1 beside a busy loop, the sender on CPU 0.
+txpin=()
+if [ "${CONTEND:-0}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+	pin=(taskset -c 1) txpin=(taskset -c 0)
+fi
+[ ${#txpin[@]} -eq 0 ] && txpin=("${pin[@]}")
 
 if ! "$bin" capture --help >/dev/null 2>&1; then
 	echo "live-na capture backend not built"
@@ -27,8 +36,10 @@ ns_prefix flt-bench
 tmp=$(mktemp -d /tmp/flt-bench-live.XXXXXX)
 bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
 CAP_PID=
+HOG_PID=
 cleanup() {
 	set +e
+	[ -n "$HOG_PID" ] && kill "$HOG_PID" 2>/dev/null && wait "$HOG_PID" 2>/dev/null
 	[ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
 	[ -n "$bpf_stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
 	ns_teardown
@@ -49,13 +60,17 @@ table inet fltbench {
 	}
 }
 EOF
+if [ "${CONTEND:-0}" = 1 ]; then
+	taskset -c 1 sh -c 'while :; do :; done' &
+	HOG_PID=$!
+fi
 # Resolve ARP once before measuring.
 ns_exec tx ping -c 1 -W 1 198.18.51.2 >/dev/null 2>&1
 
 start_faultline() {   # BACKEND
 	local sock=$tmp/fl.sock i
 	rm -f "$sock"
-	ip netns exec "$RX" "$bin" capture -i r0 --backend "$1" --socket "$sock" -o json \
+	ip netns exec "$RX" "${pin[@]}" "$bin" capture -i r0 --backend "$1" --socket "$sock" -o json \
 		>/dev/null 2>"$tmp/fl.err" &
 	CAP_PID=$!
 	for i in $(seq 1 100); do
@@ -83,9 +98,13 @@ bpf_time() {
 		"\($t) \($c)"'
 }
 
-blast() {   # RATE -> "sent pps"
-	ns_exec tx "$outdir/blast" 198.18.51.2 "$1" "$secs" 64 |
-		sed -n 's/^sent=\([0-9]*\) seconds=[0-9.]* pps=\([0-9]*\)$/\1 \2/p'
+blast() {   # RATE (0: unpaced; max2: two unpaced senders) -> "sent pps"
+	local n=1 r=$1 i
+	[ "$r" = max2 ] && n=2 r=0
+	for i in $(seq 1 $n); do
+		ns_exec tx "${txpin[@]}" "$outdir/blast" 198.18.51.2 "$r" "$secs" 64 &
+	done | sed -n 's/^sent=\([0-9]*\) seconds=[0-9.]* pps=\([0-9]*\)$/\1 \2/p' |
+		awk '{s += $1; p += $2} END {print s + 0, p + 0}'
 }
 
 for backend in ebpf afpacket; do
@@ -116,7 +135,7 @@ done
 
 lost_once=0
 for rate in $rates; do
-	ip netns exec "$RX" tcpdump -i r0 -n -w /dev/null 2>"$tmp/td.err" &
+	ip netns exec "$RX" "${pin[@]}" tcpdump -i r0 -n -w /dev/null 2>"$tmp/td.err" &
 	CAP_PID=$!
 	for _ in $(seq 1 50); do grep -q listening "$tmp/td.err" && break; sleep 0.1; done
 	read -r sent pps < <(blast "$rate")

@@ -126,7 +126,7 @@ else
 		printf " | %s\n", "BPF ns/pkt"
 		for (j = 1; j <= nr; j++) {
 			r = rates[j]
-			printf "  %-10s", (r == 0 ? "max" : r)
+			printf "  %-10s", (r == "0" ? "max" : r)
 			for (i = 1; i <= 3; i++) {
 				k = order[i] SUBSEP r
 				if (k in pps) printf " | %10d / %-15s", pps[k], drop[k]; else printf " | %-28s", "-"

@@ -31,6 +31,8 @@ SAN_LIB   := $(LIB_SRCS:%.c=$(OUT)/san/%.o)
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 
 .PHONY: all test unit bench clean install
+# Keep the BPF objects between the skeleton steps (no rebuild next time).
+.SECONDARY:
 all: faultline
 
 faultline: $(OBJS)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "kfl/kfl.h"
@@ -217,6 +218,18 @@ static int setup_recorder(struct run *r, const struct cli_opts *o)
 		.max_mb = o->write_max_mb,
 		.max_files = o->write_files,
 	};
+
+	/* O_TRUNC on an input file would leave nothing to read. */
+	char wpath[PATH_MAX], ipath[PATH_MAX];
+	if (realpath(o->write_path, wpath)) {
+		for (int i = 0; i < o->n_files; i++) {
+			if (realpath(o->files[i], ipath) && strcmp(wpath, ipath) == 0) {
+				fprintf(stderr, "faultline read: -w %s is also an input file\n",
+					o->write_path);
+				return 2;
+			}
+		}
+	}
 
 	if (o->write_filter) {
 		r->write_filter = kfl_compile(o->write_filter, err, sizeof(err));

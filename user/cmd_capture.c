@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privs.h"
+#include "recorder.h"
 #include "watch.h"
 
 #define TICK_MS 200
@@ -179,8 +180,14 @@ static void on_timer(struct watch *w, uint32_t events)
 	l->src->ops->poll(l->src);
 	now = capture_now_ns();
 	pipeline_tick(l->run.pipeline, now);
-	if (++l->ticks % STATS_EVERY_TICKS == 0)
+	if (++l->ticks % STATS_EVERY_TICKS == 0) {
 		refresh_stats(l);
+		/* -w: an idle capture's last packets reach the disk within a second. */
+		if (l->run.recorder) {
+			recorder_flush(l->run.recorder);
+			run_report_recorder(&l->run);
+		}
+	}
 	if (l->metrics)
 		metrics_server_run(l->metrics);     /* connection timeouts */
 	if (l->deadline_ns && now >= l->deadline_ns)

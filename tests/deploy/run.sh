@@ -50,6 +50,23 @@ else
 	skip "systemd-analyze missing"
 fi
 
+# 3. The container image holds the binary and its shared libraries only (FROM scratch).
+# No Docker engine here: do the Dockerfile's collection step and run the result chrooted.
+if [ "$(id -u)" = 0 ] && [ -x ./faultline ]; then
+	root="$TMP/rootfs"
+	mkdir -p "$root/usr/sbin"
+	cp ./faultline "$root/usr/sbin/"
+	ldd ./faultline | grep -o '/[^ ]*' | sort -u | xargs -I{} cp --parents -L {} "$root/"
+	if grep -q 'FROM scratch' deploy/Dockerfile && grep -q "ldd faultline" deploy/Dockerfile &&
+		chroot "$root" /usr/sbin/faultline version | grep -q '^faultline '; then
+		ok "the scratch image's files run faultline ($(du -sh "$root" | cut -f1) in all)"
+	else
+		bad "the binary does not run from its libraries alone"
+	fi
+else
+	skip "image files: needs root for chroot"
+fi
+
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 	skip "live checks need root and setpriv"
 	rm -rf "$TMP"
@@ -68,7 +85,7 @@ ns_add client; ns_add server
 ns_link client c0 198.18.6.1/24 server s0 198.18.6.2/24
 chmod 0755 "$TMP"
 
-# 3. capture as an unprivileged user holding only the unit's capabilities, in a
+# 4. capture as an unprivileged user holding only the unit's capabilities, in a
 # mount namespace of its own with a /run/faultline it may write (systemd's
 # RuntimeDirectory), serving metrics on the server-side address.
 ns_exec server sh -c "mkdir -p /run/faultline && mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
@@ -91,7 +108,7 @@ if grep -q "falling back" "$TMP/capture.err"; then bad "the unit's capabilities 
 ns_exec client timeout 5 curl -s -o /dev/null --connect-timeout 2 http://198.18.6.2:81/ 
 sleep 1
 
-# 4. The metrics endpoint, scraped from the client namespace, parsed by prometheus_client.
+# 5. The metrics endpoint, scraped from the client namespace, parsed by prometheus_client.
 scrape="$TMP/metrics.txt"
 if ns_exec client timeout 5 curl -sf -o "$scrape" http://198.18.6.2:9464/metrics; then
 	ok "the metrics endpoint answers a scrape"
@@ -130,7 +147,7 @@ else
 	ok "every dashboard metric is exported"
 fi
 
-# 5. stats --prometheus and the liveness probe's command, over the socket (in the
+# 6. stats --prometheus and the liveness probe's command, over the socket (in the
 # capture's private /run/faultline, reached through /proc).
 sockpath=/proc/$(pgrep -n -f "capture -i s0" || echo 0)/root/run/faultline/faultline.sock
 if "$BIN" stats --prometheus --socket "$sockpath" | grep -q '^faultline_tcp_syn_sent_total [1-9]'; then

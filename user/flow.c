@@ -112,10 +112,11 @@ static uint32_t key_hash(const struct flow_key *k)
 	memcpy(&words[2], k->addr[1].bytes, 8);
 	memcpy(&words[3], k->addr[1].bytes + 8, 8);
 	words[4] = (uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->proto;
+	/* One multiply per word to combine, one full mix to finish (was a mix per word). */
 	uint64_t h = 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < 5; i++)
-		h = mix64(h ^ words[i]);
-	return (uint32_t)h;
+		h = ((h << 5 | h >> 59) ^ words[i]) * 0x517cc1b727220a95ull;
+	return (uint32_t)mix64(h);
 }
 
 static bool key_equal(const struct flow_key *a, const struct flow_key *b)

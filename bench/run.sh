@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# make bench: faultline beside tcpdump and tshark, measured in one run on the
+# same data, printed as one table.  Needs root (namespaces, capture, sysctl).
+# See bench/README.md for what each figure means.
+#   env: RUNS (5), TSHARK_RUNS (3), FAULTLINE (./faultline), SKIP_LIVE=1
+set -u
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out=.output/bench
+mkdir -p "$out"
+bin=${FAULTLINE:-./faultline}
+runs=${RUNS:-5}
+truns=${TSHARK_RUNS:-3}
+log=$out/run.log
+: >"$log"
+started=$(date +%s)
+
+note() { echo "bench: $*" >&2; }
+
+bench/setup.sh || { note "bench/setup.sh failed"; exit 1; }
+[ -x "$bin" ] || { note "$bin is not built (make)"; exit 1; }
+
+# --- data -------------------------------------------------------------------
+pcap=$out/workload.pcap
+bench/workload.sh "$pcap" || { note "workload recording failed"; exit 1; }
+npk=$(cat "$pcap.count")
+bytes=$(stat -c %s "$pcap")
+for n in 100000 1000000; do
+	[ -s "$out/syn-$n.pcap" ] || python3 bench/synflows.py "$n" "$out/syn-$n.pcap"
+done
+[ -s "$out/syn-1000.pcap" ] || python3 bench/synflows.py 1000 "$out/syn-1000.pcap"
+
+# measure LABEL CMD...: one run; appends "LABEL cpu_s wall_s rss_kb" to $log.
+measure() {
+	local label=$1; shift
+	/usr/bin/time -f "%U %S %e %M" -o "$out/time.$$" "$@" >/dev/null 2>"$out/err.$$"
+	local rc=$?
+	if [ $rc -ne 0 ]; then
+		note "$label failed (exit $rc): $(head -c 300 "$out/err.$$")"
+		return 1
+	fi
+	awk -v l="$label" '{printf "%s %.3f %.3f %d\n", l, $1 + $2, $3, $4}' "$out/time.$$" >>"$log"
+}
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+col() { awk -v l="$1" -v c="$2" '$1 == l {print $c}' "$log" | median; }
+
+# --- offline ----------------------------------------------------------------
+note "offline: $npk packets, $((bytes / 1000000)) MB; $runs runs each ($truns for tshark)"
+cat "$pcap" >/dev/null    # page cache: every tool reads from memory
+for _ in $(seq 1 "$runs"); do
+	measure faultline "$bin" read --stats "$pcap"
+	measure tcpdump tcpdump -r "$pcap" -w /dev/null
+done
+for _ in $(seq 1 "$truns"); do
+	measure tshark tshark -r "$pcap" -q -z expert
+done
+
+# --- memory per flow --------------------------------------------------------
+note "memory per flow: 100k and 1M SYN flows"
+flowmem() {   # N -> "flow_bytes flows rss_kb"
+	local st
+	st=$(/usr/bin/time -f "%M" -o "$out/time.$$" "$bin" read --stats --set tap.maxFlows=2000000 "$out/syn-$1.pcap")
+	echo "$(jq -r '"\(.memory.flow_bytes) \(.flows.tcp) \(.flows.evicted)"' <<<"$st") $(cat "$out/time.$$")"
+}
+read -r _ _ _ rss_base < <(flowmem 1000)
+read -r fb100 fl100 ev100 rss100 < <(flowmem 100000)
+read -r fb1m fl1m ev1m rss1m < <(flowmem 1000000)
+
+# --- live -------------------------------------------------------------------
+if [ "${SKIP_LIVE:-0}" = 1 ]; then
+	echo "live-na skipped (SKIP_LIVE=1)" >"$out/live.txt"
+else
+	note "live: veth, stepped UDP rates (about a minute)"
+	bench/live.sh "$bin" "$out" >"$out/live.txt" 2>>"$out/live.err"
+fi
+rm -f "$out/time.$$" "$out/err.$$"
+
+# --- the table --------------------------------------------------------------
+fl_cpu=$(col faultline 2); td_cpu=$(col tcpdump 2); ts_cpu=$(col tshark 2)
+elapsed=$(($(date +%s) - started))
+{
+echo
+echo "faultline benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -r)  $(nproc) cpus  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "workload: $pcap  $npk packets  $((bytes / 1000000)) MB  (nginx keep-alive/close/404, redis, refused/reset/ICMP errors)"
+echo
+echo "OFFLINE (median of $runs runs, $truns for tshark; cpu = user+sys seconds)"
+printf "  %-34s %8s %8s %10s %8s %10s %9s\n" "tool" "cpu s" "wall s" "Mpkt/s" "MB/s" "peak RSS" "cost"
+for t in faultline tcpdump tshark; do
+	case $t in
+	faultline) cmd="faultline read --stats FILE" ;;
+	tcpdump) cmd="tcpdump -r FILE -w /dev/null" ;;
+	tshark) cmd="tshark -r FILE -q -z expert" ;;
+	esac
+	cpu=$(col $t 2); wall=$(col $t 3); rss=$(col $t 4)
+	awk -v c="$cmd" -v cpu="$cpu" -v wall="$wall" -v rss="$rss" -v n="$npk" -v b="$bytes" -v td="$td_cpu" 'BEGIN {
+		if (cpu == "nan" || cpu <= 0) { printf "  %-34s %8s\n", c, "failed"; exit }
+		printf "  %-34s %8.2f %8.2f %10.2f %8.0f %7.0f MB %8.2fx\n", c, cpu, wall, n / cpu / 1e6, b / cpu / 1e6, rss / 1024, cpu / td }'
+done
+awk -v f="$fl_cpu" -v td="$td_cpu" -v ts="$ts_cpu" 'BEGIN {
+	if (f == "nan" || td == "nan" || ts == "nan" || f <= 0) { print "  targets: n/a (a tool failed)"; exit }
+	printf "  target: faultline <= 3x tcpdump         %6.2fx   %s\n", f / td, (f / td <= 3 ? "MET" : "MISSED")
+	printf "  target: faultline >= 30x faster than tshark %6.1fx  %s\n", ts / f, (ts / f >= 30 ? "MET" : "MISSED") }'
+echo
+echo "MEMORY PER IDLE TCP FLOW (synthetic SYNs, tap.maxFlows=2000000; RSS delta over a 1000-flow run)"
+printf "  %-12s %10s %9s %14s %12s %14s\n" "flows" "tracked" "evicted" "flow_bytes" "bytes/flow" "RSS bytes/flow"
+awk -v n=100000 -v fl="$fl100" -v ev="$ev100" -v fb="$fb100" -v r="$rss100" -v r0="$rss_base" 'BEGIN {
+	printf "  %-12s %10d %9d %11.1f MB %12.0f %14.0f\n", "100 thousand", fl, ev, fb / 1e6, fb / fl, (r - r0) * 1024 / n }'
+awk -v n=1000000 -v fl="$fl1m" -v ev="$ev1m" -v fb="$fb1m" -v r="$rss1m" -v r0="$rss_base" 'BEGIN {
+	printf "  %-12s %10d %9d %11.1f MB %12.0f %14.0f\n", "1 million", fl, ev, fb / 1e6, fb / fl, (r - r0) * 1024 / n
+	worst = fb / fl; if ((r - r0) * 1024 / n > worst) worst = (r - r0) * 1024 / n
+	printf "  target: < 300 bytes per idle TCP flow    %6.0f B   %s\n", worst, (worst < 300 ? "MET" : "MISSED") }'
+echo
+echo "LIVE (veth, 64-byte UDP from a paced sendmmsg sender on the same host; loss = the tool's own drop counter)"
+if grep -q '^live-na' "$out/live.txt" && ! grep -q '^live ' "$out/live.txt"; then
+	echo "  n/a ($(sed -n 's/^live-na //p' "$out/live.txt" | head -1))"
+else
+	grep '^live-na' "$out/live.txt" | sed 's/^live-na /  note: /'
+	awk '
+	$1 == "live" { tool[$2] = 1; key = $2 SUBSEP $3; pps[key] = $4; drop[key] = $7; seen[key] = $6; sent[key] = $5
+		if (!($3 in rset)) { rset[$3] = 1; rates[++nr] = $3 } }
+	$1 == "bpf" { bns[$2] = $3 }
+	END {
+		split("faultline-ebpf faultline-afpacket tcpdump", order, " ")
+		printf "  %-10s", "asked pps"
+		for (i = 1; i <= 3; i++) printf " | %-28s", order[i] " sent pps / dropped"
+		printf " | %s\n", "BPF ns/pkt"
+		for (j = 1; j <= nr; j++) {
+			r = rates[j]
+			printf "  %-10s", (r == "0" ? "max" : r)
+			for (i = 1; i <= 3; i++) {
+				k = order[i] SUBSEP r
+				if (k in pps) printf " | %10d / %-15s", pps[k], drop[k]; else printf " | %-28s", "-"
+			}
+			printf " | %s\n", (r in bns ? bns[r] : "-")
+		}
+		for (i = 1; i <= 3; i++) {
+			t = order[i]; best = -1; lost = 0
+			for (j = 1; j <= nr; j++) {
+				k = t SUBSEP rates[j]
+				if (!(k in pps)) continue
+				if (drop[k] == "0" && !lost) { if (pps[k] > best) best = pps[k] } else lost = 1
+			}
+			if (!(t in tool)) printf "  %-20s highest zero-loss rate: n/a\n", t
+			else printf "  %-20s highest zero-loss rate: %s%s\n", t, (best < 0 ? "none" : best " pps"), (lost ? "" : " (no loss seen: sender limit)")
+		}
+		# Zero loss where tcpdump loses: a step where tcpdump dropped and both backends did not.
+		tdlost = 0; won = 0; tdmax = 0
+		for (j = 1; j <= nr; j++) {
+			r = rates[j]; k = "tcpdump" SUBSEP r
+			if (!(k in pps)) continue
+			if (pps[k] > tdmax) tdmax = pps[k]
+			if (drop[k] != "0") {
+				tdlost = 1
+				e = "faultline-ebpf" SUBSEP r; a = "faultline-afpacket" SUBSEP r
+				if ((e in drop) && drop[e] == "0" && (a in drop) && drop[a] == "0") won = 1
+			}
+		}
+		if (!tdlost) printf "  target: zero loss where tcpdump loses    n/a: tcpdump lost nothing (up to %d pps)\n", tdmax
+		else printf "  target: zero loss where tcpdump loses    %s\n", (won ? "MET" : "MISSED")
+		worst = -1; for (r in bns) if (bns[r] > worst) worst = bns[r]
+		best = -1; for (r in bns) if (best < 0 || bns[r] < best) best = bns[r]
+		if (worst >= 0) printf "  target: < 100 ns BPF time per packet     %d..%d ns   %s\n", best, worst, (worst < 100 ? "MET" : "MISSED")
+	}' "$out/live.txt"
+fi
+echo
+echo "(bench took ${elapsed}s; raw figures in $out/run.log and $out/live.txt)"
+} | tee "$out/table.txt"

@@ -50,6 +50,8 @@ static bool pool_put(struct doc *d, const char *s, size_t len, uint32_t *off)
 
 static uint32_t node_new(struct doc *d, uint32_t parent, const char *key, enum doc_type type)
 {
+	if (d->discard)
+		return DOC_NONE;
 	if (!grow((void **)&d->nodes, &d->cap_nodes, d->n_nodes + 1, sizeof(*d->nodes))) {
 		d->oom = true;
 		return DOC_NONE;
@@ -59,11 +61,15 @@ static uint32_t node_new(struct doc *d, uint32_t parent, const char *key, enum d
 	memset(n, 0, sizeof(*n));
 	n->type = (uint8_t)type;
 	n->next = DOC_NONE;
-	if (key && !pool_put(d, key, strlen(key), &n->key_off))
-		return DOC_NONE;
-	n = &d->nodes[idx];
-	if (key)
-		n->key_len = (uint32_t)strlen(key);
+	if (key) {
+		size_t key_len = strlen(key);
+		uint32_t off;
+		if (!pool_put(d, key, key_len, &off))
+			return DOC_NONE;
+		n = &d->nodes[idx];
+		n->key_off = off;
+		n->key_len = (uint32_t)key_len;
+	}
 	if (type == DOC_OBJ || type == DOC_ARR)
 		n->v.kids.first = n->v.kids.last = DOC_NONE;
 	d->n_nodes++;
@@ -84,6 +90,7 @@ void doc_reset(struct doc *d)
 	d->n_nodes = 0;
 	d->pool_len = 0;
 	d->oom = false;
+	d->discard = false;
 	node_new(d, DOC_NONE, NULL, DOC_OBJ);
 }
 
@@ -143,6 +150,8 @@ uint32_t doc_add_strf(struct doc *d, uint32_t parent, const char *key, const cha
 {
 	char buf[512];
 	va_list ap;
+	if (d->discard)
+		return DOC_NONE;
 	va_start(ap, fmt);
 	int len = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);

@@ -49,6 +49,7 @@ struct doc {
 	char *pool;
 	uint32_t pool_len, pool_cap;
 	bool oom;                /* an append failed; the doc is incomplete */
+	bool discard;            /* nobody will read it: appends are no-ops (set after reset) */
 };
 
 void doc_init(struct doc *d);

@@ -85,13 +85,31 @@ static struct http_exchange *q_pop(struct http_conn *s)
 	return ex;
 }
 
+/*
+ * Exchanges are ~5 KB (two messages' kept text): recycled through a small
+ * free list, so a busy connection does not allocate per request, and only
+ * their bookkeeping is cleared (the text is read up to its recorded length).
+ * The pipeline is single-threaded.
+ */
+#define EXCHANGE_CACHE 64
+static struct http_exchange *exchange_cache[EXCHANGE_CACHE];
+static unsigned exchange_cached;
+
+static void exchange_release(struct http_exchange *ex)
+{
+	if (exchange_cached < EXCHANGE_CACHE)
+		exchange_cache[exchange_cached++] = ex;
+	else
+		free(ex);
+}
+
 /* The exchange leaves: forget every pointer to it, free it. */
 static void exchange_free(struct http_conn *s, struct http_exchange *ex)
 {
 	for (int d = 0; d < 2; d++)
 		if (s->dir[d].cur == ex)
 			s->dir[d].cur = NULL;
-	free(ex);
+	exchange_release(ex);
 }
 
 static void emit(struct dissect_ctx *ctx, struct http_exchange *ex, enum fl_error_type type,
@@ -256,9 +274,15 @@ static void frame_response(struct http_conn *s, struct dissect_ctx *ctx, const s
 
 static struct http_exchange *exchange_new(struct dissect_ctx *ctx)
 {
-	struct http_exchange *ex = calloc(1, sizeof(*ex));
-	if (ex)
-		ex->retrans_base = ctx->flow->tcp.retransmissions;
+	struct http_exchange *ex = exchange_cached ? exchange_cache[--exchange_cached]
+						   : malloc(sizeof(*ex));
+	if (!ex)
+		return NULL;
+	memset(&ex->req, 0, offsetof(struct http_msg, hdr));
+	memset(&ex->resp, 0, offsetof(struct http_msg, hdr));
+	ex->missed = 0;
+	ex->orphan = ex->loss = ex->head = ex->connect = false;
+	ex->retrans_base = ctx->flow->tcp.retransmissions;
 	return ex;
 }
 
@@ -276,11 +300,11 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 		if (!ex)
 			return parser_error(s, ctx, dir, "out of memory");
 		if (http_parse_head(&ex->req, &h, dir, p, n, err, sizeof(err))) {
-			free(ex);
+			exchange_release(ex);
 			return parser_error(s, ctx, dir, err);
 		}
 		if (h.te_other && !h.chunked) {
-			free(ex);
+			exchange_release(ex);
 			return parser_error(s, ctx, dir, "request Transfer-Encoding is not chunked");
 		}
 		ex->req.ts_first = ts;
@@ -288,7 +312,7 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 		ex->connect = http_method_is(&ex->req, "CONNECT");
 		if (s->q_len == HTTP_MAX_OUTSTANDING) {
 			s->untracked++;   /* too deep a pipeline: not paired */
-			free(ex);
+			exchange_release(ex);
 			dd->cur = NULL;
 		} else {
 			s->queue[(s->q_head + s->q_len++) % HTTP_MAX_OUTSTANDING] = ex;
@@ -758,9 +782,9 @@ static void http_free(void *state)
 	/* An orphan response is in no queue: only its direction points at it. */
 	for (int d = 0; d < 2; d++)
 		if (s->dir[d].cur && s->dir[d].cur->orphan)
-			free(s->dir[d].cur);
+			exchange_release(s->dir[d].cur);
 	while (s->q_len)
-		free(q_pop(s));
+		exchange_release(q_pop(s));
 	free(s);
 }
 

@@ -6,45 +6,22 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
-#include "collect.h"
-#include "pipeline.h"
-#include "pktbuild.h"
+#include "pipeline_fixture.h"
 
 #define CLIENT IP4(198, 18, 1, 2)
 #define SERVER IP4(198, 18, 2, 2)
 #define S 1000000000ull
 #define T0 (1700000000ull * S)
 
-struct fixture {
-	struct fl_config cfg;
-	struct fl_stats stats;
-	struct pipeline *p;
-	struct collected got;
-	struct pktbuf buf;
-	uint64_t own_netns;
-};
-
+/* The netns faultline runs in: sockets without a flow count only there. */
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
 	struct stat st;
-	config_defaults(&f->cfg);
-	f->cfg.stream_timeout_ms = 1000;
-	f->p = pipeline_new(&f->cfg, &f->stats);
-	pipeline_add_sink(f->p, collect_sink(&f->got));
+	int rc = fixture_setup(state);
+	struct fixture *f = *state;
 	if (stat("/proc/self/ns/net", &st) == 0)
 		f->own_netns = st.st_ino;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	pipeline_free(f->p);
-	collect_free(&f->got);
-	free(f);
-	return 0;
+	return rc;
 }
 
 static void seg(struct fixture *f, uint64_t ts, int from_client, uint32_t seq, uint32_t ack, uint8_t fl)
@@ -83,10 +60,8 @@ static void test_reset_seen_by_both_is_one_entry(void **state)
 static void test_reset_the_packets_missed_comes_from_the_kernel(void **state)
 {
 	struct fixture *f = *state;
-	pipeline_free(f->p);                      /* a timeout that keeps the flow meanwhile */
-	f->cfg.stream_timeout_ms = 10000;
-	f->p = pipeline_new(&f->cfg, &f->stats);
-	pipeline_add_sink(f->p, collect_sink(&f->got));
+	f->cfg.stream_timeout_ms = 10000;        /* a timeout that keeps the flow meanwhile */
+	fixture_pipeline(f);
 	seg(f, T0, 1, 100, 0, TCP_SYN);
 	seg(f, T0 + 1, 0, 500, 101, TCP_SYN | TCP_ACK);
 	seg(f, T0 + 2, 1, 101, 501, TCP_ACK);
@@ -144,11 +119,11 @@ static void test_flow_let_go_is_remembered(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reset_seen_by_both_is_one_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_the_packets_missed_comes_from_the_kernel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_flow_counts_in_own_namespace_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_wait_that_ended_in_time_is_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flow_let_go_is_remembered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_seen_by_both_is_one_entry, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_the_packets_missed_comes_from_the_kernel, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_no_flow_counts_in_own_namespace_only, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_close_wait_that_ended_in_time_is_nothing, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flow_let_go_is_remembered, setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("kernel_events", tests, NULL, NULL);
 }

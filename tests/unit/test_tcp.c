@@ -4,42 +4,13 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "collect.h"
-#include "pipeline.h"
-#include "pktbuild.h"
+#include "pipeline_fixture.h"
 
 #define CLIENT IP4(198, 18, 1, 2)
 #define SERVER IP4(198, 18, 2, 2)
 #define MS 1000000ull
 #define T0 (1700000000ull * 1000000000ull)
 
-struct fixture {
-	struct fl_config cfg;
-	struct fl_stats stats;
-	struct pipeline *p;
-	struct collected got;
-	struct pktbuf buf;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	config_defaults(&f->cfg);
-	f->cfg.stream_timeout_ms = 1000;
-	f->p = pipeline_new(&f->cfg, &f->stats);
-	pipeline_add_sink(f->p, collect_sink(&f->got));
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	pipeline_free(f->p);
-	collect_free(&f->got);
-	free(f);
-	return 0;
-}
 
 /* Send one segment; `from_client` picks the direction. */
 static void seg(struct fixture *f, uint64_t ms, int from_client, uint32_t seq, uint32_t ack,
@@ -189,10 +160,8 @@ static void test_sequence_wrap_fin_ack(void **state)
 static void test_flow_table_bound_evicts(void **state)
 {
 	struct fixture *f = *state;
-	pipeline_free(f->p);
 	f->cfg.max_flows = 16;
-	f->p = pipeline_new(&f->cfg, &f->stats);
-	pipeline_add_sink(f->p, collect_sink(&f->got));
+	fixture_pipeline(f);
 	for (int i = 0; i < 40; i++) {
 		struct fl_packet p = tcp_packet(&f->buf, T0 + (uint64_t)i * MS, CLIENT,
 						(uint16_t)(30000 + i), SERVER, 80, 1, 0, TCP_SYN, 0);
@@ -206,17 +175,17 @@ static void test_flow_table_bound_evicts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_syn_timeout_with_retries, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unanswered_syn_at_end_of_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_healthy_connection_reports_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_by_server, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_wait_not_reached_at_end, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_last_ack_with_fin_retransmissions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_midstream_reset_guesses_client_by_port, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sequence_wrap_fin_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flow_table_bound_evicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_timeout_with_retries, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_syn_at_end_of_file, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_healthy_connection_reports_nothing, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_by_server, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_close_wait, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_close_wait_not_reached_at_end, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_last_ack_with_fin_retransmissions, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_midstream_reset_guesses_client_by_port, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_wrap_fin_ack, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_flow_table_bound_evicts, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
 }

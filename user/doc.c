@@ -172,14 +172,6 @@ uint32_t doc_add_arr(struct doc *d, uint32_t parent, const char *key)
 	return parent == DOC_NONE ? DOC_NONE : node_new(d, parent, key, DOC_ARR);
 }
 
-void doc_set_int(struct doc *d, uint32_t node, int64_t i)
-{
-	if (node == DOC_NONE)
-		return;
-	d->nodes[node].type = DOC_INT;
-	d->nodes[node].v.i = i;
-}
-
 uint32_t doc_getn(const struct doc *d, uint32_t obj, const char *key, size_t key_len)
 {
 	if (obj == DOC_NONE || obj >= d->n_nodes || d->nodes[obj].type != DOC_OBJ)

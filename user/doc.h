@@ -73,9 +73,6 @@ uint32_t doc_add_strf(struct doc *d, uint32_t parent, const char *key, const cha
 uint32_t doc_add_obj(struct doc *d, uint32_t parent, const char *key);
 uint32_t doc_add_arr(struct doc *d, uint32_t parent, const char *key);
 
-/* Replace a scalar node's value in place (e.g. a counter set late). */
-void doc_set_int(struct doc *d, uint32_t node, int64_t i);
-
 /* Lookup.  Each returns DOC_NONE when absent or when `node` is not a container. */
 uint32_t doc_get(const struct doc *d, uint32_t obj, const char *key);
 uint32_t doc_getn(const struct doc *d, uint32_t obj, const char *key, size_t key_len);

@@ -71,9 +71,8 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 struct flow *flow_find(struct flow_table *t, const struct fl_addr *src, uint16_t sport,
 		       const struct fl_addr *dst, uint16_t dport, uint8_t proto, int *dir);
 
-/* Oldest flow (LRU tail) and the next older flow than f; NULL at the end. */
+/* Oldest flow (LRU tail); NULL when empty. */
 struct flow *flow_oldest(struct flow_table *t);
-static inline struct flow *flow_newer(struct flow *f) { return f->lru_prev; }
 /* Unlink and free one flow (calls the release callback). */
 void flow_remove(struct flow_table *t, struct flow *f);
 uint32_t flow_count(const struct flow_table *t);

@@ -38,18 +38,13 @@ struct flow *icmp_track_flow(struct flow_table *flows, const struct decoded *d,
 }
 
 
-/* The "icmp" object every ICMP entry carries. */
-static uint32_t add_icmp_object(struct doc *doc, const struct icmp_info *info)
-{
-	return icmp_doc_add(doc, DOC_ROOT, "icmp", info);
-}
 
 static void report_message(struct stream_env *env, const struct decoded *d,
 			   const struct icmp_info *info, struct flow *f, uint64_t ts_ns)
 {
 	struct fl_endpoint src = { d->src, 0, false }, dst = { d->dst, 0, false };
 	struct doc *doc = entry_begin(env->em, ts_ns, "icmp", &src, &dst, f);
-	uint32_t o = add_icmp_object(doc, info);
+	uint32_t o = icmp_doc_add(doc, DOC_ROOT, "icmp", info);
 	char gw[FL_ADDR_STRLEN];
 
 	if (info->has_mtu)
@@ -98,9 +93,9 @@ static void report_echo(struct stream_env *env, struct flow *f, int requester, u
 	uint32_t o;
 
 	if (req_ts) {
-		o = add_icmp_object(doc, &req);
+		o = icmp_doc_add(doc, DOC_ROOT, "icmp", &req);
 	} else {
-		o = add_icmp_object(doc, reply);   /* a reply whose request was not captured */
+		o = icmp_doc_add(doc, DOC_ROOT, "icmp", reply);   /* a reply whose request was not captured */
 	}
 	doc_add_int(doc, o, "id", f->key.port[0]);
 	doc_add_int(doc, o, "seq", seq);

@@ -33,7 +33,6 @@ struct pipeline {
 	uint64_t next_scan_ns;
 	struct packet_observer observers[MAX_OBSERVERS];
 	unsigned n_observers;
-	bool finishing;
 };
 
 static uint64_t timeout_ns(const struct pipeline *p)
@@ -248,7 +247,6 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 void pipeline_finish(struct pipeline *p)
 {
 	struct flow *f;
-	p->finishing = true;
 	while ((f = flow_oldest(p->flows))) {
 		judge(p, f, true);
 		stream_end(&p->env, f, DISSECT_END_CAPTURE, f->client, p->now_ns);

@@ -252,69 +252,79 @@ void tcp_track_icmp(struct stream_env *env, struct flow *f, int side, uint32_t s
 	}
 }
 
+/* The one timeout condition a connection can still be waiting on, and since when. */
+enum tcp_pending { PENDING_NONE, PENDING_SYN, PENDING_CLOSE_WAIT, PENDING_LAST_ACK };
+
+static enum tcp_pending pending_condition(const struct flow *f, uint64_t *since_ns, int *side)
+{
+	const struct tcp_conn *c = &f->tcp;
+	const struct tcp_half *h0 = &c->half[0], *h1 = &c->half[1];
+
+	if (c->state == TCP_CONN_SYN_SENT) {
+		*since_ns = c->syn_ts_ns;
+		*side = f->client;
+		return c->reported & TCP_REPORTED_SYN_SENT ? PENDING_NONE : PENDING_SYN;
+	}
+	if (c->state != TCP_CONN_ESTABLISHED)
+		return PENDING_NONE;
+	if (h0->fin_seen != h1->fin_seen) {
+		/* One side closed; the other has not yet: CloseWait if it stays so. */
+		*side = h0->fin_seen ? 0 : 1;
+		*since_ns = c->half[*side].fin_ts_ns;
+		return c->reported & TCP_REPORTED_CLOSE_WAIT ? PENDING_NONE : PENDING_CLOSE_WAIT;
+	}
+	if (h0->fin_seen && h1->fin_seen) {
+		/* Both closed: the second FIN waits for its final ACK. */
+		*side = h0->fin_ts_ns > h1->fin_ts_ns ? 0 : 1;
+		*since_ns = c->half[*side].fin_ts_ns;
+		if (c->half[*side].fin_acked || (c->reported & TCP_REPORTED_LAST_ACK))
+			return PENDING_NONE;
+		return PENDING_LAST_ACK;
+	}
+	return PENDING_NONE;
+}
+
 void tcp_track_check(struct stream_env *env, struct flow *f, uint64_t now_ns, bool capture_end)
 {
 	struct tcp_conn *c = &f->tcp;
-	uint64_t limit = timeout_ns(env);
+	uint64_t since = 0;
+	int side = 0;
+	enum tcp_pending pending = pending_condition(f, &since, &side);
+	uint64_t waited = waited_ns(since, now_ns);
+	uint32_t tcp;
 
-	if (c->state == TCP_CONN_SYN_SENT) {
-		if (capture_end || waited_ns(c->syn_ts_ns, now_ns) >= limit)
-			report_syn_sent(env, f, "timeout", NULL);
+	/* At the end of the capture an unanswered SYN is a timeout whatever its wait. */
+	if (pending == PENDING_NONE ||
+	    (waited < timeout_ns(env) && !(capture_end && pending == PENDING_SYN)))
 		return;
-	}
-	if (c->state != TCP_CONN_ESTABLISHED)
-		return;
-
-	struct tcp_half *h0 = &c->half[0], *h1 = &c->half[1];
-	if (h0->fin_seen != h1->fin_seen) {
-		/* One side closed; the other has not, a timeout later: CloseWait. */
-		int closer = h0->fin_seen ? 0 : 1;
-		uint64_t since = c->half[closer].fin_ts_ns;
-		if (!(c->reported & TCP_REPORTED_CLOSE_WAIT) && waited_ns(since, now_ns) >= limit) {
-			c->reported |= TCP_REPORTED_CLOSE_WAIT;
-			env->stats->tcp.close_wait++;
-			uint32_t tcp = begin_entry(env, f, "CloseWait");
-			doc_add_str(&env->em->doc, tcp, "closed_by",
-				    closer == f->client ? "client" : "server");
-			doc_add_int(&env->em->doc, tcp, "waited_ms", (int64_t)(waited_ns(since, now_ns) / 1000000));
-			finish_entry(env, f, tcp);
-		}
-	} else if (h0->fin_seen && h1->fin_seen) {
-		/* Both closed: the second FIN waits for its final ACK. */
-		int second = h0->fin_ts_ns > h1->fin_ts_ns ? 0 : 1;
-		struct tcp_half *h = &c->half[second];
-		if (!h->fin_acked && !(c->reported & TCP_REPORTED_LAST_ACK) &&
-		    waited_ns(h->fin_ts_ns, now_ns) >= limit) {
-			c->reported |= TCP_REPORTED_LAST_ACK;
-			env->stats->tcp.last_ack++;
-			uint32_t tcp = begin_entry(env, f, "LastAck");
-			doc_add_int(&env->em->doc, tcp, "fin_retransmissions", h->fin_retransmissions);
-			doc_add_int(&env->em->doc, tcp, "waited_ms",
-				    (int64_t)(waited_ns(h->fin_ts_ns, now_ns) / 1000000));
-			finish_entry(env, f, tcp);
-		}
+	switch (pending) {
+	case PENDING_SYN:
+		report_syn_sent(env, f, "timeout", NULL);
+		break;
+	case PENDING_CLOSE_WAIT:
+		c->reported |= TCP_REPORTED_CLOSE_WAIT;
+		env->stats->tcp.close_wait++;
+		tcp = begin_entry(env, f, "CloseWait");
+		doc_add_str(&env->em->doc, tcp, "closed_by", side == f->client ? "client" : "server");
+		doc_add_int(&env->em->doc, tcp, "waited_ms", (int64_t)(waited / 1000000));
+		finish_entry(env, f, tcp);
+		break;
+	case PENDING_LAST_ACK:
+		c->reported |= TCP_REPORTED_LAST_ACK;
+		env->stats->tcp.last_ack++;
+		tcp = begin_entry(env, f, "LastAck");
+		doc_add_int(&env->em->doc, tcp, "fin_retransmissions", c->half[side].fin_retransmissions);
+		doc_add_int(&env->em->doc, tcp, "waited_ms", (int64_t)(waited / 1000000));
+		finish_entry(env, f, tcp);
+		break;
+	default:
+		break;
 	}
 }
 
 uint64_t tcp_track_deadline(const struct flow *f, uint64_t timeout_ns)
 {
-	const struct tcp_conn *c = &f->tcp;
-	const struct tcp_half *h0 = &c->half[0], *h1 = &c->half[1];
-
-	if (c->state == TCP_CONN_SYN_SENT)
-		return c->reported & TCP_REPORTED_SYN_SENT ? 0 : c->syn_ts_ns + timeout_ns;
-	if (c->state != TCP_CONN_ESTABLISHED)
-		return 0;
-	if (h0->fin_seen != h1->fin_seen && !(c->reported & TCP_REPORTED_CLOSE_WAIT))
-		return (h0->fin_seen ? h0->fin_ts_ns : h1->fin_ts_ns) + timeout_ns;
-	if (h0->fin_seen && h1->fin_seen && !(c->reported & TCP_REPORTED_LAST_ACK)) {
-		const struct tcp_half *second = h0->fin_ts_ns > h1->fin_ts_ns ? h0 : h1;
-		return second->fin_acked ? 0 : second->fin_ts_ns + timeout_ns;
-	}
-	return 0;
-}
-
-bool tcp_track_closed(const struct flow *f)
-{
-	return f->tcp.state == TCP_CONN_CLOSED;
+	uint64_t since = 0;
+	int side;
+	return pending_condition(f, &since, &side) == PENDING_NONE ? 0 : since + timeout_ns;
 }

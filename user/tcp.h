@@ -72,5 +72,3 @@ void tcp_track_icmp(struct stream_env *env, struct flow *f, int side, uint32_t s
 		    const struct icmp_info *icmp, uint64_t ts_ns);
 /* When the next condition of this connection falls due (0: none pending). */
 uint64_t tcp_track_deadline(const struct flow *f, uint64_t timeout_ns);
-/* Did the connection end (both FINs acknowledged, or a reset)? */
-bool tcp_track_closed(const struct flow *f);

@@ -4,10 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "collect.h"
 #include "icmp.h"
-#include "pipeline.h"
-#include "pktbuild.h"
+#include "pipeline_fixture.h"
 
 static void test_unreachable_codes_0_to_15(void **state)
 {
@@ -103,32 +101,26 @@ static void test_parse_mtu_and_quote(void **state)
 
 static void test_icmp_error_turns_syn_into_unreachable(void **state)
 {
-	(void)state;
-	struct fl_config cfg;
-	struct fl_stats stats = { 0 };
-	struct collected got = { 0 };
-	struct pktbuf b;
-	config_defaults(&cfg);
-	struct pipeline *pl = pipeline_new(&cfg, &stats);
-	pipeline_add_sink(pl, collect_sink(&got));
+	struct fixture *f = *state;
+	struct pipeline *pl = f->p;
+	struct collected *got = &f->got;
+	struct pktbuf *b = &f->buf;
 
-	struct fl_packet syn = tcp_packet(&b, 1000000, IP4(198, 18, 1, 2), 40000, IP4(198, 18, 2, 2),
+	struct fl_packet syn = tcp_packet(b, 1000000, IP4(198, 18, 1, 2), 40000, IP4(198, 18, 2, 2),
 					  80, 77, 0, TCP_SYN, 0);
 	pipeline_packet(pl, &syn);
-	struct fl_packet err = icmp_error(&b, 3, 1, 0, 77);
+	struct fl_packet err = icmp_error(b, 3, 1, 0, 77);
 	pipeline_packet(pl, &err);
 	pipeline_finish(pl);
 
-	assert_int_equal(got.n, 2);
-	assert_non_null(strstr(got.json[0], "\"code_name\":\"Host unreachable\""));
-	assert_non_null(strstr(got.json[0], "\"original\":{\"protocol\":\"tcp\",\"src\":{\"ip\":\"198.18.1.2\",\"port\":40000}"));
-	assert_non_null(strstr(got.json[0], "\"error\":{\"type\":\"icmp\",\"message\":\"Destination unreachable (Host unreachable)\"}"));
-	assert_non_null(strstr(got.json[1], "\"message\":\"SynSent\""));
-	assert_non_null(strstr(got.json[1], "\"reason\":\"unreachable\""));
-	assert_int_equal(stats.icmp.errors, 1);
-	assert_int_equal(stats.tcp.syn_sent, 1);
-	pipeline_free(pl);
-	collect_free(&got);
+	assert_int_equal(got->n, 2);
+	assert_non_null(strstr(got->json[0], "\"code_name\":\"Host unreachable\""));
+	assert_non_null(strstr(got->json[0], "\"original\":{\"protocol\":\"tcp\",\"src\":{\"ip\":\"198.18.1.2\",\"port\":40000}"));
+	assert_non_null(strstr(got->json[0], "\"error\":{\"type\":\"icmp\",\"message\":\"Destination unreachable (Host unreachable)\"}"));
+	assert_non_null(strstr(got->json[1], "\"message\":\"SynSent\""));
+	assert_non_null(strstr(got->json[1], "\"reason\":\"unreachable\""));
+	assert_int_equal(f->stats.icmp.errors, 1);
+	assert_int_equal(f->stats.tcp.syn_sent, 1);
 }
 
 static struct fl_packet echo(struct pktbuf *b, uint64_t ts, int reply, uint16_t seq)
@@ -144,31 +136,25 @@ static struct fl_packet echo(struct pktbuf *b, uint64_t ts, int reply, uint16_t 
 
 static void test_echo_pairs_and_unanswered(void **state)
 {
-	(void)state;
-	struct fl_config cfg;
-	struct fl_stats stats = { 0 };
-	struct collected got = { 0 };
-	struct pktbuf b;
-	config_defaults(&cfg);
-	struct pipeline *pl = pipeline_new(&cfg, &stats);
-	pipeline_add_sink(pl, collect_sink(&got));
+	struct fixture *f = *state;
+	struct pipeline *pl = f->p;
+	struct collected *got = &f->got;
+	struct pktbuf *b = &f->buf;
 
-	struct fl_packet p = echo(&b, 1000000000, 0, 1);
+	struct fl_packet p = echo(b, 1000000000, 0, 1);
 	pipeline_packet(pl, &p);
-	p = echo(&b, 1002500000, 1, 1);        /* 2.5 ms later */
+	p = echo(b, 1002500000, 1, 1);        /* 2.5 ms later */
 	pipeline_packet(pl, &p);
-	p = echo(&b, 2000000000, 0, 2);        /* never answered */
+	p = echo(b, 2000000000, 0, 2);        /* never answered */
 	pipeline_packet(pl, &p);
 	pipeline_finish(pl);
 
-	assert_int_equal(got.n, 2);
-	assert_non_null(strstr(got.json[0], "\"seq\":1"));
-	assert_non_null(strstr(got.json[0], "\"elapsed_ms\":2.500"));
-	assert_non_null(strstr(got.json[0], "\"error\":null"));
-	assert_non_null(strstr(got.json[1], "\"seq\":2"));
-	assert_non_null(strstr(got.json[1], "\"response\":null"));
-	pipeline_free(pl);
-	collect_free(&got);
+	assert_int_equal(got->n, 2);
+	assert_non_null(strstr(got->json[0], "\"seq\":1"));
+	assert_non_null(strstr(got->json[0], "\"elapsed_ms\":2.500"));
+	assert_non_null(strstr(got->json[0], "\"error\":null"));
+	assert_non_null(strstr(got->json[1], "\"seq\":2"));
+	assert_non_null(strstr(got->json[1], "\"response\":null"));
 }
 
 int main(void)
@@ -178,8 +164,9 @@ int main(void)
 		cmocka_unit_test(test_names_v4_and_v6),
 		cmocka_unit_test(test_error_classes),
 		cmocka_unit_test(test_parse_mtu_and_quote),
-		cmocka_unit_test(test_icmp_error_turns_syn_into_unreachable),
-		cmocka_unit_test(test_echo_pairs_and_unanswered),
+		cmocka_unit_test_setup_teardown(test_icmp_error_turns_syn_into_unreachable, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_echo_pairs_and_unanswered, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("icmp", tests, NULL, NULL);
 }

@@ -65,20 +65,11 @@ def closer(addr, port):
         except socket.timeout:
             return
         c.settimeout(5)
-        try:
-            while c.recv(4096):
-                pass
-        except OSError:
-            pass
-        c.close()
+        drain_and_close(c)
 
 
-def halfclose(addr, port):
-    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    c = socket.socket(fam, socket.SOCK_STREAM)
-    c.settimeout(3)
-    c.connect((addr, port))
-    c.shutdown(socket.SHUT_WR)
+def drain_and_close(c):
+    """Read until the peer closes (or the timeout), then close."""
     try:
         while c.recv(4096):
             pass
@@ -87,12 +78,22 @@ def halfclose(addr, port):
     c.close()
 
 
-def connect(addr, port):
+def client(addr, port):
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     c = socket.socket(fam, socket.SOCK_STREAM)
     c.settimeout(3)
     c.connect((addr, port))
-    c.close()
+    return c
+
+
+def halfclose(addr, port):
+    c = client(addr, port)
+    c.shutdown(socket.SHUT_WR)
+    drain_and_close(c)
+
+
+def connect(addr, port):
+    client(addr, port).close()
 
 
 if __name__ == "__main__":

@@ -59,8 +59,14 @@ expect "gzip input" 0 '"reason":"refused"' -- "$BIN" read -o json "$tmp/refused.
 expect "stdin" 0 '"reason":"refused"' -- sh -c "\"$BIN\" read -o json - <\"$tmp/refused.pcap.gz\""
 expect "table" 0 'SynSent refused' -- "$BIN" read -o table "$tmp/refused.pcap"
 expect "not a tty means json" 0 '^\{"id":1,' -- "$BIN" read "$tmp/refused.pcap"
-printf 'tap:\n  tcpStreamChannelTimeoutMs: 5\n' >"$tmp/ok.yaml"
-expect "config file" 0 '"SynSent":1' -- "$BIN" read --config "$tmp/ok.yaml" --stats "$tmp/refused.pcap"
+# The CloseWait fixture waits 2.6 s: a CloseWait only with a timeout the file reaches.
+printf 'tap:\n  tcpStreamChannelTimeoutMs: 2000\n' >"$tmp/ok.yaml"
+CW=tests/golden/fixtures/tcp-close-wait.pcap
+close_waits() { "$BIN" read "$@" --stats "$CW" | jq '.tcp.CloseWait'; }
+expect "config file sets the timeout" 0 '^1$' -- close_waits --config "$tmp/ok.yaml"
+expect "default timeout: no CloseWait" 0 '^0$' -- close_waits
+expect "--set overrides the file" 0 '^0$' -- \
+	close_waits --config "$tmp/ok.yaml" --set tap.tcpStreamChannelTimeoutMs=10000
 
 # --stats prints one JSON document with every key of the spec.
 stats=$("$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz")

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "doc.h"
+#include "report/doc.h"
 #include "kfl/kfl.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

@@ -10,7 +10,7 @@ mkdir -p "$out"
 # shellcheck disable=SC2046
 cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuser -Iinclude \
 	$(pkg-config --cflags libpcre2-8) \
-	-o "$out/kfl_bench" bench/kfl_bench.c user/doc.c user/kfl/lexer.c user/kfl/parser.c user/kfl/eval.c \
+	-o "$out/kfl_bench" bench/kfl_bench.c user/report/doc.c user/kfl/lexer.c user/kfl/parser.c user/kfl/eval.c \
 	$(pkg-config --libs libpcre2-8) -lm
 echo "kfl_bench: $(uname -m), $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$out/kfl_bench" "$@"

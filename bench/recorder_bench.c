@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "flow.h"
-#include "recorder.h"
+#include "core/flow.h"
+#include "sink/recorder.h"
 
 static bool match_all(const struct kfl_expr *filter, const struct doc *entry)
 {

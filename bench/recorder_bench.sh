@@ -9,7 +9,7 @@ out=$(mktemp -d /tmp/recorder_bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
 mkdir -p .output
 cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude -o .output/recorder_bench \
-	bench/recorder_bench.c user/recorder.c user/recorder_file.c user/stats.c user/doc.c -lpcap -lz
+	bench/recorder_bench.c user/sink/recorder.c user/sink/recorder_file.c user/report/stats.c user/report/doc.c -lpcap -lz
 /usr/bin/python3 - "$out/in.pcap" <<'PY'
 import sys, random
 from scapy.all import Ether, IP, TCP, Raw, wrpcap

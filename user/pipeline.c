@@ -12,12 +12,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "decode.h"
-#include "flow.h"
-#include "icmp_track.h"
-#include "kernel_events.h"
-#include "stream.h"
-#include "tcp.h"
+#include "core/decode.h"
+#include "core/flow.h"
+#include "track/icmp.h"
+#include "track/kernel_events.h"
+#include "stream/stream.h"
+#include "track/tcp.h"
 
 #define MAX_OBSERVERS 4
 #define SCAN_INTERVAL_NS 200000000ull    /* 200 ms of packet time */

@@ -8,11 +8,11 @@
 
 #include <stdint.h>
 
-#include "config.h"
-#include "entry.h"
+#include "core/config.h"
+#include "report/entry.h"
 #include "faultline.h"
-#include "packet.h"
-#include "stats.h"
+#include "core/packet.h"
+#include "report/stats.h"
 
 struct pipeline;
 

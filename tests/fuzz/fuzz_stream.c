@@ -13,10 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
-#include "entry.h"
-#include "flow.h"
-#include "stream.h"
+#include "core/config.h"
+#include "report/entry.h"
+#include "core/flow.h"
+#include "stream/stream.h"
 
 static void discard(void *ctx, const struct doc *d, const struct entry_meta *meta)
 {

@@ -63,8 +63,8 @@ echo "recorder: the writer (bench/recorder_bench.c)"
 bench="$tmp/recorder_bench"
 if cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser -Iinclude \
 	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-	-o "$bench" bench/recorder_bench.c user/recorder.c user/recorder_file.c user/stats.c \
-	user/doc.c -lpcap -lz; then
+	-o "$bench" bench/recorder_bench.c user/sink/recorder.c user/sink/recorder_file.c user/report/stats.c \
+	user/report/doc.c -lpcap -lz; then
 	"$bench" "$tmp/fx.pcap" "$tmp/w.pcap" >/dev/null
 	check "plain pcap: same packets, lengths and ns times as the source" \
 		same_packets "$tmp/fx.pcap" "$tmp/w.pcap"

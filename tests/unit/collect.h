@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "entry.h"
+#include "report/entry.h"
 
 #define COLLECT_MAX 64
 

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "decode.h"
+#include "core/config.h"
+#include "core/decode.h"
 #include "dissect/dissect.h"
 #include "dissect/protocols.h"
-#include "entry.h"
-#include "flow.h"
+#include "report/entry.h"
+#include "core/flow.h"
 
 #define H_MAX_ENTRIES 512
 #define H_BUF 4096

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "decode.h"
-#include "packet.h"
+#include "core/decode.h"
+#include "core/packet.h"
 
 struct pktbuf {
 	uint8_t data[2048];

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "watch.h"
+#include "sink/ctl.h"
+#include "core/watch.h"
 
 struct fixture {
 	char dir[64];

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "decode.h"
+#include "core/decode.h"
 #include "pktbuild.h"
 
 static void test_ethernet_ipv4_tcp(void **state)

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "doc.h"
+#include "core/config.h"
+#include "report/doc.h"
 
 static char *to_json(const struct doc *d)
 {

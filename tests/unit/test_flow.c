@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "flow.h"
-#include "stats.h"
+#include "core/flow.h"
+#include "report/stats.h"
 
 static struct fl_addr v4(uint8_t last)
 {

@@ -14,10 +14,10 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "entry.h"
-#include "flow.h"
-#include "stream.h"
+#include "core/config.h"
+#include "report/entry.h"
+#include "core/flow.h"
+#include "stream/stream.h"
 
 #define MAX_GOT 16
 

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "icmp.h"
+#include "track/icmp_msg.h"
 #include "pipeline_fixture.h"
 
 static void test_unreachable_codes_0_to_15(void **state)

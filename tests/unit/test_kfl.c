@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "doc.h"
+#include "report/doc.h"
 #include "kfl/kfl.h"
 
 /* Entries shaped as spec section 2 builds them. */

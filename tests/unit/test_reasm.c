@@ -8,7 +8,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "reasm.h"
+#include "stream/reasm.h"
 
 /* A sink that records what it got; with `lines`, it consumes only whole lines. */
 struct rec {

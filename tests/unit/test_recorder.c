@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "doc.h"
-#include "flow.h"
-#include "recorder.h"
-#include "recorder_file.h"
+#include "report/doc.h"
+#include "core/flow.h"
+#include "sink/recorder.h"
+#include "sink/recorder_file.h"
 
 #define TS0 1700000000123456789ull
 

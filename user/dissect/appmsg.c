@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "appmsg.h"
+#include "dissect/appmsg.h"
 
 #include <stdio.h>
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../entry.h"
+#include "report/entry.h"
 
 struct flow;
 struct fl_config;

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config.h"
-#include "../decode.h"
-#include "../flow.h"
-#include "appmsg.h"
-#include "protocols.h"
+#include "core/config.h"
+#include "core/decode.h"
+#include "core/flow.h"
+#include "dissect/appmsg.h"
+#include "dissect/protocols.h"
 
 #define DNS_PORT            53
 #define DNS_HEADER_LEN      12

@@ -23,13 +23,13 @@
  *   inside a body of known size keeps it in step; elsewhere the exchange it
  *   hit is reported (response side: half-connection, reason loss) or marked.
  */
-#include "http.h"
+#include "dissect/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../flow.h"
+#include "core/flow.h"
 
 enum http_parse_state {
 	HS_IDLE = 0,        /* expecting a start line */

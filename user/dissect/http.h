@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dissect.h"
+#include "dissect/dissect.h"
 
 #define HTTP_MAX_HEADER_BLOCK 32768u  /* start line + header fields, else parser-error */
 #define HTTP_MAX_HEADERS 100u         /* header fields per message, else parser-error */

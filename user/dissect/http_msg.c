@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* HTTP/1.x start lines and header fields (RFC 9112), and their place in an entry. */
-#include "http.h"
+#include "dissect/http.h"
 
 #include <errno.h>
 #include <stdio.h>

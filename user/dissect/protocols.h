@@ -3,7 +3,7 @@
 #ifndef FL_DISSECT_PROTOCOLS_H
 #define FL_DISSECT_PROTOCOLS_H
 
-#include "dissect.h"
+#include "dissect/dissect.h"
 
 extern const struct dissector_ops dns_dissector;
 extern const struct dissector_ops redis_dissector;

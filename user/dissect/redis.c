@@ -17,10 +17,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../flow.h"
-#include "appmsg.h"
-#include "protocols.h"
-#include "resp.h"
+#include "core/flow.h"
+#include "dissect/appmsg.h"
+#include "dissect/protocols.h"
+#include "dissect/resp.h"
 
 #define REDIS_SHOW_ARGS    8         /* arguments shown of a command */
 #define REDIS_SHOW_ELEMENTS 8        /* elements shown of an array, set or push */

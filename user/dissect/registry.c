@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The dissectors, in probing order, and the helpers they share. */
-#include "dissect.h"
+#include "dissect/dissect.h"
 
 #include <stdio.h>
 
-#include "../flow.h"
-#include "protocols.h"
+#include "core/flow.h"
+#include "dissect/protocols.h"
 
 extern const struct dissector_ops http_dissector;
 

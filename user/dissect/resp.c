@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The streaming RESP reader (resp.h). */
-#include "resp.h"
+#include "dissect/resp.h"
 
 #include <errno.h>
 #include <stdio.h>

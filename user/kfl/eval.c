@@ -4,7 +4,7 @@
  * split at compile time, regexes compiled with their match data, and a
  * number is turned into text (for a regex or a helper) in a stack buffer.
  */
-#include "kfl_internal.h"
+#include "kfl/kfl_internal.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "doc.h"
+#include "report/doc.h"
 
 struct kfl_expr;
 

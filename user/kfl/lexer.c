@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* KFL lexer: one token at a time, on demand, so errors come in query order. */
-#include "kfl_internal.h"
+#include "kfl/kfl_internal.h"
 
 #include <errno.h>
 #include <stdio.h>

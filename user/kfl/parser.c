@@ -10,7 +10,7 @@
  *   path       := name ( "." name | "[" string "]" | "[" integer "]" )*
  *   helper     := "." ("startsWith" | "endsWith" | "contains") "(" operand ")"
  */
-#include "kfl_internal.h"
+#include "kfl/kfl_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>

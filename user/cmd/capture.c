@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `faultline capture`: choose the interfaces, open a source (eBPF, or
+ * AF_PACKET), and run one epoll loop over the source, a 200 ms timer that
+ * drives the pipeline's timeouts, link changes, signals and the control
+ * socket, until SIGINT/SIGTERM or --duration.
+ */
+#include <net/if.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <linux/if_arp.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "source/capture.h"
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "sink/ctl.h"
+#include "source/iface.h"
+#include "core/log.h"
+#include "sink/metrics.h"
+#include "source/privs.h"
+#include "sink/recorder.h"
+#include "core/watch.h"
+
+#define TICK_MS 200
+#define STATS_EVERY_TICKS 5     /* kernel counters refreshed once a second */
+
+struct capture_loop {
+	const struct cli_opts *opts;
+	struct run run;
+	struct capture_source *src;
+	struct ctl *ctl;
+	int epfd;
+	struct watch source_w, timer_w, signal_w, link_w, metrics_w;
+	struct metrics_server *metrics;
+	struct capture_iface ifaces[FL_MAX_INTERFACES];
+	unsigned n_ifaces;
+	int last_hit;
+	uint64_t deadline_ns;   /* 0: none */
+	unsigned ticks;
+	bool stop;
+	int status;
+};
+
+static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
+{
+	struct capture_loop *l = ctx;
+
+	if ((unsigned)l->last_hit < l->n_ifaces && l->ifaces[l->last_hit].ifindex == ifindex)
+		return &l->ifaces[l->last_hit];
+	for (unsigned i = 0; i < l->n_ifaces; i++)
+		if (l->ifaces[i].ifindex == ifindex) {
+			l->last_hit = (int)i;
+			return &l->ifaces[i];
+		}
+	return NULL;
+}
+
+static bool named_by_user(const struct capture_loop *l, const char *name)
+{
+	for (unsigned i = 0; i < l->opts->n_interfaces; i++)
+		if (strcmp(l->opts->interfaces[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* -i names the interfaces; without it, every interface that is up except loopback. */
+static bool wanted(const struct capture_loop *l, const struct capture_iface *ifc)
+{
+	if (l->opts->n_interfaces)
+		return named_by_user(l, ifc->name);
+	return (ifc->flags & IFF_UP) && !(ifc->flags & IFF_LOOPBACK);
+}
+
+static void stats_interfaces(struct capture_loop *l)
+{
+	struct fl_stats *st = &l->run.stats;
+
+	st->capture.n_interfaces = 0;
+	for (unsigned i = 0; i < l->n_ifaces; i++)
+		if (l->ifaces[i].attached)
+			memcpy(st->capture.interfaces[st->capture.n_interfaces++], l->ifaces[i].name,
+			       sizeof(st->capture.interfaces[0]));
+}
+
+static int attach_one(struct capture_loop *l, struct capture_iface *ifc)
+{
+	int err = l->src->ops->attach(l->src, ifc);
+
+	if (err) {
+		pr_warn("cannot capture on %s: %s\n", ifc->name, strerror(-err));
+		return err;
+	}
+	pr_debug("capturing on %s\n", ifc->name);
+	stats_interfaces(l);
+	return 0;
+}
+
+/* The link table follows rtnetlink; a new interface that is wanted is attached at once. */
+static void on_link(void *ctx, const struct iface_link *link, bool removed)
+{
+	struct capture_loop *l = ctx;
+	struct capture_iface *ifc = (struct capture_iface *)loop_iface_lookup(l, link->ifindex);
+
+	if (removed) {
+		if (ifc) {
+			if (ifc->attached && l->src)
+				l->src->ops->detach(l->src, ifc);   /* the kernel has dropped the hooks */
+			*ifc = l->ifaces[--l->n_ifaces];
+			l->last_hit = -1;
+			stats_interfaces(l);
+		}
+		return;
+	}
+	if (!ifc) {
+		if (l->n_ifaces >= FL_MAX_INTERFACES)
+			return;
+		ifc = &l->ifaces[l->n_ifaces++];
+		*ifc = (struct capture_iface){ .ifindex = link->ifindex };
+	}
+	snprintf(ifc->name, sizeof(ifc->name), "%s", link->name);
+	ifc->flags = link->flags;
+	ifc->type = link->type;
+	if (l->src && l->run.pipeline && !ifc->attached && wanted(l, ifc))
+		attach_one(l, ifc);
+}
+
+static void refresh_stats(void *ctx)
+{
+	struct capture_loop *l = ctx;
+
+	l->run.stats.capture.now_ns = capture_now_ns();
+	if (l->src)
+		l->src->ops->update_stats(l->src, &l->run.stats);
+}
+
+/* The stats object served on the control socket: the spec's, plus what the source adds. */
+static void describe_stats(void *ctx, struct doc *out)
+{
+	struct capture_loop *l = ctx;
+
+	refresh_stats(l);
+	stats_to_doc(&l->run.stats, out);
+	if (l->src->ops->describe)
+		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+}
+
+static void on_metrics(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, metrics_w);
+
+	(void)events;
+	metrics_server_run(l->metrics);
+}
+
+static void on_source(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, source_w);
+
+	(void)events;
+	l->src->ops->poll(l->src);
+}
+
+static void on_timer(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, timer_w);
+	uint64_t expirations, now;
+
+	(void)events;
+	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	/* The eBPF programs wake us only for bulk: the timer collects the rest. */
+	l->src->ops->poll(l->src);
+	now = capture_now_ns();
+	pipeline_tick(l->run.pipeline, now);
+	if (++l->ticks % STATS_EVERY_TICKS == 0) {
+		refresh_stats(l);
+		/* -w: an idle capture's last packets reach the disk within a second. */
+		if (l->run.recorder) {
+			recorder_flush(l->run.recorder);
+			run_report_recorder(&l->run);
+		}
+	}
+	if (l->metrics)
+		metrics_server_run(l->metrics);     /* connection timeouts */
+	if (l->deadline_ns && now >= l->deadline_ns)
+		l->stop = true;
+}
+
+static void on_signal(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, signal_w);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		l->stop = true;
+}
+
+static void on_link_event(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, link_w);
+
+	(void)events;
+	iface_monitor_read(w->fd, on_link, l);
+}
+
+static int open_source(struct capture_loop *l, char *err, size_t errlen)
+{
+	const char *backend = l->opts->backend ? l->opts->backend : "auto";
+	struct capture_params params = {
+		.cfg = &l->opts->cfg,
+		.xdp = l->opts->hook && strcmp(l->opts->hook, "xdp") == 0,
+		.iface_lookup = loop_iface_lookup,
+		.lookup_ctx = l,
+	};
+	int rc;
+
+	if (strcmp(backend, "afpacket") != 0) {
+		rc = capture_ebpf_open(&params, &l->src, err, errlen);
+		if (rc == 0 || strcmp(backend, "ebpf") == 0)
+			return rc;
+		pr_warn("eBPF capture unavailable (%s); falling back to AF_PACKET\n", err);
+	}
+	return capture_afpacket_open(&params, &l->src, err, errlen);
+}
+
+static int setup_fds(struct capture_loop *l)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = TICK_MS * 1000000l },
+		.it_value = { .tv_nsec = TICK_MS * 1000000l },
+	};
+	sigset_t mask;
+
+	/* A shell starts background jobs with SIGINT ignored; we still want to stop cleanly on it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->signal_w = (struct watch){ .fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK),
+				      .handle = on_signal };
+	l->timer_w = (struct watch){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
+				     .handle = on_timer };
+	l->link_w = (struct watch){ .fd = iface_monitor_open(), .handle = on_link_event };
+	if (l->epfd < 0 || l->signal_w.fd < 0 || l->timer_w.fd < 0 || l->link_w.fd < 0)
+		return -errno;
+	if (timerfd_settime(l->timer_w.fd, 0, &its, NULL) < 0 ||
+	    watch_add(l->epfd, &l->signal_w, EPOLLIN) < 0 ||
+	    watch_add(l->epfd, &l->timer_w, EPOLLIN) < 0 ||
+	    watch_add(l->epfd, &l->link_w, EPOLLIN) < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_fds(struct capture_loop *l)
+{
+	struct watch *ws[] = { &l->signal_w, &l->timer_w, &l->link_w };
+
+	for (unsigned i = 0; i < sizeof(ws) / sizeof(ws[0]); i++)
+		if (ws[i]->fd >= 0)
+			close(ws[i]->fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+}
+
+static int attach_all(struct capture_loop *l)
+{
+	unsigned attached = 0;
+
+	for (unsigned i = 0; i < l->opts->n_interfaces; i++) {
+		bool found = false;
+		for (unsigned k = 0; k < l->n_ifaces; k++)
+			found |= strcmp(l->ifaces[k].name, l->opts->interfaces[i]) == 0;
+		if (!found) {
+			fprintf(stderr, "faultline: interface '%s' does not exist\n",
+				l->opts->interfaces[i]);
+			return 1;
+		}
+	}
+	for (unsigned i = 0; i < l->n_ifaces; i++) {
+		if (!wanted(l, &l->ifaces[i]))
+			continue;
+		int err = attach_one(l, &l->ifaces[i]);
+		if (err && l->opts->n_interfaces)
+			return 1;   /* an interface the user named must work */
+		attached += !err;
+	}
+	if (!attached && !l->opts->n_interfaces)
+		pr_warn("no interface is up yet; waiting for one\n");
+	return 0;
+}
+
+static void detach_all(struct capture_loop *l)
+{
+	for (unsigned i = 0; i < l->n_ifaces; i++)
+		if (l->ifaces[i].attached)
+			l->src->ops->detach(l->src, &l->ifaces[i]);
+}
+
+static void run_loop(struct capture_loop *l)
+{
+	struct epoll_event evs[32];
+
+	while (!l->stop) {
+		int n = epoll_wait(l->epfd, evs, 32, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_warn("epoll_wait: %s\n", strerror(errno));
+			l->status = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = evs[i].data.ptr;
+			w->handle(w, evs[i].events);
+		}
+	}
+}
+
+int cmd_capture(int argc, char **argv)
+{
+	struct capture_loop l = { .epfd = -1, .last_hit = -1 };
+	struct cli_opts opts;
+	char err[512] = "";
+	int rc;
+
+	l.signal_w.fd = l.timer_w.fd = l.link_w.fd = -1;
+	fl_log_init();
+	/* Entries are reported as they happen, also into a pipe or a file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = cli_parse(argc, argv, true, &opts);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	l.opts = &opts;
+
+	if ((rc = setup_fds(&l)) < 0) {
+		fprintf(stderr, "faultline: setting up the event loop: %s\n", strerror(-rc));
+		close_fds(&l);
+		return 1;
+	}
+	if ((rc = iface_dump(on_link, &l)) < 0) {
+		fprintf(stderr, "faultline: listing the network interfaces: %s\n", strerror(-rc));
+		close_fds(&l);
+		return 1;
+	}
+	if (open_source(&l, err, sizeof(err)) < 0) {
+		fprintf(stderr, "faultline: %s\n", err);
+		close_fds(&l);
+		return 1;
+	}
+	rc = run_setup(&l.run, &opts, l.src->backend);
+	if (rc) {
+		l.src->ops->close(l.src);
+		close_fds(&l);
+		return rc;
+	}
+	l.src->pipeline = l.run.pipeline;
+	l.run.stats.capture.backend = l.src->backend;
+	l.run.stats.capture.start_ns = capture_now_ns();
+	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
+
+	l.ctl = ctl_open(opts.socket_path ? opts.socket_path : CTL_DEFAULT_SOCKET, opts.socket_group,
+			 l.epfd, describe_stats, &l, err, sizeof(err));
+	if (!l.ctl) {
+		fprintf(stderr, "faultline: control socket: %s\n", err);
+		l.status = 1;
+		goto out;
+	}
+	pipeline_add_sink(l.run.pipeline, ctl_entry_sink(l.ctl));
+
+	if (opts.metrics_listen) {
+		l.metrics = metrics_server_start(opts.metrics_listen, describe_stats, &l, err, sizeof(err));
+		l.metrics_w = (struct watch){ .fd = l.metrics ? metrics_server_fd(l.metrics) : -1,
+					      .handle = on_metrics };
+		if (!l.metrics || l.metrics_w.fd < 0 || watch_add(l.epfd, &l.metrics_w, EPOLLIN) < 0) {
+			fprintf(stderr, "faultline: metrics: %s\n", l.metrics ? strerror(errno) : err);
+			l.status = 1;
+			goto out;
+		}
+	}
+
+	if ((l.status = attach_all(&l)) != 0)
+		goto out;
+	l.source_w = (struct watch){ .fd = l.src->fd, .handle = on_source };
+	if (watch_add(l.epfd, &l.source_w, EPOLLIN) < 0) {
+		fprintf(stderr, "faultline: watching the capture source: %s\n", strerror(errno));
+		l.status = 1;
+		goto out;
+	}
+	/* Loaded and attached: keep only what attaching later interfaces and detaching need. */
+	if (privs_drop_after_load(err, sizeof(err)) < 0)
+		pr_warn("could not drop capabilities: %s\n", err);
+	if (opts.duration_s > 0)
+		l.deadline_ns = l.run.stats.capture.start_ns + (uint64_t)(opts.duration_s * 1e9);
+	pr_info("capturing on %u interface%s with %s; Ctrl-C to stop\n",
+		l.run.stats.capture.n_interfaces, l.run.stats.capture.n_interfaces == 1 ? "" : "s",
+		l.src->backend);
+	run_loop(&l);
+
+out:
+	/* Detach first, so the host is clean whatever happens next. */
+	detach_all(&l);
+	l.src->ops->poll(l.src);
+	refresh_stats(&l);
+	run_finish(&l.run);
+	ctl_close(l.ctl);
+	metrics_server_stop(l.metrics);
+	l.src->ops->close(l.src);
+	close_fds(&l);
+	return l.status;
+}

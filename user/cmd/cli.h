@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Options shared by `read` and `capture`, and the run they set up: the
+ * pipeline with its sinks (output, filter, recorder) around one stats object.
+ */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "pipeline.h"
+#include "report/stats.h"
+
+enum cli_output { CLI_OUTPUT_AUTO = 0, CLI_OUTPUT_TABLE, CLI_OUTPUT_JSON };
+
+#define CLI_MAX_INTERFACES 64
+
+struct cli_opts {
+	bool capture;                 /* parsing for `capture` (else `read`) */
+	struct fl_config cfg;
+	const char *filter;           /* -f KFL */
+	enum cli_output output;
+	const char *write_path;       /* -w */
+	const char *write_filter;     /* --write-filter KFL */
+	uint32_t write_max_mb;        /* 0: no rotation */
+	uint32_t write_files;         /* 0: keep all */
+	bool stats;                   /* --stats */
+	/* capture only */
+	const char *interfaces[CLI_MAX_INTERFACES];
+	unsigned n_interfaces;
+	const char *backend;          /* "auto", "ebpf", "afpacket" */
+	const char *hook;             /* "tc", "xdp" */
+	double duration_s;            /* 0: until signalled */
+	const char *socket_path;
+	const char *socket_group;
+	const char *metrics_listen;
+	/* read only: the files */
+	char **files;
+	int n_files;
+};
+
+/*
+ * Parse argv (argv[0] is the command name).  Prints a message naming the
+ * problem on stderr and returns 2 on a usage error; returns 1 after printing
+ * help for --help; 0 otherwise.
+ */
+int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o);
+
+struct output;
+struct kfl_expr;
+struct recorder;
+
+/* One run: the pipeline and what hangs off it. */
+struct run {
+	struct fl_stats stats;
+	struct pipeline *pipeline;
+	struct output *out;
+	struct kfl_expr *filter;
+	struct recorder *recorder;
+	struct kfl_expr *write_filter;   /* --write-filter, used by the recorder */
+	bool recorder_reported;         /* its problem was printed (once) */
+	const struct cli_opts *opts;
+};
+
+/* Build the pipeline and its sinks from the options.  0, or exit status (1/2) after printing why. */
+int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name);
+/* Print the recorder's problem on stderr, once per run (capture may call it on its timer). */
+void run_report_recorder(struct run *r);
+/* Finish the pipeline (capture-end), print --stats if asked, free everything. */
+void run_finish(struct run *r);
+
+#endif

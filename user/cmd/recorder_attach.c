@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+/* The recorder on the pipeline (apart, so that recorder.c links without the pipeline). */
+#include "pipeline.h"
+#include "sink/recorder.h"
+
+int recorder_attach(struct recorder *r, struct pipeline *p)
+{
+	int rc = pipeline_add_observer(p, (struct packet_observer){
+		.packet = recorder_observe_packet, .flow_end = recorder_observe_flow_end, .ctx = r });
+	if (rc < 0 || !recorder_filtering(r))
+		return rc;
+	return pipeline_add_sink(p, (struct entry_sink){ .emit = recorder_emit, .ctx = r });
+}

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+void config_defaults(struct fl_config *cfg)
+{
+	*cfg = (struct fl_config){
+		.stream_timeout_ms = 10000,
+		.snaplen = 262144,
+		.max_flows = 1000000,
+		.reassembly_memcap_mb = 256,
+		.ring_buffer_mb = 64,
+	};
+}
+
+struct config_key {
+	const char *name;
+	size_t offset;
+	size_t size;              /* 4 or 8 */
+	uint64_t min, max;
+};
+
+#define KEY(name, field, lo, hi) \
+	{ name, offsetof(struct fl_config, field), sizeof(((struct fl_config *)0)->field), lo, hi }
+
+static const struct config_key config_keys[] = {
+	KEY("tap.tcpStreamChannelTimeoutMs", stream_timeout_ms, 1, 86400000),
+	KEY("tap.snaplen", snaplen, 64, 262144),
+	KEY("tap.maxFlows", max_flows, 16, 100000000),
+	KEY("tap.reassemblyMemcapMb", reassembly_memcap_mb, 1, 65536),
+	KEY("tap.ringBufferMb", ring_buffer_mb, 1, 4096),
+};
+
+int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
+		   size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
+		const struct config_key *k = &config_keys[i];
+		if (strcmp(k->name, key) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(value, &end, 10);
+		if (errno || end == value || *end || value[0] == '-' || v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: '%s' is not a whole number from %" PRIu64
+				 " to %" PRIu64, key, value, k->min, k->max);
+			return -EINVAL;
+		}
+		char *field = (char *)cfg + k->offset;
+		if (k->size == sizeof(uint64_t))
+			*(uint64_t *)field = v;
+		else
+			*(uint32_t *)field = (uint32_t)v;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs, "
+		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb)", key);
+	return -EINVAL;
+}
+
+int config_set(struct fl_config *cfg, const char *assignment, char *err, size_t errlen)
+{
+	const char *eq = strchr(assignment, '=');
+	char key[128];
+	if (!eq || eq == assignment || (size_t)(eq - assignment) >= sizeof(key)) {
+		snprintf(err, errlen, "--set takes KEY=VALUE, got '%s'", assignment);
+		return -EINVAL;
+	}
+	memcpy(key, assignment, (size_t)(eq - assignment));
+	key[eq - assignment] = '\0';
+	return config_set_key(cfg, key, eq + 1, err, errlen);
+}
+
+/* Walk the YAML events keeping the path of mapping keys, e.g. "tap.snaplen". */
+int config_load_yaml(struct fl_config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	char keys[8][128];      /* the key at each mapping depth */
+	bool want_key[8] = { 0 };
+	int depth = -1, rc = 0;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	for (bool done = false; !done && rc == 0;) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+				 parser.problem_mark.column + 1,
+				 parser.problem ? parser.problem : "YAML syntax error");
+			rc = -EINVAL;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+			if (++depth >= 8) {
+				snprintf(err, errlen, "%s: nested too deep", path);
+				rc = -EINVAL;
+			} else {
+				want_key[depth] = true;
+			}
+			break;
+		case YAML_MAPPING_END_EVENT:
+			if (--depth >= 0)
+				want_key[depth] = true;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			snprintf(err, errlen, "%s:%zu: lists are not configuration values", path,
+				 ev.start_mark.line + 1);
+			rc = -EINVAL;
+			break;
+		case YAML_SCALAR_EVENT: {
+			const char *text = (const char *)ev.data.scalar.value;
+			if (depth < 0)
+				break;
+			if (want_key[depth]) {
+				snprintf(keys[depth], sizeof(keys[depth]), "%s", text);
+				want_key[depth] = false;
+				break;
+			}
+			char full[512] = "";
+			for (int i = 0; i <= depth; i++) {
+				size_t used = strlen(full);
+				snprintf(full + used, sizeof(full) - used, "%s%s", i ? "." : "", keys[i]);
+			}
+			char msg[384];
+			if (config_set_key(cfg, full, text, msg, sizeof(msg)) < 0) {
+				snprintf(err, errlen, "%s:%zu: %s", path, ev.start_mark.line + 1, msg);
+				rc = -EINVAL;
+			}
+			want_key[depth] = true;
+			break;
+		}
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The flow table: one entry per 5-tuple, both directions in one flow.
+ * Bounded by tap.maxFlows; when full, the least recently active flow is
+ * evicted (and counted).  Flows live in an LRU list ordered by last packet
+ * time, which is also how timeouts find idle flows without scanning all.
+ */
+#ifndef FL_FLOW_H
+#define FL_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "track/tcp.h"
+
+/* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
+#define ECHO_PENDING 4
+struct echo_state {
+	uint64_t ts_ns[ECHO_PENDING];
+	uint16_t seq[ECHO_PENDING];
+	uint8_t requester[ECHO_PENDING];   /* side that sent the request */
+	uint8_t n;
+};
+
+struct fl_stats;
+
+struct flow_key {
+	struct fl_addr addr[2];   /* addr[0] <= addr[1] (canonical order) */
+	uint16_t port[2];
+	uint8_t proto;            /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
+};
+
+struct flow {
+	struct flow_key key;
+	struct flow *hash_next;
+	struct flow *lru_prev, *lru_next;
+	struct flow *timer_prev, *timer_next;   /* the timer queue, while armed */
+	uint64_t timer_ns;        /* when a timeout condition is next due; 0: none */
+	uint64_t first_ts_ns, last_ts_ns;
+	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
+	uint8_t client;
+	bool client_known;        /* we saw the SYN (or the first request) */
+	union {
+		struct tcp_conn tcp;      /* TCP flows */
+		struct echo_state echo;   /* ICMP echo flows */
+	};
+	/* Stream and application state, owned by the stream layer; NULL until payload. */
+	void *stream;
+	uint64_t recorder_tag;    /* recorder bookkeeping (issue: -w / --write-filter) */
+};
+
+struct flow_table;
+
+/* Called for each flow just before it is freed (eviction, expiry, end). */
+typedef void (*flow_release_fn)(void *ctx, struct flow *f, bool evicted);
+
+struct flow_table *flow_table_new(uint32_t max_flows, struct fl_stats *stats,
+				  flow_release_fn release, void *ctx);
+void flow_table_free(struct flow_table *t);
+
+/*
+ * Find the flow of a packet from (src, sport) to (dst, dport), creating it if
+ * `create`.  *dir is set to the index of the sender in key.addr (0 or 1).
+ * Touches the flow (moves it to the LRU head) with time ts_ns.
+ */
+struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16_t sport,
+			 const struct fl_addr *dst, uint16_t dport, uint8_t proto,
+			 uint64_t ts_ns, bool create, int *dir);
+/* The same without touching: for ICMP quotes and kernel events. */
+struct flow *flow_find(struct flow_table *t, const struct fl_addr *src, uint16_t sport,
+		       const struct fl_addr *dst, uint16_t dport, uint8_t proto, int *dir);
+
+/* Oldest flow (LRU tail); NULL when empty. */
+struct flow *flow_oldest(struct flow_table *t);
+/* Unlink and free one flow (calls the release callback). */
+void flow_remove(struct flow_table *t, struct flow *f);
+uint32_t flow_count(const struct flow_table *t);
+
+/*
+ * The timer queue: flows with a condition due at a known time (an unanswered
+ * SYN, a FIN waiting for the peer's, an echo request), ordered by due time.
+ * Deadlines are event time plus one constant timeout, so they arrive nearly
+ * in order and insertion from the tail is O(1) in practice.
+ */
+void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns);   /* 0 disarms */
+struct flow *flow_timer_first(struct flow_table *t);
+
+/* The endpoint of side `side` (0 or 1) of a flow. */
+static inline const struct fl_addr *flow_addr(const struct flow *f, int side)
+{
+	return &f->key.addr[side];
+}
+
+#endif

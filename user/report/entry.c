@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+#include "report/entry.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void emitter_init(struct emitter *em, struct fl_stats *stats)
+{
+	memset(em, 0, sizeof(*em));
+	doc_init(&em->doc);
+	em->stats = stats;
+	em->next_id = 1;
+	const char *node = getenv("NODE_NAME");
+	em->node = node && *node ? node : NULL;
+}
+
+void emitter_free(struct emitter *em)
+{
+	doc_free(&em->doc);
+}
+
+int emitter_add_sink(struct emitter *em, struct entry_sink sink)
+{
+	if (em->n_sinks == ENTRY_MAX_SINKS)
+		return -ENOSPC;
+	em->sinks[em->n_sinks++] = sink;
+	return 0;
+}
+
+void format_ts(uint64_t ts_ns, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ts_ns / 1000000000ull);
+	unsigned usec = (unsigned)(ts_ns % 1000000000ull / 1000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	int year = tm.tm_year + 1900;
+	if (len < 28 || year < 0 || year > 9999) {
+		snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", year,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+		return;
+	}
+	/* The same text without snprintf (an entry's costliest field). */
+	static const char tmpl[] = "0000-00-00T00:00:00.000000Z";
+	memcpy(buf, tmpl, sizeof(tmpl));
+	const int at[6] = { 3, 6, 9, 12, 15, 18 };
+	const unsigned v[6] = { (unsigned)year, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday,
+				(unsigned)tm.tm_hour, (unsigned)tm.tm_min, (unsigned)tm.tm_sec };
+	for (int i = 0; i < 6; i++)
+		for (unsigned x = v[i], k = 0; x && k < (i ? 2u : 4u); x /= 10, k++)
+			buf[at[i] - (int)k] = (char)('0' + x % 10);
+	for (unsigned x = usec, k = 0; k < 6; x /= 10, k++)
+		buf[25 - k] = (char)('0' + x % 10);
+}
+
+uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
+			    const struct fl_endpoint *ep)
+{
+	char ip[FL_ADDR_STRLEN];
+	uint32_t obj = doc_add_obj(d, parent, key);
+	doc_add_str(d, obj, "ip", addr_format(&ep->addr, ip, sizeof(ip)));
+	if (ep->has_port)
+		doc_add_int(d, obj, "port", ep->port);
+	return obj;
+}
+
+struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
+			const struct fl_endpoint *src, const struct fl_endpoint *dst,
+			struct flow *flow)
+{
+	char ts[40];
+	struct doc *d = &em->doc;
+
+	doc_reset(d);
+	em->open = true;
+	em->meta = (struct entry_meta){ .error = FL_ERR_NONE, .flow = flow, .ts_ns = ts_ns,
+					.id = em->next_id++ };
+	/* With no sink (read --stats) nobody reads the entry: count it, do not build it. */
+	d->discard = em->n_sinks == 0;
+	if (d->discard)
+		return d;
+	doc_add_int(d, DOC_ROOT, "id", (int64_t)em->meta.id);
+	format_ts(ts_ns, ts, sizeof(ts));
+	doc_add_str(d, DOC_ROOT, "ts", ts);
+	if (em->node)
+		doc_add_str(d, DOC_ROOT, "node", em->node);
+	doc_add_str(d, DOC_ROOT, "protocol", protocol);
+	entry_add_endpoint(d, DOC_ROOT, "src", src);
+	entry_add_endpoint(d, DOC_ROOT, "dst", dst);
+	return d;
+}
+
+void entry_set_error(struct emitter *em, enum fl_error_type type, const char *message,
+		     const char *reason)
+{
+	struct doc *d = &em->doc;
+	uint32_t err = doc_add_obj(d, DOC_ROOT, "error");
+	doc_add_str(d, err, "type", error_type_name(type));
+	doc_add_str(d, err, "message", message);
+	if (reason)
+		doc_add_str(d, err, "reason", reason);
+	em->meta.error = type;
+}
+
+void entry_commit(struct emitter *em)
+{
+	if (!em->open)
+		return;
+	em->open = false;
+	if (doc_get(&em->doc, DOC_ROOT, "error") == DOC_NONE)
+		doc_add_null(&em->doc, DOC_ROOT, "error");
+	if (em->stats) {
+		em->stats->entries.total++;
+		if (em->meta.error != FL_ERR_NONE)
+			em->stats->entries.errors[em->meta.error]++;
+	}
+	for (unsigned i = 0; i < em->n_sinks; i++)
+		em->sinks[i].emit(em->sinks[i].ctx, &em->doc, &em->meta);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Entries: what faultline reports (spec section 2).  A stage builds one with
+ * entry_begin(), adds its fields to the returned doc, and hands it on with
+ * entry_commit(), which numbers it, counts it and passes it to every sink
+ * (output, query ring, recorder).  One entry is under construction at a time.
+ */
+#ifndef FL_ENTRY_H
+#define FL_ENTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "report/doc.h"
+#include "report/stats.h"
+
+struct flow;
+
+struct fl_endpoint {
+	struct fl_addr addr;
+	uint16_t port;
+	bool has_port;        /* false for ICMP: no "port" member */
+};
+
+/* What a sink learns about an entry besides its doc. */
+struct entry_meta {
+	enum fl_error_type error;
+	struct flow *flow;    /* the flow it concerns, or NULL */
+	uint64_t ts_ns;
+	uint64_t id;
+};
+
+struct entry_sink {
+	void (*emit)(void *ctx, const struct doc *entry, const struct entry_meta *meta);
+	void *ctx;
+};
+
+#define ENTRY_MAX_SINKS 8
+
+struct emitter {
+	struct doc doc;
+	struct entry_meta meta;
+	uint64_t next_id;
+	const char *node;     /* $NODE_NAME (Kubernetes downward API): "node" in every entry */
+	struct fl_stats *stats;
+	struct entry_sink sinks[ENTRY_MAX_SINKS];
+	unsigned n_sinks;
+	bool open;
+};
+
+void emitter_init(struct emitter *em, struct fl_stats *stats);
+void emitter_free(struct emitter *em);
+int emitter_add_sink(struct emitter *em, struct entry_sink sink);
+
+/*
+ * Start an entry: id, ts, protocol, src, dst.  Returns the doc to fill; the
+ * root object is DOC_ROOT.  `flow` may be NULL.
+ */
+struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
+			const struct fl_endpoint *src, const struct fl_endpoint *dst,
+			struct flow *flow);
+/* Add {"ip", "port"} as member `key` of `parent`. */
+uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
+			    const struct fl_endpoint *ep);
+/* Set the error object: {"type", "message", "reason" (when not NULL)}. */
+void entry_set_error(struct emitter *em, enum fl_error_type type, const char *message,
+		     const char *reason);
+void entry_commit(struct emitter *em);
+
+/* RFC 3339 UTC with microseconds: "2026-11-26T06:41:56.718846Z" (buf >= 32). */
+void format_ts(uint64_t ts_ns, char *buf, size_t len);
+/* Milliseconds between two packet times, as entries carry them. */
+static inline double elapsed_ms(uint64_t from_ns, uint64_t to_ns)
+{
+	return to_ns > from_ns ? (double)(to_ns - from_ns) / 1e6 : 0.0;
+}
+
+#endif

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+#include "report/stats.h"
+
+static const char *const error_names[FL_ERR_MAX] = {
+	[FL_ERR_NONE] = "none",
+	[FL_ERR_TCP] = "tcp",
+	[FL_ERR_ICMP] = "icmp",
+	[FL_ERR_TIMEOUT] = "timeout",
+	[FL_ERR_HALF_CONNECTION] = "half-connection",
+	[FL_ERR_UNEXPECTED_EOF] = "unexpected-eof",
+	[FL_ERR_PARSER] = "parser-error",
+};
+
+const char *error_type_name(enum fl_error_type type)
+{
+	return (unsigned)type < FL_ERR_MAX ? error_names[type] : "unknown";
+}
+
+void stats_to_doc(const struct fl_stats *s, struct doc *d)
+{
+	uint32_t o, e;
+
+	doc_reset(d);
+	o = doc_add_obj(d, DOC_ROOT, "packets");
+	doc_add_int(d, o, "seen", (int64_t)s->packets.seen);
+	doc_add_int(d, o, "bytes", (int64_t)s->packets.bytes);
+	doc_add_int(d, o, "dropped", (int64_t)s->packets.dropped);
+	doc_add_int(d, o, "decode_errors", (int64_t)s->packets.decode_errors);
+
+	o = doc_add_obj(d, DOC_ROOT, "capture");
+	doc_add_str(d, o, "backend", s->capture.backend ? s->capture.backend : "file");
+	e = doc_add_arr(d, o, "interfaces");
+	for (unsigned i = 0; i < s->capture.n_interfaces; i++)
+		doc_add_str(d, e, NULL, s->capture.interfaces[i]);
+	doc_add_int(d, o, "uptime_s", s->capture.now_ns > s->capture.start_ns ?
+		    (int64_t)((s->capture.now_ns - s->capture.start_ns) / 1000000000ull) : 0);
+
+	o = doc_add_obj(d, DOC_ROOT, "flows");
+	doc_add_int(d, o, "tcp", (int64_t)s->flows.tcp);
+	doc_add_int(d, o, "udp", (int64_t)s->flows.udp);
+	doc_add_int(d, o, "active", (int64_t)s->flows.active);
+	doc_add_int(d, o, "evicted", (int64_t)s->flows.evicted);
+
+	o = doc_add_obj(d, DOC_ROOT, "tcp");
+	doc_add_int(d, o, "SynSent", (int64_t)s->tcp.syn_sent);
+	doc_add_int(d, o, "Reset", (int64_t)s->tcp.reset);
+	doc_add_int(d, o, "CloseWait", (int64_t)s->tcp.close_wait);
+	doc_add_int(d, o, "LastAck", (int64_t)s->tcp.last_ack);
+	doc_add_int(d, o, "retransmissions", (int64_t)s->tcp.retransmissions);
+	doc_add_int(d, o, "out_of_order", (int64_t)s->tcp.out_of_order);
+	doc_add_int(d, o, "missed_bytes", (int64_t)s->tcp.missed_bytes);
+	doc_add_int(d, o, "streams_timed_out", (int64_t)s->tcp.streams_timed_out);
+	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
+
+	o = doc_add_obj(d, DOC_ROOT, "icmp");
+	doc_add_int(d, o, "messages", (int64_t)s->icmp.messages);
+	doc_add_int(d, o, "errors", (int64_t)s->icmp.errors);
+
+	o = doc_add_obj(d, DOC_ROOT, "entries");
+	doc_add_int(d, o, "total", (int64_t)s->entries.total);
+	e = doc_add_obj(d, o, "errors");
+	for (int t = FL_ERR_NONE + 1; t < FL_ERR_MAX; t++)
+		doc_add_int(d, e, error_type_name(t), (int64_t)s->entries.errors[t]);
+
+	o = doc_add_obj(d, DOC_ROOT, "kernel");
+	doc_add_int(d, o, "SynSent", (int64_t)s->kernel.syn_sent);
+	doc_add_int(d, o, "Reset", (int64_t)s->kernel.reset);
+	doc_add_int(d, o, "CloseWait", (int64_t)s->kernel.close_wait);
+	doc_add_int(d, o, "LastAck", (int64_t)s->kernel.last_ack);
+
+	o = doc_add_obj(d, DOC_ROOT, "recorder");
+	doc_add_int(d, o, "packets", (int64_t)s->recorder.packets);
+	doc_add_int(d, o, "bytes", (int64_t)s->recorder.bytes);
+	doc_add_int(d, o, "write_errors", (int64_t)s->recorder.write_errors);
+	doc_add_int(d, o, "files", (int64_t)s->recorder.files);
+	doc_add_int(d, o, "dropped", (int64_t)s->recorder.dropped);
+
+	o = doc_add_obj(d, DOC_ROOT, "memory");
+	doc_add_int(d, o, "flow_bytes", (int64_t)s->memory.flow_bytes);
+	doc_add_int(d, o, "reassembly_bytes", (int64_t)s->memory.reassembly_bytes);
+	doc_add_int(d, o, "recorder_bytes", (int64_t)s->memory.recorder_bytes);
+}
+
+void stats_write_json(const struct fl_stats *s, FILE *out)
+{
+	struct doc d;
+	doc_init(&d);
+	stats_to_doc(s, &d);
+	doc_write_json(&d, DOC_ROOT, out);
+	fputc('\n', out);
+	doc_free(&d);
+}

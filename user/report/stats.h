@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* The counters of spec section 4.  One struct, owned by the run, written by every stage. */
+#ifndef FL_STATS_H
+#define FL_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report/doc.h"
+
+enum fl_error_type {
+	FL_ERR_NONE = 0,
+	FL_ERR_TCP,
+	FL_ERR_ICMP,
+	FL_ERR_TIMEOUT,
+	FL_ERR_HALF_CONNECTION,
+	FL_ERR_UNEXPECTED_EOF,
+	FL_ERR_PARSER,
+	FL_ERR_MAX,
+};
+
+/* "tcp", "icmp", "timeout", "half-connection", "unexpected-eof", "parser-error". */
+const char *error_type_name(enum fl_error_type type);
+
+#define FL_MAX_INTERFACES 64
+
+struct fl_stats {
+	struct {
+		uint64_t seen, bytes, dropped, decode_errors;
+	} packets;
+	struct {
+		const char *backend;         /* "file", "ebpf-tc", "ebpf-xdp", "afpacket" */
+		char interfaces[FL_MAX_INTERFACES][16];
+		unsigned n_interfaces;
+		uint64_t start_ns;           /* wall clock at start */
+		uint64_t now_ns;             /* wall clock when the stats were taken */
+	} capture;
+	struct {
+		uint64_t tcp, udp, active, evicted;
+	} flows;
+	struct {
+		uint64_t syn_sent, reset, close_wait, last_ack;
+		uint64_t retransmissions, out_of_order, missed_bytes, streams_timed_out;
+		uint64_t reassembly_dropped_bytes;   /* out-of-order data over the memcap */
+	} tcp;
+	struct {
+		uint64_t messages, errors;
+	} icmp;
+	struct {
+		uint64_t total;
+		uint64_t errors[FL_ERR_MAX];
+	} entries;
+	struct {
+		uint64_t syn_sent, reset, close_wait, last_ack;
+	} kernel;
+	struct {
+		uint64_t packets, bytes, write_errors, files;
+		uint64_t dropped;             /* packets that belong in the recording but are not in it */
+	} recorder;
+	struct {
+		uint64_t flow_bytes;          /* bytes held by the flow table */
+		uint64_t reassembly_bytes;    /* bytes of out-of-order data held */
+		uint64_t recorder_bytes;      /* --write-filter: packets held until their flow is judged */
+	} memory;
+};
+
+/* The stats as a doc (root object), in the spec's shape. */
+void stats_to_doc(const struct fl_stats *s, struct doc *out);
+void stats_write_json(const struct fl_stats *s, FILE *out);
+
+#endif

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+#include "sink/output.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct output {
+	FILE *out;
+	enum output_format format;
+	bool colour;
+	bool (*match)(const void *ctx, const struct doc *entry);
+	const void *match_ctx;
+	bool header_done;
+};
+
+#define RED    "\033[31m"
+#define YELLOW "\033[33m"
+#define DIM    "\033[2m"
+#define BOLD   "\033[1m"
+#define RESET  "\033[0m"
+
+struct output *output_new(FILE *out, enum output_format format, bool colour,
+			  bool (*match)(const void *ctx, const struct doc *entry),
+			  const void *match_ctx)
+{
+	struct output *o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	*o = (struct output){ out, format, colour, match, match_ctx, false };
+	return o;
+}
+
+void output_free(struct output *o)
+{
+	if (o)
+		fflush(o->out);
+	free(o);
+}
+
+/* "ip:port", with brackets around IPv6 addresses that carry a port. */
+static void format_endpoint(const struct doc *d, uint32_t ep, char *buf, size_t len)
+{
+	const char *ip = doc_path_str(d, ep, "ip");
+	uint32_t port = doc_get(d, ep, "port");
+	if (!ip)
+		ip = "?";
+	if (port == DOC_NONE)
+		snprintf(buf, len, "%s", ip);
+	else if (strchr(ip, ':'))
+		snprintf(buf, len, "[%s]:%lld", ip, (long long)doc_number(d, port));
+	else
+		snprintf(buf, len, "%s:%lld", ip, (long long)doc_number(d, port));
+}
+
+/* Append printf-style text to buf at *used, never past len. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	if (*used >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used += (size_t)n < len - *used ? (size_t)n : len - *used - 1;
+}
+
+static void summarise_tcp(const struct doc *d, uint32_t tcp, char *buf, size_t len, size_t *used)
+{
+	const char *s;
+	uint32_t n;
+	if ((s = doc_path_str(d, tcp, "reason")))
+		append(buf, len, used, " %s", s);
+	if ((n = doc_get(d, tcp, "syn_retries")) != DOC_NONE && doc_number(d, n) > 0)
+		append(buf, len, used, " after %lld SYN retries", (long long)doc_number(d, n));
+	if ((s = doc_path_str(d, tcp, "icmp.code_name")) || (s = doc_path_str(d, tcp, "icmp.type_name")))
+		append(buf, len, used, " (ICMP %s)", s);
+	if ((s = doc_path_str(d, tcp, "reset_by")))
+		append(buf, len, used, " by %s", s);
+	if ((s = doc_path_str(d, tcp, "closed_by")))
+		append(buf, len, used, ": closed by %s", s);
+	if ((n = doc_get(d, tcp, "fin_retransmissions")) != DOC_NONE)
+		append(buf, len, used, ": FIN sent %lld times", (long long)doc_number(d, n) + 1);
+	if ((n = doc_get(d, tcp, "waited_ms")) != DOC_NONE)
+		append(buf, len, used, ", waited %lld ms", (long long)doc_number(d, n));
+}
+
+static void summarise_icmp(const struct doc *d, uint32_t icmp, char *buf, size_t len, size_t *used)
+{
+	const char *type = doc_path_str(d, icmp, "type_name");
+	const char *code = doc_path_str(d, icmp, "code_name");
+	uint32_t n;
+	append(buf, len, used, "%s", type ? type : "ICMP");
+	if (code)
+		append(buf, len, used, " (%s)", code);
+	if ((n = doc_get(d, icmp, "seq")) != DOC_NONE)
+		append(buf, len, used, " seq %lld", (long long)doc_number(d, n));
+	if ((n = doc_get(d, icmp, "mtu")) != DOC_NONE)
+		append(buf, len, used, " mtu %lld", (long long)doc_number(d, n));
+	const char *s;
+	if ((s = doc_path_str(d, icmp, "gateway")))
+		append(buf, len, used, " gateway %s", s);
+	if ((n = doc_get(d, icmp, "pointer")) != DOC_NONE)
+		append(buf, len, used, " pointer %lld", (long long)doc_number(d, n));
+	uint32_t orig = doc_get(d, icmp, "original");
+	if (orig != DOC_NONE) {
+		char src[64], dst[64];
+		format_endpoint(d, doc_get(d, orig, "src"), src, sizeof(src));
+		format_endpoint(d, doc_get(d, orig, "dst"), dst, sizeof(dst));
+		const char *proto = doc_path_str(d, orig, "protocol");
+		append(buf, len, used, " for %s %s -> %s", proto ? proto : "", src, dst);
+	}
+	if (doc_get(d, DOC_ROOT, "response") != DOC_NONE &&
+	    doc_type_of(d, doc_get(d, DOC_ROOT, "response")) == DOC_NULL)
+		append(buf, len, used, ": no reply");
+}
+
+void output_summary(const struct doc *d, char *buf, size_t len)
+{
+	size_t used = 0;
+	uint32_t n;
+	const char *s;
+	buf[0] = '\0';
+
+	uint32_t icmp = doc_get(d, DOC_ROOT, "icmp");
+	uint32_t tcp = doc_get(d, DOC_ROOT, "tcp");
+	uint32_t err = doc_get(d, DOC_ROOT, "error");
+	bool is_error = doc_type_of(d, err) == DOC_OBJ;
+
+	if (icmp != DOC_NONE) {
+		summarise_icmp(d, icmp, buf, len, &used);
+	} else {
+		/* Application request and response, whichever protocol filled them. */
+		if ((s = doc_path_str(d, DOC_ROOT, "request.method")))
+			append(buf, len, &used, "%s %s", s, doc_path_str(d, DOC_ROOT, "request.path") ?: "");
+		else if ((s = doc_path_str(d, DOC_ROOT, "request.command")))
+			append(buf, len, &used, "%s", s);
+		else if ((n = doc_path(d, DOC_ROOT, "request.questions")) != DOC_NONE &&
+			 (s = doc_path_str(d, doc_index(d, n, 0), "name")))
+			append(buf, len, &used, "%s %s", doc_path_str(d, doc_index(d, n, 0), "type") ?: "", s);
+		uint32_t resp = doc_get(d, DOC_ROOT, "response");
+		if ((n = doc_get(d, resp, "status")) != DOC_NONE)
+			append(buf, len, &used, " -> %lld %s", (long long)doc_number(d, n),
+			       doc_path_str(d, resp, "reason") ?: "");
+		else if ((s = doc_path_str(d, resp, "rcode_name")))
+			append(buf, len, &used, " -> %s", s);
+		else if ((s = doc_path_str(d, resp, "type")))
+			append(buf, len, &used, " -> %s", s);
+		if ((n = doc_get(d, DOC_ROOT, "elapsed_ms")) != DOC_NONE && doc_type_of(d, n) != DOC_NULL)
+			append(buf, len, &used, " (%.1f ms)", doc_number(d, n));
+	}
+	if (is_error) {
+		const char *type = doc_path_str(d, err, "type");
+		const char *msg = doc_path_str(d, err, "message");
+		const char *reason = doc_path_str(d, err, "reason");
+		if (icmp == DOC_NONE) {
+			append(buf, len, &used, "%s%s", used ? "  " : "",
+			       type && strcmp(type, "tcp") != 0 ? type : "");
+			append(buf, len, &used, "%s%s", type && strcmp(type, "tcp") != 0 ? ": " : "",
+			       msg ? msg : "");
+			if (reason)
+				append(buf, len, &used, " (%s)", reason);
+		}
+		if (tcp != DOC_NONE && type && strcmp(type, "tcp") == 0)
+			summarise_tcp(d, tcp, buf, len, &used);
+	}
+	if (tcp != DOC_NONE) {
+		if ((n = doc_get(d, tcp, "retransmissions")) != DOC_NONE)
+			append(buf, len, &used, " [%lld retransmitted]", (long long)doc_number(d, n));
+		if ((n = doc_get(d, tcp, "missed_bytes")) != DOC_NONE)
+			append(buf, len, &used, " [%lld bytes missed]", (long long)doc_number(d, n));
+	}
+}
+
+static void print_table_row(struct output *o, const struct doc *d)
+{
+	char src[64], dst[64], what[512];
+	const char *ts = doc_path_str(d, DOC_ROOT, "ts");
+	const char *proto = doc_path_str(d, DOC_ROOT, "protocol");
+	bool is_error = doc_type_of(d, doc_get(d, DOC_ROOT, "error")) == DOC_OBJ;
+
+	format_endpoint(d, doc_get(d, DOC_ROOT, "src"), src, sizeof(src));
+	format_endpoint(d, doc_get(d, DOC_ROOT, "dst"), dst, sizeof(dst));
+	output_summary(d, what, sizeof(what));
+	/* "2026-11-26T06:41:56.718846Z" -> "06:41:56.718846" */
+	char clock[16] = "";
+	if (ts && strlen(ts) >= 26)
+		snprintf(clock, sizeof(clock), "%.15s", ts + 11);
+
+	if (!o->header_done) {
+		fprintf(o->out, "%s%-15s  %-5s  %-21s    %-21s  %s%s\n", o->colour ? BOLD : "",
+			"TIME", "PROTO", "SOURCE", "DESTINATION", "WHAT", o->colour ? RESET : "");
+		o->header_done = true;
+	}
+	const char *on = !o->colour ? "" : is_error ? RED : DIM;
+	fprintf(o->out, "%s%-15s  %-5s  %-21s -> %-21s  %s%s\n", on, clock, proto ? proto : "?",
+		src, dst, what, o->colour ? RESET : "");
+}
+
+static void output_emit(void *ctx, const struct doc *entry, const struct entry_meta *meta)
+{
+	struct output *o = ctx;
+	(void)meta;
+	if (o->match && !o->match(o->match_ctx, entry))
+		return;
+	if (o->format == OUTPUT_JSON) {
+		doc_write_json(entry, DOC_ROOT, o->out);
+		fputc('\n', o->out);
+	} else {
+		print_table_row(o, entry);
+	}
+}
+
+struct entry_sink output_sink(struct output *o)
+{
+	return (struct entry_sink){ .emit = output_emit, .ctx = o };
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Entry sinks that print: JSON lines, or an aligned table (coloured on a TTY). */
+#ifndef FL_OUTPUT_H
+#define FL_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "report/entry.h"
+
+enum output_format { OUTPUT_JSON, OUTPUT_TABLE };
+
+struct output;
+
+/* `match` (may be NULL) decides which entries print: the -f filter. */
+struct output *output_new(FILE *out, enum output_format format, bool colour,
+			  bool (*match)(const void *ctx, const struct doc *entry),
+			  const void *match_ctx);
+void output_free(struct output *o);
+/* The entry sink to add to the pipeline. */
+struct entry_sink output_sink(struct output *o);
+
+/* One line summing up an entry ("SynSent refused", "GET /x -> 404 Not Found", ...). */
+void output_summary(const struct doc *d, char *buf, size_t len);
+
+#endif

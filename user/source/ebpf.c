@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The eBPF capture source: capture.bpf.c on tc clsact (or XDP for ingress)
+ * of each chosen interface feeding one ring buffer, and socktrace.bpf.c on
+ * the TCP tracepoints feeding a second.  Both rings are drained here into
+ * the pipeline.
+ */
+#include "source/capture.h"
+
+#include <net/if.h>
+#include <errno.h>
+#include <linux/if_arp.h>
+#include <linux/if_link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.skel.h"
+#include "source/iface.h"
+#include "core/log.h"
+#include "socktrace.skel.h"
+
+#define STATE_DIR "/run/faultline"
+#define MAX_CREATED 64
+/* Records handed to the pipeline per poll, so the loop gets back to its timer under load. */
+#define POLL_BUDGET 65536
+
+struct ebpf_source {
+	struct capture_source base;
+	struct capture_params params;
+	struct capture_bpf *cap;
+	struct socktrace_bpf *trace;          /* NULL when the tracepoints are unavailable */
+	struct ring_buffer *rb;
+	int lock_fd;                          /* held while we run: one eBPF capture per netns */
+	int64_t clock_offset;
+	unsigned budget;
+	/* Last kernel counter values folded into the stats. */
+	uint64_t last_drops;
+	uint64_t waits_counted[FL_KCNT_MAX];  /* CLOSE_WAIT/LAST_ACK counted from userspace */
+	/* clsact qdiscs we created, remembered in a state file for a later run. */
+	struct { int ifindex; char name[IF_NAMESIZE]; } created[MAX_CREATED];
+	unsigned n_created;
+};
+
+int64_t capture_clock_offset(void)
+{
+	struct timespec mono, real;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	return ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000ll + (real.tv_nsec - mono.tv_nsec);
+}
+
+uint64_t capture_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the state file: clsact qdiscs this run created, per network namespace ---- */
+
+static unsigned long netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static void state_path(char *buf, size_t len)
+{
+	snprintf(buf, len, STATE_DIR "/qdiscs-%lu", netns_ino());
+}
+
+static void lock_path(char *buf, size_t len)
+{
+	snprintf(buf, len, STATE_DIR "/ebpf-%lu.lock", netns_ino());
+}
+
+/*
+ * The tc handle and priority are fixed, so two eBPF captures in one network
+ * namespace would take each other's filters: a lock (released by the kernel
+ * even on SIGKILL) lets one run, and tells a new run that attachments it
+ * finds belong to a dead one.  fd, or -EBUSY when another capture holds it.
+ */
+static int take_lock(void)
+{
+	char path[128];
+	struct stat held, named;
+
+	mkdir(STATE_DIR, 0755);
+	lock_path(path, sizeof(path));
+	/* The file is removed on exit: retry if it went away between open and flock. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(fd);
+			return e;
+		}
+		if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino)
+			return fd;
+		close(fd);
+	}
+	return -EBUSY;
+}
+
+static void release_lock(int fd)
+{
+	char path[128];
+
+	lock_path(path, sizeof(path));
+	unlink(path);
+	close(fd);
+}
+
+static void state_write(const struct ebpf_source *s)
+{
+	char path[128], tmp[160];
+	FILE *f;
+
+	state_path(path, sizeof(path));
+	if (s->n_created == 0) {
+		unlink(path);
+		return;
+	}
+	mkdir(STATE_DIR, 0755);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		pr_debug("cannot write %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	for (unsigned i = 0; i < s->n_created; i++)
+		fprintf(f, "%d %s\n", s->created[i].ifindex, s->created[i].name);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+}
+
+static bool prog_is_ours(__u32 id, const char *prefix)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool ours = false;
+
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		ours = strncmp(info.name, prefix, strlen(prefix)) == 0;
+	close(fd);
+	return ours;
+}
+
+/* Destroy the clsact qdisc of ifindex if no filter is left on it. */
+static void destroy_qdisc_if_empty(int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	if (iface_tc_filter_count(ifindex, true) == 0 && iface_tc_filter_count(ifindex, false) == 0)
+		bpf_tc_hook_destroy(&hook);
+}
+
+static int detach_tc_filter(int ifindex, enum bpf_tc_attach_point where, bool only_ours)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE, .priority = FL_TC_PRIORITY);
+
+	if (bpf_tc_query(&hook, &opts) < 0)
+		return 0;
+	if (only_ours && !prog_is_ours(opts.prog_id, FL_PROG_PREFIX "tc_"))
+		return 0;
+	opts.prog_id = 0;
+	opts.prog_fd = 0;
+	opts.flags = 0;
+	return bpf_tc_detach(&hook, &opts) == 0 ? 1 : 0;
+}
+
+int capture_ebpf_cleanup_leftovers(void)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	char path[128], name[IF_NAMESIZE + 1];
+	int removed = 0, ifindex;
+	FILE *f;
+
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		struct bpf_xdp_query_opts q = { .sz = sizeof(q) };
+
+		removed += detach_tc_filter((int)i->if_index, BPF_TC_INGRESS, true);
+		removed += detach_tc_filter((int)i->if_index, BPF_TC_EGRESS, true);
+		if (bpf_xdp_query((int)i->if_index, 0, &q) == 0 && q.prog_id &&
+		    prog_is_ours(q.prog_id, FL_PROG_PREFIX "xdp")) {
+			__u32 mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+				     q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE : 0;
+			if (bpf_xdp_detach((int)i->if_index, mode, NULL) == 0)
+				removed++;
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+
+	state_path(path, sizeof(path));
+	f = fopen(path, "r");
+	if (f) {
+		while (fscanf(f, "%d %16s", &ifindex, name) == 2)
+			if (if_nametoindex(name) == (unsigned)ifindex)
+				destroy_qdisc_if_empty(ifindex);
+		fclose(f);
+		unlink(path);
+	}
+	return removed;
+}
+
+/* ---- the rings ---- */
+
+static int on_packet(void *ctx, void *data, size_t size)
+{
+	struct ebpf_source *s = ctx;
+	const struct fl_ring_pkt *r = data;
+	const struct capture_iface *ifc;
+	struct fl_packet pkt;
+
+	if (size < sizeof(*r) || r->caplen > size - sizeof(*r))
+		return 0;
+	ifc = s->params.iface_lookup(s->params.lookup_ctx, (int)r->ifindex);
+	pkt = (struct fl_packet){
+		.ts_ns = r->ts_ns + (uint64_t)s->clock_offset,
+		.data = (const uint8_t *)(r + 1),
+		.caplen = r->caplen,
+		.len = r->len,
+		.linktype = ifc && ifc->type == ARPHRD_NONE ? FL_LINK_RAW : FL_LINK_ETHERNET,
+		.ifindex = r->ifindex,
+		.direction = r->direction,
+	};
+	pipeline_packet(s->base.pipeline, &pkt);
+	return ++s->budget >= POLL_BUDGET ? -EAGAIN : 0;
+}
+
+static int on_sock_event(void *ctx, void *data, size_t size)
+{
+	struct ebpf_source *s = ctx;
+	const struct fl_sock_event *ev = data;
+
+	if (size < sizeof(*ev))
+		return 0;
+	pipeline_sock_event(s->base.pipeline, ev, ev->ts_ns + (uint64_t)s->clock_offset);
+	return ++s->budget >= POLL_BUDGET ? -EAGAIN : 0;
+}
+
+static void ebpf_poll(struct capture_source *base)
+{
+	struct ebpf_source *s = (struct ebpf_source *)base;
+
+	s->budget = 0;
+	/* Follow the wall clock if it is stepped or slewed while we run. */
+	s->clock_offset = capture_clock_offset();
+	ring_buffer__consume(s->rb);
+}
+
+/* ---- attach / detach ---- */
+
+static void remember_qdisc(struct ebpf_source *s, const struct capture_iface *ifc)
+{
+	if (s->n_created >= MAX_CREATED)
+		return;
+	s->created[s->n_created].ifindex = ifc->ifindex;
+	snprintf(s->created[s->n_created].name, IF_NAMESIZE, "%s", ifc->name);
+	s->n_created++;
+	state_write(s);
+}
+
+static void forget_qdisc(struct ebpf_source *s, int ifindex)
+{
+	for (unsigned i = 0; i < s->n_created; i++) {
+		if (s->created[i].ifindex == ifindex) {
+			s->created[i] = s->created[--s->n_created];
+			state_write(s);
+			return;
+		}
+	}
+}
+
+static int attach_tc(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE, .priority = FL_TC_PRIORITY,
+			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static void ebpf_detach(struct capture_source *base, struct capture_iface *ifc)
+{
+	struct ebpf_source *s = (struct ebpf_source *)base;
+
+	if (ifc->xdp) {
+		DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
+				    .old_prog_fd = bpf_program__fd(s->cap->progs.fl_xdp_ingress));
+		bpf_xdp_detach(ifc->ifindex, XDP_FLAGS_REPLACE, &opts);
+	} else {
+		detach_tc_filter(ifc->ifindex, BPF_TC_INGRESS, false);
+	}
+	detach_tc_filter(ifc->ifindex, BPF_TC_EGRESS, false);
+	if (ifc->created_qdisc) {
+		destroy_qdisc_if_empty(ifc->ifindex);
+		forget_qdisc(s, ifc->ifindex);
+		ifc->created_qdisc = false;
+	}
+	ifc->attached = false;
+	ifc->xdp = false;
+}
+
+static int ebpf_attach(struct capture_source *base, struct capture_iface *ifc)
+{
+	struct ebpf_source *s = (struct ebpf_source *)base;
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	bool loopback = ifc->flags & IFF_LOOPBACK;
+	int err;
+
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	if (!err) {
+		ifc->created_qdisc = true;
+		remember_qdisc(s, ifc);
+	}
+	ifc->attached = true;   /* so detach undoes a partial attach */
+	if (s->params.xdp) {
+		/* Not over someone else's XDP program. */
+		err = bpf_xdp_attach(ifc->ifindex, bpf_program__fd(s->cap->progs.fl_xdp_ingress),
+				     XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+		if (!err)
+			ifc->xdp = true;
+	} else {
+		err = attach_tc(ifc->ifindex, BPF_TC_INGRESS, bpf_program__fd(s->cap->progs.fl_tc_ingress));
+	}
+	/* On loopback every packet is both sent and received: take it once, on ingress. */
+	if (!err && !loopback)
+		err = attach_tc(ifc->ifindex, BPF_TC_EGRESS, bpf_program__fd(s->cap->progs.fl_tc_egress));
+	if (err)
+		ebpf_detach(base, ifc);
+	return err;
+}
+
+/* ---- stats ---- */
+
+static uint64_t percpu_sum(int fd, __u32 key, uint64_t *vals)
+{
+	uint64_t sum = 0;
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (bpf_map_lookup_elem(fd, &key, vals) < 0)
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+/* Sockets that have waited in CLOSE_WAIT/LAST_ACK past the timeout and still wait: count them once. */
+static void count_long_waits(struct ebpf_source *s)
+{
+	int fd = bpf_map__fd(s->trace->maps.waits);
+	uint64_t wait_ns = s->params.cfg->stream_timeout_ms * 1000000ull, now = monotonic_ns();
+	__u64 key, next, *prev = NULL;
+	struct fl_sock_wait w;
+
+	for (int i = 0; i < 65536 && bpf_map_get_next_key(fd, prev, &next) == 0; i++) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &w) < 0 || w.counted || now - w.since_ns < wait_ns)
+			continue;
+		w.counted = 1;
+		if (bpf_map_update_elem(fd, &key, &w, BPF_EXIST) == 0)
+			s->waits_counted[w.state == 8 ? FL_KCNT_CLOSE_WAIT : FL_KCNT_LAST_ACK]++;
+	}
+}
+
+static void ebpf_update_stats(struct capture_source *base, struct fl_stats *st)
+{
+	struct ebpf_source *s = (struct ebpf_source *)base;
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1], drops;
+
+	if (ncpu <= 0)
+		return;
+	drops = percpu_sum(bpf_map__fd(s->cap->maps.counters), FL_CNT_RING_DROPS, vals);
+	st->packets.dropped += drops - s->last_drops;
+	s->last_drops = drops;
+	if (!s->trace)
+		return;
+	count_long_waits(s);
+	int kfd = bpf_map__fd(s->trace->maps.kcounters);
+	st->kernel.syn_sent = percpu_sum(kfd, FL_KCNT_SYN_SENT, vals);
+	st->kernel.reset = percpu_sum(kfd, FL_KCNT_RESET, vals);
+	st->kernel.close_wait = percpu_sum(kfd, FL_KCNT_CLOSE_WAIT, vals) +
+				s->waits_counted[FL_KCNT_CLOSE_WAIT];
+	st->kernel.last_ack = percpu_sum(kfd, FL_KCNT_LAST_ACK, vals) +
+			      s->waits_counted[FL_KCNT_LAST_ACK];
+}
+
+/* The capture programs' own counters, as "capture": {"bpf": {...}}. */
+static void ebpf_describe(struct capture_source *base, struct doc *d, uint32_t capture_obj)
+{
+	static const char *const names[FL_CNT_MAX] = {
+		[FL_CNT_PACKETS] = "packets", [FL_CNT_RING_DROPS] = "ring_drops",
+		[FL_CNT_PARSE_FAIL] = "parse_failures", [FL_CNT_TCP_SYN] = "tcp_syn",
+		[FL_CNT_TCP_SYNACK] = "tcp_synack", [FL_CNT_TCP_RST] = "tcp_rst",
+		[FL_CNT_TCP_FIN] = "tcp_fin", [FL_CNT_ICMP_ECHO] = "icmp_echo",
+		[FL_CNT_ICMP_UNREACH] = "icmp_unreachable",
+		[FL_CNT_ICMP_TIME_EXCEEDED] = "icmp_time_exceeded",
+		[FL_CNT_ICMP_OTHER_ERROR] = "icmp_other_error", [FL_CNT_ICMP_OTHER] = "icmp_other",
+	};
+	struct ebpf_source *s = (struct ebpf_source *)base;
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->cap->maps.counters);
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+	uint32_t o;
+
+	if (capture_obj == DOC_NONE || ncpu <= 0)
+		return;
+	o = doc_add_obj(d, capture_obj, "bpf");
+	for (int c = 0; c < FL_CNT_MAX; c++)
+		doc_add_int(d, o, names[c], (int64_t)percpu_sum(fd, (__u32)c, vals));
+	doc_add_bool(d, o, "socket_tracepoints", s->trace != NULL);
+}
+
+static void ebpf_close(struct capture_source *base)
+{
+	struct ebpf_source *s = (struct ebpf_source *)base;
+
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	socktrace_bpf__destroy(s->trace);
+	capture_bpf__destroy(s->cap);
+	if (s->lock_fd >= 0)
+		release_lock(s->lock_fd);
+	free(s);
+}
+
+static const struct capture_source_ops ebpf_ops = {
+	.attach = ebpf_attach,
+	.detach = ebpf_detach,
+	.poll = ebpf_poll,
+	.update_stats = ebpf_update_stats,
+	.describe = ebpf_describe,
+	.close = ebpf_close,
+};
+
+/* ---- open ---- */
+
+static void explain(int err, const char *what, char *msg, size_t len)
+{
+	if (err == -EACCES)
+		snprintf(msg, len, "%s: the kernel's verifier rejected them; run with "
+			 "FAULTLINE_DEBUG=1 for its log", what);
+	else if (err == -EPERM)
+		snprintf(msg, len, "%s: not permitted (%s); eBPF capture needs root or CAP_BPF, "
+			 "CAP_PERFMON and CAP_NET_ADMIN", what, strerror(-err));
+	else if (err == -ENOSYS || err == -EOPNOTSUPP || err == -EINVAL || err == -ENOENT)
+		snprintf(msg, len, "%s: the kernel does not support it (%s); run with "
+			 "FAULTLINE_DEBUG=1 for libbpf's log", what, strerror(-err));
+	else
+		snprintf(msg, len, "%s: %s; run with FAULTLINE_DEBUG=1 for libbpf's log", what,
+			 strerror(-err));
+}
+
+/* The largest power of two no greater than mb MiB, at least one page. */
+static uint32_t ring_bytes(uint32_t mb)
+{
+	uint64_t want = (uint64_t)mb << 20, size = 4096;
+
+	while (size * 2 <= want && size * 2 <= (1ull << 31))
+		size *= 2;
+	return (uint32_t)size;
+}
+
+static struct socktrace_bpf *open_socktrace(const struct fl_config *cfg, bool classic, int *err)
+{
+	struct socktrace_bpf *t = socktrace_bpf__open();
+
+	if (!t) {
+		*err = -errno;
+		return NULL;
+	}
+	t->rodata->wait_ns = cfg->stream_timeout_ms * 1000000ull;
+	bpf_program__set_autoload(t->progs.fl_state_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_rrst_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_srst_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_state_tp, classic);
+	bpf_program__set_autoload(t->progs.fl_rrst_tp, classic);
+	bpf_program__set_autoload(t->progs.fl_srst_tp, classic);
+	*err = socktrace_bpf__load(t);
+	if (!*err)
+		*err = socktrace_bpf__attach(t);
+	if (*err) {
+		socktrace_bpf__destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+int capture_ebpf_open(const struct capture_params *p, struct capture_source **out,
+		      char *msg, size_t msglen)
+{
+	struct ebpf_source *s = calloc(1, sizeof(*s));
+	int ncpu = libbpf_num_possible_cpus(), err;
+
+	if (!s)
+		return -ENOMEM;
+	s->params = *p;
+	s->base.ops = &ebpf_ops;
+	s->base.backend = p->xdp ? "ebpf-xdp" : "ebpf-tc";
+	s->base.fd = -1;
+	s->clock_offset = capture_clock_offset();
+	s->lock_fd = -1;
+
+	s->cap = capture_bpf__open();
+	if (!s->cap) {
+		err = -errno;
+		explain(err, "opening the capture programs", msg, msglen);
+		goto fail;
+	}
+	s->cap->rodata->snaplen = p->cfg->snaplen;
+	bpf_map__set_max_entries(s->cap->maps.packets, ring_bytes(p->cfg->ring_buffer_mb));
+	bpf_map__set_max_entries(s->cap->maps.scratch, ncpu > 0 ? (__u32)ncpu : 1);
+	bpf_map__set_value_size(s->cap->maps.scratch, sizeof(struct fl_ring_pkt) + p->cfg->snaplen);
+	bpf_program__set_autoload(s->cap->progs.fl_xdp_ingress, p->xdp);
+	bpf_program__set_autoload(s->cap->progs.fl_tc_ingress, !p->xdp);
+	err = capture_bpf__load(s->cap);
+	if (err) {
+		explain(err, "loading the capture programs", msg, msglen);
+		goto fail;
+	}
+
+	/* Loaded, so privileged enough: now claim the namespace and clear a killed run's leftovers. */
+	s->lock_fd = take_lock();
+	if (s->lock_fd < 0) {
+		err = s->lock_fd;
+		if (err == -EBUSY)
+			snprintf(msg, msglen, "another faultline capture with the eBPF backend is "
+				 "running in this network namespace");
+		else
+			explain(err, "locking " STATE_DIR, msg, msglen);
+		goto fail;
+	}
+	int removed = capture_ebpf_cleanup_leftovers();
+	if (removed > 0)
+		pr_info("removed %d BPF attachment%s left by an earlier run\n", removed,
+			removed == 1 ? "" : "s");
+
+	/*
+	 * The tracepoints are a second view: without them packets are still
+	 * captured.  FAULTLINE_SOCKTRACE=classic skips tp_btf (to test the fallback).
+	 */
+	const char *force = getenv("FAULTLINE_SOCKTRACE");
+	err = -EOPNOTSUPP;
+	if (!force || strcmp(force, "classic") != 0)
+		s->trace = open_socktrace(p->cfg, false, &err);
+	if (!s->trace) {
+		pr_debug("tp_btf socket tracepoints failed (%s); trying classic tracepoints\n",
+			 strerror(-err));
+		s->trace = open_socktrace(p->cfg, true, &err);
+	}
+	if (s->trace)
+		pr_debug("socket tracepoints attached (%s)\n",
+			 bpf_program__autoload(s->trace->progs.fl_state_btf) ? "tp_btf" : "classic");
+	else
+		pr_warn("TCP socket tracepoints unavailable (%s): the kernel counters stay 0\n",
+			strerror(-err));
+
+	s->rb = ring_buffer__new(bpf_map__fd(s->cap->maps.packets), on_packet, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		explain(err, "creating the ring buffer reader", msg, msglen);
+		goto fail;
+	}
+	if (s->trace && ring_buffer__add(s->rb, bpf_map__fd(s->trace->maps.sock_events),
+					 on_sock_event, s) < 0) {
+		err = -errno;
+		explain(err, "reading the socket events", msg, msglen);
+		goto fail;
+	}
+	s->base.fd = ring_buffer__epoll_fd(s->rb);
+	*out = &s->base;
+	return 0;
+fail:
+	ebpf_close(&s->base);
+	return err;
+}

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The stream layer: per-flow reassembly (reasm.c, one per direction), the
+ * choice of a dissector, and the stream errors that belong to no protocol.
+ *
+ * - flow->stream is allocated on a flow's first payload.  Data starts at the
+ *   ISN + 1 the connection tracker saw, or at the first data segment when the
+ *   capture joined midstream (then dissectors resynchronise).
+ * - The dissector is chosen by content: every TCP dissector probes the first
+ *   bytes; YES wins (a port hint breaks ties), MAYBE waits for more bytes (up
+ *   to STREAM_PROBE_MAX).  A midstream stream whose server port a dissector
+ *   hints at gets that dissector, which resynchronises on its own.
+ * - Bytes the client sends that nobody recognises make the stream opaque (not
+ *   parsed, no errors); the server speaking first waits for the client.
+ * - A server FIN, both FINs, or a RST end the stream: everything held is
+ *   delivered (holes skipped and counted) and the dissector's end() reports
+ *   what was unfinished.
+ * - The pipeline's stream_idle() judges staleness: a stream holding
+ *   unfinished data (dissector pending(), unconsumed or held bytes, bytes no
+ *   dissector recognised) is counted in tcp.streams_timed_out, its pending
+ *   data is dropped, and it starts over as if joined midstream.
+ */
+#include "stream/stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "stream/reasm.h"
+#include "report/stats.h"
+
+#define STREAM_PROBE_MAX 4096u            /* bytes a MAYBE may wait for */
+#define STREAM_UNRECOGNISED_MAX (64u * 1024) /* midstream bytes probed before giving up */
+
+struct stream;
+
+struct stream_side {
+	struct stream *s;
+	int side;
+};
+
+struct stream {
+	struct reasm dir[2];              /* indexed by the sender's side in the flow key */
+	struct stream_side sides[2];
+	struct reasm_sink sinks[2];       /* the reassembly sink of each side */
+	const struct dissector_ops *ops;
+	void *state;
+	uint8_t client;                   /* side of the client */
+	bool tcp;
+	bool midstream;
+	bool opaque;                      /* nobody recognised it: not parsed */
+	bool dead;                        /* the dissector gave up (parser error) */
+	bool ended;
+	bool fin[2];
+	uint64_t unrecognised;            /* bytes no dissector recognised, undecided stream */
+	uint64_t unrecognised_ts;
+	/* The call in progress, for the reassembly sink. */
+	struct stream_env *env;
+	struct flow *f;
+	uint64_t ts;
+};
+
+static enum dissect_dir side_dir(const struct stream *s, int side)
+{
+	return side == s->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT;
+}
+
+static void endpoint(const struct flow *f, int side, struct fl_endpoint *ep)
+{
+	ep->addr = f->key.addr[side];
+	ep->port = f->key.port[side];
+	ep->has_port = true;
+}
+
+static void make_ctx(struct stream *s, struct dissect_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->em = s->env->em;
+	ctx->flow = s->f;
+	ctx->cfg = s->env->cfg;
+	ctx->stats = s->env->stats;
+	ctx->ts_ns = s->ts;
+	endpoint(s->f, s->client, &ctx->client);
+	endpoint(s->f, !s->client, &ctx->server);
+	ctx->midstream = s->midstream;
+	ctx->timeout_ms = s->env->cfg->stream_timeout_ms;
+}
+
+static struct reasm_env reasm_env_of(const struct stream_env *env)
+{
+	return (struct reasm_env){ .stats = env->stats,
+				   .memcap = (uint64_t)env->cfg->reassembly_memcap_mb << 20 };
+}
+
+static void set_client(struct stream *s, int client_side)
+{
+	s->client = (uint8_t)client_side;
+	s->f->client = (uint8_t)client_side;
+	s->f->client_known = true;
+}
+
+static bool select_dissector(struct stream *s, const struct dissector_ops *ops)
+{
+	struct dissect_ctx ctx;
+	make_ctx(s, &ctx);
+	s->ops = ops;
+	s->state = ops->new(&ctx);
+	if (!s->state) {
+		s->ops = NULL;
+		s->opaque = true;
+		return false;
+	}
+	return true;
+}
+
+/* The client is not known (no SYN seen): take it from a port hint or from the content. */
+static void guess_client(struct stream *s, int side, const uint8_t *data, size_t len)
+{
+	unsigned transport = s->tcp ? DISSECT_TCP : DISSECT_UDP;
+	for (const struct dissector_ops *const *d = dissectors; *d; d++) {
+		const struct dissector_ops *ops = *d;
+		if (!(ops->transports & transport))
+			continue;
+		if (ops->probe(data, len, DISSECT_TO_SERVER, false) == DISSECT_PROBE_YES) {
+			set_client(s, side);
+			return;
+		}
+		if (ops->probe(data, len, DISSECT_TO_CLIENT, false) == DISSECT_PROBE_YES) {
+			set_client(s, !side);
+			return;
+		}
+	}
+	for (const struct dissector_ops *const *d = dissectors; *d; d++) {
+		const struct dissector_ops *ops = *d;
+		if (!(ops->transports & transport) || !ops->port_hint)
+			continue;
+		bool mine = ops->port_hint(s->f->key.port[side]);
+		bool peer = ops->port_hint(s->f->key.port[!side]);
+		if (mine != peer) {
+			set_client(s, mine ? !side : side);
+			return;
+		}
+	}
+}
+
+/*
+ * No dissector yet: probe.  Returns true when one was chosen; otherwise
+ * *consumed says what to do with the bytes (0: wait for more).
+ */
+static bool choose(struct stream *s, int side, const uint8_t *data, size_t len, size_t *consumed)
+{
+	unsigned transport = s->tcp ? DISSECT_TCP : DISSECT_UDP;
+	/* UDP's client is only the first sender's guess (pipeline): content may correct it. */
+	if (!s->f->client_known || !s->tcp)
+		guess_client(s, side, data, len);
+	enum dissect_dir dir = side_dir(s, side);
+	uint16_t server_port = s->f->key.port[!s->client];
+
+	if (s->midstream && s->tcp) {
+		for (const struct dissector_ops *const *d = dissectors; *d; d++)
+			if (((*d)->transports & transport) && (*d)->port_hint &&
+			    (*d)->port_hint(server_port))
+				return select_dissector(s, *d);
+	}
+	const struct dissector_ops *best = NULL;
+	bool best_hint = false, maybe = false;
+	for (const struct dissector_ops *const *d = dissectors; *d; d++) {
+		const struct dissector_ops *ops = *d;
+		if (!(ops->transports & transport))
+			continue;
+		bool hint = ops->port_hint && ops->port_hint(server_port);
+		enum dissect_probe p = ops->probe(data, len, dir, hint);
+		if (p == DISSECT_PROBE_YES && (!best || (hint && !best_hint))) {
+			best = ops;
+			best_hint = hint;
+		} else if (p == DISSECT_PROBE_MAYBE) {
+			maybe = true;
+		}
+	}
+	if (best)
+		return select_dissector(s, best);
+	if (maybe && len < STREAM_PROBE_MAX) {
+		*consumed = 0;
+		return false;
+	}
+	/* Nobody knows these bytes. */
+	if (!s->unrecognised)
+		s->unrecognised_ts = s->ts;
+	s->unrecognised += len;
+	if (s->tcp && ((!s->midstream && dir == DISSECT_TO_SERVER) ||
+		       s->unrecognised > STREAM_UNRECOGNISED_MAX))
+		s->opaque = true;
+	*consumed = len;
+	return false;
+}
+
+/* The reassembly sink: in-order bytes of one side. */
+static size_t sink_data(void *arg, const uint8_t *data, size_t len)
+{
+	struct stream_side *ss = arg;
+	struct stream *s = ss->s;
+	if (s->opaque || s->dead || s->ended)
+		return len;
+	bool chosen_now = false;
+	if (!s->ops) {
+		size_t consumed;
+		if (!choose(s, ss->side, data, len, &consumed))
+			return consumed;
+		chosen_now = true;
+	}
+	struct dissect_ctx ctx;
+	make_ctx(s, &ctx);
+	ssize_t n = s->ops->parse(s->state, &ctx, side_dir(s, ss->side), data, len);
+	if (n < 0) {
+		s->dead = true;
+		return len;
+	}
+	/* Bytes the other side left waiting for a probe can go now too. */
+	int other = !ss->side;
+	if (chosen_now && s->dir[other].pending_len) {
+		struct reasm_env renv = reasm_env_of(s->env);
+		reasm_redeliver(&s->dir[other], &renv, &s->sinks[other]);
+	}
+	return (size_t)n;
+}
+
+static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
+{
+	struct stream_side *ss = arg;
+	struct stream *s = ss->s;
+	s->f->tcp.missed_bytes += missing;
+	s->env->stats->tcp.missed_bytes += missing;
+	if (!s->ops || s->dead || s->ended || !s->ops->gap)
+		return;
+	struct dissect_ctx ctx;
+	make_ctx(s, &ctx);
+	enum dissect_dir dir = side_dir(s, ss->side);
+	ctx.unconsumed[dir] = unconsumed;
+	s->ops->gap(s->state, &ctx, dir, missing);
+}
+
+static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tcp, uint64_t ts)
+{
+	struct stream *s = f->stream;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		f->stream = s;
+		s->tcp = tcp;
+		for (int i = 0; i < 2; i++) {
+			reasm_init(&s->dir[i]);
+			s->sides[i] = (struct stream_side){ s, i };
+			s->sinks[i] = (struct reasm_sink){ sink_data, sink_gap, &s->sides[i] };
+			if (tcp && f->tcp.half[i].syn_seen)
+				reasm_start(&s->dir[i], f->tcp.half[i].syn_seq);
+		}
+		s->client = f->client;
+		s->midstream = tcp && (f->tcp.midstream ||
+				       !(f->tcp.half[0].syn_seen || f->tcp.half[1].syn_seen));
+	}
+	s->env = env;
+	s->f = f;
+	s->ts = ts;
+	if (f->client_known)
+		s->client = f->client;
+	return s;
+}
+
+static const struct reasm_sink *sink_of(struct stream *s, int side)
+{
+	return &s->sinks[side];
+}
+
+static bool unfinished(const struct stream *s)
+{
+	if (s->opaque || s->dead || s->ended)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (s->dir[i].pending_len || s->dir[i].held_bytes)
+			return true;
+	/* Unrecognised bytes are unfinished only when we saw the stream start: joined
+	 * midstream, they may just be a protocol we never got in step with. */
+	if (!s->ops)
+		return s->unrecognised > 0 && !s->midstream;
+	return s->ops->pending && s->ops->pending(s->state);
+}
+
+/* Tell the dissector the stream ended; nothing is parsed after. */
+static void finish(struct stream *s, enum dissect_end why, int by_side, bool flush)
+{
+	if (s->ended)
+		return;
+	struct reasm_env renv = reasm_env_of(s->env);
+	if (flush)
+		for (int i = 0; i < 2; i++)
+			reasm_flush(&s->dir[i], &renv, sink_of(s, i));
+	if (s->ops && s->state && s->ops->end && !s->dead && !s->opaque) {
+		struct dissect_ctx ctx;
+		make_ctx(s, &ctx);
+		ctx.end_reason = why;
+		ctx.end_by = side_dir(s, by_side);
+		for (int i = 0; i < 2; i++) {
+			ctx.unconsumed[side_dir(s, i)] = s->dir[i].pending_len;
+			ctx.fin[side_dir(s, i)] = s->fin[i];
+		}
+		s->ops->end(s->state, &ctx);
+	}
+	s->ended = true;
+	for (int i = 0; i < 2; i++)
+		reasm_free(&s->dir[i], &renv);
+}
+
+void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
+		       const struct decoded *d, uint64_t ts_ns)
+{
+	struct stream *s = f->stream;
+	/* A new connection on the same addresses and ports: start over. */
+	if (s && s->ended && (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		stream_free(env, f);
+	if (!f->stream && d->payload_caplen == 0)
+		return;
+	s = stream_get(env, f, true, ts_ns);
+	if (!s || s->ended)
+		return;
+	struct reasm_env renv = reasm_env_of(env);
+	uint8_t flags = d->tcp_flags;
+
+	/* What this packet acknowledges first: a hole the peer acked is final. */
+	if (flags & TCP_ACK)
+		reasm_ack(&s->dir[!side], &renv, d->ack, sink_of(s, !side));
+
+	uint32_t seq = d->seq + ((flags & TCP_SYN) ? 1 : 0);
+	if (d->payload_caplen && !(flags & TCP_RST)) {
+		unsigned res = reasm_segment(&s->dir[side], &renv, seq, d->payload,
+					     d->payload_caplen, sink_of(s, side));
+		if (res & REASM_RETRANSMISSION) {
+			f->tcp.retransmissions++;
+			env->stats->tcp.retransmissions++;
+		}
+		if (res & REASM_OUT_OF_ORDER)
+			env->stats->tcp.out_of_order++;
+	}
+	if (flags & TCP_RST) {
+		finish(s, DISSECT_END_RST, side, true);
+		return;
+	}
+	if (flags & TCP_FIN) {
+		reasm_fin(&s->dir[side], seq + d->payload_len);
+		s->fin[side] = true;
+		/* The server closing ends the exchange; the client closing only its half does not. */
+		if (s->fin[!side] || side != s->client)
+			finish(s, DISSECT_END_FIN, side, true);
+	}
+}
+
+void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
+		       const struct decoded *d, uint64_t ts_ns)
+{
+	if (d->payload_caplen == 0)
+		return;
+	struct stream *s = stream_get(env, f, false, ts_ns);
+	if (!s || s->dead || s->opaque)
+		return;
+	if (s->ended) {
+		/* A UDP conversation that went stale starts over with the next datagram. */
+		stream_free(env, f);
+		s = stream_get(env, f, false, ts_ns);
+		if (!s)
+			return;
+	}
+	if (!s->ops) {
+		size_t consumed;
+		if (!choose(s, side, d->payload, d->payload_caplen, &consumed))
+			return;
+	}
+	struct dissect_ctx ctx;
+	make_ctx(s, &ctx);
+	if (s->ops->parse(s->state, &ctx, side_dir(s, side), d->payload, d->payload_caplen) < 0)
+		s->dead = true;
+}
+
+void stream_icmp_error(struct stream_env *env, struct flow *f, int side,
+		       const struct dissect_icmp *icmp, uint64_t ts_ns)
+{
+	(void)side;
+	struct stream *s = f->stream;
+	if (!s || s->ended || s->dead || !s->ops || !s->ops->icmp)
+		return;
+	stream_get(env, f, s->tcp, ts_ns);
+	struct dissect_ctx ctx;
+	make_ctx(s, &ctx);
+	s->ops->icmp(s->state, &ctx, icmp);
+}
+
+/* Emit the `timeout` entry for bytes no dissector recognised. */
+static void report_unrecognised(struct stream *s)
+{
+	struct fl_endpoint client, server;
+	endpoint(s->f, s->client, &client);
+	endpoint(s->f, !s->client, &server);
+	struct doc *d = entry_begin(s->env->em, s->unrecognised_ts ? s->unrecognised_ts : s->ts,
+				    "tcp", &client, &server, s->f);
+	char msg[160];
+	uint64_t held = 0;
+	for (int i = 0; i < 2; i++)
+		held += s->dir[i].pending_len + s->dir[i].held_bytes;
+	snprintf(msg, sizeof(msg), "stream idle for %llu ms with %llu bytes unparsed",
+		 (unsigned long long)s->env->cfg->stream_timeout_ms,
+		 (unsigned long long)(s->unrecognised + held));
+	entry_set_error(s->env->em, FL_ERR_TIMEOUT, msg, NULL);
+	dissect_add_tcp(d, s->f->tcp.missed_bytes, s->f->tcp.retransmissions);
+	entry_commit(s->env->em);
+}
+
+void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
+{
+	struct stream *s = f->stream;
+	if (!s || s->ended)
+		return;
+	stream_get(env, f, s->tcp, now_ns);
+	if (!unfinished(s))
+		return;
+	if (s->tcp)
+		env->stats->tcp.streams_timed_out++;
+	if (s->ops && s->state)
+		finish(s, DISSECT_END_TIMEOUT, s->client, false);
+	else if (s->tcp)
+		report_unrecognised(s);
+	/* Stale: drop what was pending and start over as a stream joined midstream. */
+	struct reasm_env renv = reasm_env_of(env);
+	for (int i = 0; i < 2; i++)
+		reasm_free(&s->dir[i], &renv);
+	if (s->ops && s->state)
+		s->ops->free(s->state);
+	s->ops = NULL;
+	s->state = NULL;
+	s->unrecognised = 0;
+	s->unrecognised_ts = 0;
+	s->ended = false;
+	s->midstream = s->tcp;
+}
+
+void stream_end(struct stream_env *env, struct flow *f, enum dissect_end why, int by_side,
+		uint64_t ts_ns)
+{
+	struct stream *s = f->stream;
+	if (!s || s->ended)
+		return;
+	stream_get(env, f, s->tcp, ts_ns);
+	if (why == DISSECT_END_TIMEOUT && s->tcp && unfinished(s))
+		env->stats->tcp.streams_timed_out++;
+	finish(s, why, by_side, why != DISSECT_END_TIMEOUT);
+}
+
+void stream_free(struct stream_env *env, struct flow *f)
+{
+	struct stream *s = f->stream;
+	if (!s)
+		return;
+	struct reasm_env renv = reasm_env_of(env);
+	for (int i = 0; i < 2; i++)
+		reasm_free(&s->dir[i], &renv);
+	if (s->ops && s->state)
+		s->ops->free(s->state);
+	free(s);
+	f->stream = NULL;
+}

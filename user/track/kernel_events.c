@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+#include "track/kernel_events.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "report/entry.h"
+#include "core/addr.h"
+#include "core/flow.h"
+#include "stream/stream.h"
+
+#define PENDING_MAX 512
+#define TOMBSTONES 4096          /* flows the packet view finished with, remembered a while */
+#define GRACE_NS 2000000000ull   /* the packet view reports within a tick or two */
+
+struct pending {
+	struct fl_sock_event ev;
+	uint64_t due_ns;
+	bool used;
+};
+
+/* What the packet view knew of a connection it has let go of. */
+struct tombstone {
+	struct flow_key key;
+	uint8_t reported, state;
+};
+
+struct kernel_events {
+	struct pending slots[PENDING_MAX];
+	unsigned next;           /* round robin: when full the oldest slot is reused */
+	struct tombstone *tombs; /* ring of TOMBSTONES */
+	unsigned next_tomb;
+	uint64_t own_netns;
+};
+
+struct kernel_events *kernel_events_new(void)
+{
+	struct kernel_events *k = calloc(1, sizeof(*k));
+	struct stat st;
+	if (!k)
+		return NULL;
+	k->tombs = calloc(TOMBSTONES, sizeof(*k->tombs));
+	if (!k->tombs) {
+		free(k);
+		return NULL;
+	}
+	if (stat("/proc/self/ns/net", &st) == 0)
+		k->own_netns = st.st_ino;
+	return k;
+}
+
+void kernel_events_free(struct kernel_events *k)
+{
+	if (k)
+		free(k->tombs);
+	free(k);
+}
+
+void kernel_events_forget_flow(struct kernel_events *k, const struct flow *f)
+{
+	if (f->key.proto != 6)
+		return;
+	struct tombstone *t = &k->tombs[k->next_tomb];
+	k->next_tomb = (k->next_tomb + 1) % TOMBSTONES;
+	*t = (struct tombstone){ .key = f->key, .reported = f->tcp.reported, .state = f->tcp.state };
+}
+
+static const struct tombstone *find_tomb(const struct kernel_events *k, const struct fl_addr *a,
+					 uint16_t ap, const struct fl_addr *b, uint16_t bp)
+{
+	for (unsigned i = 0; i < TOMBSTONES; i++) {
+		const struct tombstone *t = &k->tombs[i];
+		if (t->key.proto != 6)
+			continue;
+		if ((addr_equal(&t->key.addr[0], a) && t->key.port[0] == ap &&
+		     addr_equal(&t->key.addr[1], b) && t->key.port[1] == bp) ||
+		    (addr_equal(&t->key.addr[0], b) && t->key.port[0] == bp &&
+		     addr_equal(&t->key.addr[1], a) && t->key.port[1] == ap))
+			return t;
+	}
+	return NULL;
+}
+
+/* b may be a socket that has left CLOSE: by then its local port is released (0). */
+static bool same_socket(const struct fl_sock_event *a, const struct fl_sock_event *b)
+{
+	return a->family == b->family && (a->sport == b->sport || b->sport == 0) &&
+	       a->dport == b->dport &&
+	       a->netns_cookie == b->netns_cookie && !memcmp(a->saddr, b->saddr, 16) &&
+	       !memcmp(a->daddr, b->daddr, 16);
+}
+
+void kernel_events_add(struct kernel_events *k, const struct fl_sock_event *ev, uint64_t ts_ns,
+		       uint64_t timeout_ns)
+{
+	uint64_t due = ts_ns + GRACE_NS;
+
+	/* A socket that left CLOSE_WAIT or LAST_ACK before the timeout was no condition. */
+	if (ev->kind == FL_SOCK_CLOSED || ev->kind == FL_SOCK_LAST_ACK) {
+		for (unsigned i = 0; i < PENDING_MAX; i++) {
+			struct pending *p = &k->slots[i];
+			if (p->used && (p->ev.kind == FL_SOCK_CLOSE_WAIT || p->ev.kind == FL_SOCK_LAST_ACK) &&
+			    same_socket(&p->ev, ev) && ts_ns < p->due_ns - GRACE_NS)
+				p->used = false;
+		}
+	}
+	switch (ev->kind) {
+	case FL_SOCK_CLOSED:
+		return;
+	case FL_SOCK_CLOSE_WAIT:
+	case FL_SOCK_LAST_ACK:
+		due += timeout_ns;
+		break;
+	case FL_SOCK_SYN_SENT_CLOSE:
+	case FL_SOCK_RESET_RECV:
+	case FL_SOCK_RESET_SEND:
+		break;
+	default:
+		return;
+	}
+	struct pending *p = &k->slots[k->next];
+	k->next = (k->next + 1) % PENDING_MAX;
+	*p = (struct pending){ .ev = *ev, .due_ns = due, .used = true };
+}
+
+static void endpoint(struct fl_endpoint *ep, const uint8_t *addr, uint16_t port, uint16_t family)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->addr.family = family == 10 ? 6 : 4;   /* AF_INET6 : AF_INET */
+	memcpy(ep->addr.bytes, addr, family == 10 ? 16 : 4);
+	ep->port = port;
+	ep->has_port = true;
+}
+
+/* The packet view's bit for an event's condition. */
+static uint8_t condition_bit(uint8_t kind)
+{
+	switch (kind) {
+	case FL_SOCK_SYN_SENT_CLOSE: return TCP_REPORTED_SYN_SENT;
+	case FL_SOCK_CLOSE_WAIT: return TCP_REPORTED_CLOSE_WAIT;
+	case FL_SOCK_LAST_ACK: return TCP_REPORTED_LAST_ACK;
+	default: return TCP_REPORTED_RESET;
+	}
+}
+
+/* An entry for a condition only the kernel saw: src is the local socket. */
+static void report(struct stream_env *env, const struct fl_sock_event *ev, struct flow *f,
+		   uint64_t ts_ns)
+{
+	struct fl_endpoint local, remote;
+	const char *message;
+	endpoint(&local, ev->saddr, ev->sport, ev->family);
+	endpoint(&remote, ev->daddr, ev->dport, ev->family);
+
+	switch (ev->kind) {
+	case FL_SOCK_SYN_SENT_CLOSE: message = "SynSent"; env->stats->tcp.syn_sent++; break;
+	case FL_SOCK_CLOSE_WAIT: message = "CloseWait"; env->stats->tcp.close_wait++; break;
+	case FL_SOCK_LAST_ACK: message = "LastAck"; env->stats->tcp.last_ack++; break;
+	default: message = "Reset"; env->stats->tcp.reset++; break;
+	}
+	struct doc *d = entry_begin(env->em, ts_ns, "tcp", &local, &remote, f);
+	entry_set_error(env->em, FL_ERR_TCP, message, NULL);
+	uint32_t tcp = doc_add_obj(d, DOC_ROOT, "tcp");
+	doc_add_str(d, tcp, "source", "kernel");
+	if (ev->kind == FL_SOCK_RESET_SEND || ev->kind == FL_SOCK_RESET_RECV)
+		doc_add_str(d, tcp, "reset_by", ev->kind == FL_SOCK_RESET_SEND ? "local" : "remote");
+	if (ev->kind == FL_SOCK_CLOSE_WAIT)
+		doc_add_str(d, tcp, "closed_by", "remote");
+	if (ev->kind == FL_SOCK_CLOSE_WAIT || ev->kind == FL_SOCK_LAST_ACK)
+		doc_add_int(d, tcp, "waited_ms", (int64_t)env->cfg->stream_timeout_ms);
+	entry_commit(env->em);
+}
+
+static void judge(struct kernel_events *k, struct stream_env *env, struct flow_table *flows,
+		  const struct fl_sock_event *ev, uint64_t ts_ns)
+{
+	struct fl_endpoint local, remote;
+	int side;
+	endpoint(&local, ev->saddr, ev->sport, ev->family);
+	endpoint(&remote, ev->daddr, ev->dport, ev->family);
+	struct flow *f = flow_find(flows, &local.addr, local.port, &remote.addr, remote.port, 6, &side);
+	const struct tombstone *t = f ? NULL : find_tomb(k, &local.addr, local.port, &remote.addr,
+							 remote.port);
+	uint8_t bit = condition_bit(ev->kind);
+
+	if (f || t) {
+		/* The packets own this connection: one entry, theirs, unless they missed it. */
+		uint8_t reported = f ? f->tcp.reported : t->reported;
+		uint8_t state = f ? f->tcp.state : t->state;
+		if ((reported & bit) || state == TCP_CONN_SYN_SENT ||
+		    (bit != TCP_REPORTED_RESET && state == TCP_CONN_NONE))
+			return;
+		if (bit == TCP_REPORTED_SYN_SENT || (reported & TCP_REPORTED_SYN_SENT))
+			return;
+		if (f)
+			f->tcp.reported |= bit;
+		report(env, ev, f, ts_ns);
+		return;
+	}
+	if (ev->netns_ino == k->own_netns)
+		report(env, ev, NULL, ts_ns);
+}
+
+void kernel_events_run(struct kernel_events *k, struct stream_env *env, struct flow_table *flows,
+		       uint64_t now_ns)
+{
+	for (unsigned i = 0; i < PENDING_MAX; i++) {
+		struct pending *p = &k->slots[i];
+		if (!p->used || p->due_ns > now_ns)
+			continue;
+		p->used = false;
+		judge(k, env, flows, &p->ev, p->due_ns - GRACE_NS);
+	}
+}

@@ -2,7 +2,7 @@
 #
 #   #!/usr/bin/env bash
 #   . "$(dirname "$0")/../lib/runner.sh"
-#   t_begin mysuite "$@"          # cd to the repository root, parse --update
+#   t_begin mysuite "$@"          # set -u, cd to the repository root, parse --update
 #   t_check "exit 0 on --help" "$T_BIN" --help
 #   t_jq "one SynSent" 'map(select(.error.message == "SynSent")) | length == 1' "$out"
 #   t_diff "entries" tests/mysuite/x.expected "$out"
@@ -53,6 +53,7 @@ T_MAIN_PID=
 T_SANITIZER_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error'
 
 t_begin() {
+	set -u
 	T_SUITE=$1; shift
 	local a
 	for a in "$@"; do
@@ -134,7 +135,7 @@ t_diff() {
 		t_pass "$name"
 	else
 		t_fail "$name" "differs from $want"
-		diff -u "$want" "$got" | T_NOTE_LINES=40 T_NOTE_WIDTH=300 t_note
+		diff -u "$want" "$got" | T_NOTE_LINES=40 T_NOTE_WIDTH=600 t_note
 	fi
 }
 

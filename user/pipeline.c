@@ -287,6 +287,11 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	}
 }
 
+void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)
+{
+	kernel_events_set_netns(p->kernel, netns_ino);
+}
+
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
 	/* stats.kernel comes from the BPF counters; here the event waits to meet the packets. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "track/icmp.h"
 
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <stdio.h>
 
 #include "core/config.h"
@@ -14,8 +16,8 @@ static const char *proto_name(uint8_t proto)
 	case FL_IPPROTO_UDP: return "udp";
 	case FL_IPPROTO_ICMP: return "icmp";
 	case FL_IPPROTO_ICMPV6: return "icmpv6";
-	case 47: return "gre";
-	case 132: return "sctp";
+	case FL_IPPROTO_GRE: return "gre";
+	case FL_IPPROTO_SCTP: return "sctp";
 	default: return NULL;
 	}
 }
@@ -84,7 +86,8 @@ static void report_echo(struct track_env *env, struct flow *f, int requester, ui
 	struct fl_endpoint src = { f->key.addr[requester], 0, false };
 	struct fl_endpoint dst = { f->key.addr[responder], 0, false };
 	uint8_t version = f->key.proto == FL_IPPROTO_ICMPV6 ? 6 : 4;
-	uint8_t req_type = version == 6 ? 128 : 8, rep_type = version == 6 ? 129 : 0;
+	uint8_t req_type = version == 6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+	uint8_t rep_type = version == 6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY;
 	struct doc *doc = entry_begin(env->em, req_ts ? req_ts : reply_ts, "icmp", &src, &dst, f);
 	struct icmp_info req = {
 		.version = version, .type = req_type, .type_name = icmp_type_name(version, req_type),

@@ -10,6 +10,8 @@
 #include "report/doc.h"
 
 #include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -161,7 +163,7 @@ const char *icmp_code_name(uint8_t version, uint8_t type, uint8_t code)
 bool icmp_is_error(uint8_t version, uint8_t type)
 {
 	if (version == 6)
-		return (type >= 1 && type <= 4) || type == 137;   /* the spec counts redirects */
+		return (type >= 1 && type <= 4) || type == 137;   /* a Redirect is reported as an error too */
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
@@ -194,7 +196,8 @@ int icmp_parse(const struct decoded *d, struct icmp_info *out)
 	out->code_name = icmp_code_name(out->version, out->type, out->code);
 	out->is_error = icmp_is_error(out->version, out->type);
 
-	uint8_t echo_req = out->version == 6 ? 128 : 8, echo_rep = out->version == 6 ? 129 : 0;
+	uint8_t echo_req = out->version == 6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+	uint8_t echo_rep = out->version == 6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY;
 	if ((out->type == echo_req || out->type == echo_rep) && len >= 8) {
 		out->is_echo_request = out->type == echo_req;
 		out->is_echo_reply = out->type == echo_rep;

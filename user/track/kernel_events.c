@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "core/addr.h"
 #include "core/config.h"
@@ -40,7 +39,6 @@ struct kernel_events {
 struct kernel_events *kernel_events_new(void)
 {
 	struct kernel_events *k = calloc(1, sizeof(*k));
-	struct stat st;
 	if (!k)
 		return NULL;
 	k->tombs = calloc(TOMBSTONES, sizeof(*k->tombs));
@@ -48,9 +46,12 @@ struct kernel_events *kernel_events_new(void)
 		free(k);
 		return NULL;
 	}
-	if (stat("/proc/self/ns/net", &st) == 0)
-		k->own_netns = st.st_ino;
 	return k;
+}
+
+void kernel_events_set_netns(struct kernel_events *k, uint64_t netns_ino)
+{
+	k->own_netns = netns_ino;
 }
 
 void kernel_events_free(struct kernel_events *k)

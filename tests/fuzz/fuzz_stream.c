@@ -2,8 +2,9 @@
 /*
  * libFuzzer target: arbitrary TCP segments (both directions, any sequence
  * numbers, FIN/RST, holes, idle timeouts) through the stream layer, the
- * reassembler and every dissector.  Not part of `make test`; run with:
- *   tests/fuzz/fuzz.sh [SECONDS]
+ * reassembler and every dissector.  `make test` runs it for a few
+ * seconds, `make fuzz` longer:
+ *   tests/fuzz/fuzz.sh [SECONDS] [TARGET...]
  *
  * Input: a sequence of records [ctl][len][len bytes]: ctl bit 0 = side,
  * bit 1 = FIN, bit 2 = RST, bit 3 = jump the sequence number (a hole or an

@@ -34,7 +34,8 @@ SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.skel.h)
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-BENCH_SRCS := $(wildcard bench/*.c)
+# The benches that measure faultline's code (blast.c is a standalone traffic generator).
+BENCH_SRCS := $(filter-out bench/blast.c,$(wildcard bench/*.c))
 
 # libfaultline.a: everything but main.c.  The binary, the unit tests, the fuzzers and the
 # benches link it; the -asan variant (and its objects) serve the tests, the -fuzz variant

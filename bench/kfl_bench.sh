@@ -6,11 +6,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 out=.output/bench
-mkdir -p "$out"
-# shellcheck disable=SC2046
-cc -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuser -Iinclude \
-	$(pkg-config --cflags libpcre2-8) \
-	-o "$out/kfl_bench" bench/kfl_bench.c user/report/doc.c user/kfl/lexer.c user/kfl/parser.c user/kfl/eval.c \
-	$(pkg-config --libs libpcre2-8) -lm
+make --no-print-directory -s "$out/kfl_bench"    # -O2, no sanitizers, links .output/libfaultline.a
 echo "kfl_bench: $(uname -m), $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$out/kfl_bench" "$@"

@@ -50,7 +50,7 @@ TESTS     := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(OUT)/bench/%)
 
-.PHONY: all lib test unit fuzzers fuzz lint bench clean install
+.PHONY: all lib test unit fuzzers fuzz lint print-lib-objs bench clean install
 # Keep the BPF objects between the skeleton steps (no rebuild next time).
 .SECONDARY:
 all: faultline
@@ -93,11 +93,9 @@ $(OUT)/rel/user/source/ebpf.o $(OUT)/san/user/source/ebpf.o $(OUT)/fuzz/user/sou
 $(OUT)/tests/test_capture_bpf: $(SKELS)
 
 # BPF: objects with clang against the committed vmlinux.h, skeletons with bpftool.
-$(VMLINUX):
-	@echo "$@ is missing: generate it with scripts/gen-vmlinux.sh on a $(ARCH) kernel with BTF" >&2
-	@false
-
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/faultline.h $(VMLINUX)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/faultline.h $(wildcard $(VMLINUX))
+	@test -f $(VMLINUX) || { echo "$(VMLINUX) is missing: generate it with" \
+		"scripts/gen-vmlinux.sh on a $(ARCH) kernel with BTF" >&2; exit 1; }
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ -Wall -Werror \
 		-Iinclude -Ibpf -Ivmlinux/$(ARCH) -c $< -o $@
@@ -143,6 +141,10 @@ compile_commands.json: $(USER_SRCS) $(TEST_SRCS) $(FUZZ_SRCS) $(BENCH_SRCS) $(SK
 
 lint: $(SKELS)
 	scripts/lint.sh
+
+# For scripts/lint.sh: the objects a scan-build run compiles.
+print-lib-objs:
+	@echo $(LIB_OBJS) $(OUT)/rel/user/main.o
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

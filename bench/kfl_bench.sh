@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # KFL micro-benchmark: builds bench/kfl_bench.c with -O2 (no sanitizers) and
 # prints ns per kfl_match() for the error-dashboard query and regex queries
 # over a typical HTTP entry, next to the cost of building that entry's doc.

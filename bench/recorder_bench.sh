@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The recorder's write speed: plain pcap and gzip, from an IMIX-like pcap made with scapy.
 #   bench/recorder_bench.sh [LOOPS]
 # Not a test: it prints numbers.  Needs python3 with scapy (/usr/bin/python3 on Debian).

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /*
  * The packet capture programs: tc clsact ingress and egress, and XDP for
  * ingress.  Each parses the headers to count TCP flags and ICMP classes,
@@ -238,4 +238,5 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* GPL-compatible (tracing programs and GPL-only helpers need it): the SPDX line above. */
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

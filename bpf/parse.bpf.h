@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: (MIT OR GPL-2.0-only) */
 /*
  * A bounds-checked parsing cursor over packet memory (tc's skb->data or XDP's
  * data, up to data_end).  Every pull checks the header fits before the caller

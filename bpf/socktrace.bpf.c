@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /*
  * TCP socket state from the kernel's tracepoints: connects that failed
  * (SYN_SENT -> CLOSE), sockets in CLOSE_WAIT and LAST_ACK, and resets.
@@ -184,4 +184,5 @@ int fl_srst_tp(struct trace_event_raw_tcp_send_reset *ctx)
 	return 0;
 }
 
+/* GPL-compatible (tracing programs and GPL-only helpers need it): the SPDX line above. */
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: (MIT OR GPL-2.0-only) */
 /*
  * The one header shared by the BPF programs and userspace: every struct that
  * crosses a map or a ring buffer lives here.  Userspace-only types are fenced

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install the Debian packages faultline builds and tests with (needs root).
 set -euo pipefail
 PACKAGES=(

@@ -90,7 +90,7 @@ $(OUT)/fuzz/user/%.o: user/%.c
 
 # Only the eBPF backend and its test include the skeletons.
 $(OUT)/rel/user/source/ebpf.o $(OUT)/san/user/source/ebpf.o $(OUT)/fuzz/user/source/ebpf.o \
-$(OUT)/tests/test_capture_bpf: $(SKELS)
+$(OUT)/tests/test_capture_bpf $(OUT)/rel/tests/unit/test_capture_bpf.o: $(SKELS)
 
 # BPF: objects with clang against the committed vmlinux.h, skeletons with bpftool.
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/faultline.h $(wildcard $(VMLINUX))
@@ -130,13 +130,14 @@ $(OUT)/bench/%: bench/%.c $(LIB)
 bench: faultline
 	bench/run.sh
 
-# clangd & co.: every compile of the release build, recorded by bear in a scratch tree.
-compile_commands.json: $(USER_SRCS) $(TEST_SRCS) $(FUZZ_SRCS) $(BENCH_SRCS) $(SKELS)
+# clangd & co.: bear records the compile of every C file (library, main, unit tests, fuzz
+# targets, benches; compile only, release flags) in a scratch tree, then the paths are mapped
+# back to $(OUT) so the skeleton headers resolve.
+CDB_SRCS := $(USER_SRCS) $(TEST_SRCS) $(FUZZ_SRCS) $(BENCH_SRCS)
+compile_commands.json: $(CDB_SRCS) $(SKELS)
 	rm -rf $(OUT)/cdb
-	bear --output $@.tmp -- $(MAKE) --no-print-directory -B OUT=$(OUT)/cdb \
-		$(LIB_SRCS:%.c=$(OUT)/cdb/rel/%.o) $(OUT)/cdb/rel/user/main.o \
-		$(TEST_SRCS:tests/unit/%.c=$(OUT)/cdb/tests/%) \
-		$(BENCH_SRCS:bench/%.c=$(OUT)/cdb/bench/%)
+	bear --output $@.tmp -- $(MAKE) --no-print-directory OUT=$(OUT)/cdb \
+		$(CDB_SRCS:%.c=$(OUT)/cdb/rel/%.o)
 	sed -e 's|$(OUT)/cdb|$(OUT)|g' $@.tmp > $@ && rm -f $@.tmp
 
 lint: $(SKELS)

@@ -49,11 +49,23 @@ run_scan_build() {
 		findings=$((findings + 1))
 		return
 	fi
-	# Each warning, minus those .scan-build-suppressions explains (FILE CHECKER).
+	# Each warning, minus those .scan-build-suppressions explains (FILE-GLOB CHECKER).
+	local pats=() checkers=() pat chk i explained
+	while read -r pat chk; do
+		pats+=("$pat")
+		checkers+=("$chk")
+	done < <(grep -vE '^(#|[[:space:]]*$)' .scan-build-suppressions)
 	while IFS= read -r line; do
 		file=${line%%:*}
 		checker=$(sed -nE 's/.*\[([a-zA-Z.]+)\]$/\1/p' <<<"$line")
-		if grep -qE "^$file +$checker( |$)" .scan-build-suppressions; then
+		explained=0
+		for i in "${!pats[@]}"; do
+			# shellcheck disable=SC2053 # the pattern is a glob
+			if [[ $file == ${pats[$i]} && $checker == "${checkers[$i]}" ]]; then
+				explained=1
+			fi
+		done
+		if [ $explained -eq 1 ]; then
 			known=$((known + 1))
 			continue
 		fi

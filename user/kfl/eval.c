@@ -185,9 +185,8 @@ static void eval_operand(const struct kfl_operand *o, const struct doc *d, struc
 		node_value(d, resolve(o, d), v);
 		break;
 	case KO_HELPER:
-		/* Evaluated first: the helper evaluates its argument into a kval of its own. */
-		v->b = helper_apply(o, d);
 		v->type = KV_BOOL;
+		v->b = helper_apply(o, d);
 		break;
 	}
 }

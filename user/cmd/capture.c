@@ -367,7 +367,7 @@ int cmd_capture(int argc, char **argv)
 		close_fds(&l);
 		return rc;
 	}
-	l.src->pipeline = l.run.pipeline;
+	l.src->out = pipeline_packet_sink(l.run.pipeline);
 	l.run.stats.capture.backend = l.src->backend;
 	l.run.stats.capture.start_ns = capture_now_ns();
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;

@@ -6,6 +6,7 @@
  */
 #include "track/icmp_msg.h"
 
+#include "core/bytes.h"
 #include "report/doc.h"
 
 #include <errno.h>
@@ -163,8 +164,6 @@ bool icmp_is_error(uint8_t version, uint8_t type)
 		return (type >= 1 && type <= 4) || type == 137;   /* the spec counts redirects */
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
-
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 /* The Redirected Header option (type 4) of an ICMPv6 redirect quotes the packet. */
 static bool redirected_header(const uint8_t *opt, uint32_t len, struct decoded *quote)

@@ -21,7 +21,6 @@
 #include "dissect/dissect.h"
 #include "dissect/protocols.h"
 #include "report/entry.h"
-#include "core/flow.h"
 
 #define H_MAX_ENTRIES 512
 #define H_BUF 4096
@@ -32,7 +31,6 @@ struct harness {
 	struct emitter em;
 	struct fl_stats stats;
 	struct fl_config cfg;
-	struct flow flow;
 	struct dissect_ctx ctx;
 	unsigned n;
 	struct doc docs[H_MAX_ENTRIES];
@@ -71,9 +69,8 @@ static inline struct harness *h_new(const struct dissector_ops *ops, uint8_t pro
 	emitter_init(&h->em, &h->stats);
 	emitter_add_sink(&h->em, (struct entry_sink){ .emit = h_sink, .ctx = h });
 	config_defaults(&h->cfg);
-	h->flow.key.proto = proto;
 	h->ctx.em = &h->em;
-	h->ctx.flow = &h->flow;
+	h->ctx.transport = proto == FL_IPPROTO_TCP ? DISSECT_TCP : DISSECT_UDP;
 	h->ctx.cfg = &h->cfg;
 	h->ctx.timeout_ms = h->cfg.stream_timeout_ms;
 	h->ctx.stats = &h->stats;

@@ -170,6 +170,8 @@ void icmp_track_packet(struct stream_env *env, const struct decoded *d,
 		.version = info->version, .type = info->type, .code = info->code,
 		.type_name = info->type_name, .code_name = info->code_name,
 		.dir = side == f->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
+		/* The DF bit of the quoted IPv4 header (after the 8-byte ICMP header). */
+		.quoted_df = info->version == 4 && d->l4_caplen >= 8 + 7 && (d->l4[8 + 6] & 0x40),
 		.quoted_payload = q->payload, .quoted_len = q->payload_caplen,
 	};
 	stream_icmp_error(env, f, side, &di, ts_ns);

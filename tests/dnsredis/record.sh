@@ -3,6 +3,7 @@
 # dig against dnsmasq, redis-cli against redis-server, and a small fake Redis
 # server for a reply cut short, in two network namespaces joined by veth.
 #   tests/dnsredis/record.sh            writes tests/dnsredis/fixtures/*.pcap
+#   tests/dnsredis/record.sh NAME...    writes only those (the scenarios all run)
 # The pcaps are committed; run.sh only reads them.  Re-record when the
 # scenarios change, then check MANIFEST.tsv still describes them.
 set -eu
@@ -29,13 +30,16 @@ ns_link client c0 198.18.4.1/24,fd18:4::1/64 server s0 198.18.4.2/24,fd18:4::2/6
 ip -n "$(ns_name server)" addr add 198.18.4.3/24 dev s0
 mkdir -p "$OUT"
 
+ONLY=" $* "
 TCPDUMP_PID=
-capture_start() {   # capture_start NAME: tcpdump on the client's interface
+capture_start() {   # capture_start NAME [NS]: tcpdump on the client's interface c0
+	TCPDUMP_PID=
+	[ "$ONLY" = "  " ] || [[ "$ONLY" == *" $1 "* ]] || return 0
 	rm -f "$OUT/$1.pcap"
 	# Not through the ns_exec function: a backgrounded function is a subshell
 	# that would run our EXIT trap when tcpdump's SIGINT reaches it.
-	ip netns exec "$(ns_name client)" tcpdump -i c0 --immediate-mode -U -n -s 0 -w "$OUT/$1.pcap" \
-		2>"$TMP/tcpdump-$1.err" &
+	ip netns exec "$(ns_name "${2:-client}")" tcpdump -i c0 --immediate-mode -U -n -s 0 \
+		-w "$OUT/$1.pcap" 2>"$TMP/tcpdump-$1.err" &
 	TCPDUMP_PID=$!
 	local i
 	for i in $(seq 1 50); do
@@ -45,6 +49,7 @@ capture_start() {   # capture_start NAME: tcpdump on the client's interface
 	echo "tcpdump did not start" >&2; return 1
 }
 capture_stop() {
+	[ -n "$TCPDUMP_PID" ] || return 0
 	sleep 0.3
 	kill -INT "$TCPDUMP_PID"
 	wait "$TCPDUMP_PID" || true
@@ -125,6 +130,37 @@ capture_stop dns-tcp
 capture_start dns-tcp-keepopen
 ns_exec client $DIG +tcp +keepopen @198.18.4.2 ok.test A missing.nx.test AAAA
 capture_stop dns-tcp-keepopen
+
+# An ICMP Redirect for a query whose answer still arrives: the client routes the
+# server's address through a router on its own segment (a bridge in the router
+# namespace), which forwards the query to the server on the same segment and
+# tells the client, with a Redirect, to use the server directly.  The answer
+# comes straight back.
+ns_add rcli
+ns_add rtr
+ns_add rsrv
+ns_link rcli c0 198.18.5.1/24 rtr rc ""
+ns_link rsrv s0 198.18.5.3/24 rtr rs ""
+ip -n "$(ns_name rtr)" link add br0 type bridge
+ip -n "$(ns_name rtr)" link set rc master br0
+ip -n "$(ns_name rtr)" link set rs master br0
+ip -n "$(ns_name rtr)" addr add 198.18.5.2/24 dev br0
+ip -n "$(ns_name rtr)" link set br0 up
+ns_exec rtr sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=1 \
+	net.ipv4.conf.br0.send_redirects=1
+ip -n "$(ns_name rtr)" route add 198.18.6.53/32 via 198.18.5.3
+ip -n "$(ns_name rsrv)" addr add 198.18.6.53/32 dev lo
+ip -n "$(ns_name rcli)" route add 198.18.6.53/32 via 198.18.5.2
+ns_bg rsrv dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+	--listen-address=198.18.6.53 --address=/ok.test/198.18.4.9 \
+	--pid-file="$TMP/dnsmasq-r.pid" --log-facility="$TMP/dnsmasq-r.log"
+for i in $(seq 1 50); do
+	ns_exec rsrv ss -Hlun "sport = :53" | grep -q 198.18.6.53 && break
+	sleep 0.1
+done
+capture_start dns-redirect rcli
+ns_exec rcli $DIG @198.18.6.53 ok.test A
+capture_stop dns-redirect
 
 # ---- Redis ----
 ns_bg server redis-server --bind 198.18.4.2 --port 6379 --save '' --appendonly no \

@@ -399,6 +399,33 @@ static void test_icmp_answers_query(void **unused)
 	h_free(h);
 }
 
+/* A Redirect (or Source Quench) does not say the query was lost: its answer pairs. */
+static void test_icmp_redirect_keeps_query(void **unused)
+{
+	(void)unused;
+	static const uint8_t kinds[][2] = { { 5, 1 }, { 4, 0 } };
+	for (size_t i = 0; i < 2; i++) {
+		struct harness *h = udp();
+		struct msg q, r;
+		query(&q, 0x3333, "ok.test", 1);
+		h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+		struct dissect_icmp icmp = {
+			.version = 4, .type = kinds[i][0], .code = kinds[i][1], .type_name = "Redirect",
+			.code_name = "Redirect for host", .dir = DISSECT_TO_SERVER,
+			.quoted_payload = q.b, .quoted_len = q.len,
+		};
+		h->ops->icmp(h->state, &h->ctx, &icmp);
+		assert_int_equal(h->n, 0);
+		assert_true(h->ops->pending(h->state));
+		response(&r, 0x3333, "ok.test", 1, 0, 0);
+		h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 1);
+		assert_int_equal(h->n, 1);
+		assert_true(h_is_null(h, 0, "error"));
+		assert_int_equal(h_int(h, 0, "request.id"), 0x3333);
+		h_free(h);
+	}
+}
+
 static void test_retry_and_timeout_by_packet_time(void **unused)
 {
 	(void)unused;
@@ -669,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_response_without_query),
 		cmocka_unit_test(test_query_without_response),
 		cmocka_unit_test(test_icmp_answers_query),
+		cmocka_unit_test(test_icmp_redirect_keeps_query),
 		cmocka_unit_test(test_retry_and_timeout_by_packet_time),
 		cmocka_unit_test(test_outstanding_bound),
 		cmocka_unit_test(test_tcp_framing_split),

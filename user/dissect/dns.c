@@ -620,8 +620,8 @@ static void *dns_new(struct dissect_ctx *ctx)
 	if (s->tcp && ctx->midstream)
 		s->resync[0] = s->resync[1] = true;
 	s->multicast = dns_multicast(&ctx->client) || dns_multicast(&ctx->server);
-	exchange_queue_init(&s->queries, "dns", sizeof(struct dns_exchange), DNS_MAX_OUTSTANDING,
-			    dns_fill, s);
+	exchange_queue_init(&s->queries, dns_dissector.name, sizeof(struct dns_exchange),
+			    DNS_MAX_OUTSTANDING, dns_fill, s);
 	return s;
 }
 

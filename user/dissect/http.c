@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "dissect/exchange.h"
+#include "dissect/protocols.h"
 
 enum http_parse_state {
 	HS_IDLE = 0,        /* expecting a start line */
@@ -650,8 +651,8 @@ static void *http_new(struct dissect_ctx *ctx)
 	struct http_conn *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	exchange_queue_init(&s->queue, "http", sizeof(struct http_exchange), HTTP_MAX_OUTSTANDING,
-			    http_fill, s);
+	exchange_queue_init(&s->queue, http_dissector.name, sizeof(struct http_exchange),
+			    HTTP_MAX_OUTSTANDING, http_fill, s);
 	s->midstream = ctx->midstream;
 	if (s->midstream)
 		s->dir[0].state = s->dir[1].state = HS_RESYNC;

@@ -426,8 +426,8 @@ static void *redis_new(struct dissect_ctx *ctx)
 		return NULL;
 	if (ctx->midstream)
 		s->resync[0] = s->resync[1] = true;
-	exchange_queue_init(&s->cmds, "redis", sizeof(struct redis_exchange), REDIS_MAX_PENDING,
-			    redis_fill, s);
+	exchange_queue_init(&s->cmds, redis_dissector.name, sizeof(struct redis_exchange),
+			    REDIS_MAX_PENDING, redis_fill, s);
 	return s;
 }
 

@@ -123,6 +123,94 @@ capture_start dns-midstream
 wait "$DIG_PID" || true
 capture_stop dns-midstream
 
+# A query to a DNS server on port 5353 that is not there: unicast, so plain DNS
+# (not mDNS), and the ICMP port unreachable fails it.
+capture_start dns-5353-icmp
+ns_exec client $DIG -p 5353 @198.18.4.3 ok.test A || true
+capture_stop dns-5353-icmp
+
+# A client retrying one query on its socket (as glibc's resolver does: same
+# port, same id) with a server that answers every copy 1.5 s later: sent at
+# 0 s and 1 s, answered at 1.5 s and 2.5 s, both answers read.  (dig retries
+# from a new port: another flow.)
+ip -n "$(ns_name server)" addr add 198.18.4.6/24 dev s0
+cat >"$TMP/slowall.py" <<'EOF'
+import socket, threading, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.4.6", 53))
+s.settimeout(8)
+def answer(q, peer):
+    time.sleep(1.5)
+    # QR, AA, RD, RA; one A record pointing at the question
+    hdr = q[:2] + bytes([q[2] | 0x84, 0x80]) + q[4:6] + b"\x00\x01\x00\x00\x00\x00"
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    question = q[12:end + 5]
+    s.sendto(hdr + question + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" +
+             bytes([198, 18, 4, 9]), peer)
+threads = []
+try:
+    for _ in range(2):
+        q, peer = s.recvfrom(4096)
+        t = threading.Thread(target=answer, args=(q, peer))
+        t.start()
+        threads.append(t)
+except socket.timeout:
+    pass
+for t in threads:
+    t.join()
+EOF
+ns_bg server python3 "$TMP/slowall.py"
+for i in $(seq 1 50); do
+	ns_exec server ss -Hlun "sport = :53" | grep -q 198.18.4.6 && break
+	sleep 0.1
+done
+capture_start dns-retries
+ns_exec client python3 - <<'EOF'
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("198.18.4.6", 53))
+q = struct.pack(">6H", 0x5151, 0x0100, 1, 0, 0, 0) + b"\x04slow\x04test\x00\x00\x01\x00\x01"
+s.send(q)
+s.settimeout(1)
+answers = 0
+try:
+    s.recv(4096)
+    answers += 1
+except socket.timeout:
+    s.send(q)   # no answer within a second: the same query again
+s.settimeout(3)
+while answers < 2:
+    try:
+        s.recv(4096)
+        answers += 1
+    except socket.timeout:
+        break
+EOF
+capture_stop dns-retries
+
+# Queries nobody has to answer: a NetBIOS name query broadcast on the segment,
+# and a DNS query to the limited broadcast address; nobody answers either.
+capture_start dns-broadcast
+ns_exec client python3 - <<'EOF'
+import socket, struct
+def nbname(name):
+    raw = (name.ljust(15)[:15] + "\x00").encode()
+    return bytes([32]) + bytes(c for ch in raw for c in ((ch >> 4) + 65, (ch & 15) + 65)) + b"\x00"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"c0")
+# NBNS name query: RD + broadcast flags, one question of type NB, class IN
+s.sendto(struct.pack(">6H", 0x4242, 0x0110, 1, 0, 0, 0) + nbname("NOBODY") + b"\x00\x20\x00\x01",
+         ("198.18.4.255", 137))
+# a DNS query for ok.test to 255.255.255.255
+s.sendto(struct.pack(">6H", 0x4343, 0x0100, 1, 0, 0, 0) + b"\x02ok\x04test\x00\x00\x01\x00\x01",
+         ("255.255.255.255", 53))
+EOF
+sleep 1
+capture_stop dns-broadcast
+
 capture_start dns-tcp
 ns_exec client $DIG +tcp @198.18.4.2 ok.test A
 capture_stop dns-tcp

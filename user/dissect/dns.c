@@ -50,8 +50,21 @@ struct dns_query {
 /* The record of one exchange. */
 struct dns_exchange {
 	bool has_query;               /* false: a response without its query */
+	uint32_t retries;             /* the client sent the same query again this often */
 	struct dns_query q;
 };
+
+/*
+ * A query answered while the client's retries of it were still unanswered:
+ * up to `answers` more responses to it are expected, and are not news.
+ */
+struct dns_answered {
+	uint64_t ts_ns;
+	uint32_t answers;
+	struct dns_query q;
+};
+
+#define DNS_ANSWERED 4
 
 struct dns_state {
 	bool tcp;
@@ -60,6 +73,7 @@ struct dns_state {
 	bool resync[2];               /* TCP framing lost (midstream, hole): find it again */
 	bool partial[2];              /* TCP: part of a message waits in this direction */
 	struct exchange_queue queries;
+	struct dns_answered answered[DNS_ANSWERED];
 };
 
 struct dns_question {
@@ -460,6 +474,10 @@ static void dns_fill(struct exchange_queue *q, struct dissect_ctx *ctx, struct d
 		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(ex->ts_ns, ctx->ts_ns));
 	else
 		doc_add_null(d, DOC_ROOT, "elapsed_ms");
+	if (x->retries) {
+		uint32_t o = doc_add_obj(d, DOC_ROOT, "dns");
+		doc_add_int(d, o, "retries", x->retries);
+	}
 }
 
 /* ---- the waiting queries ---- */
@@ -498,21 +516,70 @@ static struct exchange *dns_lone(struct dns_state *s, struct dissect_ctx *ctx,
 	return ex;
 }
 
+static bool dns_same_question(const struct dns_query *a, const struct dns_query *b)
+{
+	return a->id == b->id && a->has_question == b->has_question && a->qtype == b->qtype &&
+	       a->qname.len == b->qname.len && !memcmp(a->qname.wire, b->qname.wire, a->qname.len);
+}
+
 static void dns_add_query(struct dns_state *s, struct dissect_ctx *ctx, const struct dns_msg *m)
 {
-	/* The same id again is the client retrying: keep the first send's time. */
-	if (dns_find(s, m->id))
+	struct exchange *ex;
+	struct dns_query q;
+
+	/* The same id again is the client retrying: keep the first send's time, count it. */
+	if ((ex = dns_find(s, m->id))) {
+		struct dns_exchange *x = exchange_data(ex);
+		dns_query_from_msg(&q, m);
+		if (dns_same_question(&x->q, &q))
+			x->retries++;
 		return;
+	}
 	if (s->queries.count == DNS_MAX_OUTSTANDING)
 		exchange_fail(&s->queries, ctx, exchange_first(&s->queries), FL_ERR_HALF_CONNECTION,
 			      "response missing: too many queries outstanding on the flow", "timeout",
 			      NULL);
-	struct exchange *ex = exchange_open(&s->queries, ctx, ctx->ts_ns);
+	ex = exchange_open(&s->queries, ctx, ctx->ts_ns);
 	if (!ex)
 		return;   /* out of memory: the response will show as midstream */
 	struct dns_exchange *x = exchange_data(ex);
 	x->has_query = true;
 	dns_query_from_msg(&x->q, m);
+}
+
+/* Answered with retries outstanding: their answers may follow. */
+static void dns_remember_answered(struct dns_state *s, struct dissect_ctx *ctx,
+				  const struct dns_exchange *x)
+{
+	struct dns_answered *slot = &s->answered[0];
+	if (!x->retries)
+		return;
+	for (unsigned i = 1; i < DNS_ANSWERED; i++)
+		if (s->answered[i].ts_ns < slot->ts_ns)
+			slot = &s->answered[i];    /* the oldest (or a free one) goes */
+	slot->ts_ns = ctx->ts_ns;
+	slot->answers = x->retries;
+	slot->q = x->q;
+}
+
+/* Is this response one more answer to a query already answered (within the timeout)? */
+static bool dns_expected_answer(struct dns_state *s, struct dissect_ctx *ctx,
+				const struct dns_msg *m)
+{
+	struct dns_query q;
+	dns_query_from_msg(&q, m);
+	for (unsigned i = 0; i < DNS_ANSWERED; i++) {
+		struct dns_answered *a = &s->answered[i];
+		if (!a->answers || !dns_same_question(&a->q, &q))
+			continue;
+		if (ctx->timeout_ms && ctx->ts_ns - a->ts_ns > ctx->timeout_ms * 1000000ull) {
+			a->answers = 0;
+			continue;
+		}
+		a->answers--;
+		return true;
+	}
+	return false;
 }
 
 /* One whole message.  Returns 0, or -EBADMSG after reporting a parser-error. */
@@ -550,9 +617,12 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 	}
 	struct dns_reply reply = { &m, msg, len };
 	if ((ex = dns_find(s, m.id))) {
+		dns_remember_answered(s, ctx, exchange_data(ex));
 		exchange_complete(&s->queries, ctx, ex, &reply);
 		return 0;
 	}
+	if (dns_expected_answer(s, ctx, &m) || s->queries.quiet_unanswered)
+		return 0;   /* the answer to a retry of a query already answered, or to a broadcast */
 	/* The query was before the capture started (or lost). */
 	if ((ex = dns_lone(s, ctx, &m, false)))
 		exchange_fail(&s->queries, ctx, ex, FL_ERR_HALF_CONNECTION,
@@ -605,10 +675,33 @@ static enum dissect_probe dns_probe(const uint8_t *data, size_t len, enum dissec
 	return DISSECT_PROBE_NO;
 }
 
-static bool dns_multicast(const struct fl_endpoint *ep)
+static bool dns_multicast_addr(const struct fl_endpoint *ep)
 {
-	return ep->port == 5353 || (ep->addr.family == 4 && (ep->addr.bytes[0] & 0xf0) == 0xe0) ||
+	return (ep->addr.family == 4 && (ep->addr.bytes[0] & 0xf0) == 0xe0) ||
 	       (ep->addr.family == 6 && ep->addr.bytes[0] == 0xff);
+}
+
+/*
+ * mDNS (and LLMNR) by their multicast destination (224.0.0.251, ff02::fb),
+ * or 5353 on both sides (responders answer from 5353); a unicast query from
+ * any other port to a server on 5353 is plain DNS.
+ */
+static bool dns_is_mdns(const struct dissect_ctx *ctx)
+{
+	return dns_multicast_addr(&ctx->client) || dns_multicast_addr(&ctx->server) ||
+	       (ctx->client.port == 5353 && ctx->server.port == 5353);
+}
+
+/*
+ * Queries nobody has to answer: NetBIOS name service (UDP 137, mostly
+ * broadcast: hosts that do not have the name stay silent) and queries to the
+ * broadcast address.  Unanswered, they are no half-connection.
+ */
+static bool dns_is_broadcast(const struct dissect_ctx *ctx)
+{
+	static const uint8_t all_ones[4] = { 255, 255, 255, 255 };
+	return ctx->client.port == 137 || ctx->server.port == 137 ||
+	       (ctx->server.addr.family == 4 && !memcmp(ctx->server.addr.bytes, all_ones, 4));
 }
 
 static void *dns_new(struct dissect_ctx *ctx)
@@ -619,9 +712,10 @@ static void *dns_new(struct dissect_ctx *ctx)
 	s->tcp = ctx->transport == DISSECT_TCP;
 	if (s->tcp && ctx->midstream)
 		s->resync[0] = s->resync[1] = true;
-	s->multicast = dns_multicast(&ctx->client) || dns_multicast(&ctx->server);
+	s->multicast = dns_is_mdns(ctx);
 	exchange_queue_init(&s->queries, dns_dissector.name, sizeof(struct dns_exchange),
 			    DNS_MAX_OUTSTANDING, dns_fill, s);
+	s->queries.quiet_unanswered = dns_is_broadcast(ctx);
 	return s;
 }
 

@@ -142,6 +142,10 @@ void exchange_fail(struct exchange_queue *q, struct dissect_ctx *ctx, struct exc
 		   enum fl_error_type type, const char *message, const char *reason,
 		   const void *response)
 {
+	if (q->quiet_unanswered && type == FL_ERR_HALF_CONNECTION && !response) {
+		exchange_release(q, ex);
+		return;
+	}
 	for (uint32_t i = 0; i <= ex->repeat; i++)
 		emit(q, ctx, ex, type, message, reason, response);
 	exchange_release(q, ex);

@@ -80,6 +80,9 @@ struct exchange_queue {
 	uint32_t count, max;
 	uint32_t data_size;           /* bytes of the dissector's record */
 	uint64_t unowned_missed;      /* a hole no waiting exchange owned: the next one's */
+	/* Requests nobody has to answer (broadcast): an exchange that fails as a
+	 * half-connection without a response leaves without an entry. */
+	bool quiet_unanswered;
 };
 
 void exchange_queue_init(struct exchange_queue *q, const char *protocol, uint32_t data_size,

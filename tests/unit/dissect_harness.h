@@ -50,6 +50,8 @@ struct harness {
 	/* Through the stream layer (h_tcp_new). */
 	struct stream_env env;
 	struct flow f;
+	void *stream_storage;     /* the stream layer's flow storage, right after f */
+	struct stream_origin origin;
 	uint32_t seq[2];          /* next sequence number per side */
 	uint64_t ts;
 	bool count_only;          /* benchmarks: count entries, keep none */
@@ -125,7 +127,9 @@ static inline struct harness *h_tcp_new(bool handshake, uint16_t server_port)
 {
 	struct harness *h = h_alloc();
 	struct flow *f = &h->f;
-	h->env = (struct stream_env){ &h->em, &h->cfg, &h->stats };
+	h->env = (struct stream_env){ &h->em, &h->cfg, &h->stats,
+				      (int)(offsetof(struct harness, stream_storage) -
+					    offsetof(struct harness, f)) };
 	addr_parse(&f->key.addr[0], "198.18.3.1");
 	addr_parse(&f->key.addr[1], "198.18.3.2");
 	f->key.port[0] = 40000;
@@ -134,15 +138,14 @@ static inline struct harness *h_tcp_new(bool handshake, uint16_t server_port)
 	h->seq[0] = 0xfffff000u;      /* the client's data wraps 2^32 early on */
 	h->seq[1] = 5000;
 	h->ts = 1700000000ull * 1000000000ull;
-	f->tcp.state = TCP_CONN_ESTABLISHED;
 	if (handshake) {
 		f->client = 0;
 		f->client_known = true;
-		f->tcp.half[0].syn_seen = f->tcp.half[1].syn_seen = true;
-		f->tcp.half[0].syn_seq = h->seq[0]++;
-		f->tcp.half[1].syn_seq = h->seq[1]++;
+		h->origin.isn_known[0] = h->origin.isn_known[1] = true;
+		h->origin.isn[0] = h->seq[0]++;
+		h->origin.isn[1] = h->seq[1]++;
 	} else {
-		f->tcp.midstream = true;
+		h->origin.midstream = true;
 	}
 	return h;
 }
@@ -163,7 +166,12 @@ static inline void h_seg_at(struct harness *h, int side, uint32_t seq, const voi
 	d.payload_caplen = d.payload_len = (uint32_t)len;
 	h->ts += 1000000;
 	h->f.last_ts_ns = h->ts;
-	stream_tcp_packet(&h->env, &h->f, side, &d, h->ts);
+	/* As the pipeline does: bytes first, then the end connection tracking reports. */
+	stream_tcp_packet(&h->env, &h->f, side, &d, h->ts, &h->origin);
+	if (flags & TCP_RST)
+		stream_end(&h->env, &h->f, DISSECT_END_RST, side, h->ts);
+	else if (flags & TCP_FIN)
+		stream_tcp_fin(&h->env, &h->f, side, &d, h->ts);
 }
 
 static inline void h_send_n(struct harness *h, int side, const void *data, size_t len)

@@ -411,7 +411,7 @@ static void test_hole_inside_body(void **state)
 	assert_string_equal(got(h, 0)->type, "");
 	assert_int_equal(got(h, 0)->resp_body, 300);
 	assert_int_equal(got(h, 0)->missed, 100);
-	assert_int_equal(h->f.tcp.missed_bytes, 100);
+	assert_int_equal(h->f.missed_bytes, 100);
 	assert_int_equal(h->stats.tcp.missed_bytes, 100);
 	/* the next exchange is not blamed */
 	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -587,8 +587,8 @@ static void test_port_reuse(void **state)
 	/* the same ports again: a new SYN starts a new stream */
 	h->seq[CLIENT] = 777;
 	h->seq[SERVER] = 999;
-	h->f.tcp.half[CLIENT].syn_seq = h->seq[CLIENT];
-	h->f.tcp.half[SERVER].syn_seq = h->seq[SERVER];
+	h->origin.isn[CLIENT] = h->seq[CLIENT];
+	h->origin.isn[SERVER] = h->seq[SERVER];
 	h_seg_at(h, CLIENT, h->seq[CLIENT]++, NULL, 0, TCP_SYN);
 	h_send_s(h, CLIENT, "GET /2 HTTP/1.1\r\n\r\n");
 	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");

@@ -11,8 +11,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/decode.h"
+#include "core/defrag.h"
 #include "core/flow.h"
 #include "track/icmp.h"
 #include "track/kernel_events.h"
@@ -29,8 +31,10 @@ struct pipeline {
 	struct stream_env env;
 	struct flow_table *flows;
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
+	struct defrag *defrag;           /* IP fragments waiting for the rest of their datagram */
 	uint64_t now_ns;                 /* newest packet or tick time */
 	uint64_t next_scan_ns;
+	struct fl_tunnels packet_tunnels;  /* the ICMP message being handled came through these */
 	struct packet_observer observers[MAX_OBSERVERS];
 	unsigned n_observers;
 };
@@ -59,6 +63,11 @@ static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 	}
 	stream_free(&p->env, f);
 	kernel_events_forget_flow(p->kernel, f);
+	if (f->tunnels) {
+		p->stats->memory.flow_bytes -= sizeof(*f->tunnels);
+		free(f->tunnels);
+		f->tunnels = NULL;
+	}
 	for (unsigned i = 0; i < p->n_observers; i++)
 		if (p->observers[i].flow_end)
 			p->observers[i].flow_end(p->observers[i].ctx, f);
@@ -75,9 +84,12 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	p->env = (struct stream_env){ .em = &p->em, .cfg = &p->cfg, .stats = stats };
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
 	p->kernel = kernel_events_new();
-	if (!p->flows || !p->kernel) {
+	p->defrag = defrag_new((uint64_t)cfg->defrag_memcap_mb << 20,
+			       cfg->defrag_timeout_ms * 1000000ull, &stats->ip);
+	if (!p->flows || !p->kernel || !p->defrag) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
+		defrag_free(p->defrag);
 		emitter_free(&p->em);
 		free(p);
 		errno = ENOMEM;
@@ -92,6 +104,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	flow_table_free(p->flows);
 	kernel_events_free(p->kernel);
+	defrag_free(p->defrag);
 	emitter_free(&p->em);
 	free(p);
 }
@@ -161,6 +174,7 @@ static void advance_clock(struct pipeline *p, uint64_t ts_ns)
 {
 	if (ts_ns > p->now_ns)
 		p->now_ns = ts_ns;
+	defrag_expire(p->defrag, p->now_ns);
 	run_timers(p);
 	if (p->now_ns >= p->next_scan_ns) {
 		kernel_events_run(p->kernel, &p->env, p->flows, p->now_ns);
@@ -175,6 +189,33 @@ static void notify_observers(struct pipeline *p, const struct fl_packet *pkt, st
 		p->observers[i].packet(p->observers[i].ctx, pkt, f);
 }
 
+/* A tunneled flow remembers how it was carried (its first packet's tunnels). */
+static void flow_set_tunnels(struct pipeline *p, struct flow *f, const struct decoded *d)
+{
+	if (!f || !d->n_tunnels || f->tunnels)
+		return;
+	f->tunnels = malloc(sizeof(*f->tunnels));
+	if (!f->tunnels)
+		return;
+	p->stats->memory.flow_bytes += sizeof(*f->tunnels);
+	f->tunnels->n = d->n_tunnels;
+	memcpy(f->tunnels->t, d->tunnels, sizeof(f->tunnels->t));
+}
+
+/*
+ * ICMP "fragment reassembly time exceeded" quoting a first fragment: what
+ * did the capture see of that datagram?  The receiver gave up on it, so the
+ * capture does too.
+ */
+static void icmp_meet_defrag(struct pipeline *p, struct icmp_info *icmp)
+{
+	if (!icmp->has_quote || !icmp->quote.is_fragment)
+		return;
+	bool reassembly_timeout = icmp->code == 1 &&
+				  (icmp->version == 4 ? icmp->type == 11 : icmp->type == 3);
+	icmp->has_defrag = defrag_lookup(p->defrag, &icmp->quote, reassembly_timeout, &icmp->defrag);
+}
+
 void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 {
 	struct decoded d;
@@ -182,34 +223,51 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	struct flow *f = NULL;
 	int side = 0;
 	uint64_t ts = pkt->ts_ns;
+	bool reassembled = false;
 
 	p->stats->packets.seen++;
 	p->stats->packets.bytes += pkt->len;
 	advance_clock(p, ts);
 
 	enum decode_result r = decode_packet(pkt, &d);
+	if (r == DECODE_FRAGMENT) {
+		/* The observers (the recorder) see each fragment; the trackers the whole datagram. */
+		notify_observers(p, pkt, NULL);
+		const uint8_t *ip;
+		uint32_t len;
+		if (!defrag_add(p->defrag, &d, ts, &ip, &len, &ts))
+			return;
+		r = decode_reassembled(ip, len, d.frag.depth, &d);
+		reassembled = true;   /* time: its first fragment's, as if it had come whole then */
+	}
 	if (r == DECODE_MALFORMED)
 		p->stats->packets.decode_errors++;
 	if (r != DECODE_OK || d.fragment) {
-		notify_observers(p, pkt, NULL);
+		if (!reassembled)
+			notify_observers(p, pkt, NULL);
 		return;
 	}
+	p->em.packet_tunnels = NULL;
 
 	switch (d.l4proto) {
 	case FL_IPPROTO_TCP:
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
-		notify_observers(p, pkt, f);
+		if (!reassembled)
+			notify_observers(p, pkt, f);
 		if (!f)
 			return;
+		flow_set_tunnels(p, f, &d);
 		tcp_track_packet(&p->env, f, side, &d, ts);
 		stream_tcp_packet(&p->env, f, side, &d, ts);
 		rearm(p, f);
 		return;
 	case FL_IPPROTO_UDP:
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
-		notify_observers(p, pkt, f);
+		if (!reassembled)
+			notify_observers(p, pkt, f);
 		if (!f)
 			return;
+		flow_set_tunnels(p, f, &d);
 		if (!f->client_known) {
 			/* The first datagram's sender initiated (the stream layer may know better). */
 			f->client = (uint8_t)side;
@@ -220,15 +278,24 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	case FL_IPPROTO_ICMP:
 	case FL_IPPROTO_ICMPV6:
 		f = icmp_track_flow(p->flows, &d, &icmp, ts, &side);
-		notify_observers(p, pkt, f);
-		if (d.l4_caplen < 4)
+		if (!reassembled)
+			notify_observers(p, pkt, f);
+		if (d.l4_caplen < 8)
 			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
+		if (f && flow_is_icmp(f))
+			flow_set_tunnels(p, f, &d);
+		icmp_meet_defrag(p, &icmp);
+		p->em.packet_tunnels = d.n_tunnels ? &p->packet_tunnels : NULL;
+		p->packet_tunnels.n = d.n_tunnels;
+		memcpy(p->packet_tunnels.t, d.tunnels, sizeof(p->packet_tunnels.t));
 		icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
+		p->em.packet_tunnels = NULL;
 		if (f)
 			rearm(p, f);
 		return;
 	default:
-		notify_observers(p, pkt, NULL);
+		if (!reassembled)
+			notify_observers(p, pkt, NULL);
 		return;
 	}
 }
@@ -247,6 +314,7 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 void pipeline_finish(struct pipeline *p)
 {
 	struct flow *f;
+	defrag_finish(p->defrag);
 	while ((f = flow_oldest(p->flows))) {
 		judge(p, f, true);
 		stream_end(&p->env, f, DISSECT_END_CAPTURE, f->client, p->now_ns);

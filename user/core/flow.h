@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/decode.h"
 #include "track/tcp.h"
 
 /* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
@@ -48,6 +49,7 @@ struct flow {
 	/* Stream and application state, owned by the stream layer; NULL until payload. */
 	void *stream;
 	uint64_t recorder_tag;    /* recorder bookkeeping (issue: -w / --write-filter) */
+	struct fl_tunnels *tunnels;   /* how the flow was carried (pipeline-owned); NULL: bare */
 };
 
 struct flow_table;

@@ -45,5 +45,11 @@ echo "$m" | grep -v '^ok' | grep -v '^manifest:'
 mp=$(sed -nE 's/^manifest: ([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$m")
 mf=$(sed -nE 's/^manifest: ([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$m")
 passed=$((passed + ${mp:-0})) failed=$((failed + ${mf:-1}))
+# tshark's own dissection agrees on the inner flows of the fragment and tunnel fixtures.
+if tests/golden/tshark-tuples.sh "$BIN" >"$out" 2>&1; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1)); grep -v '^tshark-tuples:' "$out"
+fi
 echo "golden: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -189,6 +189,18 @@ static void notify_observers(struct pipeline *p, const struct fl_packet *pkt, st
 		p->observers[i].packet(p->observers[i].ctx, pkt, f);
 }
 
+/* stats.tunnels: the encapsulations of a decoded packet, from layer `from` on. */
+static uint8_t count_tunnels(struct pipeline *p, const struct decoded *d, uint8_t from,
+			     enum decode_result r)
+{
+	if (r != DECODE_OK && r != DECODE_FRAGMENT)
+		return from;
+	for (uint8_t i = from; i < d->n_tunnels; i++)
+		if (d->tunnels[i].type <= FL_TUNNEL_MPLS)
+			p->stats->tunnels.packets[d->tunnels[i].type]++;
+	return d->n_tunnels;
+}
+
 /* A tunneled flow remembers how it was carried (its first packet's tunnels). */
 static void flow_set_tunnels(struct pipeline *p, struct flow *f, const struct decoded *d)
 {
@@ -230,6 +242,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	advance_clock(p, ts);
 
 	enum decode_result r = decode_packet(pkt, &d);
+	uint8_t counted = count_tunnels(p, &d, 0, r);
 	if (r == DECODE_FRAGMENT) {
 		/* The observers (the recorder) see each fragment; the trackers the whole datagram. */
 		notify_observers(p, pkt, NULL);
@@ -238,6 +251,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 		if (!defrag_add(p->defrag, &d, ts, &ip, &len, &ts))
 			return;
 		r = decode_reassembled(ip, len, d.frag.depth, &d);
+		count_tunnels(p, &d, counted, r);   /* the tunnels inside the datagram */
 		reassembled = true;   /* time: its first fragment's, as if it had come whole then */
 	}
 	if (r == DECODE_MALFORMED)

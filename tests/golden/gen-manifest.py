@@ -444,6 +444,13 @@ row("frag-edge.pcap", "--stats",
     '.[0].ip.defrag_dropped == 6',
     "each fragment rule counted once: IPv4 overlap, IPv6 overlap (2 fragments), duplicate, tiny, too far, "
     "a timeout 31 s later, one incomplete at the end")
+row("vxlan.pcap", "--stats", '.[0].tunnels.vxlan >= 10 and .[0].tunnels.geneve == 0 and .[0].flows.tcp == 2',
+    "stats.tunnels counts the VXLAN packets that carried IP (16 on the wire, 2 of them ARP)")
+row("geneve.pcap", "--stats", '.[0].tunnels.geneve >= 10 and .[0].tunnels.vxlan == 0', "the same for Geneve")
+row("tcp-refused-mpls.pcap", "--stats", '.[0].tunnels.mpls == 2 and .[0].tcp.SynSent == 1',
+    "SYN and RST under their MPLS labels")
+row("gtp-frag.pcap", "--stats", '.[0].tunnels.gtp >= 20',
+    "every reassembled GTP-U datagram is one decapsulated packet")
 
 out = sys.argv[1]
 with open(out, "w") as f:

@@ -329,13 +329,13 @@ bool defrag_add(struct defrag *t, const struct decoded *d, uint64_t ts_ns,
 		drop_fragments(t, DEFRAG_DROP_TOO_FAR, 1);
 		return false;
 	}
-	if (f->more && (f->data_len == 0 || f->data_len % 8)) {
-		drop_fragments(t, DEFRAG_DROP_INVALID, 1);
-		return false;
-	}
 	if ((start == 0 && f->more && f->data_len < min_first_fragment(f->proto)) ||
 	    (d->ip_version == 4 && f->proto == FL_IPPROTO_TCP && start == 8)) {
 		drop_fragments(t, DEFRAG_DROP_TINY, 1);
+		return false;
+	}
+	if (f->more && (f->data_len == 0 || f->data_len % 8)) {
+		drop_fragments(t, DEFRAG_DROP_INVALID, 1);
 		return false;
 	}
 

@@ -62,6 +62,10 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	for (int r = 0; r < DEFRAG_DROP_MAX; r++)
 		doc_add_int(d, e, defrag_drop_reason_name(r), (int64_t)s->ip.dropped_by[r]);
 
+	o = doc_add_obj(d, DOC_ROOT, "tunnels");
+	for (int t = FL_TUNNEL_GRE; t <= FL_TUNNEL_MPLS; t++)
+		doc_add_int(d, o, tunnel_type_name((uint8_t)t), (int64_t)s->tunnels.packets[t]);
+
 	o = doc_add_obj(d, DOC_ROOT, "icmp");
 	doc_add_int(d, o, "messages", (int64_t)s->icmp.messages);
 	doc_add_int(d, o, "errors", (int64_t)s->icmp.errors);

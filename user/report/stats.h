@@ -46,6 +46,9 @@ struct fl_stats {
 	} tcp;
 	struct defrag_counters ip;        /* fragments and their reassembly */
 	struct {
+		uint64_t packets[FL_TUNNEL_MPLS + 1];   /* packets decapsulated, by enum fl_tunnel_type */
+	} tunnels;
+	struct {
 		uint64_t messages, errors;
 	} icmp;
 	struct {

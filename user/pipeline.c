@@ -201,6 +201,41 @@ static uint8_t count_tunnels(struct pipeline *p, const struct decoded *d, uint8_
 	return d->n_tunnels;
 }
 
+/*
+ * The flow a fragment belongs to, for the observers (the recorder keeps a
+ * failing conversation's fragments with it): known from the transport header
+ * in the first fragment, or for a later one from the first fragment held.  A
+ * first fragment starts its UDP or ICMP echo flow.
+ */
+static struct flow *fragment_flow(struct pipeline *p, const struct decoded *d, uint64_t ts)
+{
+	const struct fl_fragment *fr = &d->frag;
+	uint8_t head[8];
+	int side;
+	bool first = fr->offset == 0;
+	if (first && fr->data_caplen >= 8)
+		memcpy(head, fr->data, 8);
+	else if (first || !defrag_first_bytes(p->defrag, d, head, 8))
+		return NULL;
+	uint16_t a = (uint16_t)(head[0] << 8 | head[1]), b = (uint16_t)(head[2] << 8 | head[3]);
+	uint16_t id = (uint16_t)(head[4] << 8 | head[5]);
+	switch (fr->proto) {
+	case FL_IPPROTO_UDP:
+		if (decode_is_tunnel_port(a, b))
+			return NULL;     /* the flow is inside: known once the datagram is whole */
+		return flow_lookup(p->flows, &d->src, a, &d->dst, b, fr->proto, ts, first, &side);
+	case FL_IPPROTO_TCP:
+		return flow_find(p->flows, &d->src, a, &d->dst, b, fr->proto, &side);
+	case FL_IPPROTO_ICMP:
+	case FL_IPPROTO_ICMPV6:
+		if (head[0] != (fr->proto == FL_IPPROTO_ICMP ? 8 : 128))
+			return NULL;
+		return flow_lookup(p->flows, &d->src, id, &d->dst, id, fr->proto, ts, first, &side);
+	default:
+		return NULL;
+	}
+}
+
 /* A tunneled flow remembers how it was carried (its first packet's tunnels). */
 static void flow_set_tunnels(struct pipeline *p, struct flow *f, const struct decoded *d)
 {
@@ -245,7 +280,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	uint8_t counted = count_tunnels(p, &d, 0, r);
 	if (r == DECODE_FRAGMENT) {
 		/* The observers (the recorder) see each fragment; the trackers the whole datagram. */
-		notify_observers(p, pkt, NULL);
+		notify_observers(p, pkt, fragment_flow(p, &d, ts));
 		const uint8_t *ip;
 		uint32_t len;
 		if (!defrag_add(p->defrag, &d, ts, &ip, &len, &ts))

@@ -42,22 +42,10 @@ static enum decode_result decode_l3(struct cursor c, uint16_t ethertype, struct 
 static enum decode_result decode_ethernet(struct cursor c, struct decoded *d, int depth);
 static enum decode_result decode_by_version(struct cursor c, struct decoded *d, int depth);
 
-const char *tunnel_type_name(uint8_t type)
-{
-	switch (type) {
-	case FL_TUNNEL_GRE: return "gre";
-	case FL_TUNNEL_GTP: return "gtp";
-	case FL_TUNNEL_VXLAN: return "vxlan";
-	case FL_TUNNEL_GENEVE: return "geneve";
-	case FL_TUNNEL_MPLS: return "mpls";
-	default: return "unknown";
-	}
-}
-
 /*
  * Start decoding what a tunnel carries: `inner` inherits the packet, the
- * tunnels so far plus this one (with the outer addresses of `outer`, which
- * MPLS has not got yet).
+ * tunnels so far plus this one (with the outer addresses of `outer` when
+ * it is an IP packet).
  */
 static struct fl_tunnel *inner_begin(struct decoded *inner, const struct decoded *outer,
 				     uint8_t type)
@@ -144,6 +132,7 @@ static enum decode_result decode_mpls(struct cursor c, struct decoded *d, int de
 	struct fl_tunnel *t = inner_begin(&inner, d, FL_TUNNEL_MPLS);
 	if (!t)
 		return DECODE_NOT_IP;
+	t->has_outer = false;      /* labels, not addresses (inside GRE the GRE entry has them) */
 	for (int i = 0;; i++) {
 		if (i == MAX_MPLS_LABELS || !has(&c, 4))
 			return DECODE_MALFORMED;

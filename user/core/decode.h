@@ -52,14 +52,30 @@ struct fl_tunnel {
 	struct fl_addr outer_src, outer_dst;
 };
 
+/* UDP ports that carry a tunnel decode looks into (GTP-U, VXLAN, Geneve). */
+static inline bool decode_is_tunnel_port(uint16_t sport, uint16_t dport)
+{
+	return sport == 2152 || dport == 2152 || dport == 4789 || dport == 8472 || dport == 6081;
+}
+
 /* The encapsulations of a flow, as entries report them (`tunnel`). */
 struct fl_tunnels {
 	uint8_t n;
 	struct fl_tunnel t[FL_MAX_TUNNELS];
 };
 
-/* "vxlan", "geneve", "gre", "gtp", "mpls". */
-const char *tunnel_type_name(uint8_t type);
+/* "vxlan", "geneve", "gre", "gtp", "mpls" (inline: the stats use it without decode). */
+static inline const char *tunnel_type_name(uint8_t type)
+{
+	switch (type) {
+	case FL_TUNNEL_GRE: return "gre";
+	case FL_TUNNEL_GTP: return "gtp";
+	case FL_TUNNEL_VXLAN: return "vxlan";
+	case FL_TUNNEL_GENEVE: return "geneve";
+	case FL_TUNNEL_MPLS: return "mpls";
+	default: return "unknown";
+	}
+}
 
 /*
  * An IP fragment: what the defragmenter needs (decode stops at the first

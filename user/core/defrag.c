@@ -60,34 +60,6 @@ struct defrag {
 	unsigned n_recent, next_recent;
 };
 
-static const char *const reason_names[DEFRAG_DROP_MAX] = {
-	[DEFRAG_DROP_OVERLAP] = "overlap",
-	[DEFRAG_DROP_DUPLICATE] = "duplicate",
-	[DEFRAG_DROP_TINY] = "tiny",
-	[DEFRAG_DROP_TOO_FAR] = "too_far",
-	[DEFRAG_DROP_INVALID] = "invalid",
-	[DEFRAG_DROP_TRUNCATED] = "truncated",
-	[DEFRAG_DROP_TOO_MANY] = "too_many",
-	[DEFRAG_DROP_MEMCAP] = "memcap",
-	[DEFRAG_DROP_CAPTURE_END] = "capture_end",
-};
-
-const char *defrag_drop_reason_name(enum defrag_drop_reason r)
-{
-	return (unsigned)r < DEFRAG_DROP_MAX ? reason_names[r] : "unknown";
-}
-
-const char *defrag_outcome_name(enum defrag_outcome o)
-{
-	switch (o) {
-	case DEFRAG_PENDING: return "pending";
-	case DEFRAG_REASSEMBLED: return "reassembled";
-	case DEFRAG_TIMED_OUT: return "timed_out";
-	case DEFRAG_DROPPED: return "dropped";
-	}
-	return "unknown";
-}
-
 struct defrag *defrag_new(uint64_t memcap_bytes, uint64_t timeout_ns, struct defrag_counters *c)
 {
 	struct defrag *t = calloc(1, sizeof(*t));
@@ -449,6 +421,17 @@ bool defrag_add(struct defrag *t, const struct decoded *d, uint64_t ts_ns,
 	t->done = g;
 	*ip = assemble(g, len);
 	*first_ts_ns = g->first_ts_ns;
+	return true;
+}
+
+bool defrag_first_bytes(struct defrag *t, const struct decoded *d, uint8_t *out, uint32_t n)
+{
+	struct frag_key k;
+	key_of(d, d->frag.proto, d->frag.id, &k);
+	struct datagram *g = find(t, &k);
+	if (!g || !g->n_ranges || g->ranges[0].start != 0 || g->ranges[0].end < n)
+		return false;
+	memcpy(out, g->buf + HDR_ROOM, n);
 	return true;
 }
 

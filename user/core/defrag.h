@@ -45,7 +45,21 @@ enum defrag_drop_reason {
 };
 
 /* "overlap", "duplicate", "tiny", "too_far", ... as the stats name them. */
-const char *defrag_drop_reason_name(enum defrag_drop_reason r);
+static inline const char *defrag_drop_reason_name(enum defrag_drop_reason r)
+{
+	static const char *const names[DEFRAG_DROP_MAX] = {
+		[DEFRAG_DROP_OVERLAP] = "overlap",
+		[DEFRAG_DROP_DUPLICATE] = "duplicate",
+		[DEFRAG_DROP_TINY] = "tiny",
+		[DEFRAG_DROP_TOO_FAR] = "too_far",
+		[DEFRAG_DROP_INVALID] = "invalid",
+		[DEFRAG_DROP_TRUNCATED] = "truncated",
+		[DEFRAG_DROP_TOO_MANY] = "too_many",
+		[DEFRAG_DROP_MEMCAP] = "memcap",
+		[DEFRAG_DROP_CAPTURE_END] = "capture_end",
+	};
+	return (unsigned)r < DEFRAG_DROP_MAX ? names[r] : "unknown";
+}
 
 /* The ip.* counters (spec section 4); owned by the stats, written here. */
 struct defrag_counters {
@@ -72,6 +86,12 @@ void defrag_free(struct defrag *t);
  */
 bool defrag_add(struct defrag *t, const struct decoded *d, uint64_t ts_ns,
 		const uint8_t **ip, uint32_t *len, uint64_t *first_ts_ns);
+
+/*
+ * The first `n` (<= 8) bytes of the datagram a fragment belongs to, when its
+ * first fragment is held: the ports (or ICMP echo id) of a later fragment.
+ */
+bool defrag_first_bytes(struct defrag *t, const struct decoded *d, uint8_t *out, uint32_t n);
 
 /* Time out the datagrams older than the timeout at now_ns. */
 void defrag_expire(struct defrag *t, uint64_t now_ns);
@@ -101,6 +121,15 @@ bool defrag_lookup(struct defrag *t, const struct decoded *quote, bool give_up,
 		   struct defrag_match *m);
 
 /* "pending", "reassembled", "timed_out", "dropped". */
-const char *defrag_outcome_name(enum defrag_outcome o);
+static inline const char *defrag_outcome_name(enum defrag_outcome o)
+{
+	switch (o) {
+	case DEFRAG_PENDING: return "pending";
+	case DEFRAG_REASSEMBLED: return "reassembled";
+	case DEFRAG_TIMED_OUT: return "timed_out";
+	case DEFRAG_DROPPED: return "dropped";
+	}
+	return "unknown";
+}
 
 #endif

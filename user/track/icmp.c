@@ -33,6 +33,13 @@ struct flow *icmp_track_flow(struct flow_table *flows, const struct decoded *d,
 		const struct decoded *q = &info->quote;
 		if ((q->l4proto == FL_IPPROTO_TCP || q->l4proto == FL_IPPROTO_UDP) && !q->l4_missing)
 			return flow_find(flows, &q->src, q->sport, &q->dst, q->dport, q->l4proto, side);
+		/* A quoted echo request: the error belongs to that echo flow (and its recording). */
+		uint8_t echo_req = q->l4proto == FL_IPPROTO_ICMPV6 ? 128 : 8;
+		if ((q->l4proto == FL_IPPROTO_ICMP || q->l4proto == FL_IPPROTO_ICMPV6) && !q->fragment &&
+		    q->l4 && q->l4_caplen >= 8 && q->l4[0] == echo_req) {
+			uint16_t id = (uint16_t)(q->l4[4] << 8 | q->l4[5]);
+			return flow_find(flows, &q->src, id, &q->dst, id, q->l4proto, side);
+		}
 	}
 	return NULL;
 }
@@ -164,7 +171,7 @@ void icmp_track_packet(struct stream_env *env, const struct decoded *d,
 	env->stats->icmp.messages++;
 	if (info->is_error)
 		env->stats->icmp.errors++;
-	if (f && flow_is_icmp(f)) {
+	if (f && flow_is_icmp(f) && !info->is_error) {
 		on_echo(env, info, f, side, ts_ns);
 		return;
 	}
@@ -185,7 +192,8 @@ void icmp_track_packet(struct stream_env *env, const struct decoded *d,
 		.dir = side == f->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
 		.quoted_payload = q->payload, .quoted_len = q->payload_caplen,
 	};
-	stream_icmp_error(env, f, side, &di, ts_ns);
+	if (!flow_is_icmp(f))
+		stream_icmp_error(env, f, side, &di, ts_ns);
 }
 
 void icmp_track_expire(struct stream_env *env, struct flow *f, uint64_t now_ns, bool all)

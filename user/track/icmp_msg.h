@@ -8,6 +8,7 @@
 
 #include "core/addr.h"
 #include "core/decode.h"
+#include "core/defrag.h"
 
 struct icmp_info {
 	uint8_t version;            /* 4 or 6 */
@@ -23,6 +24,9 @@ struct icmp_info {
 	bool has_quote;             /* the quoted original packet decoded */
 	bool quoted_df;             /* IPv4: the quoted packet had Don't Fragment set */
 	struct decoded quote;
+	/* The quoted datagram as the capture's defragmenter saw it (set by the pipeline). */
+	bool has_defrag;
+	struct defrag_match defrag;
 };
 
 /* Parse the ICMP message of a decoded packet.  0, or -EINVAL when too short. */

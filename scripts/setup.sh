@@ -7,6 +7,7 @@ PACKAGES=(
 	tcpdump tshark python3 python3-scapy curl jq iproute2 nftables ethtool
 	redis-server redis-tools dnsmasq-base dnsutils traceroute iputils-ping netcat-openbsd
 	procps psmisc python3-yaml python3-prometheus-client libcap2-bin util-linux systemd
+	prometheus
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

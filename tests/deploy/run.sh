@@ -71,7 +71,7 @@ fi
 . tests/netns/lib.sh
 ns_prefix flt-dep
 cleanup() {
-	[ -n "$CAP_PID" ] && pkill -KILL -f "capture -i s0 -o json --duration 20" 2>/dev/null
+	[ -n "$CAP_PID" ] && pkill -KILL -f "capture -i s0 -o json --duration 60" 2>/dev/null
 	ns_teardown
 	rm -rf "$TMP"
 }
@@ -86,7 +86,7 @@ chmod 0755 "$TMP"
 ns_exec server sh -c "mkdir -p /run/faultline && mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
 	exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS \
 	--bounding-set=-all,$CAPS --no-new-privs \
-	'$BIN' capture -i s0 -o json --duration 20 --socket /run/faultline/faultline.sock \
+	'$BIN' capture -i s0 -o json --duration 60 --socket /run/faultline/faultline.sock \
 	--metrics-listen 198.18.6.2:9464 --set tap.tcpStreamChannelTimeoutMs=1000" \
 	>"$TMP/entries.json" 2>"$TMP/capture.err" &
 CAP_PID=$!

@@ -68,6 +68,51 @@ expect "default timeout: no CloseWait" 0 '^0$' -- close_waits
 expect "--set overrides the file" 0 '^0$' -- \
 	close_waits --config "$tmp/ok.yaml" --set tap.tcpStreamChannelTimeoutMs=10000
 
+# Inputs are opened once: a FIFO and /dev/stdin on a pipe (both used to hang or fail).
+mkfifo "$tmp/fifo"
+(cat "$tmp/refused.pcap" >"$tmp/fifo" &)
+expect "FIFO input" 0 '"reason":"refused"' -- timeout 20 "$BIN" read -o json "$tmp/fifo"
+# /dev/stdin on a FIFO whose writer is done: opening the path again would wait for another.
+mkfifo "$tmp/fifo2"
+(cat "$tmp/refused.pcap" >"$tmp/fifo2" &)
+expect "/dev/stdin on a FIFO" 0 '"reason":"refused"' -- \
+	sh -c "timeout 20 \"$BIN\" read -o json /dev/stdin <\"$tmp/fifo2\""
+# More files than the descriptor limit, read in order as one capture.
+mkdir "$tmp/many"
+for i in $(seq -w 1 150); do cp "$tmp/refused.pcap" "$tmp/many/f$i.pcap"; done
+expect "150 files with 64 descriptors" 0 '^300$' -- \
+	sh -c "ulimit -n 64; \"$BIN\" read --stats \"$tmp\"/many/f*.pcap | jq .packets.seen"
+
+# Nothing silent: a link type we cannot decode, a record cut short, corrupt gzip.
+/usr/bin/python3 - "$tmp" <<'PY'
+import gzip, struct, sys
+d = sys.argv[1]
+data = open(f"{d}/refused.pcap", "rb").read()
+hdr = bytearray(data[:24]); hdr[20:24] = struct.pack("<I", 105)   # IEEE 802.11
+open(f"{d}/wifi.pcap", "wb").write(bytes(hdr) + data[24:])
+open(f"{d}/cut.pcap", "wb").write(data[:-10])
+z = bytearray(gzip.compress(data)); z[20] ^= 0xff; z[24] ^= 0xff
+open(f"{d}/corrupt.pcap.gz", "wb").write(bytes(z))
+open(f"{d}/short.pcap.gz", "wb").write(gzip.compress(data)[:-6])
+PY
+expect "unknown link type" 2 "wifi.pcap: link type 105 \(IEEE802_11\) is not supported" -- \
+	"$BIN" read -o json "$tmp/wifi.pcap"
+expect "record cut short: exit 1, tcpdump's message" 1 \
+	"cut.pcap: packet 2: truncated dump file; tried to read [0-9]+ captured bytes, only got [0-9]+" -- \
+	"$BIN" read -o json "$tmp/cut.pcap"
+expect "record cut short: counted" 0 '"decode_errors":1' -- \
+	sh -c "\"$BIN\" read --stats \"$tmp/cut.pcap\" | jq -c .packets"
+expect "corrupt gzip" 2 "corrupt.pcap.gz: corrupt gzip data" -- "$BIN" read -o json "$tmp/corrupt.pcap.gz"
+expect "gzip cut short" 1 "short.pcap.gz: .*gzip data cut short" -- "$BIN" read -o json "$tmp/short.pcap.gz"
+
+# Small ones: a YAML alias is an error (it used to shift the keys after it); --duration inf.
+printf 'tap:\n  snaplen: &s 1500\n  maxFlows: *s\n' >"$tmp/alias.yaml"
+expect "YAML anchor/alias" 2 "alias.yaml:2:.*anchors .*not supported" -- \
+	"$BIN" read --config "$tmp/alias.yaml" "$tmp/refused.pcap"
+expect "--duration inf" 2 "--duration takes a positive number" -- "$BIN" capture --duration inf
+expect "--duration 1e999" 2 "--duration takes a positive number" -- "$BIN" capture --duration 1e999
+expect "--write-follow-symlinks in --help" 0 "--write-follow-symlinks" -- "$BIN" read --help
+
 # --stats prints one JSON document with every key of the spec.
 stats=$("$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz")
 if jq -e '.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"

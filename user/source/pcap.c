@@ -91,11 +91,35 @@ static int gz_cookie_close(void *cookie)
 	return gzclose(s->gz) == Z_OK ? 0 : EOF;
 }
 
+/*
+ * "-", /dev/stdin and /dev/fd/N name a descriptor we already have: opening
+ * the path again would open a pipe's FIFO a second time (and wait for a
+ * writer that is gone).  -1 for a real path.
+ */
+static int inherited_fd(const char *path)
+{
+	char *end;
+	long n;
+
+	if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdin") == 0)
+		return STDIN_FILENO;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		path += 8;
+	else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		path += 14;
+	else
+		return -1;
+	n = strtol(path, &end, 10);
+	return end != path && !*end && n >= 0 && n <= INT32_MAX ? (int)n : -1;
+}
+
 static int open_decompressing(struct pcap_source *s, char *err, size_t errlen)
 {
 	const char *path = s->path;
 	struct stat st;
-	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	int inherited = inherited_fd(path);
+	int fd = inherited >= 0 ? fcntl(inherited, F_DUPFD_CLOEXEC, 0) :
+				  open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

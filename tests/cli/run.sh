@@ -113,6 +113,33 @@ expect "--duration inf" 2 "--duration takes a positive number" -- "$BIN" capture
 expect "--duration 1e999" 2 "--duration takes a positive number" -- "$BIN" capture --duration 1e999
 expect "--write-follow-symlinks in --help" 0 "--write-follow-symlinks" -- "$BIN" read --help
 
+# Ring loss is logged as it happens, not only counted: a capture stopped (SIGSTOP) while a
+# flood fills its one-block AF_PACKET ring must say so once it runs again.  Root only.
+if [ "$(id -u)" = 0 ] && command -v ping >/dev/null; then
+	. tests/netns/lib.sh
+	CAP=
+	trap '[ -n "$CAP" ] && kill -KILL "$CAP" 2>/dev/null; ns_teardown; rm -rf "$tmp"' EXIT
+	ns_prefix flt-cli
+	if ns_add a && ns_add b && ns_link a a0 198.18.9.1/24 b b0 198.18.9.2/24 2>/dev/null; then
+		ns_exec a "$BIN" capture -i a0 --backend afpacket --set tap.ringBufferMb=1 \
+			--socket "$tmp/cap.sock" -o json >/dev/null 2>"$tmp/cap.err" &
+		CAP=$!
+		for i in $(seq 1 100); do grep -q "capturing on" "$tmp/cap.err" && break; sleep 0.1; done
+		kill -STOP "$CAP"
+		ns_exec b ping -q -f -c 3000 -s 1400 198.18.9.1 >/dev/null 2>&1
+		kill -CONT "$CAP"
+		for i in $(seq 1 100); do grep -q "lost" "$tmp/cap.err" && break; sleep 0.1; done
+		kill -TERM "$CAP"; wait "$CAP" 2>/dev/null; CAP=
+		if grep -qE "lost [0-9]+ packets in the last second on a0: ring full" "$tmp/cap.err"; then
+			ok
+		else
+			bad "ring loss logged: $(tail -3 "$tmp/cap.err")"
+		fi
+	else
+		bad "ring loss logged: cannot make the namespaces"
+	fi
+fi
+
 # --stats prints one JSON document with every key of the spec.
 stats=$("$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz")
 if jq -e '.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"

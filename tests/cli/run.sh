@@ -135,6 +135,28 @@ if [ "$(id -u)" = 0 ] && command -v ping >/dev/null; then
 		else
 			bad "ring loss logged: $(tail -3 "$tmp/cap.err")"
 		fi
+		# XDP left by a killed run is removed with only the service's capabilities
+		# (deploy/faultline.service): by interface, not by looking the program up by id.
+		if command -v setpriv >/dev/null; then
+			ip netns exec "$(ns_name a)" "$BIN" capture -i a0 --hook xdp --socket "$tmp/x1.sock" \
+				-o json >/dev/null 2>"$tmp/x1.err" &
+			CAP=$!
+			for i in $(seq 1 100); do grep -q "capturing on" "$tmp/x1.err" && break; sleep 0.1; done
+			kill -KILL "$CAP"; wait "$CAP" 2>/dev/null; CAP=
+			if ip -n "$(ns_name a)" link show a0 | grep -q "prog/xdp"; then
+				expect "XDP leftover removed with the service's capabilities" 0 \
+					"removed 1 BPF attachment left by an earlier run" -- \
+					ns_exec a setpriv --bounding-set -all,+bpf,+perfmon,+net_admin,+net_raw,+sys_resource \
+					"$BIN" capture -i a0 --hook xdp --duration 1 --socket "$tmp/x2.sock" -o json
+				if ip -n "$(ns_name a)" link show a0 | grep -q "prog/xdp"; then
+					bad "XDP leftover: still attached after the second run"
+				else
+					ok
+				fi
+			else
+				bad "XDP leftover: the killed capture left no XDP program to clean ($(cat "$tmp/x1.err"))"
+			fi
+		fi
 	else
 		bad "ring loss logged: cannot make the namespaces"
 	fi

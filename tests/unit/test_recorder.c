@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -813,6 +814,26 @@ static void test_symlink_refused_unless_asked(void **state)
 	assert_int_equal(read_pcap(target, NULL, 0, NULL), 0);
 }
 
+/* /dev/stdout and /dev/fd/N are the system's links to a descriptor we have: used as is. */
+static void test_dev_fd_is_not_a_refused_symlink(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("fd.pcap");
+	char fdpath[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	(void)state;
+
+	assert_true(fd >= 0);
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+	struct recorder_opts o = { .path = fdpath, .linktype = FL_LINK_ETHERNET };
+	struct recorder *r = open_rec(&o, &st);
+	struct fl_packet p = pkt(TS0, 7, 100, 100);
+	recorder_packet(r, &p, NULL);
+	recorder_close(r);
+	close(fd);
+	assert_int_equal(read_pcap(path, NULL, 0, NULL), 1);
+}
+
 /* Three runs of one ring of K = 2: the numbers go on, exactly 2 files stay. */
 static void test_rotation_across_restarts(void **state)
 {
@@ -915,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_input_hard_link),
 		cmocka_unit_test(test_refuses_rotated_input),
 		cmocka_unit_test(test_symlink_refused_unless_asked),
+		cmocka_unit_test(test_dev_fd_is_not_a_refused_symlink),
 		cmocka_unit_test(test_rotation_across_restarts),
 		cmocka_unit_test(test_gzip_readable_after_each_flush),
 		cmocka_unit_test(test_open_failure),

@@ -272,6 +272,26 @@ static void close_current(struct rec_file *f)
 		fail_file(f, e, "write");
 }
 
+/*
+ * /dev/stdout, /dev/stderr and /dev/fd/N name a descriptor we already have
+ * (they are the system's symbolic links, not a user's): it is used as is,
+ * never truncated.  -1 for any other path.
+ */
+static int inherited_fd(const char *path)
+{
+	char *end;
+	long n;
+
+	if (strcmp(path, "/dev/stdout") == 0)
+		return STDOUT_FILENO;
+	if (strcmp(path, "/dev/stderr") == 0)
+		return STDERR_FILENO;
+	if (strncmp(path, "/dev/fd/", 8) != 0)
+		return -1;
+	n = strtol(path + 8, &end, 10);
+	return end != path + 8 && !*end && n >= 0 && n <= INT32_MAX ? (int)n : -1;
+}
+
 static bool is_protected(const struct rec_file *f, const struct stat *st)
 {
 	for (size_t i = 0; i < f->o.n_protect; i++)
@@ -401,7 +421,8 @@ static int open_current(struct rec_file *f, uint32_t seq)
 		snprintf(f->name, sizeof(f->name), "%s", f->path);
 		return -ENAMETOOLONG;
 	}
-	f->fd = open(f->name, flags, 0644);
+	int inherited = f->rotating ? -1 : inherited_fd(f->name);
+	f->fd = inherited >= 0 ? fcntl(inherited, F_DUPFD_CLOEXEC, 0) : open(f->name, flags, 0644);
 	if (f->fd < 0)
 		return -errno;
 	if (fstat(f->fd, &st) < 0) {
@@ -416,7 +437,7 @@ static int open_current(struct rec_file *f, uint32_t seq)
 		err = EEXIST;
 		goto fail;
 	}
-	f->regular = S_ISREG(st.st_mode);
+	f->regular = S_ISREG(st.st_mode) && inherited < 0;
 	if (f->regular && ftruncate(f->fd, 0) < 0) {
 		err = errno;
 		goto fail;

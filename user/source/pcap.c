@@ -136,7 +136,7 @@ static int open_decompressing(struct pcap_source *s, char *err, size_t errlen)
 	 * as the whole analysis.  Pipes and gzip files go through zlib.
 	 */
 	unsigned char magic[2];
-	if (S_ISREG(st.st_mode) &&
+	if (S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0 &&
 	    pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
 	    !(magic[0] == 0x1f && magic[1] == 0x8b)) {
 		s->file = fdopen(fd, "r");

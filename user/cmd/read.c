@@ -73,6 +73,7 @@ int cmd_read(int argc, char **argv)
 		free(sources);
 		return rc ? rc : 2;
 	}
+	struct packet_sink sink = pipeline_packet_sink(run.pipeline);
 	int status = 0;
 	for (int i = 0; i < opts.n_files; i++) {
 		/* The files are one capture: stop at one that cannot be opened. */
@@ -80,7 +81,7 @@ int cmd_read(int argc, char **argv)
 			status = 2;
 		if (!sources[i])
 			break;
-		int run_rc = pcap_source_run(sources[i], run.pipeline, err, sizeof(err));
+		int run_rc = pcap_source_run(sources[i], &sink, err, sizeof(err));
 		if (run_rc < 0) {
 			/* Said and counted (a cut record is a packet lost), then on to the next file. */
 			fprintf(stderr, "faultline read: %s\n", err);

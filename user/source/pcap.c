@@ -14,7 +14,6 @@
 
 #include "core/decode.h"
 #include "core/packet.h"
-#include "pipeline.h"
 
 /*
  * The fast path: a classic little-endian pcap 2.4 file, read with read() into
@@ -203,7 +202,7 @@ static void fast_open(struct pcap_source *s)
  * Returns the number of packets fed; *done tells whether the file ended
  * cleanly (otherwise libpcap takes over from that packet).
  */
-static uint64_t fast_run(struct pcap_source *s, struct pipeline *p, bool *done)
+static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, bool *done)
 {
 	unsigned char *buf = malloc(FAST_BUF);
 	unsigned char *pkt = aligned_alloc(64, FAST_MAX_SNAPLEN);
@@ -249,7 +248,7 @@ static uint64_t fast_run(struct pcap_source *s, struct pipeline *p, bool *done)
 		};
 		off += 16 + (size_t)caplen;
 		number++;
-		pipeline_packet(p, &fp);
+		out->packet(out->ctx, &fp);
 	}
 out:
 	free(buf);
@@ -305,7 +304,8 @@ uint32_t pcap_source_linktype(const struct pcap_source *s)
 	return s->linktype;
 }
 
-int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t errlen)
+int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
+		    size_t errlen)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
@@ -314,7 +314,7 @@ int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t
 
 	if (s->fast) {
 		bool done;
-		uint64_t fed = fast_run(s, p, &done);
+		uint64_t fed = fast_run(s, out, &done);
 		if (done)
 			return 0;
 		/* libpcap goes on from the first record the fast path left. */
@@ -332,7 +332,7 @@ int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t
 			/* pcapng may change link type per interface; libpcap reports it per file */
 			.linktype = (uint32_t)pcap_datalink(s->pcap),
 		};
-		pipeline_packet(p, &pkt);
+		out->packet(out->ctx, &pkt);
 	}
 	/* A gzip stream cut short may end at a record boundary: libpcap sees a clean end. */
 	if (s->gz && !s->gz_err[0])

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pipeline;
+struct packet_sink;
 struct pcap_source;
 
 /*
@@ -20,13 +20,14 @@ struct pcap_source;
 struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *err, size_t errlen);
 uint32_t pcap_source_linktype(const struct pcap_source *s);
 /*
- * Feed every packet to the pipeline.  Returns 0; -EIO when the file ends in a
+ * Feed every packet to out.  Returns 0; -EIO when the file ends in a
  * damaged record, e.g. cut mid-record (err names the file and packet number
  * with libpcap's words, "truncated dump file; tried to read N captured bytes,
  * only got M"); -EBADMSG when the gzip data is corrupt or cut short.  The
  * packets before the failure were analysed.
  */
-int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t errlen);
+int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
+		    size_t errlen);
 void pcap_source_close(struct pcap_source *s);
 
 #endif

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "track/tcp.h"
+#include "stream/seq.h"
 
 struct reasm_seg {
 	struct reasm_seg *next;

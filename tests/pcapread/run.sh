@@ -5,12 +5,10 @@
 # (which always goes through libpcap) and the outputs compared, for every
 # golden fixture and for crafted files whose records the fast reader hands to
 # libpcap (truncated tail, caplen above snaplen, caplen above the wire length).
-set -u
-cd "$(dirname "$0")/../.."
-BIN=${BIN:-./faultline-asan}
-pass=0 fail=0
-tmp=$(mktemp -d /tmp/flt-pcapread.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin pcapread "$@"
+BIN=${BIN:-$T_BIN}
+tmp=$T_TMP
 
 # same FILE: plain and gzipped reads agree (entries, exit code, stats, messages).
 same() {
@@ -21,10 +19,10 @@ same() {
 	b=$("$BIN" read -o json "$tmp/$name.gz" 2>&1; echo "rc=$?"; "$BIN" read --stats "$tmp/$name.gz" 2>&1)
 	b=${b//"$tmp/$name.gz"/"$tmp/$name"}
 	if [ "$a" == "$b" ]; then
-		pass=$((pass + 1)); echo "ok   $name"
+		t_pass "$name"
 	else
-		fail=$((fail + 1)); echo "FAIL $name: plain and gzipped reads differ"
-		diff <(echo "$a") <(echo "$b") | head -6
+		t_fail "$name" "plain and gzipped reads differ"
+		diff <(echo "$a") <(echo "$b") | T_NOTE_LINES=6 t_note
 	fi
 }
 
@@ -60,23 +58,19 @@ write("crafted-empty.pcap", [])
 ns = struct.pack("<I", 0xa1b23c4d) + hdr[4:]
 write("crafted-nanosecond.pcap", [(t, f * 1000 + 7, p, l) for t, f, p, l in recs], header=ns)
 PY
+[ $? = 0 ] || t_fail "craft the damaged files (python3)"
 for f in "$tmp"/src/crafted-*.pcap; do same "$f"; done
 
-# check NAME COMMAND...: one more pass or fail.
-check() {
-	local name=$1; shift
-	if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
-}
 # Each input is opened once: through a FIFO, the same as from the file.
 mkfifo "$tmp/fifo"
 want=$("$BIN" read -o json "$base" 2>&1)
 (cat "$base" >"$tmp/fifo" &)
 got=$(timeout 20 "$BIN" read -o json "$tmp/fifo" 2>&1)
-check "a FIFO reads like the file" eval '[ -n "$want" ] && [ "$want" == "$got" ]'
+t_check_eval "a FIFO reads like the file" '[ -n "$want" ] && [ "$want" == "$got" ]'
 # A cut record: exit 1 with tcpdump's message, plain and gzipped alike.
 out=$("$BIN" read -o json "$tmp/src/crafted-truncated-tail.pcap" 2>&1); rc=$?
-check "truncated tail: exit 1" [ "$rc" = 1 ]
-check "truncated tail: tcpdump's message" \
+t_check "truncated tail: exit 1" [ "$rc" = 1 ]
+t_check "truncated tail: tcpdump's message" \
 	grep -q "truncated dump file; tried to read 100 captured bytes, only got 10" <<<"$out"
 # A link type the decoder does not know is an error naming it, not a silent empty run.
 python3 - "$base" "$tmp/src/lt.pcap" <<'PY'
@@ -85,8 +79,6 @@ data = open(sys.argv[1], "rb").read()
 open(sys.argv[2], "wb").write(data[:20] + struct.pack("<I", 147) + data[24:])
 PY
 out=$("$BIN" read -o json "$tmp/src/lt.pcap" 2>&1); rc=$?
-check "unknown link type: exit 2, the file and the link type named" \
-	eval '[ "$rc" = 2 ] && grep -q "lt.pcap: link type 147" <<<"$out"'
-
-echo "pcapread: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+t_check_eval "unknown link type: exit 2, the file and the link type named" \
+	'[ "$rc" = 2 ] && grep -q "lt.pcap: link type 147" <<<"$out"'
+t_finish

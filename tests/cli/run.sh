@@ -64,6 +64,97 @@ expect "default timeout: no CloseWait" 0 '^0$' -- close_waits
 expect "--set overrides the file" 0 '^0$' -- \
 	close_waits --config "$tmp/ok.yaml" --set tap.tcpStreamChannelTimeoutMs=10000
 
+# Inputs are opened once: a FIFO and /dev/stdin on a pipe (both used to hang or fail).
+mkfifo "$tmp/fifo"
+(cat "$tmp/refused.pcap" >"$tmp/fifo" &)
+expect "FIFO input" 0 '"reason":"refused"' -- timeout 20 "$BIN" read -o json "$tmp/fifo"
+# /dev/stdin on a FIFO whose writer is done: opening the path again would wait for another.
+mkfifo "$tmp/fifo2"
+(cat "$tmp/refused.pcap" >"$tmp/fifo2" &)
+expect "/dev/stdin on a FIFO" 0 '"reason":"refused"' -- \
+	sh -c "timeout 20 \"$BIN\" read -o json /dev/stdin <\"$tmp/fifo2\""
+# More files than the descriptor limit, read in order as one capture.
+mkdir "$tmp/many"
+for i in $(seq -w 1 150); do cp "$tmp/refused.pcap" "$tmp/many/f$i.pcap"; done
+expect "150 files with 64 descriptors" 0 '^300$' -- \
+	sh -c "ulimit -n 64; \"$BIN\" read --stats \"$tmp\"/many/f*.pcap | jq .packets.seen"
+
+# Nothing silent: a link type we cannot decode, a record cut short, corrupt gzip.
+/usr/bin/python3 - "$tmp" <<'PY'
+import gzip, struct, sys
+d = sys.argv[1]
+data = open(f"{d}/refused.pcap", "rb").read()
+hdr = bytearray(data[:24]); hdr[20:24] = struct.pack("<I", 105)   # IEEE 802.11
+open(f"{d}/wifi.pcap", "wb").write(bytes(hdr) + data[24:])
+open(f"{d}/cut.pcap", "wb").write(data[:-10])
+z = bytearray(gzip.compress(data)); z[20] ^= 0xff; z[24] ^= 0xff
+open(f"{d}/corrupt.pcap.gz", "wb").write(bytes(z))
+open(f"{d}/short.pcap.gz", "wb").write(gzip.compress(data)[:-6])
+PY
+expect "unknown link type" 2 "wifi.pcap: link type 105 \(IEEE802_11\) is not supported" -- \
+	"$BIN" read -o json "$tmp/wifi.pcap"
+expect "record cut short: exit 1, tcpdump's message" 1 \
+	"cut.pcap: packet 2: truncated dump file; tried to read [0-9]+ captured bytes, only got [0-9]+" -- \
+	"$BIN" read -o json "$tmp/cut.pcap"
+expect "record cut short: counted" 0 '"decode_errors":1' -- \
+	sh -c "\"$BIN\" read --stats \"$tmp/cut.pcap\" | jq -c .packets"
+expect "corrupt gzip" 2 "corrupt.pcap.gz: corrupt gzip data" -- "$BIN" read -o json "$tmp/corrupt.pcap.gz"
+expect "gzip cut short" 1 "short.pcap.gz: .*gzip data cut short" -- "$BIN" read -o json "$tmp/short.pcap.gz"
+
+# Small ones: a YAML alias is an error (it used to shift the keys after it); --duration inf.
+printf 'tap:\n  snaplen: &s 1500\n  maxFlows: *s\n' >"$tmp/alias.yaml"
+expect "YAML anchor/alias" 2 "alias.yaml:2:.*anchors .*not supported" -- \
+	"$BIN" read --config "$tmp/alias.yaml" "$tmp/refused.pcap"
+expect "--duration inf" 2 "--duration takes a positive number" -- "$BIN" capture --duration inf
+expect "--duration 1e999" 2 "--duration takes a positive number" -- "$BIN" capture --duration 1e999
+expect "--write-follow-symlinks in --help" 0 "--write-follow-symlinks" -- "$BIN" read --help
+
+# Ring loss is logged as it happens, not only counted: a capture stopped (SIGSTOP) while a
+# flood fills its one-block AF_PACKET ring must say so once it runs again.  Root only.
+if [ "$(id -u)" = 0 ] && command -v ping >/dev/null; then
+	. tests/netns/lib.sh
+	CAP=
+	t_on_exit '[ -n "$CAP" ] && kill -KILL "$CAP" 2>/dev/null'
+	ns_prefix flt-cli
+	if ns_add a && ns_add b && ns_link a a0 198.18.9.1/24 b b0 198.18.9.2/24 2>/dev/null; then
+		ns_exec a "$BIN" capture -i a0 --backend afpacket --set tap.ringBufferMb=1 \
+			--socket "$tmp/cap.sock" -o json >/dev/null 2>"$tmp/cap.err" &
+		CAP=$!
+		for i in $(seq 1 100); do grep -q "capturing on" "$tmp/cap.err" && break; sleep 0.1; done
+		kill -STOP "$CAP"
+		ns_exec b ping -q -f -c 3000 -s 1400 198.18.9.1 >/dev/null 2>&1
+		kill -CONT "$CAP"
+		for i in $(seq 1 100); do grep -q "lost" "$tmp/cap.err" && break; sleep 0.1; done
+		kill -TERM "$CAP"; wait "$CAP" 2>/dev/null; CAP=
+		if grep -qE "lost [0-9]+ packets in the last second on a0: ring full" "$tmp/cap.err"; then
+			t_pass "ring loss logged"
+		else
+			t_fail "ring loss logged" "$(tail -3 "$tmp/cap.err")"
+		fi
+		# XDP left by a killed run is removed with only the service's capabilities
+		# (deploy/faultline.service): by interface, not by looking the program up by id.
+		if command -v setpriv >/dev/null; then
+			ip netns exec "$(ns_name a)" "$BIN" capture -i a0 --hook xdp --socket "$tmp/x1.sock" \
+				-o json >/dev/null 2>"$tmp/x1.err" &
+			CAP=$!
+			for i in $(seq 1 100); do grep -q "capturing on" "$tmp/x1.err" && break; sleep 0.1; done
+			kill -KILL "$CAP"; wait "$CAP" 2>/dev/null; CAP=
+			if ip -n "$(ns_name a)" link show a0 | grep -q "prog/xdp"; then
+				expect "XDP leftover removed with the service's capabilities" 0 \
+					"removed 1 BPF attachment left by an earlier run" -- \
+					ns_exec a setpriv --bounding-set -all,+bpf,+perfmon,+net_admin,+net_raw,+sys_resource \
+					"$BIN" capture -i a0 --hook xdp --duration 1 --socket "$tmp/x2.sock" -o json
+				t_check_eval "XDP leftover: gone after the second run" \
+					'! ip -n "$(ns_name a)" link show a0 | grep -q "prog/xdp"'
+			else
+				t_fail "XDP leftover: the killed capture left no XDP program to clean" "$(cat "$tmp/x1.err")"
+			fi
+		fi
+	else
+		t_fail "ring loss logged" "cannot make the namespaces"
+	fi
+fi
+
 # --stats prints one JSON document with every key of the spec.
 "$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz" >"$tmp/stats.json"
 t_jq "stats document" '.[0] | (.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"

@@ -60,4 +60,25 @@ write("crafted-nanosecond.pcap", [(t, f * 1000 + 7, p, l) for t, f, p, l in recs
 PY
 [ $? = 0 ] || t_fail "craft the damaged files (python3)"
 for f in "$tmp"/src/crafted-*.pcap; do same "$f"; done
+
+# Each input is opened once: through a FIFO, the same as from the file.
+mkfifo "$tmp/fifo"
+want=$("$BIN" read -o json "$base" 2>&1)
+(cat "$base" >"$tmp/fifo" &)
+got=$(timeout 20 "$BIN" read -o json "$tmp/fifo" 2>&1)
+t_check_eval "a FIFO reads like the file" '[ -n "$want" ] && [ "$want" == "$got" ]'
+# A cut record: exit 1 with tcpdump's message, plain and gzipped alike.
+out=$("$BIN" read -o json "$tmp/src/crafted-truncated-tail.pcap" 2>&1); rc=$?
+t_check "truncated tail: exit 1" [ "$rc" = 1 ]
+t_check "truncated tail: tcpdump's message" \
+	grep -q "truncated dump file; tried to read 100 captured bytes, only got 10" <<<"$out"
+# A link type the decoder does not know is an error naming it, not a silent empty run.
+python3 - "$base" "$tmp/src/lt.pcap" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+open(sys.argv[2], "wb").write(data[:20] + struct.pack("<I", 147) + data[24:])
+PY
+out=$("$BIN" read -o json "$tmp/src/lt.pcap" 2>&1); rc=$?
+t_check_eval "unknown link type: exit 2, the file and the link type named" \
+	'[ "$rc" = 2 ] && grep -q "lt.pcap: link type 147" <<<"$out"'
 t_finish

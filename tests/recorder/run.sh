@@ -130,17 +130,49 @@ cp "$tmp/fx.pcap" "$tmp/same.pcap"
 rc=$?
 t_check_eval "read -w onto its own input: exit 2, the input left alone" \
 	'[ $rc = 2 ] && cmp -s "$tmp/fx.pcap" "$tmp/same.pcap"'
+# The same file by another name: a hard link, and a name the rotation would write or delete.
+mkdir "$tmp/in"
+cp "$tmp/fx.pcap" "$tmp/in/a.pcap"
+ln "$tmp/in/a.pcap" "$tmp/in/hard.pcap"
+"$FL" read -o json -w "$tmp/in/hard.pcap" "$tmp/in/a.pcap" >/dev/null 2>"$tmp/err6"
+rc=$?
+t_check_eval "read -w onto a hard link of its input: exit 2, said, the input left alone" \
+	'[ $rc = 2 ] && grep -q "input" "$tmp/err6" && cmp -s "$tmp/fx.pcap" "$tmp/in/a.pcap"'
+cp "$tmp/fx.pcap" "$tmp/in/r-00001.pcap"
+"$FL" read -o json -w "$tmp/in/r.pcap" --write-max-mb 1 "$tmp/in/r-00001.pcap" >/dev/null 2>"$tmp/err7"
+rc=$?
+t_check_eval "read r-00001.pcap -w r.pcap --write-max-mb 1: exit 2, the input left alone" \
+	'[ $rc = 2 ] && grep -q "r-00001.pcap is an input" "$tmp/err7" && cmp -s "$tmp/fx.pcap" "$tmp/in/r-00001.pcap"'
+# A symbolic link is not followed unless asked (a root process would write where it points).
+cp "$tmp/fx.pcap" "$tmp/in/precious"
+ln -s "$tmp/in/precious" "$tmp/in/link.pcap"
+"$FL" read -o json -w "$tmp/in/link.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/err8"
+rc=$?
+t_check_eval "read -w SYMLINK: exit 2, said, the target left alone" \
+	'[ $rc = 2 ] && grep -q "symbolic link" "$tmp/err8" && cmp -s "$tmp/fx.pcap" "$tmp/in/precious"'
+"$FL" read -o json -w "$tmp/in/link.pcap" --write-follow-symlinks "$tmp/big.pcap" >/dev/null 2>&1
+t_check "read -w SYMLINK --write-follow-symlinks: written through the link" \
+	same_packets "$tmp/big.pcap" "$tmp/in/precious"
+# Restarts: the numbering goes on and the ring keeps exactly K files.
+mkdir "$tmp/rot3"
+for run in 1 2 3; do
+	"$FL" read -o json --write-max-mb 1 --write-files 2 -w "$tmp/rot3/r.pcap" "$tmp/big.pcap" >/dev/null 2>&1
+done
+t_check "rotation across 3 runs: numbering goes on, exactly 2 files kept" \
+	[ "$(cd "$tmp/rot3" && echo *)" = "r-00011.pcap r-00012.pcap" ]
 
 # A disk that cannot take it: reported on stderr, the entries still come.
 if [ -w /dev/full ]; then
 	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"
 	rc=$?
-	t_check_eval "read -w /dev/full: the run goes on (exit 0, same entries)" \
-		'[ $rc = 0 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null'
+	t_check_eval "read -w /dev/full: the analysis goes on (same entries), exit 1" \
+		'[ $rc = 1 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null'
 	t_check "read -w /dev/full: one message naming the file" \
 		[ "$(grep -c '/dev/full' "$tmp/err4")" = 1 ]
 	t_check "read -w /dev/full: counted in stats" \
 		[ "$("$FL" read --stats -w /dev/full "$tmp/fx.pcap" 2>/dev/null | jq .recorder.write_errors)" -ge 1 ]
+	t_check "read -w /dev/full: recorder.packets counts only what was written (0)" \
+		[ "$("$FL" read --stats -w /dev/full "$tmp/fx.pcap" 2>/dev/null | jq .recorder.packets)" = 0 ]
 fi
 
 # --write-filter error: exactly the TCP/UDP conversations of flows with error entries.

@@ -117,6 +117,34 @@ static void test_config_yaml(void **state)
 	assert_true(config_load_yaml(&c, path, err, sizeof(err)) < 0);
 }
 
+/* An alias used to be skipped: the keys after it shifted onto the wrong values. */
+static void test_config_yaml_alias_anchor(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {
+		"tap:\n  snaplen: &s 1500\n  maxFlows: *s\n",                /* anchor, alias */
+		"tap:\n  *k : 1500\n  snaplen: 2000\n",                      /* alias as a key */
+		"base: &b\n  snaplen: 1500\ntap:\n  <<: *b\n",                /* a merge key */
+	};
+	struct fl_config c;
+	char err[256], path[] = "/tmp/faultline-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		FILE *f = fopen(path, "w");
+		fputs(docs[i], f);
+		fclose(f);
+		config_defaults(&c);
+		err[0] = 0;
+		assert_true(config_load_yaml(&c, path, err, sizeof(err)) < 0);
+		assert_true(strstr(err, "anchors") || strstr(err, "aliases"));
+		assert_non_null(strstr(err, path));
+		assert_int_equal(c.max_flows, 1000000);      /* nothing took a shifted value */
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_control_characters_escaped),
 		cmocka_unit_test(test_config_set),
 		cmocka_unit_test(test_config_yaml),
+		cmocka_unit_test(test_config_yaml_alias_anchor),
 	};
 	return cmocka_run_group_tests_name("doc_config", tests, NULL, NULL);
 }

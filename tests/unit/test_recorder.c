@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -706,6 +707,198 @@ static void test_write_error_gzip_full_disk(void **state)
 	assert_non_null(strstr(recorder_last_error(r), "full.pcap.gz"));
 	recorder_close(r);
 	memset(payload, 0, sizeof(payload));
+	/* Cut by the full disk, it still reads cleanly to its last whole packet, and
+	 * recorder.packets counts exactly the packets in it. */
+	size_t kept = read_pcap(path, NULL, 0, NULL);
+	assert_true(kept > 0 && kept < 3000);
+	assert_int_equal(st.recorder.packets, kept);
+	assert_int_equal(st.recorder.dropped, 3000 - kept);
+}
+
+/* ---- the inputs are never touched; symbolic links; restarts ---- */
+
+static struct rec_file_id id_of(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	return (struct rec_file_id){ (uint64_t)sb.st_dev, (uint64_t)sb.st_ino };
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool has_text(const char *path, const char *text)
+{
+	char buf[128] = "";
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strcmp(buf, text) == 0;
+}
+
+/* A hard link to an input is the input: refused before anything is truncated. */
+static void test_refuses_input_hard_link(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *in = path_in_dir("in.pcap"), *out = path_in_dir("in-link.pcap");
+	struct rec_file_id id;
+	char err[512] = "";
+	(void)state;
+
+	write_text(in, "the input");
+	assert_int_equal(link(in, out), 0);
+	id = id_of(in);
+	struct recorder_opts o = { .path = out, .linktype = 1, .protect = &id, .n_protect = 1 };
+	assert_null(recorder_open(&o, &st, err, sizeof(err)));
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(err, "in-link.pcap"));
+	assert_non_null(strstr(err, "input"));
+	assert_true(has_text(in, "the input"));
+	assert_int_equal(st.recorder.files, 0);
+}
+
+/* -w r.pcap --write-max-mb 1 reading r-00001.pcap: the ring would overwrite or delete it. */
+static void test_refuses_rotated_input(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *in = path_in_dir("ring-00001.pcap"), *out = path_in_dir("ring.pcap");
+	struct rec_file_id id;
+	char err[512] = "";
+	(void)state;
+
+	write_text(in, "rotated input");
+	id = id_of(in);
+	struct recorder_opts o = { .path = out, .linktype = 1, .max_mb = 1, .max_files = 1,
+				   .protect = &id, .n_protect = 1 };
+	assert_null(recorder_open(&o, &st, err, sizeof(err)));
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(err, "ring-00001.pcap"));
+	assert_true(has_text(in, "rotated input"));
+	/* Under another name of the ring's directory, the same input. */
+	const char *other = path_in_dir("ring-00009.pcap");
+	assert_int_equal(rename(in, other), 0);
+	assert_null(recorder_open(&o, &st, err, sizeof(err)));
+	assert_true(has_text(other, "rotated input"));
+}
+
+static void test_symlink_refused_unless_asked(void **state)
+{
+	struct fl_stats st = { 0 };
+	char target[256], out[256], dangling[256], nowhere[256], err[512] = "";
+	struct recorder *r;
+	(void)state;
+
+	snprintf(target, sizeof(target), "%s", path_in_dir("target.txt"));
+	snprintf(out, sizeof(out), "%s", path_in_dir("sym.pcap"));
+	snprintf(dangling, sizeof(dangling), "%s", path_in_dir("dangling.pcap"));
+	snprintf(nowhere, sizeof(nowhere), "%s", path_in_dir("nowhere.pcap"));
+	write_text(target, "precious");
+	assert_int_equal(symlink(target, out), 0);
+	struct recorder_opts o = { .path = out, .linktype = 1 };
+	assert_null(recorder_open(&o, &st, err, sizeof(err)));
+	assert_int_equal(errno, ELOOP);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_non_null(strstr(err, "--write-follow-symlinks"));
+	assert_true(has_text(target, "precious"));
+	/* A dangling link is not followed either (it would create its target). */
+	assert_int_equal(symlink(nowhere, dangling), 0);
+	o.path = dangling;
+	assert_null(recorder_open(&o, &st, err, sizeof(err)));
+	assert_false(file_exists(nowhere));
+	/* Asked for: written through the link. */
+	o.path = out;
+	o.follow_symlinks = true;
+	r = open_rec(&o, &st);
+	recorder_close(r);
+	assert_int_equal(read_pcap(target, NULL, 0, NULL), 0);
+}
+
+/* /dev/stdout and /dev/fd/N are the system's links to a descriptor we have: used as is. */
+static void test_dev_fd_is_not_a_refused_symlink(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("fd.pcap");
+	char fdpath[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	(void)state;
+
+	assert_true(fd >= 0);
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+	struct recorder_opts o = { .path = fdpath, .linktype = FL_LINK_ETHERNET };
+	struct recorder *r = open_rec(&o, &st);
+	struct fl_packet p = pkt(TS0, 7, 100, 100);
+	recorder_packet(r, &p, NULL);
+	recorder_close(r);
+	close(fd);
+	assert_int_equal(read_pcap(path, NULL, 0, NULL), 1);
+}
+
+/* Three runs of one ring of K = 2: the numbers go on, exactly 2 files stay. */
+static void test_rotation_across_restarts(void **state)
+{
+	const char *path = path_in_dir("again.pcap");
+	char name[256];
+	(void)state;
+
+	for (int run = 0; run < 3; run++) {
+		struct fl_stats st = { 0 };
+		struct recorder_opts o = { .path = path, .linktype = FL_LINK_ETHERNET,
+					   .max_mb = 1, .max_files = 2 };
+		struct recorder *r = open_rec(&o, &st);
+		/* 3 files a run: 984 + 984 + 32 records. */
+		for (int i = 0; i < 2000; i++) {
+			struct fl_packet p = pkt(TS0 + (uint64_t)i, (uint8_t)i, 1000, 1000);
+			recorder_packet(r, &p, NULL);
+		}
+		recorder_close(r);
+		assert_int_equal(st.recorder.files, 3);
+	}
+	for (uint32_t seq = 1; seq <= 10; seq++) {
+		rec_file_name(path, seq, name, sizeof(name));
+		assert_int_equal(file_exists(name), seq == 8 || seq == 9);
+	}
+	rec_file_name(path, 9, name, sizeof(name));
+	assert_int_equal(read_pcap(name, NULL, 0, NULL), 2000 - 2 * 984);
+	/* A bigger K later keeps what is there and adds to it. */
+	struct fl_stats st = { 0 };
+	struct recorder_opts o = { .path = path, .linktype = FL_LINK_ETHERNET,
+				   .max_mb = 1, .max_files = 5 };
+	recorder_close(open_rec(&o, &st));
+	for (uint32_t seq = 1; seq <= 11; seq++) {
+		rec_file_name(path, seq, name, sizeof(name));
+		assert_int_equal(file_exists(name), seq >= 8 && seq <= 10);
+	}
+}
+
+/* A gzip recording is whole members on disk after every flush: readable while it runs. */
+static void test_gzip_readable_after_each_flush(void **state)
+{
+	struct fl_stats st = { 0 };
+	const char *path = path_in_dir("live.pcap.gz");
+	struct recorder_opts o = { .path = path, .linktype = FL_LINK_ETHERNET };
+	struct recorder *r = open_rec(&o, &st);
+	(void)state;
+
+	for (int round = 1; round <= 3; round++) {
+		for (int i = 0; i < 100; i++) {
+			struct fl_packet p = pkt(TS0 + (uint64_t)(round * 100 + i), (uint8_t)i, 200, 200);
+			recorder_packet(r, &p, NULL);
+		}
+		recorder_flush(r);
+		/* slurp() fails on a stream that ends mid-member. */
+		assert_int_equal(read_pcap(path, NULL, 0, NULL), (size_t)round * 100);
+		assert_int_equal(st.recorder.packets, (uint64_t)round * 100);
+	}
+	recorder_close(r);
+	assert_int_equal(read_pcap(path, NULL, 0, NULL), 300);
 }
 
 static void test_open_failure(void **state)
@@ -747,6 +940,12 @@ int main(void)
 						umount_small_fs),
 		cmocka_unit_test_setup_teardown(test_write_error_gzip_full_disk, mount_small_fs,
 						umount_small_fs),
+		cmocka_unit_test(test_refuses_input_hard_link),
+		cmocka_unit_test(test_refuses_rotated_input),
+		cmocka_unit_test(test_symlink_refused_unless_asked),
+		cmocka_unit_test(test_dev_fd_is_not_a_refused_symlink),
+		cmocka_unit_test(test_rotation_across_restarts),
+		cmocka_unit_test(test_gzip_readable_after_each_flush),
 		cmocka_unit_test(test_open_failure),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, remove_dir);

@@ -47,6 +47,7 @@ struct capture_loop {
 	int last_hit;
 	uint64_t deadline_ns;   /* 0: none */
 	unsigned ticks;
+	uint64_t drops_reported;   /* packets.dropped when loss was last logged */
 	bool stop;
 	int status;
 };
@@ -171,6 +172,25 @@ static void on_source(struct watch *w, uint32_t events)
 	l->src->ops->poll(l->src);
 }
 
+/* Ring loss is logged as it happens, once a second at most, besides packets.dropped. */
+static void report_drops(struct capture_loop *l)
+{
+	const struct fl_stats *st = &l->run.stats;
+	uint64_t lost = st->packets.dropped - l->drops_reported;
+	char where[128] = "";
+	size_t used = 0;
+
+	if (!lost)
+		return;
+	l->drops_reported = st->packets.dropped;
+	/* One ring serves every interface: name them all. */
+	for (unsigned i = 0; i < st->capture.n_interfaces && used < sizeof(where); i++)
+		used += (size_t)snprintf(where + used, sizeof(where) - used, "%s%.16s", i ? ", " : "",
+					 st->capture.interfaces[i]);
+	pr_warn("lost %llu packet%s in the last second on %s: ring full\n",
+		(unsigned long long)lost, lost == 1 ? "" : "s", where[0] ? where : "no interface");
+}
+
 static void on_timer(struct watch *w, uint32_t events)
 {
 	struct capture_loop *l = watch_container(w, struct capture_loop, timer_w);
@@ -185,6 +205,7 @@ static void on_timer(struct watch *w, uint32_t events)
 	pipeline_tick(l->run.pipeline, now);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
 		refresh_stats(l);
+		report_drops(l);
 		/* -w: an idle capture's last packets reach the disk within a second. */
 		if (l->run.recorder) {
 			recorder_flush(l->run.recorder);
@@ -427,7 +448,8 @@ out:
 	detach_all(&l);
 	l.src->ops->poll(l.src);
 	refresh_stats(&l);
-	run_finish(&l.run);
+	if (run_finish(&l.run) && !l.status)
+		l.status = 1;         /* the recording failed (already said why) */
 	ctl_close(l.ctl);
 	metrics_server_stop(l.metrics);
 	l.src->ops->close(l.src);

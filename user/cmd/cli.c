@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kfl/kfl.h"
@@ -16,7 +17,7 @@
 
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
-	OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
+	OPT_WRITE_FOLLOW_SYMLINKS, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 };
 
 static const struct option read_options[] = {
@@ -29,6 +30,7 @@ static const struct option read_options[] = {
 	{ "write-filter", required_argument, NULL, OPT_WRITE_FILTER },
 	{ "write-max-mb", required_argument, NULL, OPT_WRITE_MAX_MB },
 	{ "write-files", required_argument, NULL, OPT_WRITE_FILES },
+	{ "write-follow-symlinks", no_argument, NULL, OPT_WRITE_FOLLOW_SYMLINKS },
 	{ "help", no_argument, NULL, 'h' },
 	/* capture only (rejected for read below) */
 	{ "interface", required_argument, NULL, 'i' },
@@ -58,6 +60,8 @@ static const char common_help[] =
 	"      --write-filter KFL   record only the flows that produced a matching entry\n"
 	"      --write-max-mb N     rotate the recording every N MB\n"
 	"      --write-files K      keep only the newest K recordings\n"
+	"      --write-follow-symlinks  write through FILE when it is a symbolic link\n"
+	"                           (refused by default)\n"
 	"      --set KEY=VALUE      set a configuration key (repeatable), e.g.\n"
 	"                           --set tap.tcpStreamChannelTimeoutMs=2000\n"
 	"      --config FILE        read configuration keys from a YAML file\n"
@@ -76,6 +80,11 @@ static const char capture_only_help[] =
 static const char keys_help[] =
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
 	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64).\n";
+
+/* --duration: about 31 years, so that start + duration in ns fits 64 bits. */
+#define CLI_MAX_DURATION_S 1e9
+#define CLI_MAX_DURATION_TEXT "1000000000"
+#define CLI_RING_BUFFER_MAX_MB 2048u
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
@@ -149,6 +158,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			if (parse_u32(cmd, "--write-files", optarg, 1, &o->write_files))
 				return 2;
 			break;
+		case OPT_WRITE_FOLLOW_SYMLINKS: o->write_follow_symlinks = true; break;
 		case 'i':
 			if (o->n_interfaces == CLI_MAX_INTERFACES)
 				return usage_error(cmd, "too many interfaces%s", "");
@@ -167,8 +177,11 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		case OPT_DURATION: {
 			char *end;
 			o->duration_s = strtod(optarg, &end);
-			if (end == optarg || *end || !(o->duration_s > 0))
-				return usage_error(cmd, "--duration takes a positive number of seconds, got '%s'", optarg);
+			/* "inf", "nan" and 1e999 are numbers to strtod, not durations. */
+			if (end == optarg || *end || !(o->duration_s > 0) ||
+			    !(o->duration_s <= CLI_MAX_DURATION_S))
+				return usage_error(cmd, "--duration takes a positive number of seconds "
+						   "(at most " CLI_MAX_DURATION_TEXT "), got '%s'", optarg);
 			break;
 		}
 		case OPT_SOCKET: o->socket_path = optarg; break;
@@ -205,10 +218,19 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	} else if (optind < argc) {
 		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	}
-	if ((o->write_filter || o->write_max_mb || o->write_files) && !o->write_path)
-		return usage_error(cmd, "--write-filter, --write-max-mb and --write-files need -w FILE%s", "");
+	if ((o->write_filter || o->write_max_mb || o->write_files || o->write_follow_symlinks) &&
+	    !o->write_path)
+		return usage_error(cmd, "--write-filter, --write-max-mb, --write-files and "
+				   "--write-follow-symlinks need -w FILE%s", "");
 	if (o->write_files && !o->write_max_mb)
 		return usage_error(cmd, "--write-files K needs --write-max-mb N (the ring rotates by size)%s", "");
+	/* A BPF ring buffer's size is a power of two that fits 32 bits: 2 GiB at most. */
+	if (capture && o->cfg.ring_buffer_mb > CLI_RING_BUFFER_MAX_MB) {
+		fprintf(stderr, "faultline capture: tap.ringBufferMb %u is more than the kernel "
+			"allows for a ring buffer; clamped to %u\n", o->cfg.ring_buffer_mb,
+			CLI_RING_BUFFER_MAX_MB);
+		o->cfg.ring_buffer_mb = CLI_RING_BUFFER_MAX_MB;
+	}
 	return 0;
 }
 
@@ -228,17 +250,22 @@ static int setup_recorder(struct run *r, const struct cli_opts *o)
 		.max_files = o->write_files,
 	};
 
-	/* O_TRUNC on an input file would leave nothing to read. */
-	char wpath[PATH_MAX], ipath[PATH_MAX];
-	if (realpath(o->write_path, wpath)) {
-		for (int i = 0; i < o->n_files; i++) {
-			if (realpath(o->files[i], ipath) && strcmp(wpath, ipath) == 0) {
-				fprintf(stderr, "faultline read: -w %s is also an input file\n",
-					o->write_path);
-				return 2;
-			}
-		}
+	/*
+	 * The inputs by device and inode (a path compare misses hard links and
+	 * rotated names): the recorder refuses to write, truncate or delete them.
+	 */
+	struct rec_file_id ids[o->n_files > 0 ? o->n_files : 1];
+	size_t n_ids = 0;
+	for (int i = 0; i < o->n_files; i++) {
+		struct stat st;
+		int rc = strcmp(o->files[i], "-") == 0 ? fstat(STDIN_FILENO, &st) :
+							  stat(o->files[i], &st);
+		if (rc == 0)
+			ids[n_ids++] = (struct rec_file_id){ (uint64_t)st.st_dev, (uint64_t)st.st_ino };
 	}
+	ro.protect = ids;
+	ro.n_protect = n_ids;
+	ro.follow_symlinks = o->write_follow_symlinks;
 
 	if (o->write_filter) {
 		r->write_filter = kfl_compile(o->write_filter, err, sizeof(err));
@@ -252,7 +279,7 @@ static int setup_recorder(struct run *r, const struct cli_opts *o)
 	}
 	r->recorder = recorder_open(&ro, &r->stats, err, sizeof(err));
 	if (!r->recorder) {
-		fprintf(stderr, "faultline: -w: %s\n", err);
+		fprintf(stderr, "faultline %s: -w: %s\n", o->capture ? "capture" : "read", err);
 		return 2;
 	}
 	if (recorder_attach(r->recorder, r->pipeline) < 0) {
@@ -323,14 +350,19 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 	return 0;
 }
 
-void run_finish(struct run *r)
+int run_finish(struct run *r)
 {
+	int status = 0;
+
 	if (r->pipeline)
 		pipeline_finish(r->pipeline);
 	/* After the last entries (they flush --write-filter buffers), before --stats. */
 	if (r->recorder) {
 		recorder_finish(r->recorder);
 		run_report_recorder(r);
+		/* A recording that lost packets to a write error is a failed run. */
+		if (r->stats.recorder.write_errors)
+			status = 1;
 	}
 	if (r->opts && r->opts->stats)
 		stats_write_json(&r->stats, stdout);
@@ -346,4 +378,5 @@ void run_finish(struct run *r)
 	r->pipeline = NULL;
 	r->recorder = NULL;
 	r->write_filter = NULL;
+	return status;
 }

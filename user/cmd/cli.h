@@ -26,6 +26,7 @@ struct cli_opts {
 	const char *write_filter;     /* --write-filter KFL */
 	uint32_t write_max_mb;        /* 0: no rotation */
 	uint32_t write_files;         /* 0: keep all */
+	bool write_follow_symlinks;   /* -w may be a symbolic link */
 	bool stats;                   /* --stats */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
@@ -68,7 +69,10 @@ struct run {
 int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name);
 /* Print the recorder's problem on stderr, once per run (capture may call it on its timer). */
 void run_report_recorder(struct run *r);
-/* Finish the pipeline (capture-end), print --stats if asked, free everything. */
-void run_finish(struct run *r);
+/*
+ * Finish the pipeline (capture-end), print --stats if asked, free everything.
+ * Returns 1 when the recording failed (its message printed), else 0.
+ */
+int run_finish(struct run *r);
 
 #endif

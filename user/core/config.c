@@ -84,6 +84,20 @@ int config_set(struct fl_config *cfg, const char *assignment, char *err, size_t 
 	return config_set_key(cfg, key, eq + 1, err, errlen);
 }
 
+/* The anchor (&name) an event defines, or NULL. */
+static const char *yaml_event_anchor(const yaml_event_t *ev)
+{
+	const yaml_char_t *a = NULL;
+
+	if (ev->type == YAML_SCALAR_EVENT)
+		a = ev->data.scalar.anchor;
+	else if (ev->type == YAML_MAPPING_START_EVENT)
+		a = ev->data.mapping_start.anchor;
+	else if (ev->type == YAML_SEQUENCE_START_EVENT)
+		a = ev->data.sequence_start.anchor;
+	return (const char *)a;
+}
+
 /* Walk the YAML events keeping the path of mapping keys, e.g. "tap.snaplen". */
 int config_load_yaml(struct fl_config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -107,6 +121,19 @@ int config_load_yaml(struct fl_config *cfg, const char *path, char *err, size_t 
 				 parser.problem_mark.column + 1,
 				 parser.problem ? parser.problem : "YAML syntax error");
 			rc = -EINVAL;
+			break;
+		}
+		/* An alias would stand for a whole value or key: taken as nothing, it shifts the keys after it. */
+		if (ev.type == YAML_ALIAS_EVENT || yaml_event_anchor(&ev)) {
+			snprintf(err, errlen, "%s:%zu:%zu: YAML %s ('%c%s') are not supported in a "
+				 "configuration file; write the value out", path,
+				 ev.start_mark.line + 1, ev.start_mark.column + 1,
+				 ev.type == YAML_ALIAS_EVENT ? "aliases" : "anchors",
+				 ev.type == YAML_ALIAS_EVENT ? '*' : '&',
+				 ev.type == YAML_ALIAS_EVENT ? (const char *)ev.data.alias.anchor :
+							      yaml_event_anchor(&ev));
+			rc = -EINVAL;
+			yaml_event_delete(&ev);
 			break;
 		}
 		switch (ev.type) {

@@ -603,6 +603,14 @@ static const struct link_decoder link_decoders[] = {
 	{ 127, link_radiotap },        /* DLT_IEEE802_11_RADIO */
 };
 
+bool decode_linktype_known(uint32_t linktype)
+{
+	for (size_t i = 0; i < sizeof(link_decoders) / sizeof(link_decoders[0]); i++)
+		if (link_decoders[i].linktype == linktype)
+			return true;
+	return false;
+}
+
 enum decode_result decode_packet(const struct fl_packet *pkt, struct decoded *d)
 {
 	memset(d, 0, sizeof(*d));

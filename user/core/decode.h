@@ -134,6 +134,8 @@ enum decode_result {
 };
 
 enum decode_result decode_packet(const struct fl_packet *pkt, struct decoded *out);
+/* Whether decode_packet() understands the link type (a DLT number). */
+bool decode_linktype_known(uint32_t linktype);
 
 /*
  * Decode an IP packet quoted inside an ICMP error (no link layer; the quote

@@ -457,6 +457,9 @@ struct recorder *recorder_open(const struct recorder_opts *o, struct fl_stats *s
 		.linktype = r->linktype_known ? o->linktype : FL_LINK_ETHERNET,
 		.max_bytes = (uint64_t)o->max_mb * 1000000ull,
 		.max_files = o->max_files,
+		.protect = o->protect,
+		.n_protect = o->n_protect,
+		.follow_symlinks = o->follow_symlinks,
 	};
 	r->file = rec_file_open(&fo, stats, err, errlen);
 	if (!r->file) {

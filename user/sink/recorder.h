@@ -35,6 +35,7 @@
 #include "report/entry.h"
 #include "core/packet.h"
 #include "report/stats.h"
+#include "sink/recorder_file.h"
 
 struct flow;
 struct kfl_expr;
@@ -55,6 +56,10 @@ struct recorder_opts {
 	uint32_t flow_buffer_packets;    /* 0: 256 */
 	uint32_t flow_buffer_bytes;      /* 0: 512 KiB */
 	uint64_t buffer_total_bytes;     /* 0: 64 MiB */
+	/* Never written, truncated or deleted: the inputs (see recorder_file.h). */
+	const struct rec_file_id *protect;
+	size_t n_protect;
+	bool follow_symlinks;            /* --write-follow-symlinks */
 };
 
 struct recorder;

@@ -13,6 +13,7 @@
 #ifndef FL_RECORDER_FILE_H
 #define FL_RECORDER_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,11 @@
 #define PCAP_FILE_HEADER_LEN 24
 #define PCAP_RECORD_HEADER_LEN 16
 
+/* A file by identity (device and inode), not by name: an input the recorder must not touch. */
+struct rec_file_id {
+	uint64_t dev, ino;
+};
+
 struct rec_file_opts {
 	const char *path;
 	uint32_t snaplen;         /* written in the file header; records are never longer */
@@ -29,11 +35,30 @@ struct rec_file_opts {
 	uint64_t max_bytes;       /* rotate before a file passes this (uncompressed); 0: never */
 	uint32_t max_files;       /* keep the newest K files when rotating; 0: keep all */
 	size_t buffer_bytes;      /* write buffer; 0: 1 MiB */
+	/*
+	 * Files never to write, truncate or delete (the inputs of `read`): a
+	 * recording file that is one of them (a hard link, a rotated name the
+	 * ring would reuse or delete) is refused.
+	 */
+	const struct rec_file_id *protect;
+	size_t n_protect;
+	bool follow_symlinks;     /* else a symbolic link as a recording file is refused (ELOOP) */
 };
 
 struct rec_file;
 
-/* Creates the first file.  NULL with errno set and a message in err. */
+/*
+ * Creates the first file.  NULL with errno set and a message in err.
+ * Rotating, the numbering goes on after the highest numbered file already in
+ * the directory, and with max_files the ring holds exactly that many files
+ * across restarts (older numbered files are deleted).
+ *
+ * Every write is of whole records, so a file cut by a failure (a full disk)
+ * reads cleanly up to its last whole packet: a plain file is truncated back
+ * to it, and a gzip file is written as one gzip member per flush, truncated
+ * back to its last whole member.  stats.recorder.packets counts only packets
+ * that reached the file.
+ */
 struct rec_file *rec_file_open(const struct rec_file_opts *o, struct fl_stats *stats,
 			       char *err, size_t errlen);
 /* Flush and close the file (f stays for rec_file_error()); 0 or -errno of the last failure. */

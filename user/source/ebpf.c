@@ -49,6 +49,9 @@ struct ebpf_source {
 	/* clsact qdiscs we created, remembered in a state file for a later run. */
 	struct { int ifindex; char name[IF_NAMESIZE]; } created[MAX_CREATED];
 	unsigned n_created;
+	/* XDP programs we attached (same file): a later run detaches them by interface. */
+	struct { int ifindex; char name[IF_NAMESIZE]; __u32 prog_id; } xdp[MAX_CREATED];
+	unsigned n_xdp;
 };
 
 int64_t capture_clock_offset(void)
@@ -140,7 +143,7 @@ static void state_write(const struct ebpf_source *s)
 	FILE *f;
 
 	state_path(path, sizeof(path));
-	if (s->n_created == 0) {
+	if (s->n_created == 0 && s->n_xdp == 0) {
 		unlink(path);
 		return;
 	}
@@ -153,6 +156,8 @@ static void state_write(const struct ebpf_source *s)
 	}
 	for (unsigned i = 0; i < s->n_created; i++)
 		fprintf(f, "%d %s\n", s->created[i].ifindex, s->created[i].name);
+	for (unsigned i = 0; i < s->n_xdp; i++)
+		fprintf(f, "xdp %d %s %u\n", s->xdp[i].ifindex, s->xdp[i].name, s->xdp[i].prog_id);
 	if (fclose(f) == 0)
 		rename(tmp, path);
 }
@@ -197,18 +202,50 @@ static int detach_tc_filter(int ifindex, enum bpf_tc_attach_point where, bool on
 	return bpf_tc_detach(&hook, &opts) == 0 ? 1 : 0;
 }
 
+/*
+ * Detach the XDP program on ifindex if it is still the one a dead run
+ * recorded.  By interface, over netlink: that needs only CAP_NET_ADMIN, where
+ * looking the program up by id (to read its name) needs CAP_SYS_ADMIN, which
+ * the service does not have.  1 if detached.
+ */
+static int detach_recorded_xdp(int ifindex, const char *name, __u32 prog_id)
+{
+	struct bpf_xdp_query_opts q = { .sz = sizeof(q) };
+	__u32 mode;
+
+	if (if_nametoindex(name) != (unsigned)ifindex || bpf_xdp_query(ifindex, 0, &q) < 0 ||
+	    !q.prog_id || q.prog_id != prog_id)
+		return 0;
+	mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+	       q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE : 0;
+	return bpf_xdp_detach(ifindex, mode, NULL) == 0 ? 1 : 0;
+}
+
 int capture_ebpf_cleanup_leftovers(void)
 {
 	struct if_nameindex *ifs = if_nameindex();
-	char path[128], name[IF_NAMESIZE + 1];
+	char path[128], line[128], name[IF_NAMESIZE + 1];
 	int removed = 0, ifindex;
+	__u32 prog_id;
 	FILE *f;
+
+	/* What the dead run wrote down: its clsact qdiscs and XDP programs. */
+	state_path(path, sizeof(path));
+	f = fopen(path, "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "xdp %d %16s %u", &ifindex, name, &prog_id) == 3)
+				removed += detach_recorded_xdp(ifindex, name, prog_id);
+		}
+		rewind(f);
+	}
 
 	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
 		struct bpf_xdp_query_opts q = { .sz = sizeof(q) };
 
 		removed += detach_tc_filter((int)i->if_index, BPF_TC_INGRESS, true);
 		removed += detach_tc_filter((int)i->if_index, BPF_TC_EGRESS, true);
+		/* A run that wrote nothing down (killed mid-attach, or older): by name, where we may look. */
 		if (bpf_xdp_query((int)i->if_index, 0, &q) == 0 && q.prog_id &&
 		    prog_is_ours(q.prog_id, FL_PROG_PREFIX "xdp")) {
 			__u32 mode = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
@@ -220,11 +257,10 @@ int capture_ebpf_cleanup_leftovers(void)
 	if (ifs)
 		if_freenameindex(ifs);
 
-	state_path(path, sizeof(path));
-	f = fopen(path, "r");
 	if (f) {
-		while (fscanf(f, "%d %16s", &ifindex, name) == 2)
-			if (if_nametoindex(name) == (unsigned)ifindex)
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%d %16s", &ifindex, name) == 2 &&
+			    if_nametoindex(name) == (unsigned)ifindex)
 				destroy_qdisc_if_empty(ifindex);
 		fclose(f);
 		unlink(path);
@@ -301,6 +337,32 @@ static void forget_qdisc(struct ebpf_source *s, int ifindex)
 	}
 }
 
+static void remember_xdp(struct ebpf_source *s, const struct capture_iface *ifc)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (s->n_xdp >= MAX_CREATED ||
+	    bpf_obj_get_info_by_fd(bpf_program__fd(s->cap->progs.fl_xdp_ingress), &info, &len) < 0)
+		return;
+	s->xdp[s->n_xdp].ifindex = ifc->ifindex;
+	snprintf(s->xdp[s->n_xdp].name, IF_NAMESIZE, "%s", ifc->name);
+	s->xdp[s->n_xdp].prog_id = info.id;
+	s->n_xdp++;
+	state_write(s);
+}
+
+static void forget_xdp(struct ebpf_source *s, int ifindex)
+{
+	for (unsigned i = 0; i < s->n_xdp; i++) {
+		if (s->xdp[i].ifindex == ifindex) {
+			s->xdp[i] = s->xdp[--s->n_xdp];
+			state_write(s);
+			return;
+		}
+	}
+}
+
 static int attach_tc(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
@@ -318,6 +380,7 @@ static void ebpf_detach(struct capture_source *base, struct capture_iface *ifc)
 		DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
 				    .old_prog_fd = bpf_program__fd(s->cap->progs.fl_xdp_ingress));
 		bpf_xdp_detach(ifc->ifindex, XDP_FLAGS_REPLACE, &opts);
+		forget_xdp(s, ifc->ifindex);
 	} else {
 		detach_tc_filter(ifc->ifindex, BPF_TC_INGRESS, false);
 	}
@@ -351,8 +414,10 @@ static int ebpf_attach(struct capture_source *base, struct capture_iface *ifc)
 		/* Not over someone else's XDP program. */
 		err = bpf_xdp_attach(ifc->ifindex, bpf_program__fd(s->cap->progs.fl_xdp_ingress),
 				     XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-		if (!err)
+		if (!err) {
 			ifc->xdp = true;
+			remember_xdp(s, ifc);
+		}
 	} else {
 		err = attach_tc(ifc->ifindex, BPF_TC_INGRESS, bpf_program__fd(s->cap->progs.fl_tc_ingress));
 	}

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/decode.h"
 #include "core/packet.h"
 
 /*
@@ -26,69 +28,141 @@
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
 
+/*
+ * Each input is opened once (a FIFO or /dev/stdin has no second open): the
+ * fast path reads the same descriptor with pread(), at its own offset, while
+ * libpcap's stdio stream moves the descriptor's.
+ */
 struct pcap_source {
 	pcap_t *pcap;
-	int fast_fd;            /* -1: libpcap reads everything */
+	int fd;                 /* the input; closed with the stream libpcap reads */
+	bool plain;             /* a regular file that is not gzip: the fast path may take it */
+	bool fast;              /* the fast path reads it */
 	bool fast_ns;           /* nanosecond timestamps */
 	uint32_t file_snaplen;
 	FILE *file;             /* the file, or a stdio view of the gzFile, that libpcap reads */
+	gzFile gz;              /* the decompressor behind the cookie, or NULL */
+	char gz_err[160];       /* what zlib said when it failed, else "" */
 	const char *path;
 	uint32_t snaplen;
 	uint32_t linktype;
 };
 
+/* Keep zlib's word for a failure (libpcap would only print errno); false if there is none. */
+static bool note_gz_error(struct pcap_source *s, int errnum)
+{
+	int zerr = Z_OK;
+	const char *why = gzerror(s->gz, &zerr), *colon;
+
+	if (zerr == Z_OK || zerr == Z_STREAM_END)
+		return false;
+	/* gzerror() says "<fd:3>: message". */
+	colon = strstr(why, ": ");
+	if (colon)
+		why = colon + 2;
+	if (zerr == Z_ERRNO)
+		snprintf(s->gz_err, sizeof(s->gz_err), "%s", strerror(errnum));
+	else if (zerr == Z_BUF_ERROR)
+		snprintf(s->gz_err, sizeof(s->gz_err), "gzip data cut short (%s)", why);
+	else
+		snprintf(s->gz_err, sizeof(s->gz_err), "corrupt gzip data (%s)", why);
+	return true;
+}
+
 /* fopencookie glue: libpcap reads a FILE*, zlib decompresses behind it. */
 static ssize_t gz_cookie_read(void *cookie, char *buf, size_t size)
 {
+	struct pcap_source *s = cookie;
+
 	if (size > INT32_MAX)
 		size = INT32_MAX;
-	int n = gzread((gzFile)cookie, buf, (unsigned)size);
-	return n < 0 ? -1 : n;
+	int n = gzread(s->gz, buf, (unsigned)size);
+	if (n >= 0)
+		return n;
+	note_gz_error(s, errno);
+	errno = EIO;
+	return -1;
 }
 
 static int gz_cookie_close(void *cookie)
 {
-	return gzclose((gzFile)cookie) == Z_OK ? 0 : EOF;
+	struct pcap_source *s = cookie;
+	return gzclose(s->gz) == Z_OK ? 0 : EOF;
 }
 
-static FILE *open_decompressing(const char *path, char *err, size_t errlen)
+/*
+ * "-", /dev/stdin and /dev/fd/N name a descriptor we already have: opening
+ * the path again would open a pipe's FIFO a second time (and wait for a
+ * writer that is gone).  -1 for a real path.
+ */
+static int inherited_fd(const char *path)
 {
-	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	char *end;
+	long n;
+
+	if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdin") == 0)
+		return STDIN_FILENO;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		path += 8;
+	else if (strncmp(path, "/proc/self/fd/", 14) == 0)
+		path += 14;
+	else
+		return -1;
+	n = strtol(path, &end, 10);
+	return end != path && !*end && n >= 0 && n <= INT32_MAX ? (int)n : -1;
+}
+
+static int open_decompressing(struct pcap_source *s, char *err, size_t errlen)
+{
+	const char *path = s->path;
+	struct stat st;
+	int inherited = inherited_fd(path);
+	int fd = inherited >= 0 ? fcntl(inherited, F_DUPFD_CLOEXEC, 0) :
+				  open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(EISDIR));
+		close(fd);
+		return -1;
+	}
+	s->fd = fd;
 	/*
 	 * A plain (not gzip) regular file is read through stdio directly: the
 	 * cookie layer costs a copy and a call per libpcap read, about as much
 	 * as the whole analysis.  Pipes and gzip files go through zlib.
 	 */
 	unsigned char magic[2];
-	if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+	if (S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0 &&
+	    pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
 	    !(magic[0] == 0x1f && magic[1] == 0x8b)) {
-		FILE *f = fdopen(fd, "r");
-		if (!f) {
+		s->file = fdopen(fd, "r");
+		if (!s->file) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 			close(fd);
-			return NULL;
+			return -1;
 		}
-		setvbuf(f, NULL, _IOFBF, 1 << 20);
-		return f;
+		setvbuf(s->file, NULL, _IOFBF, 1 << 20);
+		s->plain = true;
+		return 0;
 	}
-	gzFile gz = gzdopen(fd, "rb");
-	if (!gz) {
+	s->gz = gzdopen(fd, "rb");
+	if (!s->gz) {
 		close(fd);
 		snprintf(err, errlen, "%s: cannot open: out of memory", path);
-		return NULL;
+		return -1;
 	}
-	gzbuffer(gz, 256 * 1024);
+	gzbuffer(s->gz, 256 * 1024);
 	cookie_io_functions_t io = { .read = gz_cookie_read, .close = gz_cookie_close };
-	FILE *f = fopencookie(gz, "r", io);
-	if (!f) {
-		gzclose(gz);
+	s->file = fopencookie(s, "r", io);
+	if (!s->file) {
+		gzclose(s->gz);
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	}
-	return f;
+	return 0;
 }
 
 static uint32_t le32(const unsigned char *p)
@@ -106,24 +180,19 @@ static bool fast_linktype(uint32_t lt)
 static void fast_open(struct pcap_source *s)
 {
 	unsigned char h[24];
-	if (strcmp(s->path, "-") == 0)
-		return;
-	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!s->plain)
 		return;
 	uint32_t magic = 0, snaplen = 0, lt = 0;
-	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h)) {
+	if (pread(s->fd, h, sizeof(h), 0) == (ssize_t)sizeof(h)) {
 		magic = le32(h);
 		snaplen = le32(h + 16);
 		lt = le32(h + 20);
 	}
 	if ((magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS) || h[4] != 2 || h[5] != 0 ||
 	    h[6] != 4 || h[7] != 0 || snaplen == 0 || snaplen > FAST_MAX_SNAPLEN ||
-	    !fast_linktype(lt) || lt != s->linktype || lseek(fd, 24, SEEK_SET) != 24) {
-		close(fd);
+	    !fast_linktype(lt) || lt != s->linktype)
 		return;
-	}
-	s->fast_fd = fd;
+	s->fast = true;
 	s->fast_ns = magic == PCAP_MAGIC_NS;
 	s->file_snaplen = snaplen;
 }
@@ -139,6 +208,7 @@ static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, b
 	unsigned char *pkt = aligned_alloc(64, FAST_MAX_SNAPLEN);
 	uint64_t number = 0;
 	size_t have = 0, off = 0;
+	off_t file_off = 24;        /* where the next read starts: after the file header */
 	bool eof = false;
 	*done = false;
 	if (!buf || !pkt)
@@ -153,9 +223,10 @@ static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, b
 			memmove(buf, buf + off, have - off);
 			have -= off;
 			off = 0;
-			ssize_t n = read(s->fast_fd, buf + have, FAST_BUF - have);
+			ssize_t n = pread(s->fd, buf + have, FAST_BUF - have, file_off);
 			if (n < 0)
 				break;
+			file_off += n;
 			if (n == 0)
 				eof = true;
 			have += (size_t)n;
@@ -195,15 +266,19 @@ struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *e
 	}
 	s->path = path;
 	s->snaplen = snaplen;
-	s->file = open_decompressing(path, err, errlen);
-	if (!s->file) {
+	s->fd = -1;
+	if (open_decompressing(s, err, errlen) < 0) {
 		free(s);
 		return NULL;
 	}
 	s->pcap = pcap_fopen_offline_with_tstamp_precision(s->file, PCAP_TSTAMP_PRECISION_NANO,
 							   pcap_err);
+	if (!s->pcap && s->gz && !s->gz_err[0])
+		note_gz_error(s, EIO);
 	if (!s->pcap) {
-		if (strstr(pcap_err, "unknown file format") || strstr(pcap_err, "truncated dump file"))
+		if (s->gz_err[0])
+			snprintf(err, errlen, "%s: %s", path, s->gz_err);
+		else if (strstr(pcap_err, "unknown file format") || strstr(pcap_err, "truncated dump file"))
 			snprintf(err, errlen, "%s: not a pcap or pcapng capture (%s)", path, pcap_err);
 		else
 			snprintf(err, errlen, "%s: %s", path, pcap_err[0] ? pcap_err : "cannot read");
@@ -212,7 +287,14 @@ struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *e
 		return NULL;
 	}
 	s->linktype = (uint32_t)pcap_datalink(s->pcap);
-	s->fast_fd = -1;
+	if (!decode_linktype_known(s->linktype)) {
+		const char *name = pcap_datalink_val_to_name((int)s->linktype);
+		snprintf(err, errlen, "%s: link type %u%s%s%s is not supported", path, s->linktype,
+			 name ? " (" : "", name ? name : "", name ? ")" : "");
+		pcap_close(s->pcap);
+		free(s);
+		return NULL;
+	}
 	fast_open(s);
 	return s;
 }
@@ -230,7 +312,7 @@ int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *
 	uint64_t number = 0;
 	int rc;
 
-	if (s->fast_fd >= 0) {
+	if (s->fast) {
 		bool done;
 		uint64_t fed = fast_run(s, out, &done);
 		if (done)
@@ -252,7 +334,15 @@ int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *
 		};
 		out->packet(out->ctx, &pkt);
 	}
-	if (rc == PCAP_ERROR) {
+	/* A gzip stream cut short may end at a record boundary: libpcap sees a clean end. */
+	if (s->gz && !s->gz_err[0])
+		note_gz_error(s, EIO);
+	if (rc == PCAP_ERROR || s->gz_err[0]) {
+		if (s->gz_err[0]) {
+			snprintf(err, errlen, "%s: after packet %llu: %s", s->path,
+				 (unsigned long long)number, s->gz_err);
+			return -EBADMSG;
+		}
 		snprintf(err, errlen, "%s: packet %llu: %s", s->path, (unsigned long long)number + 1,
 			 pcap_geterr(s->pcap));
 		return -EIO;
@@ -264,8 +354,6 @@ void pcap_source_close(struct pcap_source *s)
 {
 	if (!s)
 		return;
-	pcap_close(s->pcap);     /* closes the FILE (and the gzFile behind a cookie) */
-	if (s->fast_fd >= 0)
-		close(s->fast_fd);
+	pcap_close(s->pcap);     /* closes the FILE, its descriptor, and the gzFile behind a cookie */
 	free(s);
 }

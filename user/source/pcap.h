@@ -12,13 +12,19 @@
 struct packet_sink;
 struct pcap_source;
 
-/* NULL with a message naming the file and the problem in err. */
+/*
+ * Opens the file once (a FIFO or "-" works) and reads its header.  NULL with a
+ * message naming the file and the problem in err: unreadable, not a capture,
+ * corrupt gzip, or a link type the decoder does not know.
+ */
 struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *err, size_t errlen);
 uint32_t pcap_source_linktype(const struct pcap_source *s);
 /*
- * Feed every packet to the pipeline.  Returns 0, or -EIO when the file ends
- * in a damaged record (err names the file and packet number; the packets
- * before it were analysed).
+ * Feed every packet to out.  Returns 0; -EIO when the file ends in a
+ * damaged record, e.g. cut mid-record (err names the file and packet number
+ * with libpcap's words, "truncated dump file; tried to read N captured bytes,
+ * only got M"); -EBADMSG when the gzip data is corrupt or cut short.  The
+ * packets before the failure were analysed.
  */
 int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
 		    size_t errlen);

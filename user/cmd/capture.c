@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "source/capture.h"
@@ -44,10 +45,20 @@ struct capture_loop {
 	unsigned n_ifaces;
 	int last_hit;
 	uint64_t deadline_ns;   /* 0: none */
+	uint64_t longest_stall_ns;   /* longest time the loop spent on anything but packets */
+	uint64_t poll_ns;       /* packet time inside the handler being measured */
 	unsigned ticks;
 	bool stop;
 	int status;
 };
+
+static uint64_t loop_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
 {
@@ -148,8 +159,12 @@ static void describe_stats(void *ctx, struct doc *out)
 
 	refresh_stats(l);
 	stats_to_doc(&l->run.stats, out);
+	uint32_t cap = doc_get(out, DOC_ROOT, "capture");
 	if (l->src->ops->describe)
-		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+		l->src->ops->describe(l->src, out, cap);
+	if (cap != DOC_NONE)
+		doc_add_int(out, cap, "longest_stall_us", (int64_t)(l->longest_stall_ns / 1000));
+	ctl_describe(l->ctl, out);
 }
 
 static void on_metrics(struct watch *w, uint32_t events)
@@ -177,7 +192,9 @@ static void on_timer(struct watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	/* The eBPF programs wake us only for bulk: the timer collects the rest. */
+	uint64_t t0 = loop_clock_ns();
 	l->src->ops->poll(l->src);
+	l->poll_ns = loop_clock_ns() - t0;
 	now = capture_now_ns();
 	pipeline_tick(l->run.pipeline, now);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
@@ -310,12 +327,25 @@ static void detach_all(struct capture_loop *l)
 			l->src->ops->detach(l->src, &l->ifaces[i]);
 }
 
+static void stalled(struct capture_loop *l, uint64_t ns)
+{
+	if (ns > l->longest_stall_ns)
+		l->longest_stall_ns = ns;
+}
+
+/*
+ * One epoll loop.  After each batch of events the control socket runs one
+ * bounded slice of query work (and frees the clients that left during the
+ * batch); while it has more, the loop polls without sleeping.  Every handler
+ * but the packet source's is timed: the longest is capture.longest_stall_us.
+ */
 static void run_loop(struct capture_loop *l)
 {
 	struct epoll_event evs[32];
+	bool busy = false;
 
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, 32, -1);
+		int n = epoll_wait(l->epfd, evs, 32, busy ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -325,8 +355,18 @@ static void run_loop(struct capture_loop *l)
 		}
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
+			if (w == &l->source_w) {
+				w->handle(w, evs[i].events);
+				continue;
+			}
+			uint64_t t0 = loop_clock_ns();
+			l->poll_ns = 0;
 			w->handle(w, evs[i].events);
+			stalled(l, loop_clock_ns() - t0 - l->poll_ns);
 		}
+		uint64_t t0 = loop_clock_ns();
+		busy = ctl_run(l->ctl);
+		stalled(l, loop_clock_ns() - t0);
 	}
 }
 
@@ -373,7 +413,7 @@ int cmd_capture(int argc, char **argv)
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
 
 	l.ctl = ctl_open(opts.socket_path ? opts.socket_path : CTL_DEFAULT_SOCKET, opts.socket_group,
-			 l.epfd, describe_stats, &l, err, sizeof(err));
+			 l.epfd, &l.run.stats, describe_stats, &l, err, sizeof(err));
 	if (!l.ctl) {
 		fprintf(stderr, "faultline: control socket: %s\n", err);
 		l.status = 1;

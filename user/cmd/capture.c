@@ -46,6 +46,7 @@ struct capture_loop {
 	int last_hit;
 	uint64_t deadline_ns;   /* 0: none */
 	uint64_t longest_stall_ns;   /* longest time the loop spent on anything but packets */
+	const char *longest_stall_in;   /* in what */
 	uint64_t poll_ns;       /* packet time inside the handler being measured */
 	unsigned ticks;
 	bool stop;
@@ -162,8 +163,10 @@ static void describe_stats(void *ctx, struct doc *out)
 	uint32_t cap = doc_get(out, DOC_ROOT, "capture");
 	if (l->src->ops->describe)
 		l->src->ops->describe(l->src, out, cap);
-	if (cap != DOC_NONE)
+	if (cap != DOC_NONE && l->longest_stall_in) {
 		doc_add_int(out, cap, "longest_stall_us", (int64_t)(l->longest_stall_ns / 1000));
+		doc_add_str(out, cap, "longest_stall_in", l->longest_stall_in);
+	}
 	ctl_describe(l->ctl, out);
 }
 
@@ -327,10 +330,18 @@ static void detach_all(struct capture_loop *l)
 			l->src->ops->detach(l->src, &l->ifaces[i]);
 }
 
-static void stalled(struct capture_loop *l, uint64_t ns)
+static void stalled(struct capture_loop *l, uint64_t ns, const char *what)
 {
-	if (ns > l->longest_stall_ns)
+	if (ns > l->longest_stall_ns) {
 		l->longest_stall_ns = ns;
+		l->longest_stall_in = what;
+	}
+}
+
+static const char *watch_name(const struct capture_loop *l, const struct watch *w)
+{
+	return w == &l->timer_w ? "timer" : w == &l->signal_w ? "signal" :
+	       w == &l->link_w ? "link" : w == &l->metrics_w ? "metrics" : "control socket";
 }
 
 /*
@@ -362,11 +373,11 @@ static void run_loop(struct capture_loop *l)
 			uint64_t t0 = loop_clock_ns();
 			l->poll_ns = 0;
 			w->handle(w, evs[i].events);
-			stalled(l, loop_clock_ns() - t0 - l->poll_ns);
+			stalled(l, loop_clock_ns() - t0 - l->poll_ns, watch_name(l, w));
 		}
 		uint64_t t0 = loop_clock_ns();
 		busy = ctl_run(l->ctl);
-		stalled(l, loop_clock_ns() - t0);
+		stalled(l, loop_clock_ns() - t0, "control socket work");
 	}
 }
 

@@ -74,7 +74,8 @@ static const char capture_only_help[] =
 
 static const char keys_help[] =
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
-	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64).\n";
+	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
+	"tap.memoryLimitMb (384; 0: no limit).\n";
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
@@ -274,6 +275,7 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
 	r->stats.capture.backend = backend_name;
+	r->stats.memory.limit_bytes = (uint64_t)o->cfg.memory_limit_mb << 20;
 	if (o->filter) {
 		char err[1024];
 		r->filter = kfl_compile(o->filter, err, sizeof(err));

@@ -18,6 +18,9 @@ void config_defaults(struct fl_config *cfg)
 		.max_flows = 1000000,
 		.reassembly_memcap_mb = 256,
 		.ring_buffer_mb = 64,
+		/* The DaemonSet's limit is 512Mi: 384 leaves room for the 64 MB BPF ring, the
+		 * binary, libraries and stacks. */
+		.memory_limit_mb = 384,
 	};
 }
 
@@ -37,6 +40,7 @@ static const struct config_key config_keys[] = {
 	KEY("tap.maxFlows", max_flows, 16, 100000000),
 	KEY("tap.reassemblyMemcapMb", reassembly_memcap_mb, 1, 65536),
 	KEY("tap.ringBufferMb", ring_buffer_mb, 1, 4096),
+	KEY("tap.memoryLimitMb", memory_limit_mb, 0, 1048576),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
@@ -62,7 +66,8 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 		return 0;
 	}
 	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs, "
-		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb)", key);
+		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, tap.memoryLimitMb)",
+		 key);
 	return -EINVAL;
 }
 

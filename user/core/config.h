@@ -12,6 +12,7 @@ struct fl_config {
 	uint32_t max_flows;           /* tap.maxFlows */
 	uint32_t reassembly_memcap_mb;/* tap.reassemblyMemcapMb */
 	uint32_t ring_buffer_mb;      /* tap.ringBufferMb (eBPF ring buffer size) */
+	uint32_t memory_limit_mb;     /* tap.memoryLimitMb: the budget growing structures share; 0: none */
 };
 
 void config_defaults(struct fl_config *cfg);

@@ -439,6 +439,28 @@ static void test_idle_clients_time_out(void **state)
 		close(fds[i]);
 }
 
+/* A query whose client reads nothing is closed, freeing its slot. */
+static void test_non_reading_client_closed(void **state)
+{
+	struct fixture *f = *state;
+	char msg[1000];
+	int small = 4096;
+
+	memset(msg, 'y', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	for (int i = 0; i < CTL_RING_ENTRIES; i++)
+		emit(f, msg);
+	ctl_set_limits(f->ctl, 20, CTL_QUERY_BUDGET_MS);
+	int fd = ctl_connect(f->path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(send(fd, "query 0 0\n", 10, 0), 10);
+	for (int i = 0; i < 300 && control_counter(f, "control.timed_out") == 0; i++)
+		pump(f, 5);
+	assert_int_equal(control_counter(f, "control.timed_out"), 1);
+	assert_int_equal(control_counter(f, "control.clients"), 0);
+	close(fd);
+}
+
 /* Long-running queries are capped, so stats (a liveness probe) always has a slot. */
 static void test_queries_capped(void **state)
 {
@@ -672,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_clients_time_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_reading_client_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_follower_told_what_it_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_query_sliced_and_budgeted, setup, teardown),

@@ -52,7 +52,8 @@ struct ctl_client {
 	size_t in_len;
 	char *out;
 	size_t out_len, out_off, out_cap;
-	uint64_t deadline_ns;      /* closed when reached without progress; 0: none */
+	uint64_t deadline_ns;      /* READING: closed when reached; 0: none */
+	uint64_t stuck_since_ns;   /* output waiting and none sent since; 0: nothing waits */
 	struct kfl_expr *filter;
 	uint32_t limit;
 	bool follow;
@@ -233,9 +234,10 @@ static void client_flush(struct ctl_client *cl)
 			return;
 		}
 		cl->out_off += (size_t)n;
-		if (cl->state != CL_READING && cl->state != CL_FOLLOWING)
-			cl->deadline_ns = now_ns() + 10 * c->idle_ns;   /* progress */
+		cl->stuck_since_ns = 0;   /* progress */
 	}
+	if (queued(cl) && !cl->stuck_since_ns)
+		cl->stuck_since_ns = now_ns();
 	if (cl->out_off == cl->out_len) {
 		if (cl->state == CL_CLOSING) {
 			client_close(cl);
@@ -283,7 +285,7 @@ static void client_error(struct ctl_client *cl, int code, const char *msg)
 	} while (*msg++ == '\n');
 	client_release_query(cl);
 	cl->state = CL_CLOSING;
-	cl->deadline_ns = now_ns() + cl->ctl->idle_ns;
+	cl->deadline_ns = 0;
 }
 
 /* ---- requests ---- */
@@ -365,7 +367,7 @@ static void handle_request(struct ctl_client *cl, char *line, size_t len)
 		client_queue(cl, text, n);
 	free(text);
 	cl->state = CL_CLOSING;
-	cl->deadline_ns = now_ns() + 10 * c->idle_ns;
+	cl->deadline_ns = 0;
 }
 
 /*
@@ -562,7 +564,6 @@ static void client_step(struct ctl_client *cl)
 		} else {
 			client_release_query(cl);
 			cl->state = CL_CLOSING;
-			cl->deadline_ns = now_ns() + 10 * c->idle_ns;
 		}
 		return;
 	case CL_FOLLOWING: {
@@ -594,7 +595,9 @@ static void check_deadlines(struct ctl *c, uint64_t now)
 {
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *cl = c->clients[i];
-		if (cl && cl->deadline_ns && now >= cl->deadline_ns) {
+		/* Silent since connecting, or not reading what waits for it. */
+		if (cl && ((cl->deadline_ns && now >= cl->deadline_ns) ||
+			   (cl->stuck_since_ns && now - cl->stuck_since_ns >= 10 * c->idle_ns))) {
 			c->counters.timed_out++;
 			client_close(cl);
 		}

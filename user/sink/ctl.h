@@ -27,8 +27,8 @@
  * - A follower is a cursor over the shared ring: it costs its small output
  *   buffer, never a copy of the entries.  One that falls more than
  *   CTL_FOLLOW_BACKLOG entries behind skips ahead and is told ("lost N").
- * - A connection that sends no request within the idle timeout, or whose
- *   reply does not drain, is closed; at most CTL_MAX_QUERIES long-running
+ * - A connection that sends no request within the idle timeout, or that
+ *   reads nothing of what waits for it for ten times that, is closed; at most CTL_MAX_QUERIES long-running
  *   queries, so `stats` (a liveness probe) always finds a slot.
  * - A client that goes away is unregistered at once but freed only by the
  *   next ctl_run, after the epoll batch that may still name it.

@@ -46,19 +46,25 @@ struct capture_loop {
 	int last_hit;
 	uint64_t deadline_ns;   /* 0: none */
 	uint64_t longest_stall_ns;   /* longest time the loop spent on anything but packets */
+	uint64_t longest_stall_cpu_ns;  /* the same in CPU time (wall time includes preemption) */
 	const char *longest_stall_in;   /* in what */
-	uint64_t poll_ns;       /* packet time inside the handler being measured */
+	uint64_t poll_ns, poll_cpu_ns;  /* packet time inside the handler being measured */
 	unsigned ticks;
 	bool stop;
 	int status;
 };
 
-static uint64_t loop_clock_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t loop_clock_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
@@ -165,6 +171,7 @@ static void describe_stats(void *ctx, struct doc *out)
 		l->src->ops->describe(l->src, out, cap);
 	if (cap != DOC_NONE && l->longest_stall_in) {
 		doc_add_int(out, cap, "longest_stall_us", (int64_t)(l->longest_stall_ns / 1000));
+		doc_add_int(out, cap, "longest_stall_cpu_us", (int64_t)(l->longest_stall_cpu_ns / 1000));
 		doc_add_str(out, cap, "longest_stall_in", l->longest_stall_in);
 	}
 	ctl_describe(l->ctl, out);
@@ -195,9 +202,10 @@ static void on_timer(struct watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	/* The eBPF programs wake us only for bulk: the timer collects the rest. */
-	uint64_t t0 = loop_clock_ns();
+	uint64_t t0 = loop_clock_ns(), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	l->src->ops->poll(l->src);
 	l->poll_ns = loop_clock_ns() - t0;
+	l->poll_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	now = capture_now_ns();
 	pipeline_tick(l->run.pipeline, now);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
@@ -330,12 +338,28 @@ static void detach_all(struct capture_loop *l)
 			l->src->ops->detach(l->src, &l->ifaces[i]);
 }
 
-static void stalled(struct capture_loop *l, uint64_t ns, const char *what)
+struct span {
+	uint64_t wall, cpu;       /* cpu 0: not measured (a syscall: only where it may matter) */
+};
+
+static struct span span_begin(bool cpu)
 {
-	if (ns > l->longest_stall_ns) {
-		l->longest_stall_ns = ns;
+	return (struct span){ loop_clock_ns(), cpu ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0 };
+}
+
+/* The end of something that kept the loop from packets: the longest is reported. */
+static void stalled(struct capture_loop *l, struct span s, uint64_t minus_wall, uint64_t minus_cpu,
+		    const char *what)
+{
+	uint64_t wall = loop_clock_ns() - s.wall - minus_wall;
+	uint64_t cpu = s.cpu ? clock_ns(CLOCK_THREAD_CPUTIME_ID) - s.cpu - minus_cpu : 0;
+
+	if (wall > l->longest_stall_ns) {
+		l->longest_stall_ns = wall;
 		l->longest_stall_in = what;
 	}
+	if (cpu > l->longest_stall_cpu_ns)
+		l->longest_stall_cpu_ns = cpu;
 }
 
 static const char *watch_name(const struct capture_loop *l, const struct watch *w)
@@ -364,20 +388,22 @@ static void run_loop(struct capture_loop *l)
 			l->status = 1;
 			break;
 		}
+		bool control = busy;   /* anything but packets in this batch */
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
 			if (w == &l->source_w) {
 				w->handle(w, evs[i].events);
 				continue;
 			}
-			uint64_t t0 = loop_clock_ns();
-			l->poll_ns = 0;
+			struct span s = span_begin(true);
+			l->poll_ns = l->poll_cpu_ns = 0;
 			w->handle(w, evs[i].events);
-			stalled(l, loop_clock_ns() - t0 - l->poll_ns, watch_name(l, w));
+			stalled(l, s, l->poll_ns, l->poll_cpu_ns, watch_name(l, w));
+			control = true;
 		}
-		uint64_t t0 = loop_clock_ns();
+		struct span s = span_begin(control || ctl_serving(l->ctl));
 		busy = ctl_run(l->ctl);
-		stalled(l, loop_clock_ns() - t0, "control socket work");
+		stalled(l, s, 0, 0, "control socket work");
 	}
 }
 

@@ -687,6 +687,11 @@ struct entry_sink ctl_entry_sink(struct ctl *c)
 
 /* ---- setup ---- */
 
+bool ctl_serving(const struct ctl *c)
+{
+	return c && c->n_queries > 0;
+}
+
 void ctl_describe(const struct ctl *c, struct doc *d)
 {
 	unsigned clients = 0, followers = 0;

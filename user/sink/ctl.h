@@ -79,6 +79,8 @@ struct entry_sink ctl_entry_sink(struct ctl *c);
  * work remains (poll again without sleeping).
  */
 bool ctl_run(struct ctl *c);
+/* Whether a query or a follower is being served (ctl_run may have work). */
+bool ctl_serving(const struct ctl *c);
 /* The control socket's counters, added to a stats doc as "control". */
 void ctl_describe(const struct ctl *c, struct doc *d);
 /* For tests: the idle timeout and the filter-time budget per query, in ms. */

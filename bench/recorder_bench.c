@@ -15,6 +15,7 @@
  */
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,12 @@ struct pkt {
 	uint8_t *data;
 };
 
+/* A flow with the recorder's flow storage right after it, as the flow table lays it out. */
+struct bflow {
+	struct flow f;
+	uint64_t tag;
+};
+
 int main(int argc, char **argv)
 {
 	char errbuf[PCAP_ERRBUF_SIZE], err[512];
@@ -48,7 +55,7 @@ int main(int argc, char **argv)
 	pcap_t *p;
 	int loops, rc;
 	unsigned nflows = getenv("RECORDER_BENCH_FLOWS") ? (unsigned)atoi(getenv("RECORDER_BENCH_FLOWS")) : 0;
-	struct flow *flows = NULL;
+	struct bflow *flows = NULL;
 	uint32_t *seen = NULL;
 	uint64_t k = 0;
 
@@ -92,6 +99,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	recorder_set_flow_storage(r, (int)offsetof(struct bflow, tag));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int l = 0; l < loops; l++) {
 		uint64_t shift = n ? (uint64_t)l * (pkts[n - 1].ts_ns - pkts[0].ts_ns + 1000) : 0;
@@ -105,13 +113,13 @@ int main(int argc, char **argv)
 				continue;
 			}
 			unsigned f = (unsigned)(k++ % nflows);
-			recorder_packet(r, &fp, &flows[f]);
+			recorder_packet(r, &fp, &flows[f].f);
 			if (++seen[f] == 8 && f % 16 == 0) {
-				struct entry_meta meta = { .flow = &flows[f], .ts_ns = fp.ts_ns };
+				struct entry_meta meta = { .flow = &flows[f].f, .ts_ns = fp.ts_ns };
 				recorder_entry(r, NULL, &meta);
 			}
 			if (seen[f] == 64) {
-				recorder_flow_end(r, &flows[f]);
+				recorder_flow_end(r, &flows[f].f);
 				seen[f] = 0;
 			}
 		}

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * The pipeline: decode -> flow -> TCP state / stream layer -> entries.
+ * The pipeline: decode -> flow -> trackers -> stream layer -> entries.
+ *
+ * The one place that sequences the stages: trackers judge the transport and
+ * return events (a connection restarted, reset, half-closed, closed; an ICMP
+ * error about a flow), and the pipeline hands them to the stream layer, so
+ * only one place decides that a stream ended.
  *
  * Time is the packets' own (in capture the source also ticks the wall clock
  * in), and it drives the timeouts: every scan interval the least recently
@@ -14,9 +19,9 @@
 
 #include "core/decode.h"
 #include "core/flow.h"
+#include "stream/stream.h"
 #include "track/icmp.h"
 #include "track/kernel_events.h"
-#include "stream/stream.h"
 #include "track/tcp.h"
 
 #define MAX_OBSERVERS 4
@@ -26,6 +31,7 @@ struct pipeline {
 	struct fl_config cfg;
 	struct fl_stats *stats;
 	struct emitter em;
+	struct track_env track;
 	struct stream_env env;
 	struct flow_table *flows;
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
@@ -44,9 +50,9 @@ static uint64_t timeout_ns(const struct pipeline *p)
 static void judge(struct pipeline *p, struct flow *f, bool capture_end)
 {
 	if (f->key.proto == FL_IPPROTO_TCP)
-		tcp_track_check(&p->env, f, p->now_ns, capture_end);
+		tcp_track_check(&p->track, f, p->now_ns, capture_end);
 	else if (flow_is_icmp(f))
-		icmp_track_expire(&p->env, f, p->now_ns, true);
+		icmp_track_expire(&p->track, f, p->now_ns, true);
 }
 
 /* The flow table frees a flow: on eviction judge it first, always release its state. */
@@ -58,7 +64,7 @@ static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 		stream_end(&p->env, f, DISSECT_END_EVICTED, f->client, p->now_ns);
 	}
 	stream_free(&p->env, f);
-	kernel_events_forget_flow(p->kernel, f);
+	kernel_events_forget_flow(p->kernel, &p->track, f);
 	for (unsigned i = 0; i < p->n_observers; i++)
 		if (p->observers[i].flow_end)
 			p->observers[i].flow_end(p->observers[i].ctx, f);
@@ -72,10 +78,11 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	p->cfg = *cfg;
 	p->stats = stats;
 	emitter_init(&p->em, stats);
-	p->env = (struct stream_env){ .em = &p->em, .cfg = &p->cfg, .stats = stats };
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
 	p->kernel = kernel_events_new();
-	if (!p->flows || !p->kernel) {
+	if (!p->flows || !p->kernel ||
+	    track_env_init(&p->track, p->flows, &p->em, &p->cfg, stats) < 0 ||
+	    stream_env_init(&p->env, p->flows, &p->em, &p->cfg, stats) < 0) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
 		emitter_free(&p->em);
@@ -101,6 +108,11 @@ int pipeline_add_sink(struct pipeline *p, struct entry_sink sink)
 	return emitter_add_sink(&p->em, sink);
 }
 
+int pipeline_flow_storage(struct pipeline *p, size_t size)
+{
+	return flow_storage_register(p->flows, size);
+}
+
 int pipeline_add_observer(struct pipeline *p, struct packet_observer obs)
 {
 	if (p->n_observers == MAX_OBSERVERS)
@@ -117,10 +129,10 @@ static void expire_idle(struct pipeline *p)
 	while ((f = flow_oldest(p->flows)) && p->now_ns > f->last_ts_ns &&
 	       p->now_ns - f->last_ts_ns >= limit) {
 		if (f->key.proto == FL_IPPROTO_TCP) {
-			tcp_track_check(&p->env, f, p->now_ns, false);
+			tcp_track_check(&p->track, f, p->now_ns, false);
 			stream_idle(&p->env, f, p->now_ns);
 		} else if (flow_is_icmp(f)) {
-			icmp_track_expire(&p->env, f, p->now_ns, false);
+			icmp_track_expire(&p->track, f, p->now_ns, false);
 		} else {
 			stream_idle(&p->env, f, p->now_ns);
 		}
@@ -133,9 +145,9 @@ static void rearm(struct pipeline *p, struct flow *f)
 {
 	uint64_t due = 0;
 	if (f->key.proto == FL_IPPROTO_TCP)
-		due = tcp_track_deadline(f, timeout_ns(p));
+		due = tcp_track_deadline(&p->track, f, timeout_ns(p));
 	else if (flow_is_icmp(f))
-		due = icmp_track_deadline(f, timeout_ns(p));
+		due = icmp_track_deadline(&p->track, f, timeout_ns(p));
 	if (due && due <= p->now_ns && f->timer_ns == due)
 		due = 0;     /* judged already and nothing changed: do not spin */
 	flow_timer_set(p->flows, f, due);
@@ -148,9 +160,9 @@ static void run_timers(struct pipeline *p)
 	while ((f = flow_timer_first(p->flows)) && f->timer_ns <= p->now_ns) {
 		uint64_t was = f->timer_ns;
 		if (f->key.proto == FL_IPPROTO_TCP)
-			tcp_track_check(&p->env, f, p->now_ns, false);
+			tcp_track_check(&p->track, f, p->now_ns, false);
 		else if (flow_is_icmp(f))
-			icmp_track_expire(&p->env, f, p->now_ns, false);
+			icmp_track_expire(&p->track, f, p->now_ns, false);
 		rearm(p, f);
 		if (f->timer_ns == was)
 			flow_timer_set(p->flows, f, 0);
@@ -163,10 +175,52 @@ static void advance_clock(struct pipeline *p, uint64_t ts_ns)
 		p->now_ns = ts_ns;
 	run_timers(p);
 	if (p->now_ns >= p->next_scan_ns) {
-		kernel_events_run(p->kernel, &p->env, p->flows, p->now_ns);
+		kernel_events_run(p->kernel, &p->track, p->flows, p->now_ns);
 		expire_idle(p);
 		p->next_scan_ns = p->now_ns + SCAN_INTERVAL_NS;
 	}
+}
+
+/* A TCP packet: the tracker judges it, then the stream layer gets its bytes and its end. */
+static void tcp_packet(struct pipeline *p, struct flow *f, int side, const struct decoded *d,
+		       uint64_t ts)
+{
+	unsigned ev = tcp_track_packet(&p->track, f, side, d, ts);
+	if (ev & TCP_EV_RESTART) {
+		stream_end(&p->env, f, DISSECT_END_FIN, side, ts);
+		stream_free(&p->env, f);
+	}
+	if (ev & TCP_EV_CLOSED)
+		stream_end(&p->env, f, DISSECT_END_FIN, side, ts);
+
+	struct tcp_view v;
+	tcp_track_view(&p->track, f, &v);
+	struct stream_origin o = { .midstream = v.midstream };
+	for (int i = 0; i < 2; i++) {
+		o.isn_known[i] = v.isn_known[i];
+		o.isn[i] = v.isn[i];
+	}
+	stream_tcp_packet(&p->env, f, side, d, ts, &o);
+	if (ev & TCP_EV_RESET)
+		stream_end(&p->env, f, DISSECT_END_RST, side, ts);
+	else if (ev & TCP_EV_FIN)
+		stream_tcp_fin(&p->env, f, side, d, ts);
+}
+
+/* An ICMP error quoting a packet that `side` of the TCP or UDP flow f sent. */
+static void icmp_error(struct pipeline *p, struct flow *f, int side, const struct icmp_info *icmp,
+		       uint64_t ts)
+{
+	const struct decoded *q = &icmp->quote;
+	if (f->key.proto == FL_IPPROTO_TCP)
+		tcp_track_icmp(&p->track, f, side, q->seq, icmp);
+	struct dissect_icmp di = {
+		.version = icmp->version, .type = icmp->type, .code = icmp->code,
+		.type_name = icmp->type_name, .code_name = icmp->code_name,
+		.dir = side == f->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
+		.quoted_payload = q->payload, .quoted_len = q->payload_caplen,
+	};
+	stream_icmp_error(&p->env, f, side, &di, ts);
 }
 
 static void notify_observers(struct pipeline *p, const struct fl_packet *pkt, struct flow *f)
@@ -201,8 +255,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 		notify_observers(p, pkt, f);
 		if (!f)
 			return;
-		tcp_track_packet(&p->env, f, side, &d, ts);
-		stream_tcp_packet(&p->env, f, side, &d, ts);
+		tcp_packet(p, f, side, &d, ts);
 		rearm(p, f);
 		return;
 	case FL_IPPROTO_UDP:
@@ -223,7 +276,8 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 		notify_observers(p, pkt, f);
 		if (d.l4_caplen < 4)
 			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
-		icmp_track_packet(&p->env, &d, &icmp, f, side, ts);
+		if (icmp_track_packet(&p->track, &d, &icmp, f, side, ts))
+			icmp_error(p, f, side, &icmp, ts);
 		if (f)
 			rearm(p, f);
 		return;
@@ -233,10 +287,30 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	}
 }
 
+void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)
+{
+	kernel_events_set_netns(p->kernel, netns_ino);
+}
+
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
 	/* stats.kernel comes from the BPF counters; here the event waits to meet the packets. */
 	kernel_events_add(p->kernel, ev, ts_ns, timeout_ns(p));
+}
+
+static void sink_packet(void *ctx, const struct fl_packet *pkt)
+{
+	pipeline_packet(ctx, pkt);
+}
+
+static void sink_sock_event(void *ctx, const struct fl_sock_event *ev, uint64_t ts_ns)
+{
+	pipeline_sock_event(ctx, ev, ts_ns);
+}
+
+struct packet_sink pipeline_packet_sink(struct pipeline *p)
+{
+	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event, .ctx = p };
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)

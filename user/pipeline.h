@@ -6,6 +6,7 @@
 #ifndef FL_PIPELINE_H
 #define FL_PIPELINE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -31,6 +32,11 @@ void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uin
  * judges timeouts.  In read, packet time drives the same checks.
  */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* The network namespace the capture runs in (the inode of /proc/self/ns/net):
+ * kernel socket events with no flow are reported only from there. */
+void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino);
+/* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
+struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */
 void pipeline_finish(struct pipeline *p);
 
@@ -42,5 +48,8 @@ struct packet_observer {
 	void *ctx;
 };
 int pipeline_add_observer(struct pipeline *p, struct packet_observer obs);
+/* Per-flow storage of `size` bytes for an observer (before the first packet):
+ * the id for flow_storage(), or -1 (errno). */
+int pipeline_flow_storage(struct pipeline *p, size_t size);
 
 #endif

@@ -41,10 +41,10 @@ ns_link client c0 198.18.1.1/24,fd18:1::1/64 server s0 198.18.1.2/24,fd18:1::2/6
 ns_exec client ip route add 198.18.9.0/24 via 198.18.1.2
 ns_exec server sysctl -qw net.ipv4.ip_forward=1
 ns_exec server ip route add unreachable 198.18.9.0/24
-ns_bg server timeout 120 python3 -m http.server 8080 --bind 198.18.1.2 >"$TMP/http.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS reset 198.18.1.2 8082 >"$TMP/reset.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS closewait 198.18.1.2 8083 2 >"$TMP/closewait.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS closer 198.18.1.2 8084 >"$TMP/closer.log" 2>&1
+ns_bg server timeout 900 python3 -m http.server 8080 --bind 198.18.1.2 >"$TMP/http.log" 2>&1
+ns_bg server timeout 900 python3 $SERVERS reset 198.18.1.2 8082 >"$TMP/reset.log" 2>&1
+ns_bg server timeout 900 python3 $SERVERS closewait 198.18.1.2 8083 2 >"$TMP/closewait.log" 2>&1
+ns_bg server timeout 900 python3 $SERVERS closer 198.18.1.2 8084 >"$TMP/closer.log" 2>&1
 # The client's pure ACKs to 8084 are dropped before they leave (and before capture sees them):
 # the server's socket stays in LAST_ACK, retransmitting its FIN.
 HAVE_NFT=0

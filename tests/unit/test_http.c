@@ -36,6 +36,8 @@ struct conn {
 	struct emitter em;
 	struct stream_env env;
 	struct flow f;
+	void *stream_storage;     /* the stream layer's flow storage, right after f */
+	struct stream_origin origin;
 	uint32_t seq[2];          /* next sequence number per side */
 	uint64_t ts;
 	struct got got[MAX_GOT];
@@ -90,7 +92,9 @@ static void conn_init(struct conn *c, bool handshake, uint16_t server_port)
 	config_defaults(&c->cfg);
 	emitter_init(&c->em, &c->stats);
 	emitter_add_sink(&c->em, (struct entry_sink){ sink, c });
-	c->env = (struct stream_env){ &c->em, &c->cfg, &c->stats };
+	c->env = (struct stream_env){ &c->em, &c->cfg, &c->stats,
+				      (int)(offsetof(struct conn, stream_storage) -
+					    offsetof(struct conn, f)) };
 	addr_parse(&c->f.key.addr[0], "198.18.3.1");
 	addr_parse(&c->f.key.addr[1], "198.18.3.2");
 	c->f.key.port[0] = 40000;
@@ -102,13 +106,11 @@ static void conn_init(struct conn *c, bool handshake, uint16_t server_port)
 	if (handshake) {
 		c->f.client = 0;
 		c->f.client_known = true;
-		c->f.tcp.half[0].syn_seen = c->f.tcp.half[1].syn_seen = true;
-		c->f.tcp.half[0].syn_seq = c->seq[0]++;
-		c->f.tcp.half[1].syn_seq = c->seq[1]++;
-		c->f.tcp.state = TCP_CONN_ESTABLISHED;
+		c->origin.isn_known[0] = c->origin.isn_known[1] = true;
+		c->origin.isn[0] = c->seq[0]++;
+		c->origin.isn[1] = c->seq[1]++;
 	} else {
-		c->f.tcp.midstream = true;
-		c->f.tcp.state = TCP_CONN_ESTABLISHED;
+		c->origin.midstream = true;
 	}
 }
 
@@ -132,7 +134,12 @@ static void seg_at(struct conn *c, int side, uint32_t seq, const void *data, siz
 	d.payload_caplen = d.payload_len = (uint32_t)len;
 	c->ts += 1000000;      /* 1 ms per packet */
 	c->f.last_ts_ns = c->ts;
-	stream_tcp_packet(&c->env, &c->f, side, &d, c->ts);
+	/* As the pipeline does: bytes first, then the end connection tracking reports. */
+	stream_tcp_packet(&c->env, &c->f, side, &d, c->ts, &c->origin);
+	if (flags & TCP_RST)
+		stream_end(&c->env, &c->f, DISSECT_END_RST, side, c->ts);
+	else if (flags & TCP_FIN)
+		stream_tcp_fin(&c->env, &c->f, side, &d, c->ts);
 }
 
 static void send_n(struct conn *c, int side, const void *data, size_t len)
@@ -530,7 +537,7 @@ static void test_hole_inside_body(void **state)
 	assert_string_equal(c.got[0].type, "");
 	assert_int_equal(c.got[0].resp_body, 300);
 	assert_int_equal(c.got[0].missed, 100);
-	assert_int_equal(c.f.tcp.missed_bytes, 100);
+	assert_int_equal(c.f.missed_bytes, 100);
 	assert_int_equal(c.stats.tcp.missed_bytes, 100);
 	/* the next exchange is not blamed */
 	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -712,8 +719,8 @@ static void test_port_reuse(void **state)
 	/* the same ports again: a new SYN starts a new stream */
 	c.seq[CLIENT] = 777;
 	c.seq[SERVER] = 999;
-	c.f.tcp.half[CLIENT].syn_seq = c.seq[CLIENT];
-	c.f.tcp.half[SERVER].syn_seq = c.seq[SERVER];
+	c.origin.isn[CLIENT] = c.seq[CLIENT];
+	c.origin.isn[SERVER] = c.seq[SERVER];
 	seg_at(&c, CLIENT, c.seq[CLIENT]++, NULL, 0, TCP_SYN);
 	send_s(&c, CLIENT, "GET /2 HTTP/1.1\r\n\r\n");
 	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");

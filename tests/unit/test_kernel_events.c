@@ -21,6 +21,7 @@ static int setup(void **state)
 	struct fixture *f = *state;
 	if (stat("/proc/self/ns/net", &st) == 0)
 		f->own_netns = st.st_ino;
+	pipeline_set_netns(f->p, f->own_netns);
 	return rc;
 }
 

@@ -119,12 +119,19 @@ static struct fl_packet pkt(uint64_t ts, uint8_t tag, uint32_t caplen, uint32_t 
 				   .linktype = FL_LINK_ETHERNET };
 }
 
+/* A flow with the recorder's flow storage right after it, as the flow table lays it out. */
+struct tflow {
+	struct flow f;
+	uint64_t tag;
+};
+
 static struct recorder *open_rec(const struct recorder_opts *o, struct fl_stats *st)
 {
 	char err[256];
 	struct recorder *r = recorder_open(o, st, err, sizeof(err));
 	if (!r)
 		fail_msg("recorder_open: %s", err);
+	recorder_set_flow_storage(r, (int)offsetof(struct tflow, tag));
 	return r;
 }
 
@@ -393,7 +400,7 @@ static void test_filter_only_matching_flows(void **state)
 	const char *path = path_in_dir("f.pcap");
 	struct recorder_opts o = filter_opts(path);
 	struct recorder *r = open_rec(&o, &st);
-	struct flow a = { 0 }, b = { 0 }, c = { 0 };
+	struct tflow a = { 0 }, b = { 0 }, c = { 0 };
 	struct rec recs[16];
 	struct fl_packet p;
 	size_t n;
@@ -402,24 +409,24 @@ static void test_filter_only_matching_flows(void **state)
 	/* a: 1x, b: 2x, c: 3x tags; b fails after its third packet. */
 	for (int i = 0; i < 3; i++) {
 		p = pkt(TS0 + (uint64_t)(3 * i + 0), (uint8_t)(0x10 + i), 80, 80);
-		recorder_packet(r, &p, &a);
+		recorder_packet(r, &p, &a.f);
 		p = pkt(TS0 + (uint64_t)(3 * i + 1), (uint8_t)(0x20 + i), 80, 80);
-		recorder_packet(r, &p, &b);
+		recorder_packet(r, &p, &b.f);
 		p = pkt(TS0 + (uint64_t)(3 * i + 2), (uint8_t)(0x30 + i), 80, 80);
-		recorder_packet(r, &p, &c);
+		recorder_packet(r, &p, &c.f);
 	}
 	assert_true(st.memory.recorder_bytes > 0);
-	emit(r, &a, false, TS0);            /* healthy: does not match */
-	emit(r, &b, true, TS0 + 1);
+	emit(r, &a.f, false, TS0);            /* healthy: does not match */
+	emit(r, &b.f, true, TS0 + 1);
 	p = pkt(TS0 + 20, 0x23, 80, 80);
-	recorder_packet(r, &p, &b);         /* after the match: written directly */
+	recorder_packet(r, &p, &b.f);         /* after the match: written directly */
 	p = pkt(TS0 + 21, 0x13, 80, 80);
-	recorder_packet(r, &p, &a);
-	recorder_flow_end(r, &a);
-	recorder_flow_end(r, &b);
-	recorder_flow_end(r, &c);
+	recorder_packet(r, &p, &a.f);
+	recorder_flow_end(r, &a.f);
+	recorder_flow_end(r, &b.f);
+	recorder_flow_end(r, &c.f);
 	assert_int_equal(st.memory.recorder_bytes, 0);
-	assert_int_equal(a.recorder_tag, 0);
+	assert_int_equal(a.tag, 0);
 	recorder_close(r);
 
 	n = read_pcap(path, recs, 16, NULL);
@@ -437,7 +444,7 @@ static void test_filter_flow_bounds(void **state)
 	struct fl_stats st = { 0 };
 	const char *path = path_in_dir("fb.pcap");
 	struct recorder_opts o = filter_opts(path);
-	struct flow a = { 0 }, b = { 0 };
+	struct tflow a = { 0 }, b = { 0 };
 	struct rec recs[16];
 	struct recorder *r;
 	struct fl_packet p;
@@ -449,18 +456,18 @@ static void test_filter_flow_bounds(void **state)
 	/* a: bounded by packets (10 small ones, the newest 4 kept). */
 	for (int i = 0; i < 10; i++) {
 		p = pkt(TS0 + (uint64_t)i, (uint8_t)i, 100, 100);
-		recorder_packet(r, &p, &a);
+		recorder_packet(r, &p, &a.f);
 	}
 	/* b: bounded by bytes (3 records of 500 fit), and one too big to hold at all. */
 	for (int i = 0; i < 5; i++) {
 		p = pkt(TS0 + 100 + (uint64_t)i, (uint8_t)(0x40 + i), 500, 500);
-		recorder_packet(r, &p, &b);
+		recorder_packet(r, &p, &b.f);
 	}
 	p = pkt(TS0 + 200, 0x50, 2000, 2000);
-	recorder_packet(r, &p, &b);
+	recorder_packet(r, &p, &b.f);
 	assert_int_equal(st.recorder.dropped, 6 + 2 + 1);
-	emit(r, &a, true, TS0);
-	emit(r, &b, true, TS0 + 100);
+	emit(r, &a.f, true, TS0);
+	emit(r, &b.f, true, TS0 + 100);
 	recorder_close(r);
 
 	assert_int_equal(read_pcap(path, recs, 16, NULL), 4 + 3);
@@ -475,7 +482,7 @@ static void test_filter_total_bound(void **state)
 	struct fl_stats st = { 0 };
 	const char *path = path_in_dir("ft.pcap");
 	struct recorder_opts o = filter_opts(path);
-	struct flow f[4] = { 0 };
+	struct tflow f[4] = { 0 };
 	struct rec recs[32];
 	struct recorder *r;
 	struct fl_packet p;
@@ -489,14 +496,14 @@ static void test_filter_total_bound(void **state)
 	for (int i = 0; i < 4; i++) {          /* 4 flows x 2 packets = 8 blocks wanted */
 		for (int k = 0; k < 2; k++) {
 			p = pkt(TS0 + (uint64_t)(10 * i + k), (uint8_t)(0x10 * (i + 1) + k), 3000, 3000);
-			recorder_packet(r, &p, &f[i]);
+			recorder_packet(r, &p, &f[i].f);
 		}
 	}
 	/* flow 0, the oldest, lost its buffer to make room for flow 3. */
 	assert_int_equal(st.recorder.dropped, 2);
 	assert_true(st.memory.recorder_bytes <= 21112);
 	for (int i = 0; i < 4; i++)
-		emit(r, &f[i], true, TS0);
+		emit(r, &f[i].f, true, TS0);
 	recorder_close(r);
 	n = read_pcap(path, recs, 32, NULL);
 	assert_int_equal(n, 6);
@@ -511,7 +518,7 @@ static void test_filter_many_flows(void **state)
 	const char *path = path_in_dir("many.pcap");
 	struct recorder_opts o = filter_opts(path);
 	enum { NFLOWS = 5000 };
-	struct flow *flows = calloc(NFLOWS, sizeof(*flows));
+	struct tflow *flows = calloc(NFLOWS, sizeof(*flows));
 	uint64_t buffered = 0;
 	struct recorder *r;
 	(void)state;
@@ -521,17 +528,17 @@ static void test_filter_many_flows(void **state)
 	for (int k = 0; k < 4; k++) {
 		for (int i = 0; i < NFLOWS; i++) {
 			struct fl_packet p = pkt(TS0 + (uint64_t)(k * NFLOWS + i), (uint8_t)k, 200, 200);
-			recorder_packet(r, &p, &flows[i]);
+			recorder_packet(r, &p, &flows[i].f);
 			assert_true(st.memory.recorder_bytes <= 1 << 20);
 		}
 	}
 	/* 20000 packets of 216 bytes cannot all be held in 1 MiB. */
 	assert_true(st.recorder.dropped > 10000);
 	/* The oldest buffers went first: the newest packets are still there. */
-	emit(r, &flows[NFLOWS - 1], true, TS0);
+	emit(r, &flows[NFLOWS - 1].f, true, TS0);
 	buffered = st.recorder.dropped;
 	for (int i = 0; i < NFLOWS; i++)
-		recorder_flow_end(r, &flows[i]);
+		recorder_flow_end(r, &flows[i].f);
 	assert_int_equal(st.memory.recorder_bytes, 0);
 	assert_int_equal(st.recorder.dropped, buffered);  /* ending a flow is not a loss */
 	recorder_close(r);

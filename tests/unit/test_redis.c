@@ -32,7 +32,7 @@ static void test_set_get(void **unused)
 
 	/* The connection's repairs show on its entries. */
 	h = conn();
-	h->flow.tcp.retransmissions = 2;
+	h->flow.retransmissions = 2;
 	h_streams(h, TO_S, "*1\r\n$4\r\nPING\r\n", 0);
 	h_streams(h, TO_C, "+PONG\r\n", 1);
 	h_contains(h, 0, "\"tcp\":{\"retransmissions\":2}");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -444,7 +445,10 @@ int cmd_capture(int argc, char **argv)
 		close_fds(&l);
 		return rc;
 	}
-	l.src->pipeline = l.run.pipeline;
+	l.src->out = pipeline_packet_sink(l.run.pipeline);
+	struct stat ns;
+	if (stat("/proc/self/ns/net", &ns) == 0)
+		pipeline_set_netns(l.run.pipeline, ns.st_ino);
 	l.run.stats.capture.backend = l.src->backend;
 	l.run.stats.capture.start_ns = capture_now_ns();
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;

@@ -27,8 +27,9 @@ int cmd_read(int argc, char **argv)
 		}
 	}
 	rc = run_setup(&run, &opts, "file");
+	struct packet_sink sink = rc == 0 ? pipeline_packet_sink(run.pipeline) : (struct packet_sink){ 0 };
 	for (int i = 0; i < opts.n_files; i++) {
-		if (rc == 0 && pcap_source_run(sources[i], run.pipeline, err, sizeof(err)) < 0)
+		if (rc == 0 && pcap_source_run(sources[i], &sink, err, sizeof(err)) < 0)
 			fprintf(stderr, "faultline read: warning: %s\n", err);
 		pcap_source_close(sources[i]);
 	}

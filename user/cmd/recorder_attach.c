@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: MIT
 /* The recorder on the pipeline (apart, so that recorder.c links without the pipeline). */
+#include <errno.h>
+#include <stdint.h>
+
 #include "pipeline.h"
 #include "sink/recorder.h"
 
 int recorder_attach(struct recorder *r, struct pipeline *p)
 {
+	int slot = pipeline_flow_storage(p, sizeof(uint64_t));
+	if (slot < 0)
+		return -errno;
+	recorder_set_flow_storage(r, slot);
 	int rc = pipeline_add_observer(p, (struct packet_observer){
 		.packet = recorder_observe_packet, .flow_end = recorder_observe_flow_end, .ctx = r });
 	if (rc < 0 || !recorder_filtering(r))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Configuration keys (spec section 6): Kubeshark's names, set by --set or a YAML file. */
+/* Configuration keys, under Kubeshark's names (tap.*), set by --set or a YAML file. */
 #ifndef FL_CONFIG_H
 #define FL_CONFIG_H
 

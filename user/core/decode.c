@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
+
 #define ETH_P_IPV4   0x0800
 #define ETH_P_IPV6   0x86dd
 #define ETH_P_8021Q  0x8100
@@ -24,11 +26,6 @@ struct cursor {
 };
 
 static inline bool has(const struct cursor *c, uint32_t n) { return c->len >= n; }
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 static inline void skip(struct cursor *c, uint32_t n) { c->p += n; c->len -= n; }
 
 static enum decode_result decode_l3(struct cursor c, uint16_t ethertype, struct decoded *d,

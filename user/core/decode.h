@@ -16,7 +16,9 @@
 #define FL_IPPROTO_ICMP   1
 #define FL_IPPROTO_TCP    6
 #define FL_IPPROTO_UDP    17
+#define FL_IPPROTO_GRE    47
 #define FL_IPPROTO_ICMPV6 58
+#define FL_IPPROTO_SCTP   132
 
 /* TCP flags as in the header's 13th byte. */
 #define TCP_FIN 0x01

@@ -7,17 +7,20 @@
 #include "core/flow.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/decode.h"
 #include "report/stats.h"
 
 #define SLAB_FLOWS 256
 #define MIN_BUCKETS 1024
 
+/* A slab holds SLAB_FLOWS flows of t->stride bytes: struct flow, then the storage areas. */
 struct flow_slab {
 	struct flow_slab *next;
-	struct flow flows[SLAB_FLOWS];
+	uint64_t mem[];
 };
 
 struct flow_table {
@@ -28,6 +31,7 @@ struct flow_table {
 	struct flow *timer_head, *timer_tail;
 	struct flow *free_list;
 	struct flow_slab *slabs;
+	size_t stride;               /* bytes per flow: struct flow and every storage area */
 	struct fl_stats *stats;
 	flow_release_fn release;
 	void *release_ctx;
@@ -40,9 +44,26 @@ static void update_memory(struct flow_table *t)
 	uint64_t slabs = 0;
 	for (struct flow_slab *s = t->slabs; s; s = s->next)
 		slabs++;
-	t->stats->memory.flow_bytes = slabs * sizeof(struct flow_slab) +
+	t->stats->memory.flow_bytes = slabs * (sizeof(struct flow_slab) + SLAB_FLOWS * t->stride) +
 				      (uint64_t)t->n_buckets * sizeof(struct flow *);
 	t->stats->flows.active = t->count;
+}
+
+static size_t align_up(size_t n)
+{
+	size_t a = _Alignof(uint64_t);   /* storage holds pointers and 64-bit counters */
+	return (n + a - 1) / a * a;
+}
+
+int flow_storage_register(struct flow_table *t, size_t size)
+{
+	if (t->slabs || !size || t->stride + align_up(size) > UINT16_MAX) {
+		errno = t->slabs ? EBUSY : EINVAL;
+		return -1;
+	}
+	size_t at = t->stride;
+	t->stride += align_up(size);
+	return (int)at;
 }
 
 struct flow_table *flow_table_new(uint32_t max_flows, struct fl_stats *stats,
@@ -59,6 +80,7 @@ struct flow_table *flow_table_new(uint32_t max_flows, struct fl_stats *stats,
 		return NULL;
 	}
 	t->max = max_flows ? max_flows : 1;
+	t->stride = align_up(sizeof(struct flow));
 	t->stats = stats;
 	t->release = release;
 	t->release_ctx = ctx;
@@ -177,20 +199,21 @@ static void grow_buckets(struct flow_table *t)
 static struct flow *flow_alloc(struct flow_table *t)
 {
 	if (!t->free_list) {
-		struct flow_slab *s = malloc(sizeof(*s));
+		struct flow_slab *s = malloc(sizeof(*s) + SLAB_FLOWS * t->stride);
 		if (!s)
 			return NULL;
 		s->next = t->slabs;
 		t->slabs = s;
 		for (int i = SLAB_FLOWS - 1; i >= 0; i--) {
-			s->flows[i].hash_next = t->free_list;
-			t->free_list = &s->flows[i];
+			struct flow *f = (struct flow *)((char *)s->mem + (size_t)i * t->stride);
+			f->hash_next = t->free_list;
+			t->free_list = f;
 		}
 		update_memory(t);
 	}
 	struct flow *f = t->free_list;
 	t->free_list = f->hash_next;
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, t->stride);
 	return f;
 }
 
@@ -301,7 +324,7 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 		return NULL;
 	/* Full, or a new slab would pass tap.memoryLimitMb: reuse the least recently active flow. */
 	bool over_limit = !t->free_list && t->lru_tail && t->stats &&
-			  !memory_allows(t->stats, sizeof(struct flow_slab));
+			  !memory_allows(t->stats, sizeof(struct flow_slab) + SLAB_FLOWS * t->stride);
 	if (t->count >= t->max || over_limit) {
 		if (t->stats) {
 			t->stats->flows.evicted++;
@@ -324,9 +347,9 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 	t->count++;
 	if (t->stats) {
 		t->stats->flows.active = t->count;
-		if (proto == 6)
+		if (proto == FL_IPPROTO_TCP)
 			t->stats->flows.tcp++;
-		else if (proto == 17)
+		else if (proto == FL_IPPROTO_UDP)
 			t->stats->flows.udp++;
 	}
 	return f;

@@ -10,19 +10,10 @@
 #define FL_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/addr.h"
-#include "track/tcp.h"
-
-/* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
-#define ECHO_PENDING 4
-struct echo_state {
-	uint64_t ts_ns[ECHO_PENDING];
-	uint16_t seq[ECHO_PENDING];
-	uint8_t requester[ECHO_PENDING];   /* side that sent the request */
-	uint8_t n;
-};
 
 struct fl_stats;
 
@@ -42,13 +33,10 @@ struct flow {
 	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
 	uint8_t client;
 	bool client_known;        /* we saw the SYN (or the first request) */
-	union {
-		struct tcp_conn tcp;      /* TCP flows */
-		struct echo_state echo;   /* ICMP echo flows */
-	};
-	/* Stream and application state, owned by the stream layer; NULL until payload. */
-	void *stream;
-	uint64_t recorder_tag;    /* recorder bookkeeping (issue: -w / --write-filter) */
+	/* Transport loss, counted by the TCP tracker (SYN/FIN) and the stream layer (data). */
+	uint32_t retransmissions;
+	uint64_t missed_bytes;    /* bytes the peer acknowledged that no captured segment carried */
+	/* The storage areas registered with flow_storage_register() follow. */
 };
 
 struct flow_table;
@@ -59,6 +47,19 @@ typedef void (*flow_release_fn)(void *ctx, struct flow *f, bool evicted);
 struct flow_table *flow_table_new(uint32_t max_flows, struct fl_stats *stats,
 				  flow_release_fn release, void *ctx);
 void flow_table_free(struct flow_table *t);
+
+/*
+ * Per-flow storage for the stages above core (Suricata's flow storage): the
+ * tracker's connection state, the stream layer's pointer, a sink's tag.  A
+ * module registers the bytes it needs before the first flow exists and gets
+ * an id; flow_storage(f, id) is its area of flow f, zeroed when the flow is
+ * created.  Core never looks inside.  Returns -1 (errno EBUSY) once flows exist.
+ */
+int flow_storage_register(struct flow_table *t, size_t size);
+static inline void *flow_storage(const struct flow *f, int id)
+{
+	return (char *)f + id;
+}
 
 /*
  * Find the flow of a packet from (src, sport) to (dst, dport), creating it if

@@ -30,4 +30,17 @@ struct fl_packet {
 	uint8_t direction;     /* enum fl_direction */
 };
 
+struct fl_sock_event;
+
+/*
+ * Where a source delivers: every packet, and (eBPF) every kernel socket event
+ * with its time.  The pipeline provides one (pipeline_packet_sink), so the
+ * sources know nothing above core.
+ */
+struct packet_sink {
+	void (*packet)(void *ctx, const struct fl_packet *pkt);
+	void (*sock_event)(void *ctx, const struct fl_sock_event *ev, uint64_t ts_ns);
+	void *ctx;
+};
+
 #endif

@@ -444,7 +444,7 @@ static void dns_emit(const struct dns_state *s, struct dissect_ctx *ctx,
 	if (err != FL_ERR_NONE)
 		entry_set_error(ctx->em, err, message, reason);
 	if (ctx->flow)
-		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
+		dissect_add_tcp(d, ctx->flow->missed_bytes, ctx->flow->retransmissions);
 	entry_commit(ctx->em);
 }
 
@@ -587,7 +587,7 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 	entry_set_error(ctx->em, FL_ERR_HALF_CONNECTION,
 			"query missing: response without its query", "midstream");
 	if (ctx->flow)
-		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
+		dissect_add_tcp(d, ctx->flow->missed_bytes, ctx->flow->retransmissions);
 	entry_commit(ctx->em);
 	return 0;
 }

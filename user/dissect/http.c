@@ -129,7 +129,7 @@ static void emit(struct dissect_ctx *ctx, struct http_exchange *ex, enum fl_erro
 		entry_set_error(ctx->em, type, message, reason);
 	else
 		doc_add_null(d, DOC_ROOT, "error");
-	uint32_t retrans = ctx->flow->tcp.retransmissions - ex->retrans_base;
+	uint32_t retrans = ctx->flow->retransmissions - ex->retrans_base;
 	dissect_add_tcp(d, ex->missed, retrans);
 	entry_commit(ctx->em);
 }
@@ -149,7 +149,7 @@ static ssize_t parser_error(struct http_conn *s, struct dissect_ctx *ctx, enum d
 	struct http_exchange blank;
 	if (!ex) {
 		memset(&blank, 0, sizeof(blank));
-		blank.retrans_base = ctx->flow->tcp.retransmissions;
+		blank.retrans_base = ctx->flow->retransmissions;
 		ex = &blank;
 	}
 	char msg[320];
@@ -282,7 +282,7 @@ static struct http_exchange *exchange_new(struct dissect_ctx *ctx)
 	memset(&ex->resp, 0, offsetof(struct http_msg, hdr));
 	ex->missed = 0;
 	ex->orphan = ex->loss = ex->head = ex->connect = false;
-	ex->retrans_base = ctx->flow->tcp.retransmissions;
+	ex->retrans_base = ctx->flow->retransmissions;
 	return ex;
 }
 
@@ -681,7 +681,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 		struct http_exchange *ex = s->q_len ? q_pop(s) : NULL;
 		if (!ex) {
 			memset(&blank, 0, sizeof(blank));
-			blank.retrans_base = ctx->flow->tcp.retransmissions;
+			blank.retrans_base = ctx->flow->retransmissions;
 		}
 		snprintf(where, sizeof(where), "inside the response head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_CLIENT]);
@@ -694,7 +694,7 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 	struct http_dir *qd = &s->dir[DISSECT_TO_SERVER];
 	if (qd->state == HS_IDLE && ctx->unconsumed[DISSECT_TO_SERVER]) {
 		memset(&blank, 0, sizeof(blank));
-		blank.retrans_base = ctx->flow->tcp.retransmissions;
+		blank.retrans_base = ctx->flow->retransmissions;
 		blank.resp.ts_first = qd->start_ts;
 		snprintf(where, sizeof(where), "inside the request head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_SERVER]);

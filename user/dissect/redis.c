@@ -240,7 +240,7 @@ static void redis_emit(struct dissect_ctx *ctx, const struct redis_cmd *cmd,
 	if (err != FL_ERR_NONE)
 		entry_set_error(ctx->em, err, message, reason);
 	if (ctx->flow)
-		dissect_add_tcp(d, ctx->flow->tcp.missed_bytes, ctx->flow->tcp.retransmissions);
+		dissect_add_tcp(d, ctx->flow->missed_bytes, ctx->flow->retransmissions);
 	entry_commit(ctx->em);
 }
 

@@ -7,8 +7,9 @@
  * records (16-byte header + bytes) laid across fixed-size blocks.  Blocks come
  * from one pool that grows a slab at a time up to the total bound and is
  * never handed back before close, so buffering a packet allocates nothing
- * once the pool has grown.  flow->recorder_tag says where a flow stands:
- * 0 (not seen), REC_TAG_MATCHED (record directly) or its struct rec_flow.
+ * once the pool has grown.  The recorder's flow storage (a tag) says where a
+ * flow stands: 0 (not seen), REC_TAG_MATCHED (record directly) or its struct
+ * rec_flow.
  */
 #include "sink/recorder.h"
 
@@ -81,8 +82,20 @@ struct recorder {
 	bool lone_valid;
 	uint64_t lone_match_ts;               /* a flowless entry matched before its packet came */
 
+	int flow_slot;                        /* flow storage id of each flow's tag */
+
 	char err[256];
 };
+
+static uint64_t *tag_of(const struct recorder *r, const struct flow *flow)
+{
+	return flow_storage(flow, r->flow_slot);
+}
+
+void recorder_set_flow_storage(struct recorder *r, int slot)
+{
+	r->flow_slot = slot;
+}
 
 /* ---- the block pool ---- */
 
@@ -278,7 +291,7 @@ static struct rec_flow *rec_flow_new(struct recorder *r, struct flow *flow)
 	r->free_flows = rf->next;
 	memset(rf, 0, sizeof(*rf));
 	rf->flow = flow;
-	flow->recorder_tag = (uint64_t)(uintptr_t)rf;
+	*tag_of(r, flow) = (uint64_t)(uintptr_t)rf;
 	return rf;
 }
 
@@ -286,7 +299,7 @@ static void rec_flow_free(struct recorder *r, struct rec_flow *rf)
 {
 	list_remove(r, rf);
 	fifo_clear(r, &rf->q);
-	rf->flow->recorder_tag = 0;
+	*tag_of(r, rf->flow) = 0;
 	rf->flow = NULL;
 	rf->next = r->free_flows;
 	r->free_flows = rf;
@@ -372,9 +385,9 @@ static void flow_matched(struct recorder *r, struct flow *flow)
 {
 	struct rec_flow *rf;
 
-	if (flow->recorder_tag == REC_TAG_MATCHED)
+	if (*tag_of(r, flow) == REC_TAG_MATCHED)
 		return;
-	rf = (struct rec_flow *)(uintptr_t)flow->recorder_tag;
+	rf = (struct rec_flow *)(uintptr_t)*tag_of(r, flow);
 	if (rf) {
 		while (rf->q.packets) {
 			struct rec_hdr h;
@@ -387,7 +400,7 @@ static void flow_matched(struct recorder *r, struct flow *flow)
 		}
 		rec_flow_free(r, rf);
 	}
-	flow->recorder_tag = REC_TAG_MATCHED;
+	*tag_of(r, flow) = REC_TAG_MATCHED;
 }
 
 /* ---- the interface ---- */
@@ -405,6 +418,7 @@ struct recorder *recorder_open(const struct recorder_opts *o, struct fl_stats *s
 		return NULL;
 	}
 	r->o = *o;
+	r->flow_slot = -1;      /* until recorder_set_flow_storage: flows are not told apart */
 	r->stats = stats;
 	if (!r->o.snaplen)
 		r->o.snaplen = REC_SNAPLEN_DEFAULT;
@@ -463,6 +477,8 @@ void recorder_flush(struct recorder *r)
 
 void recorder_packet(struct recorder *r, const struct fl_packet *pkt, struct flow *flow)
 {
+	if (r->flow_slot < 0)
+		flow = NULL;
 	struct rec_hdr h = {
 		.ts_ns = pkt->ts_ns,
 		.caplen = pkt->caplen < r->o.snaplen ? pkt->caplen : r->o.snaplen,
@@ -499,10 +515,10 @@ void recorder_packet(struct recorder *r, const struct fl_packet *pkt, struct flo
 			r->lone_hdr = h;
 			r->lone_valid = true;
 		}
-	} else if (flow->recorder_tag == REC_TAG_MATCHED) {
+	} else if (*tag_of(r, flow) == REC_TAG_MATCHED) {
 		write_packet(r, &h, pkt->data);
 	} else {
-		struct rec_flow *rf = (struct rec_flow *)(uintptr_t)flow->recorder_tag;
+		struct rec_flow *rf = (struct rec_flow *)(uintptr_t)*tag_of(r, flow);
 		if (!rf)
 			rf = rec_flow_new(r, flow);
 		if (rf)
@@ -519,7 +535,7 @@ void recorder_entry(struct recorder *r, const struct doc *entry, const struct en
 {
 	if (!r->o.filter || !r->o.match(r->o.filter, entry))
 		return;
-	if (meta->flow) {
+	if (meta->flow && r->flow_slot >= 0) {
 		flow_matched(r, meta->flow);
 	} else if (r->lone_valid && r->lone_hdr.ts_ns == meta->ts_ns) {
 		write_packet(r, &r->lone_hdr, r->lone);
@@ -532,9 +548,11 @@ void recorder_entry(struct recorder *r, const struct doc *entry, const struct en
 
 void recorder_flow_end(struct recorder *r, struct flow *flow)
 {
-	if (flow->recorder_tag != REC_TAG_MATCHED && flow->recorder_tag)
-		rec_flow_free(r, (struct rec_flow *)(uintptr_t)flow->recorder_tag);
-	flow->recorder_tag = 0;
+	if (r->flow_slot < 0)
+		return;
+	if (*tag_of(r, flow) != REC_TAG_MATCHED && *tag_of(r, flow))
+		rec_flow_free(r, (struct rec_flow *)(uintptr_t)*tag_of(r, flow));
+	*tag_of(r, flow) = 0;
 }
 
 void recorder_finish(struct recorder *r)

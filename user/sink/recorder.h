@@ -62,6 +62,9 @@ struct recorder;
 /* Creates the (first) file.  NULL with errno set and a message in err. */
 struct recorder *recorder_open(const struct recorder_opts *o, struct fl_stats *stats,
 			       char *err, size_t errlen);
+/* The flow storage id (8 bytes) where the recorder keeps its per-flow tag;
+ * until it is set, packets and entries are recorded as if they had no flow. */
+void recorder_set_flow_storage(struct recorder *r, int slot);
 void recorder_packet(struct recorder *r, const struct fl_packet *pkt, struct flow *flow);
 void recorder_entry(struct recorder *r, const struct doc *entry, const struct entry_meta *meta);
 void recorder_flow_end(struct recorder *r, struct flow *flow);

@@ -61,7 +61,7 @@ static void handle_block(struct afpacket_source *s, struct tpacket_block_desc *b
 				.ifindex = (uint32_t)sll->sll_ifindex,
 				.direction = out ? FL_DIR_EGRESS : FL_DIR_INGRESS,
 			};
-			pipeline_packet(s->base.pipeline, &pkt);
+			s->base.out.packet(s->base.out.ctx, &pkt);
 		}
 		if (!h->tp_next_offset)
 			break;

@@ -2,7 +2,7 @@
 /*
  * Live packet sources for `faultline capture`: the eBPF backend (tc or XDP
  * programs and a BPF ring buffer) and AF_PACKET (a TPACKET_V3 mmap ring).
- * Both hand struct fl_packet to the pipeline; the capture loop
+ * Both hand struct fl_packet to a packet_sink (the pipeline's); the capture loop
  * (cmd/capture.c) decides which interfaces they attach to.
  */
 #ifndef FL_CAPTURE_H
@@ -11,8 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "faultline.h"
+
 #include "core/config.h"
-#include "pipeline.h"
+#include "core/packet.h"
 #include "report/stats.h"
 
 struct capture_iface {
@@ -51,7 +53,7 @@ struct capture_source {
 	const struct capture_source_ops *ops;
 	const char *backend;       /* "ebpf-tc", "ebpf-xdp", "afpacket" */
 	int fd;                    /* readable when there is something to poll */
-	struct pipeline *pipeline; /* set by the caller before the first poll */
+	struct packet_sink out;    /* set by the caller before the first poll */
 };
 
 /*

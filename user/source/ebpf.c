@@ -252,7 +252,7 @@ static int on_packet(void *ctx, void *data, size_t size)
 		.ifindex = r->ifindex,
 		.direction = r->direction,
 	};
-	pipeline_packet(s->base.pipeline, &pkt);
+	s->base.out.packet(s->base.out.ctx, &pkt);
 	return ++s->budget >= POLL_BUDGET ? -EAGAIN : 0;
 }
 
@@ -263,7 +263,7 @@ static int on_sock_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev))
 		return 0;
-	pipeline_sock_event(s->base.pipeline, ev, ev->ts_ns + (uint64_t)s->clock_offset);
+	s->base.out.sock_event(s->base.out.ctx, ev, ev->ts_ns + (uint64_t)s->clock_offset);
 	return ++s->budget >= POLL_BUDGET ? -EAGAIN : 0;
 }
 

@@ -12,7 +12,6 @@
 #include <zlib.h>
 
 #include "core/packet.h"
-#include "pipeline.h"
 
 /*
  * The fast path: a classic little-endian pcap 2.4 file, read with read() into
@@ -134,7 +133,7 @@ static void fast_open(struct pcap_source *s)
  * Returns the number of packets fed; *done tells whether the file ended
  * cleanly (otherwise libpcap takes over from that packet).
  */
-static uint64_t fast_run(struct pcap_source *s, struct pipeline *p, bool *done)
+static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, bool *done)
 {
 	unsigned char *buf = malloc(FAST_BUF);
 	unsigned char *pkt = aligned_alloc(64, FAST_MAX_SNAPLEN);
@@ -178,7 +177,7 @@ static uint64_t fast_run(struct pcap_source *s, struct pipeline *p, bool *done)
 		};
 		off += 16 + (size_t)caplen;
 		number++;
-		pipeline_packet(p, &fp);
+		out->packet(out->ctx, &fp);
 	}
 out:
 	free(buf);
@@ -223,7 +222,8 @@ uint32_t pcap_source_linktype(const struct pcap_source *s)
 	return s->linktype;
 }
 
-int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t errlen)
+int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
+		    size_t errlen)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
@@ -232,7 +232,7 @@ int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t
 
 	if (s->fast_fd >= 0) {
 		bool done;
-		uint64_t fed = fast_run(s, p, &done);
+		uint64_t fed = fast_run(s, out, &done);
 		if (done)
 			return 0;
 		/* libpcap goes on from the first record the fast path left. */
@@ -250,7 +250,7 @@ int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t
 			/* pcapng may change link type per interface; libpcap reports it per file */
 			.linktype = (uint32_t)pcap_datalink(s->pcap),
 		};
-		pipeline_packet(p, &pkt);
+		out->packet(out->ctx, &pkt);
 	}
 	if (rc == PCAP_ERROR) {
 		snprintf(err, errlen, "%s: packet %llu: %s", s->path, (unsigned long long)number + 1,

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct pipeline;
+struct packet_sink;
 struct pcap_source;
 
 /* NULL with a message naming the file and the problem in err. */
@@ -20,7 +20,8 @@ uint32_t pcap_source_linktype(const struct pcap_source *s);
  * in a damaged record (err names the file and packet number; the packets
  * before it were analysed).
  */
-int pcap_source_run(struct pcap_source *s, struct pipeline *p, char *err, size_t errlen);
+int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
+		    size_t errlen);
 void pcap_source_close(struct pcap_source *s);
 
 #endif

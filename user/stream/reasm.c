@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "track/tcp.h"
+#include "stream/seq.h"
 
 /*
  * Held out-of-order segments: a splay tree by sequence number.  Every

@@ -3,7 +3,8 @@
  * The stream layer: per-flow reassembly (reasm.c, one per direction), the
  * choice of a dissector, and the stream errors that belong to no protocol.
  *
- * - flow->stream is allocated on a flow's first payload.  Data starts at the
+ * - The stream is allocated on a flow's first payload (its pointer is the
+ *   stream layer's flow storage).  Data starts at the
  *   ISN + 1 the connection tracker saw, or at the first data segment when the
  *   capture joined midstream (then dissectors resynchronise).
  * - The dissector is chosen by content: every TCP dissector probes the first
@@ -27,8 +28,8 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "stream/reasm.h"
 #include "report/stats.h"
+#include "stream/reasm.h"
 
 #define STREAM_PROBE_MAX 4096u            /* bytes a MAYBE may wait for */
 #define STREAM_UNRECOGNISED_MAX (64u * 1024) /* midstream bytes probed before giving up */
@@ -60,6 +61,19 @@ struct stream {
 	struct flow *f;
 	uint64_t ts;
 };
+
+int stream_env_init(struct stream_env *env, struct flow_table *flows, struct emitter *em,
+		    const struct fl_config *cfg, struct fl_stats *stats)
+{
+	*env = (struct stream_env){ .em = em, .cfg = cfg, .stats = stats };
+	env->slot = flow_storage_register(flows, sizeof(struct stream *));
+	return env->slot < 0 ? -1 : 0;
+}
+
+static struct stream **slot_of(const struct stream_env *env, const struct flow *f)
+{
+	return flow_storage(f, env->slot);
+}
 
 static enum dissect_dir side_dir(const struct stream *s, int side)
 {
@@ -229,7 +243,7 @@ static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
 {
 	struct stream_side *ss = arg;
 	struct stream *s = ss->s;
-	s->f->tcp.missed_bytes += missing;
+	s->f->missed_bytes += missing;
 	s->env->stats->tcp.missed_bytes += missing;
 	if (!s->ops || s->dead || s->ended || !s->ops->gap)
 		return;
@@ -240,25 +254,26 @@ static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
 	s->ops->gap(s->state, &ctx, dir, missing);
 }
 
-static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tcp, uint64_t ts)
+/* The flow's stream, created with `o` (TCP) on its first payload; existing streams ignore `o`. */
+static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tcp, uint64_t ts,
+				 const struct stream_origin *o)
 {
-	struct stream *s = f->stream;
+	struct stream *s = *slot_of(env, f);
 	if (!s) {
 		s = calloc(1, sizeof(*s));
 		if (!s)
 			return NULL;
-		f->stream = s;
+		*slot_of(env, f) = s;
 		s->tcp = tcp;
 		for (int i = 0; i < 2; i++) {
 			reasm_init(&s->dir[i]);
 			s->sides[i] = (struct stream_side){ s, i };
 			s->sinks[i] = (struct reasm_sink){ sink_data, sink_gap, &s->sides[i] };
-			if (tcp && f->tcp.half[i].syn_seen)
-				reasm_start(&s->dir[i], f->tcp.half[i].syn_seq);
+			if (tcp && o->isn_known[i])
+				reasm_start(&s->dir[i], o->isn[i]);
 		}
 		s->client = f->client;
-		s->midstream = tcp && (f->tcp.midstream ||
-				       !(f->tcp.half[0].syn_seen || f->tcp.half[1].syn_seen));
+		s->midstream = tcp && (o->midstream || !(o->isn_known[0] || o->isn_known[1]));
 	}
 	s->env = env;
 	s->f = f;
@@ -313,15 +328,15 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 }
 
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
-		       const struct decoded *d, uint64_t ts_ns)
+		       const struct decoded *d, uint64_t ts_ns, const struct stream_origin *o)
 {
-	struct stream *s = f->stream;
+	struct stream *s = *slot_of(env, f);
 	/* A new connection on the same addresses and ports: start over. */
 	if (s && s->ended && (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		stream_free(env, f);
-	if (!f->stream && d->payload_caplen == 0)
+	if (!*slot_of(env, f) && d->payload_caplen == 0)
 		return;
-	s = stream_get(env, f, true, ts_ns);
+	s = stream_get(env, f, true, ts_ns, o);
 	if (!s || s->ended)
 		return;
 	struct reasm_env renv = reasm_env_of(env);
@@ -336,23 +351,27 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 		unsigned res = reasm_segment(&s->dir[side], &renv, seq, d->payload,
 					     d->payload_caplen, sink_of(s, side));
 		if (res & REASM_RETRANSMISSION) {
-			f->tcp.retransmissions++;
+			f->retransmissions++;
 			env->stats->tcp.retransmissions++;
 		}
 		if (res & REASM_OUT_OF_ORDER)
 			env->stats->tcp.out_of_order++;
 	}
-	if (flags & TCP_RST) {
-		finish(s, DISSECT_END_RST, side, true);
+}
+
+void stream_tcp_fin(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
+		    uint64_t ts_ns)
+{
+	struct stream *s = *slot_of(env, f);
+	if (!s || s->ended)
 		return;
-	}
-	if (flags & TCP_FIN) {
-		reasm_fin(&s->dir[side], seq + d->payload_len);
-		s->fin[side] = true;
-		/* The server closing ends the exchange; the client closing only its half does not. */
-		if (s->fin[!side] || side != s->client)
-			finish(s, DISSECT_END_FIN, side, true);
-	}
+	stream_get(env, f, true, ts_ns, NULL);
+	uint32_t seq = d->seq + ((d->tcp_flags & TCP_SYN) ? 1 : 0);
+	reasm_fin(&s->dir[side], seq + d->payload_len);
+	s->fin[side] = true;
+	/* The server closing ends the exchange; the client closing only its half does not. */
+	if (s->fin[!side] || side != s->client)
+		finish(s, DISSECT_END_FIN, side, true);
 }
 
 void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
@@ -360,13 +379,13 @@ void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
 {
 	if (d->payload_caplen == 0)
 		return;
-	struct stream *s = stream_get(env, f, false, ts_ns);
+	struct stream *s = stream_get(env, f, false, ts_ns, NULL);
 	if (!s || s->dead || s->opaque)
 		return;
 	if (s->ended) {
 		/* A UDP conversation that went stale starts over with the next datagram. */
 		stream_free(env, f);
-		s = stream_get(env, f, false, ts_ns);
+		s = stream_get(env, f, false, ts_ns, NULL);
 		if (!s)
 			return;
 	}
@@ -385,10 +404,10 @@ void stream_icmp_error(struct stream_env *env, struct flow *f, int side,
 		       const struct dissect_icmp *icmp, uint64_t ts_ns)
 {
 	(void)side;
-	struct stream *s = f->stream;
+	struct stream *s = *slot_of(env, f);
 	if (!s || s->ended || s->dead || !s->ops || !s->ops->icmp)
 		return;
-	stream_get(env, f, s->tcp, ts_ns);
+	stream_get(env, f, s->tcp, ts_ns, NULL);
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
 	s->ops->icmp(s->state, &ctx, icmp);
@@ -410,16 +429,16 @@ static void report_unrecognised(struct stream *s)
 		 (unsigned long long)s->env->cfg->stream_timeout_ms,
 		 (unsigned long long)(s->unrecognised + held));
 	entry_set_error(s->env->em, FL_ERR_TIMEOUT, msg, NULL);
-	dissect_add_tcp(d, s->f->tcp.missed_bytes, s->f->tcp.retransmissions);
+	dissect_add_tcp(d, s->f->missed_bytes, s->f->retransmissions);
 	entry_commit(s->env->em);
 }
 
 void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 {
-	struct stream *s = f->stream;
+	struct stream *s = *slot_of(env, f);
 	if (!s || s->ended)
 		return;
-	stream_get(env, f, s->tcp, now_ns);
+	stream_get(env, f, s->tcp, now_ns, NULL);
 	if (!unfinished(s))
 		return;
 	if (s->tcp)
@@ -445,10 +464,10 @@ void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 void stream_end(struct stream_env *env, struct flow *f, enum dissect_end why, int by_side,
 		uint64_t ts_ns)
 {
-	struct stream *s = f->stream;
+	struct stream *s = *slot_of(env, f);
 	if (!s || s->ended)
 		return;
-	stream_get(env, f, s->tcp, ts_ns);
+	stream_get(env, f, s->tcp, ts_ns, NULL);
 	if (why == DISSECT_END_TIMEOUT && s->tcp && unfinished(s))
 		env->stats->tcp.streams_timed_out++;
 	finish(s, why, by_side, why != DISSECT_END_TIMEOUT);
@@ -456,7 +475,7 @@ void stream_end(struct stream_env *env, struct flow *f, enum dissect_end why, in
 
 void stream_free(struct stream_env *env, struct flow *f)
 {
-	struct stream *s = f->stream;
+	struct stream *s = *slot_of(env, f);
 	if (!s)
 		return;
 	struct reasm_env renv = reasm_env_of(env);
@@ -465,5 +484,5 @@ void stream_free(struct stream_env *env, struct flow *f)
 	if (s->ops && s->state)
 		s->ops->free(s->state);
 	free(s);
-	f->stream = NULL;
+	*slot_of(env, f) = NULL;
 }

@@ -12,18 +12,38 @@
 #include <stdint.h>
 
 #include "core/decode.h"
-#include "dissect/dissect.h"
 #include "core/flow.h"
+#include "dissect/dissect.h"
 
 struct stream_env {
 	struct emitter *em;
 	const struct fl_config *cfg;
 	struct fl_stats *stats;
+	int slot;                 /* flow storage id of the flow's struct stream pointer */
 };
 
-/* `side` is the sender's index in f->key (0 or 1); f->client says which side initiated. */
+/* Register the stream layer's flow storage; 0 or -1 (errno). */
+int stream_env_init(struct stream_env *env, struct flow_table *flows, struct emitter *em,
+		    const struct fl_config *cfg, struct fl_stats *stats);
+
+/* Where a TCP connection's byte streams start, as connection tracking saw it. */
+struct stream_origin {
+	bool isn_known[2];        /* the SYN of that side was seen: data starts at isn + 1 */
+	uint32_t isn[2];
+	bool midstream;           /* the capture joined after the handshake */
+};
+
+/*
+ * The payload and acknowledgement of one TCP packet.  `side` is the sender's
+ * index in f->key (0 or 1); f->client says which side initiated.  How the
+ * connection ends (FIN, RST, a new SYN) comes from connection tracking,
+ * through stream_tcp_fin() and stream_end().
+ */
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
-		       const struct decoded *d, uint64_t ts_ns);
+		       const struct decoded *d, uint64_t ts_ns, const struct stream_origin *o);
+/* `side` sent its FIN (d is that packet): the server's FIN, or both, end the exchange. */
+void stream_tcp_fin(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
+		    uint64_t ts_ns);
 void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
 		       const struct decoded *d, uint64_t ts_ns);
 /* An ICMP error quoted a packet this flow's `side` sent. */

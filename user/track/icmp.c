@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "track/icmp.h"
 
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <stdio.h>
 
 #include "core/config.h"
 #include "report/entry.h"
-#include "stream/stream.h"
-#include "track/tcp.h"
+#include "report/stats.h"
 
 static const char *proto_name(uint8_t proto)
 {
@@ -15,8 +16,8 @@ static const char *proto_name(uint8_t proto)
 	case FL_IPPROTO_UDP: return "udp";
 	case FL_IPPROTO_ICMP: return "icmp";
 	case FL_IPPROTO_ICMPV6: return "icmpv6";
-	case 47: return "gre";
-	case 132: return "sctp";
+	case FL_IPPROTO_GRE: return "gre";
+	case FL_IPPROTO_SCTP: return "sctp";
 	default: return NULL;
 	}
 }
@@ -39,7 +40,7 @@ struct flow *icmp_track_flow(struct flow_table *flows, const struct decoded *d,
 
 
 
-static void report_message(struct stream_env *env, const struct decoded *d,
+static void report_message(struct track_env *env, const struct decoded *d,
 			   const struct icmp_info *info, struct flow *f, uint64_t ts_ns)
 {
 	struct fl_endpoint src = { d->src, 0, false }, dst = { d->dst, 0, false };
@@ -78,14 +79,15 @@ static void report_message(struct stream_env *env, const struct decoded *d,
 }
 
 /* One echo entry: the request, and the reply when it came. */
-static void report_echo(struct stream_env *env, struct flow *f, int requester, uint16_t seq,
+static void report_echo(struct track_env *env, struct flow *f, int requester, uint16_t seq,
 			uint64_t req_ts, const struct icmp_info *reply, uint64_t reply_ts)
 {
 	int responder = requester ^ 1;
 	struct fl_endpoint src = { f->key.addr[requester], 0, false };
 	struct fl_endpoint dst = { f->key.addr[responder], 0, false };
 	uint8_t version = f->key.proto == FL_IPPROTO_ICMPV6 ? 6 : 4;
-	uint8_t req_type = version == 6 ? 128 : 8, rep_type = version == 6 ? 129 : 0;
+	uint8_t req_type = version == 6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+	uint8_t rep_type = version == 6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY;
 	struct doc *doc = entry_begin(env->em, req_ts ? req_ts : reply_ts, "icmp", &src, &dst, f);
 	struct icmp_info req = {
 		.version = version, .type = req_type, .type_name = icmp_type_name(version, req_type),
@@ -120,10 +122,10 @@ static void echo_remove(struct echo_state *e, unsigned i)
 	e->n--;
 }
 
-static void on_echo(struct stream_env *env, const struct icmp_info *info, struct flow *f,
+static void on_echo(struct track_env *env, const struct icmp_info *info, struct flow *f,
 		    int side, uint64_t ts_ns)
 {
-	struct echo_state *e = &f->echo;
+	struct echo_state *e = track_echo(env, f);
 	if (info->is_echo_request) {
 		if (e->n == ECHO_PENDING) {      /* full: the oldest goes out unanswered */
 			report_echo(env, f, e->requester[0], e->seq[0], e->ts_ns[0], NULL, 0);
@@ -145,7 +147,7 @@ static void on_echo(struct stream_env *env, const struct icmp_info *info, struct
 	report_echo(env, f, side ^ 1, info->echo_seq, 0, info, ts_ns);
 }
 
-void icmp_track_packet(struct stream_env *env, const struct decoded *d,
+bool icmp_track_packet(struct track_env *env, const struct decoded *d,
 		       const struct icmp_info *info, struct flow *f, int side, uint64_t ts_ns)
 {
 	env->stats->icmp.messages++;
@@ -153,31 +155,20 @@ void icmp_track_packet(struct stream_env *env, const struct decoded *d,
 		env->stats->icmp.errors++;
 	if (f && flow_is_icmp(f)) {
 		on_echo(env, info, f, side, ts_ns);
-		return;
+		return false;
 	}
 	if (!f && (info->is_echo_request || info->is_echo_reply)) {
 		/* A reply with no flow (its request was never seen). */
 		report_message(env, d, info, NULL, ts_ns);
-		return;
+		return false;
 	}
 	report_message(env, d, info, f, ts_ns);
-	if (!f || !info->is_error)
-		return;
-	const struct decoded *q = &info->quote;
-	if (f->key.proto == FL_IPPROTO_TCP)
-		tcp_track_icmp(env, f, side, q->seq, info, ts_ns);
-	struct dissect_icmp di = {
-		.version = info->version, .type = info->type, .code = info->code,
-		.type_name = info->type_name, .code_name = info->code_name,
-		.dir = side == f->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
-		.quoted_payload = q->payload, .quoted_len = q->payload_caplen,
-	};
-	stream_icmp_error(env, f, side, &di, ts_ns);
+	return f && info->is_error;
 }
 
-void icmp_track_expire(struct stream_env *env, struct flow *f, uint64_t now_ns, bool all)
+void icmp_track_expire(struct track_env *env, struct flow *f, uint64_t now_ns, bool all)
 {
-	struct echo_state *e = &f->echo;
+	struct echo_state *e = track_echo(env, f);
 	uint64_t limit = env->cfg->stream_timeout_ms * 1000000ull;
 	while (e->n && (all || (now_ns > e->ts_ns[0] && now_ns - e->ts_ns[0] >= limit))) {
 		report_echo(env, f, e->requester[0], e->seq[0], e->ts_ns[0], NULL, 0);

@@ -13,8 +13,7 @@
 #include "core/decode.h"
 #include "core/flow.h"
 #include "track/icmp_msg.h"
-
-struct stream_env;
+#include "track/track.h"
 
 /*
  * Find the flow an ICMP packet belongs to: its echo flow (created on a
@@ -23,16 +22,22 @@ struct stream_env;
  */
 struct flow *icmp_track_flow(struct flow_table *flows, const struct decoded *d,
 			     struct icmp_info *info, uint64_t ts_ns, int *side);
-/* Report the message; `f`/`side` as icmp_track_flow returned them. */
-void icmp_track_packet(struct stream_env *env, const struct decoded *d,
+/*
+ * Report the message; `f`/`side` as icmp_track_flow returned them.  Returns
+ * true when it is an error about the TCP or UDP flow f (the quoted packet was
+ * sent by `side`): the pipeline hands it on to the flow's tracker and stream.
+ */
+bool icmp_track_packet(struct track_env *env, const struct decoded *d,
 		       const struct icmp_info *info, struct flow *f, int side, uint64_t ts_ns);
 /* Report echo requests still unanswered: those older than the timeout, or all. */
-void icmp_track_expire(struct stream_env *env, struct flow *f, uint64_t now_ns, bool all);
+void icmp_track_expire(struct track_env *env, struct flow *f, uint64_t now_ns, bool all);
 
 /* When the oldest unanswered echo request times out (0: none). */
-static inline uint64_t icmp_track_deadline(const struct flow *f, uint64_t timeout_ns)
+static inline uint64_t icmp_track_deadline(const struct track_env *env, const struct flow *f,
+					   uint64_t timeout_ns)
 {
-	return f->echo.n ? f->echo.ts_ns[0] + timeout_ns : 0;
+	const struct echo_state *e = track_echo(env, f);
+	return e->n ? e->ts_ns[0] + timeout_ns : 0;
 }
 
 static inline bool flow_is_icmp(const struct flow *f)

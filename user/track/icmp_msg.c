@@ -6,9 +6,12 @@
  */
 #include "track/icmp_msg.h"
 
+#include "core/bytes.h"
 #include "report/doc.h"
 
 #include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -160,11 +163,9 @@ const char *icmp_code_name(uint8_t version, uint8_t type, uint8_t code)
 bool icmp_is_error(uint8_t version, uint8_t type)
 {
 	if (version == 6)
-		return (type >= 1 && type <= 4) || type == 137;   /* the spec counts redirects */
+		return (type >= 1 && type <= 4) || type == 137;   /* a Redirect is reported as an error too */
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
-
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 /* The Redirected Header option (type 4) of an ICMPv6 redirect quotes the packet. */
 static bool redirected_header(const uint8_t *opt, uint32_t len, struct decoded *quote)
@@ -195,7 +196,8 @@ int icmp_parse(const struct decoded *d, struct icmp_info *out)
 	out->code_name = icmp_code_name(out->version, out->type, out->code);
 	out->is_error = icmp_is_error(out->version, out->type);
 
-	uint8_t echo_req = out->version == 6 ? 128 : 8, echo_rep = out->version == 6 ? 129 : 0;
+	uint8_t echo_req = out->version == 6 ? ICMP6_ECHO_REQUEST : ICMP_ECHO;
+	uint8_t echo_rep = out->version == 6 ? ICMP6_ECHO_REPLY : ICMP_ECHOREPLY;
 	if ((out->type == echo_req || out->type == echo_rep) && len >= 8) {
 		out->is_echo_request = out->type == echo_req;
 		out->is_echo_reply = out->type == echo_rep;

@@ -3,13 +3,14 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "core/config.h"
-#include "report/entry.h"
 #include "core/addr.h"
+#include "core/config.h"
+#include "core/decode.h"
 #include "core/flow.h"
-#include "stream/stream.h"
+#include "report/entry.h"
+#include "report/stats.h"
+#include "track/track.h"
 
 #define PENDING_MAX 512
 #define TOMBSTONES 4096          /* flows the packet view finished with, remembered a while */
@@ -38,7 +39,6 @@ struct kernel_events {
 struct kernel_events *kernel_events_new(void)
 {
 	struct kernel_events *k = calloc(1, sizeof(*k));
-	struct stat st;
 	if (!k)
 		return NULL;
 	k->tombs = calloc(TOMBSTONES, sizeof(*k->tombs));
@@ -46,9 +46,12 @@ struct kernel_events *kernel_events_new(void)
 		free(k);
 		return NULL;
 	}
-	if (stat("/proc/self/ns/net", &st) == 0)
-		k->own_netns = st.st_ino;
 	return k;
+}
+
+void kernel_events_set_netns(struct kernel_events *k, uint64_t netns_ino)
+{
+	k->own_netns = netns_ino;
 }
 
 void kernel_events_free(struct kernel_events *k)
@@ -58,13 +61,15 @@ void kernel_events_free(struct kernel_events *k)
 	free(k);
 }
 
-void kernel_events_forget_flow(struct kernel_events *k, const struct flow *f)
+void kernel_events_forget_flow(struct kernel_events *k, const struct track_env *env,
+			       const struct flow *f)
 {
-	if (f->key.proto != 6)
+	if (f->key.proto != FL_IPPROTO_TCP)
 		return;
+	const struct tcp_conn *c = track_tcp(env, f);
 	struct tombstone *t = &k->tombs[k->next_tomb];
 	k->next_tomb = (k->next_tomb + 1) % TOMBSTONES;
-	*t = (struct tombstone){ .key = f->key, .reported = f->tcp.reported, .state = f->tcp.state };
+	*t = (struct tombstone){ .key = f->key, .reported = c->reported, .state = c->state };
 }
 
 static const struct tombstone *find_tomb(const struct kernel_events *k, const struct fl_addr *a,
@@ -72,7 +77,7 @@ static const struct tombstone *find_tomb(const struct kernel_events *k, const st
 {
 	for (unsigned i = 0; i < TOMBSTONES; i++) {
 		const struct tombstone *t = &k->tombs[i];
-		if (t->key.proto != 6)
+		if (t->key.proto != FL_IPPROTO_TCP)
 			continue;
 		if ((addr_equal(&t->key.addr[0], a) && t->key.port[0] == ap &&
 		     addr_equal(&t->key.addr[1], b) && t->key.port[1] == bp) ||
@@ -146,7 +151,7 @@ static uint8_t condition_bit(uint8_t kind)
 }
 
 /* An entry for a condition only the kernel saw: src is the local socket. */
-static void report(struct stream_env *env, const struct fl_sock_event *ev, struct flow *f,
+static void report(struct track_env *env, const struct fl_sock_event *ev, struct flow *f,
 		   uint64_t ts_ns)
 {
 	struct fl_endpoint local, remote;
@@ -173,29 +178,31 @@ static void report(struct stream_env *env, const struct fl_sock_event *ev, struc
 	entry_commit(env->em);
 }
 
-static void judge(struct kernel_events *k, struct stream_env *env, struct flow_table *flows,
+static void judge(struct kernel_events *k, struct track_env *env, struct flow_table *flows,
 		  const struct fl_sock_event *ev, uint64_t ts_ns)
 {
 	struct fl_endpoint local, remote;
 	int side;
 	endpoint(&local, ev->saddr, ev->sport, ev->family);
 	endpoint(&remote, ev->daddr, ev->dport, ev->family);
-	struct flow *f = flow_find(flows, &local.addr, local.port, &remote.addr, remote.port, 6, &side);
+	struct flow *f = flow_find(flows, &local.addr, local.port, &remote.addr, remote.port, FL_IPPROTO_TCP,
+				   &side);
 	const struct tombstone *t = f ? NULL : find_tomb(k, &local.addr, local.port, &remote.addr,
 							 remote.port);
 	uint8_t bit = condition_bit(ev->kind);
 
 	if (f || t) {
 		/* The packets own this connection: one entry, theirs, unless they missed it. */
-		uint8_t reported = f ? f->tcp.reported : t->reported;
-		uint8_t state = f ? f->tcp.state : t->state;
+		struct tcp_conn *c = f ? track_tcp(env, f) : NULL;
+		uint8_t reported = c ? c->reported : t->reported;
+		uint8_t state = c ? c->state : t->state;
 		if ((reported & bit) || state == TCP_CONN_SYN_SENT ||
 		    (bit != TCP_REPORTED_RESET && state == TCP_CONN_NONE))
 			return;
 		if (bit == TCP_REPORTED_SYN_SENT || (reported & TCP_REPORTED_SYN_SENT))
 			return;
-		if (f)
-			f->tcp.reported |= bit;
+		if (c)
+			c->reported |= bit;
 		report(env, ev, f, ts_ns);
 		return;
 	}
@@ -203,7 +210,7 @@ static void judge(struct kernel_events *k, struct stream_env *env, struct flow_t
 		report(env, ev, NULL, ts_ns);
 }
 
-void kernel_events_run(struct kernel_events *k, struct stream_env *env, struct flow_table *flows,
+void kernel_events_run(struct kernel_events *k, struct track_env *env, struct flow_table *flows,
 		       uint64_t now_ns)
 {
 	for (unsigned i = 0; i < PENDING_MAX; i++) {

@@ -12,14 +12,14 @@
 
 #include "core/config.h"
 #include "core/decode.h"
-#include "report/entry.h"
 #include "core/flow.h"
+#include "report/entry.h"
+#include "report/stats.h"
 #include "track/icmp_msg.h"
-#include "stream/stream.h"
 
 static inline int other(int side) { return side ^ 1; }
 
-static uint64_t timeout_ns(const struct stream_env *env)
+static uint64_t timeout_ns(const struct track_env *env)
 {
 	return env->cfg->stream_timeout_ms * 1000000ull;
 }
@@ -46,7 +46,7 @@ static void endpoints(const struct flow *f, struct fl_endpoint *client, struct f
 }
 
 /* Begin a tcp error entry with the connection's common fields; returns the "tcp" object. */
-static uint32_t begin_entry(struct stream_env *env, struct flow *f, const char *message)
+static uint32_t begin_entry(struct track_env *env, struct flow *f, const char *message)
 {
 	struct fl_endpoint client, server;
 	endpoints(f, &client, &server);
@@ -56,20 +56,20 @@ static uint32_t begin_entry(struct stream_env *env, struct flow *f, const char *
 	return tcp;
 }
 
-static void finish_entry(struct stream_env *env, struct flow *f, uint32_t tcp)
+static void finish_entry(struct track_env *env, struct flow *f, uint32_t tcp)
 {
 	struct doc *d = &env->em->doc;
-	if (f->tcp.retransmissions)
-		doc_add_int(d, tcp, "retransmissions", f->tcp.retransmissions);
-	if (f->tcp.missed_bytes)
-		doc_add_int(d, tcp, "missed_bytes", f->tcp.missed_bytes);
+	if (f->retransmissions)
+		doc_add_int(d, tcp, "retransmissions", f->retransmissions);
+	if (f->missed_bytes)
+		doc_add_int(d, tcp, "missed_bytes", (int64_t)f->missed_bytes);
 	entry_commit(env->em);
 }
 
-static void report_syn_sent(struct stream_env *env, struct flow *f, const char *reason,
+static void report_syn_sent(struct track_env *env, struct flow *f, const char *reason,
 			    const struct icmp_info *icmp)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	if (c->reported & TCP_REPORTED_SYN_SENT)
 		return;
 	c->reported |= TCP_REPORTED_SYN_SENT;
@@ -83,9 +83,9 @@ static void report_syn_sent(struct stream_env *env, struct flow *f, const char *
 	finish_entry(env, f, tcp);
 }
 
-static void report_reset(struct stream_env *env, struct flow *f, int side)
+static void report_reset(struct track_env *env, struct flow *f, int side)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	if (c->reported & TCP_REPORTED_RESET)
 		return;
 	c->reported |= TCP_REPORTED_RESET;
@@ -96,31 +96,35 @@ static void report_reset(struct stream_env *env, struct flow *f, int side)
 }
 
 /* Start tracking a new connection on this flow (the first SYN, or port reuse). */
-static void conn_start(struct flow *f, int side, const struct decoded *d, uint64_t ts_ns)
+static void conn_start(struct track_env *env, struct flow *f, int side, const struct decoded *d,
+		       uint64_t ts_ns)
 {
-	memset(&f->tcp, 0, sizeof(f->tcp));
-	f->tcp.state = TCP_CONN_SYN_SENT;
-	f->tcp.syn_ts_ns = ts_ns;
-	f->tcp.half[side].syn_seen = true;
-	f->tcp.half[side].syn_seq = d->seq;
+	struct tcp_conn *c = track_tcp(env, f);
+	memset(c, 0, sizeof(*c));
+	f->retransmissions = 0;
+	f->missed_bytes = 0;
+	c->state = TCP_CONN_SYN_SENT;
+	c->syn_ts_ns = ts_ns;
+	c->half[side].syn_seen = true;
+	c->half[side].syn_seq = d->seq;
 	f->client = (uint8_t)side;
 	f->client_known = true;
 	f->first_ts_ns = ts_ns;
 }
 
-static void count_retransmission(struct stream_env *env, struct flow *f)
+static void count_retransmission(struct track_env *env, struct flow *f)
 {
-	f->tcp.retransmissions++;
+	f->retransmissions++;
 	env->stats->tcp.retransmissions++;
 }
 
-static void on_syn(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
-		   uint64_t ts_ns)
+static unsigned on_syn(struct track_env *env, struct flow *f, int side, const struct decoded *d,
+		       uint64_t ts_ns)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	switch (c->state) {
 	case TCP_CONN_NONE:
-		conn_start(f, side, d, ts_ns);
+		conn_start(env, f, side, d, ts_ns);
 		break;
 	case TCP_CONN_SYN_SENT:
 		if (side == f->client && c->half[side].syn_seq == d->seq) {
@@ -129,23 +133,25 @@ static void on_syn(struct stream_env *env, struct flow *f, int side, const struc
 		} else if (side == f->client) {
 			/* A new attempt from the same port: judge the old one first. */
 			report_syn_sent(env, f, "timeout", NULL);
-			conn_start(f, side, d, ts_ns);
+			conn_start(env, f, side, d, ts_ns);
+			return TCP_EV_RESTART;
 		}
 		break;
 	case TCP_CONN_CLOSED:
 		if (!(c->half[side].syn_seen && c->half[side].syn_seq == d->seq)) {
-			stream_end(env, f, DISSECT_END_FIN, side, ts_ns);
-			conn_start(f, side, d, ts_ns);
+			conn_start(env, f, side, d, ts_ns);
+			return TCP_EV_RESTART;
 		}
 		break;
 	default:
 		break;      /* a SYN inside a synchronized connection: ignore */
 	}
+	return 0;
 }
 
-static void on_synack(struct stream_env *env, struct flow *f, int side, const struct decoded *d)
+static void on_synack(struct track_env *env, struct flow *f, int side, const struct decoded *d)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	if (c->state == TCP_CONN_NONE) {
 		/* The SYN was not captured: the other side is the client. */
 		f->client = (uint8_t)other(side);
@@ -161,9 +167,9 @@ static void on_synack(struct stream_env *env, struct flow *f, int side, const st
 	c->half[side].syn_seq = d->seq;
 }
 
-static void on_rst(struct stream_env *env, struct flow *f, int side, uint64_t ts_ns)
+static void on_rst(struct track_env *env, struct flow *f, int side)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	if (c->state == TCP_CONN_SYN_SENT) {
 		if (side != f->client) {
 			report_syn_sent(env, f, "refused", NULL);
@@ -180,13 +186,12 @@ static void on_rst(struct stream_env *env, struct flow *f, int side, uint64_t ts
 	}
 	report_reset(env, f, side);
 	c->state = TCP_CONN_CLOSED;
-	stream_end(env, f, DISSECT_END_RST, side, ts_ns);
 }
 
-static void on_fin(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
+static void on_fin(struct track_env *env, struct flow *f, int side, const struct decoded *d,
 		   uint64_t ts_ns)
 {
-	struct tcp_half *h = &f->tcp.half[side];
+	struct tcp_half *h = &track_tcp(env, f)->half[side];
 	uint32_t fin_seq = d->seq + d->payload_len;
 	if (!h->fin_seen) {
 		h->fin_seen = true;
@@ -198,32 +203,31 @@ static void on_fin(struct stream_env *env, struct flow *f, int side, const struc
 	}
 }
 
-static void on_ack(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
-		   uint64_t ts_ns)
+static unsigned on_ack(struct track_env *env, struct flow *f, int side, const struct decoded *d)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	struct tcp_half *peer = &c->half[other(side)];
 	if (peer->fin_seen && !peer->fin_acked && SEQ_GEQ(d->ack, peer->fin_seq + 1))
 		peer->fin_acked = true;
 	if (c->half[0].fin_acked && c->half[1].fin_acked && c->state != TCP_CONN_CLOSED) {
 		c->state = TCP_CONN_CLOSED;
-		stream_end(env, f, DISSECT_END_FIN, side, ts_ns);
+		return TCP_EV_CLOSED;
 	}
+	return 0;
 }
 
-void tcp_track_packet(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
-		      uint64_t ts_ns)
+unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
+			  const struct decoded *d, uint64_t ts_ns)
 {
 	uint8_t fl = d->tcp_flags;
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
+	unsigned ev = 0;
 
-	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && !(fl & TCP_RST)) {
-		on_syn(env, f, side, d, ts_ns);
-		return;
-	}
+	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && !(fl & TCP_RST))
+		return on_syn(env, f, side, d, ts_ns);
 	if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !(fl & TCP_RST)) {
 		on_synack(env, f, side, d);
-		return;
+		return 0;
 	}
 	if (c->state == TCP_CONN_NONE && !(fl & TCP_RST)) {
 		/* Joined an established connection. */
@@ -232,20 +236,32 @@ void tcp_track_packet(struct stream_env *env, struct flow *f, int side, const st
 		guess_client(f);
 	}
 	if (fl & TCP_RST) {
-		on_rst(env, f, side, ts_ns);
-		return;
+		on_rst(env, f, side);
+		return TCP_EV_RESET;
 	}
-	if (fl & TCP_FIN)
+	if (fl & TCP_FIN) {
 		on_fin(env, f, side, d, ts_ns);
+		ev |= TCP_EV_FIN;
+	}
 	if (fl & TCP_ACK)
-		on_ack(env, f, side, d, ts_ns);
+		ev |= on_ack(env, f, side, d);
+	return ev;
 }
 
-void tcp_track_icmp(struct stream_env *env, struct flow *f, int side, uint32_t seq,
-		    const struct icmp_info *icmp, uint64_t ts_ns)
+void tcp_track_view(const struct track_env *env, const struct flow *f, struct tcp_view *v)
 {
-	(void)ts_ns;
-	struct tcp_conn *c = &f->tcp;
+	const struct tcp_conn *c = track_tcp(env, f);
+	for (int i = 0; i < 2; i++) {
+		v->isn_known[i] = c->half[i].syn_seen;
+		v->isn[i] = c->half[i].syn_seq;
+	}
+	v->midstream = c->midstream;
+}
+
+void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t seq,
+		    const struct icmp_info *icmp)
+{
+	struct tcp_conn *c = track_tcp(env, f);
 	if (c->state == TCP_CONN_SYN_SENT && side == f->client && seq == c->half[side].syn_seq) {
 		report_syn_sent(env, f, "unreachable", icmp);
 		/* Not CLOSED: Linux retries after soft errors (host/net unreachable). */
@@ -255,9 +271,10 @@ void tcp_track_icmp(struct stream_env *env, struct flow *f, int side, uint32_t s
 /* The one timeout condition a connection can still be waiting on, and since when. */
 enum tcp_pending { PENDING_NONE, PENDING_SYN, PENDING_CLOSE_WAIT, PENDING_LAST_ACK };
 
-static enum tcp_pending pending_condition(const struct flow *f, uint64_t *since_ns, int *side)
+static enum tcp_pending pending_condition(const struct track_env *env, const struct flow *f,
+					  uint64_t *since_ns, int *side)
 {
-	const struct tcp_conn *c = &f->tcp;
+	const struct tcp_conn *c = track_tcp(env, f);
 	const struct tcp_half *h0 = &c->half[0], *h1 = &c->half[1];
 
 	if (c->state == TCP_CONN_SYN_SENT) {
@@ -284,12 +301,12 @@ static enum tcp_pending pending_condition(const struct flow *f, uint64_t *since_
 	return PENDING_NONE;
 }
 
-void tcp_track_check(struct stream_env *env, struct flow *f, uint64_t now_ns, bool capture_end)
+void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, bool capture_end)
 {
-	struct tcp_conn *c = &f->tcp;
+	struct tcp_conn *c = track_tcp(env, f);
 	uint64_t since = 0;
 	int side = 0;
-	enum tcp_pending pending = pending_condition(f, &since, &side);
+	enum tcp_pending pending = pending_condition(env, f, &since, &side);
 	uint64_t waited = waited_ns(since, now_ns);
 	uint32_t tcp;
 
@@ -322,9 +339,10 @@ void tcp_track_check(struct stream_env *env, struct flow *f, uint64_t now_ns, bo
 	}
 }
 
-uint64_t tcp_track_deadline(const struct flow *f, uint64_t timeout_ns)
+uint64_t tcp_track_deadline(const struct track_env *env, const struct flow *f,
+			    uint64_t timeout_ns)
 {
 	uint64_t since = 0;
 	int side;
-	return pending_condition(f, &since, &side) == PENDING_NONE ? 0 : since + timeout_ns;
+	return pending_condition(env, f, &since, &side) == PENDING_NONE ? 0 : since + timeout_ns;
 }

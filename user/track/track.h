@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The trackers' shared context and their per-flow state.
+ *
+ * Trackers (TCP connections, ICMP messages and echo pairs, kernel socket
+ * events) judge what the transport did and report it as entries.  They keep
+ * their state in one flow storage area (a union: a flow is TCP or ICMP echo,
+ * never both) and never call the stream layer: what the stream layer must
+ * know (a connection reset, closed, restarted; an ICMP error about a flow)
+ * they return to the pipeline, which calls the stream layer in one place.
+ */
+#ifndef FL_TRACK_H
+#define FL_TRACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/flow.h"
+
+struct emitter;
+struct fl_config;
+struct fl_stats;
+
+/* One direction of a connection, indexed by the sender's side in the flow key. */
+struct tcp_half {
+	uint32_t syn_seq;         /* ISN, valid when syn_seen */
+	uint32_t fin_seq;         /* sequence number of the FIN, valid when fin_seen */
+	uint64_t fin_ts_ns;       /* first FIN */
+	uint16_t fin_retransmissions;
+	bool syn_seen, fin_seen;
+	bool fin_acked;           /* the peer acknowledged this side's FIN */
+};
+
+enum tcp_conn_state {
+	TCP_CONN_NONE = 0,        /* no packet yet, or not TCP */
+	TCP_CONN_SYN_SENT,        /* SYN seen, no SYN-ACK */
+	TCP_CONN_ESTABLISHED,     /* SYN-ACK seen, or joined midstream */
+	TCP_CONN_CLOSED,          /* reset, refused, or closed by both FINs and the last ACK */
+};
+
+/* Conditions already reported, so each is reported once per connection. */
+enum tcp_reported {
+	TCP_REPORTED_SYN_SENT = 1 << 0,
+	TCP_REPORTED_RESET = 1 << 1,
+	TCP_REPORTED_CLOSE_WAIT = 1 << 2,
+	TCP_REPORTED_LAST_ACK = 1 << 3,
+};
+
+struct tcp_conn {
+	uint64_t syn_ts_ns;       /* first SYN */
+	struct tcp_half half[2];
+	uint8_t state;            /* enum tcp_conn_state */
+	uint8_t reported;         /* enum tcp_reported bits */
+	uint8_t syn_retries;
+	bool midstream;           /* the capture joined after the handshake */
+};
+
+/* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
+#define ECHO_PENDING 4
+struct echo_state {
+	uint64_t ts_ns[ECHO_PENDING];
+	uint16_t seq[ECHO_PENDING];
+	uint8_t requester[ECHO_PENDING];   /* side that sent the request */
+	uint8_t n;
+};
+
+union track_state {
+	struct tcp_conn tcp;      /* TCP flows */
+	struct echo_state echo;   /* ICMP echo flows */
+};
+
+struct track_env {
+	struct emitter *em;
+	const struct fl_config *cfg;
+	struct fl_stats *stats;
+	int slot;                 /* flow storage id of union track_state */
+};
+
+/* Register the trackers' flow storage; 0 or -1 (errno). */
+int track_env_init(struct track_env *env, struct flow_table *flows, struct emitter *em,
+		   const struct fl_config *cfg, struct fl_stats *stats);
+
+static inline struct tcp_conn *track_tcp(const struct track_env *env, const struct flow *f)
+{
+	return &((union track_state *)flow_storage(f, env->slot))->tcp;
+}
+
+static inline struct echo_state *track_echo(const struct track_env *env, const struct flow *f)
+{
+	return &((union track_state *)flow_storage(f, env->slot))->echo;
+}
+
+#endif

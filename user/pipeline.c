@@ -218,6 +218,7 @@ static void icmp_error(struct pipeline *p, struct flow *f, int side, const struc
 		.version = icmp->version, .type = icmp->type, .code = icmp->code,
 		.type_name = icmp->type_name, .code_name = icmp->code_name,
 		.dir = side == f->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
+		.quoted_df = icmp->quoted_df,
 		.quoted_payload = q->payload, .quoted_len = q->payload_caplen,
 	};
 	stream_icmp_error(&p->env, f, side, &di, ts);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * KFL, the Kubeshark Filter Language, over entry docs (spec section 5).
+ * KFL, the Kubeshark Filter Language, over entry docs: a query selects the entries it is
+ * true for (-f, --write-filter, `faultline query -f`).
  *
  *   response.status > 400 or error or icmp or tcp
  *   request.headers["Host"].endsWith(".example") and !(dst.port == 8080)
@@ -22,7 +23,8 @@
  *    the field's text; `!=` is its negation;
  *  - `not`/`!` binds tighter than `and`/`or` and applies to a whole
  *    comparison: `!a == 1` is `!(a == 1)`;
- *  - bare `http dns redis icmp tcp` test `protocol`; bare `udp` is true when
+ *  - bare `icmp tcp` and the protocols of dissect/protocols.def (`http dns
+ *    redis`) test `protocol`; bare `udp` is true when
  *    `protocol` or `transport` is "udp"; any other bare path (e.g. `error`)
  *    is true when present and not null, false, 0 or "";
  *  - an empty query matches every entry.

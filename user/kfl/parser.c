@@ -329,7 +329,8 @@ static int parse_path(struct parser *p, struct kfl_operand *o)
 		struct kfl_token after = p->tok;
 		struct kfl_lexer save = p->lx;
 		struct kfl_token peek;
-		if ((rc = kfl_lex_next(&p->lx, &peek, &p->err)) == 0 && peek.type == KT_LPAREN) {
+		/* A lexing error here is met again when the parser reads that token. */
+		if (kfl_lex_next(&p->lx, &peek, &p->err) == 0 && peek.type == KT_LPAREN) {
 			p->tok = peek;
 			o->segs = expr_alloc(p, n * sizeof(*segs));
 			if (!o->segs)
@@ -374,7 +375,13 @@ static bool is_comparison(enum kfl_tok t)
 	return t >= KT_EQ && t <= KT_GE;
 }
 
-static const char *protocols[] = { "http", "dns", "redis", "icmp", "tcp", "udp" };
+/* Bare protocol words: the application protocols of dissect/protocols.def, then the rest. */
+static const char *protocols[] = {
+#define PROTOCOL(name, request_summary, response_summary) #name,
+#include "dissect/protocols.def"
+#undef PROTOCOL
+	"icmp", "tcp", "udp",
+};
 
 static int parse_comparison(struct parser *p, struct kfl_node **out, size_t anchor,
 			    const char *what)

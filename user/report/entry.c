@@ -74,7 +74,7 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 
 	doc_reset(d);
 	em->open = true;
-	em->meta = (struct entry_meta){ .error = FL_ERR_NONE, .flow = flow, .ts_ns = ts_ns,
+	em->meta = (struct entry_meta){ .error = FL_ERR_NONE, .flow = flow ? flow : em->scope_flow, .ts_ns = ts_ns,
 					.id = em->next_id++ };
 	/* With no sink (read --stats) nobody reads the entry: count it, do not build it. */
 	d->discard = em->n_sinks == 0;

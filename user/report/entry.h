@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Entries: what faultline reports (spec section 2).  A stage builds one with
+ * Entries: what faultline reports, one per finding (id, ts, protocol, src and dst with the
+ * initiator first, error or null, and the protocol's own fields).  A stage builds one with
  * entry_begin(), adds its fields to the returned doc, and hands it on with
  * entry_commit(), which numbers it, counts it and passes it to every sink
  * (output, query ring, recorder).  One entry is under construction at a time.
@@ -47,6 +48,9 @@ struct emitter {
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;
 	bool open;
+	/* The flow a stage is working on (set by the stream layer around dissector
+	 * calls): entries begun without a flow concern this one. */
+	struct flow *scope_flow;
 };
 
 void emitter_init(struct emitter *em, struct fl_stats *stats);
@@ -55,7 +59,7 @@ int emitter_add_sink(struct emitter *em, struct entry_sink sink);
 
 /*
  * Start an entry: id, ts, protocol, src, dst.  Returns the doc to fill; the
- * root object is DOC_ROOT.  `flow` may be NULL.
+ * root object is DOC_ROOT.  `flow` may be NULL (then em->scope_flow, if any).
  */
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
 			const struct fl_endpoint *src, const struct fl_endpoint *dst,

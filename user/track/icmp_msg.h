@@ -21,6 +21,7 @@ struct icmp_info {
 	uint32_t mtu, pointer;
 	struct fl_addr gateway;     /* redirect target (v4 gateway, v6 target) */
 	bool has_quote;             /* the quoted original packet decoded */
+	bool quoted_df;             /* IPv4: the quoted packet had Don't Fragment set */
 	struct decoded quote;
 };
 

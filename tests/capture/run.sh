@@ -336,6 +336,88 @@ hotplug() {
 [ $EBPF = 1 ] && hotplug ebpf
 hotplug afpacket
 
+# ---- the control socket under load: followers killed, a flood of vanishing clients, idle ones ----
+stats_eventually() {
+	local i
+	for i in $(seq 1 20); do
+		timeout 5 "$BIN" stats --json --socket "$SOCK" 2>/dev/null | jq -e .packets.seen >/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}
+hostile_ends() {
+	[ "$1" = 0 ] || { [ "$1" = 1 ] && grep -q "exceeded its budget" "$2"; }
+}
+control_plane() {
+	local backend=$1 name=ctl-$1 i round pids gen idle got rc
+	echo "$SUITE: the control socket under load ($backend)"
+	SECONDS=0
+	if ! start_capture "$name" --backend "$backend" --duration 300; then t_fail "$name: capture starts"; return; fi
+	# Long paths give the hostile regex below something to chew on.
+	for i in $(seq 1 10); do
+		ns_exec client timeout 5 curl -s -o /dev/null "http://198.18.1.2:8080/$(printf 'a%.0s' $(seq 1 600))"
+	done
+	ns_exec client timeout 60 python3 $SERVERS refusals 198.18.1.2 81 3000 &   # entries keep coming
+	gen=$!
+	# `query --follow` killed while entries flow: two rounds of 20 used to crash the capture.
+	for round in $(seq 1 8); do
+		pids=
+		for i in $(seq 1 20); do
+			"$BIN" query --socket "$SOCK" --follow >/dev/null 2>&1 &   # killed below
+			pids="$pids $!"
+		done
+		sleep 0.3
+		# shellcheck disable=SC2086 # the pids are words
+		kill -9 $pids 2>/dev/null; wait $pids 2>/dev/null
+	done
+	echo "    ($SECONDS s)"
+	t_check "$name: alive after 160 followers were killed under load" kill -0 "$CAP_PID"
+	got=$(timeout 60 python3 $SERVERS ctlflood "$SOCK" 400)
+	t_check "$name: 400 clients asking and vanishing got answers (${got:-none})" [ "${got:-0}" -gt 0 ]
+	echo "    ($SECONDS s)"
+	t_check "$name: alive after the flood" kill -0 "$CAP_PID"
+	# 64 connections that never ask: the server times them out, stats gets through meanwhile.
+	timeout 30 python3 $SERVERS ctlidle "$SOCK" 64 6 >"$TMP/$name.idle" &
+	idle=$!
+	sleep 1
+	t_check "$name: stats answers while 64 idle connections are open" stats_eventually
+	wait $idle
+	t_check "$name: the server closed the idle connections ($(cat "$TMP/$name.idle"))" [ "$(cat "$TMP/$name.idle")" -ge 60 ]
+	timeout 60 "$BIN" query --socket "$SOCK" --limit 0 \
+		-f 'request.path == r"(a|aa)*(b|c)" or error.message == r"(S|Sy|y)*(x|z)"' >/dev/null 2>"$TMP/$name.hostile"
+	rc=$?
+	echo "    ($SECONDS s)"
+	t_check "$name: a hostile query ends: entries or 'exceeded its budget' (exit $rc)" hostile_ends "$rc" "$TMP/$name.hostile"
+	timeout 5 "$BIN" query --socket "$SOCK" -5 >/dev/null 2>&1
+	t_check "$name: query -5 is a usage error" [ $? = 2 ]
+	printf 'stats\0\n' | timeout 30 python3 -c 'import socket,sys; c=socket.socket(socket.AF_UNIX); c.connect(sys.argv[1]); c.sendall(sys.stdin.buffer.read()); print(c.recv(200).decode())' "$SOCK" >"$TMP/$name.nul"
+	t_check "$name: a request with a NUL byte gets an error" grep -q "^error 2 request holds a NUL byte" "$TMP/$name.nul"
+	wait $gen
+	timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/$name.stats"
+	t_check "$name: entries flowed meanwhile" [ "$(stat_of .entries.total "$name")" -gt 1000 ]
+	t_check "$name: control.accepted counts the clients" [ "$(stat_of .control.accepted "$name")" -ge 300 ]
+	t_check "$name: control.timed_out counts the idle ones" [ "$(stat_of .control.timed_out "$name")" -ge 60 ]
+	t_check "$name: memory.control_bytes is reported" [ "$(stat_of .memory.control_bytes "$name")" -gt 0 ]
+	t_check "$name: no client left behind" [ "$(stat_of .control.clients "$name")" -le 1 ]
+	stop_capture TERM
+	t_check "$name: exits 0 on SIGTERM" [ "$CAP_RC" = 0 ]
+	t_check "$name: nothing attached after SIGTERM" [ -z "$(attachments)" ]
+	if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$TMP/$name.err"; then
+		t_fail "$name: sanitizers clean"; cat "$TMP/$name.err"
+	else
+		t_pass "$name: sanitizers clean"
+	fi
+}
+if [ $EBPF = 1 ]; then control_plane ebpf; else control_plane afpacket; fi
+
+# --socket replaces only a stale socket; a regular file there stays, and the capture refuses.
+echo "keep" >"$TMP/notasocket"
+ip netns exec "$NS_CLIENT" timeout 10 "$BIN" capture -i c0 --backend afpacket --duration 1 \
+	--socket "$TMP/notasocket" >/dev/null 2>"$TMP/nas.err"
+t_check "--socket naming a regular file is exit 1" [ $? = 1 ]
+t_check "... and the file is untouched" [ "$(cat "$TMP/notasocket")" = keep ]
+t_check "... saying it is not a socket" grep -q "not a socket" "$TMP/nas.err"
+
 # ---- usage and errors ----
 echo "$SUITE: errors"
 if command -v setpriv >/dev/null; then
@@ -388,6 +470,12 @@ list(text_string_to_metric_families(open(sys.argv[1]).read()))' "$TMP/oddname.me
 fi
 if start_capture group --backend afpacket --socket-group root; then
 	t_check "--socket-group makes the socket 0660" [ "$(stat -c %a "$SOCK")" = 660 ]
+	stop_capture TERM
+else
+	t_fail "capture starts with --socket-group"
+fi
+if start_capture group-number --backend afpacket --socket-group 4242; then
+	t_check "--socket-group 4242 (a number) owns the socket" [ "$(stat -c %g:%a "$SOCK")" = 4242:660 ]
 	stop_capture TERM
 else
 	t_fail "capture starts with --socket-group"

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sink/ctl.h"
@@ -26,6 +28,7 @@ struct fixture {
 	struct entry_sink sink;
 	uint64_t next_id;
 	int describes;
+	struct fl_stats stats;
 };
 
 static void describe(void *ctx, struct doc *out)
@@ -48,7 +51,7 @@ static int setup(void **state)
 	/* A directory that does not exist yet: ctl_open creates it. */
 	snprintf(f->path, sizeof(f->path), "%s/run/x.sock", f->dir);
 	f->epfd = epoll_create1(0);
-	f->ctl = ctl_open(f->path, NULL, f->epfd, describe, f, err, sizeof(err));
+	f->ctl = ctl_open(f->path, NULL, f->epfd, &f->stats, describe, f, err, sizeof(err));
 	assert_non_null(f->ctl);
 	f->sink = ctl_entry_sink(f->ctl);
 	*state = f;
@@ -85,16 +88,17 @@ static void emit(struct fixture *f, const char *message)
 	doc_free(&d);
 }
 
-/* Run the server's handlers for whatever is ready (bounded wait). */
-static void pump(struct fixture *f, int timeout_ms)
+/* As the capture loop does: a batch of handlers, then one slice of ctl work (bounded wait). */
+static bool pump(struct fixture *f, int timeout_ms)
 {
-	struct epoll_event evs[16];
-	int n = epoll_wait(f->epfd, evs, 16, timeout_ms);
+	struct epoll_event evs[32];
+	int n = epoll_wait(f->epfd, evs, 32, timeout_ms);
 
 	for (int i = 0; i < n; i++) {
 		struct watch *w = evs[i].data.ptr;
 		w->handle(w, evs[i].events);
 	}
+	return ctl_run(f->ctl);
 }
 
 static int client(struct fixture *f, const char *request)
@@ -109,11 +113,13 @@ static int client(struct fixture *f, const char *request)
 /* Read what the server sends until it closes or `want_lines` lines arrived. */
 static char *collect(struct fixture *f, int fd, int want_lines)
 {
-	static char buf[1 << 20];
+	static char buf[8 << 20];
 	size_t len = 0;
+	bool more = false;
 
-	for (int i = 0; i < 500; i++) {
-		pump(f, 10);
+	for (int i = 0, idle = 0; idle < 500 && i < 200000; i++) {
+		more = pump(f, more ? 0 : 10);
+		idle += !more;
 		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
 		if (n == 0)
 			break;
@@ -154,7 +160,7 @@ static void test_second_server_refused(void **state)
 	struct fixture *f = *state;
 	char err[256] = "";
 
-	assert_null(ctl_open(f->path, NULL, f->epfd, describe, f, err, sizeof(err)));
+	assert_null(ctl_open(f->path, NULL, f->epfd, NULL, describe, f, err, sizeof(err)));
 	assert_int_equal(errno, EADDRINUSE);
 	assert_non_null(strstr(err, "already"));
 }
@@ -283,6 +289,395 @@ static void test_ring_keeps_the_newest(void **state)
 	close(fd);
 }
 
+/* ---- client lifetime: clients that vanish while events for them are pending ---- */
+
+/* A watch standing in for the packet source: when its pipe is readable, entries are emitted. */
+struct source {
+	struct watch w;
+	struct fixture *f;
+	int wr;
+	int entries;
+};
+
+static void source_handle(struct watch *w, uint32_t events)
+{
+	struct source *src = watch_container(w, struct source, w);
+	char b[64];
+
+	(void)events;
+	while (read(w->fd, b, sizeof(b)) > 0)
+		;
+	for (int i = 0; i < src->entries; i++)
+		emit(src->f, "Reset");
+}
+
+static void source_open(struct fixture *f, struct source *src, int entries)
+{
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	*src = (struct source){ .w = { .fd = p[0], .handle = source_handle }, .f = f, .wr = p[1],
+				.entries = entries };
+	assert_int_equal(watch_add(f->epfd, &src->w, EPOLLIN), 0);
+}
+
+static void source_close(struct fixture *f, struct source *src)
+{
+	epoll_ctl(f->epfd, EPOLL_CTL_DEL, src->w.fd, NULL);
+	close(src->w.fd);
+	close(src->wr);
+}
+
+static uint64_t control_counter(struct fixture *f, const char *name)
+{
+	struct doc d;
+	doc_init(&d);
+	doc_reset(&d);
+	ctl_describe(f->ctl, &d);
+	uint32_t n = doc_path(&d, DOC_ROOT, name);
+	int64_t v = n == DOC_NONE ? -1 : d.nodes[n].v.i;
+	doc_free(&d);
+	return (uint64_t)v;
+}
+
+/*
+ * Followers hang up; in the same epoll batch the source emits entries (the
+ * server finds the followers gone) and then their hang-up events come.  Used
+ * to free a follower at the emit and call through it at its own event.
+ */
+static void test_followers_vanish_in_one_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct source src;
+	int fds[CTL_MAX_QUERIES];
+
+	for (int round = 0; round < 10; round++) {
+		for (int i = 0; i < CTL_MAX_QUERIES; i++)
+			fds[i] = client(f, "query 0 1\n");
+		for (int i = 0; i < 1000 && control_counter(f, "control.followers") < CTL_MAX_QUERIES; i++)
+			pump(f, 1);
+		assert_int_equal(control_counter(f, "control.followers"), CTL_MAX_QUERIES);
+		source_open(f, &src, 3);
+		assert_int_equal(write(src.wr, "x", 1), 1);   /* ready first: first in the batch */
+		for (int i = 0; i < CTL_MAX_QUERIES; i++)
+			close(fds[i]);
+		pump(f, 100);
+		for (int i = 0; i < 1000 && control_counter(f, "control.clients") > 0; i++)
+			pump(f, 1);
+		source_close(f, &src);
+		assert_int_equal(control_counter(f, "control.clients"), 0);
+	}
+	int fd = client(f, "stats\n");
+	assert_string_equal(collect(f, fd, 0), "{\"packets\":{\"seen\":42}}\n");
+	close(fd);
+}
+
+/* Hundreds of clients connect, ask, and vanish while entries flow: the server stays whole. */
+static void test_connect_flood(void **state)
+{
+	struct fixture *f = *state;
+	struct source src;
+	int open_fds[256];
+	unsigned n_open = 0, answered = 0;
+
+	source_open(f, &src, 2);
+	for (int i = 0; i < 600; i++) {
+		static const char *const reqs[] = { "query 0 1\n", "query 5 0\n", "stats\n",
+						    "query 0 1 error.message == r\"Res\"\n", "" };
+		int fd = client(f, reqs[i % 5]);
+		open_fds[n_open++] = fd;
+		if (i % 3 == 0)
+			assert_int_equal(write(src.wr, "x", 1), 1);
+		pump(f, 0);
+		/* Vanish: some at once, some after a while, some after reading a bit. */
+		while (n_open > (unsigned)(i % 7) * 6) {
+			int victim = open_fds[--n_open];
+			char b[512];
+			answered += recv(victim, b, sizeof(b), MSG_DONTWAIT) > 0;
+			close(victim);
+		}
+	}
+	while (n_open)
+		close(open_fds[--n_open]);
+	for (int i = 0; i < 50; i++)
+		pump(f, 1);
+	source_close(f, &src);
+	assert_true(answered > 0);
+	assert_int_equal(control_counter(f, "control.clients"), 0);
+	int fd = client(f, "query 1 0\n");
+	assert_non_null(strstr(collect(f, fd, 0), "\"Reset\""));
+	close(fd);
+}
+
+/* ---- limits ---- */
+
+/* Idle connections do not lock the socket: they time out, then stats answers. */
+static void test_idle_clients_time_out(void **state)
+{
+	struct fixture *f = *state;
+	int fds[CTL_MAX_CLIENTS];
+
+	ctl_set_limits(f->ctl, 100, CTL_QUERY_BUDGET_MS);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		fds[i] = ctl_connect(f->path);
+		assert_true(fds[i] >= 0);
+	}
+	for (int i = 0; i < 10; i++)
+		pump(f, 0);
+	/* Full: the next one is told the server is busy. */
+	int fd = client(f, "stats\n");
+	char *out = collect(f, fd, 0);
+	assert_true(strncmp(out, "error 1 busy", 12) == 0);
+	close(fd);
+	usleep(150 * 1000);
+	pump(f, 0);
+	assert_int_equal(control_counter(f, "control.timed_out"), CTL_MAX_CLIENTS);
+	fd = client(f, "stats\n");
+	assert_string_equal(collect(f, fd, 0), "{\"packets\":{\"seen\":42}}\n");
+	close(fd);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		close(fds[i]);
+}
+
+/* A query whose client reads nothing is closed, freeing its slot. */
+static void test_non_reading_client_closed(void **state)
+{
+	struct fixture *f = *state;
+	char msg[1000];
+	int small = 4096;
+
+	memset(msg, 'y', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	for (int i = 0; i < CTL_RING_ENTRIES; i++)
+		emit(f, msg);
+	ctl_set_limits(f->ctl, 20, CTL_QUERY_BUDGET_MS);
+	int fd = ctl_connect(f->path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(send(fd, "query 0 0\n", 10, 0), 10);
+	for (int i = 0; i < 300 && control_counter(f, "control.timed_out") == 0; i++)
+		pump(f, 5);
+	assert_int_equal(control_counter(f, "control.timed_out"), 1);
+	assert_int_equal(control_counter(f, "control.clients"), 0);
+	close(fd);
+}
+
+/* Long-running queries are capped, so stats (a liveness probe) always has a slot. */
+static void test_queries_capped(void **state)
+{
+	struct fixture *f = *state;
+	int fds[CTL_MAX_QUERIES];
+
+	for (int i = 0; i < CTL_MAX_QUERIES; i++)
+		fds[i] = client(f, "query 0 1\n");
+	for (int i = 0; i < 10; i++)
+		pump(f, 0);
+	int fd = client(f, "query 0 1\n");
+	assert_true(strncmp(collect(f, fd, 0), "error 1 busy", 12) == 0);
+	close(fd);
+	fd = client(f, "stats\n");
+	assert_string_equal(collect(f, fd, 0), "{\"packets\":{\"seen\":42}}\n");
+	close(fd);
+	for (int i = 0; i < CTL_MAX_QUERIES; i++)
+		close(fds[i]);
+}
+
+static void test_bad_requests(void **state)
+{
+	struct fixture *f = *state;
+	int fd = ctl_connect(f->path);
+
+	assert_int_equal(send(fd, "stats\0x\n", 8, 0), 8);
+	assert_true(strncmp(collect(f, fd, 0), "error 2 request holds a NUL byte", 32) == 0);
+	close(fd);
+	fd = client(f, "query -5 0\n");
+	assert_true(strncmp(collect(f, fd, 0), "error 2 query takes", 19) == 0);
+	close(fd);
+	fd = client(f, "query 5 2\n");
+	assert_true(strncmp(collect(f, fd, 0), "error 2 query takes", 19) == 0);
+	close(fd);
+	fd = client(f, "query 99999999999999999999 0\n");
+	assert_true(strncmp(collect(f, fd, 0), "error 2 ", 8) == 0);
+	close(fd);
+	fd = client(f, "stats\r\n");   /* nc -C */
+	assert_string_equal(collect(f, fd, 0), "{\"packets\":{\"seen\":42}}\n");
+	close(fd);
+}
+
+/* A follower that does not read loses entries, keeps its memory small, and is told. */
+static void test_slow_follower_told_what_it_lost(void **state)
+{
+	struct fixture *f = *state;
+	char msg[200];
+	int one = 4096;
+
+	memset(msg, 'x', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	for (int i = 0; i < 2 * CTL_RING_ENTRIES; i++)
+		emit(f, msg);
+	uint64_t before = f->stats.memory.control_bytes;
+	int fd = client(f, "query 1 1\n");
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+	for (int i = 0; i < 1000 && control_counter(f, "control.followers") < 1; i++)
+		pump(f, 1);
+	for (int i = 0; i < 2 * CTL_RING_ENTRIES; i++) {
+		emit(f, msg);
+		if (i % 64 == 0)
+			pump(f, 0);
+	}
+	/* The follower costs its small output buffer, not a copy of what it has not read. */
+	uint64_t grown = f->stats.memory.control_bytes - before;
+	char *out = collect(f, fd, 50);
+	char *lost = strstr(out, "lost ");
+	assert_non_null(lost);
+	assert_true(strtoull(lost + 5, NULL, 10) > 0);
+	assert_true(control_counter(f, "control.lost") > 0);
+	print_message("follower memory %llu bytes\n", (unsigned long long)grown);
+	assert_true(grown < 512 * 1024);
+	close(fd);
+}
+
+/* A hostile regex over a full ring: worked in slices, then stopped by its budget. */
+static void test_hostile_query_sliced_and_budgeted(void **state)
+{
+	struct fixture *f = *state;
+	char msg[1024];
+
+	memset(msg, 'a', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	for (int i = 0; i < CTL_RING_ENTRIES; i++)
+		emit(f, msg);
+	ctl_set_limits(f->ctl, CTL_IDLE_TIMEOUT_MS, 50);
+	int fd = client(f, "query 0 0 error.message == r\"(a|aa)*(b|c)\"\n");
+	int slices = 0;   /* ctl_run calls that gave the loop back with work left */
+	bool more = false;
+	char peek;
+	for (int i = 0; i < 100000 && recv(fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) <= 0; i++) {
+		more = pump(f, more ? 0 : 10);
+		slices += more;
+	}
+	char *out = collect(f, fd, 0);
+	print_message("slices %d: %.80s\n", slices, out);
+	assert_true(slices > 2);   /* not one call: the loop got control back in between */
+	assert_true(strncmp(out, "error 1 query exceeded its budget", 33) == 0);
+	assert_int_equal(control_counter(f, "control.over_budget"), 1);
+	close(fd);
+	/* A harmless query still answers. */
+	fd = client(f, "query 1 0\n");
+	assert_int_equal(count_lines(collect(f, fd, 0)), 1);
+	close(fd);
+}
+
+/* ---- the socket file ---- */
+
+static void test_never_deletes_what_is_not_ours(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], target[128], err[256];
+	struct stat st;
+
+	/* A regular file at the path stays, and the open fails saying why. */
+	snprintf(path, sizeof(path), "%s/run/file", f->dir);
+	FILE *fp = fopen(path, "w");
+	fputs("keep", fp);
+	fclose(fp);
+	assert_null(ctl_open(path, NULL, f->epfd, NULL, describe, f, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a socket"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	unlink(path);
+	/* A symlink too (and its target). */
+	snprintf(target, sizeof(target), "%s/run/target", f->dir);
+	fp = fopen(target, "w");
+	fclose(fp);
+	assert_int_equal(symlink(target, path), 0);
+	assert_null(ctl_open(path, NULL, f->epfd, NULL, describe, f, err, sizeof(err)));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(target, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0660);
+	unlink(path);
+	unlink(target);
+	/* Our socket replaced by a file while we run: closing leaves the file. */
+	struct ctl *c = ctl_open(path, NULL, f->epfd, NULL, describe, f, err, sizeof(err));
+	assert_non_null(c);
+	unlink(path);
+	fp = fopen(path, "w");
+	fclose(fp);
+	ctl_close(c);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(path);
+}
+
+static void test_stale_socket_replaced(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	struct stat st;
+
+	/* A killed run leaves its socket file: nobody answers there. */
+	ctl_close(f->ctl);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	f->ctl = ctl_open(f->path, NULL, f->epfd, &f->stats, describe, f, err, sizeof(err));
+	assert_non_null(f->ctl);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	fd = client(f, "stats\n");
+	assert_string_equal(collect(f, fd, 0), "{\"packets\":{\"seen\":42}}\n");
+	close(fd);
+}
+
+static void test_numeric_group(void **state)
+{
+	struct fixture *f = *state;
+	char path[128], err[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/run/g.sock", f->dir);
+	struct ctl *c = ctl_open(path, "4242", f->epfd, NULL, describe, f, err, sizeof(err));
+	if (!c && errno == EPERM) {
+		skip();   /* chown needs root */
+		return;
+	}
+	assert_non_null(c);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_gid, 4242);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	ctl_close(c);
+	assert_int_equal(lstat(path, &st), -1);
+	assert_null(ctl_open(path, "no-such-group-x", f->epfd, NULL, describe, f, err, sizeof(err)));
+	assert_non_null(strstr(err, "no group"));
+}
+
+/* ---- the request parser ---- */
+
+static void test_parse_request(void **state)
+{
+	struct ctl_request r;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(ctl_parse_request("query 10 1 a == 1", 17, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.kind, CTL_REQ_QUERY);
+	assert_int_equal(r.limit, 10);
+	assert_true(r.follow);
+	assert_string_equal(r.filter, "a == 1");
+	assert_int_equal(ctl_parse_request("query 3", 7, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.limit, 3);
+	assert_false(r.follow);
+	assert_string_equal(r.filter, "");
+	assert_int_equal(ctl_parse_request("query +5 0", 10, &r, err, sizeof(err)), 2);
+	assert_int_equal(ctl_parse_request("query 5 01", 10, &r, err, sizeof(err)), 2);
+	assert_int_equal(ctl_parse_request("stats ", 6, &r, err, sizeof(err)), 2);
+	assert_int_equal(ctl_parse_request("metrics", 7, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.kind, CTL_REQ_METRICS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +690,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_keeps_the_newest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_followers_vanish_in_one_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connect_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_clients_time_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queries_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_non_reading_client_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_follower_told_what_it_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_query_sliced_and_budgeted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_deletes_what_is_not_ours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_numeric_group, setup, teardown),
+		cmocka_unit_test(test_parse_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

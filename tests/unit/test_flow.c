@@ -92,12 +92,35 @@ static void test_timer_queue_order(void **state)
 	flow_table_free(t);
 }
 
+/* tap.memoryLimitMb: over the budget the table reuses its oldest flow instead of growing. */
+static void test_memory_limit_evicts(void **state)
+{
+	(void)state;
+	struct fl_stats stats = { 0 };
+	struct flow_table *t = flow_table_new(1000000, &stats, on_release, NULL);
+	struct fl_addr a = v4(1), b = v4(2);
+	int dir;
+	stats.memory.limit_bytes = 256 * 1024;
+	for (unsigned i = 0; i < 20000; i++) {
+		stats.memory.reassembly_bytes = 64 * 1024;   /* another part holds some of the budget */
+		assert_non_null(flow_lookup(t, &a, (uint16_t)(i % 60000), &b, (uint16_t)(80 + i / 60000),
+					    6, i, true, &dir));
+	}
+	assert_true(memory_used(&stats) <= stats.memory.limit_bytes);
+	assert_true(stats.flows.evicted > 0);
+	assert_true(stats.memory.over_limit > 0);
+	assert_true(flow_count(t) < 20000);
+	stats.memory.reassembly_bytes = 0;
+	flow_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_both_directions_one_flow),
 		cmocka_unit_test(test_lru_eviction_and_growth),
 		cmocka_unit_test(test_timer_queue_order),
+		cmocka_unit_test(test_memory_limit_evicts),
 	};
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }

@@ -59,8 +59,8 @@ static void test_names_and_types(void **state)
 	doc_add_int(&d, bpf, "tcp_syn", 3);
 	doc_add_bool(&d, bpf, "socket_tracepoints", true);
 	doc_add_int(&d, doc_get(&d, DOC_ROOT, "capture"), "longest_stall_us", 1500);
-	uint32_t extra = doc_add_obj(&d, DOC_ROOT, "tunnels");
-	doc_add_int(&d, extra, "vxlan", 2);
+	uint32_t extra = doc_add_obj(&d, DOC_ROOT, "widgets");
+	doc_add_int(&d, extra, "spins", 2);
 	char *t = exposition(&d);
 
 	assert_non_null(strstr(t, "\nfaultline_entries_total 7\n"));
@@ -75,7 +75,7 @@ static void test_names_and_types(void **state)
 	assert_null(strstr(t, "faultline_capture_bpf_total"));
 	assert_non_null(strstr(t, "\nfaultline_capture_longest_stall_seconds 0.0015"));
 	/* a group no definition names: derived, one series per member, still a counter with help */
-	assert_non_null(strstr(t, "# TYPE faultline_tunnels_vxlan_total counter\nfaultline_tunnels_vxlan_total 2\n"));
+	assert_non_null(strstr(t, "# TYPE faultline_widgets_spins_total counter\nfaultline_widgets_spins_total 2\n"));
 	assert_non_null(strstr(t, "\nfaultline_build_info{version=\""));
 	assert_non_null(strstr(t, ",backend=\"ebpf-tc\"} 1\n"));
 	assert_non_null(strstr(t, "\nprocess_open_fds "));

@@ -113,7 +113,9 @@ static void test_out_of_order(void **state)
 	assert_int_equal(seg(fx, 7, "ccc"), REASM_IN_ORDER);
 	assert_int_equal(seg(fx, 10, "ddd"), REASM_IN_ORDER);
 	assert_out(fx, "aaa");
-	assert_int_equal(fx->stats.memory.reassembly_bytes, 6);
+	/* real memory: the payload, the segment header and the allocator's share */
+	assert_true(fx->stats.memory.reassembly_bytes >= 6 + 32);
+	assert_int_equal(fx->r.held_bytes, 6);
 	/* the late segment fills the hole: out of order, everything delivered */
 	assert_int_equal(seg(fx, 4, "bbb"), REASM_OUT_OF_ORDER);
 	assert_out(fx, "aaabbbcccddd");
@@ -249,12 +251,12 @@ static void test_moved_past(void **state)
 static void test_memcap(void **state)
 {
 	struct fixture *fx = *state;
-	fx->env.memcap = 10;
+	fx->env.memcap = 80;   /* one segment with its header, not two */
 	reasm_start(&fx->r, 0);
-	assert_int_equal(seg(fx, 11, "12345678"), REASM_IN_ORDER);   /* held: 8 bytes */
-	assert_int_equal(seg(fx, 31, "abcdef"), REASM_DROPPED);      /* 14 > 10 */
+	assert_int_equal(seg(fx, 11, "12345678"), REASM_IN_ORDER);   /* held: 8 bytes, ~48 real */
+	assert_int_equal(seg(fx, 31, "abcdef"), REASM_DROPPED);      /* ~94 > 80 */
 	assert_int_equal(fx->stats.tcp.reassembly_dropped_bytes, 6);
-	assert_int_equal(fx->stats.memory.reassembly_bytes, 8);
+	assert_true(fx->stats.memory.reassembly_bytes > 8 && fx->stats.memory.reassembly_bytes <= 80);
 	assert_int_equal(fx->r.held_bytes, 8);
 }
 
@@ -297,6 +299,87 @@ static void test_pending_overflow(void **state)
 	assert_int_equal(fx->rec.unconsumed_dropped, 4 * sizeof(chunk));
 	assert_int_equal(fx->stats.tcp.reassembly_dropped_bytes, 4 * sizeof(chunk));
 	assert_true(fx->r.pending_len <= REASM_PENDING_MAX);
+}
+
+/* Memory is counted as it is: 1-byte segments cost their headers, not 1 byte each. */
+static void test_accounts_real_memory(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	for (uint32_t i = 0; i < 100; i++)
+		assert_int_equal(seg(fx, 10 + 2 * i, "x"), REASM_IN_ORDER);   /* every other byte */
+	assert_int_equal(fx->r.held_bytes, 100);
+	assert_true(fx->stats.memory.reassembly_bytes >= 100 * (32 + 1 + 8));
+	/* A memcap in real bytes: 10 kB holds fewer than 10k such segments. */
+	reasm_free(&fx->r, &fx->env);
+	reasm_init(&fx->r);
+	reasm_start(&fx->r, 0);
+	fx->env.memcap = 10000;
+	for (uint32_t i = 0; i < 10000; i++)
+		seg(fx, 10 + 2 * i, "x");
+	assert_true(fx->r.held_bytes < 10000 / 32);
+	assert_true(fx->stats.memory.reassembly_bytes <= 10000);
+	assert_true(fx->stats.tcp.reassembly_dropped_bytes > 9000);
+}
+
+/* Segments that continue a held one are appended to it: one allocation, not thousands. */
+static void test_adjacent_segments_merged(void **state)
+{
+	struct fixture *fx = *state;
+	static char want[4002];
+	reasm_start(&fx->r, 0);
+	for (uint32_t i = 0; i < 4000; i++) {
+		char b[2] = { (char)('a' + i % 26), 0 };
+		want[i + 1] = b[0];
+		assert_int_equal(seg(fx, 2 + i, b), REASM_IN_ORDER);   /* after a 1-byte hole */
+	}
+	assert_int_equal(fx->r.held_bytes, 4000);
+	assert_true(fx->stats.memory.reassembly_bytes < 2 * 4000 + 256);
+	want[0] = '-';
+	assert_int_equal(seg(fx, 1, "-"), REASM_OUT_OF_ORDER);
+	assert_out(fx, want);
+	assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+}
+
+/* Tens of thousands of held segments in ascending, descending and shuffled order: exact output. */
+static void test_many_segments_any_order(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 30000 };
+	static uint32_t order[N];
+	static uint8_t src[N + 1];
+	fx->env.memcap = 256u << 20;
+	srand(777);
+	for (int round = 0; round < 3; round++) {
+		reasm_free(&fx->r, &fx->env);
+		reasm_init(&fx->r);
+		memset(&fx->rec, 0, sizeof(fx->rec));
+		uint32_t isn = 0xfffff000u;   /* across the wrap */
+		reasm_start(&fx->r, isn);
+		for (uint32_t i = 0; i <= N; i++)
+			src[i] = (uint8_t)('A' + rand() % 26);
+		for (uint32_t i = 0; i < N; i++)
+			order[i] = round == 0 ? i : round == 1 ? N - 1 - i : i;
+		if (round == 2)
+			for (uint32_t i = N - 1; i > 0; i--) {
+				uint32_t j = (uint32_t)rand() % (i + 1), t = order[i];
+				order[i] = order[j];
+				order[j] = t;
+			}
+		/* byte 0 is the hole; bytes 1..N arrive one by one (every 3rd twice) */
+		for (uint32_t k = 0; k < N; k++) {
+			uint32_t i = order[k] + 1;
+			reasm_segment(&fx->r, &fx->env, isn + 1 + i, src + i, 1, &fx->sink);
+			if (k % 3 == 0)
+				reasm_segment(&fx->r, &fx->env, isn + 1 + i, src + i, 1, &fx->sink);
+		}
+		assert_int_equal(fx->r.held_bytes, N);
+		reasm_segment(&fx->r, &fx->env, isn + 1, src, 1, &fx->sink);
+		assert_int_equal(fx->rec.out_len, N + 1);
+		assert_memory_equal(fx->rec.out, src, N + 1);
+		assert_int_equal(fx->r.held_bytes, 0);
+		assert_int_equal(fx->stats.memory.reassembly_bytes, 0);
+	}
 }
 
 /* Random segmentation, reordering, duplication and overlap: the output is the input, once. */
@@ -405,6 +488,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pending_unconsumed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_reorder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounts_real_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adjacent_segments_merged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_segments_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "source/capture.h"
@@ -46,11 +47,28 @@ struct capture_loop {
 	unsigned n_ifaces;
 	int last_hit;
 	uint64_t deadline_ns;   /* 0: none */
+	uint64_t longest_stall_ns;   /* longest time the loop spent on anything but packets */
+	uint64_t longest_stall_cpu_ns;  /* the same in CPU time (wall time includes preemption) */
+	const char *longest_stall_in;   /* in what */
+	uint64_t poll_ns, poll_cpu_ns;  /* packet time inside the handler being measured */
 	unsigned ticks;
 	uint64_t drops_reported;   /* packets.dropped when loss was last logged */
 	bool stop;
 	int status;
 };
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t loop_clock_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
 
 static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
 {
@@ -151,9 +169,16 @@ static void describe_stats(void *ctx, struct doc *out)
 
 	refresh_stats(l);
 	stats_to_doc(&l->run.stats, out);
+	uint32_t cap = doc_get(out, DOC_ROOT, "capture");
 	if (l->src->ops->describe)
-		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+		l->src->ops->describe(l->src, out, cap);
+	if (cap != DOC_NONE && l->longest_stall_in) {
+		doc_add_int(out, cap, "longest_stall_us", (int64_t)(l->longest_stall_ns / 1000));
+		doc_add_int(out, cap, "longest_stall_cpu_us", (int64_t)(l->longest_stall_cpu_ns / 1000));
+		doc_add_str(out, cap, "longest_stall_in", l->longest_stall_in);
+	}
 	metrics_entry_counts_describe(&l->entry_counts, out);
+	ctl_describe(l->ctl, out);
 }
 
 static void on_metrics(struct watch *w, uint32_t events)
@@ -200,7 +225,10 @@ static void on_timer(struct watch *w, uint32_t events)
 	if (read(w->fd, &expirations, sizeof(expirations)) < 0)
 		return;
 	/* The eBPF programs wake us only for bulk: the timer collects the rest. */
+	uint64_t t0 = loop_clock_ns(), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	l->src->ops->poll(l->src);
+	l->poll_ns = loop_clock_ns() - t0;
+	l->poll_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	now = capture_now_ns();
 	pipeline_tick(l->run.pipeline, now);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
@@ -334,12 +362,49 @@ static void detach_all(struct capture_loop *l)
 			l->src->ops->detach(l->src, &l->ifaces[i]);
 }
 
+struct span {
+	uint64_t wall, cpu;       /* cpu 0: not measured (a syscall: only where it may matter) */
+};
+
+static struct span span_begin(bool cpu)
+{
+	return (struct span){ loop_clock_ns(), cpu ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0 };
+}
+
+/* The end of something that kept the loop from packets: the longest is reported. */
+static void stalled(struct capture_loop *l, struct span s, uint64_t minus_wall, uint64_t minus_cpu,
+		    const char *what)
+{
+	uint64_t wall = loop_clock_ns() - s.wall - minus_wall;
+	uint64_t cpu = s.cpu ? clock_ns(CLOCK_THREAD_CPUTIME_ID) - s.cpu - minus_cpu : 0;
+
+	if (wall > l->longest_stall_ns) {
+		l->longest_stall_ns = wall;
+		l->longest_stall_in = what;
+	}
+	if (cpu > l->longest_stall_cpu_ns)
+		l->longest_stall_cpu_ns = cpu;
+}
+
+static const char *watch_name(const struct capture_loop *l, const struct watch *w)
+{
+	return w == &l->timer_w ? "timer" : w == &l->signal_w ? "signal" :
+	       w == &l->link_w ? "link" : w == &l->metrics_w ? "metrics" : "control socket";
+}
+
+/*
+ * One epoll loop.  After each batch of events the control socket runs one
+ * bounded slice of query work (and frees the clients that left during the
+ * batch); while it has more, the loop polls without sleeping.  Every handler
+ * but the packet source's is timed: the longest is capture.longest_stall_us.
+ */
 static void run_loop(struct capture_loop *l)
 {
 	struct epoll_event evs[32];
+	bool busy = false;
 
 	while (!l->stop) {
-		int n = epoll_wait(l->epfd, evs, 32, -1);
+		int n = epoll_wait(l->epfd, evs, 32, busy ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -347,10 +412,22 @@ static void run_loop(struct capture_loop *l)
 			l->status = 1;
 			break;
 		}
+		bool control = busy;   /* anything but packets in this batch */
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
+			if (w == &l->source_w) {
+				w->handle(w, evs[i].events);
+				continue;
+			}
+			struct span s = span_begin(true);
+			l->poll_ns = l->poll_cpu_ns = 0;
 			w->handle(w, evs[i].events);
+			stalled(l, s, l->poll_ns, l->poll_cpu_ns, watch_name(l, w));
+			control = true;
 		}
+		struct span s = span_begin(control || ctl_serving(l->ctl));
+		busy = ctl_run(l->ctl);
+		stalled(l, s, 0, 0, "control socket work");
 	}
 }
 
@@ -400,7 +477,7 @@ int cmd_capture(int argc, char **argv)
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
 
 	l.ctl = ctl_open(opts.socket_path ? opts.socket_path : CTL_DEFAULT_SOCKET, opts.socket_group,
-			 l.epfd, describe_stats, &l, err, sizeof(err));
+			 l.epfd, &l.run.stats, describe_stats, &l, err, sizeof(err));
 	if (!l.ctl) {
 		fprintf(stderr, "faultline: control socket: %s\n", err);
 		l.status = 1;

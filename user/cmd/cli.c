@@ -79,7 +79,8 @@ static const char capture_only_help[] =
 
 static const char keys_help[] =
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
-	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64).\n";
+	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
+	"tap.memoryLimitMb (384; 0: no limit).\n";
 
 /* --duration: about 31 years, so that start + duration in ns fits 64 bits. */
 #define CLI_MAX_DURATION_S 1e9
@@ -310,6 +311,7 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 	memset(r, 0, sizeof(*r));
 	r->opts = o;
 	r->stats.capture.backend = backend_name;
+	r->stats.memory.limit_bytes = (uint64_t)o->cfg.memory_limit_mb << 20;
 	if (o->filter) {
 		char err[1024];
 		r->filter = kfl_compile(o->filter, err, sizeof(err));

@@ -69,7 +69,11 @@ static int request(const char *path, const char *req, int (*line)(void *ctx, cha
 		char *start = buf, *nl;
 		while ((nl = memchr(start, '\n', len - (size_t)(start - buf)))) {
 			*nl = '\0';
-			if (strncmp(start, "error ", 6) == 0) {
+			if (strncmp(start, "lost ", 5) == 0) {
+				/* A follower that read too slowly: say so, keep going. */
+				fprintf(stderr, "faultline: %s entries were lost (this client read too "
+					"slowly)\n", start + 5);
+			} else if (strncmp(start, "error ", 6) == 0) {
 				char *msg;
 				long code = strtol(start + 6, &msg, 10);
 				fprintf(stderr, "faultline: %s\n", *msg == ' ' ? msg + 1 : msg);
@@ -209,10 +213,23 @@ int cmd_query(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': filter = optarg; break;
+		case ':':
+			fprintf(stderr, "faultline query: %s needs an argument\n", argv[optind - 1]);
+			return 2;
+		case '?':
+			if (optopt >= '0' && optopt <= '9')
+				fprintf(stderr, "faultline query: unknown option '-%c' (the number of entries "
+					"is --limit N)\n", optopt);
+			else if (optopt)
+				fprintf(stderr, "faultline query: unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, "faultline query: unknown option '%s'\n", argv[optind - 1]);
+			return 2;
 		case 'l':
 			errno = 0;
 			limit = strtoul(optarg, &end, 10);

@@ -20,6 +20,9 @@ void config_defaults(struct fl_config *cfg)
 		.ring_buffer_mb = 64,
 		.defrag_memcap_mb = 32,
 		.defrag_timeout_ms = 30000,
+		/* The DaemonSet's limit is 512Mi: 384 leaves room for the 64 MB BPF ring, the
+		 * binary, libraries and stacks. */
+		.memory_limit_mb = 384,
 	};
 }
 
@@ -41,6 +44,7 @@ static const struct config_key config_keys[] = {
 	KEY("tap.ringBufferMb", ring_buffer_mb, 1, 4096),
 	KEY("tap.defragMemcapMb", defrag_memcap_mb, 1, 65536),
 	KEY("tap.defragTimeoutMs", defrag_timeout_ms, 1, 3600000),
+	KEY("tap.memoryLimitMb", memory_limit_mb, 0, 1048576),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
@@ -67,7 +71,7 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 	}
 	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs, "
 		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
-		 "tap.defragMemcapMb, tap.defragTimeoutMs)", key);
+		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb)", key);
 	return -EINVAL;
 }
 

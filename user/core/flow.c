@@ -322,12 +322,18 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 	}
 	if (!create)
 		return NULL;
-	if (t->count >= t->max) {
-		if (t->stats)
+	/* Full, or a new slab would pass tap.memoryLimitMb: reuse the least recently active flow. */
+	bool over_limit = !t->free_list && t->lru_tail && t->stats &&
+			  !memory_allows(t->stats, sizeof(struct flow_slab) + SLAB_FLOWS * t->stride);
+	if (t->count >= t->max || over_limit) {
+		if (t->stats) {
 			t->stats->flows.evicted++;
+			t->stats->memory.over_limit += over_limit && t->count < t->max;
+		}
 		flow_drop(t, t->lru_tail, true);
 	}
-	if (t->count >= t->n_buckets)
+	if (t->count >= t->n_buckets &&
+	    (!t->stats || memory_allows(t->stats, (uint64_t)t->n_buckets * sizeof(struct flow *))))
 		grow_buckets(t);
 	f = flow_alloc(t);
 	if (!f)

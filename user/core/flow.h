@@ -2,7 +2,8 @@
 /*
  * The flow table: one entry per 5-tuple, both directions in one flow.
  * Bounded by tap.maxFlows; when full, the least recently active flow is
- * evicted (and counted).  Flows live in an LRU list ordered by last packet
+ * evicted (and counted); so it is when a new slab of flows would take the
+ * run past tap.memoryLimitMb (memory.over_limit).  Flows live in an LRU list ordered by last packet
  * time, which is also how timeouts find idle flows without scanning all.
  */
 #ifndef FL_FLOW_H

@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "report/doc.h"
 
@@ -55,6 +56,16 @@ struct kfl_expr *kfl_compile(const char *query, char *err, size_t errlen);
 
 /* True when the entry matches.  Does not allocate. */
 bool kfl_match(const struct kfl_expr *e, const struct doc *entry);
+
+/*
+ * Bound each regex match of `e` to `match_limit` PCRE2 steps (the default,
+ * 100000, suits `read -f`; the control socket uses less, so that one entry
+ * never costs more than a fraction of a millisecond).  A match that hits the
+ * limit is a non-match.
+ */
+void kfl_set_regex_limit(struct kfl_expr *e, uint32_t match_limit);
+/* How many regexes e holds (each match of an entry may run every one). */
+unsigned kfl_regex_count(const struct kfl_expr *e);
 
 void kfl_free(struct kfl_expr *e);
 

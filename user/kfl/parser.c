@@ -551,6 +551,17 @@ static void format_error(const char *src, const struct kfl_error *err, char *out
 	out[n < len ? n : len - 1] = '\0';
 }
 
+void kfl_set_regex_limit(struct kfl_expr *e, uint32_t match_limit)
+{
+	if (e && e->mctx)
+		pcre2_set_match_limit(e->mctx, match_limit);
+}
+
+unsigned kfl_regex_count(const struct kfl_expr *e)
+{
+	return e ? e->n_regexes : 0;
+}
+
 void kfl_free(struct kfl_expr *e)
 {
 	if (!e)

@@ -94,6 +94,10 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "reassembly_bytes", (int64_t)s->memory.reassembly_bytes);
 	doc_add_int(d, o, "recorder_bytes", (int64_t)s->memory.recorder_bytes);
 	doc_add_int(d, o, "defrag_bytes", (int64_t)s->ip.bytes);
+	doc_add_int(d, o, "control_bytes", (int64_t)s->memory.control_bytes);
+	doc_add_int(d, o, "total_bytes", (int64_t)memory_used(s));
+	doc_add_int(d, o, "limit_bytes", (int64_t)s->memory.limit_bytes);
+	doc_add_int(d, o, "over_limit", (int64_t)s->memory.over_limit);
 }
 
 void stats_write_json(const struct fl_stats *s, FILE *out)

@@ -6,6 +6,7 @@
 #ifndef FL_STATS_H
 #define FL_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -69,8 +70,28 @@ struct fl_stats {
 		uint64_t flow_bytes;          /* bytes held by the flow table */
 		uint64_t reassembly_bytes;    /* bytes of out-of-order data held */
 		uint64_t recorder_bytes;      /* --write-filter: packets held until their flow is judged */
+		uint64_t control_bytes;       /* control socket: entry ring, client buffers */
+		uint64_t limit_bytes;         /* tap.memoryLimitMb; 0: no limit */
+		uint64_t over_limit;          /* things evicted or refused to stay under the limit */
 	} memory;
 };
+
+/*
+ * tap.memoryLimitMb: one budget the growing structures (flows, reassembly,
+ * control socket, recorder) draw from.  Before growing by `more` bytes a
+ * structure asks memory_allows(); when it says no, it evicts or refuses
+ * (and counts memory.over_limit) instead of growing.
+ */
+static inline uint64_t memory_used(const struct fl_stats *s)
+{
+	return s->memory.flow_bytes + s->memory.reassembly_bytes + s->memory.recorder_bytes +
+	       s->memory.control_bytes;
+}
+
+static inline bool memory_allows(const struct fl_stats *s, uint64_t more)
+{
+	return !s->memory.limit_bytes || memory_used(s) + more <= s->memory.limit_bytes;
+}
 
 /* The stats as a doc (root object): one object per group, the keys --stats prints. */
 void stats_to_doc(const struct fl_stats *s, struct doc *out);

@@ -7,9 +7,12 @@
  * - The sink returns how many bytes it consumed (Suricata's model); the rest
  *   is kept in a small per-direction buffer (REASM_PENDING_MAX) and presented
  *   again, with the next bytes appended.
- * - Out-of-order segments are copied and held, sorted, until the hole before
- *   them fills.  Held bytes are bounded by a global memcap; a segment over it
- *   is dropped and counted (tcp.reassembly_dropped_bytes).
+ * - Out-of-order segments are copied and held, in a search tree (O(log n) per
+ *   segment in any order; data continuing a held segment is appended to it),
+ *   until the hole before them fills.  Held memory (real bytes: headers and
+ *   allocator overhead included) is bounded by a global memcap and by
+ *   tap.memoryLimitMb; a segment over either is dropped and counted
+ *   (tcp.reassembly_dropped_bytes).
  * - Retransmitted and overlapping bytes are trimmed: the first copy seen wins.
  * - A hole is skipped (the sink's gap() hears its size) when the peer
  *   acknowledged past it, when more than REASM_HELD_MAX bytes wait behind it,
@@ -43,7 +46,7 @@ struct reasm_sink {
 /* What the stream layer shares across every direction: the memcap and the counters. */
 struct reasm_env {
 	struct fl_stats *stats;   /* memory.reassembly_bytes, tcp.reassembly_dropped_bytes */
-	uint64_t memcap;          /* bytes of held out-of-order data, all streams */
+	uint64_t memcap;          /* bytes of memory held for reassembly, all streams */
 };
 
 struct reasm_seg;
@@ -53,7 +56,7 @@ struct reasm {
 	uint32_t fin_seq;         /* valid when fin */
 	bool started;             /* next_seq is known */
 	bool fin;
-	struct reasm_seg *held;   /* out-of-order segments, sorted, disjoint */
+	struct reasm_seg *held;   /* out-of-order segments, disjoint: a treap by seq (reasm.c) */
 	uint32_t held_bytes;
 	uint8_t *pending;         /* unconsumed in-order bytes */
 	uint32_t pending_len, pending_cap;

@@ -10,7 +10,10 @@
  * Time is the packets' own (in capture the source also ticks the wall clock
  * in), and it drives the timeouts: every scan interval the least recently
  * active flows are examined from the LRU tail, and a flow idle for
- * tap.tcpStreamChannelTimeoutMs is judged and freed.
+ * tap.tcpStreamChannelTimeoutMs is judged and freed, except a synchronized
+ * TCP connection: idle keep-alive connections are normal, so only what is
+ * pending (its timers, its stream's unfinished data) is judged and the flow
+ * stays until it closes or the LRU evicts it under tap.maxFlows.
  */
 #include "pipeline.h"
 
@@ -126,11 +129,16 @@ static void expire_idle(struct pipeline *p)
 {
 	uint64_t limit = timeout_ns(p);
 	struct flow *f;
-	while ((f = flow_oldest(p->flows)) && p->now_ns > f->last_ts_ns &&
-	       p->now_ns - f->last_ts_ns >= limit) {
+	while ((f = flow_oldest(p->flows)) && p->now_ns > flow_idle_since(f) &&
+	       p->now_ns - flow_idle_since(f) >= limit) {
 		if (f->key.proto == FL_IPPROTO_TCP) {
 			tcp_track_check(&p->track, f, p->now_ns, false);
 			stream_idle(&p->env, f, p->now_ns);
+			if (tcp_track_keep(&p->track, f)) {
+				/* A healthy idle connection: nothing is pending, keep it (LRU-bounded). */
+				flow_keep(p->flows, f, p->now_ns);
+				continue;
+			}
 		} else if (flow_is_icmp(f)) {
 			icmp_track_expire(&p->track, f, p->now_ns, false);
 		} else {
@@ -213,7 +221,7 @@ static void icmp_error(struct pipeline *p, struct flow *f, int side, const struc
 {
 	const struct decoded *q = &icmp->quote;
 	if (f->key.proto == FL_IPPROTO_TCP)
-		tcp_track_icmp(&p->track, f, side, q->seq, icmp);
+		tcp_track_icmp(&p->track, f, side, q->seq, icmp, ts);
 	struct dissect_icmp di = {
 		.version = icmp->version, .type = icmp->type, .code = icmp->code,
 		.type_name = icmp->type_name, .code_name = icmp->code_name,

@@ -240,6 +240,37 @@ s.sendall(b"ping\n"); s.recv(4096); s.close()'
 	cap_stop tcp-last-ack
 }
 
+# One HTTP/1.1 keep-alive connection idle for 15 s between two requests (longer
+# than the default 10 s tap.tcpStreamChannelTimeoutMs), then a normal close by
+# the client: no entry may come from the idle gap.
+sc_tcp_keepalive_idle() {
+	ns_bg server timeout 40 $PY -c '
+import http.server
+class H(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        b = b"hello from the golden server\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(b)))
+        self.end_headers(); self.wfile.write(b)
+http.server.HTTPServer(("0.0.0.0", 8080), H).serve_forever()' >/dev/null 2>&1
+	ns_wait_port server 8080 || die "keep-alive server"
+	cap_start client c0 "$V4F"
+	timeout 30 ip netns exec "$(ns_name client)" $PY -c '
+import http.client, time
+c = http.client.HTTPConnection("'$S'", 8080, timeout=5)
+c.request("GET", "/first"); c.getresponse().read()
+time.sleep(15)
+c.request("GET", "/second"); c.getresponse().read()
+c.close()'
+	sleep 0.5
+	cap_stop tcp-keepalive-idle
+	# The client's packets only (as tcpdump -Q out on the client): no SYN-ACK,
+	# no server FIN; the client's ACKs are the only evidence of the server.
+	tcpdump -r "$OUTDIR/tcp-keepalive-idle.pcap" -w "$OUTDIR/tcp-keepalive-idle-oneway.pcap" \
+		"arp or src host $C" 2>/dev/null || die "oneway"
+}
+
 # ---------------------------------------------------------------- ICMP
 
 ICMP4_REJECTS="net-unreachable host-unreachable prot-unreachable port-unreachable net-prohibited host-prohibited admin-prohibited"

@@ -51,6 +51,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "missed_bytes", (int64_t)s->tcp.missed_bytes);
 	doc_add_int(d, o, "streams_timed_out", (int64_t)s->tcp.streams_timed_out);
 	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
+	doc_add_int(d, o, "invalid_rst", (int64_t)s->tcp.invalid_rst);
 
 	o = doc_add_obj(d, DOC_ROOT, "icmp");
 	doc_add_int(d, o, "messages", (int64_t)s->icmp.messages);

@@ -207,6 +207,8 @@ static void tcp_packet(struct pipeline *p, struct flow *f, int side, const struc
 	for (int i = 0; i < 2; i++) {
 		o.isn_known[i] = v.isn_known[i];
 		o.isn[i] = v.isn[i];
+		o.fin_known[i] = v.fin_known[i];
+		o.fin_seq[i] = v.fin_seq[i];
 	}
 	stream_tcp_packet(&p->env, f, side, d, ts, &o);
 	if (ev & TCP_EV_RESET)

@@ -407,6 +407,8 @@ void tcp_track_view(const struct track_env *env, const struct flow *f, struct tc
 	for (int i = 0; i < 2; i++) {
 		v->isn_known[i] = c->half[i].syn_seen;
 		v->isn[i] = c->half[i].syn_seq;
+		v->fin_known[i] = c->half[i].fin_seen;
+		v->fin_seq[i] = c->half[i].fin_seq;
 	}
 	v->midstream = c->midstream;
 }

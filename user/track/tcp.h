@@ -28,6 +28,8 @@ enum tcp_event {
 struct tcp_view {
 	bool isn_known[2];        /* the SYN of that side was seen */
 	uint32_t isn[2];
+	bool fin_known[2];        /* that side's FIN was seen (or inferred) */
+	uint32_t fin_seq[2];      /* the FIN's sequence number */
 	bool midstream;           /* joined after the handshake */
 };
 

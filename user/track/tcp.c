@@ -174,7 +174,8 @@ static void observe(struct tcp_conn *c, int side, const struct decoded *d,
 	}
 }
 
-/* PAWS (RFC 7323 5.3): a timestamp older than the newest this side sent. */
+/* PAWS (RFC 7323 5.3): a timestamp older than the newest this side sent; the
+ * receiver drops such a segment (a FIN among them). */
 static bool paws_fails(const struct tcp_half *h, const struct tcp_opts *o)
 {
 	return o->ts && h->ts_seen && SEQ_LT(o->tsval, h->ts_recent);
@@ -189,15 +190,16 @@ static bool paws_fails(const struct tcp_half *h, const struct tcp_opts *o)
  * approximated as the sender's next expected sequence number plus or minus
  * the receiver's last advertised window (scaled when both SYNs offered
  * window scaling): the capture may have missed segments either way.
+ * PAWS is not applied to RSTs: Linux accepts an RST that fails it
+ * (tcp_validate_incoming: "Reset is accepted even if it did not pass PAWS"),
+ * so the connection really ends; it applies to FINs (see tcp_track_packet).
  */
 static bool rst_acceptable(const struct tcp_conn *c, const struct flow *f, int side,
-			   const struct decoded *d, const struct tcp_opts *o)
+			   const struct decoded *d)
 {
 	const struct tcp_half *h = &c->half[side], *rcv = &c->half[other(side)];
 	if (c->state == TCP_CONN_SYN_SENT && side != f->client)
 		return (d->tcp_flags & TCP_ACK) && d->ack == c->half[f->client].syn_seq + 1;
-	if (paws_fails(h, o))
-		return false;
 	if (!h->nxt_seen)
 		return true;     /* nothing seen from this side: no evidence against it */
 	uint64_t win = RST_WINDOW_DEFAULT;
@@ -368,7 +370,7 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 		return 0;
 	}
 	if (c->state != TCP_CONN_NONE && (fl & (TCP_RST | TCP_FIN)) &&
-	    ((fl & TCP_RST) ? !rst_acceptable(c, f, side, d, &o) : paws_fails(&c->half[side], &o))) {
+	    ((fl & TCP_RST) ? !rst_acceptable(c, f, side, d) : paws_fails(&c->half[side], &o))) {
 		count_invalid(env, c);   /* the receiver drops it: no state changes */
 		return 0;
 	}

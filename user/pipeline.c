@@ -39,6 +39,7 @@ struct pipeline {
 	struct flow_table *flows;
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
 	uint64_t now_ns;                 /* newest packet or tick time */
+	uint64_t last_pkt_ns;            /* the previous packet's own time */
 	uint64_t next_scan_ns;
 	struct packet_observer observers[MAX_OBSERVERS];
 	unsigned n_observers;
@@ -247,6 +248,13 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	int side = 0;
 	uint64_t ts = pkt->ts_ns;
 
+	if (p->stats->packets.seen && ts < p->last_pkt_ns)
+		p->stats->packets.time_reversals++;
+	p->last_pkt_ns = ts;
+	/* Time that went back by more than a timeout (files out of order, a clock
+	 * step) is judged on the capture's clock: never waits of years. */
+	if (p->now_ns > ts && p->now_ns - ts >= timeout_ns(p))
+		ts = p->now_ns;
 	p->stats->packets.seen++;
 	p->stats->packets.bytes += pkt->len;
 	advance_clock(p, ts);

@@ -347,6 +347,31 @@ static void test_fin_before_stream_is_no_missed_byte(void **state)
 	assert_int_equal(f->stats.tcp.missed_bytes, 0);
 }
 
+/* Files out of order: an older healthy connection after a newer one is no error. */
+static void test_time_going_back_is_counted_not_waited(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 100000, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 100001, 0, 500, 101, TCP_SYN | TCP_ACK, 0);
+	seg(f, 100002, 1, 101, 501, TCP_ACK, 0);
+	struct fl_packet p;
+	uint32_t seqs[][3] = { { 1000, 0, TCP_SYN }, { 7000, 1001, TCP_SYN | TCP_ACK },
+			       { 1001, 7001, TCP_ACK }, { 1001, 7001, TCP_ACK | TCP_FIN },
+			       { 7001, 1002, TCP_ACK | TCP_FIN }, { 1002, 7002, TCP_ACK } };
+	for (unsigned i = 0; i < 6; i++) {
+		int from_client = !(seqs[i][2] & TCP_SYN && seqs[i][2] & TCP_ACK) && i != 4;
+		p = from_client ?
+			tcp_packet(&f->buf, T0 + i * MS, CLIENT, 41000, SERVER, 80, seqs[i][0], seqs[i][1],
+				   (uint8_t)seqs[i][2], 0) :
+			tcp_packet(&f->buf, T0 + i * MS, SERVER, 80, CLIENT, 41000, seqs[i][0], seqs[i][1],
+				   (uint8_t)seqs[i][2], 0);
+		pipeline_packet(f->p, &p);
+	}
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.packets.time_reversals, 1);
+	assert_int_equal(f->got.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +397,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rst_out_of_window_is_counted, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_timestamp_fin_ignored_rst_accepted, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_fin_before_stream_is_no_missed_byte, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_time_going_back_is_counted_not_waited, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
 }

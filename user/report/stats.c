@@ -26,6 +26,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "bytes", (int64_t)s->packets.bytes);
 	doc_add_int(d, o, "dropped", (int64_t)s->packets.dropped);
 	doc_add_int(d, o, "decode_errors", (int64_t)s->packets.decode_errors);
+	doc_add_int(d, o, "time_reversals", (int64_t)s->packets.time_reversals);
 
 	o = doc_add_obj(d, DOC_ROOT, "capture");
 	doc_add_str(d, o, "backend", s->capture.backend ? s->capture.backend : "file");

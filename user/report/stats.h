@@ -27,6 +27,7 @@ const char *error_type_name(enum fl_error_type type);
 struct fl_stats {
 	struct {
 		uint64_t seen, bytes, dropped, decode_errors;
+		uint64_t time_reversals;     /* packets older than the packet before them */
 	} packets;
 	struct {
 		const char *backend;         /* "file", "ebpf-tc", "ebpf-xdp", "afpacket" */

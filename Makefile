@@ -1,6 +1,10 @@
+# SPDX-License-Identifier: MIT
 # faultline: one non-recursive Makefile.  Intermediates in .output/, the binary at ./faultline.
 #   make            build ./faultline
-#   make test       build with ASan+UBSan and run every test (unit, golden, corpora, netns)
+#   make test       build with ASan+UBSan, run every test suite, then each fuzz target ~10 s
+#   make fuzz       run each fuzz target longer (FUZZ_SECONDS, default 300)
+#   make lint       cppcheck, scan-build and the layering rule (scripts/check-layers.sh)
+#   make compile_commands.json   for clangd and other tools (needs bear)
 #   make bench      run the benchmarks (not a test; see bench/README.md)
 
 OUT      ?= .output
@@ -17,45 +21,81 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lz -lyaml -lbpf -lpcre2-8 -lmicrohttpd -lcap) -lelf -lm
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# libFuzzer targets: clang, instrumented for coverage, ASan and UBSan.
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 300
 
 USER_SRCS := $(sort $(wildcard user/*.c user/*/*.c))
 LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(BPF_SRCS:bpf/%.bpf.c=$(OUT)/%.skel.h)
+# Committed (libbpf-tools style); scripts/gen-vmlinux.sh regenerates it from a kernel's BTF.
 VMLINUX   := vmlinux/$(ARCH)/vmlinux.h
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+# The benches that measure faultline's code (blast.c is a standalone traffic generator).
+BENCH_SRCS := $(filter-out bench/blast.c,$(wildcard bench/*.c))
 
-OBJS      := $(USER_SRCS:%.c=$(OUT)/rel/%.o)
-SAN_OBJS  := $(USER_SRCS:%.c=$(OUT)/san/%.o)
-SAN_LIB   := $(LIB_SRCS:%.c=$(OUT)/san/%.o)
+# libfaultline.a: everything but main.c.  The binary, the unit tests, the fuzzers and the
+# benches link it; the -asan variant (and its objects) serve the tests, the -fuzz variant
+# (clang, coverage-instrumented) the fuzzers.
+LIB       := $(OUT)/libfaultline.a
+SAN_LIB   := $(OUT)/libfaultline-asan.a
+FUZZ_LIB  := $(OUT)/libfaultline-fuzz.a
+LIB_OBJS  := $(LIB_SRCS:%.c=$(OUT)/rel/%.o)
+SAN_OBJS  := $(LIB_SRCS:%.c=$(OUT)/san/%.o)
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(OUT)/fuzz/%.o)
 TESTS     := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
+FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
+BENCHES   := $(BENCH_SRCS:bench/%.c=$(OUT)/bench/%)
 
-.PHONY: all test unit bench clean install
+.PHONY: all lib test unit fuzzers fuzz lint print-lib-objs bench clean install
 # Keep the BPF objects between the skeleton steps (no rebuild next time).
 .SECONDARY:
 all: faultline
 
-faultline: $(OBJS)
+lib: $(LIB) $(SAN_LIB)
+
+faultline: $(OUT)/rel/user/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The sanitizer build the tests run.
-faultline-asan: $(SAN_OBJS)
+faultline-asan: $(OUT)/san/user/main.o $(SAN_LIB)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(OUT)/rel/%.o: %.c | $(SKELS)
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SAN_LIB): $(SAN_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(OUT)/rel/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OUT)/san/%.o: %.c | $(SKELS)
+$(OUT)/san/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -c -o $@ $<
 
-# BPF: vmlinux.h from the running kernel's BTF, objects with clang, skeletons with bpftool.
-$(VMLINUX):
+$(OUT)/fuzz/user/%.o: user/%.c
 	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+	$(CLANG) $(CFLAGS) $(FUZZ_CFLAGS:-fsanitize=fuzzer%=-fsanitize=fuzzer-no-link%) -c -o $@ $<
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/faultline.h $(VMLINUX)
+# Only the eBPF backend and its test include the skeletons.
+$(OUT)/rel/user/source/ebpf.o $(OUT)/san/user/source/ebpf.o $(OUT)/fuzz/user/source/ebpf.o \
+$(OUT)/tests/test_capture_bpf $(OUT)/rel/tests/unit/test_capture_bpf.o: $(SKELS)
+
+# BPF: objects with clang against the committed vmlinux.h, skeletons with bpftool.
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/faultline.h $(wildcard $(VMLINUX))
+	@test -f $(VMLINUX) || { echo "$(VMLINUX) is missing: generate it with" \
+		"scripts/gen-vmlinux.sh on a $(ARCH) kernel with BTF" >&2; exit 1; }
 	@mkdir -p $(@D)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -D__bpf__ -Wall -Werror \
 		-Iinclude -Ibpf -Ivmlinux/$(ARCH) -c $< -o $@
@@ -65,15 +105,47 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 
 $(OUT)/tests/%: tests/unit/%.c $(SAN_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -Itests/unit -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN) -Itests/unit -o $@ $< $(SAN_LIB) $(LDLIBS) -lcmocka
 
 unit: $(TESTS)
 
-test: faultline faultline-asan $(TESTS)
-	tests/run-all.sh
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS) $(FUZZ_CFLAGS) -Itests/fuzz -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+fuzzers: $(FUZZERS)
+
+# The suites first (tests/run-all.sh), then every fuzz target for a short while from its
+# seed corpus; both always run, and either failing fails the target.
+test: faultline faultline-asan $(TESTS) $(FUZZERS)
+	@rc=0; tests/run-all.sh || rc=1; tests/fuzz/fuzz.sh 10 || rc=1; exit $$rc
+
+fuzz: $(FUZZERS)
+	tests/fuzz/fuzz.sh $(FUZZ_SECONDS)
+
+$(OUT)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 bench: faultline
 	bench/run.sh
+
+# clangd & co.: bear records the compile of every C file (library, main, unit tests, fuzz
+# targets, benches; compile only, release flags) in a scratch tree, then the paths are mapped
+# back to $(OUT) so the skeleton headers resolve.
+CDB_SRCS := $(USER_SRCS) $(TEST_SRCS) $(FUZZ_SRCS) $(BENCH_SRCS)
+compile_commands.json: $(CDB_SRCS) $(SKELS)
+	rm -rf $(OUT)/cdb
+	bear --output $@.tmp -- $(MAKE) --no-print-directory OUT=$(OUT)/cdb \
+		$(CDB_SRCS:%.c=$(OUT)/cdb/rel/%.o)
+	sed -e 's|$(OUT)/cdb|$(OUT)|g' $@.tmp > $@ && rm -f $@.tmp
+
+lint: $(SKELS)
+	scripts/lint.sh
+
+# For scripts/lint.sh: the objects a scan-build run compiles.
+print-lib-objs:
+	@echo $(LIB_OBJS) $(OUT)/rel/user/main.o
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -82,6 +154,7 @@ install: faultline
 	install -D -m 0644 man/faultline.8 $(DESTDIR)$(PREFIX)/share/man/man8/faultline.8
 
 clean:
-	rm -rf $(OUT) faultline faultline-asan
+	rm -rf $(OUT) faultline faultline-asan compile_commands.json
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+-include $(wildcard $(OUT)/*/user/*.d $(OUT)/*/user/*/*.d $(OUT)/tests/*.d $(OUT)/fuzz/*.d \
+	$(OUT)/bench/*.d)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Live benchmark: UDP at stepped rates over a veth between two namespaces
 # (prefix flt-bench, 198.18.51.0/24), captured on the receiving end by
 # faultline (eBPF and AF_PACKET backends) and by tcpdump -w /dev/null.

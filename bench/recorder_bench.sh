@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The recorder's write speed: plain pcap and gzip, from an IMIX-like pcap made with scapy.
 #   bench/recorder_bench.sh [LOOPS]
 # Not a test: it prints numbers.  Needs python3 with scapy (/usr/bin/python3 on Debian).
@@ -7,9 +8,8 @@ cd "$(dirname "$0")/.."
 loops=${1:-200}
 out=$(mktemp -d /tmp/recorder_bench.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-mkdir -p .output
-cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude -o .output/recorder_bench \
-	bench/recorder_bench.c user/sink/recorder.c user/sink/recorder_file.c user/report/stats.c user/report/doc.c -lpcap -lz
+bin=.output/bench/recorder_bench
+make --no-print-directory -s "$bin"    # -O2, links .output/libfaultline.a
 /usr/bin/python3 - "$out/in.pcap" <<'PY'
 import sys, random
 from scapy.all import Ether, IP, TCP, Raw, wrpcap
@@ -25,12 +25,12 @@ wrpcap(sys.argv[1], pkts)
 PY
 echo "input: 10000 packets (IMIX 7:4:1 of 40/576/1500 bytes IP), recorded $loops times; random payloads"
 printf '%-12s ' /dev/null
-.output/recorder_bench "$out/in.pcap" /dev/null "$loops"
+"$bin" "$out/in.pcap" /dev/null "$loops"
 for f in out.pcap out.pcap.gz; do
 	printf '%-12s ' "$f"
-	.output/recorder_bench "$out/in.pcap" "$out/$f" "$loops"
+	"$bin" "$out/in.pcap" "$out/$f" "$loops"
 	printf '%-12s on disk: %s bytes\n' "" "$(stat -c %s "$out/$f")"
 	rm -f "$out/$f"
 done
 printf '%-12s ' "filter"
-RECORDER_BENCH_FLOWS=10000 .output/recorder_bench "$out/in.pcap" "$out/f.pcap" "$loops"
+RECORDER_BENCH_FLOWS=10000 "$bin" "$out/in.pcap" "$out/f.pcap" "$loops"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: faultline beside tcpdump and tshark, measured in one run on the
 # same data, printed as one table.  Needs root (namespaces, capture, sysctl).
 # See bench/README.md for what each figure means.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Packages the benchmark needs beyond scripts/setup.sh (CI does not run the bench).
 # Idempotent: installs only what is missing.
 set -eu

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write a pcap of N TCP SYNs, each opening a distinct flow (bench: memory per flow).
 
 Usage: bench/synflows.py N OUT.pcap

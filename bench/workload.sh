@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Record the benchmark capture: real traffic between two network namespaces
 # (prefix flt-bench, 198.18.50.0/24 and fd18:50::/64), captured by tcpdump on
 # the server's veth.  At least MIN_PACKETS packets (default 1000000):

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /*
  * The packet capture programs: tc clsact ingress and egress, and XDP for
  * ingress.  Each parses the headers to count TCP flags and ICMP classes,
@@ -80,24 +80,24 @@ static __always_inline void count_icmp(struct cursor *c, bool v6)
 	}
 	if (!v6) {
 		switch (*type) {
-		case 0: case 8:
+		case ICMP_ECHOREPLY_: case ICMP_ECHO_:
 			which = FL_CNT_ICMP_ECHO; break;
-		case 3:
+		case ICMP_DEST_UNREACH_:
 			which = FL_CNT_ICMP_UNREACH; break;
-		case 11:
+		case ICMP_TIME_EXCEEDED_:
 			which = FL_CNT_ICMP_TIME_EXCEEDED; break;
-		case 4: case 5: case 12:
+		case ICMP_SOURCE_QUENCH_: case ICMP_REDIRECT_: case ICMP_PARAMETERPROB_:
 			which = FL_CNT_ICMP_OTHER_ERROR; break;
 		}
 	} else {
 		switch (*type) {
-		case 128: case 129:
+		case ICMPV6_ECHO_REQUEST_: case ICMPV6_ECHO_REPLY_:
 			which = FL_CNT_ICMP_ECHO; break;
-		case 1:
+		case ICMPV6_DEST_UNREACH_:
 			which = FL_CNT_ICMP_UNREACH; break;
-		case 3:
+		case ICMPV6_TIME_EXCEED_:
 			which = FL_CNT_ICMP_TIME_EXCEEDED; break;
-		case 2: case 4:
+		case ICMPV6_PKT_TOOBIG_: case ICMPV6_PARAMPROB_:
 			which = FL_CNT_ICMP_OTHER_ERROR; break;
 		}
 	}
@@ -238,4 +238,5 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* GPL-compatible (tracing programs and GPL-only helpers need it): the SPDX line above. */
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: (MIT OR GPL-2.0-only) */
 /*
  * A bounds-checked parsing cursor over packet memory (tc's skb->data or XDP's
  * data, up to data_end).  Every pull checks the header fits before the caller
@@ -22,6 +22,21 @@
 #define IPPROTO_AH_ 51
 #define IPPROTO_DSTOPTS_ 60
 #define IPPROTO_ICMPV6_ 58
+
+/* ICMP and ICMPv6 message types (uapi linux/icmp.h, linux/icmpv6.h: macros, not in BTF). */
+#define ICMP_ECHOREPLY_ 0
+#define ICMP_DEST_UNREACH_ 3
+#define ICMP_SOURCE_QUENCH_ 4
+#define ICMP_REDIRECT_ 5
+#define ICMP_ECHO_ 8
+#define ICMP_TIME_EXCEEDED_ 11
+#define ICMP_PARAMETERPROB_ 12
+#define ICMPV6_DEST_UNREACH_ 1
+#define ICMPV6_PKT_TOOBIG_ 2
+#define ICMPV6_TIME_EXCEED_ 3
+#define ICMPV6_PARAMPROB_ 4
+#define ICMPV6_ECHO_REQUEST_ 128
+#define ICMPV6_ECHO_REPLY_ 129
 
 #define VLAN_MAX_DEPTH 2
 #define IPV6_EXT_MAX 6

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: (MIT OR GPL-2.0-only)
 /*
  * TCP socket state from the kernel's tracepoints: connects that failed
  * (SYN_SENT -> CLOSE), sockets in CLOSE_WAIT and LAST_ACK, and resets.
@@ -20,12 +20,7 @@
 
 #define AF_INET 2
 #define AF_INET6 10
-#define TCP_ESTABLISHED_ 1
-#define TCP_SYN_SENT_ 2
-#define TCP_CLOSE_ 7
-#define TCP_CLOSE_WAIT_ 8
-#define TCP_LAST_ACK_ 9
-#define TCP_LISTEN_ 10
+/* TCP states: the kernel's own enum (TCP_SYN_SENT, TCP_CLOSE_WAIT, ...) from vmlinux.h. */
 
 /* tap.tcpStreamChannelTimeoutMs in ns: how long CLOSE_WAIT / LAST_ACK may last. */
 const volatile __u64 wait_ns = 10000000000ull;
@@ -96,7 +91,7 @@ static __always_inline void wait_end(__u64 key, int state, __u64 now)
 	if (!w)
 		return;
 	if (w->state == state && !w->counted && now - w->since_ns >= wait_ns)
-		kcount(state == TCP_CLOSE_WAIT_ ? FL_KCNT_CLOSE_WAIT : FL_KCNT_LAST_ACK);
+		kcount(state == TCP_CLOSE_WAIT ? FL_KCNT_CLOSE_WAIT : FL_KCNT_LAST_ACK);
 	bpf_map_delete_elem(&waits, &key);
 }
 
@@ -106,20 +101,20 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return;
-	if (oldstate == TCP_CLOSE_WAIT_ || oldstate == TCP_LAST_ACK_)
+	if (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK)
 		wait_end(key, oldstate, now);
 
-	if (oldstate == TCP_SYN_SENT_ && newstate == TCP_CLOSE_) {
+	if (oldstate == TCP_SYN_SENT && newstate == TCP_CLOSE) {
 		kcount(FL_KCNT_SYN_SENT);
 		emit(sk, FL_SOCK_SYN_SENT_CLOSE, oldstate, newstate);
-	} else if (newstate == TCP_CLOSE_WAIT_ || newstate == TCP_LAST_ACK_) {
+	} else if (newstate == TCP_CLOSE_WAIT || newstate == TCP_LAST_ACK) {
 		struct fl_sock_wait w = { .since_ns = now, .state = newstate };
 
 		bpf_map_update_elem(&waits, &key, &w, BPF_ANY);
-		emit(sk, newstate == TCP_CLOSE_WAIT_ ? FL_SOCK_CLOSE_WAIT : FL_SOCK_LAST_ACK,
+		emit(sk, newstate == TCP_CLOSE_WAIT ? FL_SOCK_CLOSE_WAIT : FL_SOCK_LAST_ACK,
 		     oldstate, newstate);
-	} else if (newstate == TCP_CLOSE_ &&
-		   (oldstate == TCP_CLOSE_WAIT_ || oldstate == TCP_LAST_ACK_)) {
+	} else if (newstate == TCP_CLOSE &&
+		   (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK)) {
 		emit(sk, FL_SOCK_CLOSED, oldstate, newstate);
 	}
 }
@@ -136,7 +131,7 @@ static __always_inline void on_reset(const struct sock *sk, bool sent)
 	if (!sk)
 		return;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (state == TCP_SYN_SENT_ || state == TCP_LISTEN_)
+	if (state == TCP_SYN_SENT || state == TCP_LISTEN)
 		return;
 	kcount(FL_KCNT_RESET);
 	emit(sk, sent ? FL_SOCK_RESET_SEND : FL_SOCK_RESET_RECV, state, state);
@@ -184,4 +179,5 @@ int fl_srst_tp(struct trace_event_raw_tcp_send_reset *ctx)
 	return 0;
 }
 
+/* GPL-compatible (tracing programs and GPL-only helpers need it): the SPDX line above. */
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: (MIT OR GPL-2.0-only) */
 /*
  * The one header shared by the BPF programs and userspace: every struct that
  * crosses a map or a ring buffer lives here.  Userspace-only types are fenced
@@ -89,7 +89,7 @@ struct fl_sock_event {
  */
 struct fl_sock_wait {
 	__u64 since_ns;    /* bpf_ktime_get_ns() when it entered the state */
-	__u8 state;        /* TCP_CLOSE_WAIT (8) or TCP_LAST_ACK (9) */
+	__u8 state;        /* the kernel's TCP_CLOSE_WAIT or TCP_LAST_ACK */
 	__u8 counted;      /* already counted (by userspace) */
 	__u8 pad[6];
 };

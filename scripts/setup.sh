@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install the Debian packages faultline builds and tests with (needs root).
 set -euo pipefail
 PACKAGES=(
@@ -7,6 +8,9 @@ PACKAGES=(
 	tcpdump tshark python3 python3-scapy curl jq iproute2 nftables ethtool
 	redis-server redis-tools dnsmasq-base dnsutils traceroute iputils-ping netcat-openbsd
 	procps psmisc python3-yaml python3-prometheus-client libcap2-bin util-linux systemd
+	# fuzzers (libFuzzer runtime), make lint (cppcheck, scan-build), .clang-format, bear for
+	# make compile_commands.json
+	libclang-rt-dev cppcheck clang-tools clang-format bear
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,22 +4,16 @@
 # Checks the entries, `faultline stats`/`query` over the control socket, and
 # that nothing (BPF program, tc filter, clsact qdisc, XDP) is left behind
 # after SIGTERM, and after SIGKILL followed by a new run.  Needs root.
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin capture "$@"
 SUITE=capture
-passed=0 failed=0 skipped=0
-ok() { echo "  ok   $1"; passed=$((passed + 1)); }
-bad() { echo "  FAIL $1"; failed=$((failed + 1)); }
-skip() { echo "  skip $1"; skipped=$((skipped + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() { echo "$SUITE: $passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
 
 BIN=${FAULTLINE:-./faultline-asan}
-if [ "$(id -u)" != 0 ]; then echo "$SUITE: needs root (network namespaces, BPF); skipping"; skipped=1; finish; fi
+if [ "$(id -u)" != 0 ]; then t_skip "$SUITE" "needs root (network namespaces, BPF)"; t_finish; fi
 for tool in ip tc jq curl python3 ping; do
-	command -v $tool >/dev/null || { echo "$SUITE: $tool missing; skipping"; skipped=1; finish; }
+	command -v $tool >/dev/null || { t_skip "$SUITE" "$tool missing"; t_finish; }
 done
-[ -x "$BIN" ] || { echo "$SUITE: $BIN not built"; failed=1; finish; }
+[ -x "$BIN" ] || { t_fail "$SUITE" "$BIN not built"; t_finish; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 . tests/netns/lib.sh
@@ -32,7 +26,7 @@ cleanup() {
 	ns_teardown
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+t_on_exit cleanup
 
 SERVERS=tests/capture/servers.py
 ns_add client; ns_add server
@@ -41,10 +35,10 @@ ns_link client c0 198.18.1.1/24,fd18:1::1/64 server s0 198.18.1.2/24,fd18:1::2/6
 ns_exec client ip route add 198.18.9.0/24 via 198.18.1.2
 ns_exec server sysctl -qw net.ipv4.ip_forward=1
 ns_exec server ip route add unreachable 198.18.9.0/24
-ns_bg server timeout 120 python3 -m http.server 8080 --bind 198.18.1.2 >"$TMP/http.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS reset 198.18.1.2 8082 >"$TMP/reset.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS closewait 198.18.1.2 8083 2 >"$TMP/closewait.log" 2>&1
-ns_bg server timeout 120 python3 $SERVERS closer 198.18.1.2 8084 >"$TMP/closer.log" 2>&1
+ns_bg server timeout 900 python3 -m http.server 8080 --bind 198.18.1.2 >"$TMP/http.log" 2>&1
+ns_bg server timeout 900 python3 $SERVERS reset 198.18.1.2 8082 >"$TMP/reset.log" 2>&1
+ns_bg server timeout 900 python3 $SERVERS closewait 198.18.1.2 8083 2 >"$TMP/closewait.log" 2>&1
+ns_bg server timeout 900 python3 $SERVERS closer 198.18.1.2 8084 >"$TMP/closer.log" 2>&1
 # The client's pure ACKs to 8084 are dropped before they leave (and before capture sees them):
 # the server's socket stays in LAST_ACK, retransmitting its FIN.
 HAVE_NFT=0
@@ -58,7 +52,7 @@ table inet flt_cap {
 NFT
 then HAVE_NFT=1; fi
 ns_wait_port server 8080 && ns_wait_port server 8082 && ns_wait_port server 8083 &&
-	ns_wait_port server 8084 || { bad "servers start"; finish; }
+	ns_wait_port server 8084 || { t_fail "servers start"; t_finish; }
 
 NS_CLIENT=$(ns_name client)
 
@@ -166,72 +160,72 @@ have_pipeline() { jq -e '.entries.total > 0' "$TMP/$1.stats" >/dev/null; }
 scenario() {
 	local name=$1 backend=$2; shift 2
 	echo "$SUITE: scenario $name ($*)"
-	if ! start_capture "$name" --backend "$backend" "$@"; then bad "$name: capture starts"; return; fi
-	ok "$name: capture starts"
+	if ! start_capture "$name" --backend "$backend" "$@"; then t_fail "$name: capture starts"; return; fi
+	t_pass "$name: capture starts"
 	local ids; ids=$(prog_ids)
 	if [ "$backend" = ebpf ]; then
-		check "$name: tc filters and programs attached to c0" [ -n "$ids" ]
+		t_check "$name: tc filters and programs attached to c0" [ -n "$ids" ]
 	fi
-	check "$name: socket is mode 0600" [ "$(stat -c %a "$SOCK")" = 600 ]
+	t_check "$name: socket is mode 0600" [ "$(stat -c %a "$SOCK")" = 600 ]
 	traffic
 	timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/$name.stats"
-	check "$name: stats answers" jq -e . "$TMP/$name.stats" >/dev/null
-	check "$name: packets seen" [ "$(stat_of .packets.seen "$name")" -gt 10 ]
-	check "$name: capture.interfaces is [c0]" [ "$(stat_of '.capture.interfaces|join(",")' "$name")" = c0 ]
-	check "$name: no packet dropped" [ "$(stat_of .packets.dropped "$name")" = 0 ]
-	check "$name: stats table answers" bash -c "timeout 5 '$BIN' stats --socket '$SOCK' | grep -q 'seen'"
-	check "$name: stats --prometheus answers" bash -c "timeout 5 '$BIN' stats --prometheus --socket '$SOCK' | grep -q '^faultline_'"
+	t_check "$name: stats answers" jq -e . "$TMP/$name.stats" >/dev/null
+	t_check "$name: packets seen" [ "$(stat_of .packets.seen "$name")" -gt 10 ]
+	t_check "$name: capture.interfaces is [c0]" [ "$(stat_of '.capture.interfaces|join(",")' "$name")" = c0 ]
+	t_check "$name: no packet dropped" [ "$(stat_of .packets.dropped "$name")" = 0 ]
+	t_check "$name: stats table answers" bash -c "timeout 5 '$BIN' stats --socket '$SOCK' | grep -q 'seen'"
+	t_check "$name: stats --prometheus answers" bash -c "timeout 5 '$BIN' stats --prometheus --socket '$SOCK' | grep -q '^faultline_'"
 	if [ -n "${METRICS:-}" ]; then
-		check "$name: /metrics answers in Prometheus format" \
+		t_check "$name: /metrics answers in Prometheus format" \
 			bash -c "ip netns exec $NS_CLIENT curl -sf -m 5 http://127.0.0.1:$METRICS/metrics | grep -q '^faultline_'"
 	fi
 	if [ "$backend" = ebpf ]; then
-		check "$name: capture.backend is ebpf-${HOOK:-tc}" [ "$(stat_of .capture.backend "$name")" = "ebpf-${HOOK:-tc}" ]
-		check "$name: kernel SynSent counted" [ "$(stat_of .kernel.SynSent "$name")" -ge 2 ]
-		check "$name: kernel Reset counted" [ "$(stat_of .kernel.Reset "$name")" -ge 1 ]
-		check "$name: kernel CloseWait counted" [ "$(stat_of .kernel.CloseWait "$name")" -ge 1 ]
-		[ $HAVE_NFT = 1 ] && check "$name: kernel LastAck counted" [ "$(stat_of .kernel.LastAck "$name")" -ge 1 ]
-		check "$name: BPF counted SYNs" [ "$(stat_of .capture.bpf.tcp_syn "$name")" -ge 4 ]
-		check "$name: BPF counted RSTs" [ "$(stat_of .capture.bpf.tcp_rst "$name")" -ge 2 ]
-		check "$name: BPF counted the ICMP unreachable" [ "$(stat_of .capture.bpf.icmp_unreachable "$name")" -ge 1 ]
-		check "$name: BPF parse failures 0" [ "$(stat_of .capture.bpf.parse_failures "$name")" = 0 ]
+		t_check "$name: capture.backend is ebpf-${HOOK:-tc}" [ "$(stat_of .capture.backend "$name")" = "ebpf-${HOOK:-tc}" ]
+		t_check "$name: kernel SynSent counted" [ "$(stat_of .kernel.SynSent "$name")" -ge 2 ]
+		t_check "$name: kernel Reset counted" [ "$(stat_of .kernel.Reset "$name")" -ge 1 ]
+		t_check "$name: kernel CloseWait counted" [ "$(stat_of .kernel.CloseWait "$name")" -ge 1 ]
+		[ $HAVE_NFT = 1 ] && t_check "$name: kernel LastAck counted" [ "$(stat_of .kernel.LastAck "$name")" -ge 1 ]
+		t_check "$name: BPF counted SYNs" [ "$(stat_of .capture.bpf.tcp_syn "$name")" -ge 4 ]
+		t_check "$name: BPF counted RSTs" [ "$(stat_of .capture.bpf.tcp_rst "$name")" -ge 2 ]
+		t_check "$name: BPF counted the ICMP unreachable" [ "$(stat_of .capture.bpf.icmp_unreachable "$name")" -ge 1 ]
+		t_check "$name: BPF parse failures 0" [ "$(stat_of .capture.bpf.parse_failures "$name")" = 0 ]
 	else
-		check "$name: capture.backend is afpacket" [ "$(stat_of .capture.backend "$name")" = afpacket ]
+		t_check "$name: capture.backend is afpacket" [ "$(stat_of .capture.backend "$name")" = afpacket ]
 	fi
 	timeout 5 "$BIN" query --socket "$SOCK" --limit 0 >"$TMP/$name.query"
 	if have_pipeline "$name"; then
 		local e; e=$(error_set "$name")
-		check "$name: SynSent refused entry (port 81)" grep -q '\["tcp","tcp","SynSent",81\]' <<<"$e"
-		check "$name: Reset entry (port 8082)" grep -q '\["tcp","tcp","Reset",8082\]' <<<"$e"
-		check "$name: CloseWait entry (port 8083)" grep -q '\["tcp","tcp","CloseWait",8083\]' <<<"$e"
-		check "$name: ICMP unreachable entry" grep -q '\["icmp","icmp",.*,3\]' <<<"$e"
-		[ $HAVE_NFT = 1 ] && check "$name: LastAck entry (port 8084)" grep -q '\["tcp","tcp","LastAck",8084\]' <<<"$e"
+		t_check "$name: SynSent refused entry (port 81)" grep -q '\["tcp","tcp","SynSent",81\]' <<<"$e"
+		t_check "$name: Reset entry (port 8082)" grep -q '\["tcp","tcp","Reset",8082\]' <<<"$e"
+		t_check "$name: CloseWait entry (port 8083)" grep -q '\["tcp","tcp","CloseWait",8083\]' <<<"$e"
+		t_check "$name: ICMP unreachable entry" grep -q '\["icmp","icmp",.*,3\]' <<<"$e"
+		[ $HAVE_NFT = 1 ] && t_check "$name: LastAck entry (port 8084)" grep -q '\["tcp","tcp","LastAck",8084\]' <<<"$e"
 		# Entries may still come (neighbour discovery): compare with what had been printed then.
 		local n; n=$(wc -l <"$TMP/$name.query")
-		check "$name: query returns every entry printed so far ($n)" query_matches "$name" "$n"
-		check "$name: query --limit 2 returns 2" [ "$(timeout 5 "$BIN" query --socket "$SOCK" --limit 2 | wc -l)" -eq 2 ]
+		t_check "$name: query returns every entry printed so far ($n)" query_matches "$name" "$n"
+		t_check "$name: query --limit 2 returns 2" [ "$(timeout 5 "$BIN" query --socket "$SOCK" --limit 2 | wc -l)" -eq 2 ]
 		timeout 5 "$BIN" query --socket "$SOCK" --limit 0 -f 'tcp and error.message == "SynSent"' >"$TMP/$name.kfl"
-		check "$name: query -f selects the SynSent entries" kfl_selects "$name"
+		t_check "$name: query -f selects the SynSent entries" kfl_selects "$name"
 		timeout 5 "$BIN" query --socket "$SOCK" -f 'dst.port ==' >/dev/null 2>"$TMP/$name.kflerr"
-		check "$name: query with a bad filter is exit 2" [ $? = 2 ]
-		check "$name: ... naming the column" grep -q "column" "$TMP/$name.kflerr"
-		check "$name: query --follow streams a new entry" follows "$name"
-		check "$name: stats still answers after the follower left" \
+		t_check "$name: query with a bad filter is exit 2" [ $? = 2 ]
+		t_check "$name: ... naming the column" grep -q "column" "$TMP/$name.kflerr"
+		t_check "$name: query --follow streams a new entry" follows "$name"
+		t_check "$name: stats still answers after the follower left" \
 			bash -c "timeout 5 '$BIN' stats --json --socket '$SOCK' | jq -e .packets.seen >/dev/null"
 	else
-		skip "$name: entries (the pipeline on this branch reports none yet)"
+		t_skip "$name: entries (the pipeline on this branch reports none yet)"
 	fi
 	stop_capture "${STOP_SIGNAL:-TERM}"
 	# The LAST_ACK socket would retransmit its FIN into the next scenario's capture.
 	ns_exec server ss -HK state last-ack >/dev/null 2>&1
-	check "$name: exits 0 on SIG${STOP_SIGNAL:-TERM}" [ "$CAP_RC" = 0 ]
-	check "$name: nothing attached after SIG${STOP_SIGNAL:-TERM}" [ -z "$(attachments)" ]
-	check "$name: its BPF programs are unloaded" progs_gone "$ids"
-	check "$name: socket removed" [ ! -e "$SOCK" ]
+	t_check "$name: exits 0 on SIG${STOP_SIGNAL:-TERM}" [ "$CAP_RC" = 0 ]
+	t_check "$name: nothing attached after SIG${STOP_SIGNAL:-TERM}" [ -z "$(attachments)" ]
+	t_check "$name: its BPF programs are unloaded" progs_gone "$ids"
+	t_check "$name: socket removed" [ ! -e "$SOCK" ]
 	if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$TMP/$name.err"; then
-		bad "$name: sanitizers clean"; cat "$TMP/$name.err"
+		t_fail "$name: sanitizers clean"; cat "$TMP/$name.err"
 	else
-		ok "$name: sanitizers clean"
+		t_pass "$name: sanitizers clean"
 	fi
 }
 
@@ -247,12 +241,12 @@ if [ $EBPF = 1 ]; then
 	METRICS=9464 scenario ebpf-tc ebpf --metrics-listen 127.0.0.1:9464
 	HOOK=xdp STOP_SIGNAL=INT scenario ebpf-xdp ebpf --hook xdp --set tap.snaplen=128
 else
-	skip "eBPF scenarios (tc, xdp)"
+	t_skip "eBPF scenarios (tc, xdp)"
 fi
 scenario afpacket afpacket
 
 if [ $EBPF = 1 ] && have_pipeline ebpf-tc && have_pipeline afpacket; then
-	check "both backends report the same error entries" diff <(error_set ebpf-tc) <(error_set afpacket)
+	t_check "both backends report the same error entries" diff <(error_set ebpf-tc) <(error_set afpacket)
 fi
 
 # ---- a killed run leaves attachments; the next run removes them ----
@@ -261,31 +255,31 @@ if [ $EBPF = 1 ]; then
 	if start_capture killed --backend ebpf; then
 		ids=$(prog_ids)
 		stop_capture KILL
-		check "SIGKILL leaves the tc filters behind (precondition)" [ -n "$(attachments)" ]
+		t_check "SIGKILL leaves the tc filters behind (precondition)" [ -n "$(attachments)" ]
 		if start_capture restarted --backend ebpf; then
-			check "the new run says it removed the leftovers" grep -q "left by an earlier run" "$TMP/restarted.err"
-			check "only the new run's filters are attached" [ "$(attachments | grep -c 'handle 0xf17e')" -eq 2 ]
+			t_check "the new run says it removed the leftovers" grep -q "left by an earlier run" "$TMP/restarted.err"
+			t_check "only the new run's filters are attached" [ "$(attachments | grep -c 'handle 0xf17e')" -eq 2 ]
 			ns_exec client timeout 5 ping -c 2 -i 0.2 198.18.1.2 >/dev/null
-			check "the new run captures" [ "$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq .packets.seen)" -gt 0 ]
+			t_check "the new run captures" [ "$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq .packets.seen)" -gt 0 ]
 			newids=$(prog_ids)
 			# A second eBPF capture in the namespace would take the first one's filters.
 			ip netns exec "$NS_CLIENT" timeout 20 "$BIN" capture -i c0 --backend ebpf --duration 1 \
 				--socket "$TMP/second.sock" >/dev/null 2>"$TMP/second.err"
-			check "a second eBPF capture in the namespace is refused" [ $? = 1 ]
-			check "... saying another capture runs" grep -q "another faultline capture" "$TMP/second.err"
+			t_check "a second eBPF capture in the namespace is refused" [ $? = 1 ]
+			t_check "... saying another capture runs" grep -q "another faultline capture" "$TMP/second.err"
 			ip netns exec "$NS_CLIENT" timeout 20 "$BIN" capture -i c0 --backend auto --duration 1 \
 				--socket "$TMP/second.sock" --stats >"$TMP/auto.out" 2>"$TMP/auto.err"
-			check "--backend auto falls back to AF_PACKET then" [ "$(jq -r .capture.backend "$TMP/auto.out")" = afpacket ]
-			check "... with a warning" grep -q "falling back to AF_PACKET" "$TMP/auto.err"
-			check "the first capture's filters are still there" [ "$(prog_ids)" = "$newids" ]
+			t_check "--backend auto falls back to AF_PACKET then" [ "$(jq -r .capture.backend "$TMP/auto.out")" = afpacket ]
+			t_check "... with a warning" grep -q "falling back to AF_PACKET" "$TMP/auto.err"
+			t_check "the first capture's filters are still there" [ "$(prog_ids)" = "$newids" ]
 			stop_capture TERM
-			check "nothing attached after the new run's SIGTERM" [ -z "$(attachments)" ]
-			check "no program of either run is loaded" progs_gone "$ids $newids"
+			t_check "nothing attached after the new run's SIGTERM" [ -z "$(attachments)" ]
+			t_check "no program of either run is loaded" progs_gone "$ids $newids"
 		else
-			bad "a new run starts after SIGKILL"
+			t_fail "a new run starts after SIGKILL"
 		fi
 	else
-		bad "capture starts (SIGKILL test)"
+		t_fail "capture starts (SIGKILL test)"
 	fi
 fi
 
@@ -295,17 +289,17 @@ if [ $EBPF = 1 ]; then
 	echo "$SUITE: classic tracepoints"
 	export FAULTLINE_SOCKTRACE=classic FAULTLINE_DEBUG=1
 	if CAP_SHELL='mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' start_capture classic --backend ebpf; then
-		check "classic tracepoints attached" grep -q "tracepoints attached (classic)" "$TMP/classic.err"
+		t_check "classic tracepoints attached" grep -q "tracepoints attached (classic)" "$TMP/classic.err"
 		ns_exec client timeout 5 curl -s -o /dev/null http://198.18.1.2:81/
 		ns_exec client timeout 5 curl -s -o /dev/null http://198.18.1.2:8082/
 		sleep 1.5
 		timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/classic.stats"
-		check "classic: kernel SynSent counted" [ "$(stat_of .kernel.SynSent classic)" -ge 1 ]
-		check "classic: kernel Reset counted" [ "$(stat_of .kernel.Reset classic)" -ge 1 ]
+		t_check "classic: kernel SynSent counted" [ "$(stat_of .kernel.SynSent classic)" -ge 1 ]
+		t_check "classic: kernel Reset counted" [ "$(stat_of .kernel.Reset classic)" -ge 1 ]
 		stop_capture TERM
-		check "classic: nothing attached after SIGTERM" [ -z "$(attachments)" ]
+		t_check "classic: nothing attached after SIGTERM" [ -z "$(attachments)" ]
 	else
-		bad "capture starts with classic tracepoints"
+		t_fail "capture starts with classic tracepoints"
 	fi
 	unset FAULTLINE_SOCKTRACE FAULTLINE_DEBUG
 fi
@@ -314,9 +308,9 @@ fi
 hotplug() {
 	local backend=$1 i ifs
 	echo "$SUITE: interfaces coming and going ($backend)"
-	if ! CAP_IFACES= start_capture hotplug-$backend --backend "$backend"; then bad "$backend: capture starts without -i"; return; fi
+	if ! CAP_IFACES= start_capture hotplug-$backend --backend "$backend"; then t_fail "$backend: capture starts without -i"; return; fi
 	ifs=$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq -r '.capture.interfaces|join(",")')
-	check "$backend: without -i: every interface that is up except lo ($ifs)" [ "$ifs" = c0 ]
+	t_check "$backend: without -i: every interface that is up except lo ($ifs)" [ "$ifs" = c0 ]
 	ns_exec client ip link add c1 type veth peer name c1p
 	ns_exec client ip link set c1 up; ns_exec client ip link set c1p up
 	for i in $(seq 1 50); do
@@ -324,9 +318,9 @@ hotplug() {
 		[ "$ifs" = "c0,c1,c1p" ] && break
 		sleep 0.1
 	done
-	check "$backend: a new interface is picked up ($ifs)" [ "$ifs" = "c0,c1,c1p" ]
+	t_check "$backend: a new interface is picked up ($ifs)" [ "$ifs" = "c0,c1,c1p" ]
 	if [ "$backend" = ebpf ]; then
-		check "$backend: ... and has our filters" bash -c "ip netns exec $NS_CLIENT tc filter show dev c1 ingress | grep -q fl_tc_ingress"
+		t_check "$backend: ... and has our filters" bash -c "ip netns exec $NS_CLIENT tc filter show dev c1 ingress | grep -q fl_tc_ingress"
 	fi
 	ns_exec client ip link del c1
 	for i in $(seq 1 50); do
@@ -334,10 +328,10 @@ hotplug() {
 		[ "$ifs" = c0 ] && break
 		sleep 0.1
 	done
-	check "$backend: a deleted interface is dropped ($ifs)" [ "$ifs" = c0 ]
+	t_check "$backend: a deleted interface is dropped ($ifs)" [ "$ifs" = c0 ]
 	stop_capture TERM
-	check "$backend: exits 0" [ "$CAP_RC" = 0 ]
-	check "$backend: nothing attached after SIGTERM" [ -z "$(attachments)" ]
+	t_check "$backend: exits 0" [ "$CAP_RC" = 0 ]
+	t_check "$backend: nothing attached after SIGTERM" [ -z "$(attachments)" ]
 }
 [ $EBPF = 1 ] && hotplug ebpf
 hotplug afpacket
@@ -348,25 +342,25 @@ if command -v setpriv >/dev/null; then
 	# As nobody, without capabilities: eBPF and AF_PACKET both refuse, with a message that says why.
 	ip netns exec "$NS_CLIENT" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		timeout 20 "$BIN" capture -i c0 --backend ebpf --socket "$TMP/np.sock" >/dev/null 2>"$TMP/np.err"
-	check "eBPF without privileges is exit 1" [ $? = 1 ]
-	check "... saying it is not permitted ($(tail -1 "$TMP/np.err"))" grep -q "not permitted" "$TMP/np.err"
+	t_check "eBPF without privileges is exit 1" [ $? = 1 ]
+	t_check "... saying it is not permitted ($(tail -1 "$TMP/np.err"))" grep -q "not permitted" "$TMP/np.err"
 	ip netns exec "$NS_CLIENT" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
 		timeout 20 "$BIN" capture -i c0 --socket "$TMP/np.sock" >/dev/null 2>"$TMP/np.err"
-	check "auto without privileges is exit 1" [ $? = 1 ]
-	check "... after trying both backends" bash -c "grep -q 'falling back to AF_PACKET' '$TMP/np.err' && grep -q 'CAP_NET_RAW' '$TMP/np.err'"
+	t_check "auto without privileges is exit 1" [ $? = 1 ]
+	t_check "... after trying both backends" bash -c "grep -q 'falling back to AF_PACKET' '$TMP/np.err' && grep -q 'CAP_NET_RAW' '$TMP/np.err'"
 fi
 ip netns exec "$NS_CLIENT" timeout 10 "$BIN" capture -i nosuch0 --socket "$TMP/e.sock" >/dev/null 2>"$TMP/e.err"
-check "an unknown interface is exit 1" [ $? = 1 ]
-check "... and the message names it" grep -q "nosuch0" "$TMP/e.err"
+t_check "an unknown interface is exit 1" [ $? = 1 ]
+t_check "... and the message names it" grep -q "nosuch0" "$TMP/e.err"
 timeout 5 "$BIN" stats --socket "$TMP/none.sock" >/dev/null 2>"$TMP/e.err"
-check "stats without a capture is exit 1" [ $? = 1 ]
-check "... and says where it looked" grep -q "none.sock" "$TMP/e.err"
+t_check "stats without a capture is exit 1" [ $? = 1 ]
+t_check "... and says where it looked" grep -q "none.sock" "$TMP/e.err"
 timeout 5 "$BIN" capture --backend bogus >/dev/null 2>&1
-check "a bad --backend is exit 2" [ $? = 2 ]
+t_check "a bad --backend is exit 2" [ $? = 2 ]
 if start_capture group --backend afpacket --socket-group root; then
-	check "--socket-group makes the socket 0660" [ "$(stat -c %a "$SOCK")" = 660 ]
+	t_check "--socket-group makes the socket 0660" [ "$(stat -c %a "$SOCK")" = 660 ]
 	stop_capture TERM
 else
-	bad "capture starts with --socket-group"
+	t_fail "capture starts with --socket-group"
 fi
-finish
+t_finish

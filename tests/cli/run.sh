@@ -1,25 +1,20 @@
 #!/usr/bin/env bash
 # The command line as a user meets it: exit codes, error messages, input forms.
-set -u
-cd "$(dirname "$0")/../.."
-BIN=${FAULTLINE:-./faultline-asan}
-CORPUS=../shared/corpora/tcpdump/pcaps/bgp-bgpsec.pcap
-passed=0 failed=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin cli "$@"
+BIN=$T_BIN
+tmp=$T_TMP
 
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 # expect NAME STATUS PATTERN -- command...: exit status and a stderr/stdout pattern
 expect() {
 	local name=$1 want=$2 pattern=$3; shift 4
 	local out rc
 	out=$("$@" 2>&1); rc=$?
-	if [ "$rc" -ne "$want" ]; then bad "$name: exit $rc, wanted $want: $out"; return; fi
+	if [ "$rc" -ne "$want" ]; then t_fail "$name" "exit $rc, wanted $want: $out"; return; fi
 	if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-		bad "$name: output lacks /$pattern/: $out"; return
+		t_fail "$name" "output lacks /$pattern/: $out"; return
 	fi
-	ok
+	t_pass "$name"
 }
 
 # A small capture of our own, so the suite runs without the shared corpora too.
@@ -30,6 +25,7 @@ a, b = "198.18.1.2", "198.18.2.2"
 wrpcap(sys.argv[1], [Ether()/IP(src=a, dst=b)/TCP(sport=40000, dport=81, flags="S", seq=1),
                      Ether()/IP(src=b, dst=a)/TCP(sport=81, dport=40000, flags="RA", ack=2)])
 PY
+[ $? = 0 ] || t_fail "make the capture (python3 scapy)"
 printf 'hello, I am not a capture\n' >"$tmp/text.txt"
 : >"$tmp/empty.pcap"
 gzip -c "$tmp/refused.pcap" >"$tmp/refused.pcap.gz"
@@ -69,15 +65,9 @@ expect "--set overrides the file" 0 '^0$' -- \
 	close_waits --config "$tmp/ok.yaml" --set tap.tcpStreamChannelTimeoutMs=10000
 
 # --stats prints one JSON document with every key of the spec.
-stats=$("$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz")
-if jq -e '.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"
+"$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz" >"$tmp/stats.json"
+t_jq "stats document" '.[0] | (.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"
 	and .flows.tcp == 1 and .tcp.SynSent == 1 and .entries.total == 1
 	and .entries.errors.tcp == 1 and (.kernel | has("CloseWait")) and (.icmp | has("errors"))
-	and (.tcp | has("missed_bytes") and has("streams_timed_out"))' <<<"$stats" >/dev/null; then
-	ok
-else
-	bad "stats document: $stats"
-fi
-
-echo "cli: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+	and (.tcp | has("missed_bytes") and has("streams_timed_out")))' "$tmp/stats.json"
+t_finish

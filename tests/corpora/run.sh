@@ -2,17 +2,15 @@
 # Second opinion: every capture in ../shared/corpora is read without a crash or
 # a sanitizer report, and where its MANIFEST names a refused connection, an
 # RST, an unanswered SYN or an ICMP message, faultline reports it.
-set -u
-cd "$(dirname "$0")/../.."
-BIN=${FAULTLINE:-./faultline-asan}
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin corpora "$@"
+BIN=$T_BIN
 CORPORA=${CORPORA:-../shared/corpora}
-passed=0 failed=0
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 if [ ! -d "$CORPORA" ]; then
-	echo "corpora: $CORPORA is absent, skipping"
-	echo "corpora: 0 passed, 0 failed, 1 skipped"
-	exit 0
+	t_skip "corpora" "$CORPORA is absent"
+	t_finish
 fi
 
 # The jq test (over the entries, slurped) that each MANIFEST category implies.
@@ -42,25 +40,24 @@ extra_categories() {
 }
 
 check() {   # check NAME OK
-	if [ "$2" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL $1"; fi
+	if [ "$2" = 0 ]; then t_pass "$1"; else t_fail "$1"; fi
 }
 
-out=$(mktemp) errf=$(mktemp)
-trap 'rm -f "$out" "$errf"' EXIT
+out=$T_TMP/out errf=$T_TMP/err
 for manifest in "$CORPORA"/*/MANIFEST.tsv; do
 	dir=$(dirname "$manifest")
 	while IFS=$'\t' read -r file _ categories _; do
 		[ "$file" = file ] && continue
 		path="$dir/$file"
-		[ -f "$path" ] || { echo "missing $path"; continue; }
+		[ -f "$path" ] || { t_fail "$file" "missing $path"; continue; }
 		"$BIN" read -o json "$path" >"$out" 2>"$errf"
 		rc=$?
 		clean=0
-		if [ $rc -ne 0 ] || grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$errf"; then
+		if [ $rc -ne 0 ] || grep -qE "$T_SANITIZER_RE" "$errf"; then
 			clean=1
-			head -5 "$errf"
 		fi
 		check "$file: read cleanly (exit $rc)" $clean
+		[ $clean = 0 ] || head -5 "$errf" | t_note
 		for cat in ${categories//;/ } $(extra_categories "$file"); do
 			if [ "$cat" = tcp_syn_no_response ] && grep -qx "$file" tests/corpora/answered-syn.txt; then
 				"$BIN" read --stats "$path" 2>/dev/null | jq -e '.tcp.retransmissions > 0' >/dev/null
@@ -73,10 +70,8 @@ for manifest in "$CORPORA"/*/MANIFEST.tsv; do
 				continue
 			fi
 			expr=$(expectation "$cat") || continue
-			jq -se "$expr" "$out" >/dev/null
-			check "$file: reports $cat" $?
+			T_NOTE_LINES=5 t_jq "$file: reports $cat" "$expr" "$out"
 		done
 	done <"$manifest"
 done
-echo "corpora: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+t_finish

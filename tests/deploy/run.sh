@@ -4,15 +4,10 @@
 # the unit's capability set (not root) loads and captures, and the metrics
 # endpoint answers a scrape with every counter in valid exposition format
 # (checked with the Prometheus client library's parser).
-set -u
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin deploy "$@"
 SUITE=deploy
 BIN=${FAULTLINE:-./faultline-asan}
-passed=0 failed=0 skipped=0
-ok() { echo "  ok   $1"; passed=$((passed + 1)); }
-bad() { echo "  FAIL $1"; failed=$((failed + 1)); }
-skip() { echo "  skip $1"; skipped=$((skipped + 1)); }
-finish() { echo "$SUITE: $passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
 TMP=$(mktemp -d /tmp/flt-dep.XXXXXX)
 CAP_PID=
 
@@ -32,22 +27,22 @@ if /usr/bin/python3 -c 'import yaml' 2>/dev/null; then
 	: >"$names"
 	out=$(/usr/bin/python3 tests/deploy/check_manifests.py "$names.pending" 2>&1 | grep -v 'is exported')
 	while read -r line; do
-		case "$line" in ok*) ok "${line#ok   }" ;; FAIL*) bad "${line#FAIL }" ;; esac
+		case "$line" in ok*) t_pass "${line#ok   }" ;; FAIL*) t_fail "${line#FAIL }" ;; esac
 	done <<<"$out"
 else
-	skip "manifests: python3-yaml missing"
+	t_skip "manifests: python3-yaml missing"
 fi
 
 # 2. The systemd unit (pointing at this build; man page lookups aside).
 if command -v systemd-analyze >/dev/null; then
 	sed -e "s#/usr/local/sbin/faultline#$PWD/faultline#" -e '/^Documentation=/d' "$UNIT" >"$TMP/faultline.service"
 	if v=$(systemd-analyze verify "$TMP/faultline.service" 2>&1) && [ -z "$v" ]; then
-		ok "systemd-analyze verify accepts the unit"
+		t_pass "systemd-analyze verify accepts the unit"
 	else
-		bad "systemd-analyze verify: $v"
+		t_fail "systemd-analyze verify: $v"
 	fi
 else
-	skip "systemd-analyze missing"
+	t_skip "systemd-analyze missing"
 fi
 
 # 3. The container image holds the binary and its shared libraries only (FROM scratch).
@@ -59,18 +54,18 @@ if [ "$(id -u)" = 0 ] && [ -x ./faultline ]; then
 	ldd ./faultline | grep -o '/[^ ]*' | sort -u | xargs -I{} cp --parents -L {} "$root/"
 	if grep -q 'FROM scratch' deploy/Dockerfile && grep -q "ldd faultline" deploy/Dockerfile &&
 		chroot "$root" /usr/sbin/faultline version | grep -q '^faultline '; then
-		ok "the scratch image's files run faultline ($(du -sh "$root" | cut -f1) in all)"
+		t_pass "the scratch image's files run faultline ($(du -sh "$root" | cut -f1) in all)"
 	else
-		bad "the binary does not run from its libraries alone"
+		t_fail "the binary does not run from its libraries alone"
 	fi
 else
-	skip "image files: needs root for chroot"
+	t_skip "image files: needs root for chroot"
 fi
 
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
-	skip "live checks need root and setpriv"
+	t_skip "live checks need root and setpriv"
 	rm -rf "$TMP"
-	finish
+	t_finish
 fi
 
 . tests/netns/lib.sh
@@ -80,7 +75,7 @@ cleanup() {
 	ns_teardown
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+t_on_exit cleanup
 ns_add client; ns_add server
 ns_link client c0 198.18.6.1/24 server s0 198.18.6.2/24
 chmod 0755 "$TMP"
@@ -101,8 +96,8 @@ for _ in $(seq 1 50); do
 	kill -0 $CAP_PID 2>/dev/null || break
 	sleep 0.1
 done
-if [ $up = 1 ]; then ok "capture starts as uid 65534 with only $CAPS"; else bad "capture did not start: $(cat "$TMP/capture.err")"; fi
-if grep -q "falling back" "$TMP/capture.err"; then bad "the unit's capabilities were not enough for eBPF"; else ok "eBPF loads with the unit's capabilities"; fi
+if [ $up = 1 ]; then t_pass "capture starts as uid 65534 with only $CAPS"; else t_fail "capture did not start: $(cat "$TMP/capture.err")"; fi
+if grep -q "falling back" "$TMP/capture.err"; then t_fail "the unit's capabilities were not enough for eBPF"; else t_pass "eBPF loads with the unit's capabilities"; fi
 
 # Traffic: a refused connection from the client.
 ns_exec client timeout 5 curl -s -o /dev/null --connect-timeout 2 http://198.18.6.2:81/ 
@@ -111,9 +106,9 @@ sleep 1
 # 5. The metrics endpoint, scraped from the client namespace, parsed by prometheus_client.
 scrape="$TMP/metrics.txt"
 if ns_exec client timeout 5 curl -sf -o "$scrape" http://198.18.6.2:9464/metrics; then
-	ok "the metrics endpoint answers a scrape"
+	t_pass "the metrics endpoint answers a scrape"
 else
-	bad "no answer from /metrics"
+	t_fail "no answer from /metrics"
 fi
 if /usr/bin/python3 - "$scrape" <<'PY'
 import sys
@@ -137,35 +132,35 @@ ok = not missing and set(errors) >= {"tcp", "icmp", "timeout", "half-connection"
      and syn and syn[0] >= 1
 sys.exit(0 if ok else 1)
 PY
-then ok "the scrape parses and holds every counter, with the refused connection counted"
-else bad "the scrape: $(head -c 600 "$scrape")"; fi
+then t_pass "the scrape parses and holds every counter, with the refused connection counted"
+else t_fail "the scrape: $(head -c 600 "$scrape")"; fi
 # The dashboard's metrics exist in a real scrape.
 sed -n 's/^\(faultline_[a-z_]*\).*/\1/p' "$scrape" | sort -u >"$TMP/exported"
 if /usr/bin/python3 tests/deploy/check_manifests.py "$TMP/exported" | grep -q 'FAIL.*exported'; then
-	bad "the dashboard uses a metric faultline does not export: $(/usr/bin/python3 tests/deploy/check_manifests.py "$TMP/exported" | grep 'FAIL.*exported')"
+	t_fail "the dashboard uses a metric faultline does not export: $(/usr/bin/python3 tests/deploy/check_manifests.py "$TMP/exported" | grep 'FAIL.*exported')"
 else
-	ok "every dashboard metric is exported"
+	t_pass "every dashboard metric is exported"
 fi
 
 # 6. stats --prometheus and the liveness probe's command, over the socket (in the
 # capture's private /run/faultline, reached through /proc).
 sockpath=/proc/$(pgrep -n -f "capture -i s0" || echo 0)/root/run/faultline/faultline.sock
 if "$BIN" stats --prometheus --socket "$sockpath" | grep -q '^faultline_tcp_syn_sent_total [1-9]'; then
-	ok "faultline stats --prometheus"
+	t_pass "faultline stats --prometheus"
 else
-	bad "faultline stats --prometheus"
+	t_fail "faultline stats --prometheus"
 fi
 if probe=$("$BIN" stats --json --socket "$sockpath") &&
 	jq -e '.capture.backend | startswith("ebpf")' <<<"$probe" >/dev/null; then
-	ok "the liveness probe (faultline stats --json) succeeds"
+	t_pass "the liveness probe (faultline stats --json) succeeds"
 else
-	bad "faultline stats --json"
+	t_fail "faultline stats --json"
 fi
 # The capabilities it kept after loading: CAP_NET_ADMIN and CAP_NET_RAW only.
 pid=$(pgrep -n -f "capture -i s0")
 eff=$(awk '/^CapEff/ {print $2}' /proc/$pid/status 2>/dev/null)
-if [ "$eff" = "0000000000003000" ]; then ok "after loading it keeps only CAP_NET_ADMIN and CAP_NET_RAW"
-else bad "effective capabilities after loading: $eff"; fi
+if [ "$eff" = "0000000000003000" ]; then t_pass "after loading it keeps only CAP_NET_ADMIN and CAP_NET_RAW"
+else t_fail "effective capabilities after loading: $eff"; fi
 
 # SIGTERM to faultline itself ($CAP_PID is the shell that started it).
 [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
@@ -173,15 +168,15 @@ for _ in $(seq 1 100); do kill -0 $CAP_PID 2>/dev/null || break; sleep 0.1; done
 wait $CAP_PID 2>/dev/null
 CAP_PID=
 if jq -se 'any(.[]; .error.message == "SynSent" and .tcp.reason == "refused")' "$TMP/entries.json" >/dev/null; then
-	ok "the refused connection is an entry on stdout (JSON lines)"
+	t_pass "the refused connection is an entry on stdout (JSON lines)"
 else
-	bad "entries: $(head -c 400 "$TMP/entries.json") / $(tail -3 "$TMP/capture.err")"
+	t_fail "entries: $(head -c 400 "$TMP/entries.json") / $(tail -3 "$TMP/capture.err")"
 fi
 if [ $up = 0 ]; then
-	bad "cannot check the teardown: the capture never started"
+	t_fail "cannot check the teardown: the capture never started"
 elif ns_exec server tc filter show dev s0 ingress 2>/dev/null | grep -q bpf; then
-	bad "a BPF filter was left on s0 after SIGTERM: $(tail -5 "$TMP/capture.err")"
+	t_fail "a BPF filter was left on s0 after SIGTERM: $(tail -5 "$TMP/capture.err")"
 else
-	ok "SIGTERM leaves no filter behind, with capabilities dropped"
+	t_pass "SIGTERM leaves no filter behind, with capabilities dropped"
 fi
-finish
+t_finish

@@ -4,7 +4,9 @@
 # server for a reply cut short, in two network namespaces joined by veth.
 #   tests/dnsredis/record.sh            writes tests/dnsredis/fixtures/*.pcap
 # The pcaps are committed; run.sh only reads them.  Re-record when the
-# scenarios change, then check MANIFEST.tsv still describes them.
+# scenarios change, then check that each fixture's NAME[.CASE].checks (written by
+# hand, replay format: tests/README.md) still describe them, and rewrite the
+# exact outputs with tests/dnsredis/run.sh --update (review the diff).
 set -eu
 cd "$(dirname "$0")"
 HERE=$PWD

@@ -13,9 +13,9 @@ record.sh) it writes the same packets, byte for byte from the IP header on, as:
   tcp-refused-vlan.pcap       Ethernet with an 802.1Q tag (VLAN 100)
   tcp-refused-qinq.pcap       Ethernet with 802.1ad (S-VLAN 200) + 802.1Q (C-VLAN 100)
   tcp-refused-be.pcap         the Ethernet file written big-endian (magic a1b2c3d4 as BE)
-  tcp-refused.pcapng          pcapng (editcap -F pcapng)
+  tcp-refused-pcapng.pcapng   pcapng (editcap -F pcapng)
   tcp-refused-nsec.pcap       nanosecond-resolution pcap (editcap -F nsecpcap)
-  tcp-refused.pcap.gz         gzip-compressed Ethernet file
+  tcp-refused-gzip.pcap.gz    gzip-compressed Ethernet file
 
 The Linux cooked variants (tcp-refused-sll.pcap, -sll2.pcap) are recorded for
 real by record.sh with tcpdump -i any.
@@ -220,11 +220,11 @@ def main():
         out = os.path.join(d, base + "-be.pcap")
         write_pcap(out, 1, snap, pkts, endian=">")
         made.append(out)
-        for fmt, out in (("pcapng", base + ".pcapng"), ("nsecpcap", base + "-nsec.pcap")):
+        for fmt, out in (("pcapng", base + "-pcapng.pcapng"), ("nsecpcap", base + "-nsec.pcap")):
             out = os.path.join(d, out)
             subprocess.run(["editcap", "-F", fmt, src, out], check=True)
             made.append(out)
-        out = os.path.join(d, base + ".pcap.gz")
+        out = os.path.join(d, base + "-gzip.pcap.gz")
         with open(src, "rb") as f, open(out, "wb") as g:
             # mtime=0: the same input gives the same bytes
             with gzip.GzipFile(filename="", mode="wb", fileobj=g, mtime=0) as z:

@@ -15,8 +15,12 @@
 #
 # Each scenario is a function sc_<name with - as _> that writes
 # tests/golden/fixtures/<name>.pcap.  After recording, derive.py makes the
-# link-type variants of tcp-refused.  What each fixture must produce is in
-# fixtures/MANIFEST.tsv (written by hand from what the traffic contains).
+# link-type variants of tcp-refused, and gen-checks.py writes every fixture's
+# checks (<name>.checks, and <name>.CASE.opts/.checks for further option sets:
+# the replay format of tests/README.md), written by hand in gen-checks.py from
+# what the traffic contains.  Then check the checks against Wireshark
+# (check-checks.sh tshark-model.sh) and rewrite the exact outputs
+# (tests/golden/run.sh --update; review the diff).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUTDIR="$HERE/fixtures"
@@ -631,4 +635,5 @@ for n in "${names[@]}"; do run_one "$n"; done
 if [ -s "$OUTDIR/tcp-refused.pcap" ] && [ -s "$OUTDIR/tcp-refused-v6.pcap" ]; then
 	$PY "$HERE/derive.py" "$OUTDIR" || die "derive.py failed"
 fi
-log "record: done"
+$PY "$HERE/gen-checks.py" "$OUTDIR" || die "gen-checks.py failed"
+log "record: done; next: tests/golden/check-checks.sh tests/golden/tshark-model.sh, then tests/golden/run.sh --update"

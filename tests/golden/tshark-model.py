@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """A rough model of `faultline read` on top of tshark's dissection, for checking
-MANIFEST.tsv itself (not faultline): after re-recording the fixtures or editing
-gen-manifest.py, run
+golden fixtures' checks themselves (not faultline): after re-recording the
+fixtures or editing gen-checks.py, run
 
-    tests/golden/check-manifest.sh tests/golden/tshark-model.sh
+    tests/golden/check-checks.sh tests/golden/tshark-model.sh
 
 and every line should pass, which shows the expectations match what Wireshark
 sees in the captures.  It takes the same arguments as the binary:
 
     tshark-model.py read [--set tap.tcpStreamChannelTimeoutMs=N] [--stats] -o json FILE
 
-It models only what the manifest checks (TCP SynSent/Reset/CloseWait/LastAck,
+It models only what the checks look at (TCP SynSent/Reset/CloseWait/LastAck,
 ICMP entries with names from Wireshark, echo pairing, a few stats), crudely:
-it is a cross-check of the manifest, not a reference implementation."""
+it is a cross-check of the checks, not a reference implementation."""
 import json, subprocess, sys, xml.etree.ElementTree as ET, datetime
 
 args = sys.argv[1:]

@@ -1,3 +1,3 @@
 #!/bin/sh
-# Wrapper so check-manifest.sh can run tshark-model.py like the binary.
+# Wrapper so check-checks.sh can run tshark-model.py like the binary.
 exec /usr/bin/python3 "$(dirname "$0")/tshark-model.py" "$@"

@@ -3,16 +3,16 @@
 # and ICMPv6 type 1-4/128-161, each with codes 0-16 (v6: 0-10), goes through
 # faultline and through tshark, and every type and code name tshark knows must
 # match ours.
-set -u
-cd "$(dirname "$0")/../.."
-BIN=${FAULTLINE:-./faultline-asan}
+# Passes print nothing (about a thousand of them; VERBOSE=1 shows them).
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin icmpnames "$@"
+T_QUIET=1
+BIN=$T_BIN
 if ! command -v tshark >/dev/null || ! /usr/bin/python3 -c 'import scapy' 2>/dev/null; then
-	echo "icmpnames: tshark or python3-scapy missing, skipping"
-	echo "icmpnames: 0 passed, 0 failed, 1 skipped"
-	exit 0
+	t_skip "icmp names" "tshark or python3-scapy missing"
+	t_finish
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$T_TMP
 
 /usr/bin/python3 - "$tmp/all.pcap" <<'PY'
 import sys
@@ -51,26 +51,26 @@ for ev, el in ET.iterparse(sys.stdin):
 	jq -r 'select(.icmp) | [.icmp.version, .icmp.type, .icmp.code, .icmp.type_name, (.icmp.code_name // "")] | @tsv' |
 	sort -u >"$tmp/ours.tsv"
 
+[ -s "$tmp/tshark.tsv" ] || t_fail "tshark names the test capture's messages"
+[ -s "$tmp/ours.tsv" ] || t_fail "faultline reports the test capture's messages"
 # Compare by (type, code): faultline reports echo pairs when they end, so order differs.
-passed=0 failed=0
 while IFS=$'\t' read -r v t c tn cn; do
 	# Echo request and reply become one entry per exchange (code 0): covered by the fixtures.
 	case "$t" in 0|8|128|129) continue ;; esac
 	line=$(awk -F'\t' -v v="$v" -v t="$t" -v c="$c" '$1 == v && $2 == t && $3 == c' "$tmp/ours.tsv" | head -1)
 	if [ -z "$line" ]; then
-		echo "FAIL v$v type $t code $c: no faultline entry"; failed=$((failed + 1)); continue
+		t_fail "v$v type $t code $c" "no faultline entry"; continue
 	fi
 	IFS=$'\t' read -r _ _ _ otn ocn <<<"$line"
 	# Wireshark calls a router advertisement "Mobile IP Advertisement" when it guesses
 	# a mobility extension, and says "Unknown" where it has no name.
 	case "$tn" in "Mobile IP Advertisement"|Unknown*) ;; *)
-		if [ "$tn" = "$otn" ]; then passed=$((passed + 1)); else
-			echo "FAIL v$v type $t: tshark '$tn', faultline '$otn'"; failed=$((failed + 1)); fi ;;
+		if [ "$tn" = "$otn" ]; then t_pass "v$v type $t code $c: type name '$tn'"; else
+			t_fail "v$v type $t" "tshark '$tn', faultline '$otn'"; fi ;;
 	esac
 	case "$cn" in ""|Unknown*) ;; *)
-		if [ "$cn" = "$ocn" ]; then passed=$((passed + 1)); else
-			echo "FAIL v$v type $t code $c: tshark '$cn', faultline '$ocn'"; failed=$((failed + 1)); fi ;;
+		if [ "$cn" = "$ocn" ]; then t_pass "v$v type $t code $c: code name '$cn'"; else
+			t_fail "v$v type $t code $c" "tshark '$cn', faultline '$ocn'"; fi ;;
 	esac
 done <"$tmp/tshark.tsv"
-echo "icmpnames: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+t_finish

@@ -12,32 +12,23 @@
 #                 for which the jq predicate PRED holds: no more, no fewer
 #   error:TEXT    the query is rejected: exit 2 and TEXT in stderr
 # The suite skips until fixtures exist and the binary supports `read -f`.
-set -u
-cd "$(dirname "$0")/../.."
-BIN=${FAULTLINE_BIN:-./faultline-asan}
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin kfl "$@"
+BIN=${FAULTLINE_BIN:-$T_BIN}
 FIX=${KFL_FIXTURES:-tests/golden/fixtures}
 TSV=tests/kfl/queries.tsv
-passed=0 failed=0 skipped=0
-
-finish() {
-	echo "kfl: $passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
 
 fixtures=()
 for f in "$FIX"/*.pcap "$FIX"/*.pcapng "$FIX"/*.pcap.gz; do
 	[ -e "$f" ] && fixtures+=("$f")
 done
 if [ ${#fixtures[@]} -eq 0 ]; then
-	echo "kfl: skipped: no fixtures in $FIX yet"
-	skipped=1
-	finish
+	t_skip "kfl queries" "no fixtures in $FIX yet"
+	t_finish
 fi
 if ! command -v jq >/dev/null; then
-	echo "kfl: skipped: jq is not installed"
-	skipped=1
-	finish
+	t_skip "kfl queries" "jq is not installed"
+	t_finish
 fi
 # `read -f` must exist and filter: `-f false` prints nothing where the file has entries.
 supported=false
@@ -51,24 +42,21 @@ if [ -x "$BIN" ]; then
 	done
 fi
 if ! $supported; then
-	echo "kfl: skipped: $BIN does not filter with 'read -o json -f' yet"
-	skipped=1
-	finish
+	t_skip "kfl queries" "$BIN does not filter with 'read -o json -f' yet"
+	t_finish
 fi
 
 # "*" reads the recorded fixtures together in one run; the derived variants of
 # tcp-refused (other link types and formats: the same packets again) are left
-# out there, or one connection would be read ten times over.
-derived=" "
-[ -f "$FIX/MANIFEST.tsv" ] &&
-	derived+=$(awk -F'\t' '$4 ~ /^derived:/ {printf "%s ", $1}' "$FIX/MANIFEST.tsv")
+# out there, or one connection would be read ten times over.  Their checks
+# (replay format, tests/README.md) describe them as "# derived: ...".
 together=()
 for f in "${fixtures[@]}"; do
-	[[ "$derived" == *" $(basename "$f") "* ]] || together+=("$f")
+	stem=$(basename "$f"); stem=${stem%.gz}; stem=${stem%.pcap}; stem=${stem%.pcapng}
+	grep -q '^# derived:' "$FIX/$stem.checks" 2>/dev/null || together+=("$f")
 done
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$T_TMP
 
 # The unfiltered entries of a set of files, once.
 unfiltered() {  # name file...
@@ -84,18 +72,18 @@ check() {  # name query expectation file...
 	if [ "$kind" = error ]; then
 		got=$("$BIN" read -o json -f "$query" "$@" 2>&1 >/dev/null </dev/null); rc=$?
 		if [ "$rc" -eq 2 ] && grep -qF -- "$arg" <<<"$got"; then
-			passed=$((passed + 1)); echo "ok   $label"
+			t_pass "$label"
 		else
-			failed=$((failed + 1)); echo "FAIL $label (exit $rc): $got"
+			t_fail "$label" "exit $rc: $got"
 		fi
 		return
 	fi
 	if ! "$BIN" read -o json -f "$query" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; then
-		failed=$((failed + 1)); echo "FAIL $label: read failed: $(head -c 400 "$tmp/err")"
+		t_fail "$label" "read failed: $(head -c 400 "$tmp/err")"
 		return
 	fi
 	if ! jq -s . "$tmp/out" >"$tmp/got.json" 2>"$tmp/err"; then
-		failed=$((failed + 1)); echo "FAIL $label: output is not JSON: $(head -c 200 "$tmp/err")"
+		t_fail "$label" "output is not JSON: $(head -c 200 "$tmp/err")"
 		return
 	fi
 	local ok=false
@@ -118,9 +106,9 @@ check() {  # name query expectation file...
 		got="unknown expectation kind '$kind'" ;;
 	esac
 	if $ok; then
-		passed=$((passed + 1)); echo "ok   $label"
+		t_pass "$label"
 	else
-		failed=$((failed + 1)); echo "FAIL $label: got $got"
+		t_fail "$label" "got $got"
 	fi
 }
 
@@ -133,7 +121,7 @@ while IFS=$'\t' read -r fixture query expect; do
 	elif [ -e "$FIX/$fixture" ]; then
 		check "$fixture" "$query" "$expect" "$FIX/$fixture"
 	else
-		skipped=$((skipped + 1)); echo "skip $fixture: not recorded ($query)"
+		t_skip "$fixture" "not recorded ($query)"
 	fi
 done <"$TSV"
-finish
+t_finish

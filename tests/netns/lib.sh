@@ -3,7 +3,8 @@
 #   ns_add client; ns_add server
 #   ns_link client c0 198.18.1.1/24,fd18:1::1/64 server s0 198.18.1.2/24,fd18:1::2/64
 #   ns_exec client curl ...
-# Everything made is torn down on exit, also when the test fails (trap).
+# Everything made is torn down on exit, also when the test fails (trap, or
+# t_on_exit when tests/lib/runner.sh is loaded).
 # Hosts take addresses from 198.18.0.0/15 and fd18::/16 only.
 
 NS_PREFIX=${NS_PREFIX:-flt}
@@ -48,7 +49,13 @@ ns_teardown() {
 	done
 	NS_MADE=() NS_PIDS=()
 }
-trap ns_teardown EXIT INT TERM
+# Under tests/lib/runner.sh the runner's exit handler tears down (before the
+# suite's closing line); a script of its own (record.sh) gets a trap.
+if declare -F t_on_exit >/dev/null; then
+	t_on_exit ns_teardown
+else
+	trap ns_teardown EXIT INT TERM
+fi
 
 # Wait (bounded) until a TCP port listens inside a namespace.
 ns_wait_port() {

@@ -5,12 +5,10 @@
 # (which always goes through libpcap) and the outputs compared, for every
 # golden fixture and for crafted files whose records the fast reader hands to
 # libpcap (truncated tail, caplen above snaplen, caplen above the wire length).
-set -u
-cd "$(dirname "$0")/../.."
-BIN=${BIN:-./faultline-asan}
-pass=0 fail=0
-tmp=$(mktemp -d /tmp/flt-pcapread.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin pcapread "$@"
+BIN=${BIN:-$T_BIN}
+tmp=$T_TMP
 
 # same FILE: plain and gzipped reads agree (entries, exit code, stats, messages).
 same() {
@@ -21,10 +19,10 @@ same() {
 	b=$("$BIN" read -o json "$tmp/$name.gz" 2>&1; echo "rc=$?"; "$BIN" read --stats "$tmp/$name.gz" 2>&1)
 	b=${b//"$tmp/$name.gz"/"$tmp/$name"}
 	if [ "$a" == "$b" ]; then
-		pass=$((pass + 1)); echo "ok   $name"
+		t_pass "$name"
 	else
-		fail=$((fail + 1)); echo "FAIL $name: plain and gzipped reads differ"
-		diff <(echo "$a") <(echo "$b") | head -6
+		t_fail "$name" "plain and gzipped reads differ"
+		diff <(echo "$a") <(echo "$b") | T_NOTE_LINES=6 t_note
 	fi
 }
 
@@ -60,7 +58,6 @@ write("crafted-empty.pcap", [])
 ns = struct.pack("<I", 0xa1b23c4d) + hdr[4:]
 write("crafted-nanosecond.pcap", [(t, f * 1000 + 7, p, l) for t, f, p, l in recs], header=ns)
 PY
+[ $? = 0 ] || t_fail "craft the damaged files (python3)"
 for f in "$tmp"/src/crafted-*.pcap; do same "$f"; done
-
-echo "pcapread: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+t_finish

@@ -9,17 +9,9 @@
 #   3. `faultline capture -w` on a veth in network namespaces (root only):
 #      an Ethernet, nanosecond pcap that reaches the disk while the capture
 #      runs, and `--write-filter error` keeping only the refused connection.
-set -u
-cd "$(dirname "$0")/../.."
-suite=recorder
-passed=0 failed=0 skipped=0
-ok()   { echo "  ok    $*"; passed=$((passed + 1)); }
-bad()  { echo "  FAIL  $*"; failed=$((failed + 1)); }
-skip() { echo "  skip  $*"; skipped=$((skipped + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# check_all WHAT 'shell condition': for conditions joined with && or ||.
-check_all() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-finish() { echo "$suite: $passed passed, $failed failed, $skipped skipped"; [ "$failed" -eq 0 ]; exit $?; }
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin recorder "$@"
+# t_check WHAT COMMAND...; t_check_eval WHAT 'shell condition' (for && and ||).
 
 tmp=$(mktemp -d /tmp/recorder-suite.XXXXXX)
 CAP_PID=
@@ -29,19 +21,19 @@ cleanup() {
 	declare -F ns_teardown >/dev/null && ns_teardown
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+t_on_exit cleanup
 PY=/usr/bin/python3
 FL=./faultline-asan
 
 for tool in tshark capinfos editcap jq; do
 	if ! command -v "$tool" >/dev/null; then
-		skip "everything: $tool is not installed"
-		finish
+		t_skip "everything: $tool is not installed"
+		t_finish
 	fi
 done
 if ! "$PY" -c 'import scapy' 2>/dev/null; then
-	skip "everything: python3 scapy is not installed"
-	finish
+	t_skip "everything: python3 scapy is not installed"
+	t_finish
 fi
 
 # Per packet: time (ns digits), length on the wire, captured length, link type.
@@ -54,7 +46,7 @@ is_gzip() { [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = "1f8b" ]; }
 count() { capinfos -Mc "$1" 2>/dev/null | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}'; }
 nano_pcap() { capinfos -t "$1" 2>/dev/null | grep -q 'nanosecond pcap'; }
 
-"$PY" tests/recorder/make_fixture.py "$tmp/fx.pcap" || { bad "make the fixture"; finish; }
+"$PY" tests/recorder/make_fixture.py "$tmp/fx.pcap" || { t_fail "make the fixture"; t_finish; }
 editcap -s 60 "$tmp/fx.pcap" "$tmp/fx60.pcap" >/dev/null 2>&1
 echo "recorder: fixture of $(count "$tmp/fx.pcap") packets"
 
@@ -66,88 +58,88 @@ if cc -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iuser -Iinclude \
 	-o "$bench" bench/recorder_bench.c user/sink/recorder.c user/sink/recorder_file.c user/report/stats.c \
 	user/report/doc.c -lpcap -lz; then
 	"$bench" "$tmp/fx.pcap" "$tmp/w.pcap" >/dev/null
-	check "plain pcap: same packets, lengths and ns times as the source" \
+	t_check "plain pcap: same packets, lengths and ns times as the source" \
 		same_packets "$tmp/fx.pcap" "$tmp/w.pcap"
-	check "plain pcap: a nanosecond pcap" nano_pcap "$tmp/w.pcap"
+	t_check "plain pcap: a nanosecond pcap" nano_pcap "$tmp/w.pcap"
 	"$bench" "$tmp/fx60.pcap" "$tmp/w60.pcap" >/dev/null
-	check "cut packets: original lengths kept beside the captured ones" \
+	t_check "cut packets: original lengths kept beside the captured ones" \
 		same_packets "$tmp/fx60.pcap" "$tmp/w60.pcap"
 	"$bench" "$tmp/fx.pcap" "$tmp/w.pcap.gz" >/dev/null
-	check "gzip: the file is gzip" is_gzip "$tmp/w.pcap.gz"
-	check "gzip: tshark reads the same packets" same_packets "$tmp/fx.pcap" "$tmp/w.pcap.gz"
+	t_check "gzip: the file is gzip" is_gzip "$tmp/w.pcap.gz"
+	t_check "gzip: tshark reads the same packets" same_packets "$tmp/fx.pcap" "$tmp/w.pcap.gz"
 	# ~4.9 KB x 700 loops = 3.4 MB: 4 files of 1 MB, the newest 2 kept.
 	mkdir "$tmp/rot"
 	out=$("$bench" "$tmp/fx.pcap" "$tmp/rot/r.pcap" 700 1 2)
 	files=$(sed -nE 's/.* ([0-9]+) files.*/\1/p' <<<"$out")
-	check "rotation: 4 files written" [ "$files" = 4 ]
-	check "rotation: the newest 2 kept, the oldest deleted" \
+	t_check "rotation: 4 files written" [ "$files" = 4 ]
+	t_check "rotation: the newest 2 kept, the oldest deleted" \
 		[ "$(cd "$tmp/rot" && echo *)" = "r-00003.pcap r-00004.pcap" ]
 	big=$(find "$tmp/rot" -name 'r-*.pcap' -size +1000000c | wc -l)
-	check "rotation: no file over 1 MB" [ "$big" = 0 ]
+	t_check "rotation: no file over 1 MB" [ "$big" = 0 ]
 	n3=$(count "$tmp/rot/r-00003.pcap")
-	check_all "rotation: every kept file reads in tshark" \
+	t_check_eval "rotation: every kept file reads in tshark" \
 		'[ -n "$n3" ] && [ "$n3" -gt 0 ] && [ "$(count "$tmp/rot/r-00004.pcap")" -gt 0 ]'
 else
-	bad "build bench/recorder_bench.c"
+	t_fail "build bench/recorder_bench.c"
 fi
 
 # ---- 2. faultline read -w ----
 echo "recorder: faultline read -w"
 if [ ! -x "$FL" ] || ! "$FL" read -o json "$tmp/fx.pcap" >"$tmp/e.json" 2>"$tmp/e.err"; then
-	skip "faultline read -w: \`$FL read\` does not run here yet ($(head -c 120 "$tmp/e.err" 2>/dev/null | head -1))"
-	finish
+	t_skip "faultline read -w: \`$FL read\` does not run here yet ($(head -c 120 "$tmp/e.err" 2>/dev/null | head -1))"
+	t_finish
 fi
 
 # Plain: the recording holds every packet and gives the same entries.
 "$FL" read -o json -w "$tmp/r.pcap" "$tmp/fx.pcap" >"$tmp/e1.json" 2>"$tmp/err"
 rc=$?
-check_all "read -w: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]'
-check "read -w: tshark sees the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap"
+t_check_eval "read -w: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]'
+t_check "read -w: tshark sees the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap"
 "$FL" read -o json "$tmp/r.pcap" >"$tmp/e2.json" 2>/dev/null
-check_all "read -w: re-reading the recording gives the same entries" \
+t_check_eval "read -w: re-reading the recording gives the same entries" \
 	'[ -s "$tmp/e1.json" ] && diff -q "$tmp/e1.json" "$tmp/e2.json" >/dev/null'
-check "read -w: --stats counts the recorded packets" \
+t_check "read -w: --stats counts the recorded packets" \
 	[ "$("$FL" read --stats -w "$tmp/r.pcap" "$tmp/fx.pcap" | jq .recorder.packets)" = \
 	  "$(count "$tmp/fx.pcap")" ]
 
 # Gzip.
 "$FL" read -o json -w "$tmp/r.pcap.gz" "$tmp/fx.pcap" >/dev/null 2>&1
-check "read -w x.gz: gzip that tshark reads" is_gzip "$tmp/r.pcap.gz"
-check "read -w x.gz: the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap.gz"
+t_check "read -w x.gz: gzip that tshark reads" is_gzip "$tmp/r.pcap.gz"
+t_check "read -w x.gz: the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap.gz"
 "$FL" read -o json "$tmp/r.pcap.gz" >"$tmp/e3.json" 2>/dev/null
-check "read -w x.gz: re-read, the same entries" diff -q "$tmp/e1.json" "$tmp/e3.json"
+t_check "read -w x.gz: re-read, the same entries" diff -q "$tmp/e1.json" "$tmp/e3.json"
 
 # Rotation: ~3.4 MB of the fixture repeated, 1 MB files, keep 2.
 "$PY" tests/recorder/make_fixture.py "$tmp/big.pcap" 700
 mkdir "$tmp/rot2"
 "$FL" read -o json --write-max-mb 1 --write-files 2 -w "$tmp/rot2/r.pcap" "$tmp/big.pcap" \
 	>/dev/null 2>&1
-check "read rotation: the newest 2 of 4 files kept" \
+t_check "read rotation: the newest 2 of 4 files kept" \
 	[ "$(cd "$tmp/rot2" && echo *)" = "r-00003.pcap r-00004.pcap" ]
-check "read rotation: files readable" [ "$(count "$tmp/rot2/r-00004.pcap")" -gt 0 ]
+t_check "read rotation: files readable" [ "$(count "$tmp/rot2/r-00004.pcap")" -gt 0 ]
 
 "$FL" read -o json --write-files 2 -w "$tmp/rot2/x.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
-check "read: --write-files without --write-max-mb is a usage error (exit 2)" [ $? = 2 ]
+t_check "read: --write-files without --write-max-mb is a usage error (exit 2)" [ $? = 2 ]
 "$FL" read -o json -w "$tmp/no/such/dir/x.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/err5"
 rc=$?
-check_all "read -w into a missing directory: exit 2, the path named" \
+t_check_eval "read -w into a missing directory: exit 2, the path named" \
 	'[ $rc = 2 ] && grep -q "$tmp/no/such/dir/x.pcap" "$tmp/err5"'
 
 cp "$tmp/fx.pcap" "$tmp/same.pcap"
 "$FL" read -o json -w "$tmp/same.pcap" "$tmp/same.pcap" >/dev/null 2>&1
 rc=$?
-check_all "read -w onto its own input: exit 2, the input left alone" \
+t_check_eval "read -w onto its own input: exit 2, the input left alone" \
 	'[ $rc = 2 ] && cmp -s "$tmp/fx.pcap" "$tmp/same.pcap"'
 
 # A disk that cannot take it: reported on stderr, the entries still come.
 if [ -w /dev/full ]; then
 	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"
 	rc=$?
-	check_all "read -w /dev/full: the run goes on (exit 0, same entries)" \
+	t_check_eval "read -w /dev/full: the run goes on (exit 0, same entries)" \
 		'[ $rc = 0 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null'
-	check "read -w /dev/full: one message naming the file" \
+	t_check "read -w /dev/full: one message naming the file" \
 		[ "$(grep -c '/dev/full' "$tmp/err4")" = 1 ]
-	check "read -w /dev/full: counted in stats" \
+	t_check "read -w /dev/full: counted in stats" \
 		[ "$("$FL" read --stats -w /dev/full "$tmp/fx.pcap" 2>/dev/null | jq .recorder.write_errors)" -ge 1 ]
 fi
 
@@ -160,7 +152,7 @@ conv_of_pcap() {   # one "a:port b:port" line per TCP/UDP packet, sides sorted; 
 }
 "$FL" read -o json --write-filter error -w "$tmp/err.pcap" "$tmp/fx.pcap" >/dev/null 2>"$tmp/errf"
 rc=$?
-check_all "--write-filter error: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/errf" ]'
+t_check_eval "--write-filter error: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/errf" ]'
 # A flow has an error entry when an entry names it, or when an ICMP error quotes it
 # (the pipeline attaches the ICMP error to the flow it quotes).
 conv_of_pcap "$tmp/fx.pcap" | sort -u >"$tmp/all"
@@ -171,24 +163,24 @@ jq -r 'select(.error != null) | (if .src.port != null then . else .icmp.original
 	sort -u | comm -12 - "$tmp/all" >"$tmp/want"
 conv_of_pcap "$tmp/err.pcap" | sort -u >"$tmp/got"
 echo "recorder: $(wc -l <"$tmp/want") flows with error entries"
-check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
-check "--write-filter error: the conversations are exactly the failing flows" \
+t_check "--write-filter error: some failing flows in the fixture" [ -s "$tmp/want" ]
+t_check "--write-filter error: the conversations are exactly the failing flows" \
 	diff "$tmp/want" "$tmp/got"
 # Whole flows: every packet the source has of those conversations.
 want_n=$(conv_of_pcap "$tmp/fx.pcap" | grep -cxFf "$tmp/want")
 got_n=$(conv_of_pcap "$tmp/err.pcap" | wc -l)
-check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
+t_check "--write-filter error: every packet of those flows ($want_n)" [ "$want_n" = "$got_n" ]
 if jq -se 'any(.[]; .protocol == "icmp" and .error != null)' "$tmp/e1.json" >/dev/null; then
-	check "--write-filter error: the ICMP error itself is recorded" \
+	t_check "--write-filter error: the ICMP error itself is recorded" \
 		[ "$(tshark -r "$tmp/err.pcap" -Y 'icmp.type == 3' 2>/dev/null | wc -l)" -ge 1 ]
 fi
-check "--write-filter error: no healthy flow's packet (40001, 40007)" \
+t_check "--write-filter error: no healthy flow's packet (40001, 40007)" \
 	[ "$(tshark -r "$tmp/err.pcap" -Y 'tcp.port == 40001 or tcp.port == 40007' 2>/dev/null | wc -l)" = 0 ]
 "$FL" read -o json --write-filter 'protocol == "none-such"' -w "$tmp/none.pcap" "$tmp/fx.pcap" \
 	>/dev/null 2>&1
-check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
+t_check "--write-filter: no match, an empty but valid pcap" [ "$(count "$tmp/none.pcap")" = 0 ]
 "$FL" read -o json --write-filter 'error ==' -w "$tmp/bad.pcap" "$tmp/fx.pcap" >/dev/null 2>&1
-check "--write-filter: a KFL syntax error is a usage error (exit 2)" [ $? = 2 ]
+t_check "--write-filter: a KFL syntax error is a usage error (exit 2)" [ $? = 2 ]
 
 # The golden fixtures (another suite's files): each round-trips, and its error-only
 # recording re-reads to the same error entries.  Bounded to 200 files.
@@ -201,30 +193,29 @@ for fx in ${SKIP_GOLDEN:+/nonexistent/}tests/golden/fixtures/*.pcap tests/golden
 	"$FL" read -o json -w "$tmp/g.pcap" "$fx" >"$tmp/g1.json" 2>/dev/null
 	"$FL" read -o json "$tmp/g.pcap" >"$tmp/g2.json" 2>/dev/null
 	if diff -q "$tmp/g1.json" "$tmp/g2.json" >/dev/null && same_packets "$fx" "$tmp/g.pcap"; then
-		ok "round trip $name"
+		t_pass "round trip $name"
 	else
-		bad "round trip $name"
+		t_fail "round trip $name"
 	fi
 	"$FL" read -o json --write-filter error -w "$tmp/ge.pcap" "$fx" >/dev/null 2>&1
 	"$FL" read -o json "$tmp/ge.pcap" >"$tmp/g3.json" 2>/dev/null
-	check "error-only recording of $name: the same error entries" \
+	t_check "error-only recording of $name: the same error entries" \
 		diff -q <(errors_of "$tmp/g1.json") <(errors_of "$tmp/g3.json")
 done
-[ "$n" -gt 0 ] || skip "golden fixtures round trip: tests/golden/fixtures/ is empty"
+[ "$n" -gt 0 ] || t_skip "golden fixtures round trip: tests/golden/fixtures/ is empty"
 
 # ---- 3. faultline capture -w ----
 echo "recorder: faultline capture -w"
 if [ "$(id -u)" != 0 ] || ! command -v curl >/dev/null; then
-	skip "capture -w: needs root and curl"
-	finish
+	t_skip "capture -w: needs root and curl"
+	t_finish
 fi
 . tests/netns/lib.sh
-trap cleanup EXIT INT TERM
 ns_prefix flt-rec
 ns_add client && ns_add server &&
-	ns_link client c0 198.18.1.1/24 server s0 198.18.1.2/24 2>/dev/null || { bad "namespaces"; finish; }
+	ns_link client c0 198.18.1.1/24 server s0 198.18.1.2/24 2>/dev/null || { t_fail "namespaces"; t_finish; }
 ns_bg server timeout 60 "$PY" -m http.server 8080 --bind 198.18.1.2 >/dev/null 2>&1
-ns_wait_port server 8080 || { bad "http server starts"; finish; }
+ns_wait_port server 8080 || { t_fail "http server starts"; t_finish; }
 
 # capture_w NAME ARGS...: capture on c0 until the traffic is done; then stopped with SIGTERM.
 capture_w() {
@@ -258,20 +249,20 @@ if capture_w all -w "$tmp/cap.pcap"; then
 	traffic
 	# The once-a-second flush: the packets are on disk while the capture still runs.
 	for i in $(seq 1 30); do [ "$(count "$tmp/cap.pcap")" -gt 0 ] 2>/dev/null && break; sleep 0.2; done
-	check_all "capture -w: packets on disk within seconds, capture still running" \
+	t_check_eval "capture -w: packets on disk within seconds, capture still running" \
 		'[ "$(count "$tmp/cap.pcap")" -gt 0 ] && kill -0 "$CAP_PID"'
 	stop_capture
-	check "capture -w: exit 0 on SIGTERM" [ "$CAP_RC" = 0 ]
-	check "capture -w: an Ethernet pcap" eval 'capinfos -E "$tmp/cap.pcap" | grep -q Ethernet'
-	check "capture -w: nanosecond timestamps" nano_pcap "$tmp/cap.pcap"
-	check "capture -w: the HTTP exchange and the refused SYN are in it" \
+	t_check "capture -w: exit 0 on SIGTERM" [ "$CAP_RC" = 0 ]
+	t_check "capture -w: an Ethernet pcap" eval 'capinfos -E "$tmp/cap.pcap" | grep -q Ethernet'
+	t_check "capture -w: nanosecond timestamps" nano_pcap "$tmp/cap.pcap"
+	t_check "capture -w: the HTTP exchange and the refused SYN are in it" \
 		eval '[ "$(tshark -r "$tmp/cap.pcap" -Y "tcp.port == 8080" 2>/dev/null | wc -l)" -ge 6 ] &&
 		      [ "$(tshark -r "$tmp/cap.pcap" -Y "tcp.port == 81 and tcp.flags.reset == 1" 2>/dev/null | wc -l)" -ge 1 ]'
 	"$FL" read -o json "$tmp/cap.pcap" >"$tmp/cap.json" 2>/dev/null
-	check "capture -w: re-read, the refused connection is there (SynSent refused)" \
+	t_check "capture -w: re-read, the refused connection is there (SynSent refused)" \
 		eval 'jq -se "any(.[]; .error.message == \"SynSent\" and .dst.port == 81)" "$tmp/cap.json" >/dev/null'
 else
-	bad "capture -w: starts"
+	t_fail "capture -w: starts"
 	stop_capture
 fi
 
@@ -280,13 +271,13 @@ if capture_w err -w "$tmp/cap-err.pcap" --write-filter error; then
 	sleep 1.5
 	stop_capture
 	conv_of_pcap "$tmp/cap-err.pcap" | awk '{print $2}' | sort -u >"$tmp/cap-err.conv"
-	check "capture --write-filter error: only the refused flow (port 81)" \
+	t_check "capture --write-filter error: only the refused flow (port 81)" \
 		eval '[ "$(cat "$tmp/cap-err.conv")" = "198.18.1.2:81" ]'
-	check "capture --write-filter error: no packet of the healthy HTTP flow" \
+	t_check "capture --write-filter error: no packet of the healthy HTTP flow" \
 		eval '[ "$(tshark -r "$tmp/cap-err.pcap" -Y "tcp.port == 8080" 2>/dev/null | wc -l)" = 0 ]'
 else
-	bad "capture --write-filter: starts"
+	t_fail "capture --write-filter: starts"
 	stop_capture
 fi
 
-finish
+t_finish

@@ -2,11 +2,14 @@
 # Records the stream fixtures from real traffic: curl, python3 http.server and
 # misbehaving servers/clients of our own (server.py, client.py) in two network
 # namespaces, captured with tcpdump in the client namespace.  Each fixture
-# writes fixtures/NAME.pcap, NAME.opts (options for `faultline read`) and
-# NAME.check (a jq -s expression over the entries that must print true: what
-# the traffic is, independent of the golden file).  Run as root:
+# writes, in the replay format (tests/README.md), fixtures/NAME.pcap, NAME.opts
+# (options for `faultline read`, when there are any) and NAME.checks (a jq -s
+# expression over the entries that must print true: what the traffic is,
+# independent of the expected output); a few add the case NAME.stats (the same
+# options and --stats, and a check over the stats object).  Run as root:
 #   tests/streams/record.sh [NAME...]     (default: all)
-# then tests/streams/run.sh --update writes the NAME.expected goldens.
+# then tests/streams/run.sh --update writes the NAME[.stats].expected files:
+# review their diff before committing.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -69,13 +72,17 @@ cap_stop() {
 	TCPDUMP_PID=
 }
 
-# meta NAME OPTS CHECK [STATS-CHECK]: the read options, the jq expectation over
-# the entries, and one over the stats object (`read --stats`).
+# meta NAME OPTS CHECK [STATS-CHECK]: NAME.opts (the read options, if any) and
+# NAME.checks (the jq expectation over the entries); with STATS-CHECK also the
+# case NAME.stats: the same options and --stats, STATS-CHECK over the stats object.
 meta() {
-	printf '%s\n' "$2" > "$FIX/$1.opts"
-	printf '%s\n' "$3" > "$FIX/$1.check"
-	rm -f "$FIX/$1.stats-check"
-	[ -z "${4:-}" ] || printf '%s\n' "$4" > "$FIX/$1.stats-check"
+	rm -f "$FIX/$1.opts" "$FIX/$1.stats.opts" "$FIX/$1.stats.checks" "$FIX/$1.stats.expected"
+	[ -z "$2" ] || printf '%s\n' "$2" > "$FIX/$1.opts"
+	printf '%s\n' "$3" > "$FIX/$1.checks"
+	if [ -n "${4:-}" ]; then
+		printf '%s\n' "${2:+$2 }--stats" > "$FIX/$1.stats.opts"
+		printf '.[0] | (%s)\n' "$4" > "$FIX/$1.stats.checks"
+	fi
 }
 
 # Shared jq: $h is the http entries, $e the entries with an error.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* An entry sink for tests: keeps each entry as its JSON text. */
 #ifndef TEST_COLLECT_H
 #define TEST_COLLECT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A pipeline with a collecting sink, for the unit tests that drive whole scenarios. */
 #ifndef TEST_PIPELINE_FIXTURE_H
 #define TEST_PIPELINE_FIXTURE_H

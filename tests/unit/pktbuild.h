@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Building test packets byte by byte (header-only helpers for the unit tests). */
 #ifndef TEST_PKTBUILD_H
 #define TEST_PKTBUILD_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The doc model (entries' shape and JSON) and configuration keys. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The flow table: both directions in one flow, LRU order, bounds, timers. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* ICMP naming and parsing, and ICMP entries through the pipeline. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* Kernel socket events joined with the packet view: one entry per condition. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* TCP connection tracking through the pipeline, one scenario per test. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -142,7 +142,7 @@ static void refresh_stats(void *ctx)
 		l->src->ops->update_stats(l->src, &l->run.stats);
 }
 
-/* The stats object served on the control socket: the spec's, plus what the source adds. */
+/* The stats served on the control socket: what --stats prints, plus the capture source's own. */
 static void describe_stats(void *ctx, struct doc *out)
 {
 	struct capture_loop *l = ctx;

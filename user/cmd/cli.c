@@ -115,7 +115,8 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	o->hook = "tc";
 	o->socket_path = "/run/faultline/faultline.sock";
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets a short-option cluster an earlier call left half read. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:o:w:i:h", read_options, NULL)) != -1) {
 		if (!capture && (c == 'i' || (c >= OPT_BACKEND && c <= OPT_METRICS_LISTEN)))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * KFL, the Kubeshark Filter Language, over entry docs (spec section 5).
+ * KFL, the Kubeshark Filter Language, over entry docs: a query selects the entries it is
+ * true for (-f, --write-filter, `faultline query -f`).
  *
  *   response.status > 400 or error or icmp or tcp
  *   request.headers["Host"].endsWith(".example") and !(dst.port == 8080)

@@ -329,7 +329,8 @@ static int parse_path(struct parser *p, struct kfl_operand *o)
 		struct kfl_token after = p->tok;
 		struct kfl_lexer save = p->lx;
 		struct kfl_token peek;
-		if ((rc = kfl_lex_next(&p->lx, &peek, &p->err)) == 0 && peek.type == KT_LPAREN) {
+		/* A lexing error here is met again when the parser reads that token. */
+		if (kfl_lex_next(&p->lx, &peek, &p->err) == 0 && peek.type == KT_LPAREN) {
 			p->tok = peek;
 			o->segs = expr_alloc(p, n * sizeof(*segs));
 			if (!o->segs)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Entries: what faultline reports (spec section 2).  A stage builds one with
+ * Entries: what faultline reports, one per finding (id, ts, protocol, src and dst with the
+ * initiator first, error or null, and the protocol's own fields).  A stage builds one with
  * entry_begin(), adds its fields to the returned doc, and hands it on with
  * entry_commit(), which numbers it, counts it and passes it to every sink
  * (output, query ring, recorder).  One entry is under construction at a time.

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The counters of spec section 4.  One struct, owned by the run, written by every stage. */
+/*
+ * The counters `read --stats` and `faultline stats` print (packets, capture, flows, tcp, icmp,
+ * entries, kernel) and the metrics serve.  One struct, owned by the run, written by every stage.
+ */
 #ifndef FL_STATS_H
 #define FL_STATS_H
 
@@ -66,7 +69,7 @@ struct fl_stats {
 	} memory;
 };
 
-/* The stats as a doc (root object), in the spec's shape. */
+/* The stats as a doc (root object): one object per group, the keys --stats prints. */
 void stats_to_doc(const struct fl_stats *s, struct doc *out);
 void stats_write_json(const struct fl_stats *s, FILE *out);
 

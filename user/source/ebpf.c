@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
+#include <netinet/tcp.h>         /* TCP_CLOSE_WAIT: the kernel's state numbers */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,7 +393,7 @@ static void count_long_waits(struct ebpf_source *s)
 			continue;
 		w.counted = 1;
 		if (bpf_map_update_elem(fd, &key, &w, BPF_EXIST) == 0)
-			s->waits_counted[w.state == 8 ? FL_KCNT_CLOSE_WAIT : FL_KCNT_LAST_ACK]++;
+			s->waits_counted[w.state == TCP_CLOSE_WAIT ? FL_KCNT_CLOSE_WAIT : FL_KCNT_LAST_ACK]++;
 	}
 }
 

@@ -94,7 +94,7 @@ static void report_echo(struct track_env *env, struct flow *f, int requester, ui
 	};
 	uint32_t o;
 
-	if (req_ts) {
+	if (req_ts || !reply) {   /* a request at packet time 0 is still a request */
 		o = icmp_doc_add(doc, DOC_ROOT, "icmp", &req);
 	} else {
 		o = icmp_doc_add(doc, DOC_ROOT, "icmp", reply);   /* a reply whose request was not captured */

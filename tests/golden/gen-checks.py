@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+# Writes the golden fixtures' checks: edit the expectations here, then run
+#   python3 tests/golden/gen-checks.py tests/golden/fixtures
+# Each row: a capture, its options ("-" = none), a jq program for `jq -s` over
+# the JSON lines of `faultline read OPTIONS -o json CAPTURE` that must print
+# true, and a description.  A row becomes one line of STEM.checks (options
+# "-"), or of STEM.CASE.checks with STEM.CASE.opts for another option set (see
+# CASES and tests/README.md).  Written from what each recording contains
+# (checked with tshark); exact counts only where the traffic fixes them.
+import glob, os, sys
+
+C, R1, R2, S = "198.18.1.2", "198.18.1.1", "198.18.2.1", "198.18.2.2"
+C6, R16, S6 = "fd18:1::2", "fd18:1::1", "fd18:2::2"
+T2000 = "--set tap.tcpStreamChannelTimeoutMs=2000"
+rows = []
+
+
+def row(fixture, options, expect, description):
+    for col in (fixture, options, expect, description):
+        assert "\t" not in col and "\n" not in col, col
+    rows.append((fixture, options, expect, description))
+
+
+def icmp_errors(cond_count, cond_each):
+    return f'(map(select(.error.type == "icmp")) | {cond_count} and all(.[]; {cond_each}))'
+
+
+def no_tcp_errors():
+    return '(map(select(.error.type == "tcp")) | length == 0)'
+
+
+def synsent_unreach(dst, port):
+    return ('(map(select(.error.type == "tcp")) | length == 1 and (.[0] | .protocol == "tcp" and '
+            f'.error.message == "SynSent" and .tcp.reason == "unreachable" and .dst.ip == "{dst}" '
+            f'and .dst.port == {port}))')
+
+
+def quoted_echo():
+    return '(.icmp.original.protocol == "icmp" or .icmp.original.protocol == "icmpv6")'
+
+
+# ---------------------------------------------------------------- TCP
+def refused(c, s):
+    return ('map(select(.error != null)) | length == 1 and (.[0] | .protocol == "tcp" and '
+            '.error.type == "tcp" and .error.message == "SynSent" and .tcp.reason == "refused" and '
+            f'(.tcp.syn_retries // 0) == 0 and .src.ip == "{c}" and .src.port > 1024 and '
+            f'.dst.ip == "{s}" and .dst.port == 9999)')
+
+
+row("tcp-healthy.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and (map(select(.protocol == "icmp")) | length == 2 and '
+    f'all(.[]; .elapsed_ms != null and .icmp.version == 4 and .src.ip == "{C}" and .dst.ip == "{S}"))',
+    "two HTTP GETs (python http.server, server closes first, normal 4-way close) and two answered pings: "
+    "no error entry, two echo entries with elapsed_ms")
+row("tcp-refused.pcap", "-", refused(C, S),
+    "curl to a closed port: SYN answered by RST,ACK -> one SynSent refused, no retries")
+row("tcp-refused-v6.pcap", "-", refused(C6, S6), "IPv6 twin of tcp-refused (with the NS/NA before it)")
+for v, d in (("-sll.pcap", "recorded with tcpdump -i any -y LINUX_SLL (Linux cooked v1, SYN and RST only)"),
+             ("-sll2.pcap", "recorded with tcpdump -i any -y LINUX_SLL2 (Linux cooked v2, SYN and RST only)"),
+             ("-raw.pcap", "derived: LINKTYPE_RAW (101), bare IPv4, ARP left out"),
+             ("-null.pcap", "derived: DLT_NULL (0), 4-byte little-endian AF_INET (2), ARP left out"),
+             ("-vlan.pcap", "derived: Ethernet with an 802.1Q tag, VLAN 100 (ARP tagged too)"),
+             ("-qinq.pcap", "derived: Ethernet with 802.1ad S-tag 200 + 802.1Q C-tag 100"),
+             ("-be.pcap", "derived: the same Ethernet capture in a big-endian pcap file"),
+             ("-nsec.pcap", "derived: nanosecond-resolution pcap (editcap -F nsecpcap)"),
+             ("-pcapng.pcapng", "derived: pcapng (editcap -F pcapng)"),
+             ("-gzip.pcap.gz", "derived: gzip-compressed pcap")):
+    row("tcp-refused" + v, "-", refused(C, S), d)
+row("tcp-refused-v6-raw.pcap", "-", refused(C6, S6), "derived: LINKTYPE_RAW (101), bare IPv6")
+row("tcp-refused-v6-null.pcap", "-", refused(C6, S6),
+    "derived: DLT_NULL (0), 4-byte little-endian address family 30 (AF_INET6 as on Darwin)")
+row("tcp-refused.pcap", "--stats",
+    '.[0].tcp.SynSent == 1 and .[0].tcp.Reset == 0 and .[0].packets.seen == 4 and '
+    '.[0].packets.decode_errors == 0 and .[0].entries.errors.tcp == 1 and .[0].capture.backend == "file"',
+    "stats of tcp-refused: 4 packets (ARP request/reply, SYN, RST), one SynSent")
+row("tcp-syn-retry.pcap", "-", 'map(select(.error != null)) | length == 0',
+    "first SYN dropped on the router (nft numgen), retransmitted after 1 s and answered; full HTTP GET "
+    "and normal close: no error entry")
+row("tcp-syn-timeout.pcap", "-",
+    'map(select(.error != null)) | length == 1 and (.[0] | .protocol == "tcp" and .error.type == "tcp" and '
+    '.error.message == "SynSent" and .tcp.reason == "timeout" and .tcp.syn_retries >= 2 and '
+    f'.src.ip == "{C}" and .dst.ip == "{S}" and .dst.port == 8080)',
+    "every SYN to port 8080 dropped on the router, curl --connect-timeout 3.5: SYN + 3 retransmissions "
+    "(1 s apart on this kernel), nothing answers -> SynSent timeout at end of file")
+row("tcp-reset.pcap", "-",
+    'map(select(.error.type == "tcp" or .error.type == "icmp")) | length == 1 and (.[0] | .protocol == "tcp" and '
+    f'.error.message == "Reset" and .tcp.reset_by == "server" and .src.ip == "{C}" and .dst.ip == "{S}" and '
+    '.dst.port == 8080)',
+    "python server accepts, reads the GET and closes with SO_LINGER 0: RST,ACK from the server on the "
+    "established connection")
+row("tcp-close-wait.pcap", T2000,
+    'map(select(.error.type == "tcp" or .error.type == "icmp")) | length == 1 and (.[0] | .protocol == "tcp" and '
+    '.error.message == "CloseWait" and .tcp.closed_by == "client" and .tcp.waited_ms >= 2000 and '
+    f'.src.ip == "{C}" and .dst.ip == "{S}" and .dst.port == 8080)',
+    "client sends 22 bytes and FIN; the server ACKs the FIN but never sends its own; a ping 2.6 s later "
+    "moves packet time past the 2000 ms timeout")
+row("tcp-close-wait.pcap", "-", no_tcp_errors(),
+    "same file at the default timeout (10000 ms): the 2.6 s wait never reached it, so no CloseWait")
+row("tcp-last-ack.pcap", T2000,
+    'map(select(.error.type == "tcp" or .error.type == "icmp")) | length == 1 and (.[0] | .protocol == "tcp" and '
+    '.error.message == "LastAck" and .tcp.fin_retransmissions >= 4 and .tcp.waited_ms >= 2000 and '
+    f'.src.ip == "{C}" and .dst.ip == "{S}" and .dst.port == 8080)',
+    "recorded on the router's server-side interface: request, response, client FIN, server FIN; the "
+    "router drops the client's final ACKs, so the server's FIN is retransmitted 5 times "
+    "(0.2/0.4/0.8/1.7/3.3 s) with no ACK in 3.3 s")
+row("tcp-last-ack.pcap", "-", no_tcp_errors(),
+    "same file at the default timeout (10000 ms): no LastAck")
+
+# ---------------------------------------------------------------- nft reject
+REJ4 = [("net-unreachable", 0, "Network unreachable"), ("host-unreachable", 1, "Host unreachable"),
+        ("prot-unreachable", 2, "Protocol unreachable"), ("port-unreachable", 3, "Port unreachable"),
+        ("net-prohibited", 9, "Network administratively prohibited"),
+        ("host-prohibited", 10, "Host administratively prohibited"),
+        ("admin-prohibited", 13, "Communication administratively filtered")]
+for name, code, cname in REJ4:
+    each = (f'.protocol == "icmp" and .src.ip == "{R1}" and .dst.ip == "{C}" and .icmp.version == 4 and '
+            f'.icmp.type == 3 and .icmp.code == {code} and .icmp.type_name == "Destination unreachable" and '
+            f'.icmp.code_name == "{cname}" and .icmp.original.protocol == "tcp" and '
+            f'.icmp.original.src.ip == "{C}" and .icmp.original.src.port > 1024 and '
+            f'.icmp.original.dst.ip == "{S}" and .icmp.original.dst.port == 8080')
+    row(f"icmp-reject-{name}.pcap", "-", icmp_errors("length == 1", each) + " and " + synsent_unreach(S, 8080),
+        f"nft on the router: tcp dport 8080 reject with icmp type {name}; curl's SYN answered by one "
+        f"ICMP type 3 code {code} from the router -> the SynSent turns unreachable")
+REJ6 = [("no-route", 0, "no route to destination"), ("admin-prohibited", 1, "Administratively prohibited"),
+        ("addr-unreachable", 3, "Address unreachable"), ("port-unreachable", 4, "Port unreachable"),
+        ("policy-fail", 5, "Source address failed ingress/egress policy"),
+        ("reject-route", 6, "Reject route to destination")]
+for name, code, cname in REJ6:
+    each = (f'.protocol == "icmp" and .src.ip == "{R16}" and .dst.ip == "{C6}" and .icmp.version == 6 and '
+            f'.icmp.type == 1 and .icmp.code == {code} and .icmp.type_name == "Destination Unreachable" and '
+            f'.icmp.code_name == "{cname}" and .icmp.original.protocol == "tcp" and '
+            f'.icmp.original.src.ip == "{C6}" and .icmp.original.dst.ip == "{S6}" and '
+            f'.icmp.original.dst.port == 8080')
+    row(f"icmp-reject-{name}-v6.pcap", "-", icmp_errors("length >= 1", each) + " and " + synsent_unreach(S6, 8080),
+        f"nft on the router: reject with icmpv6 type {name}; the kernel retried the SYN once, so two "
+        f"ICMPv6 type 1 code {code} (both quote the same SYN) and one SynSent unreachable")
+each = (f'.src.ip == "{R1}" and .icmp.version == 4 and .icmp.type == 3 and .icmp.code == 3 and '
+        '.icmp.code_name == "Port unreachable" and .icmp.original.protocol == "udp" and '
+        f'.icmp.original.src.ip == "{C}" and .icmp.original.dst.ip == "{S}" and .icmp.original.dst.port == 53')
+row("icmp-reject-port-unreachable-udp.pcap", "-", icmp_errors("length == 1", each) + " and " + no_tcp_errors(),
+    "nft on the router: udp dport 53 reject with icmp type port-unreachable; one dig query, one ICMP quoting it")
+each = (f'.src.ip == "{R16}" and .icmp.version == 6 and .icmp.type == 1 and .icmp.code == 4 and '
+        '.icmp.code_name == "Port unreachable" and .icmp.original.protocol == "udp" and '
+        f'.icmp.original.src.ip == "{C6}" and .icmp.original.dst.ip == "{S6}" and .icmp.original.dst.port == 53')
+row("icmp-reject-port-unreachable-udp-v6.pcap", "-", icmp_errors("length == 1", each) + " and " + no_tcp_errors(),
+    "IPv6 twin: reject with icmpv6 type port-unreachable for a dig AAAA query")
+
+# ---------------------------------------------------------------- routes
+
+
+def route_fixture(fname, ver, src, dst_ip, type_, code, tname, cname, count, desc):
+    each = (f'.src.ip == "{src}" and .icmp.version == {ver} and .icmp.type == {type_} and '
+            f'.icmp.code == {code} and .icmp.type_name == "{tname}" and .icmp.code_name == "{cname}" and '
+            f'.icmp.original.dst.ip == "{dst_ip}"')
+    exp = (icmp_errors(count, each) +
+           ' and (map(select(.error.type == "icmp" and .icmp.original.protocol == "tcp" and '
+           '.icmp.original.dst.port == 80)) | length >= 1)'
+           f' and (map(select(.error.type == "icmp" and {quoted_echo()})) | length == 1)'
+           " and " + synsent_unreach(dst_ip, 80))
+    row(fname, "-", exp, desc)
+
+
+route_fixture("route-unreachable.pcap", 4, R1, "198.18.9.1", 3, 1, "Destination unreachable", "Host unreachable",
+              "length == 2", "router: ip route add unreachable 198.18.9.0/24; ping and curl to 198.18.9.1 each "
+              "get ICMP host unreachable")
+route_fixture("route-unreachable-v6.pcap", 6, R16, "fd18:9::1", 1, 0, "Destination Unreachable",
+              "no route to destination", "length >= 2",
+              "router: ip -6 route add unreachable fd18:9::/64; ping and curl (SYN retried once) get "
+              "ICMPv6 no route (3 messages)")
+route_fixture("route-prohibit.pcap", 4, R1, "198.18.9.1", 3, 13, "Destination unreachable",
+              "Communication administratively filtered", "length == 2",
+              "router: ip route add prohibit 198.18.9.0/24; ping and curl get code 13")
+route_fixture("route-prohibit-v6.pcap", 6, R16, "fd18:9::1", 1, 1, "Destination Unreachable",
+              "Administratively prohibited", "length >= 2",
+              "router: ip -6 route add prohibit fd18:9::/64; ping and curl (SYN retried once) get "
+              "ICMPv6 administratively prohibited (3 messages)")
+route_fixture("route-missing.pcap", 4, R1, "198.18.8.1", 3, 0, "Destination unreachable", "Network unreachable",
+              "length == 2", "the router has no route to 198.18.8.0/24: ping and curl get ICMP net unreachable")
+route_fixture("route-missing-v6.pcap", 6, R16, "fd18:8::1", 1, 0, "Destination Unreachable",
+              "no route to destination", "length >= 2",
+              "the router has no route to fd18:8::/64: ping and curl (SYN retried once) get ICMPv6 no route")
+
+# ---------------------------------------------------------------- TTL, MTU, DNS, host unreachable
+row("ttl-exceeded.pcap", "-",
+    '(map(select(.error.type == "icmp")) | length == 3) and '
+    '(map(select(.error.type == "icmp" and .icmp.type == 11)) | length == 2 and '
+    f'all(.[]; .src.ip == "{R1}" and .icmp.version == 4 and .icmp.code == 0 and '
+    '.icmp.type_name == "Time-to-live exceeded" and .icmp.code_name == "Time to live exceeded in transit" and '
+    f'.icmp.original.dst.ip == "{S}") and any(.[]; .icmp.original.protocol == "udp" and '
+    '.icmp.original.dst.port == 33434) and any(.[]; .icmp.original.protocol == "icmp")) and '
+    '(map(select(.error.type == "icmp" and .icmp.type == 3)) | length == 1 and '
+    f'(.[0] | .src.ip == "{S}" and .icmp.code == 3 and .icmp.original.protocol == "udp" and '
+    '.icmp.original.dst.port == 33435)) and ' + no_tcp_errors(),
+    "traceroute -q 1 -m 2 (UDP 33434 with TTL 1 -> time exceeded from the router; 33435 with TTL 2 -> port "
+    "unreachable from the server) and ping -t 1 (time exceeded quoting the echo)")
+row("ttl-exceeded-v6.pcap", "-",
+    '(map(select(.error.type == "icmp")) | length == 3) and '
+    '(map(select(.error.type == "icmp" and .icmp.type == 3)) | length == 2 and '
+    f'all(.[]; .src.ip == "{R16}" and .icmp.version == 6 and .icmp.code == 0 and '
+    '.icmp.type_name == "Time Exceeded" and .icmp.code_name == "hop limit exceeded in transit" and '
+    f'.icmp.original.dst.ip == "{S6}") and any(.[]; .icmp.original.protocol == "udp" and '
+    f'.icmp.original.dst.port == 33434) and any(.[]; {quoted_echo()})) and '
+    '(map(select(.error.type == "icmp" and .icmp.type == 1)) | length == 1 and '
+    f'(.[0] | .src.ip == "{S6}" and .icmp.code == 4 and .icmp.code_name == "Port unreachable" and '
+    '.icmp.original.protocol == "udp" and .icmp.original.dst.port == 33435)) and ' + no_tcp_errors(),
+    "IPv6 twin: traceroute -6 and ping -6 -t 1 -> hop limit exceeded from the router, port unreachable "
+    "from the server")
+row("mtu.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{R1}" and .dst.ip == "{C}" and .icmp.version == 4 and .icmp.type == 3 and .icmp.code == 4 and '
+    '.icmp.type_name == "Destination unreachable" and .icmp.code_name == "Fragmentation needed" and '
+    f'.icmp.mtu == 1000 and .icmp.original.protocol == "icmp" and .icmp.original.src.ip == "{C}" and '
+    f'.icmp.original.dst.ip == "{S}")',
+    "router-server link MTU 1000; ping -M do -s 1400 -> fragmentation needed, next-hop MTU 1000")
+row("mtu-v6.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{R16}" and .dst.ip == "{C6}" and .icmp.version == 6 and .icmp.type == 2 and '
+    f'.icmp.code == 0 and .icmp.type_name == "Packet Too Big" and .icmp.mtu == 1280 and {quoted_echo()} and '
+    f'.icmp.original.dst.ip == "{S6}")',
+    "router-server link MTU 1280; ping -6 -M do -s 1400 -> packet too big, MTU 1280")
+row("dns-no-server.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{S}" and .dst.ip == "{C}" and .icmp.version == 4 and .icmp.type == 3 and .icmp.code == 3 and '
+    '.icmp.type_name == "Destination unreachable" and .icmp.code_name == "Port unreachable" and '
+    f'.icmp.original.protocol == "udp" and .icmp.original.src.ip == "{C}" and .icmp.original.src.port > 1024 and '
+    f'.icmp.original.dst.ip == "{S}" and .icmp.original.dst.port == 53) and ' + no_tcp_errors(),
+    "dig @198.18.2.2 with nothing on port 53: the server's kernel answers port unreachable quoting the query")
+row("host-unreachable.pcap", "-",
+    icmp_errors("length >= 2", f'.src.ip == "{R1}" and .icmp.version == 4 and .icmp.type == 3 and '
+                '.icmp.code == 1 and .icmp.code_name == "Host unreachable" and '
+                '.icmp.original.dst.ip == "198.18.2.99"') +
+    ' and (map(select(.error.type == "icmp" and .icmp.original.protocol == "tcp" and '
+    '.icmp.original.dst.port == 8080)) | length >= 1)'
+    ' and (map(select(.error.type == "icmp" and .icmp.original.protocol == "icmp")) | length == 1)'
+    ' and ' + synsent_unreach("198.18.2.99", 8080) +
+    ' and (map(select(.error.type == "tcp"))[0].tcp.syn_retries >= 1)',
+    "ping and curl to 198.18.2.99 (no such host on the server link): the router's ARP fails after ~3 s "
+    "and every queued packet (the echo, the SYN and its 3 retransmissions) gets host unreachable")
+row("host-unreachable-v6.pcap", "-",
+    icmp_errors("length >= 2", f'.src.ip == "{R16}" and .icmp.version == 6 and .icmp.type == 1 and '
+                '.icmp.code == 3 and .icmp.code_name == "Address unreachable" and '
+                '.icmp.original.dst.ip == "fd18:2::99"') +
+    ' and (map(select(.error.type == "icmp" and .icmp.original.protocol == "tcp" and '
+    '.icmp.original.dst.port == 8080)) | length >= 1)'
+    f' and (map(select(.error.type == "icmp" and {quoted_echo()})) | length == 1)'
+    ' and ' + synsent_unreach("fd18:2::99", 8080) +
+    ' and (map(select(.error.type == "tcp"))[0].tcp.syn_retries >= 1)',
+    "IPv6 twin: neighbour discovery for fd18:2::99 fails -> address unreachable for the echo and each SYN")
+
+# ---------------------------------------------------------------- ND, redirect, parameter problem, fragments
+row("icmpv6-nd.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and '
+    '(map(select(.icmp.type == 133)) | length == 1 and all(.[]; .protocol == "icmp" and .icmp.version == 6 and '
+    '.icmp.type_name == "Router Solicitation")) and '
+    '(map(select(.icmp.type == 134)) | length == 1 and all(.[]; .icmp.type_name == "Router Advertisement")) and '
+    '(map(select(.icmp.type == 135)) | length >= 1 and all(.[]; .icmp.type_name == "Neighbor Solicitation")) and '
+    '(map(select(.icmp.type == 136)) | length >= 1 and all(.[]; .icmp.type_name == "Neighbor Advertisement")) and '
+    'any(.[]; .icmp.type == 143) and '
+    '(map(select(.icmp.type == 128 or .icmp.type == 129)) | length == 1 and .[0].elapsed_ms != null)',
+    "on the router's client-side link: MLDv2 reports (hop-by-hop header), the client's router "
+    "solicitation after its link bounced, a router advertisement sent by scapy, NS/NA and an answered ping6")
+row("redirect.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{R1}" and .dst.ip == "{C}" and .icmp.version == 4 and .icmp.type == 5 and .icmp.code == 1 and '
+    '.icmp.type_name == "Redirect" and .icmp.code_name == "Redirect for host" and '
+    '.icmp.gateway == "198.18.1.3" and .icmp.original.protocol == "icmp" and '
+    '.icmp.original.dst.ip == "198.18.7.1")',
+    "the router's route to 198.18.7.0/24 points back to 198.18.1.3 on the client link: it forwards the ping "
+    "back out and sends a host redirect (gateway 198.18.1.3)")
+row("redirect-v6.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'(.src.ip | startswith("fe80:")) and .dst.ip == "{C6}" and .icmp.version == 6 and .icmp.type == 137 and '
+    '.icmp.code == 0 and .icmp.type_name == "Redirect" and .icmp.gateway == "fe80::3" and '
+    '.icmp.original.dst.ip == "fd18:7::1")',
+    "IPv6 twin: route fd18:7::/64 via fe80::3 on the client link -> ICMPv6 redirect (target fe80::3, "
+    "redirected header quoting the ping6)")
+row("param-problem.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{R1}" and .dst.ip == "{C}" and .icmp.version == 4 and .icmp.type == 12 and .icmp.code == 0 and '
+    '.icmp.type_name == "Parameter problem" and .icmp.code_name == "Pointer indicates the error" and '
+    f'.icmp.pointer == 21 and .icmp.original.protocol == "udp" and .icmp.original.src.ip == "{C}" and '
+    '.icmp.original.src.port == 40000 and .icmp.original.dst.port == 33333)',
+    "scapy sends a UDP packet whose record-route option has length 2; the router answers parameter problem "
+    "pointing at byte 21 (the quoted header has IHL 6)")
+row("param-problem-v6.pcap", "-",
+    '(map(select(.error.type == "icmp")) | length == 2 and all(.[]; .protocol == "icmp" and '
+    f'.src.ip == "{S6}" and .icmp.version == 6 and .icmp.type == 4 and .icmp.type_name == "Parameter Problem" and '
+    f'.icmp.original.src.ip == "{C6}" and .icmp.original.dst.ip == "{S6}")) and '
+    'any(.[]; .icmp.code == 1 and .icmp.code_name == "unrecognized Next Header type encountered" and '
+    '.icmp.pointer == 6) and '
+    'any(.[]; .icmp.code == 2 and .icmp.code_name == "unrecognized IPv6 option encountered" and '
+    '.icmp.pointer == 42 and .icmp.original.protocol == "udp" and .icmp.original.dst.port == 33333)',
+    "scapy sends next header 253 (-> code 1, pointer 6) and a destination option 0x8f (-> code 2, pointer 42, "
+    "quoted UDP behind the destination options header); the server answers both")
+row("frag-timeout.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{S}" and .dst.ip == "{C}" and .icmp.version == 4 and .icmp.type == 11 and .icmp.code == 1 and '
+    '.icmp.type_name == "Time-to-live exceeded" and .icmp.code_name == "Fragment reassembly time exceeded" and '
+    f'.icmp.original.protocol == "icmp" and .icmp.original.dst.ip == "{S}")',
+    "only the first fragment of an echo request (scapy); the server's reassembly times out (ipfrag_time 1) "
+    "-> time exceeded code 1")
+row("frag-timeout-v6.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .protocol == "icmp" and '
+    f'.src.ip == "{S6}" and .dst.ip == "{C6}" and .icmp.version == 6 and .icmp.type == 3 and .icmp.code == 1 and '
+    '.icmp.type_name == "Time Exceeded" and .icmp.code_name == "fragment reassembly time exceeded" and '
+    f'.icmp.original.dst.ip == "{S6}")',
+    "IPv6 twin: first fragment only, ip6frag_time 1 -> ICMPv6 time exceeded code 1")
+row("ip-options.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and (map(select(.protocol == "icmp")) | length == 1 and '
+    f'(.[0] | .elapsed_ms != null and .src.ip == "{C}" and .dst.ip == "{S}"))',
+    "ping -R: echo request and reply carry a record-route IP option (IHL 15): one echo entry")
+row("ip-fragments.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and (map(select(.protocol == "icmp")) | length == 1 and '
+    f'(.[0] | .elapsed_ms != null and .src.ip == "{C}" and .dst.ip == "{S}"))',
+    "ping -s 3000 -M dont: the request in 3 fragments (MTU 1500), the reply in 4 (server link MTU 1000): one "
+    "echo entry")
+row("ip-fragments.pcap", "--stats", '.[0].packets.decode_errors == 0',
+    "fragments are not decode errors")
+row("ipv6-ext.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and '
+    '(map(select(.icmp.type == 128 or .icmp.type == 129)) | length == 3 and all(.[]; .elapsed_ms != null))',
+    "ping6 -s 3000 (request and reply in fragment headers), echo requests with a hop-by-hop and with a "
+    "destination options header (scapy; the replies have none): 3 echo entries, no error")
+row("ipv6-ext.pcap", "--stats", '.[0].packets.decode_errors == 0',
+    "extension headers and fragments are not decode errors")
+
+# ---------------------------------------------------------------- crafted, malformed
+DU = [(5, "Source route failed"), (6, "Destination network unknown"), (7, "Destination host unknown"),
+      (8, "Source host isolated"), (11, "Network unreachable for TOS"), (12, "Host unreachable for TOS"),
+      (14, "Host precedence violation"), (15, "Precedence cutoff in effect")]
+du = ", ".join(f'[{c}, "{n}", {40000 + c}]' for c, n in DU)
+row("icmp-crafted.pcap", "-",
+    '(map(select(.protocol == "icmp")) | length == 15) and (map(select(.error.type == "icmp")) | length == 13) and '
+    + no_tcp_errors() + ' and '
+    'any(.[]; .icmp.type == 4 and .icmp.code == 0 and .icmp.type_name == "Source quench (flow control)" and '
+    '.error.type == "icmp" and .icmp.original.protocol == "tcp" and .icmp.original.src.port == 40001 and '
+    '.icmp.original.dst.port == 8080) and '
+    '([.[] | select(.icmp.version == 4 and .icmp.type == 3) | [.icmp.code, .icmp.code_name, '
+    f'.icmp.original.src.port]] == [{du}]) and '
+    'any(.[]; .icmp.type == 10 and .icmp.type_name == "Router solicitation" and .error == null) and '
+    'any(.[]; .icmp.version == 4 and .icmp.type == 9 and .icmp.code_name == "Normal router advertisement" and '
+    '.error == null) and '
+    'any(.[]; .icmp.type == 12 and .icmp.code == 1 and .icmp.code_name == "Required option missing") and '
+    'any(.[]; .icmp.type == 12 and .icmp.code == 2 and .icmp.code_name == "Bad length") and '
+    'any(.[]; .icmp.version == 6 and .icmp.type == 1 and .icmp.code == 2 and '
+    '.icmp.code_name == "Beyond scope of source address" and .icmp.original.dst.port == 53) and '
+    'any(.[]; .icmp.version == 6 and .icmp.type == 4 and .icmp.code == 0 and '
+    '.icmp.code_name == "erroneous header field encountered" and .icmp.pointer == 4)',
+    "crafted (derive.py, never on a wire): source quench quoting a SYN (not tracked: no SynSent), destination "
+    "unreachable codes 5-8/11/12/14/15, router solicitation and advertisement (v4; Wireshark calls type 9 "
+    "code 0 \"Mobile IP Advertisement\", so its type_name is not checked), parameter problem codes 1 and 2, "
+    "ICMPv6 unreachable code 2 and parameter problem code 0")
+row("icmp-crafted.pcap", "--stats", '.[0].icmp.messages == 15 and .[0].icmp.errors == 13',
+    "stats of icmp-crafted: 15 ICMP messages, 13 of them errors")
+row("malformed.pcap", "-",
+    'map(select(.error != null)) | length == 1 and (.[0] | .protocol == "tcp" and .error.message == "SynSent" and '
+    f'.tcp.reason == "refused" and .src.ip == "{C}" and .src.port == 40400 and .dst.port == 9999)',
+    "crafted: a refused SYN with 8 broken frames between SYN and RST (listed in derive.py malformed_frames()); "
+    "the connection is still reported")
+row("malformed.pcap", "--stats", '.[0].packets.decode_errors == 8 and .[0].tcp.SynSent == 1',
+    "each broken frame counted once in packets.decode_errors: Ethernet cut at 10 bytes, IPv4 cut at 12, "
+    "IHL 4, UDP cut at 4, TCP cut at 8, TCP data offset 3, IPv6 cut at 24, hop-by-hop longer than the packet")
+
+# Idle keep-alive connections, one-sided evidence, forged RSTs, files out of order.
+row("tcp-keepalive-idle.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and (map(select(.protocol == "http")) | length == 2 and '
+    'all(.[]; .response.status == 200) and (map(.src.port) | unique | length == 1))',
+    "python http.client, one HTTP/1.1 keep-alive connection, 15 s idle between two GETs (past the 10 s "
+    "default timeout), then a normal close: two answered requests, no error")
+row("tcp-keepalive-idle.pcap", "--stats",
+    '.[0].flows.tcp == 1 and .[0].tcp.CloseWait == 0 and .[0].tcp.Reset == 0 and .[0].entries.errors.tcp == 0',
+    "the idle keep-alive connection stays one flow (not a second, midstream one)")
+row("tcp-keepalive-idle-oneway.pcap", "-", no_tcp_errors(),
+    "tcp-keepalive-idle with the client's packets only (tcpdump -r filter \"arp or src host 198.18.1.2\"): "
+    "no SYN-ACK, no server FIN; the client's ACK of the server's ISN means the handshake completed (no SynSent)")
+row("tcp-rst-forged.pcap", "-", 'map(select(.error != null)) | length == 0',
+    "scapy on the router forges, while the client is in SYN-SENT (first SYN-ACK dropped on the router), an "
+    "RST,ACK acking ISN+12346 and a bare RST; RFC 9293 3.10.7.3 makes both unacceptable, the client "
+    "retransmits the same SYN and the handshake completes; request, response, normal close: no entry")
+row("tcp-rst-forged.pcap", "--stats",
+    '.[0].tcp.invalid_rst == 2 and .[0].tcp.SynSent == 0 and .[0].tcp.Reset == 0',
+    "the two forged RSTs counted in tcp.invalid_rst, changing nothing")
+AFTER_NEWER = "tests/golden/fixtures/tcp-keepalive-idle.pcap"
+row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors(),
+    "two files, the later one given first (tcp-keepalive-idle is recorded after tcp-healthy): time goes "
+    "back between them; no SynSent, CloseWait or LastAck with waits of years")
+row("tcp-healthy.pcap", "--stats " + AFTER_NEWER,
+    '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0',
+    "the step back in time is counted once in packets.time_reversals")
+
+# The case each option set is: STEM.CASE.opts holds the options.
+CASES = {"-": None, "--stats": "stats", T2000: "timeout",
+         AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats"}
+HEADER = "# Written by tests/golden/gen-checks.py: edit the checks there and re-run it.\n"
+
+
+def stem(fixture):
+    for ext in (".pcap.gz", ".pcapng.gz", ".pcapng", ".pcap"):
+        if fixture.endswith(ext):
+            return fixture[:-len(ext)]
+    raise SystemExit(f"{fixture}: not a capture name")
+
+
+out = sys.argv[1]
+files = {}
+for fixture, options, expect, description in rows:
+    assert os.path.exists(os.path.join(out, fixture)), fixture
+    case = CASES[options]
+    base = stem(fixture) if case is None else f"{stem(fixture)}.{case}"
+    files.setdefault(base, (options, []))[1].append((expect, description))
+for old in glob.glob(os.path.join(out, "*.checks")) + glob.glob(os.path.join(out, "*.opts")):
+    os.remove(old)
+for base, (options, checks) in files.items():
+    with open(os.path.join(out, base + ".checks"), "w") as f:
+        f.write(HEADER)
+        for expect, description in checks:
+            f.write(f"# {description}\n{expect}\n")
+    if options != "-":
+        with open(os.path.join(out, base + ".opts"), "w") as f:
+            f.write(options + "\n")
+print(f"{len(rows)} checks in {len(files)} cases", file=sys.stderr)

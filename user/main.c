@@ -3,8 +3,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-
-#define FAULTLINE_VERSION "0.1.0"
+#include "core/version.h"
 
 static const char usage[] =
 	"usage: faultline COMMAND [OPTIONS]\n"

@@ -19,8 +19,13 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
+#include <string.h>
 
+#include "core/bytes.h"
 #include "core/decode.h"
+#include "core/defrag.h"
 #include "core/flow.h"
 #include "stream/stream.h"
 #include "track/icmp.h"
@@ -38,9 +43,11 @@ struct pipeline {
 	struct stream_env env;
 	struct flow_table *flows;
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
+	struct defrag *defrag;           /* IP fragments waiting for the rest of their datagram */
 	uint64_t now_ns;                 /* newest packet or tick time */
 	uint64_t last_pkt_ns;            /* the previous packet's own time */
 	uint64_t next_scan_ns;
+	struct fl_tunnels packet_tunnels;  /* the ICMP message being handled came through these */
 	struct packet_observer observers[MAX_OBSERVERS];
 	unsigned n_observers;
 };
@@ -69,6 +76,11 @@ static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 	}
 	stream_free(&p->env, f);
 	kernel_events_forget_flow(p->kernel, &p->track, f);
+	if (f->tunnels) {
+		p->stats->memory.flow_bytes -= sizeof(*f->tunnels);
+		free(f->tunnels);
+		f->tunnels = NULL;
+	}
 	for (unsigned i = 0; i < p->n_observers; i++)
 		if (p->observers[i].flow_end)
 			p->observers[i].flow_end(p->observers[i].ctx, f);
@@ -84,11 +96,14 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	emitter_init(&p->em, stats);
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
 	p->kernel = kernel_events_new();
-	if (!p->flows || !p->kernel ||
+	p->defrag = defrag_new((uint64_t)cfg->defrag_memcap_mb << 20,
+			       cfg->defrag_timeout_ms * 1000000ull, &stats->ip);
+	if (!p->flows || !p->kernel || !p->defrag ||
 	    track_env_init(&p->track, p->flows, &p->em, &p->cfg, stats) < 0 ||
 	    stream_env_init(&p->env, p->flows, &p->em, &p->cfg, stats) < 0) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
+		defrag_free(p->defrag);
 		emitter_free(&p->em);
 		free(p);
 		errno = ENOMEM;
@@ -103,6 +118,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	flow_table_free(p->flows);
 	kernel_events_free(p->kernel);
+	defrag_free(p->defrag);
 	emitter_free(&p->em);
 	free(p);
 }
@@ -182,6 +198,7 @@ static void advance_clock(struct pipeline *p, uint64_t ts_ns)
 {
 	if (ts_ns > p->now_ns)
 		p->now_ns = ts_ns;
+	defrag_expire(p->defrag, p->now_ns);
 	run_timers(p);
 	if (p->now_ns >= p->next_scan_ns) {
 		kernel_events_run(p->kernel, &p->track, p->flows, p->now_ns);
@@ -229,6 +246,7 @@ static void icmp_error(struct pipeline *p, struct flow *f, int side, const struc
 		.version = icmp->version, .type = icmp->type, .code = icmp->code,
 		.type_name = icmp->type_name, .code_name = icmp->code_name,
 		.dir = side == f->client ? DISSECT_TO_SERVER : DISSECT_TO_CLIENT,
+		.quoted_df = icmp->quoted_df,
 		.quoted_payload = q->payload, .quoted_len = q->payload_caplen,
 	};
 	stream_icmp_error(&p->env, f, side, &di, ts);
@@ -240,6 +258,80 @@ static void notify_observers(struct pipeline *p, const struct fl_packet *pkt, st
 		p->observers[i].packet(p->observers[i].ctx, pkt, f);
 }
 
+/* stats.tunnels: the encapsulations of a decoded packet, from layer `from` on. */
+static uint8_t count_tunnels(struct pipeline *p, const struct decoded *d, uint8_t from,
+			     enum decode_result r)
+{
+	if (r != DECODE_OK && r != DECODE_FRAGMENT)
+		return from;
+	for (uint8_t i = from; i < d->n_tunnels; i++)
+		if (d->tunnels[i].type <= FL_TUNNEL_MPLS)
+			p->stats->tunnels.packets[d->tunnels[i].type]++;
+	return d->n_tunnels;
+}
+
+/*
+ * The flow a fragment belongs to, for the observers (the recorder keeps a
+ * failing conversation's fragments with it): known from the transport header
+ * in the first fragment, or for a later one from the first fragment held.  A
+ * first fragment starts its UDP or ICMP echo flow.
+ */
+static struct flow *fragment_flow(struct pipeline *p, const struct decoded *d, uint64_t ts)
+{
+	const struct fl_fragment *fr = &d->frag;
+	uint8_t head[8];
+	int side;
+	bool first = fr->offset == 0;
+	if (first && fr->data_caplen >= 8)
+		memcpy(head, fr->data, 8);
+	else if (first || !defrag_first_bytes(p->defrag, d, head, 8))
+		return NULL;
+	uint16_t a = be16(head), b = be16(head + 2), id = be16(head + 4);
+	switch (fr->proto) {
+	case FL_IPPROTO_UDP:
+		if (decode_is_tunnel_port(a, b))
+			return NULL;     /* the flow is inside: known once the datagram is whole */
+		return flow_lookup(p->flows, &d->src, a, &d->dst, b, fr->proto, ts, first, &side);
+	case FL_IPPROTO_TCP:
+		return flow_find(p->flows, &d->src, a, &d->dst, b, fr->proto, &side);
+	case FL_IPPROTO_ICMP:
+	case FL_IPPROTO_ICMPV6:
+		if (head[0] != (fr->proto == FL_IPPROTO_ICMP ? ICMP_ECHO : ICMP6_ECHO_REQUEST))
+			return NULL;
+		return flow_lookup(p->flows, &d->src, id, &d->dst, id, fr->proto, ts, first, &side);
+	default:
+		return NULL;
+	}
+}
+
+/* A tunneled flow remembers how it was carried (its first packet's tunnels). */
+static void flow_set_tunnels(struct pipeline *p, struct flow *f, const struct decoded *d)
+{
+	if (!f || !d->n_tunnels || f->tunnels)
+		return;
+	f->tunnels = malloc(sizeof(*f->tunnels));
+	if (!f->tunnels)
+		return;
+	p->stats->memory.flow_bytes += sizeof(*f->tunnels);
+	f->tunnels->n = d->n_tunnels;
+	memcpy(f->tunnels->t, d->tunnels, sizeof(f->tunnels->t));
+}
+
+/*
+ * ICMP "fragment reassembly time exceeded" quoting a first fragment: what
+ * did the capture see of that datagram?  The receiver gave up on it, so the
+ * capture does too.
+ */
+static void icmp_meet_defrag(struct pipeline *p, struct icmp_info *icmp)
+{
+	if (!icmp->has_quote || !icmp->quote.is_fragment)
+		return;
+	bool reassembly_timeout = icmp->code == 1 &&
+				  (icmp->version == 4 ? icmp->type == ICMP_TIME_EXCEEDED :
+							icmp->type == ICMP6_TIME_EXCEEDED);
+	icmp->has_defrag = defrag_lookup(p->defrag, &icmp->quote, reassembly_timeout, &icmp->defrag);
+}
+
 void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 {
 	struct decoded d;
@@ -247,6 +339,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	struct flow *f = NULL;
 	int side = 0;
 	uint64_t ts = pkt->ts_ns;
+	bool reassembled = false;
 
 	if (p->stats->packets.seen && ts < p->last_pkt_ns)
 		p->stats->packets.time_reversals++;
@@ -260,27 +353,45 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	advance_clock(p, ts);
 
 	enum decode_result r = decode_packet(pkt, &d);
+	uint8_t counted = count_tunnels(p, &d, 0, r);
+	if (r == DECODE_FRAGMENT) {
+		/* The observers (the recorder) see each fragment; the trackers the whole datagram. */
+		notify_observers(p, pkt, fragment_flow(p, &d, ts));
+		const uint8_t *ip;
+		uint32_t len;
+		if (!defrag_add(p->defrag, &d, ts, &ip, &len, &ts))
+			return;
+		r = decode_reassembled(ip, len, d.frag.depth, &d);
+		count_tunnels(p, &d, counted, r);   /* the tunnels inside the datagram */
+		reassembled = true;   /* time: its first fragment's, as if it had come whole then */
+	}
 	if (r == DECODE_MALFORMED)
 		p->stats->packets.decode_errors++;
 	if (r != DECODE_OK || d.fragment) {
-		notify_observers(p, pkt, NULL);
+		if (!reassembled)
+			notify_observers(p, pkt, NULL);
 		return;
 	}
+	p->em.packet_tunnels = NULL;
 
 	switch (d.l4proto) {
 	case FL_IPPROTO_TCP:
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
-		notify_observers(p, pkt, f);
+		if (!reassembled)
+			notify_observers(p, pkt, f);
 		if (!f)
 			return;
+		flow_set_tunnels(p, f, &d);
 		tcp_packet(p, f, side, &d, ts);
 		rearm(p, f);
 		return;
 	case FL_IPPROTO_UDP:
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
-		notify_observers(p, pkt, f);
+		if (!reassembled)
+			notify_observers(p, pkt, f);
 		if (!f)
 			return;
+		flow_set_tunnels(p, f, &d);
 		if (!f->client_known) {
 			/* The first datagram's sender initiated (the stream layer may know better). */
 			f->client = (uint8_t)side;
@@ -291,16 +402,25 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	case FL_IPPROTO_ICMP:
 	case FL_IPPROTO_ICMPV6:
 		f = icmp_track_flow(p->flows, &d, &icmp, ts, &side);
-		notify_observers(p, pkt, f);
-		if (d.l4_caplen < 4)
+		if (!reassembled)
+			notify_observers(p, pkt, f);
+		if (d.l4_caplen < 8)
 			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
+		if (f && flow_is_icmp(f))
+			flow_set_tunnels(p, f, &d);
+		icmp_meet_defrag(p, &icmp);
+		p->em.packet_tunnels = d.n_tunnels ? &p->packet_tunnels : NULL;
+		p->packet_tunnels.n = d.n_tunnels;
+		memcpy(p->packet_tunnels.t, d.tunnels, sizeof(p->packet_tunnels.t));
 		if (icmp_track_packet(&p->track, &d, &icmp, f, side, ts))
 			icmp_error(p, f, side, &icmp, ts);
+		p->em.packet_tunnels = NULL;
 		if (f)
 			rearm(p, f);
 		return;
 	default:
-		notify_observers(p, pkt, NULL);
+		if (!reassembled)
+			notify_observers(p, pkt, NULL);
 		return;
 	}
 }
@@ -339,6 +459,7 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 void pipeline_finish(struct pipeline *p)
 {
 	struct flow *f;
+	defrag_finish(p->defrag);
 	while ((f = flow_oldest(p->flows))) {
 		judge(p, f, true);
 		stream_end(&p->env, f, DISSECT_END_CAPTURE, f->client, p->now_ns);

@@ -357,6 +357,35 @@ t_check "stats without a capture is exit 1" [ $? = 1 ]
 t_check "... and says where it looked" grep -q "none.sock" "$TMP/e.err"
 timeout 5 "$BIN" capture --backend bogus >/dev/null 2>&1
 t_check "a bad --backend is exit 2" [ $? = 2 ]
+# --metrics-listen binds exactly what it is given; anything wrong with it is a usage error.
+for bad in :9464 localhost:9464 127.0.0.1 127.0.0.1:0 '[::1:9464' '*:9464'; do
+	timeout 5 "$BIN" capture --metrics-listen "$bad" --socket "$TMP/e.sock" >/dev/null 2>"$TMP/e.err"
+	t_check "--metrics-listen '$bad' is exit 2" [ $? = 2 ]
+done
+ip netns exec "$NS_CLIENT" timeout 20 "$BIN" capture -i c0 --backend afpacket --socket "$TMP/e.sock" \
+	--metrics-listen 198.18.99.99:9464 >/dev/null 2>"$TMP/e.err"
+t_check "--metrics-listen on an address not on this host is exit 2" [ $? = 2 ]
+t_check "... and the message names it ($(tail -1 "$TMP/e.err"))" grep -q "198.18.99.99:9464" "$TMP/e.err"
+# An interface name that would break a label value: the page stays valid.
+if ns_exec client ip link add 'a"x{' type veth peer name 'b\y' 2>/dev/null; then
+	ns_exec client ip link set 'a"x{' up; ns_exec client ip link set 'b\y' up
+	if CAP_IFACES="-i a\"x{" start_capture oddname --backend afpacket --metrics-listen 127.0.0.1:9465; then
+		ip netns exec "$NS_CLIENT" curl -sf -m 5 http://127.0.0.1:9465/metrics >"$TMP/oddname.metrics"
+		t_check "an interface named a\"x{: /metrics answers" grep -q '^faultline_capture_interfaces 1$' "$TMP/oddname.metrics"
+		if command -v promtool >/dev/null; then
+			t_check "... and promtool check metrics reports nothing" \
+				bash -c "promtool check metrics <'$TMP/oddname.metrics' 2>&1 | awk 'END { exit NR > 0 }'"
+		fi
+		t_check "... and prometheus_client parses it" /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+list(text_string_to_metric_families(open(sys.argv[1]).read()))' "$TMP/oddname.metrics"
+		stop_capture TERM
+	else
+		t_fail "capture starts on an interface named a\"x{"
+	fi
+	ns_exec client ip link del 'a"x{'
+fi
 if start_capture group --backend afpacket --socket-group root; then
 	t_check "--socket-group makes the socket 0660" [ "$(stat -c %a "$SOCK")" = 660 ]
 	stop_capture TERM

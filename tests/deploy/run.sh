@@ -71,7 +71,7 @@ fi
 . tests/netns/lib.sh
 ns_prefix flt-dep
 cleanup() {
-	[ -n "$CAP_PID" ] && pkill -KILL -f "capture -i s0 -o json --duration 20" 2>/dev/null
+	[ -n "$CAP_PID" ] && pkill -KILL -f "capture -i s0 -o json --duration 60" 2>/dev/null
 	ns_teardown
 	rm -rf "$TMP"
 }
@@ -86,7 +86,7 @@ chmod 0755 "$TMP"
 ns_exec server sh -c "mkdir -p /run/faultline && mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
 	exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS \
 	--bounding-set=-all,$CAPS --no-new-privs \
-	'$BIN' capture -i s0 -o json --duration 20 --socket /run/faultline/faultline.sock \
+	'$BIN' capture -i s0 -o json --duration 60 --socket /run/faultline/faultline.sock \
 	--metrics-listen 198.18.6.2:9464 --set tap.tcpStreamChannelTimeoutMs=1000" \
 	>"$TMP/entries.json" 2>"$TMP/capture.err" &
 CAP_PID=$!
@@ -115,31 +115,83 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families
 text = open(sys.argv[1]).read()
 fams = {f.name: f for f in text_string_to_metric_families(text)}
-# Every counter of the stats object must be there (names as metrics.c derives them).
+# The parser strips a counter's _total: names here are family names.
 need = ["faultline_packets_seen", "faultline_packets_dropped", "faultline_packets_decode_errors",
         "faultline_flows_tcp", "faultline_flows_evicted", "faultline_flows_active",
         "faultline_tcp_syn_sent", "faultline_tcp_reset", "faultline_tcp_close_wait",
         "faultline_tcp_last_ack", "faultline_tcp_retransmissions", "faultline_tcp_out_of_order",
         "faultline_tcp_missed_bytes", "faultline_tcp_streams_timed_out", "faultline_icmp_messages",
-        "faultline_icmp_errors", "faultline_entries_total", "faultline_entries_errors",
+        "faultline_icmp_errors", "faultline_entries", "faultline_entries_errors",
         "faultline_kernel_syn_sent", "faultline_kernel_reset", "faultline_kernel_close_wait",
-        "faultline_kernel_last_ack", "faultline_capture_uptime_s", "faultline_capture_info"]
+        "faultline_kernel_last_ack", "faultline_capture_uptime_seconds", "faultline_capture_info",
+        "faultline_build_info", "faultline_http_responses", "faultline_dns_responses",
+        "faultline_tcp_errors", "faultline_bpf_socket_tracepoints", "faultline_bpf_tcp_packets",
+        "process_cpu_seconds", "process_resident_memory_bytes", "process_open_fds",
+        "process_start_time_seconds"]
 missing = [n for n in need if n not in fams]
-errors = {s.labels.get("type"): s.value for s in fams["faultline_entries_errors"].samples} if "faultline_entries_errors" in fams else {}
-syn = [s.value for s in fams.get("faultline_tcp_syn_sent", type("x", (), {"samples": []})).samples]
-print("missing:", missing, "errors:", errors, "syn_sent:", syn)
+def samples(name):
+    return fams[name].samples if name in fams else []
+errors = {s.labels.get("type"): s.value for s in samples("faultline_entries_errors")}
+syn = [s.value for s in samples("faultline_tcp_syn_sent")]
+refused = [s.value for s in samples("faultline_tcp_errors")
+           if s.labels == {"message": "SynSent", "reason": "refused"}]
+build = [s.labels for s in samples("faultline_build_info")]
+tracepoints = [s.value for s in samples("faultline_bpf_socket_tracepoints")]
+bad_names = [n for n in text.split() if n.endswith("_total_total") or n.endswith("_s")]
+print("missing:", missing, "errors:", errors, "syn_sent:", syn, "refused:", refused,
+      "build:", build, "tracepoints:", tracepoints, "bad names:", bad_names)
 ok = not missing and set(errors) >= {"tcp", "icmp", "timeout", "half-connection", "unexpected-eof", "parser-error"} \
-     and syn and syn[0] >= 1
+     and syn and syn[0] >= 1 and refused and refused[0] >= 1 and tracepoints == [1] and not bad_names \
+     and build and set(build[0]) == {"version", "kernel", "backend"} and build[0]["backend"].startswith("ebpf") \
+     and "interfaces=" not in text and '"s0"' not in text
 sys.exit(0 if ok else 1)
 PY
-then t_pass "the scrape parses and holds every counter, with the refused connection counted"
+then t_pass "the scrape parses: every counter, Prometheus names, build_info, process_*, the refused connection in tcp_errors"
 else t_fail "the scrape: $(head -c 600 "$scrape")"; fi
-# The dashboard's metrics exist in a real scrape.
-sed -n 's/^\(faultline_[a-z_]*\).*/\1/p' "$scrape" | sort -u >"$TMP/exported"
+if command -v promtool >/dev/null; then
+	if lint=$(promtool check metrics <"$scrape" 2>&1) && [ -z "$lint" ]; then
+		t_pass "promtool check metrics reports nothing"
+	else
+		t_fail "promtool check metrics: $(head -c 600 <<<"$lint")"
+	fi
+else
+	t_fail "promtool missing (scripts/setup.sh installs the prometheus package)"
+fi
+# The dashboard's metrics exist in a real scrape (families without a sample yet count).
+sed -n -e 's/^\(faultline_[a-z_]*\).*/\1/p' -e 's/^# TYPE \(faultline_[a-z_]*\) .*/\1/p' "$scrape" | sort -u >"$TMP/exported"
 if /usr/bin/python3 tests/deploy/check_manifests.py "$TMP/exported" | grep -q 'FAIL.*exported'; then
 	t_fail "the dashboard uses a metric faultline does not export: $(/usr/bin/python3 tests/deploy/check_manifests.py "$TMP/exported" | grep 'FAIL.*exported')"
 else
 	t_pass "every dashboard metric is exported"
+fi
+
+# 5b. Clients that try to starve the endpoint: 200 idle connections from 20 addresses, 16
+# trickling a request a byte at a time from another, malformed requests.  The scrape still answers.
+for i in $(seq 10 30); do ns_exec client ip addr add 198.18.6.$i/24 dev c0; done
+ns_exec client timeout 30 /usr/bin/python3 tests/deploy/slow_clients.py 198.18.6.2 9464 "$TMP/slow.ready" \
+	198.18.6.30 $(for i in $(seq 10 29); do echo 198.18.6.$i; done) 2>"$TMP/slow.err" &
+SLOW_PID=$!
+for _ in $(seq 1 100); do [ -s "$TMP/slow.ready" ] && break; sleep 0.1; done
+read -r held trickling <"$TMP/slow.ready" 2>/dev/null
+if [ "${held:-0}" -ge 200 ] && [ "${trickling:-0}" -ge 16 ]; then
+	t_pass "the slow clients hold $held idle and $trickling trickling connections"
+else
+	t_fail "the slow clients could not connect: ${held:-none} idle, ${trickling:-none} trickling $(cat "$TMP/slow.err")"
+fi
+code=$(ns_exec client timeout 10 curl -s -m 5 -o "$TMP/slow.metrics" -w '%{http_code}' \
+	http://198.18.6.2:9464/metrics)
+if [ "$code" = 200 ] && grep -q '^faultline_packets_seen_total ' "$TMP/slow.metrics" && kill -0 $SLOW_PID 2>/dev/null; then
+	t_pass "/metrics answers while they hold their connections"
+else
+	t_fail "/metrics with slow clients: HTTP $code"
+fi
+code=$(ns_exec client timeout 10 curl -s -m 5 -o /dev/null -w '%{http_code}' http://198.18.6.2:9464/nothing)
+if [ "$code" = 404 ]; then t_pass "another path is 404"; else t_fail "/nothing: HTTP $code"; fi
+kill $SLOW_PID 2>/dev/null; wait $SLOW_PID 2>/dev/null
+if grep -qi "microhttpd\|MHD" "$TMP/capture.err"; then
+	t_fail "libmicrohttpd wrote to the terminal: $(grep -i 'microhttpd\|MHD' "$TMP/capture.err" | head -3)"
+else
+	t_pass "libmicrohttpd's messages go through faultline's log (none at the default level)"
 fi
 
 # 6. stats --prometheus and the liveness probe's command, over the socket (in the

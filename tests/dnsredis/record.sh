@@ -3,6 +3,7 @@
 # dig against dnsmasq, redis-cli against redis-server, and a small fake Redis
 # server for a reply cut short, in two network namespaces joined by veth.
 #   tests/dnsredis/record.sh            writes tests/dnsredis/fixtures/*.pcap
+#   tests/dnsredis/record.sh NAME...    writes only those (the scenarios all run)
 # The pcaps are committed; run.sh only reads them.  Re-record when the
 # scenarios change, then check that each fixture's NAME[.CASE].checks (written by
 # hand, replay format: tests/README.md) still describe them, and rewrite the
@@ -31,13 +32,16 @@ ns_link client c0 198.18.4.1/24,fd18:4::1/64 server s0 198.18.4.2/24,fd18:4::2/6
 ip -n "$(ns_name server)" addr add 198.18.4.3/24 dev s0
 mkdir -p "$OUT"
 
+ONLY=" $* "
 TCPDUMP_PID=
-capture_start() {   # capture_start NAME: tcpdump on the client's interface
+capture_start() {   # capture_start NAME [NS]: tcpdump on the client's interface c0
+	TCPDUMP_PID=
+	[ "$ONLY" = "  " ] || [[ "$ONLY" == *" $1 "* ]] || return 0
 	rm -f "$OUT/$1.pcap"
 	# Not through the ns_exec function: a backgrounded function is a subshell
 	# that would run our EXIT trap when tcpdump's SIGINT reaches it.
-	ip netns exec "$(ns_name client)" tcpdump -i c0 --immediate-mode -U -n -s 0 -w "$OUT/$1.pcap" \
-		2>"$TMP/tcpdump-$1.err" &
+	ip netns exec "$(ns_name "${2:-client}")" tcpdump -i c0 --immediate-mode -U -n -s 0 \
+		-w "$OUT/$1.pcap" 2>"$TMP/tcpdump-$1.err" &
 	TCPDUMP_PID=$!
 	local i
 	for i in $(seq 1 50); do
@@ -47,6 +51,7 @@ capture_start() {   # capture_start NAME: tcpdump on the client's interface
 	echo "tcpdump did not start" >&2; return 1
 }
 capture_stop() {
+	[ -n "$TCPDUMP_PID" ] || return 0
 	sleep 0.3
 	kill -INT "$TCPDUMP_PID"
 	wait "$TCPDUMP_PID" || true
@@ -120,6 +125,94 @@ capture_start dns-midstream
 wait "$DIG_PID" || true
 capture_stop dns-midstream
 
+# A query to a DNS server on port 5353 that is not there: unicast, so plain DNS
+# (not mDNS), and the ICMP port unreachable fails it.
+capture_start dns-5353-icmp
+ns_exec client $DIG -p 5353 @198.18.4.3 ok.test A || true
+capture_stop dns-5353-icmp
+
+# A client retrying one query on its socket (as glibc's resolver does: same
+# port, same id) with a server that answers every copy 1.5 s later: sent at
+# 0 s and 1 s, answered at 1.5 s and 2.5 s, both answers read.  (dig retries
+# from a new port: another flow.)
+ip -n "$(ns_name server)" addr add 198.18.4.6/24 dev s0
+cat >"$TMP/slowall.py" <<'EOF'
+import socket, threading, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.4.6", 53))
+s.settimeout(8)
+def answer(q, peer):
+    time.sleep(1.5)
+    # QR, AA, RD, RA; one A record pointing at the question
+    hdr = q[:2] + bytes([q[2] | 0x84, 0x80]) + q[4:6] + b"\x00\x01\x00\x00\x00\x00"
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    question = q[12:end + 5]
+    s.sendto(hdr + question + b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" +
+             bytes([198, 18, 4, 9]), peer)
+threads = []
+try:
+    for _ in range(2):
+        q, peer = s.recvfrom(4096)
+        t = threading.Thread(target=answer, args=(q, peer))
+        t.start()
+        threads.append(t)
+except socket.timeout:
+    pass
+for t in threads:
+    t.join()
+EOF
+ns_bg server python3 "$TMP/slowall.py"
+for i in $(seq 1 50); do
+	ns_exec server ss -Hlun "sport = :53" | grep -q 198.18.4.6 && break
+	sleep 0.1
+done
+capture_start dns-retries
+ns_exec client python3 - <<'EOF'
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(("198.18.4.6", 53))
+q = struct.pack(">6H", 0x5151, 0x0100, 1, 0, 0, 0) + b"\x04slow\x04test\x00\x00\x01\x00\x01"
+s.send(q)
+s.settimeout(1)
+answers = 0
+try:
+    s.recv(4096)
+    answers += 1
+except socket.timeout:
+    s.send(q)   # no answer within a second: the same query again
+s.settimeout(3)
+while answers < 2:
+    try:
+        s.recv(4096)
+        answers += 1
+    except socket.timeout:
+        break
+EOF
+capture_stop dns-retries
+
+# Queries nobody has to answer: a NetBIOS name query broadcast on the segment,
+# and a DNS query to the limited broadcast address; nobody answers either.
+capture_start dns-broadcast
+ns_exec client python3 - <<'EOF'
+import socket, struct
+def nbname(name):
+    raw = (name.ljust(15)[:15] + "\x00").encode()
+    return bytes([32]) + bytes(c for ch in raw for c in ((ch >> 4) + 65, (ch & 15) + 65)) + b"\x00"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"c0")
+# NBNS name query: RD + broadcast flags, one question of type NB, class IN
+s.sendto(struct.pack(">6H", 0x4242, 0x0110, 1, 0, 0, 0) + nbname("NOBODY") + b"\x00\x20\x00\x01",
+         ("198.18.4.255", 137))
+# a DNS query for ok.test to 255.255.255.255
+s.sendto(struct.pack(">6H", 0x4343, 0x0100, 1, 0, 0, 0) + b"\x02ok\x04test\x00\x00\x01\x00\x01",
+         ("255.255.255.255", 53))
+EOF
+sleep 1
+capture_stop dns-broadcast
+
 capture_start dns-tcp
 ns_exec client $DIG +tcp @198.18.4.2 ok.test A
 capture_stop dns-tcp
@@ -127,6 +220,37 @@ capture_stop dns-tcp
 capture_start dns-tcp-keepopen
 ns_exec client $DIG +tcp +keepopen @198.18.4.2 ok.test A missing.nx.test AAAA
 capture_stop dns-tcp-keepopen
+
+# An ICMP Redirect for a query whose answer still arrives: the client routes the
+# server's address through a router on its own segment (a bridge in the router
+# namespace), which forwards the query to the server on the same segment and
+# tells the client, with a Redirect, to use the server directly.  The answer
+# comes straight back.
+ns_add rcli
+ns_add rtr
+ns_add rsrv
+ns_link rcli c0 198.18.5.1/24 rtr rc ""
+ns_link rsrv s0 198.18.5.3/24 rtr rs ""
+ip -n "$(ns_name rtr)" link add br0 type bridge
+ip -n "$(ns_name rtr)" link set rc master br0
+ip -n "$(ns_name rtr)" link set rs master br0
+ip -n "$(ns_name rtr)" addr add 198.18.5.2/24 dev br0
+ip -n "$(ns_name rtr)" link set br0 up
+ns_exec rtr sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=1 \
+	net.ipv4.conf.br0.send_redirects=1
+ip -n "$(ns_name rtr)" route add 198.18.6.53/32 via 198.18.5.3
+ip -n "$(ns_name rsrv)" addr add 198.18.6.53/32 dev lo
+ip -n "$(ns_name rcli)" route add 198.18.6.53/32 via 198.18.5.2
+ns_bg rsrv dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+	--listen-address=198.18.6.53 --address=/ok.test/198.18.4.9 \
+	--pid-file="$TMP/dnsmasq-r.pid" --log-facility="$TMP/dnsmasq-r.log"
+for i in $(seq 1 50); do
+	ns_exec rsrv ss -Hlun "sport = :53" | grep -q 198.18.6.53 && break
+	sleep 0.1
+done
+capture_start dns-redirect rcli
+ns_exec rcli $DIG @198.18.6.53 ok.test A
+capture_stop dns-redirect
 
 # ---- Redis ----
 ns_bg server redis-server --bind 198.18.4.2 --port 6379 --save '' --appendonly no \

@@ -32,6 +32,24 @@ It also writes two files that no kernel would send, built packet by packet
                       packets of a refused connection: each must be counted in
                       packets.decode_errors and skipped, and the connection
                       still reported
+
+Fragments and encapsulations that no tool here can produce (written only when
+the recorded fixture they start from is there):
+
+  tcp-refused-mpls.pcap  tcp-refused with an MPLS label stack (1000, 2000) in every
+                      IP frame: this kernel has no mpls_router module
+  geneve.pcap         the recorded vxlan.pcap with each VXLAN header replaced by a
+                      Geneve header (VNI 42, one 4-byte option): no geneve module
+  gtp-frag.pcap       the HTTP exchanges of tcp-healthy.pcap carried in GTP-U
+                      (TEID 0x1234 up, 0x5678 down), outer IP fragmented at 96 bytes
+  echo-ts0.pcap       echo exchanges at packet time 0: one unanswered request, one
+                      reply whose request was not captured, one answered pair
+  truncated.pcap      6 frames whose IP or ICMP header (or a tunnel's inner one) is
+                      cut: each must be a decode error
+  frag-edge.pcap      fragment rules: an IPv4 overlap (first wins: the DNS name
+                      survives), a duplicate, an IPv6 overlap (datagram dropped),
+                      a tiny first fragment, one past 65535 bytes, a datagram that
+                      times out (31 s later), one incomplete at the end
 """
 import gzip
 import os
@@ -195,6 +213,169 @@ def malformed(d):
     return out
 
 
+# ---------------------------------------------------------------- fragments and tunnels
+
+
+def frames_of(path):
+    lt, snap, pkts = read_pcap(path)
+    if lt != 1:
+        raise SystemExit(f"{path}: link type {lt}, expected Ethernet (1)")
+    return snap, pkts
+
+
+def mpls(d):
+    """tcp-refused with two MPLS labels (1000, then 2000 bottom of stack) on every IP frame."""
+    snap, pkts = frames_of(os.path.join(d, "tcp-refused.pcap"))
+    stack = struct.pack(">II", 1000 << 12 | 64, 2000 << 12 | 0x100 | 64)
+    out_pkts = []
+    for sec, usec, orig, data in pkts:
+        if ethertype(data) == ETH_IPV4:
+            data = data[:12] + struct.pack(">H", 0x8847) + stack + data[14:]
+            orig += len(stack)
+        out_pkts.append((sec, usec, orig, data))
+    out = os.path.join(d, "tcp-refused-mpls.pcap")
+    write_pcap(out, 1, snap, out_pkts)
+    return out
+
+
+def geneve(d):
+    """vxlan.pcap re-encapsulated in Geneve (UDP 6081), same inner frames and times."""
+    from scapy.all import Ether, IP, UDP, raw
+    snap, pkts = frames_of(os.path.join(d, "vxlan.pcap"))
+    out_pkts = []
+    for sec, usec, orig, data in pkts:
+        outer = Ether(data)
+        if not outer.haslayer(UDP) or outer[UDP].dport != 4789:
+            continue
+        inner = bytes(outer[UDP].payload)[8:]
+        vni = bytes(outer[UDP].payload)[4:7]
+        # version 0, 2 option words; no flags; protocol 0x6558 (Ethernet); VNI; reserved;
+        # option class 0x0102 type 0x80 length 1: 4 bytes of data
+        hdr = bytes([0x02, 0x00, 0x65, 0x58]) + vni + b"\x00" + \
+            bytes([0x01, 0x02, 0x80, 0x01]) + b"opt1"
+        f = Ether(src=outer.src, dst=outer.dst) / IP(src=outer[IP].src, dst=outer[IP].dst,
+                                                     id=outer[IP].id, ttl=outer[IP].ttl) / \
+            UDP(sport=outer[UDP].sport, dport=6081) / (hdr + inner)
+        b = raw(f)
+        out_pkts.append((sec, usec, len(b), b))
+    out = os.path.join(d, "geneve.pcap")
+    write_pcap(out, 1, snap, out_pkts)
+    return out
+
+
+def gtp_frag(d):
+    """tcp-healthy's HTTP packets in GTP-U, the outer IP datagrams fragmented."""
+    from scapy.all import Ether, IP, UDP, TCP, fragment, raw
+    snap, pkts = frames_of(os.path.join(d, "tcp-healthy.pcap"))
+    out_pkts = []
+    ident = 0x100
+    for sec, usec, orig, data in pkts:
+        e = Ether(data)
+        if not e.haslayer(TCP):
+            continue
+        inner = raw(e[IP])
+        up = e[IP].src == C
+        gtp = bytes([0x30, 0xFF]) + struct.pack(">HI", len(inner), 0x1234 if up else 0x5678)
+        ident += 1
+        o = IP(src="198.18.3.1" if up else "198.18.3.2", dst="198.18.3.2" if up else "198.18.3.1",
+               id=ident) / UDP(sport=2152, dport=2152) / (gtp + inner)
+        parts = fragment(o, fragsize=96) if len(raw(o)) > 160 else [o]
+        for i, p in enumerate(parts):
+            b = raw(Ether(src=e.src, dst=e.dst) / p)
+            out_pkts.append((sec, usec + i, len(b), b))
+    out = os.path.join(d, "gtp-frag.pcap")
+    write_pcap(out, 1, snap, out_pkts)
+    return out
+
+
+def echo_ts0(d):
+    from scapy.all import Ether, IP, ICMP, raw
+    to_s, to_c = Ether(src=CMAC, dst=RMAC), Ether(src=RMAC, dst=CMAC)
+    frames = [
+        to_s / IP(src=C, dst=S) / ICMP(type=8, id=0x77, seq=1) / b"unanswered",
+        to_c / IP(src=S, dst=C) / ICMP(type=0, id=0x78, seq=5) / b"no request",
+        to_s / IP(src=C, dst=S) / ICMP(type=8, id=0x79, seq=1) / b"answered",
+        to_c / IP(src=S, dst=C) / ICMP(type=0, id=0x79, seq=1) / b"answered",
+    ]
+    pkts = [(0, 0, len(raw(f)), raw(f)) for f in frames]
+    out = os.path.join(d, "echo-ts0.pcap")
+    write_pcap(out, 1, 262144, pkts)
+    return out
+
+
+def truncated_frames():
+    from scapy.all import Ether, IP, IPv6, UDP, GRE, TCP, raw
+    eth4 = raw(Ether(src=CMAC, dst=RMAC, type=0x0800))
+    inner = raw(IP(src="198.19.9.1", dst="198.19.9.2") / TCP(sport=40600, dport=80, flags="S"))
+    inner6 = raw(IPv6(src="fd18:9::1", dst="fd18:9::2") / TCP(sport=40601, dport=80, flags="S"))
+    vxlan = bytes([0x08, 0, 0, 0, 0, 0, 42, 0]) + raw(Ether(src=CMAC, dst=RMAC, type=0x0800))
+    gtp = bytes([0x30, 0xFF]) + struct.pack(">HI", 20, 0x1234)
+    return [
+        ("ICMP header cut at 4 bytes (IP length says so)",
+         eth4 + raw(IP(src=C, dst=S, proto=1) / b"\x08\x00\xf7\xff")),
+        ("IPv4 inside GRE cut at 12 bytes", eth4 + raw(IP(src=C, dst=S) / GRE(proto=0x0800) / inner[:12])),
+        ("IPv4 inside VXLAN cut at 10 bytes",
+         eth4 + raw(IP(src=C, dst=S) / UDP(sport=40602, dport=4789) / (vxlan + inner[:10]))),
+        ("IPv6 inside GTP-U cut at 20 bytes",
+         eth4 + raw(IP(src=C, dst=S) / UDP(sport=2152, dport=2152) / (gtp + inner6[:20]))),
+        ("MPLS stack without its bottom label",
+         raw(Ether(src=CMAC, dst=RMAC, type=0x8847)) + struct.pack(">I", 1000 << 12 | 64)),
+        ("Geneve header cut at 4 bytes",
+         eth4 + raw(IP(src=C, dst=S) / UDP(sport=40603, dport=6081) / b"\x00\x00\x65\x58")),
+    ]
+
+
+def truncated(d):
+    frames = [f for _, f in truncated_frames()]
+    pkts = [(T0, i * 1000, len(f), f) for i, f in enumerate(frames)]
+    out = os.path.join(d, "truncated.pcap")
+    write_pcap(out, 1, 262144, pkts)
+    return out
+
+
+def frag_edge(d):
+    from scapy.all import Ether, IP, IPv6, IPv6ExtHdrFragment, UDP, DNS, DNSQR, raw
+    to_s = Ether(src=CMAC, dst=RMAC)
+    frames = []
+
+    def v4(ident, off, chunk, more, proto=17, src=C):
+        return to_s / IP(src=src, dst=S, id=ident, proto=proto, flags="MF" if more else 0,
+                         frag=off // 8) / chunk
+
+    # A: a DNS query in 4 fragments; the third overlaps the second with other bytes
+    q = raw(UDP(sport=40700, dport=53) / DNS(id=0x4444, qd=DNSQR(qname="aaaaaaaa.first-wins.test")))
+    frames += [v4(0xA1, 0, q[:16], True), v4(0xA1, 16, q[16:40], True),
+               v4(0xA1, 24, b"X" * 16, True), v4(0xA1, 40, q[40:], False)]
+    # a duplicate of a fragment already held (datagram B, which completes after it)
+    b = raw(UDP(sport=40701, dport=53) / DNS(id=0x4445, qd=DNSQR(qname="duplicate.test")))
+    frames += [v4(0xB1, 0, b[:16], True), v4(0xB1, 0, b[:16], True), v4(0xB1, 16, b[16:], False)]
+    # the server answers both (whole datagrams): the exchanges are healthy
+    to_c = Ether(src=RMAC, dst=CMAC)
+    for port, ident, name in ((40700, 0x4444, "aaaaaaaa.first-wins.test"), (40701, 0x4445, "duplicate.test")):
+        frames.append(to_c / IP(src=S, dst=C) / UDP(sport=53, dport=port) /
+                      DNS(id=ident, qr=1, rcode=3, qd=DNSQR(qname=name)))
+    # C: IPv6, the second fragment overlaps the first: the whole datagram goes (RFC 5722)
+    c = raw(UDP(sport=40702, dport=53) / DNS(id=0x4446, qd=DNSQR(qname="overlap-v6.test")))
+    to_s6 = Ether(src=CMAC, dst=RMAC)
+    frames += [
+        to_s6 / IPv6(src=C6, dst=S6) / IPv6ExtHdrFragment(id=0xC1, m=1, offset=0, nh=17) / c[:16],
+        to_s6 / IPv6(src=C6, dst=S6) / IPv6ExtHdrFragment(id=0xC1, m=0, offset=1, nh=17) / c[8:],
+    ]
+    # a tiny first fragment: 4 bytes, not even the UDP header (RFC 1858)
+    frames.append(v4(0xD1, 0, b"\x9e\x5d\x00\x35", True))
+    # a fragment that would end past 65535 bytes
+    frames.append(v4(0xE1, 65528, b"z" * 64, False))
+    # F: the first half of a datagram that times out (tap.defragTimeoutMs) when G comes
+    frames.append(v4(0xF1, 0, q[:16], True))
+    pkts = [(T0, i * 1000, len(raw(f)), raw(f)) for i, f in enumerate(frames)]
+    # G: 31 s later, half a datagram still held when the capture ends
+    g = v4(0x61, 0, q[:16], True)
+    pkts.append((T0 + 31, 1000, len(raw(g)), raw(g)))
+    out = os.path.join(d, "frag-edge.pcap")
+    write_pcap(out, 1, 262144, pkts)
+    return out
+
+
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "fixtures")
     made = []
@@ -232,6 +413,11 @@ def main():
         made.append(out)
     made.append(crafted(d))
     made.append(malformed(d))
+    made += [echo_ts0(d), truncated(d), frag_edge(d)]
+    if os.path.exists(os.path.join(d, "tcp-healthy.pcap")):
+        made += [mpls(d), gtp_frag(d)]
+    if os.path.exists(os.path.join(d, "vxlan.pcap")):
+        made.append(geneve(d))
     for m in made:
         print("  derived", os.path.basename(m), file=sys.stderr)
 

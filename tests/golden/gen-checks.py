@@ -388,8 +388,104 @@ row("tcp-healthy.pcap", "--stats " + AFTER_NEWER,
     '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0',
     "the step back in time is counted once in packets.time_reversals")
 
+# ---------------------------------------------------------------- fragments and tunnels
+row("frag-timeout.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .icmp.original.reassembly.capture == "timed_out" '
+    'and .icmp.original.reassembly.fragments == 1 and .icmp.original.reassembly.bytes == 1000) and '
+    '(map(select(.icmp.type == 8)) | length == 0)',
+    "the capture saw the same datagram's fragments: one fragment of 1000 bytes, never completed; the ICMP "
+    "entry says so, and the half echo request (never whole) is no echo entry")
+row("frag-timeout-v6.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .icmp.original.reassembly.capture == "timed_out" '
+    'and .icmp.original.reassembly.fragments == 1) and (map(select(.icmp.type == 128)) | length == 0)',
+    "IPv6 twin: the ICMPv6 time exceeded meets the capture's own incomplete datagram")
+row("frag-timeout.pcap", "--stats", '.[0].ip.fragments == 1 and .[0].ip.reassembled == 0 and '
+    '.[0].ip.defrag_timeouts == 1 and .[0].packets.decode_errors == 0',
+    "the one fragment is counted, and timed out when the server's ICMP said it did")
+row("ip-fragments.pcap", "--stats", '.[0].ip.fragments == 7 and .[0].ip.reassembled == 2 and '
+    '.[0].ip.defrag_dropped == 0',
+    "3 request and 4 reply fragments make 2 datagrams")
+row("ipv6-ext.pcap", "--stats", '.[0].ip.reassembled == 2 and .[0].ip.defrag_dropped == 0',
+    "the fragmented ping6 request and reply are reassembled")
+for f, c, s, d in (("dns-frag.pcap", C, S, "IPv4"), ("dns-frag-v6.pcap", C6, S6, "IPv6")):
+    row(f, "-",
+        'map(select(.protocol == "dns")) | length == 1 and (.[0] | .error == null and '
+        f'.src.ip == "{c}" and .dst.ip == "{s}" and .dst.port == 53 and .request.questions[0].name == "big.test" '
+        'and .request.questions[0].type == "TXT" and .response.rcode_name == "NOERROR" and .response.answers == 1)',
+        f"dnsmasq answers a TXT query with a 3000-byte record; over the server link's MTU 1280 the {d} answer "
+        "comes in 3 fragments: reassembled, the DNS exchange is whole (was: response missing)")
+    row(f, "--stats", '.[0].ip.fragments == 3 and .[0].ip.reassembled == 1 and .[0].packets.decode_errors == 0',
+        "3 fragments, one datagram, no decode error (the first fragment used to be one)")
+
+
+VX_OUTER = f'.tunnel[0].outer.src == "{C}" and .tunnel[0].outer.dst == "{S}"'
+for f, kind, d in (("vxlan.pcap", "vxlan", "a VXLAN overlay (VNI 42, UDP 4789, ip link type vxlan)"),
+                   ("geneve.pcap", "geneve", "derived from vxlan.pcap: every VXLAN header replaced by a Geneve "
+                    "header (VNI 42, one option); this kernel has no geneve module")):
+    row(f, "-",
+        '(map(select(.error != null)) | length == 1 and (.[0] | .protocol == "tcp" and .error.message == "SynSent" '
+        'and .tcp.reason == "refused" and .src.ip == "198.19.42.1" and .dst.ip == "198.19.42.2" and '
+        f'.dst.port == 9999 and .tunnel[0].type == "{kind}" and .tunnel[0].vni == 42 and {VX_OUTER})) and '
+        '(map(select(.protocol == "http")) | length == 1 and (.[0] | .response.status == 200 and '
+        f'.dst.port == 8080 and .tunnel[0].type == "{kind}" and .tunnel[0].vni == 42))',
+        f"{d}: the inner flows are the flows: a refused connect and an HTTP GET, each with its tunnel")
+    row(f, f"-f 'tunnel[0].type==\"{kind}\"'", 'length == 2', "KFL filters on the tunnel")
+row("vxlan-8472.pcap", "-",
+    'map(select(.error != null)) | length == 1 and (.[0] | .error.message == "SynSent" and '
+    f'.tcp.reason == "refused" and .dst.ip == "198.19.42.2" and .tunnel[0].type == "vxlan" and {VX_OUTER})',
+    "the VXLAN overlay on the Linux kernel's old default port 8472: a refused connect")
+row("tcp-refused-mpls.pcap", "-",
+    refused(C, S) + ' and (.[0] | .tunnel == [{"type": "mpls", "labels": [1000, 2000]}])',
+    "derived: tcp-refused with an MPLS label stack (1000, 2000) on every IP frame (ethertype 0x8847); "
+    "no mpls_router module here")
+row("gtp-frag.pcap", "-",
+    '(map(select(.protocol == "http")) | length == 2 and all(.[]; .error == null and .response.status == 200 and '
+    '.tunnel[0].type == "gtp" and .tunnel[0].teid == 4660 and .tunnel[0].outer.src == "198.18.3.1")) and '
+    '(map(select(.error != null)) | length == 0)',
+    "derived: tcp-healthy's two HTTP exchanges carried in GTP-U, the outer UDP datagrams fragmented at 96 "
+    "bytes: reassembled, then the inner packets decoded")
+row("gtp-frag.pcap", "--stats", '.[0].ip.reassembled >= 2 and .[0].packets.decode_errors == 0',
+    "the fragmented outer datagrams are reassembled, not decode errors")
+row("echo-ts0.pcap", "-",
+    'length == 3 and (map(select(.icmp.id == 119)) | .[0].response == null and .[0].ts == "1970-01-01T00:00:00.000000Z") '
+    'and (map(select(.icmp.id == 121)) | .[0].elapsed_ms == 0)',
+    "derived: echo requests and replies at packet time 0: the unanswered one is reported (used to crash)")
+row("truncated.pcap", "--stats", '.[0].packets.decode_errors == 6',
+    "derived: ICMP header cut at 4 bytes, IPv4 in GRE cut, IPv4 in VXLAN cut, IPv6 in GTP-U cut, MPLS "
+    "without a bottom label, Geneve cut: each one decode error (none counted before)")
+row("icmp6-cut-exthdr.pcap", "-",
+    'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .icmp.type == 1 and .icmp.code == 4 and '
+    f'.icmp.original.protocol == "udp" and .icmp.original.src.ip == "{C6}" and .icmp.original.dst.ip == "{S6}" '
+    'and .icmp.original.src.port == null)',
+    "a UDP datagram behind a 1336-byte destination options header to a closed port: the port unreachable "
+    "quotes 1232 bytes, cutting the options header; the quote still gives addresses and protocol (no ports: "
+    "the UDP header is not in it)")
+row("frag-edge.pcap", "-",
+    '(map(select(.protocol == "dns")) | length == 2 and all(.[]; .error == null and '
+    '.response.rcode_name == "NXDOMAIN") and '
+    '(map(.request.questions[0].name) | sort == ["aaaaaaaa.first-wins.test", "duplicate.test"]))',
+    "derived: the IPv4 overlap keeps the bytes that came first (the DNS name survives, and the server's "
+    "answer matches it), the duplicate is dropped and its datagram completes, the overlapping IPv6 "
+    "datagram is dropped")
+row("frag-edge.pcap", "--stats",
+    '.[0].ip.fragments == 13 and .[0].ip.reassembled == 2 and .[0].ip.defrag_overlaps == 1 and '
+    '.[0].ip.defrag_timeouts == 1 and .[0].ip.defrag_dropped_by.overlap == 2 and '
+    '.[0].ip.defrag_dropped_by.duplicate == 1 and .[0].ip.defrag_dropped_by.tiny == 1 and '
+    '.[0].ip.defrag_dropped_by.too_far == 1 and .[0].ip.defrag_dropped_by.capture_end == 1 and '
+    '.[0].ip.defrag_dropped == 6',
+    "each fragment rule counted once: IPv4 overlap, IPv6 overlap (2 fragments), duplicate, tiny, too far, "
+    "a timeout (the next fragment comes 31 s later), one incomplete at the end")
+row("vxlan.pcap", "--stats", '.[0].tunnels.vxlan >= 10 and .[0].tunnels.geneve == 0 and .[0].flows.tcp == 2',
+    "stats.tunnels counts the VXLAN packets that carried IP (16 on the wire, 2 of them ARP)")
+row("geneve.pcap", "--stats", '.[0].tunnels.geneve >= 10 and .[0].tunnels.vxlan == 0', "the same for Geneve")
+row("tcp-refused-mpls.pcap", "--stats", '.[0].tunnels.mpls == 2 and .[0].tcp.SynSent == 1',
+    "SYN and RST under their MPLS labels")
+row("gtp-frag.pcap", "--stats", '.[0].tunnels.gtp >= 20',
+    "every reassembled GTP-U datagram is one decapsulated packet")
+
 # The case each option set is: STEM.CASE.opts holds the options.
 CASES = {"-": None, "--stats": "stats", T2000: "timeout",
+         "-f 'tunnel[0].type==\"vxlan\"'": "kfl-vxlan", "-f 'tunnel[0].type==\"geneve\"'": "kfl-geneve",
          AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats"}
 HEADER = "# Written by tests/golden/gen-checks.py: edit the checks there and re-run it.\n"
 

@@ -596,6 +596,90 @@ import time; time.sleep(0.5)'
 	cap_stop ipv6-ext
 }
 
+# ---------------------------------------------------------------- fragments and tunnels
+
+# dnsmasq on the server answering a TXT query with a ~3000-byte record: the
+# answer leaves the server in fragments (server link MTU 1280) and the
+# client's dig (+bufsize=4096) gets it whole.  Faultline must reassemble it.
+dns_big_server() {
+	local i txt=
+	for i in $(seq 1 12); do txt="$txt,\"$(printf 'fragment%02d-%0240d' "$i" 0)\""; done
+	ns_bg server timeout 20 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts \
+		--bind-interfaces --listen-address=$S --listen-address=$S6 --port=53 \
+		--edns-packet-max=4096 --user=root --pid-file="$WORK/dnsmasq.pid" \
+		"--txt-record=big.test$txt" 2>"$WORK/dnsmasq.err"
+	for _ in $(seq 1 50); do
+		ns_exec server ss -lun | grep -q ":53 " && return 0
+		sleep 0.1
+	done
+	cat "$WORK/dnsmasq.err" >&2
+	die "dnsmasq did not start"
+}
+sc_dns_frag() {
+	set_mtu 1280
+	dns_big_server
+	cap_start client c0 "$V4F"
+	in_client dig +tries=1 +time=2 +bufsize=4096 +ignore @$S big.test TXT >/dev/null
+	cap_stop dns-frag
+}
+sc_dns_frag_v6() {
+	set_mtu 1280
+	dns_big_server
+	cap_start client c0 "$V6F"
+	in_client dig +tries=1 +time=2 +bufsize=4096 +ignore @$S6 big.test TXT >/dev/null
+	cap_stop dns-frag-v6
+}
+
+# A VXLAN overlay (VNI 42, UDP 4789) between the client and the server
+# across the router: inner 198.19.42.1 -> 198.19.42.2.  A connect to a
+# closed port (refused) and an HTTP GET, recorded on the underlay (c0).
+vxlan_pair() {
+	local port=$1
+	ip -n "$(ns_name client)" link add vx0 type vxlan id 42 local $C remote $S dstport "$port"
+	ip -n "$(ns_name server)" link add vx0 type vxlan id 42 local $S remote $C dstport "$port"
+	ip -n "$(ns_name client)" addr add 198.19.42.1/24 dev vx0
+	ip -n "$(ns_name server)" addr add 198.19.42.2/24 dev vx0
+	ip -n "$(ns_name client)" link set vx0 up
+	ip -n "$(ns_name server)" link set vx0 up
+	for _ in $(seq 1 20); do
+		ns_exec client ping -n -c 1 -W 1 198.19.42.2 >/dev/null 2>&1 && break
+	done
+	ip -n "$(ns_name client)" neigh flush dev vx0
+	ip -n "$(ns_name server)" neigh flush dev vx0
+}
+sc_vxlan() {
+	http_server
+	vxlan_pair 4789
+	cap_start client c0 "$V4F"
+	curl_c http://198.19.42.2:9999/
+	curl_c http://198.19.42.2:8080/
+	cap_stop vxlan
+}
+# The same over the Linux kernel's old default port 8472 (flannel uses it).
+sc_vxlan_8472() {
+	vxlan_pair 8472
+	cap_start client c0 "$V4F"
+	curl_c http://198.19.42.2:9999/
+	cap_stop vxlan-8472
+}
+
+# An ICMPv6 error whose quote cuts an extension header: a UDP datagram to a
+# closed port behind a 1336-byte destination options header (scapy: no tool
+# sends one); the server's port unreachable quotes only what fits in 1280
+# bytes, so the quoted destination options header is cut before the UDP one.
+sc_icmp6_cut_exthdr() {
+	cap_start client c0 "$V6F"
+	in_client $PY -c '
+import os, time
+from scapy.all import *
+conf.verb = 0
+opts = [HBHOptUnknown(otype=0x1e, optdata=b"o" * 220) for _ in range(6)]  # skippable, unknown
+p = IPv6(src="'$C6'", dst="'$S6'") / IPv6ExtHdrDestOpt(options=opts) / UDP(sport=40500, dport=33434) / b"cut"
+sendp(Ether(src=os.environ["CMAC"], dst=os.environ["RMAC"]) / p, iface="c0")
+time.sleep(0.5)'
+	cap_stop icmp6-cut-exthdr
+}
+
 # ---------------------------------------------------------------- link types
 
 # tcp-refused recorded on "any" in the client namespace: Linux cooked v2 and v1.
@@ -625,7 +709,7 @@ run_one() {
 
 if [ "${1:-}" = --list ]; then echo "$ALL"; exit 0; fi
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces, tcpdump)"
-for t in ip nft tcpdump curl dig traceroute ping editcap $PY; do
+for t in ip nft tcpdump curl dig traceroute ping editcap dnsmasq $PY; do
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
 mkdir -p "$OUTDIR"

@@ -11,4 +11,11 @@ replay_args
 t_need jq || { t_skip "golden fixtures" "$T_MISSING is not installed"; t_finish; }
 [ -x "$T_BIN" ] || { t_fail "golden fixtures" "$T_BIN is not built (make test builds it)"; t_finish; }
 replay_dir tests/golden/fixtures
+# tshark decodes the same inner flows from the fragment and tunnel fixtures.
+if t_need tshark; then
+	t_check "tshark agrees on the inner flows of the fragment and tunnel fixtures" \
+		tests/golden/tshark-tuples.sh "$T_BIN"
+else
+	t_skip "tshark agreement" "$T_MISSING is not installed"
+fi
 t_finish

@@ -399,6 +399,33 @@ static void test_icmp_answers_query(void **unused)
 	h_free(h);
 }
 
+/* A Redirect (or Source Quench) does not say the query was lost: its answer pairs. */
+static void test_icmp_redirect_keeps_query(void **unused)
+{
+	(void)unused;
+	static const uint8_t kinds[][2] = { { 5, 1 }, { 4, 0 } };
+	for (size_t i = 0; i < 2; i++) {
+		struct harness *h = udp();
+		struct msg q, r;
+		query(&q, 0x3333, "ok.test", 1);
+		h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+		struct dissect_icmp icmp = {
+			.version = 4, .type = kinds[i][0], .code = kinds[i][1], .type_name = "Redirect",
+			.code_name = "Redirect for host", .dir = DISSECT_TO_SERVER,
+			.quoted_payload = q.b, .quoted_len = q.len,
+		};
+		h->ops->icmp(h->state, &h->ctx, &icmp);
+		assert_int_equal(h->n, 0);
+		assert_true(h->ops->pending(h->state));
+		response(&r, 0x3333, "ok.test", 1, 0, 0);
+		h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 1);
+		assert_int_equal(h->n, 1);
+		assert_true(h_is_null(h, 0, "error"));
+		assert_int_equal(h_int(h, 0, "request.id"), 0x3333);
+		h_free(h);
+	}
+}
+
 static void test_retry_and_timeout_by_packet_time(void **unused)
 {
 	(void)unused;
@@ -567,16 +594,108 @@ static void test_tcp_midstream_resync(void **unused)
 static void test_mdns_is_quiet(void **unused)
 {
 	(void)unused;
+	static const char *const groups[] = { "224.0.0.251", "ff02::fb" };
+	for (size_t i = 0; i < 2; i++) {
+		struct harness *h = h_new(&dns_dissector, FL_IPPROTO_UDP, 5353);
+		struct msg q, r;
+
+		addr_parse(&h->ctx.server.addr, groups[i]);
+		h_midstream(h);   /* re-create the state: mDNS is judged in new() from the endpoints */
+		query(&q, 0, "printer.local", 12);
+		response(&r, 0, "other.local", 1, 0, 1);
+		h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+		h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 1);
+		h_end(h, DISSECT_END_CAPTURE, DISSECT_TO_SERVER, 2);
+		assert_int_equal(h->n, 0);
+		h_free(h);
+	}
+}
+
+/* Port 5353 alone is not mDNS: a unicast query to a DNS server there is DNS. */
+static void test_unicast_5353_is_dns(void **unused)
+{
+	(void)unused;
 	struct harness *h = h_new(&dns_dissector, FL_IPPROTO_UDP, 5353);
+	struct msg q;
+
+	query(&q, 9, "ok.test", 1);
+	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+	struct dissect_icmp icmp = {
+		.version = 4, .type = 3, .code = 3, .type_name = "Destination unreachable",
+		.code_name = "Port unreachable", .dir = DISSECT_TO_SERVER,
+		.quoted_payload = q.b, .quoted_len = q.len,
+	};
+	h->ops->icmp(h->state, &h->ctx, &icmp);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h_str(h, 0, "error.type"), "half-connection");
+	assert_string_equal(h_str(h, 0, "error.reason"), "icmp");
+	h_free(h);
+}
+
+/* NetBIOS name service and broadcast queries: unanswered is normal, answered pairs. */
+static void test_broadcast_unanswered_is_quiet(void **unused)
+{
+	(void)unused;
+	static const struct {
+		const char *server;
+		uint16_t port;
+	} cases[] = { { "198.18.4.255", 137 }, { "255.255.255.255", 53 } };
+	for (size_t i = 0; i < 2; i++) {
+		struct harness *h = h_new(&dns_dissector, FL_IPPROTO_UDP, cases[i].port);
+		struct msg q, q2, r;
+
+		addr_parse(&h->ctx.server.addr, cases[i].server);
+		h_midstream(h);
+		query(&q, 1, "NOBODY", 32);
+		h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+		query(&q2, 2, "SOMEBODY", 32);
+		h_datagram(h, DISSECT_TO_SERVER, q2.b, q2.len, 1);
+		response(&r, 2, "SOMEBODY", 32, 0, 1);
+		h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 2);
+		response(&r, 7, "UNASKED", 32, 0, 1);
+		h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 3);
+		h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 20000);   /* expires the first */
+		h_end(h, DISSECT_END_CAPTURE, DISSECT_TO_SERVER, 20001);
+		assert_int_equal(h->n, 1);
+		assert_int_equal(h_int(h, 0, "request.id"), 2);
+		assert_true(h_is_null(h, 0, "error"));
+		h_free(h);
+	}
+}
+
+/* A client retrying one query that gets several answers: one exchange with dns.retries. */
+static void test_retries_answered_twice(void **unused)
+{
+	(void)unused;
+	struct harness *h = udp();
 	struct msg q, r;
 
-	h_midstream(h);   /* re-create the state: mDNS is judged in new() from the endpoints */
-	query(&q, 0, "printer.local", 12);
-	response(&r, 0, "other.local", 1, 0, 1);
+	query(&q, 0x77, "slow.test", 1);
 	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
-	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 1);
-	h_end(h, DISSECT_END_CAPTURE, DISSECT_TO_SERVER, 2);
-	assert_int_equal(h->n, 0);
+	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 1000);
+	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 2000);
+	response(&r, 0x77, "slow.test", 1, 0, 1);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 2500);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 3500);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 4500);
+	assert_int_equal(h->n, 1);
+	assert_true(h_is_null(h, 0, "error"));
+	assert_int_equal(h_int(h, 0, "dns.retries"), 2);
+	h_contains(h, 0, "\"elapsed_ms\":2500.000");
+	/* one answer more than the retries is news again */
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 5000);
+	assert_int_equal(h->n, 2);
+	assert_string_equal(h_str(h, 1, "error.reason"), "midstream");
+	/* the same id with another question is no retry */
+	struct msg other;
+	query(&q, 0x78, "a.test", 1);
+	query(&other, 0x78, "b.test", 1);
+	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 6000);
+	h_datagram(h, DISSECT_TO_SERVER, other.b, other.len, 6001);
+	response(&r, 0x78, "a.test", 1, 0, 1);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 6002);
+	assert_int_equal(h->n, 3);
+	assert_int_equal(h_node(h, 2, "dns"), DOC_NONE);
 	h_free(h);
 }
 
@@ -669,12 +788,16 @@ int main(void)
 		cmocka_unit_test(test_response_without_query),
 		cmocka_unit_test(test_query_without_response),
 		cmocka_unit_test(test_icmp_answers_query),
+		cmocka_unit_test(test_icmp_redirect_keeps_query),
 		cmocka_unit_test(test_retry_and_timeout_by_packet_time),
 		cmocka_unit_test(test_outstanding_bound),
 		cmocka_unit_test(test_tcp_framing_split),
 		cmocka_unit_test(test_tcp_errors),
 		cmocka_unit_test(test_tcp_midstream_resync),
 		cmocka_unit_test(test_mdns_is_quiet),
+		cmocka_unit_test(test_unicast_5353_is_dns),
+		cmocka_unit_test(test_broadcast_unanswered_is_quiet),
+		cmocka_unit_test(test_retries_answered_twice),
 		cmocka_unit_test(test_random_input),
 		cmocka_unit_test(test_probe),
 	};

@@ -1,26 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * HTTP/1.x through the stream layer: synthetic TCP segments go into
+ * HTTP/1.x through the stream layer, with the shared dissector harness
+ * (dissect_harness.h, h_tcp_new): synthetic TCP segments go into
  * stream_tcp_packet() exactly as the pipeline hands them over, entries come
  * out of the emitter.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <cmocka.h>
 
-#include "core/config.h"
-#include "report/entry.h"
-#include "core/flow.h"
-#include "stream/stream.h"
+#include "dissect_harness.h"
 
-#define MAX_GOT 16
-
+/* What the tests look at in an HTTP entry. */
 struct got {
 	char json[4096];
 	char type[32], msg[256], reason[32];
@@ -28,21 +18,6 @@ struct got {
 	int status;
 	long req_body, resp_body, missed, retrans;
 	bool has_req, has_resp, has_elapsed;
-};
-
-struct conn {
-	struct fl_config cfg;
-	struct fl_stats stats;
-	struct emitter em;
-	struct stream_env env;
-	struct flow f;
-	void *stream_storage;     /* the stream layer's flow storage, right after f */
-	struct stream_origin origin;
-	uint32_t seq[2];          /* next sequence number per side */
-	uint64_t ts;
-	struct got got[MAX_GOT];
-	unsigned n;
-	bool bench;               /* count entries only */
 };
 
 static void copy_str(const struct doc *d, const char *path, char *out, size_t len)
@@ -57,132 +32,45 @@ static long num(const struct doc *d, const char *path)
 	return n == DOC_NONE ? -1 : (long)doc_number(d, n);
 }
 
-static void sink(void *ctx, const struct doc *d, const struct entry_meta *meta)
+/* Entry i, as the tests look at it (valid until the next call). */
+static struct got *got(struct harness *h, unsigned i)
 {
-	(void)meta;
-	struct conn *c = ctx;
-	if (c->bench)
-		return;
-	assert_true(c->n < MAX_GOT);
-	struct got *g = &c->got[c->n++];
-	memset(g, 0, sizeof(*g));
-	FILE *m = fmemopen(g->json, sizeof(g->json) - 1, "w");
-	doc_write_json(d, DOC_ROOT, m);
-	fclose(m);
-	copy_str(d, "error.type", g->type, sizeof(g->type));
-	copy_str(d, "error.message", g->msg, sizeof(g->msg));
-	copy_str(d, "error.reason", g->reason, sizeof(g->reason));
-	copy_str(d, "request.method", g->method, sizeof(g->method));
-	copy_str(d, "request.path", g->path, sizeof(g->path));
-	copy_str(d, "response.version", g->version, sizeof(g->version));
-	copy_str(d, "response.reason", g->reason_phrase, sizeof(g->reason_phrase));
-	g->status = (int)num(d, "response.status");
-	g->req_body = num(d, "request.body_bytes");
-	g->resp_body = num(d, "response.body_bytes");
-	g->missed = num(d, "tcp.missed_bytes");
-	g->retrans = num(d, "tcp.retransmissions");
-	g->has_req = doc_type_of(d, doc_get(d, DOC_ROOT, "request")) == DOC_OBJ;
-	g->has_resp = doc_type_of(d, doc_get(d, DOC_ROOT, "response")) == DOC_OBJ;
-	g->has_elapsed = doc_type_of(d, doc_get(d, DOC_ROOT, "elapsed_ms")) == DOC_REAL;
+	static struct got g;
+	assert_true(i < h->n);
+	const struct doc *d = &h->docs[i];
+	memset(&g, 0, sizeof(g));
+	snprintf(g.json, sizeof(g.json), "%s", h->json[i]);
+	copy_str(d, "error.type", g.type, sizeof(g.type));
+	copy_str(d, "error.message", g.msg, sizeof(g.msg));
+	copy_str(d, "error.reason", g.reason, sizeof(g.reason));
+	copy_str(d, "request.method", g.method, sizeof(g.method));
+	copy_str(d, "request.path", g.path, sizeof(g.path));
+	copy_str(d, "response.version", g.version, sizeof(g.version));
+	copy_str(d, "response.reason", g.reason_phrase, sizeof(g.reason_phrase));
+	g.status = (int)num(d, "response.status");
+	g.req_body = num(d, "request.body_bytes");
+	g.resp_body = num(d, "response.body_bytes");
+	g.missed = num(d, "tcp.missed_bytes");
+	g.retrans = num(d, "tcp.retransmissions");
+	g.has_req = doc_type_of(d, doc_get(d, DOC_ROOT, "request")) == DOC_OBJ;
+	g.has_resp = doc_type_of(d, doc_get(d, DOC_ROOT, "response")) == DOC_OBJ;
+	g.has_elapsed = doc_type_of(d, doc_get(d, DOC_ROOT, "elapsed_ms")) == DOC_REAL;
+	return &g;
 }
 
-static void conn_init(struct conn *c, bool handshake, uint16_t server_port)
-{
-	memset(c, 0, sizeof(*c));
-	config_defaults(&c->cfg);
-	emitter_init(&c->em, &c->stats);
-	emitter_add_sink(&c->em, (struct entry_sink){ sink, c });
-	c->env = (struct stream_env){ &c->em, &c->cfg, &c->stats,
-				      (int)(offsetof(struct conn, stream_storage) -
-					    offsetof(struct conn, f)) };
-	addr_parse(&c->f.key.addr[0], "198.18.3.1");
-	addr_parse(&c->f.key.addr[1], "198.18.3.2");
-	c->f.key.port[0] = 40000;
-	c->f.key.port[1] = server_port;
-	c->f.key.proto = 6;
-	c->seq[0] = 0xfffff000u;      /* the client's data wraps 2^32 early on */
-	c->seq[1] = 5000;
-	c->ts = 1700000000ull * 1000000000ull;
-	if (handshake) {
-		c->f.client = 0;
-		c->f.client_known = true;
-		c->origin.isn_known[0] = c->origin.isn_known[1] = true;
-		c->origin.isn[0] = c->seq[0]++;
-		c->origin.isn[1] = c->seq[1]++;
-	} else {
-		c->origin.midstream = true;
-	}
-}
-
-static void conn_free(struct conn *c)
-{
-	stream_free(&c->env, &c->f);
-	emitter_free(&c->em);
-	assert_int_equal(c->stats.memory.reassembly_bytes, 0);
-}
-
-/* One segment from `side` at an explicit sequence number. */
-static void seg_at(struct conn *c, int side, uint32_t seq, const void *data, size_t len,
-		   uint8_t flags)
-{
-	struct decoded d;
-	memset(&d, 0, sizeof(d));
-	d.seq = seq;
-	d.ack = c->seq[!side];
-	d.tcp_flags = (flags & TCP_SYN) ? flags : flags | TCP_ACK;
-	d.payload = data;
-	d.payload_caplen = d.payload_len = (uint32_t)len;
-	c->ts += 1000000;      /* 1 ms per packet */
-	c->f.last_ts_ns = c->ts;
-	/* As the pipeline does: bytes first, then the end connection tracking reports. */
-	stream_tcp_packet(&c->env, &c->f, side, &d, c->ts, &c->origin);
-	if (flags & TCP_RST)
-		stream_end(&c->env, &c->f, DISSECT_END_RST, side, c->ts);
-	else if (flags & TCP_FIN)
-		stream_tcp_fin(&c->env, &c->f, side, &d, c->ts);
-}
-
-static void send_n(struct conn *c, int side, const void *data, size_t len)
-{
-	seg_at(c, side, c->seq[side], data, len, TCP_PSH);
-	c->seq[side] += (uint32_t)len;
-}
-
-static void send_s(struct conn *c, int side, const char *s)
-{
-	send_n(c, side, s, strlen(s));
-}
-
-static void fin(struct conn *c, int side)
-{
-	seg_at(c, side, c->seq[side], NULL, 0, TCP_FIN);
-	c->seq[side]++;
-}
-
-static void rst(struct conn *c, int side)
-{
-	seg_at(c, side, c->seq[side], NULL, 0, TCP_RST);
-}
-
-static void capture_end(struct conn *c)
-{
-	stream_end(&c->env, &c->f, DISSECT_END_CAPTURE, 0, c->ts);
-}
-
-#define CLIENT 0
-#define SERVER 1
+#define CLIENT H_CLIENT
+#define SERVER H_SERVER
 
 static void test_get_content_length(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /index.html HTTP/1.1\r\nHost: example\r\nUser-Agent: t\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: text/plain\r\n\r\n01234");
-	assert_int_equal(c.n, 0);
-	send_s(&c, SERVER, "56789");
-	assert_int_equal(c.n, 1);
-	struct got *g = &c.got[0];
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /index.html HTTP/1.1\r\nHost: example\r\nUser-Agent: t\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Type: text/plain\r\n\r\n01234");
+	assert_int_equal(h->n, 0);
+	h_send_s(h, SERVER, "56789");
+	assert_int_equal(h->n, 1);
+	struct got *g = got(h, 0);
 	assert_string_equal(g->type, "");
 	assert_string_equal(g->method, "GET");
 	assert_string_equal(g->path, "/index.html");
@@ -197,217 +85,208 @@ static void test_get_content_length(void **state)
 	assert_non_null(strstr(g->json, "\"headers\":{\"Host\":\"example\",\"User-Agent\":\"t\"}"));
 	/* request at packet 1, the response's last byte at packet 3, 1 ms apart */
 	assert_non_null(strstr(g->json, "\"elapsed_ms\":2.000"));
-	fin(&c, CLIENT);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	conn_free(&c);
+	h_fin(h, CLIENT);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
+	h_free(h);
 }
 
 static void test_keepalive_and_pipelining(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 8080);
+	struct harness *h = h_tcp_new(true, 8080);
 	/* three pipelined requests in one segment, one with a body */
-	send_s(&c, CLIENT, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+	h_send_s(h, CLIENT, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
 			   "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
 			   "HEAD /c HTTP/1.1\r\nHost: h\r\n\r\n");
 	/* responses split at odd places */
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 201 Cre");
-	send_s(&c, SERVER, "ated\r\nContent-Length: 0\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 201 Cre");
+	h_send_s(h, SERVER, "ated\r\nContent-Length: 0\r\n\r\n");
 	/* the HEAD response announces a length but has no body */
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
-	assert_int_equal(c.n, 3);
-	assert_string_equal(c.got[0].path, "/a");
-	assert_int_equal(c.got[0].resp_body, 3);
-	assert_string_equal(c.got[1].method, "POST");
-	assert_int_equal(c.got[1].req_body, 5);
-	assert_int_equal(c.got[1].status, 201);
-	assert_string_equal(c.got[1].reason_phrase, "Created");
-	assert_string_equal(c.got[2].method, "HEAD");
-	assert_int_equal(c.got[2].resp_body, 0);
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+	assert_int_equal(h->n, 3);
+	assert_string_equal(got(h, 0)->path, "/a");
+	assert_int_equal(got(h, 0)->resp_body, 3);
+	assert_string_equal(got(h, 1)->method, "POST");
+	assert_int_equal(got(h, 1)->req_body, 5);
+	assert_int_equal(got(h, 1)->status, 201);
+	assert_string_equal(got(h, 1)->reason_phrase, "Created");
+	assert_string_equal(got(h, 2)->method, "HEAD");
+	assert_int_equal(got(h, 2)->resp_body, 0);
 	/* keep-alive: another exchange later */
-	send_s(&c, CLIENT, "GET /d HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno");
-	assert_int_equal(c.n, 4);
-	assert_int_equal(c.got[3].status, 404);
-	assert_string_equal(c.got[3].type, "");
-	for (unsigned i = 0; i < c.n; i++)
-		assert_string_equal(c.got[i].type, "");
-	capture_end(&c);
-	assert_int_equal(c.n, 4);
-	conn_free(&c);
+	h_send_s(h, CLIENT, "GET /d HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno");
+	assert_int_equal(h->n, 4);
+	assert_int_equal(got(h, 3)->status, 404);
+	assert_string_equal(got(h, 3)->type, "");
+	for (unsigned i = 0; i < h->n; i++)
+		assert_string_equal(got(h, i)->type, "");
+	h_capture_end(h);
+	assert_int_equal(h->n, 4);
+	h_free(h);
 }
 
 static void test_chunked_with_trailers(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /stream HTTP/1.1\r\nHost: h\r\nTE: trailers\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n");
-	send_s(&c, SERVER, "5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r");
-	send_s(&c, SERVER, "\n0\r\nX-Checksum: 42\r\n");
-	assert_int_equal(c.n, 0);
-	send_s(&c, SERVER, "\r\n");
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.got[0].resp_body, 5 + 26);
-	assert_non_null(strstr(c.got[0].json, "\"trailers\":{\"X-Checksum\":\"42\"}"));
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /stream HTTP/1.1\r\nHost: h\r\nTE: trailers\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n");
+	h_send_s(h, SERVER, "5\r\nhello\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r");
+	h_send_s(h, SERVER, "\n0\r\nX-Checksum: 42\r\n");
+	assert_int_equal(h->n, 0);
+	h_send_s(h, SERVER, "\r\n");
+	assert_int_equal(h->n, 1);
+	assert_int_equal(got(h, 0)->resp_body, 5 + 26);
+	assert_non_null(strstr(got(h, 0)->json, "\"trailers\":{\"X-Checksum\":\"42\"}"));
 	/* a chunked request body too */
-	send_s(&c, CLIENT, "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
-	assert_int_equal(c.n, 2);
-	assert_int_equal(c.got[1].req_body, 3);
-	assert_int_equal(c.got[1].status, 204);
-	conn_free(&c);
+	h_send_s(h, CLIENT, "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(h->n, 2);
+	assert_int_equal(got(h, 1)->req_body, 3);
+	assert_int_equal(got(h, 1)->status, 204);
+	h_free(h);
 }
 
 static void test_close_delimited(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET / HTTP/1.0\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\n");
-	send_n(&c, SERVER, "0123456789", 10);
-	send_n(&c, SERVER, "0123456789", 10);
-	assert_int_equal(c.n, 0);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "");
-	assert_int_equal(c.got[0].resp_body, 20);
-	assert_true(c.got[0].has_elapsed);
-	conn_free(&c);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET / HTTP/1.0\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.0 200 OK\r\nServer: x\r\n\r\n");
+	h_send_n(h, SERVER, "0123456789", 10);
+	h_send_n(h, SERVER, "0123456789", 10);
+	assert_int_equal(h->n, 0);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "");
+	assert_int_equal(got(h, 0)->resp_body, 20);
+	assert_true(got(h, 0)->has_elapsed);
+	h_free(h);
 }
 
 static void test_interim_and_no_body(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "PUT /f HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 100 Continue\r\n\r\n");
-	send_s(&c, CLIENT, "data");
-	send_s(&c, SERVER, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
-	send_s(&c, CLIENT, "GET /cached HTTP/1.1\r\nIf-None-Match: \"x\"\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 99\r\n\r\n");
-	send_s(&c, CLIENT, "DELETE /f HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
-	assert_int_equal(c.n, 3);
-	assert_int_equal(c.got[0].status, 201);
-	assert_int_equal(c.got[0].req_body, 4);
-	assert_int_equal(c.got[1].status, 304);
-	assert_int_equal(c.got[1].resp_body, 0);
-	assert_int_equal(c.got[2].status, 204);
-	for (unsigned i = 0; i < c.n; i++)
-		assert_string_equal(c.got[i].type, "");
-	conn_free(&c);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "PUT /f HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 100 Continue\r\n\r\n");
+	h_send_s(h, CLIENT, "data");
+	h_send_s(h, SERVER, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+	h_send_s(h, CLIENT, "GET /cached HTTP/1.1\r\nIf-None-Match: \"x\"\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 99\r\n\r\n");
+	h_send_s(h, CLIENT, "DELETE /f HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(h->n, 3);
+	assert_int_equal(got(h, 0)->status, 201);
+	assert_int_equal(got(h, 0)->req_body, 4);
+	assert_int_equal(got(h, 1)->status, 304);
+	assert_int_equal(got(h, 1)->resp_body, 0);
+	assert_int_equal(got(h, 2)->status, 204);
+	for (unsigned i = 0; i < h->n; i++)
+		assert_string_equal(got(h, i)->type, "");
+	h_free(h);
 }
 
 static void test_connect_tunnel(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 3128);
-	send_s(&c, CLIENT, "CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 Connection established\r\n\r\n");
-	assert_int_equal(c.n, 1);
+	struct harness *h = h_tcp_new(true, 3128);
+	h_send_s(h, CLIENT, "CONNECT example:443 HTTP/1.1\r\nHost: example:443\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 Connection established\r\n\r\n");
+	assert_int_equal(h->n, 1);
 	/* TLS bytes: not HTTP, no parser error */
-	send_n(&c, CLIENT, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9);
-	send_n(&c, SERVER, "\x16\x03\x03\x00\x7a\x02", 6);
-	fin(&c, CLIENT);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].method, "CONNECT");
-	conn_free(&c);
+	h_send_n(h, CLIENT, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc", 9);
+	h_send_n(h, SERVER, "\x16\x03\x03\x00\x7a\x02", 6);
+	h_fin(h, CLIENT);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->method, "CONNECT");
+	h_free(h);
 }
 
 static void test_eof_mid_body(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /big HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /big HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
 	char body[100];
 	memset(body, 'b', sizeof(body));
-	send_n(&c, SERVER, body, sizeof(body));
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "unexpected-eof");
-	assert_string_equal(c.got[0].msg,
+	h_send_n(h, SERVER, body, sizeof(body));
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "unexpected-eof");
+	assert_string_equal(got(h, 0)->msg,
 			    "connection closed by server after 100 of 1000 response body bytes");
-	assert_int_equal(c.got[0].status, 200);
-	assert_int_equal(c.got[0].resp_body, 100);
-	assert_false(c.got[0].has_elapsed);
-	conn_free(&c);
+	assert_int_equal(got(h, 0)->status, 200);
+	assert_int_equal(got(h, 0)->resp_body, 100);
+	assert_false(got(h, 0)->has_elapsed);
+	h_free(h);
 }
 
 static void test_reset_after_request(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
-	rst(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "half-connection");
-	assert_string_equal(c.got[0].reason, "reset");
-	assert_string_equal(c.got[0].msg, "response missing: connection reset by server");
-	assert_true(c.got[0].has_req);
-	assert_false(c.got[0].has_resp);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n");
+	h_rst(h, SERVER);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "half-connection");
+	assert_string_equal(got(h, 0)->reason, "reset");
+	assert_string_equal(got(h, 0)->msg, "response missing: connection reset by server");
+	assert_true(got(h, 0)->has_req);
+	assert_false(got(h, 0)->has_resp);
 	/* nothing more after the end */
-	rst(&c, CLIENT);
-	capture_end(&c);
-	assert_int_equal(c.n, 1);
-	conn_free(&c);
+	h_rst(h, CLIENT);
+	h_capture_end(h);
+	assert_int_equal(h->n, 1);
+	h_free(h);
 }
 
 static void test_closed_and_capture_end(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /x HTTP/1.1\r\n\r\n");
-	fin(&c, CLIENT);         /* half-close: the server may still answer */
-	assert_int_equal(c.n, 0);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].reason, "closed");
-	conn_free(&c);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /x HTTP/1.1\r\n\r\n");
+	h_fin(h, CLIENT);         /* half-close: the server may still answer */
+	assert_int_equal(h->n, 0);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->reason, "closed");
+	h_free(h);
 
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /y HTTP/1.1\r\n\r\n");
-	capture_end(&c);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "half-connection");
-	assert_string_equal(c.got[0].reason, "capture-end");
-	conn_free(&c);
+	h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /y HTTP/1.1\r\n\r\n");
+	h_capture_end(h);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "half-connection");
+	assert_string_equal(got(h, 0)->reason, "capture-end");
+	h_free(h);
 }
 
 static void test_eof_in_chunked_request(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123");
-	rst(&c, CLIENT);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "unexpected-eof");
-	assert_string_equal(c.got[0].msg,
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "POST /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123");
+	h_rst(h, CLIENT);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "unexpected-eof");
+	assert_string_equal(got(h, 0)->msg,
 			    "connection reset by client after 4 bytes of a chunked request body");
-	conn_free(&c);
+	h_free(h);
 
 	/* the client closes in the middle of its body; the server closes after */
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "PUT /u HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123");
-	fin(&c, CLIENT);
-	assert_int_equal(c.n, 0);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "unexpected-eof");
-	assert_string_equal(c.got[0].msg, "connection closed by client after 4 of 10 request body bytes");
-	conn_free(&c);
+	h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "PUT /u HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123");
+	h_fin(h, CLIENT);
+	assert_int_equal(h->n, 0);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "unexpected-eof");
+	assert_string_equal(got(h, 0)->msg, "connection closed by client after 4 of 10 request body bytes");
+	h_free(h);
 }
 
 static void test_parser_errors(void **state)
@@ -435,298 +314,287 @@ static void test_parser_errors(void **state)
 		  "invalid request line (version): \"GET /y HTTP/9\" from client" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct conn c;
-		conn_init(&c, true, 80);
-		send_s(&c, CLIENT, cases[i].req);
+		struct harness *h = h_tcp_new(true, 80);
+		h_send_s(h, CLIENT, cases[i].req);
 		if (cases[i].resp)
-			send_s(&c, SERVER, cases[i].resp);
-		assert_int_equal(c.n, 1);
-		assert_string_equal(c.got[0].type, "parser-error");
-		assert_string_equal(c.got[0].msg, cases[i].msg);
+			h_send_s(h, SERVER, cases[i].resp);
+		assert_int_equal(h->n, 1);
+		assert_string_equal(got(h, 0)->type, "parser-error");
+		assert_string_equal(got(h, 0)->msg, cases[i].msg);
 		/* the stream is not parsed further */
-		send_s(&c, SERVER, "HTTP/1.1 200 OK\r\n\r\n");
-		fin(&c, SERVER);
-		assert_int_equal(c.n, 1);
-		conn_free(&c);
+		h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\n\r\n");
+		h_fin(h, SERVER);
+		assert_int_equal(h->n, 1);
+		h_free(h);
 	}
 }
 
 static void test_header_limits(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /x HTTP/1.1\r\n");
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /x HTTP/1.1\r\n");
 	char line[64];
 	for (int i = 0; i < 101; i++) {
 		snprintf(line, sizeof(line), "X-H%d: v\r\n", i);
-		send_s(&c, CLIENT, line);
+		h_send_s(h, CLIENT, line);
 	}
-	send_s(&c, CLIENT, "\r\n");
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].msg, "more than 100 header fields from client");
-	conn_free(&c);
+	h_send_s(h, CLIENT, "\r\n");
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->msg, "more than 100 header fields from client");
+	h_free(h);
 
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /x HTTP/1.1\r\n");
+	h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /x HTTP/1.1\r\n");
 	static char big[40000];
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "X-Big: ", 7);
-	send_n(&c, CLIENT, big, sizeof(big));
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].msg, "header block larger than 32768 bytes from client");
-	conn_free(&c);
+	h_send_n(h, CLIENT, big, sizeof(big));
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->msg, "header block larger than 32768 bytes from client");
+	h_free(h);
 }
 
 static void test_midstream_resync(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, false, 8080);
+	struct harness *h = h_tcp_new(false, 8080);
 	/* joined inside a response body: skipped, no parser error */
-	send_s(&c, SERVER, "rest of some body\r\nmore body bytes");
+	h_send_s(h, SERVER, "rest of some body\r\nmore body bytes");
 	/* then a response whose request came before the capture */
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "half-connection");
-	assert_string_equal(c.got[0].reason, "midstream");
-	assert_false(c.got[0].has_req);
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "half-connection");
+	assert_string_equal(got(h, 0)->reason, "midstream");
+	assert_false(got(h, 0)->has_req);
 	/* a fresh exchange is complete */
-	send_s(&c, CLIENT, "GET /next HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-	assert_int_equal(c.n, 2);
-	assert_string_equal(c.got[1].type, "");
-	assert_string_equal(c.got[1].path, "/next");
+	h_send_s(h, CLIENT, "GET /next HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	assert_int_equal(h->n, 2);
+	assert_string_equal(got(h, 1)->type, "");
+	assert_string_equal(got(h, 1)->path, "/next");
 	/* the client was found from the content and port */
-	assert_true(c.f.client_known);
-	assert_int_equal(c.f.client, 0);
-	conn_free(&c);
+	assert_true(h->f.client_known);
+	assert_int_equal(h->f.client, 0);
+	h_free(h);
 }
 
 static void test_midstream_request_side(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, false, 5555);     /* no port hint: content decides */
+	struct harness *h = h_tcp_new(false, 5555);     /* no port hint: content decides */
 	/* the tail of a request body, then a request */
-	send_s(&c, CLIENT, "\"a\": 1}");
-	send_s(&c, CLIENT, "GET /p HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "");
-	assert_string_equal(c.got[0].path, "/p");
-	conn_free(&c);
+	h_send_s(h, CLIENT, "\"a\": 1}");
+	h_send_s(h, CLIENT, "GET /p HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "");
+	assert_string_equal(got(h, 0)->path, "/p");
+	h_free(h);
 }
 
 static void test_hole_inside_body(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /f HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n");
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /f HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 300\r\n\r\n");
 	char body[100];
 	memset(body, 'x', sizeof(body));
-	send_n(&c, SERVER, body, 100);
-	c.seq[SERVER] += 100;            /* 100 bytes the capture missed */
-	send_n(&c, SERVER, body, 100);
-	assert_int_equal(c.n, 0);
+	h_send_n(h, SERVER, body, 100);
+	h->seq[SERVER] += 100;            /* 100 bytes the capture missed */
+	h_send_n(h, SERVER, body, 100);
+	assert_int_equal(h->n, 0);
 	/* the client acks everything: the hole is final, the body still ends in step */
-	send_s(&c, CLIENT, "GET /g HTTP/1.1\r\n\r\n");
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "");
-	assert_int_equal(c.got[0].resp_body, 300);
-	assert_int_equal(c.got[0].missed, 100);
-	assert_int_equal(c.f.missed_bytes, 100);
-	assert_int_equal(c.stats.tcp.missed_bytes, 100);
+	h_send_s(h, CLIENT, "GET /g HTTP/1.1\r\n\r\n");
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "");
+	assert_int_equal(got(h, 0)->resp_body, 300);
+	assert_int_equal(got(h, 0)->missed, 100);
+	assert_int_equal(h->f.missed_bytes, 100);
+	assert_int_equal(h->stats.tcp.missed_bytes, 100);
 	/* the next exchange is not blamed */
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(c.n, 2);
-	assert_int_equal(c.got[1].missed, -1);
-	conn_free(&c);
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 2);
+	assert_int_equal(got(h, 1)->missed, -1);
+	h_free(h);
 }
 
 static void test_hole_in_headers(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nCont");
-	c.seq[SERVER] += 50;             /* the rest of response 1's head is lost */
-	send_s(&c, SERVER, "tail of body 1\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	send_s(&c, CLIENT, "");          /* nothing: the ack comes with the next packet */
-	fin(&c, CLIENT);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 2);
-	assert_string_equal(c.got[0].type, "half-connection");
-	assert_string_equal(c.got[0].reason, "loss");
-	assert_string_equal(c.got[0].path, "/1");
-	assert_string_equal(c.got[1].type, "");
-	assert_string_equal(c.got[1].path, "/2");
-	assert_int_equal(c.stats.tcp.missed_bytes, 50);
-	conn_free(&c);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nCont");
+	h->seq[SERVER] += 50;             /* the rest of response 1's head is lost */
+	h_send_s(h, SERVER, "tail of body 1\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	h_send_s(h, CLIENT, "");          /* nothing: the ack comes with the next packet */
+	h_fin(h, CLIENT);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 2);
+	assert_string_equal(got(h, 0)->type, "half-connection");
+	assert_string_equal(got(h, 0)->reason, "loss");
+	assert_string_equal(got(h, 0)->path, "/1");
+	assert_string_equal(got(h, 1)->type, "");
+	assert_string_equal(got(h, 1)->path, "/2");
+	assert_int_equal(h->stats.tcp.missed_bytes, 50);
+	h_free(h);
 }
 
 static void test_retransmission_on_entry(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
+	struct harness *h = h_tcp_new(true, 80);
 	const char *req = "GET /r HTTP/1.1\r\n\r\n";
-	uint32_t s0 = c.seq[CLIENT];
-	send_s(&c, CLIENT, req);
-	seg_at(&c, CLIENT, s0, req, strlen(req), TCP_PSH);   /* retransmitted */
+	uint32_t s0 = h->seq[CLIENT];
+	h_send_s(h, CLIENT, req);
+	h_seg_at(h, CLIENT, s0, req, strlen(req), TCP_PSH);   /* retransmitted */
 	/* a response arriving out of order */
 	const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n";
-	uint32_t r0 = c.seq[SERVER];
-	seg_at(&c, SERVER, r0 + (uint32_t)strlen(a), "body", 4, TCP_PSH);
-	seg_at(&c, SERVER, r0, a, strlen(a), TCP_PSH);
-	c.seq[SERVER] += (uint32_t)strlen(a) + 4;
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.got[0].retrans, 1);
-	assert_int_equal(c.got[0].missed, -1);
-	assert_string_equal(c.got[0].type, "");
-	assert_int_equal(c.stats.tcp.retransmissions, 1);
-	assert_int_equal(c.stats.tcp.out_of_order, 1);
-	conn_free(&c);
+	uint32_t r0 = h->seq[SERVER];
+	h_seg_at(h, SERVER, r0 + (uint32_t)strlen(a), "body", 4, TCP_PSH);
+	h_seg_at(h, SERVER, r0, a, strlen(a), TCP_PSH);
+	h->seq[SERVER] += (uint32_t)strlen(a) + 4;
+	assert_int_equal(h->n, 1);
+	assert_int_equal(got(h, 0)->retrans, 1);
+	assert_int_equal(got(h, 0)->missed, -1);
+	assert_string_equal(got(h, 0)->type, "");
+	assert_int_equal(h->stats.tcp.retransmissions, 1);
+	assert_int_equal(h->stats.tcp.out_of_order, 1);
+	h_free(h);
 }
 
 static void test_timeout(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /slow HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
-	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "timeout");
-	assert_string_equal(c.got[0].msg,
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /slow HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+	stream_idle(&h->env, &h->f, h->ts + 10000000000ull);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "timeout");
+	assert_string_equal(got(h, 0)->msg,
 			    "stream idle for 10000 ms after 10 of 100 response body bytes");
-	assert_int_equal(c.stats.tcp.streams_timed_out, 1);
+	assert_int_equal(h->stats.tcp.streams_timed_out, 1);
 	/* stale: dropped, judged once */
-	stream_idle(&c.env, &c.f, c.ts + 20000000000ull);
-	assert_int_equal(c.n, 1);
+	stream_idle(&h->env, &h->f, h->ts + 20000000000ull);
+	assert_int_equal(h->n, 1);
 	/* the connection lives on: a later exchange is parsed again */
-	send_s(&c, SERVER, "more of the old body");
-	send_s(&c, CLIENT, "GET /again HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(c.n, 2);
-	assert_string_equal(c.got[1].type, "");
-	conn_free(&c);
+	h_send_s(h, SERVER, "more of the old body");
+	h_send_s(h, CLIENT, "GET /again HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 2);
+	assert_string_equal(got(h, 1)->type, "");
+	h_free(h);
 
 	/* a request with no response at all is a half connection, reason timeout */
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /silent HTTP/1.1\r\n\r\n");
-	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "half-connection");
-	assert_string_equal(c.got[0].reason, "timeout");
-	conn_free(&c);
+	h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /silent HTTP/1.1\r\n\r\n");
+	stream_idle(&h->env, &h->f, h->ts + 10000000000ull);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "half-connection");
+	assert_string_equal(got(h, 0)->reason, "timeout");
+	h_free(h);
 
 	/* an idle keep-alive connection with nothing pending is not stale */
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET / HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
-	assert_int_equal(c.n, 1);
-	assert_int_equal(c.stats.tcp.streams_timed_out, 0);
-	conn_free(&c);
+	h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET / HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	stream_idle(&h->env, &h->f, h->ts + 10000000000ull);
+	assert_int_equal(h->n, 1);
+	assert_int_equal(h->stats.tcp.streams_timed_out, 0);
+	h_free(h);
 }
 
 static void test_unrecognised_timeout_and_opaque(void **state)
 {
 	(void)state;
-	struct conn c;
+	struct harness *h;
 	/* the server speaks first, in no protocol we know, and the client never answers */
-	conn_init(&c, true, 2222);
-	send_s(&c, SERVER, "220 hello\r\n");
-	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "timeout");
-	assert_non_null(strstr(c.got[0].json, "\"protocol\":\"tcp\""));
-	conn_free(&c);
+	h = h_tcp_new(true, 2222);
+	h_send_s(h, SERVER, "220 hello\r\n");
+	stream_idle(&h->env, &h->f, h->ts + 10000000000ull);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "timeout");
+	assert_non_null(strstr(got(h, 0)->json, "\"protocol\":\"tcp\""));
+	h_free(h);
 
 	/* joined midstream in a protocol nobody knows: never stale, never an error */
-	conn_init(&c, false, 443);
-	send_n(&c, SERVER, "\x17\x03\x03\x00\x05world", 10);
-	send_n(&c, CLIENT, "\x17\x03\x03\x00\x05hello", 10);
-	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
-	capture_end(&c);
-	assert_int_equal(c.n, 0);
-	assert_int_equal(c.stats.tcp.streams_timed_out, 0);
-	conn_free(&c);
+	h = h_tcp_new(false, 443);
+	h_send_n(h, SERVER, "\x17\x03\x03\x00\x05world", 10);
+	h_send_n(h, CLIENT, "\x17\x03\x03\x00\x05hello", 10);
+	stream_idle(&h->env, &h->f, h->ts + 10000000000ull);
+	h_capture_end(h);
+	assert_int_equal(h->n, 0);
+	assert_int_equal(h->stats.tcp.streams_timed_out, 0);
+	h_free(h);
 
 	/* the client speaks something else: opaque, never an error */
-	conn_init(&c, true, 443);
-	send_n(&c, CLIENT, "\x16\x03\x01\x00\x05hello", 10);
-	send_n(&c, SERVER, "\x16\x03\x03\x00\x05world", 10);
-	stream_idle(&c.env, &c.f, c.ts + 10000000000ull);
-	rst(&c, CLIENT);
-	assert_int_equal(c.n, 0);
-	conn_free(&c);
+	h = h_tcp_new(true, 443);
+	h_send_n(h, CLIENT, "\x16\x03\x01\x00\x05hello", 10);
+	h_send_n(h, SERVER, "\x16\x03\x03\x00\x05world", 10);
+	stream_idle(&h->env, &h->f, h->ts + 10000000000ull);
+	h_rst(h, CLIENT);
+	assert_int_equal(h->n, 0);
+	h_free(h);
 }
 
 static void test_icmp(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /x HTTP/1.1\r\n\r\n");
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /x HTTP/1.1\r\n\r\n");
 	struct dissect_icmp ic = { .version = 4, .type = 3, .code = 4 };
-	stream_icmp_error(&c.env, &c.f, CLIENT, &ic, c.ts);
-	assert_int_equal(c.n, 0);        /* fragmentation needed: not fatal */
+	stream_icmp_error(&h->env, &h->f, CLIENT, &ic, h->ts);
+	assert_int_equal(h->n, 0);        /* fragmentation needed: not fatal */
 	ic.code = 1;
 	ic.type_name = "Destination unreachable";
 	ic.code_name = "Host unreachable";
-	stream_icmp_error(&c.env, &c.f, CLIENT, &ic, c.ts);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].reason, "icmp");
-	assert_string_equal(c.got[0].msg,
+	stream_icmp_error(&h->env, &h->f, CLIENT, &ic, h->ts);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->reason, "icmp");
+	assert_string_equal(got(h, 0)->msg,
 			    "response missing: ICMP Destination unreachable (Host unreachable)");
-	conn_free(&c);
+	h_free(h);
 }
 
 static void test_orphan_response_after_request_loss(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /1 HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	c.seq[CLIENT] += 20;             /* request 2 lost by the capture */
-	send_s(&c, SERVER, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(c.n, 2);
-	assert_string_equal(c.got[1].type, "half-connection");
-	assert_string_equal(c.got[1].reason, "loss");
-	assert_int_equal(c.got[1].status, 500);
-	assert_int_equal(c.stats.tcp.missed_bytes, 20);
-	conn_free(&c);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /1 HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	h->seq[CLIENT] += 20;             /* request 2 lost by the capture */
+	h_send_s(h, SERVER, "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 2);
+	assert_string_equal(got(h, 1)->type, "half-connection");
+	assert_string_equal(got(h, 1)->reason, "loss");
+	assert_int_equal(got(h, 1)->status, 500);
+	assert_int_equal(h->stats.tcp.missed_bytes, 20);
+	h_free(h);
 }
 
 static void test_port_reuse(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	send_s(&c, CLIENT, "GET /1 HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	fin(&c, CLIENT);
-	fin(&c, SERVER);
-	assert_int_equal(c.n, 1);
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /1 HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	h_fin(h, CLIENT);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);
 	/* the same ports again: a new SYN starts a new stream */
-	c.seq[CLIENT] = 777;
-	c.seq[SERVER] = 999;
-	c.origin.isn[CLIENT] = c.seq[CLIENT];
-	c.origin.isn[SERVER] = c.seq[SERVER];
-	seg_at(&c, CLIENT, c.seq[CLIENT]++, NULL, 0, TCP_SYN);
-	send_s(&c, CLIENT, "GET /2 HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-	assert_int_equal(c.n, 2);
-	assert_string_equal(c.got[1].path, "/2");
-	conn_free(&c);
+	h->seq[CLIENT] = 777;
+	h->seq[SERVER] = 999;
+	h->origin.isn[CLIENT] = h->seq[CLIENT];
+	h->origin.isn[SERVER] = h->seq[SERVER];
+	h_seg_at(h, CLIENT, h->seq[CLIENT]++, NULL, 0, TCP_SYN);
+	h_send_s(h, CLIENT, "GET /2 HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 2);
+	assert_string_equal(got(h, 1)->path, "/2");
+	h_free(h);
 }
 
 /* Every framing rule fed one byte per segment gives the same entries as whole messages. */
@@ -746,30 +614,29 @@ static void test_byte_at_a_time(void **state)
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
 		"HTTP/1.0 200 OK\r\n\r\nuntil the end";
 	for (int whole = 0; whole < 2; whole++) {
-		struct conn c;
-		conn_init(&c, true, 80);
+		struct harness *h = h_tcp_new(true, 80);
 		if (whole) {
-			send_s(&c, CLIENT, req);
-			send_s(&c, SERVER, resp);
+			h_send_s(h, CLIENT, req);
+			h_send_s(h, SERVER, resp);
 		} else {
 			for (const char *p = req; *p; p++)
-				send_n(&c, CLIENT, p, 1);
+				h_send_n(h, CLIENT, p, 1);
 			for (const char *p = resp; *p; p++)
-				send_n(&c, SERVER, p, 1);
+				h_send_n(h, SERVER, p, 1);
 		}
-		fin(&c, SERVER);
-		assert_int_equal(c.n, 5);
+		h_fin(h, SERVER);
+		assert_int_equal(h->n, 5);
 		static const int status[] = { 200, 201, 200, 204, 200 };
 		static const long resp_body[] = { 5, 17, 0, 0, 13 };
 		static const long req_body[] = { 0, 3, 0, 2, 0 };
 		for (int i = 0; i < 5; i++) {
-			assert_string_equal(c.got[i].type, "");
-			assert_int_equal(c.got[i].status, status[i]);
-			assert_int_equal(c.got[i].resp_body, resp_body[i]);
-			assert_int_equal(c.got[i].req_body, req_body[i]);
+			assert_string_equal(got(h, i)->type, "");
+			assert_int_equal(got(h, i)->status, status[i]);
+			assert_int_equal(got(h, i)->resp_body, resp_body[i]);
+			assert_int_equal(got(h, i)->req_body, req_body[i]);
 		}
-		assert_non_null(strstr(c.got[1].json, "\"trailers\":{\"T\":\"1\"}"));
-		conn_free(&c);
+		assert_non_null(strstr(got(h, 1)->json, "\"trailers\":{\"T\":\"1\"}"));
+		h_free(h);
 	}
 }
 
@@ -785,9 +652,8 @@ static void test_garbage_robustness(void **state)
 		"\x00\xff", ": v\r\n", "HTTP/1.", "GE",
 	};
 	for (int round = 0; round < 300; round++) {
-		struct conn c;
-		conn_init(&c, round % 3 != 0, round % 2 ? 80 : 1234);
-		c.bench = true;
+		struct harness *h = h_tcp_new(round % 3 != 0, round % 2 ? 80 : 1234);
+		h->count_only = true;
 		for (int i = 0; i < 60; i++) {
 			char buf[256];
 			size_t len = 0;
@@ -802,16 +668,16 @@ static void test_garbage_robustness(void **state)
 				buf[rand() % len] = (char)rand();
 			int side = rand() % 2;
 			if (rand() % 20 == 0)
-				c.seq[side] += (uint32_t)(rand() % 300);     /* a hole */
-			send_n(&c, side, buf, len);
+				h->seq[side] += (uint32_t)(rand() % 300);     /* a hole */
+			h_send_n(h, side, buf, len);
 			if (rand() % 50 == 0)
-				stream_idle(&c.env, &c.f, c.ts + 20000000000ull);
+				stream_idle(&h->env, &h->f, h->ts + 20000000000ull);
 		}
 		if (round % 2)
-			rst(&c, rand() % 2);
+			h_rst(h, rand() % 2);
 		else
-			capture_end(&c);
-		conn_free(&c);
+			h_capture_end(h);
+		h_free(h);
 	}
 }
 
@@ -819,43 +685,41 @@ static void test_garbage_robustness(void **state)
 static void test_memcap_through_stream(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	c.cfg.reassembly_memcap_mb = 1;
-	send_s(&c, CLIENT, "GET /big HTTP/1.1\r\n\r\n");
-	send_s(&c, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n");
+	struct harness *h = h_tcp_new(true, 80);
+	h->cfg.reassembly_memcap_mb = 1;
+	h_send_s(h, CLIENT, "GET /big HTTP/1.1\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n");
 	static char chunk[1000];
 	memset(chunk, 'm', sizeof(chunk));
-	uint32_t hole = c.seq[SERVER];
-	c.seq[SERVER] += 1000;           /* the first 1000 body bytes are late */
+	uint32_t hole = h->seq[SERVER];
+	h->seq[SERVER] += 1000;           /* the first 1000 body bytes are late */
 	for (int i = 0; i < 1999; i++) {
-		seg_at(&c, SERVER, c.seq[SERVER], chunk, sizeof(chunk), TCP_PSH);
-		c.seq[SERVER] += sizeof(chunk);
+		h_seg_at(h, SERVER, h->seq[SERVER], chunk, sizeof(chunk), TCP_PSH);
+		h->seq[SERVER] += sizeof(chunk);
 	}
 	/* whole segments are held while they fit in 1 MiB, the rest dropped */
 	const uint64_t held = (1u << 20) / 1000 * 1000;
-	assert_int_equal(c.stats.memory.reassembly_bytes, held);
-	assert_int_equal(c.stats.tcp.reassembly_dropped_bytes, 1999000 - held);
+	assert_int_equal(h->stats.memory.reassembly_bytes, held);
+	assert_int_equal(h->stats.tcp.reassembly_dropped_bytes, 1999000 - held);
 	/* the late segment arrives: what was held goes on, the dropped part is a hole */
-	seg_at(&c, SERVER, hole, chunk, sizeof(chunk), TCP_PSH);
-	assert_int_equal(c.stats.memory.reassembly_bytes, 0);
-	send_s(&c, CLIENT, "");          /* nothing to send; the client's ack comes on its FIN */
-	fin(&c, CLIENT);
-	assert_int_equal(c.n, 1);
-	assert_string_equal(c.got[0].type, "");
-	assert_int_equal(c.got[0].resp_body, 2000000);
-	assert_int_equal(c.got[0].missed, 1999000 - held);
-	assert_int_equal(c.stats.tcp.missed_bytes, 1999000 - held);
-	conn_free(&c);
+	h_seg_at(h, SERVER, hole, chunk, sizeof(chunk), TCP_PSH);
+	assert_int_equal(h->stats.memory.reassembly_bytes, 0);
+	h_send_s(h, CLIENT, "");          /* nothing to send; the client's ack comes on its FIN */
+	h_fin(h, CLIENT);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(got(h, 0)->type, "");
+	assert_int_equal(got(h, 0)->resp_body, 2000000);
+	assert_int_equal(got(h, 0)->missed, 1999000 - held);
+	assert_int_equal(h->stats.tcp.missed_bytes, 1999000 - held);
+	h_free(h);
 }
 
 /* Keep-alive exchanges per second through stream + reassembly + HTTP (printed, not asserted). */
 static void test_throughput(void **state)
 {
 	(void)state;
-	struct conn c;
-	conn_init(&c, true, 80);
-	c.bench = true;
+	struct harness *h = h_tcp_new(true, 80);
+	h->count_only = true;
 	const char *req = "GET /api/items?id=42 HTTP/1.1\r\nHost: example\r\nUser-Agent: bench\r\n"
 			  "Accept: */*\r\n\r\n";
 	static char resp[1400];
@@ -866,15 +730,15 @@ static void test_throughput(void **state)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned i = 0; i < n; i++) {
-		send_s(&c, CLIENT, req);
-		send_n(&c, SERVER, resp, (size_t)hl + 1000);
+		h_send_s(h, CLIENT, req);
+		h_send_n(h, SERVER, resp, (size_t)hl + 1000);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	assert_int_equal(c.stats.entries.total, n);
+	assert_int_equal(h->stats.entries.total, n);
 	print_message("http: %u exchanges, %.0f exchanges/s, %.1f MB/s\n", n,
 		      n / s, (double)n * (strlen(req) + (size_t)hl + 1000) / s / 1e6);
-	conn_free(&c);
+	h_free(h);
 }
 
 int main(void)

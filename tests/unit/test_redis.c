@@ -30,12 +30,17 @@ static void test_set_get(void **unused)
 	assert_false(h->ops->pending(h->state));
 	h_free(h);
 
-	/* The connection's repairs show on its entries. */
+	/* Repairs show on the exchange that was open when they happened, not on the next. */
 	h = conn();
-	h->flow.retransmissions = 2;
+	h->ctx.tcp.retransmissions = 1;        /* before the command: nobody's */
 	h_streams(h, TO_S, "*1\r\n$4\r\nPING\r\n", 0);
+	h->ctx.tcp.retransmissions = 3;
 	h_streams(h, TO_C, "+PONG\r\n", 1);
+	h_streams(h, TO_S, "*1\r\n$4\r\nPING\r\n", 2);
+	h_streams(h, TO_C, "+PONG\r\n", 3);
+	assert_int_equal(h->n, 2);
 	h_contains(h, 0, "\"tcp\":{\"retransmissions\":2}");
+	assert_int_equal(h_node(h, 1, "tcp"), DOC_NONE);
 	h_free(h);
 }
 

@@ -41,6 +41,7 @@ struct capture_loop {
 	int epfd;
 	struct watch source_w, timer_w, signal_w, link_w, metrics_w;
 	struct metrics_server *metrics;
+	struct metrics_entry_counts entry_counts;   /* metrics from the entries */
 	struct capture_iface ifaces[FL_MAX_INTERFACES];
 	unsigned n_ifaces;
 	int last_hit;
@@ -151,6 +152,7 @@ static void describe_stats(void *ctx, struct doc *out)
 	stats_to_doc(&l->run.stats, out);
 	if (l->src->ops->describe)
 		l->src->ops->describe(l->src, out, doc_get(out, DOC_ROOT, "capture"));
+	metrics_entry_counts_describe(&l->entry_counts, out);
 }
 
 static void on_metrics(struct watch *w, uint32_t events)
@@ -384,13 +386,19 @@ int cmd_capture(int argc, char **argv)
 		goto out;
 	}
 	pipeline_add_sink(l.run.pipeline, ctl_entry_sink(l.ctl));
+	pipeline_add_sink(l.run.pipeline, metrics_entry_sink(&l.entry_counts));
 
 	if (opts.metrics_listen) {
 		l.metrics = metrics_server_start(opts.metrics_listen, describe_stats, &l, err, sizeof(err));
 		l.metrics_w = (struct watch){ .fd = l.metrics ? metrics_server_fd(l.metrics) : -1,
 					      .handle = on_metrics };
-		if (!l.metrics || l.metrics_w.fd < 0 || watch_add(l.epfd, &l.metrics_w, EPOLLIN) < 0) {
-			fprintf(stderr, "faultline: metrics: %s\n", l.metrics ? strerror(errno) : err);
+		if (!l.metrics) {
+			fprintf(stderr, "faultline: %s\n", err);
+			l.status = 2;   /* the address the user gave: a usage error */
+			goto out;
+		}
+		if (l.metrics_w.fd < 0 || watch_add(l.epfd, &l.metrics_w, EPOLLIN) < 0) {
+			fprintf(stderr, "faultline: metrics: %s\n", strerror(errno));
 			l.status = 1;
 			goto out;
 		}

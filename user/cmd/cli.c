@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "kfl/kfl.h"
+#include "sink/metrics.h"
 #include "sink/output.h"
 #include "sink/recorder.h"
 
@@ -172,7 +173,14 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		}
 		case OPT_SOCKET: o->socket_path = optarg; break;
 		case OPT_SOCKET_GROUP: o->socket_group = optarg; break;
-		case OPT_METRICS_LISTEN: o->metrics_listen = optarg; break;
+		case OPT_METRICS_LISTEN: {
+			struct sockaddr_storage ss;
+			char err[256];
+			if (metrics_parse_listen(optarg, &ss, err, sizeof(err)) < 0)
+				return usage_error(cmd, "%s", err);
+			o->metrics_listen = optarg;
+			break;
+		}
 		case 'h':
 			printf("%s%s%s%s", capture ? capture_help : read_help, common_help,
 			       capture ? capture_only_help : "", keys_help);

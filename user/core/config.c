@@ -18,6 +18,8 @@ void config_defaults(struct fl_config *cfg)
 		.max_flows = 1000000,
 		.reassembly_memcap_mb = 256,
 		.ring_buffer_mb = 64,
+		.defrag_memcap_mb = 32,
+		.defrag_timeout_ms = 30000,
 	};
 }
 
@@ -37,6 +39,8 @@ static const struct config_key config_keys[] = {
 	KEY("tap.maxFlows", max_flows, 16, 100000000),
 	KEY("tap.reassemblyMemcapMb", reassembly_memcap_mb, 1, 65536),
 	KEY("tap.ringBufferMb", ring_buffer_mb, 1, 4096),
+	KEY("tap.defragMemcapMb", defrag_memcap_mb, 1, 65536),
+	KEY("tap.defragTimeoutMs", defrag_timeout_ms, 1, 3600000),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
@@ -62,7 +66,8 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 		return 0;
 	}
 	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs, "
-		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb)", key);
+		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
+		 "tap.defragMemcapMb, tap.defragTimeoutMs)", key);
 	return -EINVAL;
 }
 

@@ -12,6 +12,8 @@ struct fl_config {
 	uint32_t max_flows;           /* tap.maxFlows */
 	uint32_t reassembly_memcap_mb;/* tap.reassemblyMemcapMb */
 	uint32_t ring_buffer_mb;      /* tap.ringBufferMb (eBPF ring buffer size) */
+	uint32_t defrag_memcap_mb;    /* tap.defragMemcapMb: IP fragments held */
+	uint32_t defrag_timeout_ms;   /* tap.defragTimeoutMs: how long a datagram may wait for its fragments */
 };
 
 void config_defaults(struct fl_config *cfg);

@@ -30,6 +30,73 @@
 #define TCP_ECE 0x40
 #define TCP_CWR 0x80
 
+/*
+ * An encapsulation the packet came through, outermost first.  The inner
+ * packet is the one decoded; this says how it was carried.
+ */
+enum fl_tunnel_type {
+	FL_TUNNEL_GRE = 1,
+	FL_TUNNEL_GTP,
+	FL_TUNNEL_VXLAN,
+	FL_TUNNEL_GENEVE,
+	FL_TUNNEL_MPLS,
+};
+#define FL_MAX_TUNNELS 3
+#define FL_MPLS_LABELS 4          /* labels kept of an MPLS stack (the rest counted) */
+
+struct fl_tunnel {
+	uint8_t type;                 /* enum fl_tunnel_type */
+	bool has_id;                  /* VNI (VXLAN, Geneve), key (GRE), TEID (GTP-U) */
+	bool has_outer;               /* outer addresses (every type but MPLS) */
+	uint8_t n_labels;             /* MPLS: labels kept in labels[] */
+	uint32_t id;
+	uint32_t labels[FL_MPLS_LABELS];
+	struct fl_addr outer_src, outer_dst;
+};
+
+/* UDP ports that carry a tunnel decode looks into (GTP-U, VXLAN, Geneve). */
+static inline bool decode_is_tunnel_port(uint16_t sport, uint16_t dport)
+{
+	return sport == 2152 || dport == 2152 || dport == 4789 || dport == 8472 || dport == 6081;
+}
+
+/* The encapsulations of a flow, as entries report them (`tunnel`). */
+struct fl_tunnels {
+	uint8_t n;
+	struct fl_tunnel t[FL_MAX_TUNNELS];
+};
+
+/* "vxlan", "geneve", "gre", "gtp", "mpls" (inline: the stats use it without decode). */
+static inline const char *tunnel_type_name(uint8_t type)
+{
+	switch (type) {
+	case FL_TUNNEL_GRE: return "gre";
+	case FL_TUNNEL_GTP: return "gtp";
+	case FL_TUNNEL_VXLAN: return "vxlan";
+	case FL_TUNNEL_GENEVE: return "geneve";
+	case FL_TUNNEL_MPLS: return "mpls";
+	default: return "unknown";
+	}
+}
+
+/*
+ * An IP fragment: what the defragmenter needs (decode stops at the first
+ * fragmented IP layer and returns DECODE_FRAGMENT; the pipeline hands the
+ * datagram back to decode_reassembled() once it is whole).
+ */
+struct fl_fragment {
+	uint32_t id;                  /* IPv4: 16 bits; IPv6: 32 bits */
+	uint32_t offset;              /* bytes */
+	bool more;                    /* MF */
+	uint8_t proto;                /* the protocol the datagram carries */
+	const uint8_t *ip_hdr;        /* IPv4 header with options / IPv6 fixed header */
+	uint32_t ip_hdr_len;
+	const uint8_t *data;          /* the fragment's part of the datagram */
+	uint32_t data_len;            /* bytes on the wire (from the IP length) */
+	uint32_t data_caplen;         /* bytes captured */
+	uint8_t depth;                /* tunnel depth of this IP layer */
+};
+
 struct decoded {
 	const struct fl_packet *pkt;
 	uint8_t ip_version;          /* 4 or 6 */
@@ -38,7 +105,10 @@ struct decoded {
 	uint8_t ttl;                 /* TTL or hop limit */
 	bool fragment;               /* not the first fragment: no L4 header here */
 	bool more_fragments;         /* the first fragment of a fragmented datagram */
+	bool l4_missing;             /* quote: cut before the L4 header (l4proto still named) */
 	bool quote;                  /* decoding the packet quoted in an ICMP error */
+	bool is_fragment;            /* frag below holds the fragment (DECODE_FRAGMENT, or a quote) */
+	struct fl_fragment frag;
 	uint16_t sport, dport;       /* TCP/UDP ports (0 otherwise) */
 	/* TCP */
 	uint32_t seq, ack;
@@ -51,11 +121,15 @@ struct decoded {
 	const uint8_t *payload;
 	uint32_t payload_caplen;     /* bytes captured */
 	uint32_t payload_len;        /* bytes on the wire, from the IP length */
+	/* How the packet was carried, outermost first. */
+	uint8_t n_tunnels;
+	struct fl_tunnel tunnels[FL_MAX_TUNNELS];
 };
 
 enum decode_result {
 	DECODE_OK = 0,
 	DECODE_NOT_IP = 1,           /* ARP, LLDP, ...: skipped, not an error */
+	DECODE_FRAGMENT = 2,         /* an IP fragment: d->frag describes it, nothing above it */
 	DECODE_MALFORMED = -1,       /* truncated or invalid: counted in decode_errors */
 };
 
@@ -66,5 +140,13 @@ enum decode_result decode_packet(const struct fl_packet *pkt, struct decoded *ou
  * is usually the IP header plus 8 bytes, so only ports and TCP seq are sure).
  */
 enum decode_result decode_ip(const uint8_t *data, uint32_t caplen, struct decoded *out);
+
+/*
+ * Decode a reassembled datagram (an IP packet built by defrag) as if it had
+ * arrived whole: `out` keeps pkt and the tunnels the fragments came through
+ * (the first n_tunnels of `out`, as decode_packet left them).
+ */
+enum decode_result decode_reassembled(const uint8_t *data, uint32_t len, uint8_t depth,
+				      struct decoded *out);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/decode.h"
 
 struct fl_stats;
 
@@ -36,6 +37,7 @@ struct flow {
 	/* Transport loss, counted by the TCP tracker (SYN/FIN) and the stream layer (data). */
 	uint32_t retransmissions;
 	uint64_t missed_bytes;    /* bytes the peer acknowledged that no captured segment carried */
+	struct fl_tunnels *tunnels;   /* how the flow was carried (pipeline-owned); NULL: bare */
 	/* The storage areas registered with flow_storage_register() follow. */
 };
 

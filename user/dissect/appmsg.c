@@ -3,51 +3,6 @@
 
 #include <stdio.h>
 
-static const char *side_name(enum dissect_dir by)
-{
-	return by == DISSECT_TO_SERVER ? "client" : "server";
-}
-
-const char *appmsg_end_reason(const struct dissect_ctx *ctx, const char *what, char *msg,
-			      size_t msglen)
-{
-	switch (ctx->end_reason) {
-	case DISSECT_END_FIN:
-		snprintf(msg, msglen, "%s: connection closed by %s", what,
-			 side_name(ctx->end_by));
-		return "closed";
-	case DISSECT_END_RST:
-		snprintf(msg, msglen, "%s: connection reset by %s", what,
-			 side_name(ctx->end_by));
-		return "reset";
-	case DISSECT_END_CAPTURE:
-		snprintf(msg, msglen, "%s: capture ended", what);
-		return "capture-end";
-	case DISSECT_END_EVICTED:
-		/* Not a reason of its own in the spec: the flow went idle long enough to be evicted. */
-		snprintf(msg, msglen, "%s: flow evicted from the flow table", what);
-		return "timeout";
-	case DISSECT_END_TIMEOUT:
-	default:
-		if (ctx->timeout_ms)
-			snprintf(msg, msglen, "%s: stream idle for %llu ms", what,
-				 (unsigned long long)ctx->timeout_ms);
-		else
-			snprintf(msg, msglen, "%s: the stream timed out", what);
-		return "timeout";
-	}
-}
-
-void appmsg_icmp_message(const struct dissect_icmp *icmp, char *msg, size_t msglen)
-{
-	if (icmp->type_name && icmp->code_name)
-		snprintf(msg, msglen, "response missing: ICMP %s (%s)", icmp->type_name,
-			 icmp->code_name);
-	else
-		snprintf(msg, msglen, "response missing: ICMP%s type %u code %u",
-			 icmp->version == 6 ? "v6" : "", icmp->type, icmp->code);
-}
-
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
 static size_t utf8_seq(const uint8_t *p, size_t avail)
 {

@@ -18,7 +18,6 @@
 
 #include "report/entry.h"
 
-struct flow;
 struct fl_config;
 
 enum dissect_dir {
@@ -52,18 +51,29 @@ struct dissect_icmp {
 	uint8_t type, code;
 	const char *type_name, *code_name;
 	enum dissect_dir dir;     /* direction of the quoted packet */
+	bool quoted_df;           /* IPv4: the quoted packet had Don't Fragment set */
 	const uint8_t *quoted_payload;   /* L4 payload bytes the ICMP quoted (may be 0) */
 	size_t quoted_len;
 };
 
-/* What a dissector may use while parsing. */
+/* The connection's loss so far, as the stream layer counted it (0 for UDP). */
+struct dissect_loss {
+	uint64_t missed_bytes;    /* bytes never captured (holes) */
+	uint64_t retransmissions; /* segments seen again */
+};
+
+/*
+ * What a dissector may use while parsing: everything it needs of the flow is
+ * here, filled by the stream layer; dissectors never see struct flow.
+ */
 struct dissect_ctx {
 	struct emitter *em;
-	struct flow *flow;
 	const struct fl_config *cfg;
 	struct fl_stats *stats;
 	uint64_t ts_ns;           /* time of the packet that carried these bytes */
 	struct fl_endpoint client, server;
+	enum dissect_transport transport;  /* DISSECT_TCP or DISSECT_UDP */
+	struct dissect_loss tcp;
 	enum dissect_end end_reason;       /* valid in end() */
 	enum dissect_dir end_by;           /* who sent the FIN/RST, valid in end() */
 	/* The capture joined this stream after it started: resynchronise on the next
@@ -107,11 +117,9 @@ struct dissector_ops {
 extern const struct dissector_ops *const dissectors[];
 
 /*
- * Helpers for dissectors (dissect/registry.c).  dissect_entry_begin starts an
- * entry for this flow, client as src; dissect_add_tcp adds the "tcp" object
- * ({missed_bytes, retransmissions}) when either is non-zero.
+ * Helpers for dissectors (dissect/registry.c).  dissect_add_tcp adds the
+ * "tcp" object ({missed_bytes, retransmissions}) when either is non-zero.
  */
-struct doc *dissect_entry_begin(struct dissect_ctx *ctx, uint64_t ts_ns, const char *protocol);
 void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions);
 /* A printable excerpt of s (up to max bytes, stopping at a line end) for an error message. */
 size_t dissect_excerpt(char *out, size_t out_len, const uint8_t *s, size_t len, size_t max);

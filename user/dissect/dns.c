@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * DNS over UDP (one message per datagram) and TCP (RFC 7766: each message
- * behind a 2-byte length, several per connection).  Queries wait in a small
- * per-flow table until the response with their id arrives; what is left when
- * the flow ends, or when an ICMP error quotes it, is a half-connection.
+ * behind a 2-byte length, several per connection).  Each query is an exchange
+ * (dissect/exchange.h) until the response with its id arrives; the exchange
+ * layer judges what is left when the flow ends or an ICMP error quotes it.
  *
  * Every read is bounds-checked against the message; names are decompressed
  * with a cap on pointer jumps and on the 255-byte name length, so a pointer
@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "core/decode.h"
-#include "core/flow.h"
 #include "dissect/appmsg.h"
+#include "dissect/exchange.h"
 #include "dissect/protocols.h"
 
 #define DNS_PORT            53
@@ -39,9 +38,8 @@ struct dns_name {
 	uint8_t wire[DNS_NAME_MAX];   /* uncompressed labels */
 };
 
-/* A query waiting for its response. */
+/* What an entry shows of a query. */
 struct dns_query {
-	uint64_t ts_ns;
 	uint16_t id;
 	uint16_t qtype;
 	uint8_t opcode;
@@ -49,14 +47,33 @@ struct dns_query {
 	struct dns_name qname;        /* the first question (in practice the only one) */
 };
 
+/* The record of one exchange. */
+struct dns_exchange {
+	bool has_query;               /* false: a response without its query */
+	uint32_t retries;             /* the client sent the same query again this often */
+	struct dns_query q;
+};
+
+/*
+ * A query answered while the client's retries of it were still unanswered:
+ * up to `answers` more responses to it are expected, and are not news.
+ */
+struct dns_answered {
+	uint64_t ts_ns;
+	uint32_t answers;
+	struct dns_query q;
+};
+
+#define DNS_ANSWERED 4
+
 struct dns_state {
 	bool tcp;
 	bool stopped;                 /* after a parser-error on TCP */
 	bool multicast;               /* mDNS: answers never come back on the query's flow */
 	bool resync[2];               /* TCP framing lost (midstream, hole): find it again */
 	bool partial[2];              /* TCP: part of a message waits in this direction */
-	struct dns_query *queries;    /* oldest first */
-	uint32_t n_queries, cap_queries;
+	struct exchange_queue queries;
+	struct dns_answered answered[DNS_ANSWERED];
 };
 
 struct dns_question {
@@ -416,82 +433,66 @@ static void dns_add_response(struct doc *d, const struct dns_msg *m, const uint8
 	}
 }
 
-/*
- * One entry: the query (or NULL), the response (or NULL, with the message
- * bytes its records point into), and the error when there is one.
- */
-static void dns_emit(const struct dns_state *s, struct dissect_ctx *ctx,
-		     const struct dns_query *q, const struct dns_msg *resp,
-		     const uint8_t *msg, size_t len, enum fl_error_type err,
-		     const char *message, const char *reason)
+/* A response as the exchange layer hands it back to dns_fill(). */
+struct dns_reply {
+	const struct dns_msg *m;
+	const uint8_t *msg;           /* the message bytes its records point into */
+	size_t len;
+};
+
+static void dns_fill(struct exchange_queue *q, struct dissect_ctx *ctx, struct doc *d,
+		     const struct exchange *ex, const void *response)
 {
-	uint64_t ts = q ? q->ts_ns : ctx->ts_ns;
-	struct doc *d = entry_begin(ctx->em, ts, "dns", &ctx->client, &ctx->server, ctx->flow);
+	const struct dns_state *s = q->owner;
+	const struct dns_exchange *x = exchange_cdata(ex);
+	const struct dns_reply *r = response;
 
 	doc_add_str(d, DOC_ROOT, "transport", s->tcp ? "tcp" : "udp");
-	if (q)
-		dns_add_request(d, q);
+	if (x->has_query)
+		dns_add_request(d, &x->q);
 	else
 		doc_add_null(d, DOC_ROOT, "request");
-	if (resp)
-		dns_add_response(d, resp, msg, len);
-	else
+	if (r) {
+		dns_add_response(d, r->m, r->msg, r->len);
+		if (!x->has_query) {
+			/* The query was before the capture started (or lost): show what the
+			 * response echoes of it. */
+			uint32_t resp = doc_get(d, DOC_ROOT, "response");
+			doc_add_int(d, resp, "id", x->q.id);
+			if (x->q.has_question) {
+				char buf[16];
+				uint32_t qs = doc_add_arr(d, resp, "questions");
+				uint32_t o = doc_add_obj(d, qs, NULL);
+				dns_add_name(d, o, "name", &x->q.qname);
+				doc_add_str(d, o, "type", dns_type_name(x->q.qtype, buf, sizeof(buf)));
+			}
+		}
+	} else {
 		doc_add_null(d, DOC_ROOT, "response");
-	if (q && resp)
-		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(q->ts_ns, ctx->ts_ns));
+	}
+	if (x->has_query && r)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(ex->ts_ns, ctx->ts_ns));
 	else
 		doc_add_null(d, DOC_ROOT, "elapsed_ms");
-	if (err != FL_ERR_NONE)
-		entry_set_error(ctx->em, err, message, reason);
-	if (ctx->flow)
-		dissect_add_tcp(d, ctx->flow->missed_bytes, ctx->flow->retransmissions);
-	entry_commit(ctx->em);
-}
-
-/* ---- the outstanding-query table ---- */
-
-static struct dns_query *dns_find(struct dns_state *s, uint16_t id)
-{
-	for (uint32_t i = 0; i < s->n_queries; i++)
-		if (s->queries[i].id == id)
-			return &s->queries[i];
-	return NULL;
-}
-
-static void dns_remove(struct dns_state *s, struct dns_query *q)
-{
-	size_t i = (size_t)(q - s->queries);
-	memmove(q, q + 1, (s->n_queries - i - 1) * sizeof(*q));
-	s->n_queries--;
-}
-
-/* Report the oldest query unanswered and drop it. */
-static void dns_drop_oldest(struct dns_state *s, struct dissect_ctx *ctx, const char *message,
-			    const char *reason)
-{
-	dns_emit(s, ctx, &s->queries[0], NULL, NULL, 0, FL_ERR_HALF_CONNECTION, message, reason);
-	dns_remove(s, &s->queries[0]);
-}
-
-/* Queries older than the stream timeout (by packet time) will not be answered. */
-static void dns_expire(struct dns_state *s, struct dissect_ctx *ctx)
-{
-	if (!ctx->cfg || ctx->cfg->stream_timeout_ms == 0)
-		return;
-	uint64_t limit = ctx->cfg->stream_timeout_ms * 1000000ull;
-	char text[96];
-	while (s->n_queries && ctx->ts_ns > s->queries[0].ts_ns &&
-	       ctx->ts_ns - s->queries[0].ts_ns > limit) {
-		snprintf(text, sizeof(text), "response missing: no response within %llu ms",
-			 (unsigned long long)ctx->cfg->stream_timeout_ms);
-		dns_drop_oldest(s, ctx, text, "timeout");
+	if (x->retries) {
+		uint32_t o = doc_add_obj(d, DOC_ROOT, "dns");
+		doc_add_int(d, o, "retries", x->retries);
 	}
 }
 
-static void dns_query_from_msg(struct dns_query *q, const struct dns_msg *m, uint64_t ts)
+/* ---- the waiting queries ---- */
+
+static struct exchange *dns_find(struct dns_state *s, uint16_t id)
+{
+	for (struct exchange *ex = exchange_first(&s->queries); ex; ex = ex->next)
+		if (((struct dns_exchange *)exchange_data(ex))->q.id == id)
+			return ex;
+	return NULL;
+}
+
+static void dns_query_from_msg(struct dns_query *q, const struct dns_msg *m)
 {
 	memset(q, 0, sizeof(*q));
-	q->ts_ns = ts;
 	q->id = m->id;
 	q->opcode = m->opcode;
 	if (m->n_questions) {
@@ -501,25 +502,84 @@ static void dns_query_from_msg(struct dns_query *q, const struct dns_msg *m, uin
 	}
 }
 
+/* An exchange outside the queue for this message (the query it carries or echoes). */
+static struct exchange *dns_lone(struct dns_state *s, struct dissect_ctx *ctx,
+				 const struct dns_msg *m, bool has_query)
+{
+	struct exchange *ex = exchange_new(&s->queries, ctx, ctx->ts_ns);
+	if (!ex)
+		return NULL;
+	struct dns_exchange *x = exchange_data(ex);
+	x->has_query = has_query;
+	if (m)
+		dns_query_from_msg(&x->q, m);
+	return ex;
+}
+
+static bool dns_same_question(const struct dns_query *a, const struct dns_query *b)
+{
+	return a->id == b->id && a->has_question == b->has_question && a->qtype == b->qtype &&
+	       a->qname.len == b->qname.len && !memcmp(a->qname.wire, b->qname.wire, a->qname.len);
+}
+
 static void dns_add_query(struct dns_state *s, struct dissect_ctx *ctx, const struct dns_msg *m)
 {
-	/* The same id again is the client retrying: keep the first send's time. */
-	if (dns_find(s, m->id))
+	struct exchange *ex;
+	struct dns_query q;
+
+	/* The same id again is the client retrying: keep the first send's time, count it. */
+	if ((ex = dns_find(s, m->id))) {
+		struct dns_exchange *x = exchange_data(ex);
+		dns_query_from_msg(&q, m);
+		if (dns_same_question(&x->q, &q))
+			x->retries++;
 		return;
-	if (s->n_queries == DNS_MAX_OUTSTANDING)
-		dns_drop_oldest(s, ctx, "response missing: too many queries outstanding on the flow",
-				"timeout");
-	if (s->n_queries == s->cap_queries) {
-		uint32_t cap = s->cap_queries ? s->cap_queries * 2 : 2;
-		if (cap > DNS_MAX_OUTSTANDING)
-			cap = DNS_MAX_OUTSTANDING;
-		struct dns_query *nq = realloc(s->queries, cap * sizeof(*nq));
-		if (!nq)
-			return;   /* out of memory: the response will show as midstream */
-		s->queries = nq;
-		s->cap_queries = cap;
 	}
-	dns_query_from_msg(&s->queries[s->n_queries++], m, ctx->ts_ns);
+	if (s->queries.count == DNS_MAX_OUTSTANDING)
+		exchange_fail(&s->queries, ctx, exchange_first(&s->queries), FL_ERR_HALF_CONNECTION,
+			      "response missing: too many queries outstanding on the flow", "timeout",
+			      NULL);
+	ex = exchange_open(&s->queries, ctx, ctx->ts_ns);
+	if (!ex)
+		return;   /* out of memory: the response will show as midstream */
+	struct dns_exchange *x = exchange_data(ex);
+	x->has_query = true;
+	dns_query_from_msg(&x->q, m);
+}
+
+/* Answered with retries outstanding: their answers may follow. */
+static void dns_remember_answered(struct dns_state *s, struct dissect_ctx *ctx,
+				  const struct dns_exchange *x)
+{
+	struct dns_answered *slot = &s->answered[0];
+	if (!x->retries)
+		return;
+	for (unsigned i = 1; i < DNS_ANSWERED; i++)
+		if (s->answered[i].ts_ns < slot->ts_ns)
+			slot = &s->answered[i];    /* the oldest (or a free one) goes */
+	slot->ts_ns = ctx->ts_ns;
+	slot->answers = x->retries;
+	slot->q = x->q;
+}
+
+/* Is this response one more answer to a query already answered (within the timeout)? */
+static bool dns_expected_answer(struct dns_state *s, struct dissect_ctx *ctx,
+				const struct dns_msg *m)
+{
+	struct dns_query q;
+	dns_query_from_msg(&q, m);
+	for (unsigned i = 0; i < DNS_ANSWERED; i++) {
+		struct dns_answered *a = &s->answered[i];
+		if (!a->answers || !dns_same_question(&a->q, &q))
+			continue;
+		if (ctx->timeout_ms && ctx->ts_ns - a->ts_ns > ctx->timeout_ms * 1000000ull) {
+			a->answers = 0;
+			continue;
+		}
+		a->answers--;
+		return true;
+	}
+	return false;
 }
 
 /* One whole message.  Returns 0, or -EBADMSG after reporting a parser-error. */
@@ -527,15 +587,14 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 		       size_t len)
 {
 	struct dns_msg m;
-	struct dns_query *q;
+	struct exchange *ex;
 	int rc = dns_parse(msg, len, &m);
 
-	dns_expire(s, ctx);
+	exchange_expire(&s->queries, ctx);
 	if (rc < 0) {
 		static const char *const sections[] = { "header", "question", "answer", "authority",
 							"additional" };
 		char text[160], where[24];
-		struct dns_query tmp, *req = NULL;
 		if (m.section)
 			snprintf(where, sizeof(where), "%s %u", sections[m.section], m.record);
 		else
@@ -543,15 +602,11 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 		snprintf(text, sizeof(text), "malformed DNS %s: %s: %s at offset %zu",
 			 !m.have_header ? "message" : m.qr ? "response" : "query", where,
 			 m.error, m.error_off);
-		if (m.have_header && m.qr && (q = dns_find(s, m.id))) {
-			tmp = *q;
-			dns_remove(s, q);
-			req = &tmp;
-		} else if (m.have_header && !m.qr) {
-			dns_query_from_msg(&tmp, &m, ctx->ts_ns);
-			req = &tmp;
-		}
-		dns_emit(s, ctx, req, NULL, NULL, 0, FL_ERR_PARSER, text, NULL);
+		if (!(m.have_header && m.qr && (ex = dns_find(s, m.id))))
+			ex = dns_lone(s, ctx, m.have_header && !m.qr ? &m : NULL,
+				      m.have_header && !m.qr);
+		if (ex)
+			exchange_fail(&s->queries, ctx, ex, FL_ERR_PARSER, text, NULL, NULL);
 		return rc;
 	}
 	if (s->multicast)
@@ -560,35 +615,18 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 		dns_add_query(s, ctx, &m);
 		return 0;
 	}
-	if ((q = dns_find(s, m.id))) {
-		struct dns_query tmp = *q;
-		dns_remove(s, q);
-		dns_emit(s, ctx, &tmp, &m, msg, len, FL_ERR_NONE, NULL, NULL);
+	struct dns_reply reply = { &m, msg, len };
+	if ((ex = dns_find(s, m.id))) {
+		dns_remember_answered(s, ctx, exchange_data(ex));
+		exchange_complete(&s->queries, ctx, ex, &reply);
 		return 0;
 	}
-	/* The query was before the capture started (or lost): show what the response echoes. */
-	struct dns_query echoed;
-	dns_query_from_msg(&echoed, &m, ctx->ts_ns);
-	struct doc *d = entry_begin(ctx->em, ctx->ts_ns, "dns", &ctx->client, &ctx->server,
-				    ctx->flow);
-	doc_add_str(d, DOC_ROOT, "transport", s->tcp ? "tcp" : "udp");
-	doc_add_null(d, DOC_ROOT, "request");
-	dns_add_response(d, &m, msg, len);
-	uint32_t resp = doc_get(d, DOC_ROOT, "response");
-	doc_add_int(d, resp, "id", m.id);
-	if (echoed.has_question) {
-		uint32_t qs = doc_add_arr(d, resp, "questions");
-		uint32_t o = doc_add_obj(d, qs, NULL);
-		char buf[16];
-		dns_add_name(d, o, "name", &echoed.qname);
-		doc_add_str(d, o, "type", dns_type_name(echoed.qtype, buf, sizeof(buf)));
-	}
-	doc_add_null(d, DOC_ROOT, "elapsed_ms");
-	entry_set_error(ctx->em, FL_ERR_HALF_CONNECTION,
-			"query missing: response without its query", "midstream");
-	if (ctx->flow)
-		dissect_add_tcp(d, ctx->flow->missed_bytes, ctx->flow->retransmissions);
-	entry_commit(ctx->em);
+	if (dns_expected_answer(s, ctx, &m) || s->queries.quiet_unanswered)
+		return 0;   /* the answer to a retry of a query already answered, or to a broadcast */
+	/* The query was before the capture started (or lost). */
+	if ((ex = dns_lone(s, ctx, &m, false)))
+		exchange_fail(&s->queries, ctx, ex, FL_ERR_HALF_CONNECTION,
+			      "query missing: response without its query", "midstream", &reply);
 	return 0;
 }
 
@@ -637,21 +675,47 @@ static enum dissect_probe dns_probe(const uint8_t *data, size_t len, enum dissec
 	return DISSECT_PROBE_NO;
 }
 
-static bool dns_multicast(const struct fl_endpoint *ep)
+static bool dns_multicast_addr(const struct fl_endpoint *ep)
 {
-	return ep->port == 5353 || (ep->addr.family == 4 && (ep->addr.bytes[0] & 0xf0) == 0xe0) ||
+	return (ep->addr.family == 4 && (ep->addr.bytes[0] & 0xf0) == 0xe0) ||
 	       (ep->addr.family == 6 && ep->addr.bytes[0] == 0xff);
+}
+
+/*
+ * mDNS (and LLMNR) by their multicast destination (224.0.0.251, ff02::fb),
+ * or 5353 on both sides (responders answer from 5353); a unicast query from
+ * any other port to a server on 5353 is plain DNS.
+ */
+static bool dns_is_mdns(const struct dissect_ctx *ctx)
+{
+	return dns_multicast_addr(&ctx->client) || dns_multicast_addr(&ctx->server) ||
+	       (ctx->client.port == 5353 && ctx->server.port == 5353);
+}
+
+/*
+ * Queries nobody has to answer: NetBIOS name service (UDP 137, mostly
+ * broadcast: hosts that do not have the name stay silent) and queries to the
+ * broadcast address.  Unanswered, they are no half-connection.
+ */
+static bool dns_is_broadcast(const struct dissect_ctx *ctx)
+{
+	static const uint8_t all_ones[4] = { 255, 255, 255, 255 };
+	return ctx->client.port == 137 || ctx->server.port == 137 ||
+	       (ctx->server.addr.family == 4 && !memcmp(ctx->server.addr.bytes, all_ones, 4));
 }
 
 static void *dns_new(struct dissect_ctx *ctx)
 {
 	struct dns_state *s = calloc(1, sizeof(*s));
-	if (s && ctx->flow)
-		s->tcp = ctx->flow->key.proto == FL_IPPROTO_TCP;
-	if (s && s->tcp && ctx->midstream)
+	if (!s)
+		return NULL;
+	s->tcp = ctx->transport == DISSECT_TCP;
+	if (s->tcp && ctx->midstream)
 		s->resync[0] = s->resync[1] = true;
-	if (s)
-		s->multicast = dns_multicast(&ctx->client) || dns_multicast(&ctx->server);
+	s->multicast = dns_is_mdns(ctx);
+	exchange_queue_init(&s->queries, dns_dissector.name, sizeof(struct dns_exchange),
+			    DNS_MAX_OUTSTANDING, dns_fill, s);
+	s->queries.quiet_unanswered = dns_is_broadcast(ctx);
 	return s;
 }
 
@@ -660,7 +724,7 @@ static void dns_free(void *state)
 	struct dns_state *s = state;
 	if (!s)
 		return;
-	free(s->queries);
+	exchange_queue_free(&s->queries);
 	free(s);
 }
 
@@ -703,12 +767,10 @@ static ssize_t dns_parse_op(void *state, struct dissect_ctx *ctx, enum dissect_d
 static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
 	struct dns_state *s = state;
-	(void)dir;
-	(void)missing;
 	/* TCP framing is lost with a hole: what waits is lost, framing is found again. */
-	while (s->n_queries)
-		dns_drop_oldest(s, ctx, "response missing: the capture lost bytes of the stream",
-				"loss");
+	exchange_loss(&s->queries, dir, missing);
+	exchange_fail_all(&s->queries, ctx, FL_ERR_HALF_CONNECTION,
+			  "response missing: the capture lost bytes of the stream", "loss");
 	s->partial[dir] = false;
 	s->resync[dir] = true;
 }
@@ -716,47 +778,43 @@ static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, 
 static void dns_end(void *state, struct dissect_ctx *ctx)
 {
 	struct dns_state *s = state;
-	char text[128];
-	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
+	struct exchange *ex;
 
-	if (s->tcp && closed && !s->stopped && s->partial[DISSECT_TO_CLIENT] && s->n_queries) {
-		dns_emit(s, ctx, &s->queries[0], NULL, NULL, 0, FL_ERR_UNEXPECTED_EOF,
-			 "connection closed in the middle of a DNS response", NULL);
-		dns_remove(s, &s->queries[0]);
-	} else if (s->tcp && closed && !s->stopped && s->partial[DISSECT_TO_SERVER]) {
-		dns_emit(s, ctx, NULL, NULL, NULL, 0, FL_ERR_UNEXPECTED_EOF,
-			 "connection closed in the middle of a DNS query", NULL);
+	if (s->tcp && !s->stopped && s->partial[DISSECT_TO_CLIENT] &&
+	    (ex = exchange_first(&s->queries))) {
+		exchange_cut(&s->queries, ctx, ex, DISSECT_TO_CLIENT, "in the middle of a DNS response",
+			     NULL);
+	} else if (s->tcp && !s->stopped && s->partial[DISSECT_TO_SERVER] &&
+		   (ex = dns_lone(s, ctx, NULL, false))) {
+		exchange_cut(&s->queries, ctx, ex, DISSECT_TO_SERVER, "in the middle of a DNS query",
+			     NULL);
 	}
 	s->partial[0] = s->partial[1] = false;
-	const char *reason = appmsg_end_reason(ctx, "response missing", text, sizeof(text));
-	while (s->n_queries)
-		dns_drop_oldest(s, ctx, text, reason);
+	exchange_end(&s->queries, ctx);
+}
+
+/* A UDP quote carries the query's id: only that query is lost. */
+static enum exchange_pick dns_pick_id(struct exchange *ex, void *arg)
+{
+	const struct dns_exchange *x = exchange_cdata(ex);
+	return x->q.id == *(const uint16_t *)arg ? EXCHANGE_PICK_FAIL : EXCHANGE_PICK_SKIP;
 }
 
 static void dns_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
 {
 	struct dns_state *s = state;
-	char text[160];
-	struct dns_query *q;
+	uint16_t id;
 
-	if (icmp->dir != DISSECT_TO_SERVER || !s->n_queries)
-		return;
-	appmsg_icmp_message(icmp, text, sizeof(text));
-	/* A UDP quote carries the query's id; otherwise every waiting query is lost. */
-	if (!s->tcp && icmp->quoted_len >= 2 && (q = dns_find(s, be16(icmp->quoted_payload)))) {
-		struct dns_query tmp = *q;
-		dns_remove(s, q);
-		dns_emit(s, ctx, &tmp, NULL, NULL, 0, FL_ERR_HALF_CONNECTION, text, "icmp");
-		return;
-	}
-	while (s->n_queries)
-		dns_drop_oldest(s, ctx, text, "icmp");
+	if (!s->tcp && icmp->quoted_len >= 2 && dns_find(s, id = be16(icmp->quoted_payload)))
+		exchange_icmp(&s->queries, ctx, icmp, dns_pick_id, &id);
+	else
+		exchange_icmp(&s->queries, ctx, icmp, NULL, NULL);
 }
 
 static bool dns_pending(void *state)
 {
 	const struct dns_state *s = state;
-	return s->n_queries || s->partial[0] || s->partial[1];
+	return s->queries.count || s->partial[0] || s->partial[1];
 }
 
 const struct dissector_ops dns_dissector = {

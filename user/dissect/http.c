@@ -1,23 +1,21 @@
 // SPDX-License-Identifier: MIT
 /*
  * HTTP/1.x dissector: message framing (RFC 9112 section 6), request/response
- * pairing in order (pipelining is a FIFO of up to HTTP_MAX_OUTSTANDING
- * requests), and the stream errors.
+ * pairing in order (pipelining: up to HTTP_MAX_OUTSTANDING exchanges wait in
+ * the exchange layer's queue, dissect/exchange.h), and the stream errors.
  *
  * - Bodies are counted and skipped, never copied.  An entry keeps at most
  *   HTTP_STORE_BYTES of start line and headers per message.
  * - An entry is emitted when a response ends; elapsed_ms runs from the first
  *   byte of the request to the last byte of the response.
  * - tcp.missed_bytes / tcp.retransmissions on an entry are those of its own
- *   exchange: holes inside it, and retransmissions seen on the connection from
- *   its request's first byte until it was emitted.
+ *   exchange (the exchange layer's rule): holes inside it, and retransmissions
+ *   seen on the connection from its request's head until it was emitted.
  * - A body delimited by the close ends at a FIN or RST (complete); any other
- *   message cut by FIN/RST is `unexpected-eof`; cut by the stale-stream
- *   timeout it is `timeout`; cut by the end of the capture (or an eviction)
- *   it is `half-connection` (capture-end / timeout).
- * - A complete request without a response is `half-connection` with the
- *   reason the stream ended; a response without a request is one with reason
- *   midstream (the capture joined late) or loss (request bytes missed).
+ *   message cut by the stream's end is the exchange layer's exchange_cut().
+ * - A complete request without a response is the exchange layer's
+ *   exchange_end(); a response without a request is `half-connection` with
+ *   reason midstream (the capture joined late) or loss (request bytes missed).
  * - Midstream and after a hole the parser looks for the next line that starts
  *   a request (known method, " HTTP/1.x" at the end) or a status line.  A hole
  *   inside a body of known size keeps it in step; elsewhere the exchange it
@@ -29,7 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/flow.h"
+#include "dissect/exchange.h"
+#include "dissect/protocols.h"
 
 enum http_parse_state {
 	HS_IDLE = 0,        /* expecting a start line */
@@ -44,14 +43,17 @@ enum http_parse_state {
 	HS_DEAD,            /* after a parser error */
 };
 
+/* The record of one exchange (the exchange layer keeps its time and loss). */
 struct http_exchange {
 	struct http_msg req, resp;
-	uint64_t missed;          /* bytes of this exchange never captured */
-	uint32_t retrans_base;    /* the flow's retransmissions when it began */
 	bool orphan;              /* a response with no request (not in the queue) */
-	bool loss;                /* a hole damaged it */
 	bool head, connect;
 };
+
+static struct http_exchange *hx(struct exchange *ex)
+{
+	return exchange_data(ex);
+}
 
 struct http_dir {
 	uint8_t state;            /* enum http_parse_state */
@@ -59,79 +61,56 @@ struct http_dir {
 	uint64_t start_ts;        /* first byte of a message not yet consumed, or 0 */
 	/* Request side: the exchange whose request is being parsed (NULL once
 	 * emitted).  Response side: the exchange whose response is being parsed. */
-	struct http_exchange *cur;
+	struct exchange *cur;
 };
 
 struct http_conn {
 	struct http_dir dir[2];
-	struct http_exchange *queue[HTTP_MAX_OUTSTANDING];  /* awaiting or receiving responses */
-	unsigned q_head, q_len;
+	struct exchange_queue queue;  /* exchanges awaiting or receiving responses */
 	uint64_t requests_missed; /* bytes of the request side lost between requests */
 	uint64_t untracked;       /* requests over HTTP_MAX_OUTSTANDING, not paired */
 	bool midstream;
 	bool dead;
 };
 
-static struct http_exchange *q_at(struct http_conn *s, unsigned i)
+static struct exchange *q_first(struct http_conn *s)
 {
-	return s->queue[(s->q_head + i) % HTTP_MAX_OUTSTANDING];
+	return exchange_first(&s->queue);
 }
 
-static struct http_exchange *q_pop(struct http_conn *s)
+static void http_fill(struct exchange_queue *q, struct dissect_ctx *ctx, struct doc *d,
+		      const struct exchange *ex, const void *response)
 {
-	struct http_exchange *ex = s->queue[s->q_head];
-	s->q_head = (s->q_head + 1) % HTTP_MAX_OUTSTANDING;
-	s->q_len--;
-	return ex;
-}
-
-/*
- * Exchanges are ~5 KB (two messages' kept text): recycled through a small
- * free list, so a busy connection does not allocate per request, and only
- * their bookkeeping is cleared (the text is read up to its recorded length).
- * The pipeline is single-threaded.
- */
-#define EXCHANGE_CACHE 64
-static struct http_exchange *exchange_cache[EXCHANGE_CACHE];
-static unsigned exchange_cached;
-
-static void exchange_release(struct http_exchange *ex)
-{
-	if (exchange_cached < EXCHANGE_CACHE)
-		exchange_cache[exchange_cached++] = ex;
+	const struct http_exchange *x = exchange_cdata(ex);
+	(void)q;
+	(void)ctx;
+	(void)response;
+	http_msg_to_doc(&x->req, DISSECT_TO_SERVER, d, "request");
+	http_msg_to_doc(&x->resp, DISSECT_TO_CLIENT, d, "response");
+	if (x->req.seen && x->resp.complete)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(x->req.ts_first, x->resp.ts_last));
 	else
-		free(ex);
+		doc_add_null(d, DOC_ROOT, "elapsed_ms");
 }
 
-/* The exchange leaves: forget every pointer to it, free it. */
-static void exchange_free(struct http_conn *s, struct http_exchange *ex)
+/* The exchange leaves: forget every pointer to it; the entry's time is its first message's. */
+static void forget(struct http_conn *s, struct exchange *ex)
 {
 	for (int d = 0; d < 2; d++)
 		if (s->dir[d].cur == ex)
 			s->dir[d].cur = NULL;
-	exchange_release(ex);
+	ex->ts_ns = hx(ex)->req.seen ? hx(ex)->req.ts_first : hx(ex)->resp.ts_first;
 }
 
-static void emit(struct dissect_ctx *ctx, struct http_exchange *ex, enum fl_error_type type,
-		 const char *message, const char *reason)
+/* One entry for ex, which then leaves. */
+static void emit(struct http_conn *s, struct dissect_ctx *ctx, struct exchange *ex,
+		 enum fl_error_type type, const char *message, const char *reason)
 {
-	uint64_t ts = ex->req.seen ? ex->req.ts_first : ex->resp.ts_first;
-	if (!ts)
-		ts = ctx->ts_ns;
-	struct doc *d = dissect_entry_begin(ctx, ts, "http");
-	http_msg_to_doc(&ex->req, DISSECT_TO_SERVER, d, "request");
-	http_msg_to_doc(&ex->resp, DISSECT_TO_CLIENT, d, "response");
-	if (ex->req.seen && ex->resp.complete)
-		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(ex->req.ts_first, ex->resp.ts_last));
+	forget(s, ex);
+	if (type == FL_ERR_NONE)
+		exchange_complete(&s->queue, ctx, ex, NULL);
 	else
-		doc_add_null(d, DOC_ROOT, "elapsed_ms");
-	if (type != FL_ERR_NONE)
-		entry_set_error(ctx->em, type, message, reason);
-	else
-		doc_add_null(d, DOC_ROOT, "error");
-	uint32_t retrans = ctx->flow->retransmissions - ex->retrans_base;
-	dissect_add_tcp(d, ex->missed, retrans);
-	entry_commit(ctx->em);
+		exchange_fail(&s->queue, ctx, ex, type, message, reason, NULL);
 }
 
 static const char *who(enum dissect_dir d)
@@ -143,22 +122,20 @@ static const char *who(enum dissect_dir d)
 static ssize_t parser_error(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 			    const char *what)
 {
-	struct http_exchange *ex = s->dir[dir].cur;
-	if (!ex && dir == DISSECT_TO_CLIENT && s->q_len)
-		ex = q_at(s, 0);
-	struct http_exchange blank;
-	if (!ex) {
-		memset(&blank, 0, sizeof(blank));
-		blank.retrans_base = ctx->flow->retransmissions;
-		ex = &blank;
-	}
-	char msg[320];
-	snprintf(msg, sizeof(msg), "%s from %s", what, who(dir));
-	if (!ex->req.seen && !ex->resp.seen)
-		ex->resp.ts_first = s->dir[dir].start_ts ? s->dir[dir].start_ts : ctx->ts_ns;
-	emit(ctx, ex, FL_ERR_PARSER, msg, NULL);
+	struct exchange *ex = s->dir[dir].cur;
+	if (!ex && dir == DISSECT_TO_CLIENT)
+		ex = q_first(s);
+	if (!ex)
+		ex = exchange_new(&s->queue, ctx, 0);
 	s->dead = true;
 	s->dir[0].state = s->dir[1].state = HS_DEAD;
+	if (!ex)
+		return -1;
+	char msg[320];
+	snprintf(msg, sizeof(msg), "%s from %s", what, who(dir));
+	if (!hx(ex)->req.seen && !hx(ex)->resp.seen)
+		hx(ex)->resp.ts_first = s->dir[dir].start_ts ? s->dir[dir].start_ts : ctx->ts_ns;
+	emit(s, ctx, ex, FL_ERR_PARSER, msg, NULL);
 	return -1;
 }
 
@@ -167,9 +144,9 @@ static void request_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_SERVER];
 	if (dd->cur) {
-		dd->cur->req.complete = true;
-		dd->cur->req.ts_last = ctx->ts_ns;
-		if (dd->cur->connect)
+		hx(dd->cur)->req.complete = true;
+		hx(dd->cur)->req.ts_last = ctx->ts_ns;
+		if (hx(dd->cur)->connect)
 			dd->state = HS_OPAQUE;  /* tunnel bytes follow; reset if refused */
 	}
 	if (dd->state != HS_OPAQUE)
@@ -180,31 +157,28 @@ static void request_done(struct http_conn *s, struct dissect_ctx *ctx)
 static void response_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
-	struct http_exchange *ex = dd->cur;
+	struct exchange *ex = dd->cur;
 	if (dd->state != HS_OPAQUE)
 		dd->state = HS_IDLE;
 	if (!ex)
 		return;
-	ex->resp.complete = true;
-	ex->resp.ts_last = ctx->ts_ns;
-	if (ex->orphan) {
+	hx(ex)->resp.complete = true;
+	hx(ex)->resp.ts_last = ctx->ts_ns;
+	if (hx(ex)->orphan) {
 		if (s->midstream)
-			emit(ctx, ex, FL_ERR_HALF_CONNECTION,
+			emit(s, ctx, ex, FL_ERR_HALF_CONNECTION,
 			     "request missing: the capture joined the connection after the request",
 			     "midstream");
 		else if (s->requests_missed)
-			emit(ctx, ex, FL_ERR_HALF_CONNECTION,
+			emit(s, ctx, ex, FL_ERR_HALF_CONNECTION,
 			     "request missing: bytes of the request stream were not captured", "loss");
 		else
-			emit(ctx, ex, FL_ERR_HALF_CONNECTION, "response without a request", NULL);
+			emit(s, ctx, ex, FL_ERR_HALF_CONNECTION, "response without a request", NULL);
 		s->requests_missed = 0;
-		exchange_free(s, ex);
 		return;
 	}
 	/* ex is the queue's head. */
-	q_pop(s);
-	emit(ctx, ex, FL_ERR_NONE, NULL, NULL);
-	exchange_free(s, ex);
+	emit(s, ctx, ex, FL_ERR_NONE, NULL, NULL);
 }
 
 static void body_done(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir)
@@ -217,10 +191,10 @@ static void body_done(struct http_conn *s, struct dissect_ctx *ctx, enum dissect
 
 static struct http_msg *cur_msg(struct http_conn *s, enum dissect_dir dir)
 {
-	struct http_exchange *ex = s->dir[dir].cur;
+	struct exchange *ex = s->dir[dir].cur;
 	if (!ex)
 		return NULL;
-	return dir == DISSECT_TO_SERVER ? &ex->req : &ex->resp;
+	return dir == DISSECT_TO_SERVER ? &hx(ex)->req : &hx(ex)->resp;
 }
 
 static void count_body(struct http_conn *s, enum dissect_dir dir, uint64_t n)
@@ -247,7 +221,7 @@ static void frame_request(struct http_conn *s, struct dissect_ctx *ctx, const st
 static void frame_response(struct http_conn *s, struct dissect_ctx *ctx, const struct http_head *h)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
-	struct http_exchange *ex = dd->cur;
+	struct http_exchange *ex = hx(dd->cur);
 	uint16_t st = ex->resp.status;
 	if (st == 101 || (ex->connect && st >= 200 && st < 300)) {
 		/* The connection is a tunnel or another protocol from here on. */
@@ -272,20 +246,6 @@ static void frame_response(struct http_conn *s, struct dissect_ctx *ctx, const s
 	}
 }
 
-static struct http_exchange *exchange_new(struct dissect_ctx *ctx)
-{
-	struct http_exchange *ex = exchange_cached ? exchange_cache[--exchange_cached]
-						   : malloc(sizeof(*ex));
-	if (!ex)
-		return NULL;
-	memset(&ex->req, 0, offsetof(struct http_msg, hdr));
-	memset(&ex->resp, 0, offsetof(struct http_msg, hdr));
-	ex->missed = 0;
-	ex->orphan = ex->loss = ex->head = ex->connect = false;
-	ex->retrans_base = ctx->flow->retransmissions;
-	return ex;
-}
-
 /* A complete head of `dir` in p[0..n).  Returns 0 or a parser error (-1). */
 static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 		       const uint8_t *p, size_t n)
@@ -296,52 +256,52 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 	char err[256];
 
 	if (dir == DISSECT_TO_SERVER) {
-		struct http_exchange *ex = exchange_new(ctx);
+		struct exchange *ex = exchange_new(&s->queue, ctx, ts);
 		if (!ex)
 			return parser_error(s, ctx, dir, "out of memory");
-		if (http_parse_head(&ex->req, &h, dir, p, n, err, sizeof(err))) {
-			exchange_release(ex);
+		struct http_exchange *x = hx(ex);
+		if (http_parse_head(&x->req, &h, dir, p, n, err, sizeof(err))) {
+			exchange_release(&s->queue, ex);
 			return parser_error(s, ctx, dir, err);
 		}
 		if (h.te_other && !h.chunked) {
-			exchange_release(ex);
+			exchange_release(&s->queue, ex);
 			return parser_error(s, ctx, dir, "request Transfer-Encoding is not chunked");
 		}
-		ex->req.ts_first = ts;
-		ex->head = http_method_is(&ex->req, "HEAD");
-		ex->connect = http_method_is(&ex->req, "CONNECT");
-		if (s->q_len == HTTP_MAX_OUTSTANDING) {
+		x->req.ts_first = ts;
+		x->head = http_method_is(&x->req, "HEAD");
+		x->connect = http_method_is(&x->req, "CONNECT");
+		if (exchange_push(&s->queue, ex) < 0) {
 			s->untracked++;   /* too deep a pipeline: not paired */
-			exchange_release(ex);
+			exchange_release(&s->queue, ex);
 			dd->cur = NULL;
 		} else {
-			s->queue[(s->q_head + s->q_len++) % HTTP_MAX_OUTSTANDING] = ex;
 			dd->cur = ex;
 		}
 		frame_request(s, ctx, &h);
 		return 0;
 	}
 
-	struct http_exchange *ex = s->q_len ? q_at(s, 0) : NULL;
-	struct http_exchange *orphan = NULL;
+	struct exchange *ex = q_first(s);
+	struct exchange *orphan = NULL;
 	if (!ex) {
-		ex = orphan = exchange_new(ctx);
+		ex = orphan = exchange_new(&s->queue, ctx, ts);
 		if (!ex)
 			return parser_error(s, ctx, dir, "out of memory");
-		ex->orphan = true;
+		hx(ex)->orphan = true;
 	}
 	struct http_msg m;
 	memset(&m, 0, sizeof(m));
 	if (http_parse_head(&m, &h, dir, p, n, err, sizeof(err))) {
-		free(orphan);
+		exchange_release(&s->queue, orphan);
 		return parser_error(s, ctx, dir, err);
 	}
 	if (m.status >= 100 && m.status < 200 && m.status != 101) {
-		free(orphan);
+		exchange_release(&s->queue, orphan);
 		return 0;         /* interim (100 Continue): the final response follows */
 	}
 	m.ts_first = ts;
-	ex->resp = m;
+	hx(ex)->resp = m;
 	dd->cur = ex;
 	frame_response(s, ctx, &h);
 	return 0;
@@ -518,11 +478,11 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	if (s->dead)
 		return;
 	uint32_t unconsumed = ctx->unconsumed[dir];
-	struct http_exchange *ex = dd->cur;
-	if (!ex && dir == DISSECT_TO_CLIENT && s->q_len)
-		ex = q_at(s, 0);
+	struct exchange *ex = dd->cur;
+	if (!ex && dir == DISSECT_TO_CLIENT)
+		ex = q_first(s);
 	if (ex)
-		ex->missed += missing;
+		ex->missed_bytes += missing;
 
 	switch (dd->state) {
 	case HS_BODY_LENGTH:
@@ -559,16 +519,15 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	if (dir == DISSECT_TO_CLIENT) {
 		if (!ex)
 			return;
-		if (ex->orphan) {
-			exchange_free(s, ex);
+		if (hx(ex)->orphan) {
+			forget(s, ex);
+			exchange_release(&s->queue, ex);
 			return;
 		}
 		char msg[160];
 		snprintf(msg, sizeof(msg), "response damaged: %llu bytes were not captured",
 			 (unsigned long long)(missing + unconsumed));
-		q_pop(s);
-		emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, "loss");
-		exchange_free(s, ex);
+		emit(s, ctx, ex, FL_ERR_HALF_CONNECTION, msg, "loss");
 		return;
 	}
 	if (dd->cur) {
@@ -576,53 +535,6 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 		dd->cur = NULL;
 	} else {
 		s->requests_missed += missing + unconsumed;
-	}
-}
-
-/*
- * Why the stream ended, for a message of direction `dir`: a FIN from the
- * message's own sender is what cut it; otherwise the peer's FIN was.
- */
-static const char *end_cause(const struct dissect_ctx *ctx, enum dissect_dir dir, char *buf,
-			     size_t len)
-{
-	switch (ctx->end_reason) {
-	case DISSECT_END_FIN:
-		snprintf(buf, len, "connection closed by %s",
-			 who(ctx->fin[dir] ? dir : ctx->fin[!dir] ? !dir : ctx->end_by));
-		break;
-	case DISSECT_END_RST:
-		snprintf(buf, len, "connection reset by %s", who(ctx->end_by));
-		break;
-	case DISSECT_END_TIMEOUT:
-		snprintf(buf, len, "stream idle for %llu ms", (unsigned long long)ctx->timeout_ms);
-		break;
-	case DISSECT_END_EVICTED:
-		snprintf(buf, len, "flow evicted from the flow table");
-		break;
-	default:
-		snprintf(buf, len, "capture ended");
-		break;
-	}
-	return buf;
-}
-
-/* How an unfinished message is reported, by why the stream ended. */
-static enum fl_error_type cut_type(const struct dissect_ctx *ctx, const char **reason)
-{
-	*reason = NULL;
-	switch (ctx->end_reason) {
-	case DISSECT_END_FIN:
-	case DISSECT_END_RST:
-		return FL_ERR_UNEXPECTED_EOF;
-	case DISSECT_END_TIMEOUT:
-		return FL_ERR_TIMEOUT;
-	case DISSECT_END_EVICTED:
-		*reason = "timeout";
-		return FL_ERR_HALF_CONNECTION;
-	default:
-		*reason = "capture-end";
-		return FL_ERR_HALF_CONNECTION;
 	}
 }
 
@@ -641,20 +553,11 @@ static void body_progress(const struct http_msg *m, const struct http_dir *dd, c
 }
 
 /* Report a message of `dir` cut short. */
-static void report_cut(struct http_conn *s, struct dissect_ctx *ctx, struct http_exchange *ex,
+static void report_cut(struct http_conn *s, struct dissect_ctx *ctx, struct exchange *ex,
 		       enum dissect_dir dir, const char *where)
 {
-	char cause[96], msg[320];
-	const char *reason;
-	const char *what = dir == DISSECT_TO_SERVER ? "request" : "response";
-	enum fl_error_type type = cut_type(ctx, &reason);
-	end_cause(ctx, dir, cause, sizeof(cause));
-	if (type == FL_ERR_HALF_CONNECTION)
-		snprintf(msg, sizeof(msg), "%s incomplete: %s %s", what, cause, where);
-	else
-		snprintf(msg, sizeof(msg), "%s %s", cause, where);
-	emit(ctx, ex, type, msg, reason);
-	(void)s;
+	forget(s, ex);
+	exchange_cut(&s->queue, ctx, ex, dir, where, NULL);
 }
 
 static void http_end(void *state, struct dissect_ctx *ctx)
@@ -663,89 +566,69 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 	if (s->dead)
 		return;
 	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
-	char where[128], cause[96];
-	struct http_exchange blank;
+	char where[128];
 
 	/* The response being received. */
 	struct http_dir *rd = &s->dir[DISSECT_TO_CLIENT];
 	if (rd->cur && rd->state == HS_BODY_CLOSE && closed) {
 		response_done(s, ctx);   /* the close delimits the body: complete */
 	} else if (rd->cur && rd->state != HS_IDLE && rd->state != HS_OPAQUE) {
-		struct http_exchange *ex = rd->cur;
-		body_progress(&ex->resp, rd, "response", where, sizeof(where));
+		struct exchange *ex = rd->cur;
+		body_progress(&hx(ex)->resp, rd, "response", where, sizeof(where));
 		report_cut(s, ctx, ex, DISSECT_TO_CLIENT, where);
-		if (!ex->orphan)
-			q_pop(s);
-		exchange_free(s, ex);
 	} else if (rd->state == HS_IDLE && ctx->unconsumed[DISSECT_TO_CLIENT]) {
-		struct http_exchange *ex = s->q_len ? q_pop(s) : NULL;
-		if (!ex) {
-			memset(&blank, 0, sizeof(blank));
-			blank.retrans_base = ctx->flow->retransmissions;
-		}
+		struct exchange *ex = q_first(s);
+		if (!ex)
+			ex = exchange_new(&s->queue, ctx, 0);
 		snprintf(where, sizeof(where), "inside the response head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_CLIENT]);
-		report_cut(s, ctx, ex ? ex : &blank, DISSECT_TO_CLIENT, where);
 		if (ex)
-			exchange_free(s, ex);
+			report_cut(s, ctx, ex, DISSECT_TO_CLIENT, where);
 	}
 
 	/* A request head cut short. */
 	struct http_dir *qd = &s->dir[DISSECT_TO_SERVER];
-	if (qd->state == HS_IDLE && ctx->unconsumed[DISSECT_TO_SERVER]) {
-		memset(&blank, 0, sizeof(blank));
-		blank.retrans_base = ctx->flow->retransmissions;
-		blank.resp.ts_first = qd->start_ts;
+	struct exchange *blank;
+	if (qd->state == HS_IDLE && ctx->unconsumed[DISSECT_TO_SERVER] &&
+	    (blank = exchange_new(&s->queue, ctx, 0))) {
+		hx(blank)->resp.ts_first = qd->start_ts;
 		snprintf(where, sizeof(where), "inside the request head (%u bytes)",
 			 ctx->unconsumed[DISSECT_TO_SERVER]);
-		report_cut(s, ctx, &blank, DISSECT_TO_SERVER, where);
+		report_cut(s, ctx, blank, DISSECT_TO_SERVER, where);
 	}
 
-	/* Requests still waiting for their responses. */
-	while (s->q_len) {
-		struct http_exchange *ex = q_pop(s);
-		if (!ex->req.complete && qd->cur == ex) {
-			body_progress(&ex->req, qd, "request", where, sizeof(where));
-			report_cut(s, ctx, ex, DISSECT_TO_SERVER, where);
-		} else {
-			const char *reason;
-			char msg[200];
-			switch (ctx->end_reason) {
-			case DISSECT_END_FIN: reason = "closed"; break;
-			case DISSECT_END_RST: reason = "reset"; break;
-			case DISSECT_END_TIMEOUT:
-			case DISSECT_END_EVICTED: reason = "timeout"; break;
-			default: reason = "capture-end"; break;
-			}
-			if (ex->loss)
-				reason = "loss";
-			end_cause(ctx, DISSECT_TO_CLIENT, cause, sizeof(cause));
-			snprintf(msg, sizeof(msg), "response missing: %s", cause);
-			emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, reason);
-		}
-		exchange_free(s, ex);
+	/* Requests still waiting for their responses; the newest may be cut short. */
+	struct exchange *cut = qd->cur;
+	if (cut && hx(cut)->req.complete)
+		cut = NULL;
+	if (cut)
+		exchange_remove(&s->queue, cut);
+	for (struct exchange *ex = q_first(s); ex; ex = ex->next)
+		forget(s, ex);
+	exchange_end(&s->queue, ctx);
+	if (cut) {
+		body_progress(&hx(cut)->req, qd, "request", where, sizeof(where));
+		report_cut(s, ctx, cut, DISSECT_TO_SERVER, where);
 	}
 	s->dir[0].state = s->dir[1].state = HS_DEAD;
 	s->dead = true;
 }
 
+/* An ICMP error fails the requests sent and not yet answered, oldest first. */
+static enum exchange_pick http_pick_unanswered(struct exchange *ex, void *arg)
+{
+	const struct http_exchange *x = exchange_cdata(ex);
+	if (!x->req.complete || x->resp.seen)
+		return EXCHANGE_PICK_STOP;
+	forget(arg, ex);
+	return EXCHANGE_PICK_FAIL;
+}
+
 static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
 {
 	struct http_conn *s = state;
-	/* Only errors that end delivery: not "fragmentation needed" / "packet too big". */
-	bool fatal = icmp->version == 4 ? (icmp->type == 3 && icmp->code != 4) || icmp->type == 11
-					: icmp->type == 1 || icmp->type == 3;
-	if (s->dead || !fatal)
-		return;
-	while (s->q_len && q_at(s, 0)->req.complete && !q_at(s, 0)->resp.seen) {
-		struct http_exchange *ex = q_pop(s);
-		char msg[200];
-		snprintf(msg, sizeof(msg), "response missing: ICMP %s (%s)",
-			 icmp->type_name ? icmp->type_name : "error",
-			 icmp->code_name ? icmp->code_name : "?");
-		emit(ctx, ex, FL_ERR_HALF_CONNECTION, msg, "icmp");
-		exchange_free(s, ex);
-	}
+	if (!s->dead)
+		exchange_icmp(&s->queue, ctx, icmp, http_pick_unanswered, s);
 }
 
 static bool http_pending(void *state)
@@ -753,7 +636,7 @@ static bool http_pending(void *state)
 	struct http_conn *s = state;
 	if (s->dead)
 		return false;
-	if (s->q_len)
+	if (s->queue.count)
 		return true;
 	for (int d = 0; d < 2; d++) {
 		uint8_t st = s->dir[d].state;
@@ -768,6 +651,8 @@ static void *http_new(struct dissect_ctx *ctx)
 	struct http_conn *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
+	exchange_queue_init(&s->queue, http_dissector.name, sizeof(struct http_exchange),
+			    HTTP_MAX_OUTSTANDING, http_fill, s);
 	s->midstream = ctx->midstream;
 	if (s->midstream)
 		s->dir[0].state = s->dir[1].state = HS_RESYNC;
@@ -781,10 +666,9 @@ static void http_free(void *state)
 		return;
 	/* An orphan response is in no queue: only its direction points at it. */
 	for (int d = 0; d < 2; d++)
-		if (s->dir[d].cur && s->dir[d].cur->orphan)
-			exchange_release(s->dir[d].cur);
-	while (s->q_len)
-		exchange_release(q_pop(s));
+		if (s->dir[d].cur && hx(s->dir[d].cur)->orphan)
+			exchange_release(&s->queue, s->dir[d].cur);
+	exchange_queue_free(&s->queue);
 	free(s);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Redis: RESP2 and RESP3.  Commands (arrays of bulk strings, or inline lines)
- * wait in a FIFO for their replies, so pipelining pairs in order.
+ * Redis: RESP2 and RESP3.  Each command (an array of bulk strings, or an
+ * inline line) is an exchange (dissect/exchange.h) waiting in order for its
+ * reply, so pipelining pairs in order.
  *
  * Each direction has a streaming reader (resp.c) that keeps only the first
  * bytes of what it reads, so a 512 MB value costs no memory.
@@ -17,8 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/flow.h"
 #include "dissect/appmsg.h"
+#include "dissect/exchange.h"
 #include "dissect/protocols.h"
 #include "dissect/resp.h"
 
@@ -27,15 +28,26 @@
 #define REDIS_NAME_MAX     32
 #define REDIS_MAX_PENDING  128       /* commands recorded while waiting for replies */
 
-/* A command waiting for its reply. */
+/* What an entry shows of a command. */
 struct redis_cmd {
-	uint64_t ts_ns;
-	uint32_t unrecorded;          /* >0: stands for that many commands past the FIFO bound */
+	bool unrecorded;              /* past the bound: only counted (exchange repeat) */
 	uint32_t argc;                /* arguments after the name */
 	uint8_t name_len, n_args;
 	uint8_t arg_len[REDIS_SHOW_ARGS];
 	char name[REDIS_NAME_MAX];
 	uint8_t args[REDIS_SHOW_ARGS][RESP_ITEM_TEXT];
+};
+
+/* The record of one exchange. */
+struct redis_exchange {
+	bool has_cmd;                 /* false: a reply without its command */
+	struct redis_cmd cmd;
+};
+
+/* A reply as the exchange layer hands it back to redis_fill(). */
+struct redis_reply {
+	const struct resp_msg *m;
+	bool partial;                 /* the stream ended inside it: only its type is known */
 };
 
 struct redis_state {
@@ -44,54 +56,45 @@ struct redis_state {
 	bool resync[2];               /* framing lost in this direction: find it again */
 	bool quiet_unmatched;         /* after a hole: replies to lost commands are not news */
 	struct resp_reader rd[2];     /* by enum dissect_dir */
-	struct redis_cmd *fifo;       /* ring of cap entries */
-	uint32_t head, count, cap;
+	struct exchange_queue cmds;   /* commands waiting for their replies */
 	/* A parser-error found while reading, reported by the caller. */
 	char error[160];
 };
 
-/* ---- the FIFO of commands ---- */
+/* ---- the commands waiting ---- */
 
-static struct redis_cmd *fifo_at(struct redis_state *s, uint32_t i)
+/*
+ * The oldest command's exchange, out of the queue (NULL when none waits).  One
+ * that stands for unrecorded commands too gives out a copy for each.
+ */
+static struct exchange *redis_take(struct redis_state *s, struct dissect_ctx *ctx)
 {
-	return &s->fifo[(s->head + i) % s->cap];
+	struct exchange *ex = exchange_first(&s->cmds);
+	if (!ex)
+		return NULL;
+	if (ex->repeat) {
+		struct exchange *one = exchange_new(&s->cmds, ctx, ex->ts_ns);
+		ex->repeat--;   /* the next reply is the next unrecorded command's */
+		if (one) {
+			memcpy(exchange_data(one), exchange_data(ex), sizeof(struct redis_exchange));
+			one->retrans_base = ex->retrans_base;
+		}
+		return one;
+	}
+	exchange_remove(&s->cmds, ex);
+	return ex;
 }
 
-static struct redis_cmd *fifo_push(struct redis_state *s)
+/* An exchange outside the queue: a reply without its command, or a part of one. */
+static struct exchange *redis_lone(struct redis_state *s, struct dissect_ctx *ctx, uint64_t ts)
 {
-	if (s->count == s->cap) {
-		uint32_t cap = s->cap ? s->cap * 2 : 4;
-		if (cap > REDIS_MAX_PENDING)
-			return NULL;
-		struct redis_cmd *n = malloc(cap * sizeof(*n));
-		if (!n)
-			return NULL;
-		for (uint32_t i = 0; i < s->count; i++)
-			n[i] = *fifo_at(s, i);
-		free(s->fifo);
-		s->fifo = n;
-		s->cap = cap;
-		s->head = 0;
-	}
-	struct redis_cmd *c = fifo_at(s, s->count++);
-	memset(c, 0, sizeof(*c));
-	return c;
+	return exchange_new(&s->cmds, ctx, ts);
 }
 
-/* Take the oldest command into *out; false when none waits. */
-static bool fifo_pop(struct redis_state *s, struct redis_cmd *out)
+static const struct redis_cmd *head_cmd(const struct redis_state *s)
 {
-	if (!s->count)
-		return false;
-	struct redis_cmd *c = fifo_at(s, 0);
-	*out = *c;
-	if (c->unrecorded > 1) {
-		c->unrecorded--;   /* the next reply is the next unrecorded command's */
-		return true;
-	}
-	s->head = (s->head + 1) % s->cap;
-	s->count--;
-	return true;
+	const struct exchange *ex = exchange_first(&s->cmds);
+	return ex ? &((const struct redis_exchange *)exchange_cdata(ex))->cmd : NULL;
 }
 
 /* ---- entries ---- */
@@ -214,34 +217,37 @@ static void redis_add_response(struct doc *d, const struct resp_msg *m, bool par
 	doc_add_int(d, resp, "count", t->num);
 }
 
-/*
- * One entry.  cmd or reply may be NULL; a reply is `partial` when the
- * stream ended inside it (only its type is known).
- */
-static void redis_emit(struct dissect_ctx *ctx, const struct redis_cmd *cmd,
-		       const struct resp_msg *reply, bool partial, enum fl_error_type err,
-		       const char *message, const char *reason)
+static void redis_fill(struct exchange_queue *q, struct dissect_ctx *ctx, struct doc *d,
+		       const struct exchange *ex, const void *response)
 {
-	uint64_t ts = cmd ? cmd->ts_ns : reply ? reply->ts_ns : ctx->ts_ns;
-	struct doc *d = entry_begin(ctx->em, ts, "redis", &ctx->client, &ctx->server, ctx->flow);
+	const struct redis_exchange *x = exchange_cdata(ex);
+	const struct redis_reply *r = response;
+	(void)q;
+	(void)ctx;
 
-	if (cmd)
-		redis_add_request(d, cmd);
+	if (x->has_cmd)
+		redis_add_request(d, &x->cmd);
 	else
 		doc_add_null(d, DOC_ROOT, "request");
-	if (reply && (reply->top.type || reply->top.aggregate || !partial))
-		redis_add_response(d, reply, partial);
+	if (r && (r->m->top.type || r->m->top.aggregate || !r->partial))
+		redis_add_response(d, r->m, r->partial);
 	else
 		doc_add_null(d, DOC_ROOT, "response");
-	if (cmd && reply && !partial)
-		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(cmd->ts_ns, reply->ts_ns));
+	if (x->has_cmd && r && !r->partial)
+		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(ex->ts_ns, r->m->ts_ns));
 	else
 		doc_add_null(d, DOC_ROOT, "elapsed_ms");
-	if (err != FL_ERR_NONE)
-		entry_set_error(ctx->em, err, message, reason);
-	if (ctx->flow)
-		dissect_add_tcp(d, ctx->flow->missed_bytes, ctx->flow->retransmissions);
-	entry_commit(ctx->em);
+}
+
+/* A reply nobody's command waits for: an entry of its own. */
+static void redis_lone_reply(struct redis_state *s, struct dissect_ctx *ctx,
+			     const struct resp_msg *m, enum fl_error_type err, const char *message,
+			     const char *reason)
+{
+	struct redis_reply r = { m, false };
+	struct exchange *ex = redis_lone(s, ctx, m->ts_ns);
+	if (ex)
+		exchange_fail(&s->cmds, ctx, ex, err, message, reason, &r);
 }
 
 /* ---- whole messages ---- */
@@ -273,27 +279,31 @@ static void redis_cmd_add_arg(struct redis_cmd *c, const uint8_t *arg, size_t le
 	c->n_args++;
 }
 
-/* Record a command; past the FIFO bound, only count it. */
-static struct redis_cmd *redis_cmd_new(struct redis_state *s, uint64_t ts)
+/* Record a command; past the queue's bound, only count it. */
+static struct redis_cmd *redis_cmd_new(struct redis_state *s, struct dissect_ctx *ctx,
+				       uint64_t ts)
 {
-	struct redis_cmd *c, *tail = s->count ? fifo_at(s, s->count - 1) : NULL;
+	struct exchange *ex, *tail = exchange_last(&s->cmds);
+	struct redis_exchange *x;
 
-	if (tail && tail->unrecorded) {
-		tail->unrecorded++;
+	if (tail && ((struct redis_exchange *)exchange_data(tail))->cmd.unrecorded) {
+		tail->repeat++;
 		return NULL;
 	}
-	if (!(c = fifo_push(s)))
+	if (!(ex = exchange_open(&s->cmds, ctx, ts)))
 		return NULL;   /* out of memory: its reply will show as midstream */
-	c->ts_ns = ts;
-	if (s->count == REDIS_MAX_PENDING) {
-		c->unrecorded = 1;   /* the last slot counts all that come after */
+	x = exchange_data(ex);
+	x->has_cmd = true;
+	if (s->cmds.count == REDIS_MAX_PENDING) {
+		x->cmd.unrecorded = true;   /* the last slot counts all that come after */
 		return NULL;
 	}
-	return c;
+	return &x->cmd;
 }
 
 /* An inline command: words split on blanks, quotes grouping as redis-cli writes them. */
-static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len, uint64_t ts)
+static void redis_inline(struct redis_state *s, struct dissect_ctx *ctx, const uint8_t *line,
+			 size_t len, uint64_t ts)
 {
 	size_t i = 0, words = 0;
 	struct redis_cmd tmp, *c;
@@ -326,20 +336,19 @@ static void redis_inline(struct redis_state *s, const uint8_t *line, size_t len,
 	if (words == 0)
 		return;   /* an empty line: Redis ignores it */
 	tmp.argc = words ? (uint32_t)(words - 1) : 0;
-	c = redis_cmd_new(s, ts);
-	if (c) {
-		tmp.ts_ns = c->ts_ns;
+	c = redis_cmd_new(s, ctx, ts);
+	if (c)
 		*c = tmp;
-	}
 }
 
-static void redis_command(struct redis_state *s, const struct resp_msg *m)
+static void redis_command(struct redis_state *s, struct dissect_ctx *ctx,
+			  const struct resp_msg *m)
 {
 	struct redis_cmd *c;
 
 	if (m->top.type != '*' || m->top.num <= 0)
 		return;   /* "*0" and "*-1" are no command */
-	c = redis_cmd_new(s, m->ts_ns);
+	c = redis_cmd_new(s, ctx, m->ts_ns);
 	if (!c)
 		return;
 	redis_cmd_set_name(c, m->items[0].text, m->items[0].len);
@@ -350,26 +359,31 @@ static void redis_command(struct redis_state *s, const struct resp_msg *m)
 
 static void redis_reply(struct redis_state *s, struct dissect_ctx *ctx, const struct resp_msg *m)
 {
-	struct redis_cmd cmd;
+	const struct redis_cmd *head = head_cmd(s);
+	struct exchange *ex;
 	bool push = m->top.type == '>';
 
 	/* An out-of-band push is nobody's reply, except to the subscribe that asked for it. */
-	if (push && !(s->count && !fifo_at(s, 0)->unrecorded && redis_is_subscribe(fifo_at(s, 0)))) {
-		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
+	if (push && !(head && !head->unrecorded && redis_is_subscribe(head))) {
+		redis_lone_reply(s, ctx, m, FL_ERR_NONE, NULL, NULL);
 		return;
 	}
-	if (fifo_pop(s, &cmd)) {
-		if (!cmd.unrecorded && redis_is_subscribe(&cmd))
+	if ((ex = redis_take(s, ctx))) {
+		const struct redis_exchange *x = exchange_cdata(ex);
+		struct redis_reply r = { m, false };
+		if (!x->cmd.unrecorded && redis_is_subscribe(&x->cmd))
 			s->subscribed = true;
 		s->quiet_unmatched = false;
-		redis_emit(ctx, &cmd, m, false, FL_ERR_NONE, NULL, NULL);
+		exchange_complete(&s->cmds, ctx, ex, &r);
+	} else if (head) {
+		return;   /* out of memory for the copy of an unrecorded command */
 	} else if (s->quiet_unmatched) {
 		return;
 	} else if (s->subscribed) {
-		redis_emit(ctx, NULL, m, false, FL_ERR_NONE, NULL, NULL);
+		redis_lone_reply(s, ctx, m, FL_ERR_NONE, NULL, NULL);
 	} else {
-		redis_emit(ctx, NULL, m, false, FL_ERR_HALF_CONNECTION,
-			   "request missing: reply without its command", "midstream");
+		redis_lone_reply(s, ctx, m, FL_ERR_HALF_CONNECTION,
+				 "request missing: reply without its command", "midstream");
 	}
 }
 
@@ -408,8 +422,12 @@ static enum dissect_probe redis_probe(const uint8_t *data, size_t len, enum diss
 static void *redis_new(struct dissect_ctx *ctx)
 {
 	struct redis_state *s = calloc(1, sizeof(*s));
-	if (s && ctx->midstream)
+	if (!s)
+		return NULL;
+	if (ctx->midstream)
 		s->resync[0] = s->resync[1] = true;
+	exchange_queue_init(&s->cmds, redis_dissector.name, sizeof(struct redis_exchange),
+			    REDIS_MAX_PENDING, redis_fill, s);
 	return s;
 }
 
@@ -418,7 +436,7 @@ static void redis_free(void *state)
 	struct redis_state *s = state;
 	if (!s)
 		return;
-	free(s->fifo);
+	exchange_queue_free(&s->cmds);
 	free(s);
 }
 
@@ -438,9 +456,9 @@ static void redis_message(void *arg, const struct resp_msg *m)
 	if (call->dir == DISSECT_TO_CLIENT)
 		redis_reply(s, call->ctx, m);
 	else if (m->is_inline)
-		redis_inline(s, m->line, m->line_len, m->ts_ns);
+		redis_inline(s, call->ctx, m->line, m->line_len, m->ts_ns);
 	else
-		redis_command(s, m);
+		redis_command(s, call->ctx, m);
 }
 
 static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
@@ -461,22 +479,15 @@ static ssize_t redis_parse(void *state, struct dissect_ctx *ctx, enum dissect_di
 			resp_reset(&s->rd[dir]);   /* a false start: try the next chunk */
 			return (ssize_t)len;
 		}
-		struct redis_cmd cmd;
-		bool have = dir == DISSECT_TO_CLIENT && fifo_pop(s, &cmd);
-		redis_emit(ctx, have ? &cmd : NULL, NULL, false, FL_ERR_PARSER, error, NULL);
+		struct exchange *ex = dir == DISSECT_TO_CLIENT ? redis_take(s, ctx) : NULL;
+		if (!ex)
+			ex = redis_lone(s, ctx, ctx->ts_ns);
+		if (ex)
+			exchange_fail(&s->cmds, ctx, ex, FL_ERR_PARSER, error, NULL, NULL);
 		s->stopped = true;
 		return -1;
 	}
 	return (ssize_t)len;
-}
-
-/* Report every command still waiting, and stop. */
-static void redis_drop_all(struct redis_state *s, struct dissect_ctx *ctx, const char *message,
-			   const char *reason)
-{
-	struct redis_cmd cmd;
-	while (fifo_pop(s, &cmd))
-		redis_emit(ctx, &cmd, NULL, false, FL_ERR_HALF_CONNECTION, message, reason);
 }
 
 static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
@@ -489,7 +500,9 @@ static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir
 	if (resp_skip(&s->rd[dir], missing))
 		return;
 	/* Framing is lost: what waits is lost with it; both directions start over. */
-	redis_drop_all(s, ctx, "response missing: the capture lost bytes of the stream", "loss");
+	exchange_loss(&s->cmds, dir, missing);
+	exchange_fail_all(&s->cmds, ctx, FL_ERR_HALF_CONNECTION,
+			  "response missing: the capture lost bytes of the stream", "loss");
 	for (int d = 0; d < 2; d++) {
 		resp_reset(&s->rd[d]);
 		s->resync[d] = true;
@@ -500,11 +513,8 @@ static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir
 static void redis_end(void *state, struct dissect_ctx *ctx)
 {
 	struct redis_state *s = state;
-	bool closed = ctx->end_reason == DISSECT_END_FIN || ctx->end_reason == DISSECT_END_RST;
 	struct resp_reader *rq = &s->rd[DISSECT_TO_SERVER], *rp = &s->rd[DISSECT_TO_CLIENT];
-	struct redis_cmd cmd;
-	const char *reason;
-	char text[128];
+	struct exchange *ex;
 
 	if (s->stopped)
 		return;
@@ -514,55 +524,41 @@ static void redis_end(void *state, struct dissect_ctx *ctx)
 	if (s->resync[DISSECT_TO_SERVER])
 		resp_reset(rq);
 	if (rp->started) {
-		bool have = fifo_pop(s, &cmd);
-		if (closed) {
-			redis_emit(ctx, have ? &cmd : NULL, &rp->msg, true, FL_ERR_UNEXPECTED_EOF,
-				   "connection closed in the middle of a reply", NULL);
-		} else {
-			reason = appmsg_end_reason(ctx, "response incomplete", text, sizeof(text));
-			redis_emit(ctx, have ? &cmd : NULL, &rp->msg, true, FL_ERR_HALF_CONNECTION,
-				   text, reason);
-		}
+		struct redis_reply r = { &rp->msg, true };
+		if (!(ex = redis_take(s, ctx)))
+			ex = redis_lone(s, ctx, rp->msg.ts_ns);
+		if (ex)
+			exchange_cut(&s->cmds, ctx, ex, DISSECT_TO_CLIENT, "in the middle of a reply", &r);
 		rp->started = false;
 	}
-	reason = appmsg_end_reason(ctx, "response missing", text, sizeof(text));
-	redis_drop_all(s, ctx, text, reason);
-	if (rq->started) {
+	exchange_end(&s->cmds, ctx);
+	if (rq->started && (ex = redis_lone(s, ctx, rq->msg.ts_ns))) {
 		/* Part of a command: show what of it was read. */
-		struct redis_cmd part;
-		memset(&part, 0, sizeof(part));
-		part.ts_ns = rq->msg.ts_ns;
+		struct redis_exchange *x = exchange_data(ex);
+		struct redis_cmd *part = &x->cmd;
+		x->has_cmd = true;
 		if (rq->msg.n_items)
-			redis_cmd_set_name(&part, rq->msg.items[0].text, rq->msg.items[0].len);
+			redis_cmd_set_name(part, rq->msg.items[0].text, rq->msg.items[0].len);
 		for (uint32_t i = 1; i < rq->msg.n_items; i++)
-			redis_cmd_add_arg(&part, rq->msg.items[i].text, rq->msg.items[i].len);
-		part.argc = rq->msg.top.num > 0 ? (uint32_t)(rq->msg.top.num - 1) : 0;
-		if (closed) {
-			redis_emit(ctx, &part, NULL, false, FL_ERR_UNEXPECTED_EOF,
-				   "connection closed in the middle of a command", NULL);
-		} else {
-			reason = appmsg_end_reason(ctx, "request incomplete", text, sizeof(text));
-			redis_emit(ctx, &part, NULL, false, FL_ERR_HALF_CONNECTION, text, reason);
-		}
-		rq->started = false;
+			redis_cmd_add_arg(part, rq->msg.items[i].text, rq->msg.items[i].len);
+		part->argc = rq->msg.top.num > 0 ? (uint32_t)(rq->msg.top.num - 1) : 0;
+		exchange_cut(&s->cmds, ctx, ex, DISSECT_TO_SERVER, "in the middle of a command", NULL);
 	}
+	rq->started = false;
 }
 
 static void redis_icmp(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp)
 {
 	struct redis_state *s = state;
-	char text[160];
 
-	if (s->stopped || !s->count)
-		return;
-	appmsg_icmp_message(icmp, text, sizeof(text));
-	redis_drop_all(s, ctx, text, "icmp");
+	if (!s->stopped)
+		exchange_icmp(&s->cmds, ctx, icmp, NULL, NULL);
 }
 
 static bool redis_pending(void *state)
 {
 	const struct redis_state *s = state;
-	return !s->stopped && (s->count || s->rd[0].started || s->rd[1].started);
+	return !s->stopped && (s->cmds.count || s->rd[0].started || s->rd[1].started);
 }
 
 const struct dissector_ops redis_dissector = {

@@ -4,23 +4,15 @@
 
 #include <stdio.h>
 
-#include "core/flow.h"
 #include "dissect/protocols.h"
 
-extern const struct dissector_ops http_dissector;
-
-/* Probing order matters only when two say YES to the same bytes; the port hint breaks ties. */
+/* In the order of dissect/protocols.def. */
 const struct dissector_ops *const dissectors[] = {
-	&http_dissector,
-	&dns_dissector,
-	&redis_dissector,
+#define PROTOCOL(name, request_summary, response_summary) &name##_dissector,
+#include "dissect/protocols.def"
+#undef PROTOCOL
 	NULL,
 };
-
-struct doc *dissect_entry_begin(struct dissect_ctx *ctx, uint64_t ts_ns, const char *protocol)
-{
-	return entry_begin(ctx->em, ts_ns, protocol, &ctx->client, &ctx->server, ctx->flow);
-}
 
 void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions)
 {

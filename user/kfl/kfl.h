@@ -23,7 +23,8 @@
  *    the field's text; `!=` is its negation;
  *  - `not`/`!` binds tighter than `and`/`or` and applies to a whole
  *    comparison: `!a == 1` is `!(a == 1)`;
- *  - bare `http dns redis icmp tcp` test `protocol`; bare `udp` is true when
+ *  - bare `icmp tcp` and the protocols of dissect/protocols.def (`http dns
+ *    redis`) test `protocol`; bare `udp` is true when
  *    `protocol` or `transport` is "udp"; any other bare path (e.g. `error`)
  *    is true when present and not null, false, 0 or "";
  *  - an empty query matches every entry.

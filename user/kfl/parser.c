@@ -375,7 +375,13 @@ static bool is_comparison(enum kfl_tok t)
 	return t >= KT_EQ && t <= KT_GE;
 }
 
-static const char *protocols[] = { "http", "dns", "redis", "icmp", "tcp", "udp" };
+/* Bare protocol words: the application protocols of dissect/protocols.def, then the rest. */
+static const char *protocols[] = {
+#define PROTOCOL(name, request_summary, response_summary) #name,
+#include "dissect/protocols.def"
+#undef PROTOCOL
+	"icmp", "tcp", "udp",
+};
 
 static int parse_comparison(struct parser *p, struct kfl_node **out, size_t anchor,
 			    const char *what)

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/flow.h"
+
 void emitter_init(struct emitter *em, struct fl_stats *stats)
 {
 	memset(em, 0, sizeof(*em));
@@ -65,6 +67,32 @@ uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
 	return obj;
 }
 
+void entry_add_tunnels(struct doc *d, uint32_t parent, const struct fl_tunnels *tunnels)
+{
+	char ip[FL_ADDR_STRLEN];
+	uint32_t arr = doc_add_arr(d, parent, "tunnel");
+	for (unsigned i = 0; i < tunnels->n; i++) {
+		const struct fl_tunnel *t = &tunnels->t[i];
+		uint32_t o = doc_add_obj(d, arr, NULL);
+		doc_add_str(d, o, "type", tunnel_type_name(t->type));
+		if (t->has_id) {
+			const char *id = t->type == FL_TUNNEL_GRE ? "key" :
+					 t->type == FL_TUNNEL_GTP ? "teid" : "vni";
+			doc_add_int(d, o, id, t->id);
+		}
+		if (t->n_labels) {
+			uint32_t labels = doc_add_arr(d, o, "labels");
+			for (unsigned l = 0; l < t->n_labels; l++)
+				doc_add_int(d, labels, NULL, t->labels[l]);
+		}
+		if (t->has_outer) {
+			uint32_t outer = doc_add_obj(d, o, "outer");
+			doc_add_str(d, outer, "src", addr_format(&t->outer_src, ip, sizeof(ip)));
+			doc_add_str(d, outer, "dst", addr_format(&t->outer_dst, ip, sizeof(ip)));
+		}
+	}
+}
+
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
 			const struct fl_endpoint *src, const struct fl_endpoint *dst,
 			struct flow *flow)
@@ -74,8 +102,8 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 
 	doc_reset(d);
 	em->open = true;
-	em->meta = (struct entry_meta){ .error = FL_ERR_NONE, .flow = flow, .ts_ns = ts_ns,
-					.id = em->next_id++ };
+	em->meta = (struct entry_meta){ .error = FL_ERR_NONE, .flow = flow ? flow : em->scope_flow,
+					.ts_ns = ts_ns, .id = em->next_id++ };
 	/* With no sink (read --stats) nobody reads the entry: count it, do not build it. */
 	d->discard = em->n_sinks == 0;
 	if (d->discard)
@@ -88,6 +116,10 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	doc_add_str(d, DOC_ROOT, "protocol", protocol);
 	entry_add_endpoint(d, DOC_ROOT, "src", src);
 	entry_add_endpoint(d, DOC_ROOT, "dst", dst);
+	const struct flow *f = em->meta.flow;
+	const struct fl_tunnels *tunnels = f && f->tunnels ? f->tunnels : em->packet_tunnels;
+	if (tunnels && tunnels->n)
+		entry_add_tunnels(d, DOC_ROOT, tunnels);
 	return d;
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/decode.h"
 #include "report/doc.h"
 #include "report/stats.h"
 
@@ -44,10 +45,15 @@ struct emitter {
 	struct entry_meta meta;
 	uint64_t next_id;
 	const char *node;     /* $NODE_NAME (Kubernetes downward API): "node" in every entry */
+	/* The tunnels of the packet being handled, for entries that have no flow (pipeline). */
+	const struct fl_tunnels *packet_tunnels;
 	struct fl_stats *stats;
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;
 	bool open;
+	/* The flow a stage is working on (set by the stream layer around dissector
+	 * calls): entries begun without a flow concern this one. */
+	struct flow *scope_flow;
 };
 
 void emitter_init(struct emitter *em, struct fl_stats *stats);
@@ -56,11 +62,16 @@ int emitter_add_sink(struct emitter *em, struct entry_sink sink);
 
 /*
  * Start an entry: id, ts, protocol, src, dst.  Returns the doc to fill; the
- * root object is DOC_ROOT.  `flow` may be NULL.
+ * root object is DOC_ROOT.  `flow` may be NULL (then em->scope_flow, if any).
  */
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
 			const struct fl_endpoint *src, const struct fl_endpoint *dst,
 			struct flow *flow);
+/*
+ * Add `tunnel`: [{"type", "vni" | "key" | "teid" | "labels", "outer": {"src", "dst"}}],
+ * outermost first.
+ */
+void entry_add_tunnels(struct doc *d, uint32_t parent, const struct fl_tunnels *tunnels);
 /* Add {"ip", "port"} as member `key` of `parent`. */
 uint32_t entry_add_endpoint(struct doc *d, uint32_t parent, const char *key,
 			    const struct fl_endpoint *ep);

@@ -54,6 +54,20 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
 	doc_add_int(d, o, "invalid_rst", (int64_t)s->tcp.invalid_rst);
 
+	o = doc_add_obj(d, DOC_ROOT, "ip");
+	doc_add_int(d, o, "fragments", (int64_t)s->ip.fragments);
+	doc_add_int(d, o, "reassembled", (int64_t)s->ip.reassembled);
+	doc_add_int(d, o, "defrag_timeouts", (int64_t)s->ip.timeouts);
+	doc_add_int(d, o, "defrag_overlaps", (int64_t)s->ip.overlaps);
+	doc_add_int(d, o, "defrag_dropped", (int64_t)s->ip.dropped);
+	e = doc_add_obj(d, o, "defrag_dropped_by");
+	for (int r = 0; r < DEFRAG_DROP_MAX; r++)
+		doc_add_int(d, e, defrag_drop_reason_name(r), (int64_t)s->ip.dropped_by[r]);
+
+	o = doc_add_obj(d, DOC_ROOT, "tunnels");
+	for (int t = FL_TUNNEL_GRE; t <= FL_TUNNEL_MPLS; t++)
+		doc_add_int(d, o, tunnel_type_name((uint8_t)t), (int64_t)s->tunnels.packets[t]);
+
 	o = doc_add_obj(d, DOC_ROOT, "icmp");
 	doc_add_int(d, o, "messages", (int64_t)s->icmp.messages);
 	doc_add_int(d, o, "errors", (int64_t)s->icmp.errors);
@@ -81,6 +95,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "flow_bytes", (int64_t)s->memory.flow_bytes);
 	doc_add_int(d, o, "reassembly_bytes", (int64_t)s->memory.reassembly_bytes);
 	doc_add_int(d, o, "recorder_bytes", (int64_t)s->memory.recorder_bytes);
+	doc_add_int(d, o, "defrag_bytes", (int64_t)s->ip.bytes);
 }
 
 void stats_write_json(const struct fl_stats *s, FILE *out)

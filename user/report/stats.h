@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/defrag.h"
 #include "report/doc.h"
 
 enum fl_error_type {
@@ -48,6 +49,10 @@ struct fl_stats {
 		uint64_t reassembly_dropped_bytes;   /* out-of-order data over the memcap */
 		uint64_t invalid_rst;        /* RSTs/FINs the receiving stack would not accept */
 	} tcp;
+	struct defrag_counters ip;        /* fragments and their reassembly */
+	struct {
+		uint64_t packets[FL_TUNNEL_MPLS + 1];   /* packets decapsulated, by enum fl_tunnel_type */
+	} tunnels;
 	struct {
 		uint64_t messages, errors;
 	} icmp;

@@ -118,11 +118,68 @@ static void summarise_icmp(const struct doc *d, uint32_t icmp, char *buf, size_t
 		append(buf, len, used, ": no reply");
 }
 
+/* The per-protocol summaries of dissect/protocols.def. */
+static const struct {
+	const char *protocol, *request, *response;
+} summaries[] = {
+#define PROTOCOL(name, request_summary, response_summary) \
+	{ #name, request_summary, response_summary },
+#include "dissect/protocols.def"
+#undef PROTOCOL
+};
+
+/* The node at a dotted path whose numeric segments index arrays ("a.questions.0.name"). */
+static uint32_t summary_lookup(const struct doc *d, const char *path, size_t path_len)
+{
+	uint32_t node = DOC_ROOT;
+	const char *p = path, *end = path + path_len;
+	while (p < end && node != DOC_NONE) {
+		const char *dot = memchr(p, '.', (size_t)(end - p));
+		size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+		if (doc_type_of(d, node) == DOC_ARR && n && p[0] >= '0' && p[0] <= '9')
+			node = doc_index(d, node, (uint32_t)strtoul(p, NULL, 10));
+		else
+			node = doc_getn(d, node, p, n);
+		p += n + (dot ? 1 : 0);
+	}
+	return node;
+}
+
+/*
+ * Append template `t` with each {path} replaced by the entry's value there
+ * (strings as they are, numbers as integers, anything else as nothing),
+ * when the first {path} has a string or number value.
+ */
+static void summarise_template(const struct doc *d, const char *t, char *buf, size_t len,
+			       size_t *used)
+{
+	bool first = true;
+	while (*t) {
+		const char *open = strchr(t, '{');
+		const char *close = open ? strchr(open, '}') : NULL;
+		if (!open || !close) {
+			append(buf, len, used, "%s", t);
+			return;
+		}
+		uint32_t n = summary_lookup(d, open + 1, (size_t)(close - open - 1));
+		enum doc_type type = n == DOC_NONE ? DOC_NULL : doc_type_of(d, n);
+		bool has = type == DOC_STR || type == DOC_INT || type == DOC_REAL;
+		if (first && !has)
+			return;
+		first = false;
+		append(buf, len, used, "%.*s", (int)(open - t), t);
+		if (type == DOC_STR)
+			append(buf, len, used, "%s", doc_str(d, n, NULL));
+		else if (has)
+			append(buf, len, used, "%lld", (long long)doc_number(d, n));
+		t = close + 1;
+	}
+}
+
 void output_summary(const struct doc *d, char *buf, size_t len)
 {
 	size_t used = 0;
 	uint32_t n;
-	const char *s;
 	buf[0] = '\0';
 
 	uint32_t icmp = doc_get(d, DOC_ROOT, "icmp");
@@ -133,22 +190,15 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 	if (icmp != DOC_NONE) {
 		summarise_icmp(d, icmp, buf, len, &used);
 	} else {
-		/* Application request and response, whichever protocol filled them. */
-		if ((s = doc_path_str(d, DOC_ROOT, "request.method")))
-			append(buf, len, &used, "%s %s", s, doc_path_str(d, DOC_ROOT, "request.path") ?: "");
-		else if ((s = doc_path_str(d, DOC_ROOT, "request.command")))
-			append(buf, len, &used, "%s", s);
-		else if ((n = doc_path(d, DOC_ROOT, "request.questions")) != DOC_NONE &&
-			 (s = doc_path_str(d, doc_index(d, n, 0), "name")))
-			append(buf, len, &used, "%s %s", doc_path_str(d, doc_index(d, n, 0), "type") ?: "", s);
-		uint32_t resp = doc_get(d, DOC_ROOT, "response");
-		if ((n = doc_get(d, resp, "status")) != DOC_NONE)
-			append(buf, len, &used, " -> %lld %s", (long long)doc_number(d, n),
-			       doc_path_str(d, resp, "reason") ?: "");
-		else if ((s = doc_path_str(d, resp, "rcode_name")))
-			append(buf, len, &used, " -> %s", s);
-		else if ((s = doc_path_str(d, resp, "type")))
-			append(buf, len, &used, " -> %s", s);
+		/* Application request and response, as dissect/protocols.def summarises them. */
+		const char *proto = doc_path_str(d, DOC_ROOT, "protocol");
+		for (size_t i = 0; proto && i < sizeof(summaries) / sizeof(summaries[0]); i++) {
+			if (strcmp(proto, summaries[i].protocol) != 0)
+				continue;
+			summarise_template(d, summaries[i].request, buf, len, &used);
+			summarise_template(d, summaries[i].response, buf, len, &used);
+			break;
+		}
 		if ((n = doc_get(d, DOC_ROOT, "elapsed_ms")) != DOC_NONE && doc_type_of(d, n) != DOC_NULL)
 			append(buf, len, &used, " (%.1f ms)", doc_number(d, n));
 	}

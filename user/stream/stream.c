@@ -87,18 +87,33 @@ static void endpoint(const struct flow *f, int side, struct fl_endpoint *ep)
 	ep->has_port = true;
 }
 
+/*
+ * The dissector's view of the flow: what it needs of struct flow is copied
+ * into the context, and the entries it begins are the flow's (scope_flow)
+ * until ctx_done().
+ */
 static void make_ctx(struct stream *s, struct dissect_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->em = s->env->em;
-	ctx->flow = s->f;
 	ctx->cfg = s->env->cfg;
 	ctx->stats = s->env->stats;
 	ctx->ts_ns = s->ts;
 	endpoint(s->f, s->client, &ctx->client);
 	endpoint(s->f, !s->client, &ctx->server);
+	ctx->transport = s->tcp ? DISSECT_TCP : DISSECT_UDP;
+	if (s->tcp) {
+		ctx->tcp.missed_bytes = s->f->missed_bytes;
+		ctx->tcp.retransmissions = s->f->retransmissions;
+	}
 	ctx->midstream = s->midstream;
 	ctx->timeout_ms = s->env->cfg->stream_timeout_ms;
+	s->env->em->scope_flow = s->f;
+}
+
+static void ctx_done(struct stream *s)
+{
+	s->env->em->scope_flow = NULL;
 }
 
 static struct reasm_env reasm_env_of(const struct stream_env *env)
@@ -120,6 +135,7 @@ static bool select_dissector(struct stream *s, const struct dissector_ops *ops)
 	make_ctx(s, &ctx);
 	s->ops = ops;
 	s->state = ops->new(&ctx);
+	ctx_done(s);
 	if (!s->state) {
 		s->ops = NULL;
 		s->opaque = true;
@@ -226,6 +242,7 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
 	ssize_t n = s->ops->parse(s->state, &ctx, side_dir(s, ss->side), data, len);
+	ctx_done(s);
 	if (n < 0) {
 		s->dead = true;
 		return len;
@@ -252,6 +269,7 @@ static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
 	enum dissect_dir dir = side_dir(s, ss->side);
 	ctx.unconsumed[dir] = unconsumed;
 	s->ops->gap(s->state, &ctx, dir, missing);
+	ctx_done(s);
 }
 
 /* The flow's stream, created with `o` (TCP) on its first payload; existing streams ignore `o`. */
@@ -324,6 +342,7 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 			ctx.fin[side_dir(s, i)] = s->fin[i];
 		}
 		s->ops->end(s->state, &ctx);
+		ctx_done(s);
 	}
 	s->ended = true;
 	for (int i = 0; i < 2; i++)
@@ -401,6 +420,7 @@ void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
 	make_ctx(s, &ctx);
 	if (s->ops->parse(s->state, &ctx, side_dir(s, side), d->payload, d->payload_caplen) < 0)
 		s->dead = true;
+	ctx_done(s);
 }
 
 void stream_icmp_error(struct stream_env *env, struct flow *f, int side,
@@ -414,6 +434,7 @@ void stream_icmp_error(struct stream_env *env, struct flow *f, int side,
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
 	s->ops->icmp(s->state, &ctx, icmp);
+	ctx_done(s);
 }
 
 /* Emit the `timeout` entry for bytes no dissector recognised. */

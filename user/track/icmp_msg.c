@@ -233,6 +233,8 @@ int icmp_parse(const struct decoded *d, struct icmp_info *out)
 	/* The quoted packet of an error starts after the 8-byte header. */
 	if (out->is_error && len > 8 && decode_ip(p + 8, len - 8, &out->quote) == DECODE_OK)
 		out->has_quote = true;
+	/* Don't Fragment in the quoted IPv4 header (was it dropped for its size?). */
+	out->quoted_df = out->version == 4 && out->is_error && len > 8 + 6 && (p[8 + 6] & 0x40);
 	return 0;
 }
 

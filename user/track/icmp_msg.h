@@ -8,6 +8,7 @@
 
 #include "core/addr.h"
 #include "core/decode.h"
+#include "core/defrag.h"
 
 struct icmp_info {
 	uint8_t version;            /* 4 or 6 */
@@ -21,7 +22,11 @@ struct icmp_info {
 	uint32_t mtu, pointer;
 	struct fl_addr gateway;     /* redirect target (v4 gateway, v6 target) */
 	bool has_quote;             /* the quoted original packet decoded */
+	bool quoted_df;             /* IPv4: the quoted packet had Don't Fragment set */
 	struct decoded quote;
+	/* The quoted datagram as the capture's defragmenter saw it (set by the pipeline). */
+	bool has_defrag;
+	struct defrag_match defrag;
 };
 
 /* Parse the ICMP message of a decoded packet.  0, or -EINVAL when too short. */

@@ -10,7 +10,10 @@
  * Time is the packets' own (in capture the source also ticks the wall clock
  * in), and it drives the timeouts: every scan interval the least recently
  * active flows are examined from the LRU tail, and a flow idle for
- * tap.tcpStreamChannelTimeoutMs is judged and freed.
+ * tap.tcpStreamChannelTimeoutMs is judged and freed, except a synchronized
+ * TCP connection: idle keep-alive connections are normal, so only what is
+ * pending (its timers, its stream's unfinished data) is judged and the flow
+ * stays until it closes or the LRU evicts it under tap.maxFlows.
  */
 #include "pipeline.h"
 
@@ -42,6 +45,7 @@ struct pipeline {
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
 	struct defrag *defrag;           /* IP fragments waiting for the rest of their datagram */
 	uint64_t now_ns;                 /* newest packet or tick time */
+	uint64_t last_pkt_ns;            /* the previous packet's own time */
 	uint64_t next_scan_ns;
 	struct fl_tunnels packet_tunnels;  /* the ICMP message being handled came through these */
 	struct packet_observer observers[MAX_OBSERVERS];
@@ -142,11 +146,16 @@ static void expire_idle(struct pipeline *p)
 {
 	uint64_t limit = timeout_ns(p);
 	struct flow *f;
-	while ((f = flow_oldest(p->flows)) && p->now_ns > f->last_ts_ns &&
-	       p->now_ns - f->last_ts_ns >= limit) {
+	while ((f = flow_oldest(p->flows)) && p->now_ns > flow_idle_since(f) &&
+	       p->now_ns - flow_idle_since(f) >= limit) {
 		if (f->key.proto == FL_IPPROTO_TCP) {
 			tcp_track_check(&p->track, f, p->now_ns, false);
 			stream_idle(&p->env, f, p->now_ns);
+			if (tcp_track_keep(&p->track, f)) {
+				/* A healthy idle connection: nothing is pending, keep it (LRU-bounded). */
+				flow_keep(p->flows, f, p->now_ns);
+				continue;
+			}
 		} else if (flow_is_icmp(f)) {
 			icmp_track_expire(&p->track, f, p->now_ns, false);
 		} else {
@@ -216,6 +225,8 @@ static void tcp_packet(struct pipeline *p, struct flow *f, int side, const struc
 	for (int i = 0; i < 2; i++) {
 		o.isn_known[i] = v.isn_known[i];
 		o.isn[i] = v.isn[i];
+		o.fin_known[i] = v.fin_known[i];
+		o.fin_seq[i] = v.fin_seq[i];
 	}
 	stream_tcp_packet(&p->env, f, side, d, ts, &o);
 	if (ev & TCP_EV_RESET)
@@ -230,7 +241,7 @@ static void icmp_error(struct pipeline *p, struct flow *f, int side, const struc
 {
 	const struct decoded *q = &icmp->quote;
 	if (f->key.proto == FL_IPPROTO_TCP)
-		tcp_track_icmp(&p->track, f, side, q->seq, icmp);
+		tcp_track_icmp(&p->track, f, side, q->seq, icmp, ts);
 	struct dissect_icmp di = {
 		.version = icmp->version, .type = icmp->type, .code = icmp->code,
 		.type_name = icmp->type_name, .code_name = icmp->code_name,
@@ -330,6 +341,13 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	uint64_t ts = pkt->ts_ns;
 	bool reassembled = false;
 
+	if (p->stats->packets.seen && ts < p->last_pkt_ns)
+		p->stats->packets.time_reversals++;
+	p->last_pkt_ns = ts;
+	/* Time that went back by more than a timeout (files out of order, a clock
+	 * step) is judged on the capture's clock: never waits of years. */
+	if (p->now_ns > ts && p->now_ns - ts >= timeout_ns(p))
+		ts = p->now_ns;
 	p->stats->packets.seen++;
 	p->stats->packets.bytes += pkt->len;
 	advance_clock(p, ts);

@@ -361,6 +361,33 @@ row("malformed.pcap", "--stats", '.[0].packets.decode_errors == 8 and .[0].tcp.S
     "each broken frame counted once in packets.decode_errors: Ethernet cut at 10 bytes, IPv4 cut at 12, "
     "IHL 4, UDP cut at 4, TCP cut at 8, TCP data offset 3, IPv6 cut at 24, hop-by-hop longer than the packet")
 
+# Idle keep-alive connections, one-sided evidence, forged RSTs, files out of order.
+row("tcp-keepalive-idle.pcap", "-",
+    '(map(select(.error != null)) | length == 0) and (map(select(.protocol == "http")) | length == 2 and '
+    'all(.[]; .response.status == 200) and (map(.src.port) | unique | length == 1))',
+    "python http.client, one HTTP/1.1 keep-alive connection, 15 s idle between two GETs (past the 10 s "
+    "default timeout), then a normal close: two answered requests, no error")
+row("tcp-keepalive-idle.pcap", "--stats",
+    '.[0].flows.tcp == 1 and .[0].tcp.CloseWait == 0 and .[0].tcp.Reset == 0 and .[0].entries.errors.tcp == 0',
+    "the idle keep-alive connection stays one flow (not a second, midstream one)")
+row("tcp-keepalive-idle-oneway.pcap", "-", no_tcp_errors(),
+    "tcp-keepalive-idle with the client's packets only (tcpdump -r filter \"arp or src host 198.18.1.2\"): "
+    "no SYN-ACK, no server FIN; the client's ACK of the server's ISN means the handshake completed (no SynSent)")
+row("tcp-rst-forged.pcap", "-", 'map(select(.error != null)) | length == 0',
+    "scapy on the router forges, while the client is in SYN-SENT (first SYN-ACK dropped on the router), an "
+    "RST,ACK acking ISN+12346 and a bare RST; RFC 9293 3.10.7.3 makes both unacceptable, the client "
+    "retransmits the same SYN and the handshake completes; request, response, normal close: no entry")
+row("tcp-rst-forged.pcap", "--stats",
+    '.[0].tcp.invalid_rst == 2 and .[0].tcp.SynSent == 0 and .[0].tcp.Reset == 0',
+    "the two forged RSTs counted in tcp.invalid_rst, changing nothing")
+AFTER_NEWER = "tests/golden/fixtures/tcp-keepalive-idle.pcap"
+row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors(),
+    "two files, the later one given first (tcp-keepalive-idle is recorded after tcp-healthy): time goes "
+    "back between them; no SynSent, CloseWait or LastAck with waits of years")
+row("tcp-healthy.pcap", "--stats " + AFTER_NEWER,
+    '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0',
+    "the step back in time is counted once in packets.time_reversals")
+
 # ---------------------------------------------------------------- fragments and tunnels
 row("frag-timeout.pcap", "-",
     'map(select(.error.type == "icmp")) | length == 1 and (.[0] | .icmp.original.reassembly.capture == "timed_out" '
@@ -458,7 +485,8 @@ row("gtp-frag.pcap", "--stats", '.[0].tunnels.gtp >= 20',
 
 # The case each option set is: STEM.CASE.opts holds the options.
 CASES = {"-": None, "--stats": "stats", T2000: "timeout",
-         "-f 'tunnel[0].type==\"vxlan\"'": "kfl-vxlan", "-f 'tunnel[0].type==\"geneve\"'": "kfl-geneve"}
+         "-f 'tunnel[0].type==\"vxlan\"'": "kfl-vxlan", "-f 'tunnel[0].type==\"geneve\"'": "kfl-geneve",
+         AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats"}
 HEADER = "# Written by tests/golden/gen-checks.py: edit the checks there and re-run it.\n"
 
 

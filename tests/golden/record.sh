@@ -244,6 +244,88 @@ s.sendall(b"ping\n"); s.recv(4096); s.close()'
 	cap_stop tcp-last-ack
 }
 
+# One HTTP/1.1 keep-alive connection idle for 15 s between two requests (longer
+# than the default 10 s tap.tcpStreamChannelTimeoutMs), then a normal close by
+# the client: no entry may come from the idle gap.
+sc_tcp_keepalive_idle() {
+	ns_bg server timeout 40 $PY -c '
+import http.server
+class H(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        b = b"hello from the golden server\n"
+        self.send_response(200); self.send_header("Content-Length", str(len(b)))
+        self.end_headers(); self.wfile.write(b)
+http.server.HTTPServer(("0.0.0.0", 8080), H).serve_forever()' >/dev/null 2>&1
+	ns_wait_port server 8080 || die "keep-alive server"
+	cap_start client c0 "$V4F"
+	timeout 30 ip netns exec "$(ns_name client)" $PY -c '
+import http.client, time
+c = http.client.HTTPConnection("'$S'", 8080, timeout=5)
+c.request("GET", "/first"); c.getresponse().read()
+time.sleep(15)
+c.request("GET", "/second"); c.getresponse().read()
+c.close()'
+	sleep 0.5
+	cap_stop tcp-keepalive-idle
+	# The client's packets only (as tcpdump -Q out on the client): no SYN-ACK,
+	# no server FIN; the client's ACKs are the only evidence of the server.
+	tcpdump -r "$OUTDIR/tcp-keepalive-idle.pcap" -w "$OUTDIR/tcp-keepalive-idle-oneway.pcap" \
+		"arp or src host $C" 2>/dev/null || die "oneway"
+}
+
+# Forged RSTs (scapy on the router, spoofing the server) against a real
+# connection.  The router drops the server's first SYN-ACK, so the client sits
+# in SYN-SENT for a second; meanwhile an RST,ACK with a wrong ACK number and a
+# bare RST arrive (RFC 9293 3.10.7.3: both unacceptable in SYN-SENT, the
+# client's stack ignores them) and the handshake then completes.  After the
+# client's request, an RST at exactly the right sequence number but with a
+# timestamp 100000 older than the server's (fails PAWS, RFC 7323) arrives:
+# what the client's stack does with it is in the capture.
+sc_tcp_rst_forged() {
+	py_server '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5)
+c.recv(4096); time.sleep(1); c.sendall(b"pong\n")
+try:
+    while c.recv(4096): pass
+except OSError: pass
+c.close()' 8080
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip saddr '$S' tcp sport 8080 tcp flags & (syn|ack) == (syn|ack) numgen inc mod 1000 == 0 counter drop
+	}; }'
+	ns_bg router timeout 20 $PY -c '
+import sys, time
+from scapy.all import IP, TCP, send, sniff, conf
+conf.verb = 0
+C, S = "'$C'", "'$S'"
+syn = sniff(iface="r1", count=1, timeout=10,
+            filter="tcp and src host %s and dst port 8080 and tcp[tcpflags] == tcp-syn" % C)
+if not syn: sys.exit(1)
+t = syn[0][TCP]
+time.sleep(0.2)
+send(IP(src=S, dst=C)/TCP(sport=8080, dport=t.sport, flags="RA", seq=0, ack=(t.seq + 1 + 12345) & 0xffffffff))
+send(IP(src=S, dst=C)/TCP(sport=8080, dport=t.sport, flags="R", seq=0))
+' >"$WORK/inject.log" 2>&1
+	sleep 4     # scapy takes a while to import and start sniffing
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import socket, time
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+time.sleep(0.3); s.sendall(b"ping\n")
+try:
+    print("client got", s.recv(4096))
+except OSError as e:
+    print("client error", e)
+s.close()' >"$WORK/client.log" 2>&1
+	sleep 1.5
+	cap_stop tcp-rst-forged
+	log "  client: $(cat "$WORK/client.log"), injector: $(cat "$WORK/inject.log")"
+}
+
 # ---------------------------------------------------------------- ICMP
 
 ICMP4_REJECTS="net-unreachable host-unreachable prot-unreachable port-unreachable net-prohibited host-prohibited admin-prohibited"

@@ -173,6 +173,206 @@ static void test_flow_table_bound_evicts(void **state)
 	assert_int_equal(f->stats.flows.tcp, 40);
 }
 
+/* The same with a timestamps option (TSval `tsval`) and an explicit window. */
+static void seg_ts(struct fixture *f, uint64_t ms, int from_client, uint32_t seq, uint32_t ack,
+		   uint8_t flags, uint16_t plen, uint32_t tsval)
+{
+	struct pktbuf *b = &f->buf;
+	uint32_t src = from_client ? CLIENT : SERVER, dst = from_client ? SERVER : CLIENT;
+	uint16_t sport = from_client ? 40000 : 80, dport = from_client ? 80 : 40000;
+	b->len = 0;
+	eth(b, 0x0800);
+	ipv4(b, 6, src, dst, (uint16_t)(32 + plen));
+	put16(b, sport); put16(b, dport); put32(b, seq); put32(b, ack);
+	put8(b, 8 << 4); put8(b, flags); put16(b, 1000); put16(b, 0); put16(b, 0);
+	put8(b, 1); put8(b, 1); put8(b, 8); put8(b, 10); put32(b, tsval); put32(b, 0);
+	memset(b->data + b->len, 'x', plen);
+	b->len += plen;
+	struct fl_packet p = { .ts_ns = T0 + ms * MS, .data = b->data, .caplen = b->len,
+			       .len = b->len, .linktype = FL_LINK_ETHERNET };
+	pipeline_packet(f->p, &p);
+}
+
+/* A keep-alive connection idle for five timeouts is kept, not rejoined midstream. */
+static void test_idle_keepalive_connection_is_kept(void **state)
+{
+	struct fixture *f = *state;
+	handshake(f);
+	seg(f, 3, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 4, 0, 501, 111, TCP_ACK | TCP_PSH, 20);
+	seg(f, 5, 1, 111, 521, TCP_ACK, 0);
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	seg(f, 5005, 0, 521, 111, TCP_ACK | TCP_FIN, 0);   /* the server closes after 5 s */
+	seg(f, 5006, 1, 111, 522, TCP_ACK, 0);
+	pipeline_tick(f->p, T0 + 9000 * MS);                 /* no FIN from the client: CloseWait */
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.flows.tcp, 1);
+	assert_int_equal(f->got.n, 1);
+	assert_non_null(strstr(f->got.json[0], "\"closed_by\":\"server\""));
+	assert_null(strstr(f->got.json[0], "midstream"));
+}
+
+static void test_syn_sent_carries_waited_ms(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 7, 0, 0, 101, TCP_RST | TCP_ACK, 0);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 1);
+	assert_non_null(strstr(f->got.json[0], "\"reason\":\"refused\",\"syn_retries\":0,\"waited_ms\":7"));
+}
+
+static void test_syn_abandoned_by_client_rst_is_no_timeout(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 5, 1, 101, 0, TCP_RST, 0);
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 0);
+}
+
+/* One-sided capture: the SYN-ACK is missing, the client's ACK covers the server's ISN. */
+static void test_client_ack_completes_unseen_handshake(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 2, 1, 101, 501, TCP_ACK, 0);
+	seg(f, 3, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 5, 1, 111, 521, TCP_ACK, 0);                  /* the server's 20 bytes, unseen */
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_sent, 0);
+	assert_int_equal(collect_count(&f->got, "\"type\":\"tcp\"", NULL), 0);
+}
+
+/* One-sided capture: the client closes, then acknowledges one byte more: the server's FIN. */
+static void test_ack_past_own_fin_means_peer_closed(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 2, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 5, 1, 111, 521, TCP_ACK | TCP_FIN, 0);
+	seg(f, 6, 1, 112, 522, TCP_ACK, 0);
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.close_wait, 0);
+	assert_int_equal(collect_count(&f->got, "\"type\":\"tcp\"", NULL), 0);
+}
+
+/* The server closed first (its FIN unseen): the client's FIN acks one byte past it. */
+static void test_fin_acking_unseen_peer_fin(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 2, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 4, 1, 111, 521, TCP_ACK, 0);
+	seg(f, 5, 1, 111, 522, TCP_ACK, 0);
+	seg(f, 6, 1, 111, 522, TCP_ACK | TCP_FIN, 0);
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.close_wait, 0);
+}
+
+/* Without that evidence the client's FIN alone is still a CloseWait. */
+static void test_one_sided_fin_without_evidence_is_close_wait(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 2, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 5, 1, 111, 521, TCP_ACK | TCP_FIN, 0);
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	assert_int_equal(f->stats.tcp.close_wait, 1);
+}
+
+/* RFC 9293 3.10.7.3: in SYN-SENT an RST is acceptable only if it acks ISN + 1. */
+static void test_rst_with_bad_ack_in_syn_sent_is_ignored(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 1, 0, 0, 4242, TCP_RST | TCP_ACK, 0);        /* blind: wrong ack */
+	seg(f, 2, 0, 0, 0, TCP_RST, 0);                      /* no ACK at all */
+	seg(f, 3, 0, 500, 101, TCP_SYN | TCP_ACK, 0);
+	seg(f, 4, 1, 101, 501, TCP_ACK, 0);
+	pipeline_tick(f->p, T0 + 5000 * MS);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 0);
+	assert_int_equal(f->stats.tcp.syn_sent, 0);
+	assert_int_equal(f->stats.tcp.invalid_rst, 2);
+}
+
+/* RFC 5961: an RST far outside the window changes nothing; a later real one carries the count. */
+static void test_rst_out_of_window_is_counted(void **state)
+{
+	struct fixture *f = *state;
+	handshake(f);
+	seg(f, 3, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 4, 0, 501 + 50000000u, 0, TCP_RST, 0);
+	assert_int_equal(f->got.n, 0);
+	seg(f, 5, 0, 501, 111, TCP_ACK | TCP_PSH, 20);
+	seg(f, 6, 0, 521, 111, TCP_RST | TCP_ACK, 0);
+	pipeline_finish(f->p);
+	assert_int_equal(collect_count(&f->got, "\"message\":\"Reset\"", NULL), 1);
+	assert_non_null(strstr(f->got.json[0], "\"invalid_rst\":1"));
+	assert_int_equal(f->stats.tcp.invalid_rst, 1);
+}
+
+/* RFC 7323 PAWS: a FIN with a timestamp older than the sender's newest is dropped
+ * (no CloseWait from it); an in-window RST failing PAWS still resets, as on Linux. */
+static void test_stale_timestamp_fin_ignored_rst_accepted(void **state)
+{
+	struct fixture *f = *state;
+	seg_ts(f, 0, 1, 100, 0, TCP_SYN, 0, 1000);
+	seg_ts(f, 1, 0, 500, 101, TCP_SYN | TCP_ACK, 0, 7000);
+	seg_ts(f, 2, 1, 101, 501, TCP_ACK, 0, 1001);
+	seg_ts(f, 3, 0, 501, 101, TCP_ACK | TCP_PSH, 20, 7005);
+	seg_ts(f, 4, 0, 521, 101, TCP_FIN | TCP_ACK, 0, 6000);   /* stale FIN */
+	pipeline_tick(f->p, T0 + 3000 * MS);
+	assert_int_equal(f->stats.tcp.close_wait, 0);
+	assert_int_equal(f->stats.tcp.invalid_rst, 1);
+	seg_ts(f, 3004, 0, 521, 101, TCP_RST | TCP_ACK, 0, 6001);   /* stale RST */
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.reset, 1);
+	assert_int_equal(collect_count(&f->got, "\"message\":\"Reset\"", "\"invalid_rst\":1"), 1);
+}
+
+/* A FIN before any payload, then data acking it: no phantom missed byte. */
+static void test_fin_before_stream_is_no_missed_byte(void **state)
+{
+	struct fixture *f = *state;
+	handshake(f);
+	seg(f, 3, 0, 501, 101, TCP_ACK | TCP_FIN, 0);
+	seg(f, 4, 1, 101, 502, TCP_ACK | TCP_PSH, 10);
+	seg(f, 5, 0, 502, 111, TCP_ACK, 0);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.missed_bytes, 0);
+}
+
+/* Files out of order: an older healthy connection after a newer one is no error. */
+static void test_time_going_back_is_counted_not_waited(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 100000, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 100001, 0, 500, 101, TCP_SYN | TCP_ACK, 0);
+	seg(f, 100002, 1, 101, 501, TCP_ACK, 0);
+	struct fl_packet p;
+	uint32_t seqs[][3] = { { 1000, 0, TCP_SYN }, { 7000, 1001, TCP_SYN | TCP_ACK },
+			       { 1001, 7001, TCP_ACK }, { 1001, 7001, TCP_ACK | TCP_FIN },
+			       { 7001, 1002, TCP_ACK | TCP_FIN }, { 1002, 7002, TCP_ACK } };
+	for (unsigned i = 0; i < 6; i++) {
+		int from_client = !(seqs[i][2] & TCP_SYN && seqs[i][2] & TCP_ACK) && i != 4;
+		p = from_client ?
+			tcp_packet(&f->buf, T0 + i * MS, CLIENT, 41000, SERVER, 80, seqs[i][0], seqs[i][1],
+				   (uint8_t)seqs[i][2], 0) :
+			tcp_packet(&f->buf, T0 + i * MS, SERVER, 80, CLIENT, 41000, seqs[i][0], seqs[i][1],
+				   (uint8_t)seqs[i][2], 0);
+		pipeline_packet(f->p, &p);
+	}
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.packets.time_reversals, 1);
+	assert_int_equal(f->got.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +387,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_midstream_reset_guesses_client_by_port, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_wrap_fin_ack, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_flow_table_bound_evicts, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_idle_keepalive_connection_is_kept, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_sent_carries_waited_ms, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_abandoned_by_client_rst_is_no_timeout, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_client_ack_completes_unseen_handshake, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_ack_past_own_fin_means_peer_closed, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_acking_unseen_peer_fin, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_one_sided_fin_without_evidence_is_close_wait, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_with_bad_ack_in_syn_sent_is_ignored, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_out_of_window_is_counted, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_stale_timestamp_fin_ignored_rst_accepted, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_before_stream_is_no_missed_byte, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_time_going_back_is_counted_not_waited, fixture_setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("tcp", tests, NULL, NULL);
 }

@@ -355,6 +355,13 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 	return f;
 }
 
+void flow_keep(struct flow_table *t, struct flow *f, uint64_t now_ns)
+{
+	f->kept_ns = now_ns;
+	lru_unlink(t, f);
+	lru_push_head(t, f);
+}
+
 struct flow *flow_oldest(struct flow_table *t)
 {
 	return t->lru_tail;

@@ -31,6 +31,7 @@ struct flow {
 	struct flow *timer_prev, *timer_next;   /* the timer queue, while armed */
 	uint64_t timer_ns;        /* when a timeout condition is next due; 0: none */
 	uint64_t first_ts_ns, last_ts_ns;
+	uint64_t kept_ns;         /* an idle judgement kept the flow at this time (flow_keep) */
 	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
 	uint8_t client;
 	bool client_known;        /* we saw the SYN (or the first request) */
@@ -77,6 +78,17 @@ struct flow *flow_find(struct flow_table *t, const struct fl_addr *src, uint16_t
 
 /* Oldest flow (LRU tail); NULL when empty. */
 struct flow *flow_oldest(struct flow_table *t);
+/*
+ * An idle flow judged worth keeping (a healthy idle TCP connection): move it
+ * to the LRU head as if active at now_ns, so the idle scan looks at it again
+ * only a timeout later.  last_ts_ns (its last packet) is not changed.
+ */
+void flow_keep(struct flow_table *t, struct flow *f, uint64_t now_ns);
+/* Last packet or flow_keep(), whichever is later: the time the LRU orders by. */
+static inline uint64_t flow_idle_since(const struct flow *f)
+{
+	return f->kept_ns > f->last_ts_ns ? f->kept_ns : f->last_ts_ns;
+}
 /* Unlink and free one flow (calls the release callback). */
 void flow_remove(struct flow_table *t, struct flow *f);
 uint32_t flow_count(const struct flow_table *t);

@@ -26,6 +26,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "bytes", (int64_t)s->packets.bytes);
 	doc_add_int(d, o, "dropped", (int64_t)s->packets.dropped);
 	doc_add_int(d, o, "decode_errors", (int64_t)s->packets.decode_errors);
+	doc_add_int(d, o, "time_reversals", (int64_t)s->packets.time_reversals);
 
 	o = doc_add_obj(d, DOC_ROOT, "capture");
 	doc_add_str(d, o, "backend", s->capture.backend ? s->capture.backend : "file");
@@ -51,6 +52,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "missed_bytes", (int64_t)s->tcp.missed_bytes);
 	doc_add_int(d, o, "streams_timed_out", (int64_t)s->tcp.streams_timed_out);
 	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
+	doc_add_int(d, o, "invalid_rst", (int64_t)s->tcp.invalid_rst);
 
 	o = doc_add_obj(d, DOC_ROOT, "ip");
 	doc_add_int(d, o, "fragments", (int64_t)s->ip.fragments);

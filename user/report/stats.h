@@ -32,6 +32,7 @@ const char *error_type_name(enum fl_error_type type);
 struct fl_stats {
 	struct {
 		uint64_t seen, bytes, dropped, decode_errors;
+		uint64_t time_reversals;     /* packets older than the packet before them */
 	} packets;
 	struct {
 		const char *backend;         /* "file", "ebpf-tc", "ebpf-xdp", "afpacket" */
@@ -47,6 +48,7 @@ struct fl_stats {
 		uint64_t syn_sent, reset, close_wait, last_ack;
 		uint64_t retransmissions, out_of_order, missed_bytes, streams_timed_out;
 		uint64_t reassembly_dropped_bytes;   /* out-of-order data over the memcap */
+		uint64_t invalid_rst;        /* RSTs/FINs the receiving stack would not accept */
 	} tcp;
 	struct defrag_counters ip;        /* fragments and their reassembly */
 	struct {

@@ -289,6 +289,9 @@ static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tc
 			s->sinks[i] = (struct reasm_sink){ sink_data, sink_gap, &s->sides[i] };
 			if (tcp && o->isn_known[i])
 				reasm_start(&s->dir[i], o->isn[i]);
+			/* A FIN before the first payload: an ACK of it is no missed byte. */
+			if (tcp && o->isn_known[i] && o->fin_known[i])
+				reasm_fin(&s->dir[i], o->fin_seq[i]);
 		}
 		s->client = f->client;
 		s->midstream = tcp && (o->midstream || !(o->isn_known[0] || o->isn_known[1]));

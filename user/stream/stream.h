@@ -30,6 +30,8 @@ int stream_env_init(struct stream_env *env, struct flow_table *flows, struct emi
 struct stream_origin {
 	bool isn_known[2];        /* the SYN of that side was seen: data starts at isn + 1 */
 	uint32_t isn[2];
+	bool fin_known[2];        /* that side's FIN came before the stream existed */
+	uint32_t fin_seq[2];
 	bool midstream;           /* the capture joined after the handshake */
 };
 

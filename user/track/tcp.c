@@ -10,6 +10,7 @@
  */
 #include "track/tcp.h"
 
+#include "core/bytes.h"
 #include "core/config.h"
 #include "core/decode.h"
 #include "core/flow.h"
@@ -66,8 +67,14 @@ static void finish_entry(struct track_env *env, struct flow *f, uint32_t tcp)
 	entry_commit(env->em);
 }
 
+static void add_invalid_rst(struct track_env *env, const struct tcp_conn *c, uint32_t tcp)
+{
+	if (c->invalid_rst)
+		doc_add_int(&env->em->doc, tcp, "invalid_rst", c->invalid_rst);
+}
+
 static void report_syn_sent(struct track_env *env, struct flow *f, const char *reason,
-			    const struct icmp_info *icmp)
+			    const struct icmp_info *icmp, uint64_t now_ns)
 {
 	struct tcp_conn *c = track_tcp(env, f);
 	if (c->reported & TCP_REPORTED_SYN_SENT)
@@ -78,6 +85,8 @@ static void report_syn_sent(struct track_env *env, struct flow *f, const char *r
 	struct doc *d = &env->em->doc;
 	doc_add_str(d, tcp, "reason", reason);
 	doc_add_int(d, tcp, "syn_retries", c->syn_retries);
+	doc_add_int(d, tcp, "waited_ms", (int64_t)(waited_ns(c->syn_ts_ns, now_ns) / 1000000));
+	add_invalid_rst(env, c, tcp);
 	if (icmp)
 		icmp_doc_add(d, tcp, "icmp", icmp);
 	finish_entry(env, f, tcp);
@@ -92,7 +101,124 @@ static void report_reset(struct track_env *env, struct flow *f, int side)
 	env->stats->tcp.reset++;
 	uint32_t tcp = begin_entry(env, f, "Reset");
 	doc_add_str(&env->em->doc, tcp, "reset_by", side == f->client ? "client" : "server");
+	add_invalid_rst(env, c, tcp);
 	finish_entry(env, f, tcp);
+}
+
+/* The TCP options the receiving stack checks: timestamps and window scale. */
+struct tcp_opts {
+	bool ts, ws;
+	uint8_t ws_shift;
+	uint32_t tsval;
+};
+
+static void parse_options(const struct decoded *d, struct tcp_opts *o)
+{
+	*o = (struct tcp_opts){ 0 };
+	if (!d->l4 || d->l4_caplen < 20)
+		return;
+	uint32_t hl = (uint32_t)(d->l4[12] >> 4) * 4u;
+	if (hl > d->l4_caplen)
+		hl = d->l4_caplen;
+	for (uint32_t i = 20; i < hl;) {
+		uint8_t kind = d->l4[i];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl)
+			break;
+		uint8_t len = d->l4[i + 1];
+		if (len < 2 || i + len > hl)
+			break;
+		if (kind == 3 && len == 3) {
+			o->ws = true;
+			o->ws_shift = d->l4[i + 2] > 14 ? 14 : d->l4[i + 2];   /* RFC 7323 2.3 */
+		} else if (kind == 8 && len == 10) {
+			o->ts = true;
+			o->tsval = be32(d->l4 + i + 2);
+		}
+		i += len;
+	}
+}
+
+/* What an accepted segment tells about its sender: how far it sent, what it acked. */
+static void observe(struct tcp_conn *c, int side, const struct decoded *d,
+		    const struct tcp_opts *o)
+{
+	struct tcp_half *h = &c->half[side], *peer = &c->half[other(side)];
+	uint8_t fl = d->tcp_flags;
+	uint32_t end = d->seq + d->payload_len + ((fl & TCP_SYN) ? 1 : 0) + ((fl & TCP_FIN) ? 1 : 0);
+	if (!h->nxt_seen || SEQ_GT(end, h->nxt)) {
+		h->nxt = end;
+		h->nxt_seen = true;
+	}
+	if ((fl & TCP_ACK) && (!h->ack_seen || SEQ_GT(d->ack, h->ack_max))) {
+		/* One byte past anything captured from the peer: the peer's FIN (or one
+		 * byte of data) that the capture did not see. */
+		bool unseen = !peer->nxt_seen || SEQ_GT(d->ack, peer->nxt);
+		h->acked_unseen_one = h->ack_seen && d->ack - h->ack_max == 1 && unseen;
+		h->ack_max = d->ack;
+		h->ack_seen = true;
+	}
+	h->win = d->window;
+	if (o->ts && (!h->ts_seen || SEQ_GT(o->tsval, h->ts_recent))) {
+		h->ts_recent = o->tsval;
+		h->ts_seen = true;
+	}
+	if ((fl & TCP_SYN) && o->ws) {
+		h->wscale = o->ws_shift;
+		h->wscale_seen = true;
+	}
+}
+
+/* PAWS (RFC 7323 5.3): a timestamp older than the newest this side sent; the
+ * receiver drops such a segment (a FIN among them). */
+static bool paws_fails(const struct tcp_half *h, const struct tcp_opts *o)
+{
+	return o->ts && h->ts_seen && SEQ_LT(o->tsval, h->ts_recent);
+}
+
+#define RST_WINDOW_DEFAULT 65535u   /* the window when the receiver never advertised one */
+
+/*
+ * Would the receiving stack accept this RST from `side` (RFC 9293 3.10.7,
+ * RFC 5961 3.2, RFC 7323 5.3)?  In SYN-SENT only an RST acknowledging the
+ * ISN + 1; otherwise its sequence number must be in the receiver's window,
+ * approximated as the sender's next expected sequence number plus or minus
+ * the receiver's last advertised window (scaled when both SYNs offered
+ * window scaling): the capture may have missed segments either way.
+ * PAWS is not applied to RSTs: Linux accepts an RST that fails it
+ * (tcp_validate_incoming: "Reset is accepted even if it did not pass PAWS"),
+ * so the connection really ends; it applies to FINs (see tcp_track_packet).
+ */
+static bool rst_acceptable(const struct tcp_conn *c, const struct flow *f, int side,
+			   const struct decoded *d)
+{
+	const struct tcp_half *h = &c->half[side], *rcv = &c->half[other(side)];
+	if (c->state == TCP_CONN_SYN_SENT && side != f->client)
+		return (d->tcp_flags & TCP_ACK) && d->ack == c->half[f->client].syn_seq + 1;
+	if (!h->nxt_seen)
+		return true;     /* nothing seen from this side: no evidence against it */
+	uint64_t win = RST_WINDOW_DEFAULT;
+	if (rcv->ack_seen) {
+		win = rcv->win;
+		if (h->wscale_seen && rcv->wscale_seen)
+			win <<= rcv->wscale;
+		if (win < RST_WINDOW_DEFAULT)
+			win = RST_WINDOW_DEFAULT;
+	}
+	uint32_t dist = SEQ_GEQ(d->seq, h->nxt) ? d->seq - h->nxt : h->nxt - d->seq;
+	return dist <= win;
+}
+
+static void count_invalid(struct track_env *env, struct tcp_conn *c)
+{
+	if (c->invalid_rst < UINT16_MAX)
+		c->invalid_rst++;
+	env->stats->tcp.invalid_rst++;
 }
 
 /* Start tracking a new connection on this flow (the first SYN, or port reuse). */
@@ -132,7 +258,7 @@ static unsigned on_syn(struct track_env *env, struct flow *f, int side, const st
 			count_retransmission(env, f);
 		} else if (side == f->client) {
 			/* A new attempt from the same port: judge the old one first. */
-			report_syn_sent(env, f, "timeout", NULL);
+			report_syn_sent(env, f, "timeout", NULL, ts_ns);
 			conn_start(env, f, side, d, ts_ns);
 			return TCP_EV_RESTART;
 		}
@@ -167,15 +293,15 @@ static void on_synack(struct track_env *env, struct flow *f, int side, const str
 	c->half[side].syn_seq = d->seq;
 }
 
-static void on_rst(struct track_env *env, struct flow *f, int side)
+static void on_rst(struct track_env *env, struct flow *f, int side, uint64_t ts_ns)
 {
 	struct tcp_conn *c = track_tcp(env, f);
 	if (c->state == TCP_CONN_SYN_SENT) {
-		if (side != f->client) {
-			report_syn_sent(env, f, "refused", NULL);
-			c->state = TCP_CONN_CLOSED;
-		}
-		return;     /* the client gave up on its own SYN: not a reset */
+		if (side != f->client)
+			report_syn_sent(env, f, "refused", NULL, ts_ns);
+		/* A client RST: it gave up on its own SYN, not a reset and not a timeout. */
+		c->state = TCP_CONN_CLOSED;
+		return;
 	}
 	if (c->reported & TCP_REPORTED_SYN_SENT)
 		return;     /* already reported as refused or unreachable */
@@ -203,12 +329,20 @@ static void on_fin(struct track_env *env, struct flow *f, int side, const struct
 	}
 }
 
-static unsigned on_ack(struct track_env *env, struct flow *f, int side, const struct decoded *d)
+static unsigned on_ack(struct track_env *env, struct flow *f, int side, const struct decoded *d,
+		       uint64_t ts_ns)
 {
 	struct tcp_conn *c = track_tcp(env, f);
-	struct tcp_half *peer = &c->half[other(side)];
+	struct tcp_half *h = &c->half[side], *peer = &c->half[other(side)];
 	if (peer->fin_seen && !peer->fin_acked && SEQ_GEQ(d->ack, peer->fin_seq + 1))
 		peer->fin_acked = true;
+	/* A closing side acknowledging one byte the capture never saw from its peer:
+	 * the peer's FIN went by uncaptured (one-sided capture, loss).  It closed. */
+	if (!peer->fin_seen && h->fin_seen && h->acked_unseen_one && d->ack == h->ack_max) {
+		peer->fin_seen = peer->fin_inferred = peer->fin_acked = true;
+		peer->fin_seq = d->ack - 1;
+		peer->fin_ts_ns = ts_ns;
+	}
 	if (c->half[0].fin_acked && c->half[1].fin_acked && c->state != TCP_CONN_CLOSED) {
 		c->state = TCP_CONN_CLOSED;
 		return TCP_EV_CLOSED;
@@ -221,14 +355,34 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 {
 	uint8_t fl = d->tcp_flags;
 	struct tcp_conn *c = track_tcp(env, f);
+	struct tcp_opts o;
 	unsigned ev = 0;
 
-	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && !(fl & TCP_RST))
-		return on_syn(env, f, side, d, ts_ns);
+	parse_options(d, &o);
+	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && !(fl & TCP_RST)) {
+		ev = on_syn(env, f, side, d, ts_ns);
+		observe(track_tcp(env, f), side, d, &o);
+		return ev;
+	}
 	if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !(fl & TCP_RST)) {
 		on_synack(env, f, side, d);
+		observe(c, side, d, &o);
 		return 0;
 	}
+	if (c->state != TCP_CONN_NONE && (fl & (TCP_RST | TCP_FIN)) &&
+	    ((fl & TCP_RST) ? !rst_acceptable(c, f, side, d) : paws_fails(&c->half[side], &o))) {
+		count_invalid(env, c);   /* the receiver drops it: no state changes */
+		return 0;
+	}
+	if (c->state == TCP_CONN_SYN_SENT && side == f->client && !(fl & TCP_RST) &&
+	    (fl & TCP_ACK) && d->seq == c->half[side].syn_seq + 1) {
+		/* The client acknowledges a SYN-ACK the capture did not see: the
+		 * handshake completed (one-sided capture, or the SYN-ACK was lost here). */
+		c->state = TCP_CONN_ESTABLISHED;
+	}
+	if (c->state == TCP_CONN_SYN_SENT && side != f->client && !(fl & TCP_RST) &&
+	    (fl & TCP_ACK) && d->ack == c->half[f->client].syn_seq + 1)
+		c->state = TCP_CONN_ESTABLISHED;   /* the server talks: its SYN-ACK was not captured */
 	if (c->state == TCP_CONN_NONE && !(fl & TCP_RST)) {
 		/* Joined an established connection. */
 		c->state = TCP_CONN_ESTABLISHED;
@@ -236,15 +390,16 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 		guess_client(f);
 	}
 	if (fl & TCP_RST) {
-		on_rst(env, f, side);
+		on_rst(env, f, side, ts_ns);
 		return TCP_EV_RESET;
 	}
+	observe(c, side, d, &o);
 	if (fl & TCP_FIN) {
 		on_fin(env, f, side, d, ts_ns);
 		ev |= TCP_EV_FIN;
 	}
 	if (fl & TCP_ACK)
-		ev |= on_ack(env, f, side, d);
+		ev |= on_ack(env, f, side, d, ts_ns);
 	return ev;
 }
 
@@ -254,16 +409,18 @@ void tcp_track_view(const struct track_env *env, const struct flow *f, struct tc
 	for (int i = 0; i < 2; i++) {
 		v->isn_known[i] = c->half[i].syn_seen;
 		v->isn[i] = c->half[i].syn_seq;
+		v->fin_known[i] = c->half[i].fin_seen;
+		v->fin_seq[i] = c->half[i].fin_seq;
 	}
 	v->midstream = c->midstream;
 }
 
 void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t seq,
-		    const struct icmp_info *icmp)
+		    const struct icmp_info *icmp, uint64_t ts_ns)
 {
 	struct tcp_conn *c = track_tcp(env, f);
 	if (c->state == TCP_CONN_SYN_SENT && side == f->client && seq == c->half[side].syn_seq) {
-		report_syn_sent(env, f, "unreachable", icmp);
+		report_syn_sent(env, f, "unreachable", icmp, ts_ns);
 		/* Not CLOSED: Linux retries after soft errors (host/net unreachable). */
 	}
 }
@@ -316,7 +473,7 @@ void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, boo
 		return;
 	switch (pending) {
 	case PENDING_SYN:
-		report_syn_sent(env, f, "timeout", NULL);
+		report_syn_sent(env, f, "timeout", NULL, now_ns);
 		break;
 	case PENDING_CLOSE_WAIT:
 		c->reported |= TCP_REPORTED_CLOSE_WAIT;
@@ -324,6 +481,7 @@ void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, boo
 		tcp = begin_entry(env, f, "CloseWait");
 		doc_add_str(&env->em->doc, tcp, "closed_by", side == f->client ? "client" : "server");
 		doc_add_int(&env->em->doc, tcp, "waited_ms", (int64_t)(waited / 1000000));
+		add_invalid_rst(env, c, tcp);
 		finish_entry(env, f, tcp);
 		break;
 	case PENDING_LAST_ACK:
@@ -332,6 +490,7 @@ void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, boo
 		tcp = begin_entry(env, f, "LastAck");
 		doc_add_int(&env->em->doc, tcp, "fin_retransmissions", c->half[side].fin_retransmissions);
 		doc_add_int(&env->em->doc, tcp, "waited_ms", (int64_t)(waited / 1000000));
+		add_invalid_rst(env, c, tcp);
 		finish_entry(env, f, tcp);
 		break;
 	default:
@@ -345,4 +504,10 @@ uint64_t tcp_track_deadline(const struct track_env *env, const struct flow *f,
 	uint64_t since = 0;
 	int side;
 	return pending_condition(env, f, &since, &side) == PENDING_NONE ? 0 : since + timeout_ns;
+}
+
+bool tcp_track_keep(const struct track_env *env, const struct flow *f)
+{
+	const struct tcp_conn *c = track_tcp(env, f);
+	return c->state == TCP_CONN_ESTABLISHED && !c->half[0].fin_seen && !c->half[1].fin_seen;
 }

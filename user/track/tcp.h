@@ -28,6 +28,8 @@ enum tcp_event {
 struct tcp_view {
 	bool isn_known[2];        /* the SYN of that side was seen */
 	uint32_t isn[2];
+	bool fin_known[2];        /* that side's FIN was seen (or inferred) */
+	uint32_t fin_seq[2];      /* the FIN's sequence number */
 	bool midstream;           /* joined after the handshake */
 };
 
@@ -43,7 +45,9 @@ void tcp_track_view(const struct track_env *env, const struct flow *f, struct tc
 void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, bool capture_end);
 /* An ICMP error quoted a segment that `side` of f sent with sequence number `seq`. */
 void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t seq,
-		    const struct icmp_info *icmp);
+		    const struct icmp_info *icmp, uint64_t ts_ns);
+/* An idle connection worth keeping: synchronized, neither side closing. */
+bool tcp_track_keep(const struct track_env *env, const struct flow *f);
 /* When the next condition of this connection falls due (0: none pending). */
 uint64_t tcp_track_deadline(const struct track_env *env, const struct flow *f,
 			    uint64_t timeout_ns);

@@ -29,6 +29,15 @@ struct tcp_half {
 	uint16_t fin_retransmissions;
 	bool syn_seen, fin_seen;
 	bool fin_acked;           /* the peer acknowledged this side's FIN */
+	bool fin_inferred;        /* fin_seen from the peer's ACKs: this FIN was not captured */
+	/* What the receiving stack would check an RST or FIN of this side against. */
+	bool nxt_seen, ack_seen, ts_seen, wscale_seen;
+	bool acked_unseen_one;    /* this side's ACK last advanced by exactly one byte the capture never saw */
+	uint8_t wscale;           /* window scale offered in this side's SYN */
+	uint16_t win;             /* last window advertised (unscaled) */
+	uint32_t nxt;             /* highest sequence end sent (SYN and FIN count one) */
+	uint32_t ack_max;         /* highest acknowledgement sent */
+	uint32_t ts_recent;       /* newest TSval sent (RFC 7323) */
 };
 
 enum tcp_conn_state {
@@ -53,6 +62,7 @@ struct tcp_conn {
 	uint8_t reported;         /* enum tcp_reported bits */
 	uint8_t syn_retries;
 	bool midstream;           /* the capture joined after the handshake */
+	uint16_t invalid_rst;     /* RSTs (and FINs) the receiving stack would not accept */
 };
 
 /* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */

@@ -189,9 +189,9 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		case OPT_SOCKET_GROUP: o->socket_group = optarg; break;
 		case OPT_METRICS_LISTEN: {
 			struct sockaddr_storage ss;
-			char err[256];
-			if (metrics_parse_listen(optarg, &ss, err, sizeof(err)) < 0)
-				return usage_error(cmd, "%s", err);
+			char why[256];
+			if (metrics_parse_listen(optarg, &ss, why, sizeof(why)) < 0)
+				return usage_error(cmd, "%s", why);
 			o->metrics_listen = optarg;
 			break;
 		}

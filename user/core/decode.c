@@ -592,15 +592,15 @@ static const struct link_decoder link_decoders[] = {
 	{ FL_LINK_NULL, link_null },
 	{ FL_LINK_LOOP, link_null },
 	{ FL_LINK_RAW, link_raw },
-	{ 12, link_raw },              /* DLT_RAW on most BSDs */
-	{ 14, link_raw },              /* DLT_RAW on OpenBSD */
+	{ FL_LINK_RAW_BSD, link_raw },
+	{ FL_LINK_RAW_OPENBSD, link_raw },
 	{ FL_LINK_IPV4, link_raw },
 	{ FL_LINK_IPV6, link_raw },
-	{ 9, link_ppp },               /* DLT_PPP */
-	{ 50, link_ppp },              /* DLT_PPP_SERIAL (HDLC-like framing) */
-	{ 51, link_ppp },              /* DLT_PPP_ETHER payload after PPPoE is PPP */
-	{ 242, link_ipoib },           /* DLT_IPOIB */
-	{ 127, link_radiotap },        /* DLT_IEEE802_11_RADIO */
+	{ FL_LINK_PPP, link_ppp },
+	{ FL_LINK_PPP_SERIAL, link_ppp },
+	{ FL_LINK_PPP_ETHER, link_ppp },
+	{ FL_LINK_IPOIB, link_ipoib },
+	{ FL_LINK_IEEE802_11_RADIO, link_radiotap },
 };
 
 bool decode_linktype_known(uint32_t linktype)

@@ -196,7 +196,7 @@ static bool reserve(struct defrag *t, uint64_t need, const struct datagram *keep
 {
 	while (t->c->bytes + need > t->memcap) {
 		struct datagram *g = t->oldest;
-		if (g == keep)
+		if (g && g == keep)
 			g = g->next;
 		if (!g)
 			return false;

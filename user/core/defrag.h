@@ -61,7 +61,7 @@ static inline const char *defrag_drop_reason_name(enum defrag_drop_reason r)
 	return (unsigned)r < DEFRAG_DROP_MAX ? names[r] : "unknown";
 }
 
-/* The ip.* counters (spec section 4); owned by the stats, written here. */
+/* The ip.* counters of the stats document; owned by the stats, written here. */
 struct defrag_counters {
 	uint64_t fragments;       /* fragments seen */
 	uint64_t reassembled;     /* datagrams made whole */

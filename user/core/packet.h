@@ -12,11 +12,19 @@
 enum fl_linktype {
 	FL_LINK_NULL = 0,       /* BSD loopback: 4-byte host-order family */
 	FL_LINK_ETHERNET = 1,
+	FL_LINK_PPP = 9,
+	FL_LINK_ATM_RFC1483 = 11,  /* DLT_ATM_RFC1483; LINKTYPE_ATM_RFC1483 (100) in files */
+	FL_LINK_RAW_BSD = 12,      /* DLT_RAW on most BSDs; LINKTYPE_RAW (101) in files */
+	FL_LINK_RAW_OPENBSD = 14,  /* DLT_RAW on OpenBSD */
+	FL_LINK_PPP_SERIAL = 50,   /* HDLC-like framing */
+	FL_LINK_PPP_ETHER = 51,    /* payload after PPPoE is PPP */
 	FL_LINK_RAW = 101,      /* DLT_RAW on Linux: raw IPv4/IPv6 */
 	FL_LINK_LOOP = 108,     /* OpenBSD loopback: 4-byte network-order family */
 	FL_LINK_LINUX_SLL = 113,
+	FL_LINK_IEEE802_11_RADIO = 127,
 	FL_LINK_IPV4 = 228,
 	FL_LINK_IPV6 = 229,
+	FL_LINK_IPOIB = 242,
 	FL_LINK_LINUX_SLL2 = 276,
 };
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/config.h"
 #include "dissect/appmsg.h"
 #include "dissect/exchange.h"
@@ -109,16 +110,6 @@ struct dns_msg {
 	unsigned record;
 	size_t error_off;
 };
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* ---- names, types, rcodes ---- */
 

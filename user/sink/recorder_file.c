@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/packet.h"
+
 #define REC_FILE_BUFFER_DEFAULT (1u << 20)
 /* Level 1: several times faster than the default 6 for a few % more bytes; a capture must keep up. */
 #define REC_FILE_GZ_LEVEL 1
@@ -222,11 +224,11 @@ static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static uint32_t file_linktype(uint32_t dlt)
 {
 	switch (dlt) {
-	case 12:
-	case 14:
-		return 101;
-	case 11:                   /* DLT_ATM_RFC1483 */
-		return 100;
+	case FL_LINK_RAW_BSD:
+	case FL_LINK_RAW_OPENBSD:
+		return FL_LINK_RAW;
+	case FL_LINK_ATM_RFC1483:
+		return 100;        /* LINKTYPE_ATM_RFC1483 */
 	default:
 		return dlt;
 	}

@@ -115,10 +115,10 @@ $(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 
 fuzzers: $(FUZZERS)
 
-# The suites first (tests/run-all.sh), then every fuzz target for a short while from its
-# seed corpus; both always run, and either failing fails the target.
+# Every fuzz target for a short while from its seed corpus, then the suites (tests/run-all.sh,
+# whose closing line, the total, is the last line); both always run, either failing fails.
 test: faultline faultline-asan $(TESTS) $(FUZZERS)
-	@rc=0; tests/run-all.sh || rc=1; tests/fuzz/fuzz.sh 10 || rc=1; exit $$rc
+	@rc=0; tests/fuzz/fuzz.sh 10 || rc=1; tests/run-all.sh || rc=1; exit $$rc
 
 fuzz: $(FUZZERS)
 	tests/fuzz/fuzz.sh $(FUZZ_SECONDS)

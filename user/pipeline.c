@@ -240,6 +240,8 @@ static void icmp_error(struct pipeline *p, struct flow *f, int side, const struc
 		       uint64_t ts)
 {
 	const struct decoded *q = &icmp->quote;
+	if (!f)
+		return;
 	if (f->key.proto == FL_IPPROTO_TCP)
 		tcp_track_icmp(&p->track, f, side, q->seq, icmp, ts);
 	struct dissect_icmp di = {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Live capture: faultline-asan capture on a veth inside a network namespace,
 # real traffic from a client namespace to a server namespace, both backends.
 # Checks the entries, `faultline stats`/`query` over the control socket, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Misbehaving TCP servers for the capture tests.
 
   servers.py reset ADDR PORT       accept, read the request, close with SO_LINGER 0 (RST)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The command line as a user meets it: exit codes, error messages, input forms.
 . "$(dirname "$0")/../lib/runner.sh"
 t_begin cli "$@"

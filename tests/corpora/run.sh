@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Second opinion: every capture in ../shared/corpora is read without a crash or
 # a sanitizer report, and where its MANIFEST names a refused connection, an
 # RST, an unanswered SYN or an ICMP message, faultline reports it.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Checks deploy/daemonset.yaml and deploy/grafana-dashboard.json the way a cluster
 and Grafana would read them; prints one line per check, 'ok ...' or 'FAIL ...'."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Running it for real: the Kubernetes manifests and the dashboard parse and hang
 # together, the systemd unit verifies, `faultline capture` started with exactly
 # the unit's capability set (not root) loads and captures, and the metrics

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Clients that try to starve a /metrics endpoint: idle connections from many
 source addresses, connections that trickle a request a byte at a time, and
 malformed requests.  Usage: slow_clients.py HOST PORT READY_FILE TRICKLE_SRC SRC...

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Record the DNS and Redis fixtures from real clients and servers (needs root):
 # dig against dnsmasq, redis-cli against redis-server, and a small fake Redis
 # server for a reply cut short, in two network namespaces joined by veth.

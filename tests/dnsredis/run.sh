@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Suite "dnsredis": DNS and Redis fixtures recorded from real dig/dnsmasq and
 # redis-cli/redis-server traffic (record.sh), in the replay format
 # (tests/README.md).  Each case reads cleanly, passes its .checks (the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs the golden fixtures' checks (not the exact .expected outputs) with any
 # implementation of `faultline read`:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Derive link-type and file-format variants of recorded fixtures.
 
     derive.py FIXTURE_DIR

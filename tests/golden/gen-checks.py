@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 # Writes the golden fixtures' checks: edit the expectations here, then run
 #   python3 tests/golden/gen-checks.py tests/golden/fixtures
 # Each row: a capture, its options ("-" = none), a jq program for `jq -s` over

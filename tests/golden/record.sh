@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Records the golden capture fixtures from real traffic between network
 # namespaces (run as root):
 #

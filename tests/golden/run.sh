@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Suite "golden": the recorded capture fixtures in tests/golden/fixtures, in
 # the replay format (tests/README.md).  Each case must read cleanly, pass every
 # line of its .checks (written from what the traffic is, by gen-checks.py, so a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A rough model of `faultline read` on top of tshark's dissection, for checking
 golden fixtures' checks themselves (not faultline): after re-recording the
 fixtures or editing gen-checks.py, run

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tshark agrees with faultline on the inner flows of the fragment and tunnel
 # fixtures: the address/port pairs of faultline's entries must be exactly the
 # TCP/UDP conversations tshark dissects (innermost layer, after tshark's own IP

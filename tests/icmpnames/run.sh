@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ICMP names as Wireshark prints them: a capture with every ICMPv4 type 0-43
 # and ICMPv6 type 1-4/128-161, each with codes 0-16 (v6: 0-10), goes through
 # faultline and through tshark, and every type and code name tshark knows must

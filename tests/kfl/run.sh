@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Suite "kfl": golden KFL queries over the recorded fixtures.
 #
 # Each line of tests/kfl/queries.tsv is  FIXTURE <TAB> QUERY <TAB> EXPECTATION

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Replay fixtures (pcap in, entries out): the one format and its runner.
 # The format is described in tests/README.md; in short, beside a capture
 # DIR/STEM.pcap (or .pcapng, .pcap.gz) live its cases:

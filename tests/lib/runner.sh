@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The test runner library every suite sources (bash).  A suite is
 #
 #   #!/usr/bin/env bash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for tests that build network namespaces.  Source it, then:
 #   ns_prefix flt-mysuite          # names are "<prefix>-<name>", so suites never collide
 #   ns_add client; ns_add server

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # pcapread: faultline reads plain classic pcap files with its own reader and
 # everything else (gzip, pcapng, big-endian, unusual records) through libpcap.
 # Both must give the same result: each file here is read plain and gzipped

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 # The recorder suite's own pcap: healthy and failing flows, interleaved in time
 # so that --write-filter must hold packets back and flush them late.
 #   make_fixture.py OUT.pcap [REPEAT]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Suite "recorder": the pcap files faultline writes, checked with tshark/capinfos.
 #   1. the writer itself (bench/recorder_bench.c built with sanitizers): packets,
 #      lengths and nanosecond times survive; gzip; rotation keeps the newest K.

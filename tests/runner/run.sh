@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Suite "runner": the runner library and the replay runner catch what they are
 # for.  Small suites and fixture directories written here, each with a known
 # defect, must end with the closing line and exit status that defect gives.

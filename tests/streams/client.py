@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Raw-socket HTTP client for the stream fixtures.
   client.py pipeline HOST PORT PATH...   all requests in one write, then read
   client.py sequence HOST PORT PATH...   one request at a time on one connection

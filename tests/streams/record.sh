@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Records the stream fixtures from real traffic: curl, python3 http.server and
 # misbehaving servers/clients of our own (server.py, client.py) in two network
 # namespaces, captured with tcpdump in the client namespace.  Each fixture

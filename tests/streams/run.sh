@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Suite "streams": TCP reassembly, HTTP/1.x and the stream errors, on pcaps
 # recorded from real traffic (tests/streams/record.sh), in the replay format
 # (tests/README.md): each case reads cleanly, passes its .checks (what the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """HTTP/1.1 test server for the stream fixtures: well-behaved paths and paths
 that misbehave on purpose.  Usage: server.py ADDR PORT"""
 import socket

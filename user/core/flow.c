@@ -325,7 +325,7 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 	/* Full, or a new slab would pass tap.memoryLimitMb: reuse the least recently active flow. */
 	bool over_limit = !t->free_list && t->lru_tail && t->stats &&
 			  !memory_allows(t->stats, sizeof(struct flow_slab) + SLAB_FLOWS * t->stride);
-	if (t->count >= t->max || over_limit) {
+	if ((t->count >= t->max || over_limit) && t->lru_tail) {
 		if (t->stats) {
 			t->stats->flows.evicted++;
 			t->stats->memory.over_limit += over_limit && t->count < t->max;

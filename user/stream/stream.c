@@ -276,6 +276,9 @@ static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
 static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tcp, uint64_t ts,
 				 const struct stream_origin *o)
 {
+	static const struct stream_origin unknown;   /* UDP, or no origin given */
+	if (!o)
+		o = &unknown;
 	struct stream *s = *slot_of(env, f);
 	if (!s) {
 		s = calloc(1, sizeof(*s));

@@ -194,8 +194,14 @@ static void judge(struct kernel_events *k, struct track_env *env, struct flow_ta
 	if (f || t) {
 		/* The packets own this connection: one entry, theirs, unless they missed it. */
 		struct tcp_conn *c = f ? track_tcp(env, f) : NULL;
-		uint8_t reported = c ? c->reported : t->reported;
-		uint8_t state = c ? c->state : t->state;
+		uint8_t reported, state;
+		if (c) {
+			reported = c->reported;
+			state = c->state;
+		} else {
+			reported = t->reported;
+			state = t->state;
+		}
 		if ((reported & bit) || state == TCP_CONN_SYN_SENT ||
 		    (bit != TCP_REPORTED_RESET && state == TCP_CONN_NONE))
 			return;

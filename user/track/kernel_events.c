@@ -193,9 +193,10 @@ static void judge(struct kernel_events *k, struct track_env *env, struct flow_ta
 
 	if (f || t) {
 		/* The packets own this connection: one entry, theirs, unless they missed it. */
-		struct tcp_conn *c = f ? track_tcp(env, f) : NULL;
+		struct tcp_conn *c = NULL;
 		uint8_t reported, state;
-		if (c) {
+		if (f) {
+			c = track_tcp(env, f);
 			reported = c->reported;
 			state = c->state;
 		} else {

@@ -16,7 +16,7 @@
 #include "sink/recorder.h"
 
 enum {
-	OPT_SET = 256, OPT_STATS, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
+	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
 	OPT_WRITE_FOLLOW_SYMLINKS, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 };
 
@@ -26,6 +26,7 @@ static const struct option read_options[] = {
 	{ "write", required_argument, NULL, 'w' },
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "all", no_argument, NULL, OPT_ALL },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "write-filter", required_argument, NULL, OPT_WRITE_FILTER },
 	{ "write-max-mb", required_argument, NULL, OPT_WRITE_MAX_MB },
@@ -55,6 +56,7 @@ static const char capture_help[] =
 static const char common_help[] =
 	"\n"
 	"  -f, --filter KFL         print only entries matching the KFL expression\n"
+	"      --all                print every entry (healthy exchanges too)\n"
 	"  -o, --output table|json  table on a terminal, json (one object per line) otherwise\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
 	"      --write-filter KFL   record only the flows that produced a matching entry\n"
@@ -149,6 +151,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			sets[n_sets++] = optarg;
 			break;
 		case OPT_STATS: o->stats = true; break;
+		case OPT_ALL: o->all = true; break;
 		case OPT_CONFIG: config_path = optarg; break;
 		case OPT_WRITE_FILTER: o->write_filter = optarg; break;
 		case OPT_WRITE_MAX_MB:

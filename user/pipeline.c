@@ -109,6 +109,7 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 		errno = ENOMEM;
 		return NULL;
 	}
+	defrag_set_budget(p->defrag, stats, &stats->memory.over_limit);
 	return p;
 }
 

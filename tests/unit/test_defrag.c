@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "core/defrag.h"
+#include "report/stats.h"
 #include "pktbuild.h"
 
 #define MS 1000000ull
@@ -247,6 +248,31 @@ static void test_memcap(void **state)
 	assert_int_equal(c.bytes, 0);
 }
 
+/* tap.memoryLimitMb: what the others hold leaves the rest to fragments. */
+static void test_memory_budget(void **state)
+{
+	(void)state;
+	struct fl_stats s = { 0 };
+	struct fixture f = { 0 };
+	make_datagram();
+	s.memory.limit_bytes = 20 * 1024;
+	s.memory.flow_bytes = 8 * 1024;
+	struct defrag *t = defrag_new(1 << 20, 30000 * MS, &s.ip);
+	assert_non_null(t);
+	defrag_set_budget(t, &s, &s.memory.over_limit);
+	for (uint16_t id = 0; id < 100; id++) {
+		assert_int_equal(frag4(&f.b, &f.d, &f.p, id, 0, 32, true, NULL), DECODE_FRAGMENT);
+		assert_false(defrag_add(t, &f.d, id, &f.ip, &f.len, &f.first));
+		assert_true(memory_used(&s) <= s.memory.limit_bytes);
+	}
+	assert_true(s.ip.dropped_by[DEFRAG_DROP_MEMCAP] > 90);
+	assert_true(s.memory.over_limit > 90);
+	assert_int_equal(frag4(&f.b, &f.d, &f.p, 99, 32, 32, false, NULL), DECODE_FRAGMENT);
+	assert_true(defrag_add(t, &f.d, 100, &f.ip, &f.len, &f.first));
+	defrag_free(t);
+	assert_int_equal(s.ip.bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +282,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_tiny_too_far_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout_and_icmp_meeting, setup, teardown),
 		cmocka_unit_test(test_memcap),
+		cmocka_unit_test(test_memory_budget),
 	};
 	return cmocka_run_group_tests_name("defrag", tests, NULL, NULL);
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/stats.h"
+
 #define HASH_BUCKETS 4096
 #define MAX_RANGES 64            /* fragments per datagram (Linux has 64K; real ones have < 50) */
 #define HDR_ROOM 60              /* the largest IPv4 header, written in front of the data */
@@ -53,6 +55,8 @@ struct recent {
 struct defrag {
 	uint64_t memcap, timeout_ns;
 	struct defrag_counters *c;
+	const struct fl_stats *budget;   /* tap.memoryLimitMb, or NULL */
+	uint64_t *over_limit;
 	struct datagram *buckets[HASH_BUCKETS];
 	struct datagram *oldest, *newest;
 	struct datagram *done;       /* the datagram handed out last; freed on the next call */
@@ -69,6 +73,18 @@ struct defrag *defrag_new(uint64_t memcap_bytes, uint64_t timeout_ns, struct def
 	t->timeout_ns = timeout_ns;
 	t->c = c;
 	return t;
+}
+
+void defrag_set_budget(struct defrag *t, const struct fl_stats *stats, uint64_t *over_limit)
+{
+	t->budget = stats;
+	t->over_limit = over_limit;
+}
+
+/* Room for `need` more bytes under the memcap and the memory budget. */
+static bool fits(const struct defrag *t, uint64_t need)
+{
+	return t->c->bytes + need <= t->memcap && (!t->budget || memory_allows(t->budget, need));
 }
 
 static void key_of(const struct decoded *d, uint8_t proto, uint32_t id, struct frag_key *k)
@@ -194,12 +210,14 @@ static struct datagram *find(struct defrag *t, const struct frag_key *k)
 /* Make room for `need` more bytes, evicting the oldest datagrams but `keep`. */
 static bool reserve(struct defrag *t, uint64_t need, const struct datagram *keep)
 {
-	while (t->c->bytes + need > t->memcap) {
+	while (!fits(t, need)) {
 		struct datagram *g = t->oldest;
 		if (g && g == keep)
 			g = g->next;
 		if (!g)
 			return false;
+		if (t->over_limit && t->c->bytes + need <= t->memcap)
+			(*t->over_limit)++;     /* the budget, not the memcap, pushed it out */
 		kill_datagram(t, g, DEFRAG_DROP_MEMCAP);
 	}
 	return true;

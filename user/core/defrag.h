@@ -76,6 +76,13 @@ struct defrag;
 
 /* NULL with errno set. */
 struct defrag *defrag_new(uint64_t memcap_bytes, uint64_t timeout_ns, struct defrag_counters *c);
+/*
+ * Draw from tap.memoryLimitMb as well (memory.defrag_bytes is stats.ip.bytes):
+ * over it, the oldest datagrams are dropped (reason memcap) and
+ * memory.over_limit counted.  `stats` must outlive t.
+ */
+struct fl_stats;
+void defrag_set_budget(struct defrag *t, const struct fl_stats *stats, uint64_t *over_limit);
 void defrag_free(struct defrag *t);
 
 /*

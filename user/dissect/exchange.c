@@ -113,6 +113,28 @@ void exchange_release(struct exchange_queue *q, struct exchange *ex)
 		free(ex);
 }
 
+void exchange_unrecorded(struct exchange_queue *q, struct dissect_ctx *ctx, struct exchange *ex)
+{
+	(void)q;
+	ex->repeat++;
+	if (ctx->stats)
+		ctx->stats->entries.unrecorded_requests++;
+}
+
+struct exchange *exchange_take(struct exchange_queue *q, struct dissect_ctx *ctx)
+{
+	struct exchange *ex = q->head;
+	if (!ex || !ex->repeat)
+		return ex;
+	struct exchange *one = exchange_new(q, ctx, ex->ts_ns);
+	ex->repeat--;   /* the next response is the next unrecorded request's */
+	if (one) {
+		memcpy(one->data, ex->data, q->data_size);
+		one->retrans_base = ex->retrans_base;
+	}
+	return one;
+}
+
 /* ---- verdicts ---- */
 
 static void emit(struct exchange_queue *q, struct dissect_ctx *ctx, struct exchange *ex,

@@ -122,6 +122,18 @@ static inline struct exchange *exchange_last(const struct exchange_queue *q)
 	return q->tail;
 }
 
+/*
+ * Pipelining past the queue's bound.  The last exchange a queue records stands
+ * for every later request too: exchange_unrecorded() counts one more on it
+ * (ex->repeat, and stats entries.unrecorded_requests), and exchange_take()
+ * gives out a fresh copy of its record, outside the queue, for each of them
+ * before the exchange itself, so that every response still has its entry
+ * (the dissector marks the copies' requests as unrecorded).  exchange_take()
+ * returns the head itself, still queued, when it stands for no other.
+ */
+void exchange_unrecorded(struct exchange_queue *q, struct dissect_ctx *ctx, struct exchange *ex);
+struct exchange *exchange_take(struct exchange_queue *q, struct dissect_ctx *ctx);
+
 /* ---- verdicts: one entry each; ex leaves the queue and is released ---- */
 
 void exchange_complete(struct exchange_queue *q, struct dissect_ctx *ctx, struct exchange *ex,

@@ -47,6 +47,9 @@ enum http_parse_state {
 struct http_exchange {
 	struct http_msg req, resp;
 	bool orphan;              /* a response with no request (not in the queue) */
+	/* Past HTTP_MAX_OUTSTANDING: the queue's last slot stands for this request
+	 * and every later one (exchange_unrecorded()); none of them is parsed. */
+	bool unrecorded;
 	bool head, connect;
 };
 
@@ -68,7 +71,6 @@ struct http_conn {
 	struct http_dir dir[2];
 	struct exchange_queue queue;  /* exchanges awaiting or receiving responses */
 	uint64_t requests_missed; /* bytes of the request side lost between requests */
-	uint64_t untracked;       /* requests over HTTP_MAX_OUTSTANDING, not paired */
 	bool midstream;
 	bool dead;
 };
@@ -85,9 +87,14 @@ static void http_fill(struct exchange_queue *q, struct dissect_ctx *ctx, struct 
 	(void)q;
 	(void)ctx;
 	(void)response;
-	http_msg_to_doc(&x->req, DISSECT_TO_SERVER, d, "request");
+	if (x->unrecorded) {
+		uint32_t req = doc_add_obj(d, DOC_ROOT, "request");
+		doc_add_bool(d, req, "unrecorded", true);
+	} else {
+		http_msg_to_doc(&x->req, DISSECT_TO_SERVER, d, "request");
+	}
 	http_msg_to_doc(&x->resp, DISSECT_TO_CLIENT, d, "response");
-	if (x->req.seen && x->resp.complete)
+	if (x->req.seen && !x->unrecorded && x->resp.complete)
 		doc_add_real(d, DOC_ROOT, "elapsed_ms", elapsed_ms(x->req.ts_first, x->resp.ts_last));
 	else
 		doc_add_null(d, DOC_ROOT, "elapsed_ms");
@@ -271,34 +278,38 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 		x->req.ts_first = ts;
 		x->head = http_method_is(&x->req, "HEAD");
 		x->connect = http_method_is(&x->req, "CONNECT");
-		if (exchange_push(&s->queue, ex) < 0) {
-			s->untracked++;   /* too deep a pipeline: not paired */
+		struct exchange *tail = exchange_last(&s->queue);
+		if (tail && hx(tail)->unrecorded) {
+			exchange_unrecorded(&s->queue, ctx, tail);   /* too deep a pipeline */
 			exchange_release(&s->queue, ex);
 			dd->cur = NULL;
 		} else {
+			exchange_push(&s->queue, ex);   /* the last slot is always free here */
 			dd->cur = ex;
+			if (s->queue.count == HTTP_MAX_OUTSTANDING) {
+				x->unrecorded = true;   /* the last slot counts all that come after */
+				if (ctx->stats)
+					ctx->stats->entries.unrecorded_requests++;
+			}
 		}
 		frame_request(s, ctx, &h);
 		return 0;
 	}
 
-	struct exchange *ex = q_first(s);
-	struct exchange *orphan = NULL;
-	if (!ex) {
-		ex = orphan = exchange_new(&s->queue, ctx, ts);
-		if (!ex)
-			return parser_error(s, ctx, dir, "out of memory");
-		hx(ex)->orphan = true;
-	}
 	struct http_msg m;
 	memset(&m, 0, sizeof(m));
-	if (http_parse_head(&m, &h, dir, p, n, err, sizeof(err))) {
-		exchange_release(&s->queue, orphan);
+	if (http_parse_head(&m, &h, dir, p, n, err, sizeof(err)))
 		return parser_error(s, ctx, dir, err);
-	}
-	if (m.status >= 100 && m.status < 200 && m.status != 101) {
-		exchange_release(&s->queue, orphan);
+	if (m.status >= 100 && m.status < 200 && m.status != 101)
 		return 0;         /* interim (100 Continue): the final response follows */
+	struct exchange *ex = exchange_take(&s->queue, ctx);
+	if (ex && !ex->queued) {
+		/* A copy for an unrecorded request: its time is its response's. */
+		memset(&hx(ex)->req, 0, sizeof(hx(ex)->req));
+	} else if (!ex) {
+		if (!(ex = exchange_new(&s->queue, ctx, ts)))
+			return parser_error(s, ctx, dir, "out of memory");
+		hx(ex)->orphan = true;
 	}
 	m.ts_first = ts;
 	hx(ex)->resp = m;
@@ -664,9 +675,10 @@ static void http_free(void *state)
 	struct http_conn *s = state;
 	if (!s)
 		return;
-	/* An orphan response is in no queue: only its direction points at it. */
+	/* An orphan response, or a copy for an unrecorded request, is in no
+	 * queue: only its direction points at it. */
 	for (int d = 0; d < 2; d++)
-		if (s->dir[d].cur && hx(s->dir[d].cur)->orphan)
+		if (s->dir[d].cur && !s->dir[d].cur->queued)
 			exchange_release(&s->queue, s->dir[d].cur);
 	exchange_queue_free(&s->queue);
 	free(s);

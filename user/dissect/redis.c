@@ -69,19 +69,9 @@ struct redis_state {
  */
 static struct exchange *redis_take(struct redis_state *s, struct dissect_ctx *ctx)
 {
-	struct exchange *ex = exchange_first(&s->cmds);
-	if (!ex)
-		return NULL;
-	if (ex->repeat) {
-		struct exchange *one = exchange_new(&s->cmds, ctx, ex->ts_ns);
-		ex->repeat--;   /* the next reply is the next unrecorded command's */
-		if (one) {
-			memcpy(exchange_data(one), exchange_data(ex), sizeof(struct redis_exchange));
-			one->retrans_base = ex->retrans_base;
-		}
-		return one;
-	}
-	exchange_remove(&s->cmds, ex);
+	struct exchange *ex = exchange_take(&s->cmds, ctx);
+	if (ex && ex->queued)
+		exchange_remove(&s->cmds, ex);
 	return ex;
 }
 
@@ -287,7 +277,7 @@ static struct redis_cmd *redis_cmd_new(struct redis_state *s, struct dissect_ctx
 	struct redis_exchange *x;
 
 	if (tail && ((struct redis_exchange *)exchange_data(tail))->cmd.unrecorded) {
-		tail->repeat++;
+		exchange_unrecorded(&s->cmds, ctx, tail);
 		return NULL;
 	}
 	if (!(ex = exchange_open(&s->cmds, ctx, ts)))
@@ -296,6 +286,8 @@ static struct redis_cmd *redis_cmd_new(struct redis_state *s, struct dissect_ctx
 	x->has_cmd = true;
 	if (s->cmds.count == REDIS_MAX_PENDING) {
 		x->cmd.unrecorded = true;   /* the last slot counts all that come after */
+		if (ctx->stats)
+			ctx->stats->entries.unrecorded_requests++;
 		return NULL;
 	}
 	return &x->cmd;

@@ -77,6 +77,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	e = doc_add_obj(d, o, "errors");
 	for (int t = FL_ERR_NONE + 1; t < FL_ERR_MAX; t++)
 		doc_add_int(d, e, error_type_name(t), (int64_t)s->entries.errors[t]);
+	doc_add_int(d, o, "unrecorded_requests", (int64_t)s->entries.unrecorded_requests);
 
 	o = doc_add_obj(d, DOC_ROOT, "kernel");
 	doc_add_int(d, o, "SynSent", (int64_t)s->kernel.syn_sent);

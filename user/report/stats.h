@@ -60,6 +60,9 @@ struct fl_stats {
 	struct {
 		uint64_t total;
 		uint64_t errors[FL_ERR_MAX];
+		/* Pipelined requests past a queue's bound: each still has an entry,
+		 * its request marked "unrecorded" (dissect/exchange.h). */
+		uint64_t unrecorded_requests;
 	} entries;
 	struct {
 		uint64_t syn_sent, reset, close_wait, last_ack;
@@ -80,14 +83,14 @@ struct fl_stats {
 
 /*
  * tap.memoryLimitMb: one budget the growing structures (flows, reassembly,
- * control socket, recorder) draw from.  Before growing by `more` bytes a
+ * control socket, recorder, IP defragmentation) draw from.  Before growing by `more` bytes a
  * structure asks memory_allows(); when it says no, it evicts or refuses
  * (and counts memory.over_limit) instead of growing.
  */
 static inline uint64_t memory_used(const struct fl_stats *s)
 {
 	return s->memory.flow_bytes + s->memory.reassembly_bytes + s->memory.recorder_bytes +
-	       s->memory.control_bytes;
+	       s->memory.control_bytes + s->ip.bytes;
 }
 
 static inline bool memory_allows(const struct fl_stats *s, uint64_t more)

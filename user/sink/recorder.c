@@ -99,16 +99,41 @@ void recorder_set_flow_storage(struct recorder *r, int slot)
 
 /* ---- the block pool ---- */
 
+/*
+ * The blocks the pool may hold: --write-filter's buffer bound, and no more
+ * than tap.memoryLimitMb leaves beside everything else (memory.recorder_bytes
+ * counts the blocks allocated, held or free; the pool keeps them until the
+ * recorder closes).
+ */
+static uint64_t pool_limit(const struct recorder *r)
+{
+	const struct fl_stats *s = r->stats;
+	if (!s->memory.limit_bytes)
+		return r->blocks_max;
+	uint64_t used = memory_used(s);
+	uint64_t left = used < s->memory.limit_bytes ? s->memory.limit_bytes - used : 0;
+	uint64_t limit = r->blocks_alloc + left / sizeof(struct rec_block);
+	return limit < r->blocks_max ? limit : r->blocks_max;
+}
+
+static void pool_account(struct recorder *r)
+{
+	r->stats->memory.recorder_bytes = r->blocks_alloc * sizeof(struct rec_block);
+}
+
 static bool pool_grow(struct recorder *r)
 {
-	uint64_t n = REC_SLAB_BLOCKS;
+	uint64_t n = REC_SLAB_BLOCKS, limit = pool_limit(r);
 	struct rec_slab *slab;
 	struct rec_block *b;
 
-	if (r->blocks_alloc + n > r->blocks_max)
-		n = r->blocks_max - r->blocks_alloc;
-	if (!n)
+	if (r->blocks_alloc + n > limit)
+		n = limit > r->blocks_alloc ? limit - r->blocks_alloc : 0;
+	if (!n) {
+		if (limit < r->blocks_max)
+			r->stats->memory.over_limit++;
 		return false;
+	}
 	slab = malloc(sizeof(*slab) + n * sizeof(struct rec_block));
 	if (!slab)
 		return false;
@@ -120,13 +145,15 @@ static bool pool_grow(struct recorder *r)
 		r->free_blocks = &b[i];
 	}
 	r->blocks_alloc += n;
+	pool_account(r);
 	return true;
 }
 
 /* Blocks that can still be had without pushing anything out. */
 static uint64_t pool_available(const struct recorder *r)
 {
-	return r->blocks_max - r->blocks_used;
+	uint64_t limit = pool_limit(r);
+	return limit > r->blocks_used ? limit - r->blocks_used : 0;
 }
 
 static struct rec_block *block_get(struct recorder *r)
@@ -139,7 +166,6 @@ static struct rec_block *block_get(struct recorder *r)
 	r->free_blocks = b->next;
 	b->next = NULL;
 	r->blocks_used++;
-	r->stats->memory.recorder_bytes = r->blocks_used * sizeof(struct rec_block);
 	return b;
 }
 
@@ -148,7 +174,6 @@ static void block_put(struct recorder *r, struct rec_block *b)
 	b->next = r->free_blocks;
 	r->free_blocks = b;
 	r->blocks_used--;
-	r->stats->memory.recorder_bytes = r->blocks_used * sizeof(struct rec_block);
 }
 
 /* ---- per-flow FIFOs of records ---- */
@@ -339,6 +364,8 @@ static bool make_room(struct recorder *r, struct rec_flow *rf, uint64_t size)
 		struct rec_flow *victim = r->oldest;
 		if (!victim)
 			return false;
+		if (pool_limit(r) < r->blocks_max)
+			r->stats->memory.over_limit++;   /* tap.memoryLimitMb, not --write-filter's bound */
 		if (victim == rf)
 			drop_oldest_packet(r, rf);
 		else

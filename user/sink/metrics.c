@@ -85,6 +85,8 @@ static const struct metric_def defs[] = {
 	  "ICMP error entries, by type and code name.", "type_name", .label2 = "code_name" },
 	{ "entries.total", "faultline_entries_total", COUNTER, "Entries reported." },
 	{ "entries.errors", "faultline_entries_errors_total", COUNTER, "Error entries, by error type.", "type" },
+	{ "entries.unrecorded_requests", "faultline_entries_unrecorded_requests_total", COUNTER,
+	  "Pipelined requests past the dissector's queue bound (each still has an entry)." },
 	{ "responses.http", "faultline_http_responses_total", COUNTER,
 	  "HTTP responses, by status class.", "status_class" },
 	{ "responses.dns", "faultline_dns_responses_total", COUNTER, "DNS responses, by RCODE name.", "rcode" },
@@ -105,7 +107,15 @@ static const struct metric_def defs[] = {
 	{ "memory.reassembly_bytes", "faultline_memory_reassembly_bytes", GAUGE,
 	  "Bytes of out-of-order TCP data held." },
 	{ "memory.recorder_bytes", "faultline_memory_recorder_bytes", GAUGE,
-	  "Bytes of packets held by --write-filter until their flow is judged." },
+	  "Bytes of the --write-filter buffer pool (packets held until their flow is judged)." },
+	{ "memory.defrag_bytes", "faultline_memory_defrag_bytes", GAUGE,
+	  "Bytes held by IP fragment reassembly." },
+	{ "memory.control_bytes", "faultline_memory_control_bytes", GAUGE,
+	  "Bytes held by the control socket (entry ring, client buffers)." },
+	{ "memory.total_bytes", "faultline_memory_used_bytes", GAUGE, "Bytes drawn from tap.memoryLimitMb." },
+	{ "memory.limit_bytes", "faultline_memory_limit_bytes", GAUGE, "tap.memoryLimitMb in bytes (0: no limit)." },
+	{ "memory.over_limit", "faultline_memory_over_limit_total", COUNTER,
+	  "Things evicted or refused to stay under tap.memoryLimitMb." },
 };
 
 /* A definition names this path or one below it. */

@@ -116,7 +116,7 @@ first=$(head -1 "$TMP/rss")
 echo "soak: survived: $alive; exit status on SIGTERM: $rc"
 echo "soak: RSS (MB): first $((first / 1024)), mid-run $((half / 1024)), end $((last / 1024)), max $((max / 1024)) ($n samples)"
 if [ -s "$TMP/stats.json" ]; then
-	jq -r '"soak: longest stall of the packet loop: \(.capture.longest_stall_us) us wall in \(.capture.longest_stall_in), \(.capture.longest_stall_cpu_us) us CPU (target < 10000)",
+	jq -r '"soak: longest stall of the packet loop: \(.capture.longest_stall_us) us wall in \(.capture.longest_stall_in), \(.capture.longest_stall_cpu_us) us CPU in \(.capture.longest_stall_cpu_in) (target < 10000)",
 	       "soak: packets \(.packets.seen), dropped \(.packets.dropped), entries \(.entries.total)",
 	       "soak: memory \(.memory | tostring)",
 	       "soak: control \(.control | tostring)"' "$TMP/stats.json"

@@ -50,6 +50,8 @@ struct capture_loop {
 	uint64_t longest_stall_ns;   /* longest time the loop spent on anything but packets */
 	uint64_t longest_stall_cpu_ns;  /* the same in CPU time (wall time includes preemption) */
 	const char *longest_stall_in;   /* in what */
+	const char *longest_stall_cpu_in;
+	const char *timer_phase;        /* the timer's costliest part, this time */
 	uint64_t poll_ns, poll_cpu_ns;  /* packet time inside the handler being measured */
 	unsigned ticks;
 	uint64_t drops_reported;   /* packets.dropped when loss was last logged */
@@ -176,6 +178,8 @@ static void describe_stats(void *ctx, struct doc *out)
 		doc_add_int(out, cap, "longest_stall_us", (int64_t)(l->longest_stall_ns / 1000));
 		doc_add_int(out, cap, "longest_stall_cpu_us", (int64_t)(l->longest_stall_cpu_ns / 1000));
 		doc_add_str(out, cap, "longest_stall_in", l->longest_stall_in);
+		if (l->longest_stall_cpu_in)
+			doc_add_str(out, cap, "longest_stall_cpu_in", l->longest_stall_cpu_in);
 	}
 	metrics_entry_counts_describe(&l->entry_counts, out);
 	ctl_describe(l->ctl, out);
@@ -216,6 +220,17 @@ static void report_drops(struct capture_loop *l)
 		(unsigned long long)lost, lost == 1 ? "" : "s", where[0] ? where : "no interface");
 }
 
+/* The timer's parts are named in the longest stall: which one took the CPU. */
+static void timer_phase(struct capture_loop *l, const char *name, uint64_t *since, uint64_t *worst)
+{
+	uint64_t now = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	if (now - *since >= *worst) {
+		*worst = now - *since;
+		l->timer_phase = name;
+	}
+	*since = now;
+}
+
 static void on_timer(struct watch *w, uint32_t events)
 {
 	struct capture_loop *l = watch_container(w, struct capture_loop, timer_w);
@@ -230,18 +245,24 @@ static void on_timer(struct watch *w, uint32_t events)
 	l->poll_ns = loop_clock_ns() - t0;
 	l->poll_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
 	now = capture_now_ns();
+	uint64_t c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID), worst = 0;
 	pipeline_tick(l->run.pipeline, now);
+	timer_phase(l, "timer: flow timers and expiry", &c1, &worst);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
 		refresh_stats(l);
 		report_drops(l);
+		timer_phase(l, "timer: stats", &c1, &worst);
 		/* -w: an idle capture's last packets reach the disk within a second. */
 		if (l->run.recorder) {
 			recorder_flush(l->run.recorder);
 			run_report_recorder(&l->run);
+			timer_phase(l, "timer: recorder flush", &c1, &worst);
 		}
 	}
-	if (l->metrics)
+	if (l->metrics) {
 		metrics_server_run(l->metrics);     /* connection timeouts */
+		timer_phase(l, "timer: metrics connections", &c1, &worst);
+	}
 	if (l->deadline_ns && now >= l->deadline_ns)
 		l->stop = true;
 }
@@ -382,13 +403,17 @@ static void stalled(struct capture_loop *l, struct span s, uint64_t minus_wall, 
 		l->longest_stall_ns = wall;
 		l->longest_stall_in = what;
 	}
-	if (cpu > l->longest_stall_cpu_ns)
+	if (cpu > l->longest_stall_cpu_ns) {
 		l->longest_stall_cpu_ns = cpu;
+		l->longest_stall_cpu_in = what;
+	}
 }
 
 static const char *watch_name(const struct capture_loop *l, const struct watch *w)
 {
-	return w == &l->timer_w ? "timer" : w == &l->signal_w ? "signal" :
+	if (w == &l->timer_w)
+		return l->timer_phase ? l->timer_phase : "timer";
+	return w == &l->signal_w ? "signal" :
 	       w == &l->link_w ? "link" : w == &l->metrics_w ? "metrics" : "control socket";
 }
 

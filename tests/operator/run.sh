@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The operator at the terminal: tcpdump habits on a live capture (a capture
+# filter expression on both backends, -c), a capture read from a pipe judged
+# as it arrives, the summary on exit, and `faultline top` in tmux.
+# Namespaces "fltop-*", addresses 198.18.64.0/22.  Needs root for the live parts.
+. "$(dirname "$0")/../lib/runner.sh"
+t_begin operator "$@"
+BIN=$T_BIN
+TMP=$T_TMP
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+[ -x "$BIN" ] || { t_fail "operator" "$BIN not built"; t_finish; }
+
+sanitizers_clean() { ! grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error" "$@"; }
+
+# ---- a capture read from a pipe is judged as it arrives ----
+# The writer sends a refused connection, then waits (at most 20 s) for the entry before it
+# sends the rest and closes: "early" means the entry was printed before the input ended.
+mkfifo "$TMP/fifo"
+: >"$TMP/fifo.out"
+"$BIN" read -l -o json "$TMP/fifo" >"$TMP/fifo.out" 2>"$TMP/fifo.err" &
+RPID=$!
+timeout 30 python3 tests/operator/stream_writer.py "$TMP/fifo" "$TMP/fifo.out" 2>"$TMP/writer.err"
+wait "$RPID"
+t_check "FIFO: the first entry is printed before the writer finishes" grep -qx early "$TMP/writer.err"
+t_check "FIFO: both refused connections reported" [ "$(jq -r .dst.port "$TMP/fifo.out" | tr '\n' ' ')" = "81 83 " ]
+: >"$TMP/pipe.out"
+timeout 30 python3 tests/operator/stream_writer.py - "$TMP/pipe.out" 2>"$TMP/writer2.err" |
+	"$BIN" read -l -o json - >"$TMP/pipe.out" 2>"$TMP/pipe.err"
+t_check "stdin pipe with -l: the first entry is printed before the writer finishes" grep -qx early "$TMP/writer2.err"
+t_check "read from a pipe: sanitizers clean" sanitizers_clean "$TMP/fifo.err" "$TMP/pipe.err"
+
+if [ "$(id -u)" != 0 ]; then t_skip "live capture" "needs root"; t_finish; fi
+for tool in ip curl ping jq; do
+	command -v $tool >/dev/null || { t_skip "live capture" "$tool missing"; t_finish; }
+done
+
+. tests/netns/lib.sh
+ns_prefix fltop
+CAP_PID=
+t_on_exit '[ -n "$CAP_PID" ] && kill -KILL "$CAP_PID" 2>/dev/null'
+ns_add cli && ns_add srv &&
+	ns_link cli c0 198.18.64.1/24 srv s0 198.18.64.2/24 || { t_fail "namespaces"; t_finish; }
+NS_CLI=$(ns_name cli)
+
+# start_capture NAME ARGS...: faultline capture in the client namespace, waits until it runs.
+start_capture() {
+	local name=$1 i; shift
+	SOCK=$TMP/$name.sock
+	ip netns exec "$NS_CLI" "$BIN" capture -i c0 --socket "$SOCK" --duration 60 \
+		--set tap.tcpStreamChannelTimeoutMs=1000 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	CAP_PID=$!
+	for i in $(seq 1 100); do
+		grep -q "capturing on" "$TMP/$name.err" 2>/dev/null && [ -S "$SOCK" ] && return 0
+		kill -0 "$CAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$TMP/$name.err" >&2
+	return 1
+}
+# stop_capture SIGNAL: signal it, wait (bounded); CAP_RC.
+stop_capture() {
+	local i
+	kill -"$1" "$CAP_PID" 2>/dev/null
+	for i in $(seq 1 100); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$CAP_PID" 2>/dev/null; CAP_RC=$?
+	CAP_PID=
+}
+refused() { ns_exec cli timeout 5 curl -s -o /dev/null "http://198.18.64.2:$1/"; }
+
+EBPF=1
+ip netns exec "$NS_CLI" timeout 20 "$BIN" capture -i c0 --backend ebpf --duration 0.3 \
+	--socket "$TMP/probe.sock" >/dev/null 2>"$TMP/probe.err" || EBPF=0
+
+# ---- a tcpdump expression as trailing arguments, on each backend ----
+filter_scenario() {
+	local backend=$1 name=filter-$1
+	if ! start_capture "$name" --backend "$backend" -o json --all tcp port 81; then
+		t_fail "$name: capture with 'tcp port 81' starts"; return
+	fi
+	refused 81; refused 83
+	ns_exec cli timeout 5 ping -c 1 -W 1 198.18.64.2 >/dev/null
+	sleep 1.5
+	timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/$name.stats"
+	stop_capture INT
+	t_check "$name: exit 0" [ "$CAP_RC" = 0 ]
+	t_check "$name: the refused connect to port 81 is reported" \
+		grep -q '"dst":{"ip":"198.18.64.2","port":81},"error":{"type":"tcp","message":"SynSent"' "$TMP/$name.out"
+	t_check "$name: nothing about port 83 (filtered out)" bash -c "! grep -q '\"port\":83' '$TMP/$name.out'"
+	t_check "$name: no ICMP entry (filtered out)" bash -c "! grep -q '\"protocol\":\"icmp' '$TMP/$name.out'"
+	# Only the port-81 packets reached the pipeline: the SYN and its RST (retransmissions at most).
+	t_check "$name: the pipeline saw only the matching packets" \
+		[ "$(jq .packets.seen "$TMP/$name.stats")" -ge 2 -a "$(jq .packets.seen "$TMP/$name.stats")" -le 6 ]
+	t_check "$name: sanitizers clean" sanitizers_clean "$TMP/$name.err"
+}
+if [ $EBPF = 1 ]; then filter_scenario ebpf; else t_skip "filter on eBPF" "eBPF capture unavailable: $(tail -1 "$TMP/probe.err")"; fi
+filter_scenario afpacket
+
+# ---- -c N: capture stops by itself after N printed entries ----
+if start_capture count --backend afpacket -o json -c 1; then
+	refused 81; refused 82
+	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+	t_check "-c 1: capture exits by itself" bash -c "! kill -0 $CAP_PID 2>/dev/null"
+	stop_capture TERM
+	t_check "-c 1: exit 0" [ "$CAP_RC" = 0 ]
+	t_check "-c 1: exactly one entry" [ "$(wc -l <"$TMP/count.out")" = 1 ]
+else
+	t_fail "-c 1: capture starts"
+fi
+
+t_finish

@@ -30,6 +30,26 @@ timeout 30 python3 tests/operator/stream_writer.py - "$TMP/pipe.out" 2>"$TMP/wri
 t_check "stdin pipe with -l: the first entry is printed before the writer finishes" grep -qx early "$TMP/writer2.err"
 t_check "read from a pipe: sanitizers clean" sanitizers_clean "$TMP/fifo.err" "$TMP/pipe.err"
 
+# ---- the summary at the end of read ----
+FIX=tests/golden/fixtures
+# On a terminal (script gives read a TTY for stderr): the summary, with the groups' counts.
+script -qec "$BIN read -o json $FIX/tcp-close-wait.pcap $FIX/icmp-reject-port-unreachable.pcap" /dev/null \
+	>"$TMP/tty.out" 2>&1
+t_check "read on a terminal: summary line" grep -qE "^faultline: [0-9]+ packets, [0-9]+ entries, [0-9]+ failures" "$TMP/tty.out"
+"$BIN" read -o json "$FIX/tcp-close-wait.pcap" >/dev/null 2>"$TMP/notty.err"
+t_check "read not on a terminal: no summary" [ ! -s "$TMP/notty.err" ]
+"$BIN" read --summary -o json "$FIX"/*.pcap >"$TMP/all.json" 2>"$TMP/summary.err"
+failures=$(jq -s '[.[] | select(.error != null or (.protocol == "http" and (.response.status // 0) >= 500)
+	or (.protocol == "dns" and ((.response.rcode_name // "") | test("^(SERVFAIL|REFUSED)$"))))] | length' "$TMP/all.json")
+t_check "--summary: failures counted as the entries say ($failures)" grep -q ", $failures failures" "$TMP/summary.err"
+t_check "--summary: five top groups" [ "$(sed -n '/^top failures:/,$p' "$TMP/summary.err" | grep -cE '^ +[0-9]+  ')" = 5 ]
+top1=$(jq -rs '[.[] | select(.error != null) | [.src.ip, (.dst.ip + (if .dst.port then ":" + (.dst.port|tostring) else "" end)), .protocol, .error.type + " " + .error.message]
+	| join("|")] | group_by(.) | map(length) | max' "$TMP/all.json")
+t_check "--summary: the first group's count is the largest group's ($top1)" \
+	bash -c "sed -n '/^top failures:/{n;n;p}' '$TMP/summary.err' | grep -qE '^ +$top1  '"
+"$BIN" read --summary --no-summary -o json "$FIX/tcp-close-wait.pcap" >/dev/null 2>"$TMP/nosum.err"
+t_check "--no-summary wins" [ ! -s "$TMP/nosum.err" ]
+
 if [ "$(id -u)" != 0 ]; then t_skip "live capture" "needs root"; t_finish; fi
 for tool in ip curl ping jq; do
 	command -v $tool >/dev/null || { t_skip "live capture" "$tool missing"; t_finish; }
@@ -106,6 +126,42 @@ if start_capture count --backend afpacket -o json -c 1; then
 	t_check "-c 1: exactly one entry" [ "$(wc -l <"$TMP/count.out")" = 1 ]
 else
 	t_fail "-c 1: capture starts"
+fi
+
+# ---- Ctrl-C on capture prints the summary (--summary forces it without a terminal) ----
+if start_capture summary --backend afpacket -o json --summary; then
+	for i in 1 2 3; do refused 81; done
+	sleep 1
+	stop_capture INT
+	t_check "summary: exit 0 on SIGINT" [ "$CAP_RC" = 0 ]
+	t_check "summary: the refused connects are one group of 3" \
+		grep -qE '^ +3  198\.18\.64\.1 +198\.18\.64\.2:81 +tcp +tcp SynSent' "$TMP/summary.err"
+	t_check "summary: drops said" grep -qE "failures.*, 0 dropped" "$TMP/summary.err"
+else
+	t_fail "summary: capture starts"
+fi
+if start_capture nosummary --backend afpacket -o json; then
+	refused 81; sleep 1
+	stop_capture INT
+	t_check "no terminal, no --summary: no summary on SIGINT" bash -c "! grep -q 'top failures' '$TMP/nosummary.err'"
+fi
+# In a terminal (tmux): Ctrl-C prints it without --summary.
+if command -v tmux >/dev/null; then
+	TM="fltop-$$"
+	t_on_exit "tmux kill-session -t $TM 2>/dev/null"
+	tmux new-session -d -s "$TM" -x 100 -y 30 \
+		"ip netns exec $NS_CLI $BIN capture -i c0 --backend afpacket -o json --socket $TMP/tmux.sock --duration 60 --set tap.tcpStreamChannelTimeoutMs=1000 2>&1; sleep 30"
+	for i in $(seq 1 100); do [ -S "$TMP/tmux.sock" ] && break; sleep 0.1; done
+	for i in 1 2; do refused 81; done
+	sleep 1
+	tmux send-keys -t "$TM" C-c
+	for i in $(seq 1 50); do tmux capture-pane -p -t "$TM" | grep -q "top failures" && break; sleep 0.1; done
+	tmux capture-pane -p -t "$TM" >"$TMP/tmux-summary.txt"
+	t_check "Ctrl-C in a terminal: the summary with the group of 2" \
+		grep -qE '^ +2  198\.18\.64\.1 +198\.18\.64\.2:81 +tcp +tcp SynSent' "$TMP/tmux-summary.txt"
+	tmux kill-session -t "$TM" 2>/dev/null
+else
+	t_skip "Ctrl-C in tmux" "tmux missing"
 fi
 
 t_finish

@@ -59,6 +59,7 @@ struct capture_loop {
 	int status;
 	struct pkt_filter *filter;      /* the capture filter expression, or NULL */
 	bool filter_in_kernel;          /* AF_PACKET runs it */
+	bool interrupted;               /* stopped by SIGINT (Ctrl-C) */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -260,8 +261,10 @@ static void on_signal(struct watch *w, uint32_t events)
 	struct signalfd_siginfo si;
 
 	(void)events;
-	if (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	if (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		l->stop = true;
+		l->interrupted |= si.ssi_signo == SIGINT;
+	}
 }
 
 static void on_link_event(struct watch *w, uint32_t events)
@@ -612,6 +615,8 @@ out:
 	detach_all(&l);
 	l.src->ops->poll(l.src);
 	refresh_stats(&l);
+	/* Ctrl-C on a terminal, or any end with --summary. */
+	l.run.print_summary = l.interrupted || opts.summary > 0;
 	if (run_finish(&l.run) && !l.status)
 		l.status = 1;         /* the recording failed (already said why) */
 	ctl_close(l.ctl);

@@ -14,11 +14,12 @@
 #include "sink/metrics.h"
 #include "sink/output.h"
 #include "sink/recorder.h"
+#include "sink/summary.h"
 #include "source/pktfilter.h"
 
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
-	OPT_WRITE_FOLLOW_SYMLINKS, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
+	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 };
 
 static const struct option read_options[] = {
@@ -36,6 +37,8 @@ static const struct option read_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "line-buffered", no_argument, NULL, 'l' },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
 	/* capture only (rejected for read below) */
 	{ "interface", required_argument, NULL, 'i' },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
@@ -81,7 +84,11 @@ static const char common_help[] =
 	"      --config FILE        read configuration keys from a YAML file\n"
 	"      --stats              print the stats as one JSON document instead of entries\n"
 	"  -c, --count N            stop after printing N entries\n"
-	"  -l, --line-buffered      flush every entry at once (stdout is a pipe)\n";
+	"  -l, --line-buffered      flush every entry at once (stdout is a pipe)\n"
+	"      --summary            print a summary on stderr at the end: packets, failures\n"
+	"                           by type, the top 5 groups, drops (default: when stderr is\n"
+	"                           a terminal; capture: on Ctrl-C)\n"
+	"      --no-summary         never print it\n";
 
 static const char capture_only_help[] =
 	"  -i, --interface IFACE    capture on IFACE (repeatable; default: every interface\n"
@@ -208,6 +215,8 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		}
 		case 'l': o->line_buffered = true; break;
 		case 'D': o->list_interfaces = true; break;
+		case OPT_SUMMARY: o->summary = 1; break;
+		case OPT_NO_SUMMARY: o->summary = -1; break;
 		case OPT_CONFIG: config_path = optarg; break;
 		case OPT_WRITE_FILTER: o->write_filter = optarg; break;
 		case OPT_WRITE_MAX_MB:
@@ -446,10 +455,22 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		output_set_limit(r->out, o->count);
 		output_set_flush(r->out, o->line_buffered);
 	}
+	/* The summary on exit, where it may be printed. */
+	if (o->summary > 0 || (o->summary == 0 && !o->stats && isatty(STDERR_FILENO))) {
+		r->summary = summary_new();
+		if (!r->summary || pipeline_add_sink(r->pipeline, summary_sink(r->summary)) < 0) {
+			fprintf(stderr, "faultline: out of memory\n");
+			summary_free(r->summary);
+			r->summary = NULL;
+			run_finish(r);
+			return 1;
+		}
+	}
 	if (o->write_path && (rc = setup_recorder(r, o)) != 0) {
 		/* The caller does not finish a run that failed to start: free what was built. */
 		output_free(r->out);
 		pipeline_free(r->pipeline);
+		summary_free(r->summary);
 		recorder_close(r->recorder);
 		kfl_free(r->write_filter);
 		kfl_free(r->filter);
@@ -475,6 +496,12 @@ int run_finish(struct run *r)
 	}
 	if (r->opts && r->opts->stats)
 		stats_write_json(&r->stats, stdout);
+	if (r->summary && r->print_summary) {
+		fflush(stdout);
+		summary_print(r->summary, &r->stats, stderr);
+	}
+	summary_free(r->summary);
+	r->summary = NULL;
 	output_free(r->out);
 	/* The pipeline's flows point into the recorder: free them first. */
 	pipeline_free(r->pipeline);

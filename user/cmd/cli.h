@@ -33,6 +33,7 @@ struct cli_opts {
 	uint64_t count;               /* -c N: stop after N printed entries (0: no limit) */
 	bool line_buffered;           /* -l: flush stdout after every entry */
 	bool list_interfaces;         /* -D (capture) */
+	int summary;                  /* --summary 1, --no-summary -1, else 0: on a terminal */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
 	unsigned n_interfaces;
@@ -64,6 +65,7 @@ struct output;
 struct kfl_expr;
 struct recorder;
 struct pkt_filter;
+struct summary;
 
 /* One run: the pipeline and what hangs off it. */
 struct run {
@@ -74,6 +76,8 @@ struct run {
 	struct recorder *recorder;
 	struct kfl_expr *write_filter;   /* --write-filter, used by the recorder */
 	struct pkt_filter *pkt_filter;   /* the capture filter expression, or NULL */
+	struct summary *summary;         /* the summary on exit, when it may be printed */
+	bool print_summary;              /* run_finish prints it (the caller decides when) */
 	bool recorder_reported;         /* its problem was printed (once) */
 	const struct cli_opts *opts;
 };
@@ -83,7 +87,8 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 /* Print the recorder's problem on stderr, once per run (capture may call it on its timer). */
 void run_report_recorder(struct run *r);
 /*
- * Finish the pipeline (capture-end), print --stats if asked, free everything.
+ * Finish the pipeline (capture-end), print --stats if asked, the summary if
+ * r->print_summary, free everything.
  * Returns 1 when the recording failed (its message printed), else 0.
  */
 int run_finish(struct run *r);

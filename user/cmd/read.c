@@ -157,6 +157,8 @@ out:
 	for (int i = 0; i < opts.n_files; i++)
 		pcap_source_close(sources[i]);
 	free(sources);
+	/* At the end of the files (not after a usage error). */
+	run.print_summary = status != 2;
 	if (run_finish(&run) && !status)
 		status = 1;
 	return status;

@@ -19,6 +19,8 @@ static const char usage[] =
 	"                 (EXPR: a tcpdump filter; loopback only with -i lo)\n"
 	"  stats          counters of a running capture\n"
 	"  query          recent entries of a running capture\n"
+	"  top            live view of a running capture's failures, grouped and sorted by rate\n"
+	"                 (read --top FILE... for files)\n"
 	"  version        print the version\n"
 	"\n"
 	"  -D             list the interfaces capture can use (tcpdump -D)\n"
@@ -42,6 +44,7 @@ static const struct command commands[] = {
 	{ "capture", cmd_capture },
 	{ "stats", cmd_stats },
 	{ "query", cmd_query },
+	{ "top", cmd_top },
 	{ "version", cmd_version },
 };
 

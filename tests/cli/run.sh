@@ -197,7 +197,7 @@ expect "Kubeshark's tap.misc spelling" 0 "" -- "$BIN" read --set tap.misc.tcpStr
 printf 'tap:\n  misc:\n    tcpStreamChannelTimeoutMs: 2000\n' >"$tmp/misc.yaml"
 expect "Kubeshark's tap.misc spelling in YAML" 0 "" -- "$BIN" read --config "$tmp/misc.yaml" "$tmp/refused.pcap"
 # One style for option errors, every subcommand: "faultline CMD: unknown option '-x'", a hint, exit 2.
-for cmd in read capture stats query; do
+for cmd in read capture stats query top; do
 	expect "$cmd: unknown option style" 2 "^faultline $cmd: unknown option '-x'$" -- "$BIN" $cmd -x
 	expect "$cmd: unknown option hint" 2 "^Try 'faultline $cmd --help'\.$" -- "$BIN" $cmd -x
 	expect "$cmd: unknown long option" 2 "^faultline $cmd: unknown option '--bogus'$" -- "$BIN" $cmd --bogus

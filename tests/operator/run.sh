@@ -50,6 +50,18 @@ t_check "--summary: the first group's count is the largest group's ($top1)" \
 "$BIN" read --summary --no-summary -o json "$FIX/tcp-close-wait.pcap" >/dev/null 2>"$TMP/nosum.err"
 t_check "--no-summary wins" [ ! -s "$TMP/nosum.err" ]
 
+# ---- read --top --once: the groups as jq makes them from the entries ----
+"$BIN" read --top --once "$FIX"/*.pcap >"$TMP/top-once.txt" 2>"$TMP/top-once.err"
+t_check "read --top --once: exit 0, sanitizers clean" sanitizers_clean "$TMP/top-once.err"
+t_check "read --top --once: failures and groups as the entries say" \
+	grep -qE "^$failures failures in [0-9]+ groups, sorted by rate" "$TMP/top-once.txt"
+# The largest group of SynSent to 198.18.2.2:8080 from 198.18.1.2, counted by jq.
+want=$(jq -s '[.[] | select(.error.message == "SynSent" and .src.ip == "198.18.1.2" and .dst.ip == "198.18.2.2" and .dst.port == 8080)] | length' "$TMP/all.json")
+t_check "read --top --once: the SynSent group to 198.18.2.2:8080 counts $want" \
+	grep -qE "^ +$want +[0-9.]+ +[0-9.]+ +[0-9a-z]+ 198\.18\.1\.2 +198\.18\.2\.2:8080 +tcp SynSent" "$TMP/top-once.txt"
+t_check "read --top --once -f: KFL narrows the groups" \
+	bash -c "'$BIN' read --top --once -f 'icmp' '$FIX'/*.pcap | sed 1,2d | grep -v '^example' | awk '{print \$7}' | sort -u | grep -qx icmp"
+
 if [ "$(id -u)" != 0 ]; then t_skip "live capture" "needs root"; t_finish; fi
 for tool in ip curl ping jq; do
 	command -v $tool >/dev/null || { t_skip "live capture" "$tool missing"; t_finish; }
@@ -126,6 +138,63 @@ if start_capture count --backend afpacket -o json -c 1; then
 	t_check "-c 1: exactly one entry" [ "$(wc -l <"$TMP/count.out")" = 1 ]
 else
 	t_fail "-c 1: capture starts"
+fi
+
+# ---- faultline top: a refused connect made 50 times is one row with count 50 ----
+if command -v tmux >/dev/null && start_capture top --backend afpacket -o json; then
+	TT="fltop-top-$$"
+	t_on_exit "tmux kill-session -t $TT 2>/dev/null"
+	ns_exec cli timeout 20 python3 -c '
+import socket
+for i in range(50):
+    s = socket.socket()
+    s.settimeout(2)
+    try:
+        s.connect(("198.18.64.2", 81))
+    except OSError:
+        pass
+    s.close()
+'
+	refused 82
+	for i in $(seq 1 50); do
+		[ "$(timeout 5 "$BIN" stats --json --socket "$SOCK" | jq '.tcp.SynSent')" -ge 51 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	timeout 10 "$BIN" top --once --socket "$SOCK" >"$TMP/top-live-once.txt" 2>&1
+	t_check "top --once: one row with count 50 for the refused connects" \
+		grep -qE "^ +50 +[0-9.]+ +[0-9.]+ +[0-9a-z]+ 198\.18\.64\.1 +198\.18\.64\.2:81 +tcp SynSent" "$TMP/top-live-once.txt"
+	tmux new-session -d -s "$TT" -x 80 -y 24 "$BIN top --socket $SOCK 2>$TMP/top-tui.err; sleep 30"
+	pane() { tmux capture-pane -p -t "$TT"; }
+	wait_pane() { local i; for i in $(seq 1 100); do pane | grep -qE "$1" && return 0; sleep 0.1; done; return 1; }
+	wait_pane "^ +50 .*198\.18\.64\.2:81 " && wait_pane "198\.18\.64\.2:82 "
+	pane >"$TMP/top-pane.txt"
+	t_check "top in tmux (80x24): one grouped row with count 50" \
+		grep -qE "^ +50 +[0-9.]+ +[0-9.]+ +[0-9a-z]+ 198\.18\.64\.1 +198\.18\.64\.2:81 +tcp SynSent" "$TMP/top-pane.txt"
+	t_check "top in tmux: the port-82 connect is its own row" grep -qE "^ +1 .*198\.18\.64\.2:82 +tcp SynSent" "$TMP/top-pane.txt"
+	t_check "top in tmux: no line wider than 80" [ "$(awk '{ if (length($0) > m) m = length($0) } END { print m+0 }' "$TMP/top-pane.txt")" -le 80 ]
+	t_check "top in tmux: the keys on the last line" bash -c "tail -1 '$TMP/top-pane.txt' | grep -q 'q quit  s sort  / filter  p pause'"
+	tmux send-keys -t "$TT" s
+	t_check "s: sorted by count" wait_pane "sort: count"
+	tmux send-keys -t "$TT" p
+	t_check "p: paused" wait_pane "PAUSED"
+	tmux send-keys -t "$TT" p
+	tmux send-keys -t "$TT" /
+	tmux send-keys -t "$TT" -l 'dst.port == 82'
+	tmux send-keys -t "$TT" Enter
+	t_check "/ KFL filter: only the port-82 group" bash -c "
+		for i in \$(seq 1 50); do tmux capture-pane -p -t $TT | grep -q 'filter: dst.port == 82' && break; sleep 0.1; done
+		tmux capture-pane -p -t $TT | grep -q '198.18.64.2:82' && ! tmux capture-pane -p -t $TT | grep -q '198.18.64.2:81 '"
+	tmux send-keys -t "$TT" Enter
+	t_check "Enter: the group's recent entries" wait_pane "recent entries, newest first"
+	tmux send-keys -t "$TT" Enter
+	tmux send-keys -t "$TT" q
+	for i in $(seq 1 50); do pane | grep -q "faultline top:" || break; sleep 0.1; done
+	t_check "q: top exits, the terminal restored (the view is gone)" bash -c "! tmux capture-pane -p -t $TT | grep -q 'faultline top:'"
+	t_check "top: sanitizers clean" sanitizers_clean "$TMP/top-tui.err"
+	tmux kill-session -t "$TT" 2>/dev/null
+	stop_capture TERM
+else
+	t_skip "faultline top in tmux" "tmux missing or the capture did not start"
 fi
 
 # ---- Ctrl-C on capture prints the summary (--summary forces it without a terminal) ----

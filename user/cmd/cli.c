@@ -19,7 +19,7 @@
 
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
-	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
+	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_TOP, OPT_ONCE, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 };
 
 static const struct option read_options[] = {
@@ -39,6 +39,8 @@ static const struct option read_options[] = {
 	{ "line-buffered", no_argument, NULL, 'l' },
 	{ "summary", no_argument, NULL, OPT_SUMMARY },
 	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
+	{ "top", no_argument, NULL, OPT_TOP },
+	{ "once", no_argument, NULL, OPT_ONCE },
 	/* capture only (rejected for read below) */
 	{ "interface", required_argument, NULL, 'i' },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
@@ -89,6 +91,12 @@ static const char common_help[] =
 	"                           by type, the top 5 groups, drops (default: when stderr is\n"
 	"                           a terminal; capture: on Ctrl-C)\n"
 	"      --no-summary         never print it\n";
+
+static const char read_only_help[] =
+	"      --top                failures grouped by source, destination, protocol and\n"
+	"                           error, sorted by rate, in the top view (keys as in\n"
+	"                           faultline top); a plain table when stdout is not a terminal\n"
+	"      --once               with --top: print the plain table and exit\n";
 
 static const char capture_only_help[] =
 	"  -i, --interface IFACE    capture on IFACE (repeatable; default: every interface\n"
@@ -217,6 +225,14 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		case 'D': o->list_interfaces = true; break;
 		case OPT_SUMMARY: o->summary = 1; break;
 		case OPT_NO_SUMMARY: o->summary = -1; break;
+		case OPT_TOP:
+		case OPT_ONCE:
+			if (capture)
+				return usage_error(cmd, "%s is for read (live: faultline top)",
+						   argv[optind - 1]);
+			o->top = true;
+			o->once |= c == OPT_ONCE;
+			break;
 		case OPT_CONFIG: config_path = optarg; break;
 		case OPT_WRITE_FILTER: o->write_filter = optarg; break;
 		case OPT_WRITE_MAX_MB:
@@ -265,7 +281,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		}
 		case 'h':
 			printf("%s%s%s%s", capture ? capture_help : read_help, common_help,
-			       capture ? capture_only_help : "", keys_help);
+			       capture ? capture_only_help : read_only_help, keys_help);
 			return 1;
 		case ':':
 			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
@@ -440,7 +456,7 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		run_finish(r);
 		return 1;
 	}
-	if (!o->stats) {
+	if (!o->stats && !o->top) {
 		bool tty = isatty(STDOUT_FILENO);
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
 					 o->output == CLI_OUTPUT_TABLE ? OUTPUT_TABLE :
@@ -456,7 +472,7 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		output_set_flush(r->out, o->line_buffered);
 	}
 	/* The summary on exit, where it may be printed. */
-	if (o->summary > 0 || (o->summary == 0 && !o->stats && isatty(STDERR_FILENO))) {
+	if (o->summary > 0 || (o->summary == 0 && !o->stats && !o->top && isatty(STDERR_FILENO))) {
 		r->summary = summary_new();
 		if (!r->summary || pipeline_add_sink(r->pipeline, summary_sink(r->summary)) < 0) {
 			fprintf(stderr, "faultline: out of memory\n");

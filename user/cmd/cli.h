@@ -34,6 +34,8 @@ struct cli_opts {
 	bool line_buffered;           /* -l: flush stdout after every entry */
 	bool list_interfaces;         /* -D (capture) */
 	int summary;                  /* --summary 1, --no-summary -1, else 0: on a terminal */
+	bool top;                     /* read --top: the grouped view instead of entries */
+	bool once;                    /* read --top --once: the plain table */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
 	unsigned n_interfaces;

@@ -9,6 +9,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/top.h"
 #include "sink/output.h"
 #include "source/pcap.h"
 #include "source/pktfilter.h"
@@ -116,6 +117,17 @@ static int read_files(const struct cli_opts *o)
 	}
 	struct packet_sink sink = pipeline_packet_sink(run.pipeline);
 	int status = 0;
+	struct top_app *top = NULL;
+	if (opts.top) {
+		top = top_app_new("read", opts.filter, &status);
+		if (!top)
+			goto out;
+		if (pipeline_add_sink(run.pipeline, top_app_sink(top)) < 0) {
+			fprintf(stderr, "faultline read: out of memory\n");
+			status = 1;
+			goto out;
+		}
+	}
 	if (opts.bpf_filter) {
 		run.pkt_filter = pkt_filter_new(opts.bpf_filter, opts.cfg.snaplen);
 		if (!run.pkt_filter) {
@@ -161,5 +173,15 @@ out:
 	run.print_summary = status != 2;
 	if (run_finish(&run) && !status)
 		status = 1;
+	if (top) {
+		if (status != 2) {
+			char what[256];
+			snprintf(what, sizeof(what), "%s%s", opts.files[0], opts.n_files > 1 ? " ..." : "");
+			int rc_top = top_app_show_file(top, opts.once, what);
+			if (!status)
+				status = rc_top;
+		}
+		top_app_free(top);
+	}
 	return status;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int top_init(struct top_table *t, unsigned max_groups)
 {
@@ -179,8 +180,9 @@ static int compare(const struct top_group *a, const struct top_group *b, const s
 		}
 		break;
 	case TOP_SORT_LAST:
-		ka = (double)a->last_ns;
-		kb = (double)b->last_ns;
+		/* As integers: ns since the epoch do not fit a double's 53 bits. */
+		if (a->last_ns != b->last_ns)
+			return a->last_ns > b->last_ns ? -1 : 1;
 		break;
 	default:
 		break;
@@ -232,4 +234,46 @@ const char *top_recent(const struct top_group *g, unsigned i)
 const char *top_sort_name(enum top_sort by)
 {
 	return by == TOP_SORT_COUNT ? "count" : by == TOP_SORT_LAST ? "last seen" : "rate";
+}
+
+uint64_t top_parse_ts(const char *ts)
+{
+	struct tm tm = { 0 };
+	unsigned frac = 0;
+	int digits = 0;
+	const char *p;
+
+	if (!ts)
+		return 0;
+	p = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return 0;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (digits < 9) {
+				frac = frac * 10 + (unsigned)(*p - '0');
+				digits++;
+			}
+	for (; digits < 9; digits++)
+		frac *= 10;
+	time_t sec = timegm(&tm);
+	if (sec < 0)
+		return 0;
+	return (uint64_t)sec * 1000000000ull + frac;
+}
+
+void top_age(uint64_t t_ns, uint64_t now_ns, char *buf, size_t len)
+{
+	uint64_t s = now_ns > t_ns ? (now_ns - t_ns) / 1000000000ull : 0;
+
+	if (s == 0)
+		snprintf(buf, len, "now");
+	else if (s < 120)
+		snprintf(buf, len, "%llus", (unsigned long long)s);
+	else if (s < 7200)
+		snprintf(buf, len, "%llum", (unsigned long long)(s / 60));
+	else if (s < 172800)
+		snprintf(buf, len, "%lluh", (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, len, "%llud", (unsigned long long)(s / 86400));
 }

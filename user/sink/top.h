@@ -76,4 +76,9 @@ const char *top_recent(const struct top_group *g, unsigned i);
 
 const char *top_sort_name(enum top_sort by);
 
+/* An entry's "ts" ("2026-11-26T06:41:56.718846Z") in ns since the epoch; 0 when unreadable. */
+uint64_t top_parse_ts(const char *ts);
+/* "now", "5s", "3m", "2h", "4d": how long before now_ns t was. */
+void top_age(uint64_t t_ns, uint64_t now_ns, char *buf, size_t len);
+
 #endif

@@ -14,11 +14,16 @@ static const char usage[] =
 	"packets the capture lost.\n"
 	"\n"
 	"Commands:\n"
-	"  read FILE...   analyse pcap/pcapng files (plain or .gz; - for stdin)\n"
-	"  capture        capture live traffic and report errors as they happen\n"
+	"  read FILE... [EXPR]  analyse pcap/pcapng files (plain or .gz; - for stdin)\n"
+	"  capture [EXPR] capture live traffic and report errors as they happen\n"
+	"                 (EXPR: a tcpdump filter; loopback only with -i lo)\n"
 	"  stats          counters of a running capture\n"
 	"  query          recent entries of a running capture\n"
+	"  top            live view of a running capture's failures, grouped and sorted by rate\n"
+	"                 (read --top FILE... for files)\n"
 	"  version        print the version\n"
+	"\n"
+	"  -D             list the interfaces capture can use (tcpdump -D)\n"
 	"\n"
 	"'faultline COMMAND --help' describes a command's options.\n";
 
@@ -39,6 +44,7 @@ static const struct command commands[] = {
 	{ "capture", cmd_capture },
 	{ "stats", cmd_stats },
 	{ "query", cmd_query },
+	{ "top", cmd_top },
 	{ "version", cmd_version },
 };
 
@@ -51,6 +57,11 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(0, NULL);
+	/* tcpdump -D */
+	if (strcmp(argv[1], "-D") == 0 || strcmp(argv[1], "--list-interfaces") == 0) {
+		char *args[] = { "capture", argv[1], NULL };
+		return cmd_capture(2, args);
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

@@ -156,6 +156,53 @@ if [ "$(id -u)" = 0 ] && command -v ping >/dev/null; then
 	fi
 fi
 
+# ---- tcpdump habits ----
+# A capture filter as trailing arguments: the entries equal those of tcpdump's own filtering
+# piped in (`tcpdump -r x -w - EXPR | faultline read -`), ids left out (they are per run).
+filter_same() {
+	local pcap=$1; shift
+	local want got
+	want=$(tcpdump -r "$pcap" -w - "$@" 2>/dev/null | "$BIN" read --all -o json - | jq -c 'del(.id)')
+	got=$("$BIN" read --all -o json "$pcap" "$@" | jq -c 'del(.id)')
+	[ "$want" = "$got" ] && [ -n "${FILTER_EMPTY_OK:-}$got" ]
+}
+if command -v tcpdump >/dev/null; then
+	G=tests/golden/fixtures
+	t_check "filter 'port 81' as tcpdump" filter_same "$tmp/refused.pcap" port 81
+	FILTER_EMPTY_OK=1 t_check "filter 'port 80 or port 53' as tcpdump (none)" filter_same "$tmp/refused.pcap" port 80 or port 53
+	FILTER_EMPTY_OK=
+	for f in tcp-close-wait icmp-reject-port-unreachable-udp dns-frag ip-fragments geneve icmpv6-nd; do
+		[ -f "$G/$f.pcap" ] || continue
+		FILTER_EMPTY_OK=1 t_check "filter 'host 198.18.2.2' on $f as tcpdump" filter_same "$G/$f.pcap" host 198.18.2.2
+		FILTER_EMPTY_OK=1 t_check "filter 'udp or icmp6' on $f as tcpdump" filter_same "$G/$f.pcap" 'udp or icmp6'
+		FILTER_EMPTY_OK=1 t_check "filter 'not tcp' on $f as tcpdump" filter_same "$G/$f.pcap" not tcp
+	done
+	t_check "read FILE FILE -- EXPR: both files are inputs" bash -c \
+		"[ \"\$('$BIN' read --all -o json '$tmp/refused.pcap' '$tmp/refused.pcap.gz' -- tcp port 81 | jq -c 'del(.id)')\" = \"\$('$BIN' read --all -o json '$tmp/refused.pcap' '$tmp/refused.pcap.gz' | jq -c 'del(.id)')\" ]"
+	t_check "read FILE FILE -- udp: nothing" bash -c \
+		"[ -z \"\$('$BIN' read --all -o json '$tmp/refused.pcap' '$tmp/refused.pcap.gz' -- udp)\" ]"
+else
+	t_skip "capture filter compared with tcpdump" "tcpdump is not installed"
+fi
+expect "bad filter expression" 2 "filter expression 'port nonsense\(' .*: unknown port 'nonsense'" -- "$BIN" read "$tmp/refused.pcap" 'port nonsense('
+expect "a missing second file is a missing file" 2 "nope.pcap: No such file or directory" -- "$BIN" read "$tmp/refused.pcap" "$tmp/nope.pcap"
+expect "read -c 1 prints one entry" 0 "" -- bash -c "[ \"\$('$BIN' read --all -c 1 -o json '$tmp/refused.pcap' '$tmp/refused.pcap' | wc -l)\" = 1 ]"
+expect "-c 0 is refused" 2 "-c takes a whole number of at least 1, got '0'" -- "$BIN" read -c 0 "$tmp/refused.pcap"
+expect "-D lists interfaces" 0 "^1\.lo \[Up, Running, Loopback\] \(captured only when named: -i lo\)" -- "$BIN" -D
+expect "capture -D" 0 "Loopback" -- "$BIN" capture -D
+expect "-D is for capture" 2 "for capture only" -- "$BIN" read -D "$tmp/refused.pcap"
+expect "capture --help names loopback" 0 "loopback excluded: name it, -i lo" -- "$BIN" capture --help
+expect "capture: bad filter is exit 2" 2 "faultline capture: filter expression 'port nonsense': " -- "$BIN" capture -i lo --duration 1 port nonsense
+expect "Kubeshark's tap.misc spelling" 0 "" -- "$BIN" read --set tap.misc.tcpStreamChannelTimeoutMs=2000 "$tmp/refused.pcap"
+printf 'tap:\n  misc:\n    tcpStreamChannelTimeoutMs: 2000\n' >"$tmp/misc.yaml"
+expect "Kubeshark's tap.misc spelling in YAML" 0 "" -- "$BIN" read --config "$tmp/misc.yaml" "$tmp/refused.pcap"
+# One style for option errors, every subcommand: "faultline CMD: unknown option '-x'", a hint, exit 2.
+for cmd in read capture stats query top; do
+	expect "$cmd: unknown option style" 2 "^faultline $cmd: unknown option '-x'$" -- "$BIN" $cmd -x
+	expect "$cmd: unknown option hint" 2 "^Try 'faultline $cmd --help'\.$" -- "$BIN" $cmd -x
+	expect "$cmd: unknown long option" 2 "^faultline $cmd: unknown option '--bogus'$" -- "$BIN" $cmd --bogus
+done
+
 # --stats prints one JSON document with every key of the spec.
 "$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz" >"$tmp/stats.json"
 t_jq "stats document" '.[0] | (.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"

@@ -28,7 +28,9 @@
 #include "core/log.h"
 #include "sink/metrics.h"
 #include "source/privs.h"
+#include "sink/output.h"
 #include "sink/recorder.h"
+#include "source/pktfilter.h"
 #include "core/watch.h"
 
 #define TICK_MS 200
@@ -57,6 +59,9 @@ struct capture_loop {
 	uint64_t drops_reported;   /* packets.dropped when loss was last logged */
 	bool stop;
 	int status;
+	struct pkt_filter *filter;      /* the capture filter expression, or NULL */
+	bool filter_in_kernel;          /* AF_PACKET runs it */
+	bool interrupted;               /* stopped by SIGINT (Ctrl-C) */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -199,6 +204,8 @@ static void on_source(struct watch *w, uint32_t events)
 
 	(void)events;
 	l->src->ops->poll(l->src);
+	if (l->opts->count && output_printed(l->run.out) >= l->opts->count)
+		l->stop = true;
 }
 
 /* Ring loss is logged as it happens, once a second at most, besides packets.dropped. */
@@ -265,6 +272,8 @@ static void on_timer(struct watch *w, uint32_t events)
 	}
 	if (l->deadline_ns && now >= l->deadline_ns)
 		l->stop = true;
+	if (l->opts->count && output_printed(l->run.out) >= l->opts->count)
+		l->stop = true;
 }
 
 static void on_signal(struct watch *w, uint32_t events)
@@ -273,8 +282,10 @@ static void on_signal(struct watch *w, uint32_t events)
 	struct signalfd_siginfo si;
 
 	(void)events;
-	if (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	if (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		l->stop = true;
+		l->interrupted |= si.ssi_signo == SIGINT;
+	}
 }
 
 static void on_link_event(struct watch *w, uint32_t events)
@@ -285,6 +296,10 @@ static void on_link_event(struct watch *w, uint32_t events)
 	iface_monitor_read(w->fd, on_link, l);
 }
 
+/*
+ * The capture filter: AF_PACKET runs it in the kernel; the eBPF backend's
+ * packets (and socket events) pass through it in front of the pipeline.
+ */
 static int open_source(struct capture_loop *l, char *err, size_t errlen)
 {
 	const char *backend = l->opts->backend ? l->opts->backend : "auto";
@@ -301,6 +316,15 @@ static int open_source(struct capture_loop *l, char *err, size_t errlen)
 		if (rc == 0 || strcmp(backend, "ebpf") == 0)
 			return rc;
 		pr_warn("eBPF capture unavailable (%s); falling back to AF_PACKET\n", err);
+	}
+	if (l->filter) {
+		char why[256];
+		if (pkt_filter_kernel(l->filter, &params.filter, &params.filter_len, why,
+				      sizeof(why)) < 0) {
+			snprintf(err, errlen, "filter expression '%.200s': %s", l->opts->bpf_filter, why);
+			return -EINVAL;
+		}
+		l->filter_in_kernel = true;
 	}
 	return capture_afpacket_open(&params, &l->src, err, errlen);
 }
@@ -456,11 +480,39 @@ static void run_loop(struct capture_loop *l)
 	}
 }
 
+/* -D: one line per interface, as tcpdump -D prints them. */
+static void list_one(void *ctx, const struct iface_link *link, bool removed)
+{
+	(void)ctx;
+	if (removed)
+		return;
+	printf("%d.%s [%s%s%s%s]%s%s%s\n", link->ifindex, link->name,
+	       link->flags & IFF_UP ? "Up" : "Down",
+	       link->flags & IFF_RUNNING ? ", Running" : "",
+	       link->flags & IFF_LOOPBACK ? ", Loopback" : "",
+	       link->type == ARPHRD_NONE ? ", raw IP" : "",
+	       link->flags & IFF_LOOPBACK ? " (captured only when named: -i " : "",
+	       link->flags & IFF_LOOPBACK ? link->name : "",
+	       link->flags & IFF_LOOPBACK ? ")" : "");
+}
+
+static int list_interfaces(void)
+{
+	int rc = iface_dump(list_one, NULL);
+
+	if (rc < 0) {
+		fprintf(stderr, "faultline capture: listing the network interfaces: %s\n", strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int capture_main(struct capture_loop *l, struct cli_opts *opts);
+
 int cmd_capture(int argc, char **argv)
 {
 	struct capture_loop l = { .epfd = -1, .last_hit = -1 };
 	struct cli_opts opts;
-	char err[512] = "";
 	int rc;
 
 	l.signal_w.fd = l.timer_w.fd = l.link_w.fd = -1;
@@ -468,9 +520,40 @@ int cmd_capture(int argc, char **argv)
 	/* Entries are reported as they happen, also into a pipe or a file. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = cli_parse(argc, argv, true, &opts);
-	if (rc)
+	if (rc) {
+		cli_opts_free(&opts);
 		return rc == 1 ? 0 : rc;
+	}
+	if (opts.list_interfaces)
+		rc = list_interfaces();
+	else
+		rc = capture_main(&l, &opts);
+	cli_opts_free(&opts);
+	return rc;
+}
+
+static int capture_main(struct capture_loop *lp, struct cli_opts *o)
+{
+	struct capture_loop l = *lp;
+	const struct cli_opts opts = *o;
+	char err[512] = "";
+	int rc;
+
 	l.opts = &opts;
+	if (opts.bpf_filter) {
+		l.filter = pkt_filter_new(opts.bpf_filter, opts.cfg.snaplen);
+		if (!l.filter) {
+			fprintf(stderr, "faultline capture: out of memory\n");
+			return 1;
+		}
+		/* A bad expression is a usage error, said before anything is set up. */
+		if (pkt_filter_compile(l.filter, FL_LINK_ETHERNET, err, sizeof(err)) < 0) {
+			fprintf(stderr, "faultline capture: filter expression '%s': %s\n"
+				"Try 'faultline capture --help'.\n", opts.bpf_filter, err);
+			pkt_filter_free(l.filter);
+			return 2;
+		}
+	}
 
 	if ((rc = setup_fds(&l)) < 0) {
 		fprintf(stderr, "faultline: setting up the event loop: %s\n", strerror(-rc));
@@ -484,16 +567,23 @@ int cmd_capture(int argc, char **argv)
 	}
 	if (open_source(&l, err, sizeof(err)) < 0) {
 		fprintf(stderr, "faultline: %s\n", err);
+		pkt_filter_free(l.filter);
 		close_fds(&l);
 		return 1;
 	}
 	rc = run_setup(&l.run, &opts, l.src->backend);
 	if (rc) {
+		pkt_filter_free(l.filter);
 		l.src->ops->close(l.src);
 		close_fds(&l);
 		return rc;
 	}
+	l.run.pkt_filter = l.filter;     /* freed with the run */
 	l.src->out = pipeline_packet_sink(l.run.pipeline);
+	if (l.filter && !l.filter_in_kernel) {
+		pkt_filter_set_next(l.filter, l.src->out);
+		l.src->out = pkt_filter_sink(l.filter);
+	}
 	struct stat ns;
 	if (stat("/proc/self/ns/net", &ns) == 0)
 		pipeline_set_netns(l.run.pipeline, ns.st_ino);
@@ -550,6 +640,8 @@ out:
 	detach_all(&l);
 	l.src->ops->poll(l.src);
 	refresh_stats(&l);
+	/* Ctrl-C on a terminal, or any end with --summary. */
+	l.run.print_summary = l.interrupted || opts.summary > 0;
 	if (run_finish(&l.run) && !l.status)
 		l.status = 1;         /* the recording failed (already said why) */
 	ctl_close(l.ctl);

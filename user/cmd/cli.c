@@ -14,10 +14,12 @@
 #include "sink/metrics.h"
 #include "sink/output.h"
 #include "sink/recorder.h"
+#include "sink/summary.h"
+#include "source/pktfilter.h"
 
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
-	OPT_WRITE_FOLLOW_SYMLINKS, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
+	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_TOP, OPT_ONCE, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 };
 
 static const struct option read_options[] = {
@@ -33,6 +35,12 @@ static const struct option read_options[] = {
 	{ "write-files", required_argument, NULL, OPT_WRITE_FILES },
 	{ "write-follow-symlinks", no_argument, NULL, OPT_WRITE_FOLLOW_SYMLINKS },
 	{ "help", no_argument, NULL, 'h' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "line-buffered", no_argument, NULL, 'l' },
+	{ "summary", no_argument, NULL, OPT_SUMMARY },
+	{ "no-summary", no_argument, NULL, OPT_NO_SUMMARY },
+	{ "top", no_argument, NULL, OPT_TOP },
+	{ "once", no_argument, NULL, OPT_ONCE },
 	/* capture only (rejected for read below) */
 	{ "interface", required_argument, NULL, 'i' },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
@@ -41,17 +49,26 @@ static const struct option read_options[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "list-interfaces", no_argument, NULL, 'D' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const char read_help[] =
-	"usage: faultline read [OPTIONS] FILE...\n"
+	"usage: faultline read [OPTIONS] FILE... [--] [EXPRESSION]\n"
 	"Analyse pcap/pcapng files (plain or gzip-compressed; \"-\" is stdin) for network errors.\n"
-	"Several files are read in order as one capture.\n";
+	"Several files are read in order as one capture.  EXPRESSION is a tcpdump capture\n"
+	"filter (pcap-filter(7)), e.g. faultline read x.pcap port 80 or port 53: the\n"
+	"leading arguments that name existing files (or -) are the inputs, the first one\n"
+	"that does not starts the expression; -- ends the files explicitly.  Only\n"
+	"packets that match are analysed.  A plain capture read from a pipe (tcpdump -U\n"
+	"-w - | faultline read -l -) is judged as it arrives, not at its end.\n";
 
 static const char capture_help[] =
-	"usage: faultline capture [OPTIONS]\n"
-	"Capture live traffic (eBPF, or AF_PACKET) and report network errors as they happen.\n";
+	"usage: faultline capture [OPTIONS] [--] [EXPRESSION]\n"
+	"Capture live traffic (eBPF, or AF_PACKET) and report network errors as they happen.\n"
+	"EXPRESSION is a tcpdump capture filter (pcap-filter(7)), e.g. faultline capture\n"
+	"port 80 or port 53: AF_PACKET runs it in the kernel, eBPF on each packet it\n"
+	"hands over.  Loopback is not captured unless named: -i lo.\n";
 
 static const char common_help[] =
 	"\n"
@@ -67,11 +84,24 @@ static const char common_help[] =
 	"      --set KEY=VALUE      set a configuration key (repeatable), e.g.\n"
 	"                           --set tap.tcpStreamChannelTimeoutMs=2000\n"
 	"      --config FILE        read configuration keys from a YAML file\n"
-	"      --stats              print the stats as one JSON document instead of entries\n";
+	"      --stats              print the stats as one JSON document instead of entries\n"
+	"  -c, --count N            stop after printing N entries\n"
+	"  -l, --line-buffered      flush every entry at once (stdout is a pipe)\n"
+	"      --summary            print a summary on stderr at the end: packets, failures\n"
+	"                           by type, the top 5 groups, drops (default: when stderr is\n"
+	"                           a terminal; capture: on Ctrl-C)\n"
+	"      --no-summary         never print it\n";
+
+static const char read_only_help[] =
+	"      --top                failures grouped by source, destination, protocol and\n"
+	"                           error, sorted by rate, in the top view (keys as in\n"
+	"                           faultline top); a plain table when stdout is not a terminal\n"
+	"      --once               with --top: print the plain table and exit\n";
 
 static const char capture_only_help[] =
 	"  -i, --interface IFACE    capture on IFACE (repeatable; default: every interface\n"
-	"                           that is up, loopback excluded)\n"
+	"                           that is up, loopback excluded: name it, -i lo)\n"
+	"  -D, --list-interfaces    list the interfaces capture can use, and exit\n"
 	"      --backend auto|ebpf|afpacket   default auto: eBPF, else AF_PACKET\n"
 	"      --hook tc|xdp        where eBPF takes ingress packets (default tc)\n"
 	"      --duration SECONDS   stop after SECONDS\n"
@@ -112,6 +142,23 @@ static int parse_u32(const char *cmd, const char *opt, const char *text, uint32_
 	return 0;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n > k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* After read's first file: is this word another input, or the start of the filter expression? */
+static bool looks_like_input(const char *a)
+{
+	struct stat st;
+
+	if (strcmp(a, "-") == 0 || stat(a, &st) == 0)
+		return true;
+	return has_suffix(a, ".pcap") || has_suffix(a, ".pcapng") || has_suffix(a, ".cap") ||
+	       has_suffix(a, ".gz");
+}
+
 int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 {
 	const char *cmd = capture ? "capture" : "read";
@@ -128,11 +175,23 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	o->hook = "tc";
 	o->socket_path = "/run/faultline/faultline.sock";
 
+	/*
+	 * "--" ends the options and, for read, the files: what follows is the
+	 * filter expression (getopt would drop the "--" and lose where it was).
+	 */
+	int dashdash = -1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			dashdash = i;
+			break;
+		}
+	int n_opt_args = dashdash >= 0 ? dashdash : argc;
+
 	/* 0, not 1: glibc then forgets a short-option cluster an earlier call left half read. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:o:w:i:h", read_options, NULL)) != -1) {
-		if (!capture && (c == 'i' || (c >= OPT_BACKEND && c <= OPT_METRICS_LISTEN)))
+	while ((c = getopt_long(n_opt_args, argv, ":f:o:w:i:c:lDh", read_options, NULL)) != -1) {
+		if (!capture && (c == 'i' || c == 'D' || (c >= OPT_BACKEND && c <= OPT_METRICS_LISTEN)))
 			return usage_error(cmd, "option '%s' is for capture only", argv[optind - 1]);
 		switch (c) {
 		case 'f': o->filter = optarg; break;
@@ -152,6 +211,28 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			break;
 		case OPT_STATS: o->stats = true; break;
 		case OPT_ALL: o->all = true; break;
+		case 'c': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v == 0)
+				return usage_error(cmd, "-c takes a whole number of at least 1, got '%s'",
+						   optarg);
+			o->count = v;
+			break;
+		}
+		case 'l': o->line_buffered = true; break;
+		case 'D': o->list_interfaces = true; break;
+		case OPT_SUMMARY: o->summary = 1; break;
+		case OPT_NO_SUMMARY: o->summary = -1; break;
+		case OPT_TOP:
+		case OPT_ONCE:
+			if (capture)
+				return usage_error(cmd, "%s is for read (live: faultline top)",
+						   argv[optind - 1]);
+			o->top = true;
+			o->once |= c == OPT_ONCE;
+			break;
 		case OPT_CONFIG: config_path = optarg; break;
 		case OPT_WRITE_FILTER: o->write_filter = optarg; break;
 		case OPT_WRITE_MAX_MB:
@@ -200,12 +281,12 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		}
 		case 'h':
 			printf("%s%s%s%s", capture ? capture_help : read_help, common_help,
-			       capture ? capture_only_help : "", keys_help);
+			       capture ? capture_only_help : read_only_help, keys_help);
 			return 1;
 		case ':':
 			return usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_unknown_option(cmd, argv[optind - 1], optopt);
 		}
 	}
 	/* The YAML file first, then --set on top of it. */
@@ -214,13 +295,38 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	for (unsigned i = 0; i < n_sets; i++)
 		if (config_set(&o->cfg, sets[i], err, sizeof(err)) < 0)
 			return usage_error(cmd, "--set: %s", err);
+	/* What getopt left (before any "--"): read's files, then the expression. */
+	int first_expr = optind;
 	if (!capture) {
 		o->files = argv + optind;
-		o->n_files = argc - optind;
+		/*
+		 * The first is always a file (like tcpdump -r FILE); after it, files
+		 * while the word is "-", names something that exists, or has a
+		 * capture file's suffix (so a typo says "No such file").
+		 */
+		while (first_expr < n_opt_args) {
+			if (dashdash < 0 && first_expr > optind && !looks_like_input(argv[first_expr]))
+				break;
+			first_expr++;
+		}
+		o->n_files = first_expr - optind;
 		if (o->n_files == 0)
 			return usage_error(cmd, "no capture file given (use - for stdin)%s", "");
-	} else if (optind < argc) {
-		return usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	}
+	char **expr_words = argv + first_expr;
+	int n_expr = n_opt_args - first_expr;
+	if (dashdash >= 0) {
+		if (n_expr > 0)       /* capture a b -- c: the words before -- are not options */
+			return usage_error(cmd, "unexpected argument '%s' before --", expr_words[0]);
+		expr_words = argv + dashdash + 1;
+		n_expr = argc - dashdash - 1;
+	}
+	if (n_expr > 0) {
+		o->bpf_filter = pkt_filter_join(expr_words, n_expr);
+		if (!o->bpf_filter) {
+			fprintf(stderr, "faultline %s: out of memory\n", cmd);
+			return 1;
+		}
 	}
 	if ((o->write_filter || o->write_max_mb || o->write_files || o->write_follow_symlinks) &&
 	    !o->write_path)
@@ -236,6 +342,27 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 		o->cfg.ring_buffer_mb = CLI_RING_BUFFER_MAX_MB;
 	}
 	return 0;
+}
+
+void cli_opts_free(struct cli_opts *o)
+{
+	free(o->bpf_filter);
+	o->bpf_filter = NULL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	return usage_error(cmd, fmt, arg);
+}
+
+int cli_unknown_option(const char *cmd, const char *arg, int optopt_char)
+{
+	/* A short option in a cluster ("-lx") is named alone. */
+	if (optopt_char > 0 && optopt_char < 128) {
+		char opt[3] = { '-', (char)optopt_char, 0 };
+		return usage_error(cmd, "unknown option '%s'", opt);
+	}
+	return usage_error(cmd, "unknown option '%s'", arg);
 }
 
 /* -w: the recorder on the pipeline.  0, or the exit status after printing why. */
@@ -329,7 +456,7 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		run_finish(r);
 		return 1;
 	}
-	if (!o->stats) {
+	if (!o->stats && !o->top) {
 		bool tty = isatty(STDOUT_FILENO);
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
 					 o->output == CLI_OUTPUT_TABLE ? OUTPUT_TABLE :
@@ -341,11 +468,25 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 			run_finish(r);
 			return 1;
 		}
+		output_set_limit(r->out, o->count);
+		output_set_flush(r->out, o->line_buffered);
+	}
+	/* The summary on exit, where it may be printed. */
+	if (o->summary > 0 || (o->summary == 0 && !o->stats && !o->top && isatty(STDERR_FILENO))) {
+		r->summary = summary_new();
+		if (!r->summary || pipeline_add_sink(r->pipeline, summary_sink(r->summary)) < 0) {
+			fprintf(stderr, "faultline: out of memory\n");
+			summary_free(r->summary);
+			r->summary = NULL;
+			run_finish(r);
+			return 1;
+		}
 	}
 	if (o->write_path && (rc = setup_recorder(r, o)) != 0) {
 		/* The caller does not finish a run that failed to start: free what was built. */
 		output_free(r->out);
 		pipeline_free(r->pipeline);
+		summary_free(r->summary);
 		recorder_close(r->recorder);
 		kfl_free(r->write_filter);
 		kfl_free(r->filter);
@@ -371,12 +512,20 @@ int run_finish(struct run *r)
 	}
 	if (r->opts && r->opts->stats)
 		stats_write_json(&r->stats, stdout);
+	if (r->summary && r->print_summary) {
+		fflush(stdout);
+		summary_print(r->summary, &r->stats, stderr);
+	}
+	summary_free(r->summary);
+	r->summary = NULL;
 	output_free(r->out);
 	/* The pipeline's flows point into the recorder: free them first. */
 	pipeline_free(r->pipeline);
 	recorder_close(r->recorder);
 	kfl_free(r->write_filter);
 	kfl_free(r->filter);
+	pkt_filter_free(r->pkt_filter);
+	r->pkt_filter = NULL;
 	r->filter = NULL;
 	fflush(stdout);
 	r->out = NULL;

@@ -29,6 +29,13 @@ struct cli_opts {
 	bool write_follow_symlinks;   /* -w may be a symbolic link */
 	bool stats;                   /* --stats */
 	bool all;                     /* --all: every entry, not only failures (today: the default) */
+	char *bpf_filter;             /* the trailing tcpdump expression, joined (malloc'd), or NULL */
+	uint64_t count;               /* -c N: stop after N printed entries (0: no limit) */
+	bool line_buffered;           /* -l: flush stdout after every entry */
+	bool list_interfaces;         /* -D (capture) */
+	int summary;                  /* --summary 1, --no-summary -1, else 0: on a terminal */
+	bool top;                     /* read --top: the grouped view instead of entries */
+	bool once;                    /* read --top --once: the plain table */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
 	unsigned n_interfaces;
@@ -49,10 +56,18 @@ struct cli_opts {
  * help for --help; 0 otherwise.
  */
 int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o);
+/* "faultline CMD: unknown option 'ARG'" (or '-C' for a short optopt_char) and "Try 'faultline CMD --help'." on stderr; returns 2. */
+int cli_unknown_option(const char *cmd, const char *arg, int optopt_char);
+/* The same for any usage error: fmt has one %s, for arg. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Free what cli_parse allocated (the joined filter expression). */
+void cli_opts_free(struct cli_opts *o);
 
 struct output;
 struct kfl_expr;
 struct recorder;
+struct pkt_filter;
+struct summary;
 
 /* One run: the pipeline and what hangs off it. */
 struct run {
@@ -62,6 +77,9 @@ struct run {
 	struct kfl_expr *filter;
 	struct recorder *recorder;
 	struct kfl_expr *write_filter;   /* --write-filter, used by the recorder */
+	struct pkt_filter *pkt_filter;   /* the capture filter expression, or NULL */
+	struct summary *summary;         /* the summary on exit, when it may be printed */
+	bool print_summary;              /* run_finish prints it (the caller decides when) */
 	bool recorder_reported;         /* its problem was printed (once) */
 	const struct cli_opts *opts;
 };
@@ -71,7 +89,8 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 /* Print the recorder's problem on stderr, once per run (capture may call it on its timer). */
 void run_report_recorder(struct run *r);
 /*
- * Finish the pipeline (capture-end), print --stats if asked, free everything.
+ * Finish the pipeline (capture-end), print --stats if asked, the summary if
+ * r->print_summary, free everything.
  * Returns 1 when the recording failed (its message printed), else 0.
  */
 int run_finish(struct run *r);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "sink/ctl.h"
 
@@ -166,8 +167,9 @@ int cmd_stats(int argc, char **argv)
 	bool json = false, prometheus = false;
 	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'j': json = true; break;
@@ -177,18 +179,16 @@ int cmd_stats(int argc, char **argv)
 			     "Counters of a running capture: a table, one JSON document (--json),\n"
 			     "or the Prometheus text exposition format (--prometheus).");
 			return 0;
+		case ':':
+			return cli_usage_error("stats", "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return 2;
+			return cli_unknown_option("stats", argv[optind - 1], optopt);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "faultline stats: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (json && prometheus) {
-		fprintf(stderr, "faultline stats: --json and --prometheus exclude each other\n");
-		return 2;
-	}
+	if (optind < argc)
+		return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
+	if (json && prometheus)
+		return cli_usage_error("stats", "--json and --prometheus exclude each other%s", "");
 	if (prometheus)
 		return request(path, "metrics\n", print_line, NULL);
 	return request(path, "stats\n", json ? print_line : print_table, NULL);
@@ -212,32 +212,27 @@ int cmd_query(int argc, char **argv)
 	char *end, *req;
 	int c, rc;
 
-	optind = 1;
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': filter = optarg; break;
 		case ':':
-			fprintf(stderr, "faultline query: %s needs an argument\n", argv[optind - 1]);
-			return 2;
+			return cli_usage_error("query", "option '%s' needs a value", argv[optind - 1]);
 		case '?':
-			if (optopt >= '0' && optopt <= '9')
-				fprintf(stderr, "faultline query: unknown option '-%c' (the number of entries "
-					"is --limit N)\n", optopt);
-			else if (optopt)
-				fprintf(stderr, "faultline query: unknown option '-%c'\n", optopt);
-			else
-				fprintf(stderr, "faultline query: unknown option '%s'\n", argv[optind - 1]);
-			return 2;
+			if (optopt >= '0' && optopt <= '9') {
+				char opt[3] = { '-', (char)optopt, 0 };
+				return cli_usage_error("query", "unknown option '%s' (the number of entries "
+						       "is --limit N)", opt);
+			}
+			return cli_unknown_option("query", argv[optind - 1], optopt);
 		case 'l':
 			errno = 0;
 			limit = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-') {
-				fprintf(stderr, "faultline query: --limit takes a whole number, not '%s'\n",
-					optarg);
-				return 2;
-			}
+			if (errno || end == optarg || *end || optarg[0] == '-')
+				return cli_usage_error("query", "--limit takes a whole number, not '%s'",
+						       optarg);
 			break;
 		case 'F': follow = true; break;
 		case 'h':
@@ -248,10 +243,8 @@ int cmd_query(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "faultline query: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (optind < argc)
+		return cli_usage_error("query", "unexpected argument '%s'", argv[optind]);
 	if (asprintf(&req, "query %lu %d %s\n", limit, follow ? 1 : 0, filter) < 0)
 		return 1;
 	/* The request is one line: a filter spanning lines is the same filter on one. */

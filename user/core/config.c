@@ -38,6 +38,8 @@ struct config_key {
 
 static const struct config_key config_keys[] = {
 	KEY("tap.tcpStreamChannelTimeoutMs", stream_timeout_ms, 1, 86400000),
+	/* Kubeshark's current Helm spelling of the same key. */
+	KEY("tap.misc.tcpStreamChannelTimeoutMs", stream_timeout_ms, 1, 86400000),
 	KEY("tap.snaplen", snaplen, 64, 262144),
 	KEY("tap.maxFlows", max_flows, 16, 100000000),
 	KEY("tap.reassemblyMemcapMb", reassembly_memcap_mb, 1, 65536),
@@ -69,7 +71,8 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 			*(uint32_t *)field = (uint32_t)v;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs, "
+	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs "
+		 "(or tap.misc.tcpStreamChannelTimeoutMs), "
 		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
 		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb)", key);
 	return -EINVAL;

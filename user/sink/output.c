@@ -12,6 +12,9 @@ struct output {
 	bool (*match)(const void *ctx, const struct doc *entry);
 	const void *match_ctx;
 	bool header_done;
+	bool flush;          /* -l */
+	uint64_t limit;      /* -c: 0, or the most entries to print */
+	uint64_t printed;
 };
 
 #define RED    "\033[31m"
@@ -29,6 +32,21 @@ struct output *output_new(FILE *out, enum output_format format, bool colour,
 		return NULL;
 	*o = (struct output){ out, format, colour, match, match_ctx, false };
 	return o;
+}
+
+void output_set_limit(struct output *o, uint64_t max)
+{
+	o->limit = max;
+}
+
+void output_set_flush(struct output *o, bool flush)
+{
+	o->flush = flush;
+}
+
+uint64_t output_printed(const struct output *o)
+{
+	return o ? o->printed : 0;
 }
 
 void output_free(struct output *o)
@@ -254,6 +272,8 @@ static void output_emit(void *ctx, const struct doc *entry, const struct entry_m
 {
 	struct output *o = ctx;
 	(void)meta;
+	if (o->limit && o->printed >= o->limit)
+		return;
 	if (o->match && !o->match(o->match_ctx, entry))
 		return;
 	if (o->format == OUTPUT_JSON) {
@@ -262,6 +282,9 @@ static void output_emit(void *ctx, const struct doc *entry, const struct entry_m
 	} else {
 		print_table_row(o, entry);
 	}
+	o->printed++;
+	if (o->flush)
+		fflush(o->out);
 }
 
 struct entry_sink output_sink(struct output *o)

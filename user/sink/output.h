@@ -4,6 +4,7 @@
 #define FL_OUTPUT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report/entry.h"
@@ -19,6 +20,13 @@ struct output *output_new(FILE *out, enum output_format format, bool colour,
 void output_free(struct output *o);
 /* The entry sink to add to the pipeline. */
 struct entry_sink output_sink(struct output *o);
+
+/* -c N: print at most `max` entries (0: no limit); the ones after are dropped. */
+void output_set_limit(struct output *o, uint64_t max);
+/* -l: flush after each entry (stdout is a pipe and the reader wants each line at once). */
+void output_set_flush(struct output *o, bool flush);
+/* Entries printed so far. */
+uint64_t output_printed(const struct output *o);
 
 /* One line summing up an entry ("SynSent refused", "GET /x -> 404 Not Found", ...). */
 void output_summary(const struct doc *d, char *buf, size_t len);

@@ -137,6 +137,11 @@ int capture_afpacket_open(const struct capture_params *p, struct capture_source 
 	int version = TPACKET_V3, err;
 	struct sock_filter truncate = BPF_STMT(BPF_RET | BPF_K, p->cfg->snaplen);
 	struct sock_fprog prog = { .len = 1, .filter = &truncate };
+	/* A capture filter runs here, in the kernel; it cuts what it accepts to the snaplen too. */
+	if (p->filter) {
+		prog.len = (unsigned short)p->filter_len;
+		prog.filter = (struct sock_filter *)p->filter;
+	}
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	struct tpacket_req3 req;
 	const char *step;
@@ -163,7 +168,7 @@ int capture_afpacket_open(const struct capture_params *p, struct capture_source 
 	step = "setting TPACKET_V3";
 	if (setsockopt(s->base.fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) < 0)
 		goto fail;
-	step = "setting the snaplen filter";
+	step = p->filter ? "attaching the capture filter" : "setting the snaplen filter";
 	if (setsockopt(s->base.fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
 		goto fail;
 	step = "setting up the packet ring";

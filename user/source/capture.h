@@ -33,6 +33,9 @@ struct capture_params {
 	/* Called for each packet's ifindex: is it one we capture?  (AF_PACKET sees every interface.) */
 	const struct capture_iface *(*iface_lookup)(void *ctx, int ifindex);
 	void *lookup_ctx;
+	/* AF_PACKET: the capture filter for the socket (struct sock_filter[filter_len]), or NULL. */
+	const void *filter;
+	unsigned filter_len;
 };
 
 struct capture_source;

@@ -46,7 +46,142 @@ struct pcap_source {
 	const char *path;
 	uint32_t snaplen;
 	uint32_t linktype;
+	bool (*stop)(void *ctx);  /* asked after each packet: stop reading (-c) */
+	void *stop_ctx;
+	/* A pipe or FIFO: read as it comes (see stream_read), inflated here when gzip. */
+	unsigned char peek[2];
+	unsigned n_peek, peek_off;
+	bool inflating, z_end, in_eof;
+	z_stream zs;
+	unsigned char *zin;
 };
+
+#define STREAM_ZIN (64u * 1024)
+
+/* One read() of what is there (a pipe hands what its writer wrote so far), after the peeked bytes. */
+static ssize_t raw_read(struct pcap_source *s, unsigned char *buf, size_t size)
+{
+	if (s->peek_off < s->n_peek) {
+		size_t n = s->n_peek - s->peek_off;
+		if (n > size)
+			n = size;
+		memcpy(buf, s->peek + s->peek_off, n);
+		s->peek_off += (unsigned)n;
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t n = read(s->fd, buf, size);
+		if (n >= 0 || errno != EINTR)
+			return n;
+	}
+}
+
+/*
+ * fopencookie glue for a pipe, a FIFO or a terminal: zlib's gzread waits to
+ * fill its whole buffer, so `tcpdump -U -w - | faultline read -` would be
+ * judged only in 256 KB steps.  Here each call returns what one read() got
+ * (inflated when the stream is gzip), so every packet is judged on arrival.
+ * Errors use zlib's words as the gzFile path does.
+ */
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+	struct pcap_source *s = cookie;
+
+	if (!s->inflating)
+		return raw_read(s, (unsigned char *)buf, size);
+	for (;;) {
+		if (s->zs.avail_in == 0 && !s->in_eof) {
+			ssize_t n = raw_read(s, s->zin, STREAM_ZIN);
+			if (n < 0) {
+				snprintf(s->gz_err, sizeof(s->gz_err), "%s", strerror(errno));
+				errno = EIO;
+				return -1;
+			}
+			if (n == 0)
+				s->in_eof = true;
+			s->zs.next_in = s->zin;
+			s->zs.avail_in = (uInt)n;
+		}
+		if (s->z_end) {
+			/* Another gzip member may follow; anything else after one is ignored, as gzread does. */
+			if (s->zs.avail_in == 0) {
+				if (s->in_eof)
+					return 0;
+				continue;
+			}
+			if (s->zs.next_in[0] != 0x1f)
+				return 0;
+			inflateReset(&s->zs);
+			s->z_end = false;
+		}
+		s->zs.next_out = (Bytef *)buf;
+		s->zs.avail_out = (uInt)(size > UINT32_MAX ? UINT32_MAX : size);
+		int ret = inflate(&s->zs, Z_NO_FLUSH);
+		size_t produced = (size > UINT32_MAX ? UINT32_MAX : size) - s->zs.avail_out;
+		if (ret == Z_STREAM_END) {
+			s->z_end = true;
+		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+			snprintf(s->gz_err, sizeof(s->gz_err), "corrupt gzip data (%s)",
+				 s->zs.msg ? s->zs.msg : "inflate failed");
+			errno = EIO;
+			return -1;
+		}
+		if (produced)
+			return (ssize_t)produced;
+		if (s->in_eof && s->zs.avail_in == 0 && !s->z_end) {
+			snprintf(s->gz_err, sizeof(s->gz_err), "gzip data cut short (unexpected end of file)");
+			errno = EIO;
+			return -1;
+		}
+	}
+}
+
+static int stream_close(void *cookie)
+{
+	struct pcap_source *s = cookie;
+
+	if (s->inflating)
+		inflateEnd(&s->zs);
+	free(s->zin);
+	s->zin = NULL;
+	return close(s->fd);
+}
+
+/* A descriptor that is not a regular file: peek at the gzip magic, then read through stream_read. */
+static int open_stream(struct pcap_source *s, char *err, size_t errlen)
+{
+	while (s->n_peek < sizeof(s->peek)) {
+		ssize_t n = read(s->fd, s->peek + s->n_peek, sizeof(s->peek) - s->n_peek);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		s->n_peek += (unsigned)n;
+	}
+	if (s->n_peek == 2 && s->peek[0] == 0x1f && s->peek[1] == 0x8b) {
+		s->zin = malloc(STREAM_ZIN);
+		if (!s->zin || inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK) {
+			free(s->zin);
+			snprintf(err, errlen, "%s: cannot open: out of memory", s->path);
+			return -1;
+		}
+		s->inflating = true;
+	}
+	cookie_io_functions_t io = { .read = stream_read, .close = stream_close };
+	s->file = fopencookie(s, "r", io);
+	if (!s->file) {
+		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+		if (s->inflating)
+			inflateEnd(&s->zs);
+		free(s->zin);
+		return -1;
+	}
+	return 0;
+}
 
 /* Keep zlib's word for a failure (libpcap would only print errno); false if there is none. */
 static bool note_gz_error(struct pcap_source *s, int errnum)
@@ -146,6 +281,13 @@ static int open_decompressing(struct pcap_source *s, char *err, size_t errlen)
 		}
 		setvbuf(s->file, NULL, _IOFBF, 1 << 20);
 		s->plain = true;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (open_stream(s, err, errlen) < 0) {
+			close(fd);
+			return -1;
+		}
 		return 0;
 	}
 	s->gz = gzdopen(fd, "rb");
@@ -249,6 +391,10 @@ static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, b
 		off += 16 + (size_t)caplen;
 		number++;
 		out->packet(out->ctx, &fp);
+		if (s->stop && s->stop(s->stop_ctx)) {
+			*done = true;
+			break;
+		}
 	}
 out:
 	free(buf);
@@ -299,6 +445,12 @@ struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *e
 	return s;
 }
 
+void pcap_source_set_stop(struct pcap_source *s, bool (*stop)(void *ctx), void *ctx)
+{
+	s->stop = stop;
+	s->stop_ctx = ctx;
+}
+
 uint32_t pcap_source_linktype(const struct pcap_source *s)
 {
 	return s->linktype;
@@ -333,6 +485,8 @@ int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *
 			.linktype = (uint32_t)pcap_datalink(s->pcap),
 		};
 		out->packet(out->ctx, &pkt);
+		if (s->stop && s->stop(s->stop_ctx))
+			return 0;
 	}
 	/* A gzip stream cut short may end at a record boundary: libpcap sees a clean end. */
 	if (s->gz && !s->gz_err[0])

@@ -6,6 +6,7 @@
 #ifndef FL_SOURCE_PCAP_H
 #define FL_SOURCE_PCAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,8 @@ struct pcap_source;
  */
 struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *err, size_t errlen);
 uint32_t pcap_source_linktype(const struct pcap_source *s);
+/* Asked after each packet: true stops the run there (it returns 0).  -c uses it. */
+void pcap_source_set_stop(struct pcap_source *s, bool (*stop)(void *ctx), void *ctx);
 /*
  * Feed every packet to out.  Returns 0; -EIO when the file ends in a
  * damaged record, e.g. cut mid-record (err names the file and packet number

@@ -18,6 +18,7 @@ static const char usage[] =
 	"  capture        capture live traffic and report errors as they happen\n"
 	"  stats          counters of a running capture\n"
 	"  query          recent entries of a running capture\n"
+	"  cleanup        remove what killed captures left attached on this host\n"
 	"  version        print the version\n"
 	"\n"
 	"'faultline COMMAND --help' describes a command's options.\n";
@@ -39,6 +40,7 @@ static const struct command commands[] = {
 	{ "capture", cmd_capture },
 	{ "stats", cmd_stats },
 	{ "query", cmd_query },
+	{ "cleanup", cmd_cleanup },
 	{ "version", cmd_version },
 };
 

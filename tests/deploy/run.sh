@@ -70,25 +70,28 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 fi
 
 . tests/netns/lib.sh
-ns_prefix flt-dep
+ns_prefix flclu-dep
+KILL_PIDS=
 cleanup() {
-	[ -n "$CAP_PID" ] && pkill -KILL -f "capture -i s0 -o json --duration 60" 2>/dev/null
+	local p
+	for p in $CAP_PID $KILL_PIDS; do kill -KILL "$p" 2>/dev/null; done
 	ns_teardown
 	rm -rf "$TMP"
 }
 t_on_exit cleanup
 ns_add client; ns_add server
-ns_link client c0 198.18.6.1/24 server s0 198.18.6.2/24
+ns_link client c0 198.18.48.1/24 server s0 198.18.48.2/24
 chmod 0755 "$TMP"
 
 # 4. capture as an unprivileged user holding only the unit's capabilities, in a
 # mount namespace of its own with a /run/faultline it may write (systemd's
 # RuntimeDirectory), serving metrics on the server-side address.
-ns_exec server sh -c "mkdir -p /run/faultline && mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
+# `ip netns exec` execs sh, which execs setpriv, which execs faultline: $! is faultline's pid.
+ip netns exec "$(ns_name server)" sh -c "mkdir -p /run/faultline && mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
 	exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS \
 	--bounding-set=-all,$CAPS --no-new-privs \
 	'$BIN' capture -i s0 -o json --duration 60 --socket /run/faultline/faultline.sock \
-	--metrics-listen 198.18.6.2:9464 --set tap.tcpStreamChannelTimeoutMs=1000" \
+	--metrics-listen 198.18.48.2:9464 --set tap.tcpStreamChannelTimeoutMs=1000" \
 	>"$TMP/entries.json" 2>"$TMP/capture.err" &
 CAP_PID=$!
 up=0
@@ -101,12 +104,12 @@ if [ $up = 1 ]; then t_pass "capture starts as uid 65534 with only $CAPS"; else 
 if grep -q "falling back" "$TMP/capture.err"; then t_fail "the unit's capabilities were not enough for eBPF"; else t_pass "eBPF loads with the unit's capabilities"; fi
 
 # Traffic: a refused connection from the client.
-ns_exec client timeout 5 curl -s -o /dev/null --connect-timeout 2 http://198.18.6.2:81/ 
+ns_exec client timeout 5 curl -s -o /dev/null --connect-timeout 2 http://198.18.48.2:81/ 
 sleep 1
 
 # 5. The metrics endpoint, scraped from the client namespace, parsed by prometheus_client.
 scrape="$TMP/metrics.txt"
-if ns_exec client timeout 5 curl -sf -o "$scrape" http://198.18.6.2:9464/metrics; then
+if ns_exec client timeout 5 curl -sf -o "$scrape" http://198.18.48.2:9464/metrics; then
 	t_pass "the metrics endpoint answers a scrape"
 else
 	t_fail "no answer from /metrics"
@@ -168,9 +171,9 @@ fi
 
 # 5b. Clients that try to starve the endpoint: 200 idle connections from 20 addresses, 16
 # trickling a request a byte at a time from another, malformed requests.  The scrape still answers.
-for i in $(seq 10 30); do ns_exec client ip addr add 198.18.6.$i/24 dev c0; done
-ns_exec client timeout 30 /usr/bin/python3 tests/deploy/slow_clients.py 198.18.6.2 9464 "$TMP/slow.ready" \
-	198.18.6.30 $(for i in $(seq 10 29); do echo 198.18.6.$i; done) 2>"$TMP/slow.err" &
+for i in $(seq 10 30); do ns_exec client ip addr add 198.18.48.$i/24 dev c0; done
+ns_exec client timeout 30 /usr/bin/python3 tests/deploy/slow_clients.py 198.18.48.2 9464 "$TMP/slow.ready" \
+	198.18.48.30 $(for i in $(seq 10 29); do echo 198.18.48.$i; done) 2>"$TMP/slow.err" &
 SLOW_PID=$!
 for _ in $(seq 1 100); do [ -s "$TMP/slow.ready" ] && break; sleep 0.1; done
 read -r held trickling <"$TMP/slow.ready" 2>/dev/null
@@ -180,13 +183,13 @@ else
 	t_fail "the slow clients could not connect: ${held:-none} idle, ${trickling:-none} trickling $(cat "$TMP/slow.err")"
 fi
 code=$(ns_exec client timeout 10 curl -s -m 5 -o "$TMP/slow.metrics" -w '%{http_code}' \
-	http://198.18.6.2:9464/metrics)
+	http://198.18.48.2:9464/metrics)
 if [ "$code" = 200 ] && grep -q '^faultline_packets_seen_total ' "$TMP/slow.metrics" && kill -0 $SLOW_PID 2>/dev/null; then
 	t_pass "/metrics answers while they hold their connections"
 else
 	t_fail "/metrics with slow clients: HTTP $code"
 fi
-code=$(ns_exec client timeout 10 curl -s -m 5 -o /dev/null -w '%{http_code}' http://198.18.6.2:9464/nothing)
+code=$(ns_exec client timeout 10 curl -s -m 5 -o /dev/null -w '%{http_code}' http://198.18.48.2:9464/nothing)
 if [ "$code" = 404 ]; then t_pass "another path is 404"; else t_fail "/nothing: HTTP $code"; fi
 kill $SLOW_PID 2>/dev/null; wait $SLOW_PID 2>/dev/null
 if grep -qi "microhttpd\|MHD" "$TMP/capture.err"; then
@@ -197,7 +200,7 @@ fi
 
 # 6. stats --prometheus and the liveness probe's command, over the socket (in the
 # capture's private /run/faultline, reached through /proc).
-sockpath=/proc/$(pgrep -n -f "capture -i s0" || echo 0)/root/run/faultline/faultline.sock
+sockpath=/proc/$CAP_PID/root/run/faultline/faultline.sock
 if "$BIN" stats --prometheus --socket "$sockpath" | grep -q '^faultline_tcp_syn_sent_total [1-9]'; then
 	t_pass "faultline stats --prometheus"
 else
@@ -210,13 +213,13 @@ else
 	t_fail "faultline stats --json"
 fi
 # The capabilities it kept after loading: CAP_NET_ADMIN and CAP_NET_RAW only.
-pid=$(pgrep -n -f "capture -i s0")
+pid=$CAP_PID
 eff=$(awk '/^CapEff/ {print $2}' /proc/$pid/status 2>/dev/null)
 if [ "$eff" = "0000000000003000" ]; then t_pass "after loading it keeps only CAP_NET_ADMIN and CAP_NET_RAW"
 else t_fail "effective capabilities after loading: $eff"; fi
 
-# SIGTERM to faultline itself ($CAP_PID is the shell that started it).
-[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+# SIGTERM to faultline.
+kill -TERM "$CAP_PID" 2>/dev/null
 for _ in $(seq 1 100); do kill -0 $CAP_PID 2>/dev/null || break; sleep 0.1; done
 wait $CAP_PID 2>/dev/null
 CAP_PID=
@@ -232,4 +235,172 @@ elif ns_exec server tc filter show dev s0 ingress 2>/dev/null | grep -q bpf; the
 else
 	t_pass "SIGTERM leaves no filter behind, with capabilities dropped"
 fi
+
+# 7. Nothing outlives the process.  With BPF links (tcx, XDP links) the kernel detaches the
+# programs when faultline dies, SIGKILL included; the netlink fallback (older kernels, forced here
+# with FAULTLINE_ATTACH=netlink) leaves them, and `faultline cleanup` removes them, sparing
+# programs that are not faultline's on the same hooks.
+echo "deploy: BPF attachments"
+ns_add a; ns_add b
+ns_link a a0 198.18.49.1/24 b b0 198.18.49.2/24 2>/dev/null
+NS_A=$(ns_name a) NS_B=$(ns_name b)
+ns_exec a ip link add c0 type veth peer name c1
+ns_exec a ip link set c0 up; ns_exec a ip link set c1 up
+# A foreign program for each hook, as another tool would bring it: built here, loaded by tc and ip.
+cat >"$TMP/foreign.bpf.c" <<'C'
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+SEC("tc") int foreign_drop(struct __sk_buff *skb) { return 2; /* TC_ACT_SHOT */ }
+SEC("xdp") int foreign_xdp(struct xdp_md *ctx) { return 2; /* XDP_PASS */ }
+char LICENSE[] SEC("license") = "GPL";
+C
+FOREIGN=0
+clang -O2 -target bpf -I/usr/include/"$(uname -m)"-linux-gnu -c "$TMP/foreign.bpf.c" -o "$TMP/foreign.o" 2>"$TMP/clang.err" && FOREIGN=1
+[ $FOREIGN = 1 ] || t_fail "the foreign BPF program builds: $(head -3 "$TMP/clang.err")"
+tcx() { ip netns exec "$1" /usr/bin/python3 tests/lib/tcx_query.py "$2"; }
+# Everything on IFACE in NS that is not the clean state: tcx programs, tc filters, clsact, XDP.
+attached() {
+	{ tcx "$1" "$2" | grep -v '^[a-z]*$'
+	  ip netns exec "$1" tc filter show dev "$2" ingress; ip netns exec "$1" tc filter show dev "$2" egress
+	  ip netns exec "$1" tc qdisc show dev "$2" | grep clsact
+	  ip netns exec "$1" ip link show dev "$2" | grep -o 'prog/xdp.*'; } 2>&1
+}
+# live NS NAME ARGS...: a capture in NS on a0/b0 (ARGS), waited for (bounded); its pid in LIVE.
+live() {
+	local ns=$1 name=$2 i; shift 2
+	ip netns exec "$ns" "$BIN" capture --backend ebpf -o json --duration 120 \
+		--socket "$TMP/$name.sock" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	LIVE=$!
+	KILL_PIDS+=" $LIVE"
+	for i in $(seq 1 100); do
+		grep -q "capturing on" "$TMP/$name.err" && return 0
+		kill -0 $LIVE 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+kill9() {
+	{
+		kill -KILL "$1"
+		for _ in $(seq 1 50); do kill -0 "$1" || break; sleep 0.1; done
+		wait "$1"
+	} 2>/dev/null
+}
+links_of() { grep -h '^link_type:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | grep -v raw_tracepoint | sort | tr '\n' ' '; }
+# cleanup as a DaemonSet or unit would run it, but seeing only this test's namespaces: its own
+# (a), a /run/netns holding b and c only, and the /proc of a pid namespace of its own.
+cleanup_here() {
+	ip netns exec "$NS_A" unshare --mount --pid --fork --mount-proc sh -c '
+		mkdir -p "$1/keep" && for n in "$2" "$3"; do touch "$1/keep/$n"; mount --bind "/run/netns/$n" "$1/keep/$n"; done &&
+		mount -t tmpfs tmpfs /run/netns && for n in "$2" "$3"; do touch "/run/netns/$n"; mount --bind "$1/keep/$n" "/run/netns/$n"; done &&
+		exec "$4" cleanup' sh "$TMP" "$NS_B" "$(ns_name c)" "$BIN" >"$1" 2>&1
+}
+gone() {  # the programs with these ids are freed (a moment after their last reference)
+	local id i left
+	for i in $(seq 1 50); do
+		left=0
+		for id in $1; do bpftool prog show id "$id" >/dev/null 2>&1 && left=1; done
+		[ $left = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+if ! tcx "$NS_A" a0 >/dev/null 2>&1; then
+	t_skip "BPF links" "this kernel has no tcx (Linux < 6.6): the netlink tests below cover it"
+elif live "$NS_A" tcx -i a0; then
+	ids=$(tcx "$NS_A" a0 | awk '{$1=""; print}')
+	t_check "tc: two tcx links (ingress, egress), nothing over netlink ($(links_of $LIVE))" \
+		bash -c "[ '$(links_of $LIVE)' = 'tcx tcx ' ] && [ \"\$(ip netns exec $NS_A tc qdisc show dev a0 | grep -c clsact)\" = 0 ]"
+	ip netns exec "$NS_B" ping -c 2 -i 0.2 -W 1 198.18.49.1 >/dev/null
+	t_check "tc: traffic is seen through the links" \
+		bash -c "timeout 5 '$BIN' stats --json --socket '$TMP/tcx.sock' | jq -e '.packets.seen >= 4' >/dev/null"
+	kill9 $LIVE
+	t_check "tc: SIGKILL leaves nothing attached to a0" [ -z "$(attached "$NS_A" a0)" ]
+	t_check "tc: ... and its programs are unloaded" gone "$ids"
+	# Ours goes after what is there and hands on (TCX_NEXT): a foreign tc filter that drops
+	# every packet still drops while faultline runs on the same hook.
+	if [ $FOREIGN = 1 ] && ip netns exec "$NS_A" tc qdisc add dev a0 clsact &&
+		ip netns exec "$NS_A" tc filter add dev a0 ingress prio 100 bpf da obj "$TMP/foreign.o" sec tc &&
+		live "$NS_A" tcx2 -i a0; then
+		if ip netns exec "$NS_B" ping -c 2 -i 0.2 -W 1 198.18.49.1 >/dev/null; then
+			t_fail "tc: a foreign drop-all filter on the same hook still runs (pings got through)"
+		else
+			t_check "tc: a foreign drop-all filter on the same hook still runs (pings dropped, faultline saw them)" \
+				bash -c "timeout 5 '$BIN' stats --json --socket '$TMP/tcx2.sock' | jq -e '.capture.bpf.packets >= 2' >/dev/null"
+		fi
+		kill9 $LIVE
+		ip netns exec "$NS_A" tc qdisc del dev a0 clsact
+		t_check "tc: pings pass again without the foreign filter" \
+		bash -c "ip netns exec $NS_B ping -c 1 -W 2 198.18.49.1 >/dev/null"
+	else
+		t_fail "tc: a capture next to a foreign tc filter: $(tail -2 "$TMP/tcx2.err" 2>/dev/null)"
+	fi
+	if live "$NS_A" xdplink -i a0 --hook xdp; then
+		t_check "xdp: an XDP link and a tcx link for egress ($(links_of $LIVE))" [ "$(links_of $LIVE)" = "tcx xdp " ]
+		t_check "xdp: ip link shows the XDP program" bash -c "ip netns exec $NS_A ip link show dev a0 | grep -q 'prog/xdp'"
+		kill9 $LIVE
+		t_check "xdp: SIGKILL leaves nothing attached to a0" [ -z "$(attached "$NS_A" a0)" ]
+	else
+		t_fail "xdp: capture with XDP links starts: $(tail -2 "$TMP/xdplink.err")"
+	fi
+else
+	t_fail "capture with tcx links starts: $(tail -2 "$TMP/tcx.err")"
+fi
+
+# The fallback: plant leftovers (tc in a, XDP in b), foreign programs beside them, then cleanup.
+export FAULTLINE_ATTACH=netlink
+if [ $FOREIGN = 1 ] && ip netns exec "$NS_A" tc qdisc add dev a0 clsact &&
+	ip netns exec "$NS_A" tc filter add dev a0 ingress prio 100 bpf da obj "$TMP/foreign.o" sec tc &&
+	ip netns exec "$NS_A" ip link set dev c1 xdp obj "$TMP/foreign.o" sec xdp; then
+	ip netns exec "$NS_A" tc filter del dev a0 ingress prio 100   # drop-all: keep it only for the cleanup
+	ip netns exec "$NS_A" tc filter add dev a0 egress prio 100 bpf da obj "$TMP/foreign.o" sec tc
+	foreign_ok=1
+else
+	foreign_ok=0; t_fail "foreign tc and XDP programs load"
+fi
+planted=0
+if live "$NS_A" planted-tc -i a0; then
+	t_check "netlink: the fallback attaches no link ($(links_of $LIVE))" [ -z "$(links_of $LIVE)" ]
+	kill9 $LIVE
+	live "$NS_B" planted-xdp -i b0 --hook xdp && planted=1
+	kill9 $LIVE
+fi
+if [ $planted = 1 ]; then
+	t_check "netlink: SIGKILL leaves faultline's tc filters on a0 (precondition)" \
+		bash -c "ip netns exec $NS_A tc filter show dev a0 egress | grep -q fl_tc_egress"
+	t_check "netlink: ... and its XDP program on b0 (precondition)" \
+		bash -c "ip netns exec $NS_B ip link show dev b0 | grep -q 'prog/xdp.*fl_xdp'"
+	# A third namespace with a live capture: cleanup leaves it alone.
+	ns_add c
+	ns_exec c ip link add d0 type veth peer name d1; ns_exec c ip link set d0 up; ns_exec c ip link set d1 up
+	live "$(ns_name c)" alive -i d0 || t_fail "netlink: the live capture starts: $(tail -2 "$TMP/alive.err")"
+	ALIVE=$LIVE
+	cleanup_here "$TMP/cleanup.out"
+	rc=$?
+	t_check "cleanup exits 0 ($(tail -1 "$TMP/cleanup.out"))" [ $rc = 0 ]
+	t_check "cleanup: removed faultline's tc filters on a0" \
+		bash -c "! ip netns exec $NS_A tc filter show dev a0 ingress | grep -q fl_tc && ! ip netns exec $NS_A tc filter show dev a0 egress | grep -q fl_tc"
+	t_check "cleanup: removed faultline's XDP program and tc filter on b0" [ -z "$(attached "$NS_B" b0)" ]
+	t_check "cleanup: says it removed 4 in 3 namespaces, one busy" \
+		grep -q "^removed 4 BPF attachments; 3 network namespaces checked, 1 with a running capture" "$TMP/cleanup.out"
+	if [ $foreign_ok = 1 ]; then
+		t_check "cleanup: the foreign tc filter on a0 egress is still there" \
+			bash -c "ip netns exec $NS_A tc filter show dev a0 egress | grep -q foreign_drop"
+		t_check "cleanup: ... and the foreign XDP program on c1" \
+			bash -c "ip netns exec $NS_A ip link show dev c1 | grep -q 'prog/xdp.*foreign_xdp'"
+	fi
+	t_check "cleanup: the live capture's filters are untouched" \
+		bash -c "ip netns exec $(ns_name c) tc filter show dev d0 ingress | grep -q fl_tc_ingress"
+	t_check "cleanup: ... and it still answers" \
+		bash -c "[ \"\$(timeout 5 '$BIN' stats --json --socket '$TMP/alive.sock' | jq .packets.seen)\" -ge 0 ]"
+	{ kill -TERM "$ALIVE"; for _ in $(seq 1 50); do kill -0 "$ALIVE" || break; sleep 0.1; done
+	  wait "$ALIVE"; } 2>/dev/null
+	t_check "netlink: SIGTERM detaches the fallback's filters" [ -z "$(attached "$(ns_name c)" d0)" ]
+	cleanup_here "$TMP/cleanup2.out"
+	t_check "cleanup again: nothing left to remove ($(tail -1 "$TMP/cleanup2.out"))" grep -q "^removed 0 BPF attachments" "$TMP/cleanup2.out"
+else
+	t_fail "netlink: plant leftovers: $(tail -2 "$TMP"/planted-*.err 2>/dev/null)"
+fi
+unset FAULTLINE_ATTACH
 t_finish

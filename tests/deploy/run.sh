@@ -90,7 +90,7 @@ chmod 0755 "$TMP"
 ip netns exec "$(ns_name server)" sh -c "mkdir -p /run/faultline && mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
 	exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS \
 	--bounding-set=-all,$CAPS --no-new-privs \
-	'$BIN' capture -i s0 -o json --duration 60 --socket /run/faultline/faultline.sock \
+	'$BIN' capture -i s0 -o json --duration 180 --socket /run/faultline/faultline.sock \
 	--metrics-listen 198.18.48.2:9464 --set tap.tcpStreamChannelTimeoutMs=1000" \
 	>"$TMP/entries.json" 2>"$TMP/capture.err" &
 CAP_PID=$!
@@ -169,6 +169,71 @@ else
 	t_pass "every dashboard metric is exported"
 fi
 
+# 5a. A real Prometheus (Debian's, the server binary, not the packaged service) in the client
+# namespace on its 127.0.0.1, a temporary TSDB, scraping the capture every second.  One more
+# refused connection must show as exactly +1 in faultline_tcp_errors_total{message="SynSent",
+# reason="refused"} between two instant queries of its HTTP API.
+PROM_PID=
+promq() {  # promq QUERY: the first result's value, or "none"
+	ip netns exec "$(ns_name client)" curl -s -m 5 http://127.0.0.1:9090/api/v1/query \
+		--data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // "none"' 2>/dev/null || echo none
+}
+if command -v prometheus >/dev/null; then
+	mkdir -p "$TMP/tsdb"
+	cat >"$TMP/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: faultline
+    static_configs:
+      - targets: ["198.18.48.2:9464"]
+YML
+	ip netns exec "$(ns_name client)" prometheus --config.file="$TMP/prometheus.yml" \
+		--storage.tsdb.path="$TMP/tsdb" --web.listen-address=127.0.0.1:9090 \
+		--storage.tsdb.retention.time=1h >"$TMP/prometheus.log" 2>&1 &
+	PROM_PID=$!
+	KILL_PIDS+=" $PROM_PID"
+	series='faultline_tcp_errors_total{job="faultline",message="SynSent",reason="refused"}'
+	up=none
+	for _ in $(seq 1 60); do   # at most ~30 s for the server to start and scrape
+		up=$(promq 'up{job="faultline"}')
+		[ "$up" = 1 ] && [ "$(promq "$series")" != none ] && break
+		kill -0 $PROM_PID 2>/dev/null || break
+		sleep 0.5
+	done
+	if [ "$up" = 1 ]; then
+		t_pass "Prometheus scrapes the capture (up == 1)"
+		before=$(promq "$series")
+		ns_exec client timeout 5 curl -s -o /dev/null --connect-timeout 2 http://198.18.48.2:82/
+		after=$before
+		for _ in $(seq 1 40); do   # at most ~20 s
+			after=$(promq "$series")
+			[ "$after" != "$before" ] && break
+			sleep 0.5
+		done
+		sleep 3   # three more scrapes: a second count would show now
+		final=$(promq "$series")
+		if [ "$before" != none ] && [ "$final" = "$((before + 1))" ] && [ "$after" = "$final" ]; then
+			t_pass "one refused connection: $series went $before -> $final in Prometheus"
+		else
+			t_fail "the refused connection in Prometheus: $before -> $after -> $final"
+		fi
+		inc=$(promq "round(increase(${series}[1m]) >= 0.5)")
+		t_check "Prometheus: increase(...[1m]) rounds to 1 ($inc)" [ "$inc" = 1 ]
+		t_check "Prometheus: up stayed 1 over the last minute (no failed scrape)" \
+			[ "$(promq 'min_over_time(up{job="faultline"}[1m])')" = 1 ]
+	else
+		t_fail "Prometheus never scraped the capture: up=$up; $(tail -3 "$TMP/prometheus.log")"
+	fi
+	{ kill -TERM $PROM_PID; for _ in $(seq 1 50); do kill -0 $PROM_PID || break; sleep 0.1; done
+	  kill -KILL $PROM_PID; wait $PROM_PID; } 2>/dev/null
+	PROM_PID=
+else
+	t_fail "prometheus missing (scripts/setup.sh installs the prometheus package)"
+fi
+
 # 5b. Clients that try to starve the endpoint: 200 idle connections from 20 addresses, 16
 # trickling a request a byte at a time from another, malformed requests.  The scrape still answers.
 for i in $(seq 10 30); do ns_exec client ip addr add 198.18.48.$i/24 dev c0; done
@@ -191,6 +256,10 @@ else
 fi
 code=$(ns_exec client timeout 10 curl -s -m 5 -o /dev/null -w '%{http_code}' http://198.18.48.2:9464/nothing)
 if [ "$code" = 404 ]; then t_pass "another path is 404"; else t_fail "/nothing: HTTP $code"; fi
+code=$(ns_exec client timeout 10 curl -s -m 5 -o "$TMP/healthz" -w '%{http_code}' http://198.18.48.2:9464/healthz)
+t_check "/healthz is 200 while the loop runs (HTTP $code)" [ "$code" = 200 ]
+code=$(ns_exec client timeout 10 curl -s -m 5 -o "$TMP/readyz" -w '%{http_code}' http://198.18.48.2:9464/readyz)
+t_check "/readyz is 200 with programs attached (HTTP $code: $(cat "$TMP/readyz"))" [ "$code" = 200 ]
 kill $SLOW_PID 2>/dev/null; wait $SLOW_PID 2>/dev/null
 if grep -qi "microhttpd\|MHD" "$TMP/capture.err"; then
 	t_fail "libmicrohttpd wrote to the terminal: $(grep -i 'microhttpd\|MHD' "$TMP/capture.err" | head -3)"
@@ -234,6 +303,24 @@ elif ns_exec server tc filter show dev s0 ingress 2>/dev/null | grep -q bpf; the
 	t_fail "a BPF filter was left on s0 after SIGTERM: $(tail -5 "$TMP/capture.err")"
 else
 	t_pass "SIGTERM leaves no filter behind, with capabilities dropped"
+fi
+
+# 6b. /readyz follows the attachments: a capture without -i in a namespace with no interface up
+# but loopback waits, not ready (503, /healthz 200); an interface coming up makes it ready.
+ns_add r
+if ip netns exec "$(ns_name r)" "$BIN" capture --backend ebpf -o json --duration 60 --socket "$TMP/r.sock" \
+	--metrics-listen 127.0.0.1:9464 >/dev/null 2>"$TMP/r.err" & then
+	RPID=$!
+	KILL_PIDS+=" $RPID"
+	for _ in $(seq 1 100); do grep -q "capturing on" "$TMP/r.err" && break; sleep 0.1; done
+	hz() { ip netns exec "$(ns_name r)" curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:9464/$1"; }
+	t_check "no interface up: /readyz is 503 ($(hz readyz))" [ "$(hz readyz)" = 503 ]
+	t_check "no interface up: /healthz is 200 ($(hz healthz))" [ "$(hz healthz)" = 200 ]
+	ns_exec r ip link add r0 type veth peer name r1; ns_exec r ip link set r0 up; ns_exec r ip link set r1 up
+	code=none
+	for _ in $(seq 1 50); do code=$(hz readyz); [ "$code" = 200 ] && break; sleep 0.1; done
+	t_check "an interface comes up: /readyz is 200 ($code)" [ "$code" = 200 ]
+	{ kill -TERM $RPID; for _ in $(seq 1 50); do kill -0 $RPID || break; sleep 0.1; done; wait $RPID; } 2>/dev/null
 fi
 
 # 7. Nothing outlives the process.  With BPF links (tcx, XDP links) the kernel detaches the

@@ -45,20 +45,46 @@ if command -v systemd-analyze >/dev/null; then
 else
 	t_skip "systemd-analyze missing"
 fi
+t_check "the unit gives the socket to the faultline group, runs cleanup after stopping" \
+	bash -c "grep -q '^ExecStart=.* --socket-group faultline' $UNIT && grep -q '^SupplementaryGroups=faultline' $UNIT &&
+		grep -q '^ExecStopPost=/usr/local/sbin/faultline cleanup' $UNIT && grep -q '^RuntimeDirectoryMode=0755' $UNIT"
+
+# 2b. make install and make uninstall, into a staging directory; the sysusers.d file creates
+# the group there (systemd-sysusers --root).
+dest="$TMP/dest"
+if make -s install DESTDIR="$dest" >"$TMP/install.log" 2>&1; then
+	inst=$(cd "$dest" && find . -type f | sort | tr '\n' ' ')
+	t_check "make install: binary, man page, unit, sysusers.d file ($inst)" [ "$inst" = \
+		"./usr/local/lib/systemd/system/faultline.service ./usr/local/lib/sysusers.d/faultline.conf ./usr/local/sbin/faultline ./usr/local/share/man/man8/faultline.8 " ]
+	if command -v systemd-sysusers >/dev/null; then
+		mkdir -p "$dest/etc"
+		systemd-sysusers --root="$dest" >/dev/null 2>&1
+		t_check "the sysusers.d file creates the faultline group ($(cat "$dest/etc/group" 2>/dev/null))" \
+			grep -q '^faultline:x:[0-9]*:$' "$dest/etc/group"
+		rm -rf "$dest/etc"
+	fi
+	make -s uninstall DESTDIR="$dest" >>"$TMP/install.log" 2>&1
+	t_check "make uninstall removes every file install put there ($(cd "$dest" && find . -type f | tr '\n' ' '))" \
+		[ -z "$(find "$dest" -type f)" ]
+else
+	t_fail "make install DESTDIR: $(tail -3 "$TMP/install.log")"
+fi
 
 # 3. The container image holds the binary and its shared libraries only (FROM scratch).
 # No Docker engine here: do the Dockerfile's collection step and run the result chrooted.
 if [ "$(id -u)" = 0 ] && [ -x ./faultline ]; then
 	root="$TMP/rootfs"
 	mkdir -p "$root/usr/sbin"
-	cp ./faultline "$root/usr/sbin/"
+	strip --strip-unneeded -o "$root/usr/sbin/faultline" ./faultline
 	ldd ./faultline | grep -o '/[^ ]*' | sort -u | xargs -I{} cp --parents -L {} "$root/"
 	if grep -q 'FROM scratch' deploy/Dockerfile && grep -q "ldd faultline" deploy/Dockerfile &&
 		chroot "$root" /usr/sbin/faultline version | grep -q '^faultline '; then
-		t_pass "the scratch image's files run faultline ($(du -sh "$root" | cut -f1) in all)"
+		t_pass "the scratch image's files run faultline ($(du -sh "$root" | cut -f1) in all; binary $(stat -c %s ./faultline) bytes, stripped $(stat -c %s "$root/usr/sbin/faultline"))"
 	else
 		t_fail "the binary does not run from its libraries alone"
 	fi
+	t_check "the Dockerfile strips the binary, and the image's is stripped" \
+		bash -c "grep -q 'strip --strip-unneeded' deploy/Dockerfile && ! readelf -S '$root/usr/sbin/faultline' | grep -q '\.symtab\|\.debug_'"
 else
 	t_skip "image files: needs root for chroot"
 fi
@@ -322,6 +348,89 @@ if ip netns exec "$(ns_name r)" "$BIN" capture --backend ebpf -o json --duration
 	t_check "an interface comes up: /readyz is 200 ($code)" [ "$code" = 200 ]
 	{ kill -TERM $RPID; for _ in $(seq 1 50); do kill -0 $RPID || break; sleep 0.1; done; wait $RPID; } 2>/dev/null
 fi
+
+# 6c. kubectl reads the manifests as a cluster would, offline: `apply --dry-run=client` and
+# `create --dry-run=client` against tests/deploy/fake_apiserver.py (discovery only; every object
+# new), on the loopback of namespace r.  check_manifests.py (section 1) checks the fields.
+if command -v kubectl >/dev/null; then
+	ip netns exec "$(ns_name r)" timeout 120 /usr/bin/python3 tests/deploy/fake_apiserver.py 8001 2>"$TMP/fakeapi.err" &
+	FAKE_PID=$!
+	KILL_PIDS+=" $FAKE_PID"
+	for _ in $(seq 1 50); do ns_exec r ss -Hltn 'sport = :8001' | grep -q . && break; sleep 0.1; done
+	kc() { ip netns exec "$(ns_name r)" timeout 60 kubectl --server=http://127.0.0.1:8001 --cache-dir="$TMP/kube" "$@"; }
+	for verb in apply create; do
+		if kc "$verb" --dry-run=client --validate=false -o json -f deploy/daemonset.yaml -f deploy/podmonitor.yaml \
+			>"$TMP/kubectl-$verb.json" 2>"$TMP/kubectl-$verb.err"; then
+			# One List (newer kubectl) or one object after another (Debian's 1.20).
+			kinds=$(jq -rs '[.[] | if .kind == "List" then .items[] else . end | .kind] | join(",")' "$TMP/kubectl-$verb.json")
+			t_check "kubectl $verb --dry-run=client takes the manifests ($kinds)" \
+				[ "$kinds" = "Namespace,ServiceAccount,DaemonSet,PodMonitor" ]
+		else
+			t_fail "kubectl $verb --dry-run=client: $(grep -v memcache "$TMP/kubectl-$verb.err" | head -3)"
+		fi
+	done
+	args4=$(jq -rs '[.[] | if .kind == "List" then .items[] else . end | select(.kind == "DaemonSet")]
+		| .[0].spec.template.spec.containers[0].args[4]' "$TMP/kubectl-apply.json")
+	t_check "kubectl: the DaemonSet's args survive as written ($args4)" [ "$args4" = '$(HOST_IP):9464' ]
+	sed 's/kind: DaemonSet/kind: DaemonSett/' deploy/daemonset.yaml >"$TMP/bad.yaml"
+	kc apply --dry-run=client --validate=false -o json -f "$TMP/bad.yaml" >/dev/null 2>&1
+	t_check "kubectl: a misspelt kind is refused (the check can fail)" [ $? != 0 ]
+	{ kill $FAKE_PID; wait $FAKE_PID; } 2>/dev/null
+else
+	t_fail "kubectl missing (scripts/setup.sh installs kubernetes-client)"
+fi
+
+# 6d. `faultline stats` for members of the faultline group: the socket is 0660 for the group
+# (--socket-group faultline, as the unit has it; the capture as a user with that supplementary
+# group, as SupplementaryGroups= gives it).  A test user in the group reads the stats, one
+# outside it is refused.  Users (and the group, if this host had none) are removed at exit.
+GROUP_MADE=0 U_IN=flclu-in$$ U_OUT=flclu-out$$
+remove_users() {
+	userdel "$U_IN" 2>/dev/null; userdel "$U_OUT" 2>/dev/null
+	[ $GROUP_MADE = 1 ] && groupdel faultline 2>/dev/null
+}
+t_on_exit remove_users
+if ! getent group faultline >/dev/null; then
+	systemd-sysusers "$PWD/deploy/faultline.sysusers.conf" >/dev/null 2>&1 && GROUP_MADE=1
+fi
+if gid=$(getent group faultline | cut -d: -f3) && [ -n "$gid" ] &&
+	useradd -M -N -g nogroup -G faultline -s /usr/sbin/nologin "$U_IN" &&
+	useradd -M -N -g nogroup -s /usr/sbin/nologin "$U_OUT"; then
+	mkdir -p "$TMP/grp"; chown 65534 "$TMP/grp"; chmod 0755 "$TMP/grp"
+	# Its own /run/faultline (the unit's RuntimeDirectory), the socket where other users reach it.
+	ip netns exec "$(ns_name r)" unshare --mount sh -c "mount -t tmpfs -o mode=0755,uid=65534 tmpfs /run/faultline &&
+		exec setpriv --reuid=65534 --regid=65534 --groups=$gid \
+		--inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS --bounding-set=-all,$CAPS --no-new-privs \
+		'$BIN' capture --backend ebpf -i r0 -o json --duration 60 --socket '$TMP/grp/faultline.sock' \
+		--socket-group faultline" >/dev/null 2>"$TMP/grp.err" &
+	GPID=$!
+	KILL_PIDS+=" $GPID"
+	for _ in $(seq 1 100); do [ -S "$TMP/grp/faultline.sock" ] && grep -q "capturing on" "$TMP/grp.err" && break; sleep 0.1; done
+	t_check "the socket is 0660, group faultline ($(stat -c '%a %G' "$TMP/grp/faultline.sock" 2>&1))" \
+		[ "$(stat -c '%a %G' "$TMP/grp/faultline.sock" 2>&1)" = "660 faultline" ]
+	runuser -u "$U_IN" -- "$BIN" stats --json --socket "$TMP/grp/faultline.sock" >"$TMP/grp.stats" 2>&1
+	t_check "faultline stats as a member of the faultline group" \
+		bash -c "jq -e '.packets.seen >= 0' '$TMP/grp.stats' >/dev/null"
+	runuser -u "$U_OUT" -- "$BIN" stats --json --socket "$TMP/grp/faultline.sock" >"$TMP/grp.out" 2>&1
+	rc=$?
+	t_check "... and refused to a user outside it (exit $rc: $(head -c 120 "$TMP/grp.out"))" \
+		bash -c "[ $rc = 1 ] && grep -qi 'permission denied' '$TMP/grp.out'"
+	{ kill -TERM $GPID; for _ in $(seq 1 50); do kill -0 $GPID || break; sleep 0.1; done; wait $GPID; } 2>/dev/null
+else
+	t_fail "test users and the faultline group could not be made"
+fi
+
+# 6e. A state directory faultline may not write: the message says so, with the path, and
+# does not blame the verifier.
+ip netns exec "$(ns_name r)" unshare --mount sh -c "mount -t tmpfs -o mode=0755 tmpfs /run/faultline 2>/dev/null ||
+	{ mkdir -p /run/faultline && mount -t tmpfs -o mode=0755 tmpfs /run/faultline; } &&
+	exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$CAPS --ambient-caps=-all,$CAPS \
+	--bounding-set=-all,$CAPS --no-new-privs '$BIN' capture --backend ebpf -i r0 --duration 2 \
+	--socket '$TMP/grp/eacces.sock'" >/dev/null 2>"$TMP/eacces.err"
+rc=$?
+t_check "an unwritable /run/faultline is exit 1 ($rc)" [ $rc = 1 ]
+t_check "... saying permission denied with the path ($(tail -1 "$TMP/eacces.err"))" \
+	bash -c "grep -q '/run/faultline/ebpf-[0-9]*.lock: permission denied' '$TMP/eacces.err' && ! grep -q verifier '$TMP/eacces.err'"
 
 # 7. Nothing outlives the process.  With BPF links (tcx, XDP links) the kernel detaches the
 # programs when faultline dies, SIGKILL included; the netlink fallback (older kernels, forced here

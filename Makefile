@@ -50,7 +50,7 @@ TESTS     := $(TEST_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 FUZZERS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 BENCHES   := $(BENCH_SRCS:bench/%.c=$(OUT)/bench/%)
 
-.PHONY: all lib test unit fuzzers fuzz lint print-lib-objs bench clean install
+.PHONY: all lib test unit fuzzers fuzz lint print-lib-objs bench clean install uninstall
 # Keep the BPF objects between the skeleton steps (no rebuild next time).
 .SECONDARY:
 all: faultline
@@ -149,9 +149,25 @@ print-lib-objs:
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# The binary, the man page, the systemd unit (pointing at $(PREFIX)/sbin) and the sysusers.d file
+# of the faultline group, created at once when installing onto this system (no DESTDIR).
 install: faultline
 	install -D -m 0755 faultline $(DESTDIR)$(PREFIX)/sbin/faultline
 	install -D -m 0644 man/faultline.8 $(DESTDIR)$(PREFIX)/share/man/man8/faultline.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/local/sbin/faultline|$(PREFIX)/sbin/faultline|g' deploy/faultline.service \
+		> $(DESTDIR)$(UNITDIR)/faultline.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/faultline.service
+	install -D -m 0644 deploy/faultline.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/faultline.conf
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/faultline.conf; fi
+
+# The files install put there.  The faultline group stays (files may still carry its id).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/faultline $(DESTDIR)$(PREFIX)/share/man/man8/faultline.8 \
+		$(DESTDIR)$(UNITDIR)/faultline.service $(DESTDIR)$(SYSUSERSDIR)/faultline.conf
 
 clean:
 	rm -rf $(OUT) faultline faultline-asan compile_commands.json

@@ -3,7 +3,10 @@
  * The packet capture programs: tc clsact ingress and egress, and XDP for
  * ingress.  Each parses the headers to count TCP flags and ICMP classes,
  * then copies up to `snaplen` bytes of the packet into the ring buffer.
- * They never drop or change a packet: every path returns TC_ACT_OK/XDP_PASS.
+ * They never drop or change a packet: every tc path returns TC_ACT_UNSPEC,
+ * which is "next" for tcx (the programs after ours, tcx and classic tc
+ * filters, still run; TC_ACT_OK would end the hook there) and "no verdict" for
+ * a classic filter; XDP returns XDP_PASS.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -12,7 +15,7 @@
 #include "faultline.h"
 #include "parse.bpf.h"
 
-#define TC_ACT_OK 0
+#define TC_ACT_UNSPEC (-1)
 
 /* Set by the loader between open and load. */
 const volatile __u32 snaplen = 262144;
@@ -198,14 +201,14 @@ SEC("tc")
 int fl_tc_ingress(struct __sk_buff *skb)
 {
 	capture_skb(skb, FL_DIR_INGRESS);
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
 int fl_tc_egress(struct __sk_buff *skb)
 {
 	capture_skb(skb, FL_DIR_EGRESS);
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("xdp")

@@ -21,6 +21,7 @@ static const char usage[] =
 	"  query          recent entries of a running capture\n"
 	"  top            live view of a running capture's failures, grouped and sorted by rate\n"
 	"                 (read --top FILE... for files)\n"
+	"  cleanup        remove what killed captures left attached on this host\n"
 	"  version        print the version\n"
 	"\n"
 	"  -D             list the interfaces capture can use (tcpdump -D)\n"
@@ -45,6 +46,7 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats },
 	{ "query", cmd_query },
 	{ "top", cmd_top },
+	{ "cleanup", cmd_cleanup },
 	{ "version", cmd_version },
 };
 

@@ -85,9 +85,11 @@ stop_capture() {
 	CAP_PID=
 }
 
-# What the namespace's c0 carries: tc filters, clsact qdisc, XDP program; empty when clean.
+# What the namespace's c0 carries: tcx programs (links), tc filters, clsact qdisc, XDP program;
+# empty when clean.
 attachments() {
-	{ ns_exec client tc filter show dev c0 ingress; ns_exec client tc filter show dev c0 egress
+	{ ns_exec client python3 tests/lib/tcx_query.py c0 | awk '{ for (i = 2; i <= NF; i++) print "tcx " $1 " id " $i }'
+	  ns_exec client tc filter show dev c0 ingress; ns_exec client tc filter show dev c0 egress
 	  ns_exec client tc qdisc show dev c0 | grep clsact
 	  ns_exec client ip link show dev c0 | grep -o 'prog/xdp.*'; } 2>/dev/null
 }
@@ -250,9 +252,22 @@ if [ $EBPF = 1 ] && have_pipeline ebpf-tc && have_pipeline afpacket; then
 	t_check "both backends report the same error entries" diff <(error_set ebpf-tc) <(error_set afpacket)
 fi
 
-# ---- a killed run leaves attachments; the next run removes them ----
+# ---- SIGKILL: with BPF links nothing is left; over netlink (the fallback of kernels without
+# tcx, forced with FAULTLINE_ATTACH=netlink) a killed run leaves attachments and the next run
+# removes them ----
 if [ $EBPF = 1 ]; then
-	echo "$SUITE: SIGKILL, then a new run"
+	echo "$SUITE: SIGKILL with BPF links"
+	if start_capture killed-links --backend ebpf; then
+		ids=$(prog_ids)
+		t_check "links: programs attached ($(echo $ids))" [ -n "$ids" ]
+		stop_capture KILL
+		t_check "links: SIGKILL leaves nothing attached" [ -z "$(attachments)" ]
+		t_check "links: ... and the programs are unloaded" progs_gone "$ids"
+	else
+		t_fail "capture starts (SIGKILL with links)"
+	fi
+	echo "$SUITE: SIGKILL over netlink, then a new run"
+	export FAULTLINE_ATTACH=netlink
 	if start_capture killed --backend ebpf; then
 		ids=$(prog_ids)
 		stop_capture KILL
@@ -282,6 +297,7 @@ if [ $EBPF = 1 ]; then
 	else
 		t_fail "capture starts (SIGKILL test)"
 	fi
+	unset FAULTLINE_ATTACH
 fi
 
 # ---- the classic tracepoint fallback (tp_btf skipped on purpose) ----
@@ -321,7 +337,7 @@ hotplug() {
 	done
 	t_check "$backend: a new interface is picked up ($ifs)" [ "$ifs" = "c0,c1,c1p" ]
 	if [ "$backend" = ebpf ]; then
-		t_check "$backend: ... and has our filters" bash -c "ip netns exec $NS_CLIENT tc filter show dev c1 ingress | grep -q fl_tc_ingress"
+		t_check "$backend: ... and has our programs (tcx)" bash -c "ip netns exec $NS_CLIENT python3 tests/lib/tcx_query.py c1 | grep -q '^ingress [0-9]'"
 	fi
 	ns_exec client ip link del c1
 	for i in $(seq 1 50); do

@@ -170,6 +170,14 @@ static void refresh_stats(void *ctx)
 }
 
 /* The stats served on the control socket: what --stats prints, plus the capture source's own. */
+/* For /readyz: how many interfaces have our programs (or the AF_PACKET socket) on them. */
+static unsigned attached_count(void *ctx)
+{
+	const struct capture_loop *l = ctx;
+
+	return l->run.stats.capture.n_interfaces;
+}
+
 static void describe_stats(void *ctx, struct doc *out)
 {
 	struct capture_loop *l = ctx;
@@ -602,7 +610,8 @@ static int capture_main(struct capture_loop *lp, struct cli_opts *o)
 	pipeline_add_sink(l.run.pipeline, metrics_entry_sink(&l.entry_counts));
 
 	if (opts.metrics_listen) {
-		l.metrics = metrics_server_start(opts.metrics_listen, describe_stats, &l, err, sizeof(err));
+		l.metrics = metrics_server_start(opts.metrics_listen, describe_stats, attached_count, &l,
+						 err, sizeof(err));
 		l.metrics_w = (struct watch){ .fd = l.metrics ? metrics_server_fd(l.metrics) : -1,
 					      .handle = on_metrics };
 		if (!l.metrics) {

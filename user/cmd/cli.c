@@ -106,8 +106,14 @@ static const char capture_only_help[] =
 	"      --hook tc|xdp        where eBPF takes ingress packets (default tc)\n"
 	"      --duration SECONDS   stop after SECONDS\n"
 	"      --socket PATH        control socket (default /run/faultline/faultline.sock)\n"
-	"      --socket-group GROUP make the socket 0660 for GROUP\n"
-	"      --metrics-listen ADDR:PORT  serve Prometheus metrics at /metrics\n";
+	"      --socket-group GROUP make the socket 0660 for GROUP (a name or a number)\n"
+	"      --metrics-listen ADDR:PORT  serve Prometheus metrics at /metrics, and the\n"
+	"                           probes /healthz (200 while running) and /readyz (200 once\n"
+	"                           attached to an interface, 503 before)\n"
+	"eBPF programs are attached with BPF links (tcx, XDP links) where the kernel has them,\n"
+	"so nothing stays attached if faultline is killed; on older kernels (or with\n"
+	"FAULTLINE_ATTACH=netlink) over netlink, and `faultline cleanup` removes what a killed\n"
+	"capture left.\n";
 
 static const char keys_help[] =
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"

@@ -71,11 +71,14 @@ int metrics_parse_listen(const char *listen, struct sockaddr_storage *ss, char *
 struct metrics_server;
 
 /*
- * Listen on "ADDR:PORT".  Each scrape calls `describe` for the current stats
- * doc.  NULL with a message in err.
+ * Listen on "ADDR:PORT".  Each scrape of /metrics calls `describe` for the
+ * current stats doc; /readyz calls `attached` for the number of interfaces
+ * the capture is attached to (503 when 0); /healthz is always 200.  NULL with
+ * a message in err.
  */
 struct metrics_server *metrics_server_start(const char *listen,
-					    void (*describe)(void *ctx, struct doc *out), void *ctx,
+					    void (*describe)(void *ctx, struct doc *out),
+					    unsigned (*attached)(void *ctx), void *ctx,
 					    char *err, size_t errlen);
 /* A file descriptor to poll for readability; call metrics_server_run() when it is. */
 int metrics_server_fd(const struct metrics_server *m);

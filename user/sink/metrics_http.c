@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * /metrics over HTTP: libmicrohttpd driven from the capture's epoll loop.
+ * /metrics over HTTP: libmicrohttpd driven from the capture's epoll loop,
+ * with the probes of an orchestrator: /healthz (200 whenever the loop answers:
+ * it serves these requests itself, so a stuck loop answers nothing) and
+ * /readyz (200 while programs are attached to at least one interface, 503
+ * before and in between).
  *
  * No client can starve the scrape: one request per connection (the answer
  * says "Connection: close"), every connection closed METRICS_DEADLINE_S after
@@ -36,6 +40,7 @@ struct metrics_conn {
 struct metrics_server {
 	struct MHD_Daemon *daemon;
 	void (*describe)(void *ctx, struct doc *out);
+	unsigned (*attached)(void *ctx);
 	void *ctx;
 	struct doc scratch;
 	char last_error[256];          /* libmicrohttpd's last message, for a failed start */
@@ -103,9 +108,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		status = MHD_HTTP_METHOD_NOT_ALLOWED;
 		body = strdup("only GET\n");
+	} else if (strcmp(url, "/healthz") == 0) {
+		body = strdup("ok\n");
+	} else if (strcmp(url, "/readyz") == 0) {
+		unsigned n = m->attached(m->ctx);
+		if (n == 0)
+			status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		if (asprintf(&body, n ? "ready: capturing on %u interface%s\n" :
+				  "not ready: no interface attached\n", n, n == 1 ? "" : "s") < 0)
+			body = NULL;
 	} else if (strcmp(url, "/metrics") != 0) {
 		status = MHD_HTTP_NOT_FOUND;
-		body = strdup("faultline serves /metrics\n");
+		body = strdup("faultline serves /metrics, /healthz and /readyz\n");
 	} else {
 		FILE *f = open_memstream(&body, &len);
 		if (f) {
@@ -174,7 +188,8 @@ int metrics_parse_listen(const char *listen, struct sockaddr_storage *ss, char *
 }
 
 struct metrics_server *metrics_server_start(const char *listen,
-					    void (*describe)(void *ctx, struct doc *out), void *ctx,
+					    void (*describe)(void *ctx, struct doc *out),
+					    unsigned (*attached)(void *ctx), void *ctx,
 					    char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -186,6 +201,7 @@ struct metrics_server *metrics_server_start(const char *listen,
 		return NULL;
 	}
 	m->describe = describe;
+	m->attached = attached;
 	m->ctx = ctx;
 	doc_init(&m->scratch);
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;

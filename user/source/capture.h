@@ -79,6 +79,14 @@ int capture_afpacket_open(const struct capture_params *p, struct capture_source 
  */
 int capture_ebpf_cleanup_leftovers(void);
 
+/*
+ * `faultline cleanup` in the calling thread's network namespace: takes the
+ * namespace's lock (-EBUSY, with msg, when a live capture holds it), removes
+ * the leftovers as above and releases it.  Returns how many were removed.
+ * BPF links need no cleanup: the kernel drops them with their last fd.
+ */
+int capture_ebpf_cleanup_netns(char *msg, size_t msglen);
+
 /* Wall clock minus CLOCK_MONOTONIC, in ns: bpf_ktime_get_ns() + offset is wall time. */
 int64_t capture_clock_offset(void);
 uint64_t capture_now_ns(void);

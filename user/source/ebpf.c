@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
- * The eBPF capture source: capture.bpf.c on tc clsact (or XDP for ingress)
- * of each chosen interface feeding one ring buffer, and socktrace.bpf.c on
- * the TCP tracepoints feeding a second.  Both rings are drained here into
- * the pipeline.
+ * The eBPF capture source: capture.bpf.c on tc (or XDP for ingress) of each
+ * chosen interface feeding one ring buffer, and socktrace.bpf.c on the TCP
+ * tracepoints feeding a second.  Both rings are drained here into the
+ * pipeline.
+ *
+ * The programs are attached with BPF links (tcx on Linux >= 6.6, XDP links
+ * since 5.9): a link lives as long as its file descriptor, so the kernel
+ * detaches everything when faultline dies, even by SIGKILL or the OOM killer.
+ * On older kernels (or with FAULTLINE_ATTACH=netlink) they are attached over
+ * netlink as tc filters on a clsact qdisc and XDP programs, which outlive the
+ * process: those are written down in a state file, and the next run or
+ * `faultline cleanup` removes what a killed run left.
  */
 #include "source/capture.h"
 
@@ -31,6 +39,11 @@
 
 #define STATE_DIR "/run/faultline"
 #define MAX_CREATED 64
+/* enum bpf_attach_type of Linux 6.6 (tcx), newer than the uapi headers of Debian 12. */
+#define FL_BPF_TCX_INGRESS 46
+#define FL_BPF_TCX_EGRESS 47
+
+enum { LINK_TC_INGRESS, LINK_TC_EGRESS, LINK_XDP, LINK_MAX };
 /* Records handed to the pipeline per poll, so the loop gets back to its timer under load. */
 #define POLL_BUDGET 65536
 
@@ -52,6 +65,11 @@ struct ebpf_source {
 	/* XDP programs we attached (same file): a later run detaches them by interface. */
 	struct { int ifindex; char name[IF_NAMESIZE]; __u32 prog_id; } xdp[MAX_CREATED];
 	unsigned n_xdp;
+	/* BPF links per interface (-1: none); closing one detaches its program. */
+	struct { int ifindex; int fd[LINK_MAX]; } links[FL_MAX_INTERFACES];
+	unsigned n_links;
+	bool netlink;                         /* attach over netlink: no links here */
+	bool links_work;                      /* a link was created: failures are not the kernel's age */
 };
 
 int64_t capture_clock_offset(void)
@@ -104,13 +122,18 @@ static void lock_path(char *buf, size_t len)
  * even on SIGKILL) lets one run, and tells a new run that attachments it
  * finds belong to a dead one.  fd, or -EBUSY when another capture holds it.
  */
-static int take_lock(void)
+static int take_lock(char *failed, size_t failed_len)
 {
 	char path[128];
 	struct stat held, named;
 
-	mkdir(STATE_DIR, 0755);
+	if (mkdir(STATE_DIR, 0755) < 0 && errno != EEXIST) {
+		int e = -errno;
+		snprintf(failed, failed_len, "%s", STATE_DIR);
+		return e;
+	}
 	lock_path(path, sizeof(path));
+	snprintf(failed, failed_len, "%s", path);
 	/* The file is removed on exit: retry if it went away between open and flock. */
 	for (int attempt = 0; attempt < 8; attempt++) {
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -177,6 +200,29 @@ static bool prog_is_ours(__u32 id, const char *prefix)
 	return ours;
 }
 
+/*
+ * A tc filter of ours: the fixed handle and priority, and the name libbpf gave
+ * it when a faultline attached it ("fl_tc_ingress:[ID]").  Read from the
+ * filter dump, which needs only CAP_NET_ADMIN (looking the program up by id
+ * needs CAP_SYS_ADMIN).  Anything else on the hook is someone else's.
+ */
+static bool filter_is_ours(const struct iface_tc_filter *f)
+{
+	return f->handle == FL_TC_HANDLE && f->prio == FL_TC_PRIORITY && strcmp(f->kind, "bpf") == 0 &&
+	       strncmp(f->bpf_name, FL_PROG_PREFIX "tc_", strlen(FL_PROG_PREFIX "tc_")) == 0;
+}
+
+static bool has_our_filter(int ifindex, bool ingress)
+{
+	struct iface_tc_filter fs[16];
+	int n = iface_tc_filters(ifindex, ingress, fs, 16);
+
+	for (int i = 0; i < n && i < 16; i++)
+		if (filter_is_ours(&fs[i]))
+			return true;
+	return false;
+}
+
 /* Destroy the clsact qdisc of ifindex if no filter is left on it. */
 static void destroy_qdisc_if_empty(int ifindex)
 {
@@ -192,9 +238,9 @@ static int detach_tc_filter(int ifindex, enum bpf_tc_attach_point where, bool on
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE, .priority = FL_TC_PRIORITY);
 
-	if (bpf_tc_query(&hook, &opts) < 0)
+	if (only_ours && !has_our_filter(ifindex, where == BPF_TC_INGRESS))
 		return 0;
-	if (only_ours && !prog_is_ours(opts.prog_id, FL_PROG_PREFIX "tc_"))
+	if (bpf_tc_query(&hook, &opts) < 0)
 		return 0;
 	opts.prog_id = 0;
 	opts.prog_fd = 0;
@@ -221,7 +267,7 @@ static int detach_recorded_xdp(int ifindex, const char *name, __u32 prog_id)
 	return bpf_xdp_detach(ifindex, mode, NULL) == 0 ? 1 : 0;
 }
 
-int capture_ebpf_cleanup_leftovers(void)
+static int cleanup_leftovers(void)
 {
 	struct if_nameindex *ifs = if_nameindex();
 	char path[128], line[128], name[IF_NAMESIZE + 1];
@@ -265,6 +311,29 @@ int capture_ebpf_cleanup_leftovers(void)
 		fclose(f);
 		unlink(path);
 	}
+	return removed;
+}
+
+int capture_ebpf_cleanup_leftovers(void)
+{
+	return cleanup_leftovers();
+}
+
+int capture_ebpf_cleanup_netns(char *msg, size_t msglen)
+{
+	char failed[128] = "";
+	int fd = take_lock(failed, sizeof(failed)), removed;
+
+	if (fd == -EBUSY) {
+		snprintf(msg, msglen, "a faultline capture is running in this network namespace");
+		return -EBUSY;
+	}
+	/* No state directory we may write: no capture of ours could have run with it either. */
+	if (fd < 0)
+		pr_debug("%s: %s; cleaning up without the lock\n", failed, strerror(-fd));
+	removed = cleanup_leftovers();
+	if (fd >= 0)
+		release_lock(fd);
 	return removed;
 }
 
@@ -372,10 +441,83 @@ static int attach_tc(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
 	return bpf_tc_attach(&hook, &opts);
 }
 
+static int find_links(const struct ebpf_source *s, int ifindex)
+{
+	for (unsigned i = 0; i < s->n_links; i++)
+		if (s->links[i].ifindex == ifindex)
+			return (int)i;
+	return -1;
+}
+
+static void close_links(struct ebpf_source *s, unsigned i)
+{
+	for (int k = 0; k < LINK_MAX; k++)
+		if (s->links[i].fd[k] >= 0)
+			close(s->links[i].fd[k]);
+	s->links[i] = s->links[--s->n_links];
+}
+
+/* A BPF link of prog on ifindex: its fd, or -errno. */
+static int link_prog(struct bpf_program *prog, int ifindex, int attach_type)
+{
+	int fd = bpf_link_create(bpf_program__fd(prog), ifindex, (enum bpf_attach_type)attach_type, NULL);
+
+	return fd;   /* libbpf 1.x: -errno on failure */
+}
+
+/*
+ * tcx links for tc (appended after the programs already there, which keep
+ * running: ours returns TC_ACT_UNSPEC, "next"), an XDP link for XDP (refused
+ * with -EBUSY over another XDP program).  0 or -errno.
+ */
+static int attach_links(struct ebpf_source *s, struct capture_iface *ifc)
+{
+	bool loopback = ifc->flags & IFF_LOOPBACK;
+	unsigned i;
+	int fd;
+
+	if (s->n_links >= FL_MAX_INTERFACES)
+		return -ENOSPC;
+	i = s->n_links++;
+	s->links[i].ifindex = ifc->ifindex;
+	for (int k = 0; k < LINK_MAX; k++)
+		s->links[i].fd[k] = -1;
+	ifc->attached = true;
+	if (s->params.xdp)
+		fd = link_prog(s->cap->progs.fl_xdp_ingress, ifc->ifindex, BPF_XDP);
+	else
+		fd = link_prog(s->cap->progs.fl_tc_ingress, ifc->ifindex, FL_BPF_TCX_INGRESS);
+	if (fd < 0)
+		goto fail;
+	s->links[i].fd[s->params.xdp ? LINK_XDP : LINK_TC_INGRESS] = fd;
+	ifc->xdp = s->params.xdp;
+	/* On loopback every packet is both sent and received: take it once, on ingress. */
+	if (!loopback) {
+		fd = link_prog(s->cap->progs.fl_tc_egress, ifc->ifindex, FL_BPF_TCX_EGRESS);
+		if (fd < 0)
+			goto fail;
+		s->links[i].fd[LINK_TC_EGRESS] = fd;
+	}
+	s->links_work = true;
+	return 0;
+fail:
+	close_links(s, i);
+	ifc->attached = false;
+	ifc->xdp = false;
+	return fd;
+}
+
 static void ebpf_detach(struct capture_source *base, struct capture_iface *ifc)
 {
 	struct ebpf_source *s = (struct ebpf_source *)base;
+	int li = find_links(s, ifc->ifindex);
 
+	if (li >= 0) {
+		close_links(s, (unsigned)li);
+		ifc->attached = false;
+		ifc->xdp = false;
+		return;
+	}
 	if (ifc->xdp) {
 		DECLARE_LIBBPF_OPTS(bpf_xdp_attach_opts, opts,
 				    .old_prog_fd = bpf_program__fd(s->cap->progs.fl_xdp_ingress));
@@ -394,9 +536,9 @@ static void ebpf_detach(struct capture_source *base, struct capture_iface *ifc)
 	ifc->xdp = false;
 }
 
-static int ebpf_attach(struct capture_source *base, struct capture_iface *ifc)
+static int attach_netlink(struct ebpf_source *s, struct capture_iface *ifc)
 {
-	struct ebpf_source *s = (struct ebpf_source *)base;
+	struct capture_source *base = &s->base;
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
 			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 	bool loopback = ifc->flags & IFF_LOOPBACK;
@@ -427,6 +569,23 @@ static int ebpf_attach(struct capture_source *base, struct capture_iface *ifc)
 	if (err)
 		ebpf_detach(base, ifc);
 	return err;
+}
+
+static int ebpf_attach(struct capture_source *base, struct capture_iface *ifc)
+{
+	struct ebpf_source *s = (struct ebpf_source *)base;
+	int err;
+
+	if (!s->netlink) {
+		err = attach_links(s, ifc);
+		/* A kernel before tcx (6.6) or XDP links (5.9) says EINVAL: use netlink from now on. */
+		if (err != -EINVAL || s->links_work)
+			return err;
+		pr_info("BPF links unavailable here (%s): attaching over netlink; `faultline cleanup` "
+			"removes what a killed capture leaves\n", strerror(-err));
+		s->netlink = true;
+	}
+	return attach_netlink(s, ifc);
 }
 
 /* ---- stats ---- */
@@ -516,6 +675,8 @@ static void ebpf_close(struct capture_source *base)
 
 	if (!s)
 		return;
+	while (s->n_links)
+		close_links(s, s->n_links - 1);
 	ring_buffer__free(s->rb);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
@@ -620,16 +781,22 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	}
 
 	/* Loaded, so privileged enough: now claim the namespace and clear a killed run's leftovers. */
-	s->lock_fd = take_lock();
+	char failed[128] = "";
+	s->lock_fd = take_lock(failed, sizeof(failed));
 	if (s->lock_fd < 0) {
 		err = s->lock_fd;
 		if (err == -EBUSY)
 			snprintf(msg, msglen, "another faultline capture with the eBPF backend is "
 				 "running in this network namespace");
+		else if (err == -EACCES || err == -EPERM)
+			snprintf(msg, msglen, "%s: permission denied (the state directory must be "
+				 "writable by the capture)", failed);
 		else
-			explain(err, "locking " STATE_DIR, msg, msglen);
+			snprintf(msg, msglen, "%s: %s", failed, strerror(-err));
 		goto fail;
 	}
+	const char *attach = getenv("FAULTLINE_ATTACH");
+	s->netlink = attach && strcmp(attach, "netlink") == 0;
 	int removed = capture_ebpf_cleanup_leftovers();
 	if (removed > 0)
 		pr_info("removed %d BPF attachment%s left by an earlier run\n", removed,

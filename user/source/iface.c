@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -128,7 +129,47 @@ int iface_monitor_read(int fd, iface_cb cb, void *ctx)
 	return 0;
 }
 
-int iface_tc_filter_count(int ifindex, bool ingress)
+/* The bpf classifier's attributes we read: the name its attacher gave it and the program id. */
+static void parse_bpf_options(struct rtattr *opts, struct iface_tc_filter *f)
+{
+	int len = (int)RTA_PAYLOAD(opts);
+
+	for (struct rtattr *a = RTA_DATA(opts); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == TCA_BPF_NAME) {
+			size_t n = RTA_PAYLOAD(a);
+			if (n >= sizeof(f->bpf_name))
+				n = sizeof(f->bpf_name) - 1;
+			memcpy(f->bpf_name, RTA_DATA(a), n);
+			f->bpf_name[n] = '\0';
+		} else if (a->rta_type == TCA_BPF_ID && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+			memcpy(&f->bpf_id, RTA_DATA(a), sizeof(uint32_t));
+		}
+	}
+}
+
+static void parse_filter(struct nlmsghdr *nh, struct iface_tc_filter *f)
+{
+	struct tcmsg *t = NLMSG_DATA(nh);
+	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*t));
+	struct rtattr *opts = NULL;
+
+	*f = (struct iface_tc_filter){ .handle = t->tcm_handle, .prio = (uint16_t)(t->tcm_info >> 16) };
+	for (struct rtattr *a = TCA_RTA(t); len > 0 && RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == TCA_KIND) {
+			size_t n = RTA_PAYLOAD(a);
+			if (n >= sizeof(f->kind))
+				n = sizeof(f->kind) - 1;
+			memcpy(f->kind, RTA_DATA(a), n);
+			f->kind[n] = '\0';
+		} else if (a->rta_type == TCA_OPTIONS) {
+			opts = a;
+		}
+	}
+	if (opts && strcmp(f->kind, "bpf") == 0)
+		parse_bpf_options(opts, f);
+}
+
+int iface_tc_filters(int ifindex, bool ingress, struct iface_tc_filter *out, int max)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -167,11 +208,19 @@ int iface_tc_filter_count(int ifindex, bool ingress)
 			if (nh->nlmsg_type == RTM_NEWTFILTER) {
 				struct tcmsg *t = NLMSG_DATA(nh);
 				/* A filter shows as a chain head (handle 0) plus one message per filter. */
-				if (t->tcm_handle)
-					count++;
+				if (!t->tcm_handle)
+					continue;
+				if (count < max)
+					parse_filter(nh, &out[count]);
+				count++;
 			}
 		}
 	}
 	close(fd);
 	return rc < 0 ? rc : count;
+}
+
+int iface_tc_filter_count(int ifindex, bool ingress)
+{
+	return iface_tc_filters(ifindex, ingress, NULL, 0);
 }

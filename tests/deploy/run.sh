@@ -544,6 +544,50 @@ else
 	t_fail "capture with tcx links starts: $(tail -2 "$TMP/tcx.err")"
 fi
 
+# The OOM killer (what a memory limit does to a pod): the capture in a memory cgroup whose
+# limit is lowered to just above its usage once it runs, then traffic that makes it allocate.
+OOM_CG=
+mem_v1=$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)
+if [ -n "$mem_v1" ] && [ -w "/sys/fs/cgroup/memory$mem_v1/cgroup.procs" ]; then
+	OOM_CG=/sys/fs/cgroup/memory$mem_v1/flclu-oom-$$
+	oom_limit() { echo "$1" >"$OOM_CG/memory.limit_in_bytes"; }
+	oom_usage() { cat "$OOM_CG/memory.usage_in_bytes"; }
+	oom_kills() { awk '$1 == "oom_kill" {print $2}' "$OOM_CG/memory.oom_control"; }
+elif grep -qw memory "/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)/cgroup.subtree_control" 2>/dev/null; then
+	OOM_CG=/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' /proc/self/cgroup)/flclu-oom-$$
+	oom_limit() { echo "$1" >"$OOM_CG/memory.max"; }
+	oom_usage() { cat "$OOM_CG/memory.current"; }
+	oom_kills() { awk '$1 == "oom_kill" {print $2}' "$OOM_CG/memory.events"; }
+fi
+if [ -n "$OOM_CG" ] && tcx "$NS_A" a0 >/dev/null 2>&1 && mkdir "$OOM_CG" 2>/dev/null; then
+	t_on_exit "rmdir '$OOM_CG' 2>/dev/null"
+	# Into the cgroup first: `ip netns exec` mounts a /sys of its own, without the cgroup tree.
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$OOM_CG" ip netns exec "$NS_A" \
+		"$BIN" capture --backend ebpf -i a0 -o json --duration 60 --socket "$TMP/oom.sock" \
+		>/dev/null 2>"$TMP/oom.err" &
+	OPID=$!
+	KILL_PIDS+=" $OPID"
+	for _ in $(seq 1 100); do grep -q "capturing on" "$TMP/oom.err" && break; sleep 0.1; done
+	ids=$(tcx "$NS_A" a0 | awk '{$1=""; print}')
+	t_check "oom: the capture runs in its memory cgroup, tcx programs attached ($(echo $ids))" [ -n "$(echo $ids)" ]
+	oom_limit $(( $(oom_usage) + 2 * 1024 * 1024 ))
+	ip netns exec "$NS_B" timeout 30 /usr/bin/python3 tests/capture/servers.py refusals 198.18.49.1 81 3000 &
+	GEN=$!
+	{ for _ in $(seq 1 300); do kill -0 $OPID || break; sleep 0.1; done
+	  kill $GEN; wait $GEN; } 2>/dev/null
+	if kill -0 $OPID 2>/dev/null; then
+		t_skip "oom: the OOM killer" "the capture outlived its limit (usage $(oom_usage))"
+		kill9 $OPID
+	else
+		{ wait $OPID; } 2>/dev/null
+		t_check "oom: the OOM killer killed it (oom_kill $(oom_kills))" [ "$(oom_kills)" -ge 1 ]
+		t_check "oom: nothing is left attached to a0" [ -z "$(attached "$NS_A" a0)" ]
+		t_check "oom: ... and its programs are unloaded" gone "$ids"
+	fi
+else
+	t_skip "oom: the OOM killer" "no memory cgroup this test may create"
+fi
+
 # The fallback: plant leftovers (tc in a, XDP in b), foreign programs beside them, then cleanup.
 export FAULTLINE_ATTACH=netlink
 if [ $FOREIGN = 1 ] && ip netns exec "$NS_A" tc qdisc add dev a0 clsact &&

@@ -50,7 +50,7 @@ static void visit(struct sweep *w, const char *path)
 {
 	char msg[256];
 	struct stat st;
-	int fd = -1, n;
+	int fd, n;
 
 	if (path) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);

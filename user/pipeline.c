@@ -221,7 +221,7 @@ static void tcp_packet(struct pipeline *p, struct flow *f, int side, const struc
 
 	struct tcp_view v;
 	tcp_track_view(&p->track, f, &v);
-	struct stream_origin o = { .midstream = v.midstream };
+	struct stream_origin o = { .midstream = v.midstream, .rtt_ns = v.rtt_ns };
 	for (int i = 0; i < 2; i++) {
 		o.isn_known[i] = v.isn_known[i];
 		o.isn[i] = v.isn[i];

@@ -50,6 +50,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "retransmissions", (int64_t)s->tcp.retransmissions);
 	doc_add_int(d, o, "out_of_order", (int64_t)s->tcp.out_of_order);
 	doc_add_int(d, o, "missed_bytes", (int64_t)s->tcp.missed_bytes);
+	doc_add_int(d, o, "truncated_bytes", (int64_t)s->tcp.truncated_bytes);
 	doc_add_int(d, o, "streams_timed_out", (int64_t)s->tcp.streams_timed_out);
 	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
 	doc_add_int(d, o, "invalid_rst", (int64_t)s->tcp.invalid_rst);

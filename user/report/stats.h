@@ -47,6 +47,7 @@ struct fl_stats {
 	struct {
 		uint64_t syn_sent, reset, close_wait, last_ack;
 		uint64_t retransmissions, out_of_order, missed_bytes, streams_timed_out;
+		uint64_t truncated_bytes;    /* payload the snaplen cut (not missed) */
 		uint64_t reassembly_dropped_bytes;   /* out-of-order data over the memcap */
 		uint64_t invalid_rst;        /* RSTs/FINs the receiving stack would not accept */
 	} tcp;

@@ -64,6 +64,8 @@ static void finish_entry(struct track_env *env, struct flow *f, uint32_t tcp)
 		doc_add_int(d, tcp, "retransmissions", f->retransmissions);
 	if (f->missed_bytes)
 		doc_add_int(d, tcp, "missed_bytes", (int64_t)f->missed_bytes);
+	if (f->truncated_bytes)
+		doc_add_int(d, tcp, "truncated_bytes", (int64_t)f->truncated_bytes);
 	entry_commit(env->em);
 }
 
@@ -229,6 +231,7 @@ static void conn_start(struct track_env *env, struct flow *f, int side, const st
 	memset(c, 0, sizeof(*c));
 	f->retransmissions = 0;
 	f->missed_bytes = 0;
+	f->truncated_bytes = 0;
 	c->state = TCP_CONN_SYN_SENT;
 	c->syn_ts_ns = ts_ns;
 	c->half[side].syn_seen = true;
@@ -336,6 +339,13 @@ static unsigned on_ack(struct track_env *env, struct flow *f, int side, const st
 	struct tcp_half *h = &c->half[side], *peer = &c->half[other(side)];
 	if (peer->fin_seen && !peer->fin_acked && SEQ_GEQ(d->ack, peer->fin_seq + 1))
 		peer->fin_acked = true;
+	/* The client's ACK of the SYN-ACK: the handshake's round trip (Wireshark's
+	 * tcp.analysis.initial_rtt). */
+	if (!c->rtt_us && side == f->client && h->syn_seen && peer->syn_seen &&
+	    d->ack == peer->syn_seq + 1 && ts_ns > c->syn_ts_ns) {
+		uint64_t us = (ts_ns - c->syn_ts_ns) / 1000;
+		c->rtt_us = us == 0 ? 1 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	}
 	/* A closing side acknowledging one byte the capture never saw from its peer:
 	 * the peer's FIN went by uncaptured (one-sided capture, loss).  It closed. */
 	if (!peer->fin_seen && h->fin_seen && h->acked_unseen_one && d->ack == h->ack_max) {
@@ -413,6 +423,7 @@ void tcp_track_view(const struct track_env *env, const struct flow *f, struct tc
 		v->fin_seq[i] = c->half[i].fin_seq;
 	}
 	v->midstream = c->midstream;
+	v->rtt_ns = (uint64_t)c->rtt_us * 1000;
 }
 
 void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t seq,

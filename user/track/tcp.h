@@ -31,6 +31,7 @@ struct tcp_view {
 	bool fin_known[2];        /* that side's FIN was seen (or inferred) */
 	uint32_t fin_seq[2];      /* the FIN's sequence number */
 	bool midstream;           /* joined after the handshake */
+	uint64_t rtt_ns;          /* SYN to the ACK of the SYN-ACK, as captured (0: unknown) */
 };
 
 /* One TCP packet of flow f sent by `side`: updates state, reports refusals and

@@ -57,6 +57,7 @@ enum tcp_reported {
 
 struct tcp_conn {
 	uint64_t syn_ts_ns;       /* first SYN */
+	uint32_t rtt_us;          /* the handshake's round trip at the capture point (0: unknown) */
 	struct tcp_half half[2];
 	uint8_t state;            /* enum tcp_conn_state */
 	uint8_t reported;         /* enum tcp_reported bits */

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Records the TCP accounting fixtures (issue 13, items 4 and 5) from real
+# traffic in network namespaces, in the replay format (tests/README.md):
+#
+#   http-snaplen-full / http-snaplen-96
+#       one curl keep-alive connection (four requests: 200, 404, 200, chunked)
+#       and a python http.server GET, captured twice at once in the client
+#       namespace: `tcpdump -s 0` and `tcpdump -s 96`.  The truncated capture
+#       must give the same exchanges, no missed bytes, no errors, and the cut
+#       payload as tcp.truncated_bytes.
+#   lossy-client / lossy-server
+#       a 2 MB download (curl from python http.server) through a router
+#       namespace that drops 5% of forwarded packets (nft numgen), captured at
+#       the client and at the server with -s 128 (headers and some payload, to
+#       keep the files small).  Every byte lost on the router is retransmitted
+#       and captured at both ends: missed_bytes must be 0; retransmissions are
+#       counted.
+#
+# The checks written here come from the scenario and from tshark's analysis of
+# the same file (tcp.analysis.*), not from faultline's output.  Run as root:
+#   tests/streams/record-acct.sh [NAME...]   (snaplen lossy; default: both)
+# (CHECKS_ONLY=1: rewrite the lossy checks from the committed pcaps only.)
+# then tests/streams/run.sh --update --only 'http-snaplen|lossy' and review.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+. ../netns/lib.sh
+FIX=${STREAMS_FIXTURES:-$here/fixtures}
+mkdir -p "$FIX"
+tmp=$(mktemp -d)
+trap 'rc=$?; set +e; cap_stop_all; ns_teardown; rm -rf "$tmp"; exit $rc' EXIT
+trap 'exit 130' INT TERM
+
+C=198.18.40.1 R1=198.18.40.2 R2=198.18.41.1 S=198.18.41.2
+ns_prefix flacct
+ns_add client
+ns_add router
+ns_add server
+ns_link client c0 $C/24 router r0 $R1/24 2>/dev/null
+ns_link router r1 $R2/24 server s0 $S/24 2>/dev/null
+ns_exec client ip route add default via $R1
+ns_exec server ip route add default via $R2
+ns_exec router sysctl -qw net.ipv4.ip_forward=1
+# Real segment sizes (no TSO/GRO super-packets).
+for n in client:c0 router:r0 router:r1 server:s0; do
+	ns_exec "${n%%:*}" ethtool -K "${n#*:}" tso off gso off gro off >/dev/null 2>&1 || true
+done
+
+mkdir -p "$tmp/www"
+head -c 20000 /dev/zero | tr '\0' 'w' > "$tmp/www/page.html"
+head -c 2000000 /dev/urandom > "$tmp/www/big.bin"
+ns_bg server python3 "$here/server.py" $S 8080
+ns_bg server python3 -m http.server --bind $S --directory "$tmp/www" 8000
+ns_wait_port server 8080
+ns_wait_port server 8000
+
+CAP_PIDS=()
+cap_start() {   # cap_start NS IFACE SNAPLEN FILE
+	local err="$tmp/$(basename "$4").err"
+	rm -f "$4" "$err"
+	ip netns exec "$(ns_name "$1")" tcpdump -i "$2" -s "$3" -U --immediate-mode -n -w "$4" tcp \
+		2>"$err" &
+	CAP_PIDS+=($!)
+	local i
+	for i in $(seq 1 50); do
+		grep -q "listening on" "$err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "tcpdump did not start" >&2; return 1
+}
+cap_stop_all() {
+	local p
+	sleep 0.3
+	for p in "${CAP_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+	for p in "${CAP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	CAP_PIDS=()
+}
+curlc() { ns_exec client curl -s --max-time 60 "$@" >/dev/null; }
+
+# tshark's count of a display filter in a file.
+tcount() { tshark -r "$1" -Y "$2" -T fields -e frame.number 2>/dev/null | wc -l; }
+
+J='[.[] | select(.protocol == "http")] as $h | [.[] | select(.error != null)] as $e | '
+
+fx_snaplen() {
+	cap_start client c0 0 "$FIX/http-snaplen-full.pcap"
+	cap_start client c0 96 "$FIX/http-snaplen-96.pcap"
+	curlc "http://$S:8080/file?n=1000" "http://$S:8080/missing" \
+		"http://$S:8080/file?n=5000" "http://$S:8080/chunked"
+	curlc "http://$S:8000/page.html"
+	cap_stop_all
+	local f=$FIX/http-snaplen-full.pcap t=$FIX/http-snaplen-96.pcap
+	# The payload tshark says the snaplen cut: wire payload minus captured payload.
+	local cut
+	cut=$(tshark -r "$t" -Y 'tcp.len > 0' -T fields -e frame.len -e frame.cap_len 2>/dev/null |
+		awk '{ s += $1 - $2 } END { print s + 0 }')
+	local rt; rt=$(tcount "$t" 'tcp.analysis.retransmission or tcp.analysis.fast_retransmission')
+	local lost; lost=$(tcount "$t" 'tcp.analysis.lost_segment or tcp.analysis.ack_lost_segment')
+	echo "snaplen: tshark: cut payload $cut bytes, retransmissions $rt, lost segments $lost" >&2
+	local same='($h|length) == 5 and ([$h[].response.status] == [200, 404, 200, 200, 200]) and ([$h[].request.path] == ["/file?n=1000", "/missing", "/file?n=5000", "/chunked", "/page.html"]) and ($e|length) == 0 and ([.[] | .tcp.missed_bytes // 0] | add) == 0'
+	printf '%s\n' "--all" > "$FIX/http-snaplen-full.opts"
+	printf '%s\n' "$J$same"' and ([.[] | .tcp.truncated_bytes // 0] | add) == 0 and ([$h[].response.body_bytes] == [1000, 9, 5000, 315, 20000])' \
+		> "$FIX/http-snaplen-full.checks"
+	printf '%s\n' "--all" > "$FIX/http-snaplen-96.opts"
+	printf '%s\n' "$J$same"' and ([$h[] | .response.truncated] | all) and ([$h[3,4] | .response.body_bytes > 0] | all)' \
+		> "$FIX/http-snaplen-96.checks"
+	printf '%s\n' "--all --stats" > "$FIX/http-snaplen-96.stats.opts"
+	printf '.[0] | (%s)\n' ".tcp.missed_bytes == 0 and .tcp.truncated_bytes == $cut and .tcp.retransmissions == $rt" \
+		> "$FIX/http-snaplen-96.stats.checks"
+	printf '%s\n' "--all --stats" > "$FIX/http-snaplen-full.stats.opts"
+	printf '.[0] | (%s)\n' ".tcp.missed_bytes == 0 and .tcp.truncated_bytes == 0 and .tcp.retransmissions == $rt" \
+		> "$FIX/http-snaplen-full.stats.checks"
+}
+
+fx_lossy() {
+	ns_exec router nft -f - <<-EOF
+	table inet flacct {
+		chain lossy {
+			type filter hook forward priority 0; policy accept;
+			ip saddr $S tcp sport 8000 numgen random mod 100 < 5 drop
+		}
+	}
+	EOF
+	cap_start client c0 128 "$FIX/lossy-client.pcap"
+	cap_start server s0 128 "$FIX/lossy-server.pcap"
+	curlc "http://$S:8000/big.bin"
+	cap_stop_all
+	ns_exec router nft delete table inet flacct
+	checks_lossy
+}
+
+# The checks of the lossy fixtures, from tshark's analysis of the files.
+checks_lossy() {
+	local side
+	for side in client server; do
+		local t=$FIX/lossy-$side.pcap
+		local rt; rt=$(tcount "$t" 'tcp.analysis.retransmission or tcp.analysis.fast_retransmission or tcp.analysis.spurious_retransmission')
+		local ooo; ooo=$(tcount "$t" 'tcp.analysis.out_of_order and not tcp.analysis.retransmission')
+		local lost; lost=$(tcount "$t" 'tcp.analysis.lost_segment')
+		local acklost; acklost=$(tcount "$t" 'tcp.analysis.ack_lost_segment')
+		echo "lossy-$side: tshark: retransmissions $rt, out_of_order $ooo, lost_segment $lost, ack_lost_segment $acklost" >&2
+		printf '%s\n' "--all" > "$FIX/lossy-$side.opts"
+		printf '%s\n' "$J"'($h|length) == 1 and $h[0].response.status == 200 and $h[0].response.body_bytes == 2000000 and $h[0].response.truncated and ($e|length) == 0 and ([.[] | .tcp.missed_bytes // 0] | add) == 0 and ($h[0].tcp.retransmissions // 0) > 0' \
+			> "$FIX/lossy-$side.checks"
+		printf '%s\n' "--all --stats" > "$FIX/lossy-$side.stats.opts"
+		# Every segment tshark calls a retransmission or out-of-order is one of
+		# ours too (the split of hole fillers between the two is a timing call).
+		local sum=".tcp.retransmissions + .tcp.out_of_order == $((rt + ooo))"
+		[ "$side" = client ] || sum="$sum and .tcp.out_of_order == 0"
+		printf '.[0] | (%s)\n' ".tcp.missed_bytes == 0 and .tcp.retransmissions > 0 and $sum and .tcp.truncated_bytes > 1900000" \
+			> "$FIX/lossy-$side.stats.checks"
+	done
+}
+
+if [ "${CHECKS_ONLY:-}" = 1 ]; then checks_lossy; exit 0; fi
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(snaplen lossy)
+for n in "${names[@]}"; do "fx_$n"; done

@@ -12,15 +12,16 @@
 #   lossy-client / lossy-server
 #       a 2 MB download (curl from python http.server) through a router
 #       namespace that drops 5% of forwarded packets (nft numgen), captured at
-#       the client and at the server with -s 128 (headers and some payload, to
-#       keep the files small).  Every byte lost on the router is retransmitted
+#       the client and at the server (whole, then cut to 128 bytes a packet with
+#       editcap: headers and some payload, to keep the files small).  Every byte lost on the router is retransmitted
 #       and captured at both ends: missed_bytes must be 0; retransmissions are
 #       counted.
 #
 # The checks written here come from the scenario and from tshark's analysis of
 # the same file (tcp.analysis.*), not from faultline's output.  Run as root:
 #   tests/streams/record-acct.sh [NAME...]   (snaplen lossy; default: both)
-# (CHECKS_ONLY=1: rewrite the lossy checks from the committed pcaps only.)
+# (CHECKS_ONLY=1: rewrite the lossy checks from the committed pcaps only;
+# LOSSY_SNAPLEN=262144 STREAMS_FIXTURES=DIR: the lossy download kept whole, elsewhere.)
 # then tests/streams/run.sh --update --only 'http-snaplen|lossy' and review.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,7 +60,7 @@ CAP_PIDS=()
 cap_start() {   # cap_start NS IFACE SNAPLEN FILE
 	local err="$tmp/$(basename "$4").err"
 	rm -f "$4" "$err"
-	ip netns exec "$(ns_name "$1")" tcpdump -i "$2" -s "$3" -U --immediate-mode -n -w "$4" tcp \
+	ip netns exec "$(ns_name "$1")" tcpdump -i "$2" -s "$3" -B 32768 -U --immediate-mode -n -w "$4" tcp \
 		2>"$err" &
 	CAP_PIDS+=($!)
 	local i
@@ -122,11 +123,22 @@ fx_lossy() {
 		}
 	}
 	EOF
-	cap_start client c0 128 "$FIX/lossy-client.pcap"
-	cap_start server s0 128 "$FIX/lossy-server.pcap"
+	# Captured whole (tshark must see every byte), kept cut to 128 bytes a
+	# packet (headers and some payload: the files stay small).
+	cap_start client c0 0 "$tmp/lossy-client.pcap"
+	cap_start server s0 0 "$tmp/lossy-server.pcap"
 	curlc "http://$S:8000/big.bin"
 	cap_stop_all
 	ns_exec router nft delete table inet flacct
+	local side
+	for side in client server; do
+		local acklost; acklost=$(tcount "$tmp/lossy-$side.pcap" 'tcp.analysis.ack_lost_segment')
+		if [ "$acklost" != 0 ]; then
+			echo "lossy-$side: the capture itself lost packets ($acklost ACKs of unseen data): record again" >&2
+			return 1
+		fi
+		editcap -s "${LOSSY_SNAPLEN:-128}" "$tmp/lossy-$side.pcap" "$FIX/lossy-$side.pcap"
+	done
 	checks_lossy
 }
 

@@ -15,7 +15,13 @@
  *   parsed, no errors); the server speaking first waits for the client.
  * - A server FIN, both FINs, or a RST end the stream: everything held is
  *   delivered (holes skipped and counted) and the dissector's end() reports
- *   what was unfinished.
+ *   what was unfinished.  After a FIN a hole before it is waited for (its
+ *   retransmission comes after the FIN in a receiver's capture) until it
+ *   fills, the peer acknowledges past it, the timeout or the capture's end:
+ *   bytes are missed only when no captured segment ever carried them.
+ * - Segments filling a hole later than the handshake's round trip are
+ *   retransmissions (sooner: out of order), and data resent after the
+ *   stream ended still counts as retransmitted.
  * - The pipeline's stream_idle() judges staleness: a stream holding
  *   unfinished data (dissector pending(), unconsumed or held bytes, bytes no
  *   dissector recognised) is counted in tcp.streams_timed_out, its pending
@@ -63,6 +69,10 @@ struct stream {
 	bool dead;                        /* the dissector gave up (parser error) */
 	bool ended;
 	bool fin[2];
+	/* The FINs end the exchange, but holes before them wait for their
+	 * retransmissions (they come after the FIN in a receiver's capture). */
+	bool end_pending;
+	uint8_t end_side;
 	/* Per side: the end of the highest segment seen and when it came (hole fillers). */
 	uint32_t high[2];
 	uint64_t high_ts[2];
@@ -371,8 +381,20 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 		ctx_done(s);
 	}
 	s->ended = true;
+	s->end_pending = false;
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
+}
+
+/* Every byte before each FIN is in (delivered or skipped), nothing waits behind a hole. */
+static bool complete(const struct stream *s)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct reasm *r = &s->dir[i];
+		if (r->held_bytes || (r->fin && r->started && SEQ_LT(r->next_seq, r->fin_seq)))
+			return false;
+	}
+	return true;
 }
 
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
@@ -385,10 +407,21 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 	if (!*slot_of(env, f) && d->payload_len == 0)
 		return;
 	s = stream_get(env, f, true, ts_ns, o);
-	if (!s || s->ended)
+	if (!s)
 		return;
-	struct reasm_env renv = reasm_env_of(env);
 	uint8_t flags = d->tcp_flags;
+	if (s->ended) {
+		/* Data resent after the exchange ended (the sender had not seen its
+		 * ACK yet): still a retransmission. */
+		uint32_t sq = d->seq + ((flags & TCP_SYN) ? 1 : 0);
+		if (d->payload_len && !(flags & TCP_RST) && s->dir[side].started &&
+		    SEQ_LT(sq, s->dir[side].next_seq)) {
+			f->retransmissions++;
+			env->stats->tcp.retransmissions++;
+		}
+		return;
+	}
+	struct reasm_env renv = reasm_env_of(env);
 
 	/* What this packet acknowledges first: a hole the peer acked is final. */
 	if (flags & TCP_ACK)
@@ -417,6 +450,8 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 			s->high_known[side] = true;
 		}
 	}
+	if (s->end_pending && complete(s))
+		finish(s, DISSECT_END_FIN, s->end_side, true);
 }
 
 void stream_tcp_fin(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
@@ -429,9 +464,16 @@ void stream_tcp_fin(struct stream_env *env, struct flow *f, int side, const stru
 	uint32_t seq = d->seq + ((d->tcp_flags & TCP_SYN) ? 1 : 0);
 	reasm_fin(&s->dir[side], seq + d->payload_len);
 	s->fin[side] = true;
-	/* The server closing ends the exchange; the client closing only its half does not. */
-	if (s->fin[!side] || side != s->client)
-		finish(s, DISSECT_END_FIN, side, true);
+	/* The server closing ends the exchange; the client closing only its half does
+	 * not.  A hole before a FIN is waited for: its retransmission may follow. */
+	if (s->fin[!side] || side != s->client) {
+		if (complete(s)) {
+			finish(s, DISSECT_END_FIN, side, true);
+		} else if (!s->end_pending) {
+			s->end_pending = true;
+			s->end_side = (uint8_t)side;
+		}
+	}
 }
 
 void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
@@ -501,6 +543,11 @@ void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 	if (!s || s->ended)
 		return;
 	stream_get(env, f, s->tcp, now_ns, NULL);
+	if (s->end_pending) {
+		/* Closed with a hole the timeout did not see filled: it is missed. */
+		finish(s, DISSECT_END_FIN, s->end_side, true);
+		return;
+	}
 	if (!unfinished(s))
 		return;
 	if (s->tcp)
@@ -530,6 +577,11 @@ void stream_end(struct stream_env *env, struct flow *f, enum dissect_end why, in
 	if (!s || s->ended)
 		return;
 	stream_get(env, f, s->tcp, ts_ns, NULL);
+	if (s->end_pending && why != DISSECT_END_RST) {
+		/* The FINs closed it; only the wait for a hole's retransmission was left. */
+		finish(s, DISSECT_END_FIN, s->end_side, true);
+		return;
+	}
 	if (why == DISSECT_END_TIMEOUT && s->tcp && unfinished(s))
 		env->stats->tcp.streams_timed_out++;
 	finish(s, why, by_side, why != DISSECT_END_TIMEOUT);

@@ -163,6 +163,48 @@ static void test_truncated_unconsumed_seen(void **state)
 	assert_int_equal(fx->r.pending_len, 0);
 }
 
+/*
+ * Past 4 GiB of stream (the sequence numbers wrap more than once): segments of
+ * 65000 bytes on the wire, none captured; one never sent (the ACK covers it)
+ * and one sent twice, both after 2^32 bytes.  The counts stay exact: every
+ * comparison is within a window (RFC 7323 bounds it below 2^30) of next_seq.
+ */
+static void test_past_4gib(void **state)
+{
+	struct fixture *fx = *state;
+	const uint32_t seg_len = 65000;
+	const uint64_t total = 65000ull * 76923;   /* 4 999 995 000 bytes */
+	uint32_t isn = 0xfff00000u;
+	bool holed = false, resent = false;
+	unsigned retrans = 0;
+	reasm_start(&fx->r, isn);
+	for (uint64_t off = 0; off < total; off += seg_len) {
+		uint32_t seq = isn + 1 + (uint32_t)off;
+		if (!holed && off >= 4400000000ull) {
+			holed = true;
+			continue;
+		}
+		if (reasm_segment_wire(&fx->r, &fx->env, seq, NULL, 0, seg_len, &fx->sink) &
+		    REASM_RETRANSMISSION)
+			retrans++;
+		if (!resent && off >= 4500000000ull) {
+			resent = true;
+			if (reasm_segment_wire(&fx->r, &fx->env, seq, NULL, 0, seg_len, &fx->sink) &
+			    REASM_RETRANSMISSION)
+				retrans++;
+		}
+		if ((off / seg_len) % 64 == 0)
+			reasm_ack(&fx->r, &fx->env, seq + seg_len, &fx->sink);
+	}
+	reasm_ack(&fx->r, &fx->env, isn + 1 + (uint32_t)total, &fx->sink);
+	assert_int_equal(retrans, 1);
+	assert_int_equal(fx->rec.missing, seg_len);
+	assert_int_equal(fx->r.missed, seg_len);
+	assert_true(fx->r.truncated == total - seg_len);
+	assert_int_equal(fx->r.held_bytes, 0);
+	assert_int_equal(fx->r.next_seq, isn + 1 + (uint32_t)total);
+}
+
 static void test_in_order(void **state)
 {
 	struct fixture *fx = *state;
@@ -574,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncated_retransmission, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_unconsumed_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_past_4gib, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

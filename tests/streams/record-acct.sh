@@ -165,6 +165,63 @@ checks_lossy() {
 	done
 }
 
+# 24 connections opened 20 ms apart; each: one request, the response, the
+# client's FIN; the server closes its side 0.5 s after the client's FIN.
+# 11 s later one more connection moves the clock past the timeout.
+# Replayed with tap.maxFlows=16, every connection is
+# evicted between the two FINs (new connections push it out) and must go on:
+# no CloseWait, no midstream, nothing missed.
+fx_evict() {
+	cat > "$tmp/evict-server.py" <<-'PY'
+	import socket, sys, threading, time
+	srv = socket.create_server((sys.argv[1], 8090))
+	def serve(c):
+	    c.recv(4096)
+	    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+	    while c.recv(4096):
+	        pass
+	    time.sleep(0.5)
+	    c.close()
+	while True:
+	    c, _ = srv.accept()
+	    threading.Thread(target=serve, args=(c,), daemon=True).start()
+	PY
+	ns_bg server python3 "$tmp/evict-server.py" "$S"
+	ns_wait_port server 8090
+	cap_start client c0 0 "$FIX/tcp-evict-resume.pcap"
+	ns_exec client python3 - "$S" <<-'PY'
+	import socket, sys, time
+	conns = []
+	for i in range(24):
+	    c = socket.create_connection((sys.argv[1], 8090))
+	    c.sendall(b"GET /n%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+	    got = b""
+	    while not got.endswith(b"hello"):
+	        got += c.recv(4096)
+	    c.shutdown(socket.SHUT_WR)
+	    conns.append(c)
+	    time.sleep(0.02)
+	for c in conns:
+	    while c.recv(4096):
+	        pass
+	    c.close()
+	time.sleep(11)      # past tap.tcpStreamChannelTimeoutMs: pending conditions fall due
+	c = socket.create_connection((sys.argv[1], 8090))
+	c.sendall(b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.recv(4096)
+	c.close()
+	time.sleep(0.6)
+	PY
+	cap_stop_all
+	local o="--all --set tap.maxFlows=16"
+	printf '%s\n' "$o" > "$FIX/tcp-evict-resume.opts"
+	printf '%s\n' "$J"'($h|length) == 25 and ([$h[].response.status] | unique) == [200] and ($e|length) == 0' \
+		> "$FIX/tcp-evict-resume.checks"
+	printf '%s\n' "$o --stats" > "$FIX/tcp-evict-resume.stats.opts"
+	printf '.[0] | (%s)\n' ".flows.evicted > 0 and .flows.resumed > 0 and .tcp.missed_bytes == 0 and .tcp.CloseWait == 0 and .tcp.LastAck == 0 and .tcp.Reset == 0" \
+		> "$FIX/tcp-evict-resume.stats.checks"
+}
+
 if [ "${CHECKS_ONLY:-}" = 1 ]; then checks_lossy; exit 0; fi
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(snaplen lossy)

@@ -41,6 +41,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "udp", (int64_t)s->flows.udp);
 	doc_add_int(d, o, "active", (int64_t)s->flows.active);
 	doc_add_int(d, o, "evicted", (int64_t)s->flows.evicted);
+	doc_add_int(d, o, "resumed", (int64_t)s->flows.resumed);
 
 	o = doc_add_obj(d, DOC_ROOT, "tcp");
 	doc_add_int(d, o, "SynSent", (int64_t)s->tcp.syn_sent);
@@ -98,6 +99,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "recorder_bytes", (int64_t)s->memory.recorder_bytes);
 	doc_add_int(d, o, "defrag_bytes", (int64_t)s->ip.bytes);
 	doc_add_int(d, o, "control_bytes", (int64_t)s->memory.control_bytes);
+	doc_add_int(d, o, "evicted_bytes", (int64_t)s->memory.evicted_bytes);
 	doc_add_int(d, o, "total_bytes", (int64_t)memory_used(s));
 	doc_add_int(d, o, "limit_bytes", (int64_t)s->memory.limit_bytes);
 	doc_add_int(d, o, "over_limit", (int64_t)s->memory.over_limit);

@@ -20,9 +20,9 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	return len;
 }
 
-static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
+static void sink_gap(void *arg, const struct reasm_gap *g)
 {
-	(void)arg; (void)missing; (void)unconsumed;
+	(void)arg; (void)g;
 }
 
 /* CPU time: on a shared machine wall time is mostly other processes. */

@@ -73,6 +73,8 @@ static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 	if (evicted) {
 		judge(p, f, false);
 		stream_end(&p->env, f, DISSECT_END_EVICTED, f->client, p->now_ns);
+		if (f->key.proto == FL_IPPROTO_TCP)
+			tcp_track_evicted(&p->track, f);
 	}
 	stream_free(&p->env, f);
 	kernel_events_forget_flow(p->kernel, &p->track, f);
@@ -119,6 +121,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	flow_table_free(p->flows);
 	kernel_events_free(p->kernel);
+	track_env_free(&p->track);
 	defrag_free(p->defrag);
 	emitter_free(&p->em);
 	free(p);
@@ -222,7 +225,7 @@ static void tcp_packet(struct pipeline *p, struct flow *f, int side, const struc
 
 	struct tcp_view v;
 	tcp_track_view(&p->track, f, &v);
-	struct stream_origin o = { .midstream = v.midstream };
+	struct stream_origin o = { .midstream = v.midstream, .rtt_ns = v.rtt_ns };
 	for (int i = 0; i < 2; i++) {
 		o.isn_known[i] = v.isn_known[i];
 		o.isn[i] = v.isn[i];

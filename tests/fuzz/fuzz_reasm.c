@@ -41,10 +41,10 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	return take;
 }
 
-static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
+static void sink_gap(void *arg, const struct reasm_gap *g)
 {
 	struct model *m = arg;
-	m->off += missing + unconsumed;
+	m->off += g->missing + g->unconsumed;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

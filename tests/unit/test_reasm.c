@@ -14,7 +14,7 @@
 struct rec {
 	char out[1 << 16];
 	size_t out_len;
-	uint64_t gaps, missing, unconsumed_dropped;
+	uint64_t gaps, missing, unconsumed_dropped, truncated;
 	bool lines;
 	unsigned calls;
 };
@@ -37,12 +37,15 @@ static size_t rec_data(void *arg, const uint8_t *data, size_t len)
 	return take;
 }
 
-static void rec_gap(void *arg, uint32_t missing, uint32_t unconsumed)
+static void rec_gap(void *arg, const struct reasm_gap *g)
 {
 	struct rec *rc = arg;
 	rc->gaps++;
-	rc->missing += missing;
-	rc->unconsumed_dropped += unconsumed;
+	if (g->truncated)
+		rc->truncated += g->missing;
+	else
+		rc->missing += g->missing;
+	rc->unconsumed_dropped += g->unconsumed;
 }
 
 struct fixture {
@@ -83,6 +86,123 @@ static void assert_out(struct fixture *fx, const char *want)
 {
 	fx->rec.out[fx->rec.out_len] = 0;
 	assert_string_equal(fx->rec.out, want);
+}
+
+/* A segment of `wire` bytes on the wire of which the capture kept `s`. */
+static unsigned tseg(struct fixture *fx, uint32_t seq, const char *s, uint32_t wire)
+{
+	return reasm_segment_wire(&fx->r, &fx->env, seq, (const uint8_t *)s, (uint32_t)strlen(s),
+				  wire, &fx->sink);
+}
+
+/* Snaplen-cut segments in order: their sequence space counts, the cut part is
+ * truncated (not missed), and the next segment is in order. */
+static void test_truncated_in_order(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	assert_int_equal(tseg(fx, 1, "abc", 100), REASM_IN_ORDER);
+	assert_int_equal(tseg(fx, 101, "def", 100), REASM_IN_ORDER);
+	assert_int_equal(tseg(fx, 201, "ghi", 3), REASM_IN_ORDER);
+	assert_out(fx, "abcdefghi");
+	assert_int_equal(fx->rec.truncated, 194);
+	assert_int_equal(fx->rec.missing, 0);
+	assert_int_equal(fx->r.truncated, 194);
+	assert_int_equal(fx->r.missed, 0);
+	/* A segment with no captured payload at all still moves the stream. */
+	assert_int_equal(tseg(fx, 204, "", 50), REASM_IN_ORDER);
+	assert_int_equal(fx->rec.truncated, 244);
+	assert_int_equal(fx->r.next_seq, 254);
+}
+
+/* A retransmission of a cut segment is a retransmission; the cut bytes count once. */
+static void test_truncated_retransmission(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	tseg(fx, 1, "abc", 100);
+	assert_int_equal(tseg(fx, 1, "abc", 100), REASM_RETRANSMISSION);
+	assert_int_equal(tseg(fx, 51, "", 50), REASM_RETRANSMISSION);
+	assert_int_equal(fx->rec.truncated, 97);
+	assert_int_equal(fx->stats.tcp.retransmissions, 0);   /* the stream layer counts */
+}
+
+/* Cut segments out of order: held as ranges, delivered in order once the hole
+ * fills; only a hole no segment covered is missed. */
+static void test_truncated_out_of_order(void **state)
+{
+	struct fixture *fx = *state;
+	reasm_start(&fx->r, 0);
+	assert_int_equal(tseg(fx, 201, "ghi", 100), REASM_IN_ORDER);   /* behind a hole: held */
+	assert_int_equal(tseg(fx, 101, "def", 100), REASM_OUT_OF_ORDER);
+	assert_int_equal(fx->rec.truncated, 0);
+	assert_int_equal(tseg(fx, 1, "abc", 100), REASM_OUT_OF_ORDER);
+	assert_out(fx, "abcdefghi");
+	assert_int_equal(fx->rec.truncated, 291);
+	assert_int_equal(fx->rec.missing, 0);
+	/* A real hole before a cut segment: the ACK skips the hole (missed), the
+	 * cut part stays truncated. */
+	assert_int_equal(tseg(fx, 401, "xyz", 100), REASM_IN_ORDER);
+	reasm_ack(&fx->r, &fx->env, 501, &fx->sink);
+	assert_out(fx, "abcdefghixyz");
+	assert_int_equal(fx->rec.missing, 100);
+	assert_int_equal(fx->rec.truncated, 388);
+	assert_int_equal(fx->r.next_seq, 501);
+}
+
+/* A head cut by the snaplen: the sink hears the bytes it left unconsumed with the gap. */
+static void test_truncated_unconsumed_seen(void **state)
+{
+	struct fixture *fx = *state;
+	fx->rec.lines = true;
+	reasm_start(&fx->r, 0);
+	tseg(fx, 1, "GET / HTTP/1.1\r\nHos", 80);
+	assert_out(fx, "GET / HTTP/1.1\r\n");
+	assert_int_equal(fx->rec.unconsumed_dropped, 3);
+	assert_int_equal(fx->rec.truncated, 61);
+	assert_int_equal(fx->r.pending_len, 0);
+}
+
+/*
+ * Past 4 GiB of stream (the sequence numbers wrap more than once): segments of
+ * 65000 bytes on the wire, none captured; one never sent (the ACK covers it)
+ * and one sent twice, both after 2^32 bytes.  The counts stay exact: every
+ * comparison is within a window (RFC 7323 bounds it below 2^30) of next_seq.
+ */
+static void test_past_4gib(void **state)
+{
+	struct fixture *fx = *state;
+	const uint32_t seg_len = 65000;
+	const uint64_t total = 65000ull * 76923;   /* 4 999 995 000 bytes */
+	uint32_t isn = 0xfff00000u;
+	bool holed = false, resent = false;
+	unsigned retrans = 0;
+	reasm_start(&fx->r, isn);
+	for (uint64_t off = 0; off < total; off += seg_len) {
+		uint32_t seq = isn + 1 + (uint32_t)off;
+		if (!holed && off >= 4400000000ull) {
+			holed = true;
+			continue;
+		}
+		if (reasm_segment_wire(&fx->r, &fx->env, seq, NULL, 0, seg_len, &fx->sink) &
+		    REASM_RETRANSMISSION)
+			retrans++;
+		if (!resent && off >= 4500000000ull) {
+			resent = true;
+			if (reasm_segment_wire(&fx->r, &fx->env, seq, NULL, 0, seg_len, &fx->sink) &
+			    REASM_RETRANSMISSION)
+				retrans++;
+		}
+		if ((off / seg_len) % 64 == 0)
+			reasm_ack(&fx->r, &fx->env, seq + seg_len, &fx->sink);
+	}
+	reasm_ack(&fx->r, &fx->env, isn + 1 + (uint32_t)total, &fx->sink);
+	assert_int_equal(retrans, 1);
+	assert_int_equal(fx->rec.missing, seg_len);
+	assert_int_equal(fx->r.missed, seg_len);
+	assert_true(fx->r.truncated == total - seg_len);
+	assert_int_equal(fx->r.held_bytes, 0);
+	assert_int_equal(fx->r.next_seq, isn + 1 + (uint32_t)total);
 }
 
 static void test_in_order(void **state)
@@ -492,6 +612,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_adjacent_segments_merged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_segments_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_out_of_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_unconsumed_seen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_past_4gib, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

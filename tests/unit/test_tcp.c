@@ -30,6 +30,43 @@ static void handshake(struct fixture *f)
 	seg(f, 2, 1, 101, 501, TCP_ACK, 0);
 }
 
+/*
+ * An evicted connection seen again goes on: the client's FIN came before the
+ * eviction, the server's after; no CloseWait (the old view had only the
+ * server's FIN), the flow counted as resumed.
+ */
+static void test_evicted_flow_resumes(void **state)
+{
+	struct fixture *f = *state;
+	f->cfg.max_flows = 16;
+	fixture_pipeline(f);
+	handshake(f);
+	seg(f, 3, 1, 101, 501, TCP_FIN | TCP_ACK, 0);
+	seg(f, 4, 0, 501, 102, TCP_ACK, 0);
+	/* Twenty other connections push it out of the table. */
+	for (uint16_t i = 0; i < 20; i++) {
+		struct fl_packet p = tcp_packet(&f->buf, T0 + (5 + i) * MS, CLIENT, (uint16_t)(41000 + i),
+						SERVER, 80, 7, 0, TCP_SYN, 0);
+		pipeline_packet(f->p, &p);
+		p = tcp_packet(&f->buf, T0 + (5 + i) * MS, SERVER, 80, CLIENT, (uint16_t)(41000 + i),
+			       9, 8, TCP_SYN | TCP_ACK, 0);
+		pipeline_packet(f->p, &p);
+	}
+	assert_true(f->stats.flows.evicted > 0);
+	seg(f, 500, 0, 501, 102, TCP_FIN | TCP_ACK, 0);
+	seg(f, 501, 1, 102, 502, TCP_ACK, 0);
+	assert_int_equal(f->stats.flows.resumed, 1);
+	/* Time passes far beyond the timeout. */
+	struct fl_packet late = tcp_packet(&f->buf, T0 + 5000 * MS, CLIENT, 42000, SERVER, 80, 7, 0,
+					   TCP_SYN, 0);
+	pipeline_packet(f->p, &late);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.close_wait, 0);
+	assert_int_equal(f->stats.tcp.last_ack, 0);
+	for (size_t i = 0; i < f->got.n; i++)
+		assert_null(strstr(f->got.json[i], "\"port\":40000"));
+}
+
 static void test_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -377,6 +414,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_refused, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_evicted_flow_resumes, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_timeout_with_retries, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_syn_at_end_of_file, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_healthy_connection_reports_nothing, fixture_setup, fixture_teardown),

@@ -322,6 +322,10 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 	}
 	if (!create)
 		return NULL;
+	/* The buckets grow first, so the slab check below sees the memory they take. */
+	if (t->count >= t->n_buckets &&
+	    (!t->stats || memory_allows(t->stats, (uint64_t)t->n_buckets * sizeof(struct flow *))))
+		grow_buckets(t);
 	/* Full, or a new slab would pass tap.memoryLimitMb: reuse the least recently active flow. */
 	bool over_limit = !t->free_list && t->lru_tail && t->stats &&
 			  !memory_allows(t->stats, sizeof(struct flow_slab) + SLAB_FLOWS * t->stride);
@@ -332,9 +336,6 @@ struct flow *flow_lookup(struct flow_table *t, const struct fl_addr *src, uint16
 		}
 		flow_drop(t, t->lru_tail, true);
 	}
-	if (t->count >= t->n_buckets &&
-	    (!t->stats || memory_allows(t->stats, (uint64_t)t->n_buckets * sizeof(struct flow *))))
-		grow_buckets(t);
 	f = flow_alloc(t);
 	if (!f)
 		return NULL;

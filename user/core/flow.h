@@ -38,6 +38,7 @@ struct flow {
 	/* Transport loss, counted by the TCP tracker (SYN/FIN) and the stream layer (data). */
 	uint32_t retransmissions;
 	uint64_t missed_bytes;    /* bytes the peer acknowledged that no captured segment carried */
+	uint64_t truncated_bytes; /* payload on the wire that the capture's snaplen cut */
 	struct fl_tunnels *tunnels;   /* how the flow was carried (pipeline-owned); NULL: bare */
 	/* The storage areas registered with flow_storage_register() follow. */
 };

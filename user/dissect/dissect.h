@@ -59,6 +59,7 @@ struct dissect_icmp {
 /* The connection's loss so far, as the stream layer counted it (0 for UDP). */
 struct dissect_loss {
 	uint64_t missed_bytes;    /* bytes never captured (holes) */
+	uint64_t truncated_bytes; /* bytes on the wire the snaplen cut */
 	uint64_t retransmissions; /* segments seen again */
 };
 
@@ -82,6 +83,12 @@ struct dissect_ctx {
 	/* Bytes of each direction the dissector left unconsumed and that are now being
 	 * thrown away: valid in end() and gap() (a hole makes them useless). */
 	uint32_t unconsumed[2];
+	/* gap(): those unconsumed bytes themselves (a head cut by the snaplen can
+	 * still be read up to the cut), and whether the gap is the snaplen's:
+	 * the bytes were on the wire and are not loss; skip them and stay in step
+	 * where the framing allows. */
+	const uint8_t *unconsumed_data[2];
+	bool truncated;
 	uint64_t timeout_ms;      /* tap.tcpStreamChannelTimeoutMs, for messages */
 	bool fin[2];              /* the sender of each direction sent its FIN (valid in end()) */
 };
@@ -103,7 +110,8 @@ struct dissector_ops {
 	 */
 	ssize_t (*parse)(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 			 const uint8_t *data, size_t len);
-	/* `missing` bytes of `dir` were never captured (a hole). */
+	/* `missing` bytes of `dir` were never captured (a hole), or (ctx->truncated)
+	 * were cut by the capture's snaplen. */
 	void (*gap)(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing);
 	/* The stream ended: report what is unfinished (ctx->end_reason, ctx->end_by). */
 	void (*end)(void *state, struct dissect_ctx *ctx);
@@ -118,9 +126,10 @@ extern const struct dissector_ops *const dissectors[];
 
 /*
  * Helpers for dissectors (dissect/registry.c).  dissect_add_tcp adds the
- * "tcp" object ({missed_bytes, retransmissions}) when either is non-zero.
+ * "tcp" object ({missed_bytes, retransmissions, truncated_bytes}) when any is non-zero.
  */
-void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions);
+void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions,
+		     uint64_t truncated_bytes);
 /* A printable excerpt of s (up to max bytes, stopping at a line end) for an error message. */
 size_t dissect_excerpt(char *out, size_t out_len, const uint8_t *s, size_t len, size_t max);
 

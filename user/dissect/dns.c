@@ -759,9 +759,11 @@ static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, 
 {
 	struct dns_state *s = state;
 	/* TCP framing is lost with a hole: what waits is lost, framing is found again. */
-	exchange_loss(&s->queries, dir, missing);
+	exchange_gap(&s->queries, ctx, dir, missing);
 	exchange_fail_all(&s->queries, ctx, FL_ERR_HALF_CONNECTION,
-			  "response missing: the capture lost bytes of the stream", "loss");
+			  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
+					 : "response missing: the capture lost bytes of the stream",
+			  "loss");
 	s->partial[dir] = false;
 	s->resync[dir] = true;
 }

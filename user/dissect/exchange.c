@@ -149,7 +149,7 @@ static void emit(struct exchange_queue *q, struct dissect_ctx *ctx, struct excha
 	else
 		doc_add_null(d, DOC_ROOT, "error");
 	uint64_t retrans = ctx->tcp.retransmissions - ex->retrans_base;
-	dissect_add_tcp(d, ex->missed_bytes, retrans);
+	dissect_add_tcp(d, ex->missed_bytes, retrans, ex->truncated_bytes);
 	entry_commit(ctx->em);
 }
 
@@ -272,6 +272,17 @@ struct exchange *exchange_loss(struct exchange_queue *q, enum dissect_dir dir, u
 		ex->missed_bytes += missing;
 	else
 		q->unowned_missed += missing;
+	return ex;
+}
+
+struct exchange *exchange_gap(struct exchange_queue *q, const struct dissect_ctx *ctx,
+			      enum dissect_dir dir, uint64_t missing)
+{
+	if (!ctx->truncated)
+		return exchange_loss(q, dir, missing);
+	struct exchange *ex = dir == DISSECT_TO_CLIENT ? q->head : q->tail;
+	if (ex)
+		ex->truncated_bytes += missing;
 	return ex;
 }
 

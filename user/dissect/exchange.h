@@ -51,6 +51,7 @@ struct exchange {
 	uint64_t ts_ns;               /* the entry's time: the request's first byte, or the
 				       * response's for a response without a request */
 	uint64_t missed_bytes;        /* bytes of this exchange never captured */
+	uint64_t truncated_bytes;     /* bytes of this exchange the snaplen cut */
 	uint64_t retrans_base;        /* the connection's retransmissions when it opened */
 	uint32_t data_size;
 	bool queued;
@@ -187,6 +188,10 @@ const char *exchange_end_cause(const struct dissect_ctx *ctx, enum dissect_dir d
  * hole).  Returns the exchange, or NULL when none waits.
  */
 struct exchange *exchange_loss(struct exchange_queue *q, enum dissect_dir dir, uint64_t missing);
+/* A gap() of `missing` bytes: exchange_loss(), or when the snaplen cut them
+ * (ctx->truncated) counted in the exchange's truncated_bytes, not as loss. */
+struct exchange *exchange_gap(struct exchange_queue *q, const struct dissect_ctx *ctx,
+			      enum dissect_dir dir, uint64_t missing);
 
 /* ---- ICMP ---- */
 

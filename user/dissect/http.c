@@ -65,6 +65,9 @@ struct http_dir {
 	/* Request side: the exchange whose request is being parsed (NULL once
 	 * emitted).  Response side: the exchange whose response is being parsed. */
 	struct exchange *cur;
+	/* Response side: cur's head was cut by the snaplen; its end is unknown, so
+	 * it completes at the next message start or at the end of the stream. */
+	bool cut_open;
 };
 
 struct http_conn {
@@ -104,8 +107,10 @@ static void http_fill(struct exchange_queue *q, struct dissect_ctx *ctx, struct 
 static void forget(struct http_conn *s, struct exchange *ex)
 {
 	for (int d = 0; d < 2; d++)
-		if (s->dir[d].cur == ex)
+		if (s->dir[d].cur == ex) {
 			s->dir[d].cur = NULL;
+			s->dir[d].cut_open = false;
+		}
 	ex->ts_ns = hx(ex)->req.seen ? hx(ex)->req.ts_first : hx(ex)->resp.ts_first;
 }
 
@@ -353,8 +358,15 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 		case HS_RESYNC: {
 			size_t skip = resync(dd, dir, p, n);
 			off += skip;
+			if (dd->cut_open)
+				count_body(s, dir, skip);
 			if (dd->state == HS_RESYNC)
 				return (ssize_t)off;
+			if (dd->cut_open) {
+				/* The next response starts: the one the snaplen cut ended before it. */
+				dd->cut_open = false;
+				response_done(s, ctx);
+			}
 			break;
 		}
 		case HS_IDLE: {
@@ -481,6 +493,136 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 	return (ssize_t)off;
 }
 
+/*
+ * A head the snaplen cut: its complete lines p[0..n) are all there is.  The
+ * message is taken as it is (start line and the headers before the cut,
+ * marked truncated); where its body ends is unknown, so the direction looks
+ * for the next message start.  A response completes its exchange: the
+ * snaplen is no error of the server's.  False when the lines do not parse.
+ */
+static bool truncated_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+			   const uint8_t *p, size_t n, uint64_t missing)
+{
+	struct http_dir *dd = &s->dir[dir];
+	uint64_t ts = dd->start_ts ? dd->start_ts : ctx->ts_ns;
+	struct http_head h;
+	struct http_msg m;
+	char err[256];
+
+	memset(&m, 0, sizeof(m));
+	if (http_is_message_start(dir, p, n) != 1 ||
+	    http_parse_head(&m, &h, dir, p, n, err, sizeof(err)))
+		return false;
+	m.ts_first = ts;
+	m.truncated = true;
+	if (dir == DISSECT_TO_SERVER) {
+		struct exchange *ex = exchange_new(&s->queue, ctx, ts);
+		if (!ex)
+			return false;
+		hx(ex)->req = m;
+		hx(ex)->head = http_method_is(&hx(ex)->req, "HEAD");
+		ex->truncated_bytes += missing;
+		if (exchange_push(&s->queue, ex) < 0) {
+			s->untracked++;
+			exchange_release(&s->queue, ex);
+			ex = NULL;
+		}
+		dd->cur = ex;
+		request_done(s, ctx);
+	} else {
+		if (m.status >= 100 && m.status < 200)
+			return true;   /* interim: the final response follows */
+		struct exchange *ex = q_first(s);
+		if (!ex) {
+			ex = exchange_new(&s->queue, ctx, ts);
+			if (!ex)
+				return false;
+			hx(ex)->orphan = true;
+		}
+		ex->truncated_bytes += missing;
+		hx(ex)->resp = m;
+		dd->cur = ex;
+		dd->cut_open = true;
+	}
+	dd->state = HS_RESYNC;
+	dd->start_ts = 0;
+	return true;
+}
+
+/* A gap the snaplen made: no loss and no error; stay in step where the framing allows. */
+static void http_truncated(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+			   uint64_t missing)
+{
+	struct http_dir *dd = &s->dir[dir];
+	uint32_t unconsumed = ctx->unconsumed[dir];
+	const uint8_t *pend = ctx->unconsumed_data[dir];
+	struct exchange *ex = dd->cur;
+	if (!ex && dir == DISSECT_TO_CLIENT)
+		ex = q_first(s);
+
+	switch (dd->state) {
+	case HS_BODY_LENGTH:
+	case HS_CHUNK_DATA:
+		if (ex)
+			ex->truncated_bytes += missing;
+		if (unconsumed == 0 && missing <= dd->remaining) {
+			struct http_msg *m = cur_msg(s, dir);
+			if (m)
+				m->truncated = true;
+			count_body(s, dir, missing);
+			dd->remaining -= missing;
+			if (dd->remaining == 0) {
+				if (dd->state == HS_CHUNK_DATA)
+					dd->state = HS_CHUNK_END;
+				else
+					body_done(s, ctx, dir);
+			}
+			return;
+		}
+		break;
+	case HS_BODY_CLOSE:
+		if (ex)
+			ex->truncated_bytes += missing;
+		if (cur_msg(s, dir))
+			cur_msg(s, dir)->truncated = true;
+		count_body(s, dir, missing);
+		return;
+	case HS_RESYNC:
+		if (ex)
+			ex->truncated_bytes += missing;
+		if (dd->cut_open)
+			count_body(s, dir, missing);
+		return;
+	case HS_IDLE: {
+		/* A head cut before its end: read it up to its last complete line. */
+		size_t n = unconsumed;
+		while (n && pend && pend[n - 1] != '\n')
+			n--;
+		if (n && pend && truncated_head(s, ctx, dir, pend, n, missing))
+			return;
+		if (ex)
+			ex->truncated_bytes += missing;
+		break;
+	}
+	default:
+		if (ex)
+			ex->truncated_bytes += missing;
+		break;
+	}
+	/* Out of step: the message in progress ends here as far as the capture
+	 * shows (its head was read: no error); look for the next message start. */
+	if (dd->state != HS_OPAQUE && dd->state != HS_DEAD) {
+		struct http_msg *m = cur_msg(s, dir);
+		if (m && m->seen) {
+			m->truncated = true;
+			body_done(s, ctx, dir);
+		}
+		if (dd->state != HS_OPAQUE)
+			dd->state = HS_RESYNC;
+	}
+	dd->start_ts = 0;
+}
+
 /* A hole of `missing` bytes in `dir`. */
 static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
@@ -488,6 +630,10 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	struct http_dir *dd = &s->dir[dir];
 	if (s->dead)
 		return;
+	if (ctx->truncated) {
+		http_truncated(s, ctx, dir, missing);
+		return;
+	}
 	uint32_t unconsumed = ctx->unconsumed[dir];
 	struct exchange *ex = dd->cur;
 	if (!ex && dir == DISSECT_TO_CLIENT)
@@ -581,7 +727,10 @@ static void http_end(void *state, struct dissect_ctx *ctx)
 
 	/* The response being received. */
 	struct http_dir *rd = &s->dir[DISSECT_TO_CLIENT];
-	if (rd->cur && rd->state == HS_BODY_CLOSE && closed) {
+	if (rd->cur && rd->cut_open) {
+		rd->cut_open = false;
+		response_done(s, ctx);   /* its end was hidden by the snaplen, not cut */
+	} else if (rd->cur && rd->state == HS_BODY_CLOSE && closed) {
 		response_done(s, ctx);   /* the close delimits the body: complete */
 	} else if (rd->cur && rd->state != HS_IDLE && rd->state != HS_OPAQUE) {
 		struct exchange *ex = rd->cur;
@@ -647,7 +796,8 @@ static bool http_pending(void *state)
 	struct http_conn *s = state;
 	if (s->dead)
 		return false;
-	if (s->queue.count)
+	/* A response whose end the snaplen hid is no unfinished message. */
+	if (s->queue.count > (s->dir[DISSECT_TO_CLIENT].cut_open ? 1u : 0u))
 		return true;
 	for (int d = 0; d < 2; d++) {
 		uint8_t st = s->dir[d].state;

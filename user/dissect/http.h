@@ -33,6 +33,7 @@ struct http_msg {
 	bool seen;                /* the start line and headers were parsed */
 	bool complete;            /* the body ended too */
 	bool has_length, chunked, close_delimited;
+	bool truncated;           /* the capture's snaplen cut part of it (headers or body) */
 	uint8_t version_minor;
 	uint16_t status;
 	uint16_t method_off, method_len;   /* request */

@@ -445,4 +445,6 @@ void http_msg_to_doc(const struct http_msg *m, enum dissect_dir dir, struct doc 
 	if (m->hdr_dropped)
 		doc_add_int(d, o, "headers_dropped", m->hdr_dropped);
 	doc_add_int(d, o, "body_bytes", (int64_t)m->body_bytes);
+	if (m->truncated)
+		doc_add_bool(d, o, "truncated", true);
 }

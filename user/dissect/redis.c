@@ -489,12 +489,17 @@ static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir
 	if (s->stopped)
 		return;
 	/* A hole inside a bulk payload only shortens what is left to count. */
-	if (resp_skip(&s->rd[dir], missing))
+	if (resp_skip(&s->rd[dir], missing)) {
+		if (ctx->truncated)
+			exchange_gap(&s->cmds, ctx, dir, missing);
 		return;
+	}
 	/* Framing is lost: what waits is lost with it; both directions start over. */
-	exchange_loss(&s->cmds, dir, missing);
+	exchange_gap(&s->cmds, ctx, dir, missing);
 	exchange_fail_all(&s->cmds, ctx, FL_ERR_HALF_CONNECTION,
-			  "response missing: the capture lost bytes of the stream", "loss");
+			  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
+					 : "response missing: the capture lost bytes of the stream",
+			  "loss");
 	for (int d = 0; d < 2; d++) {
 		resp_reset(&s->rd[d]);
 		s->resync[d] = true;

@@ -14,15 +14,18 @@ const struct dissector_ops *const dissectors[] = {
 	NULL,
 };
 
-void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions)
+void dissect_add_tcp(struct doc *d, uint64_t missed_bytes, uint64_t retransmissions,
+		     uint64_t truncated_bytes)
 {
-	if (!missed_bytes && !retransmissions)
+	if (!missed_bytes && !retransmissions && !truncated_bytes)
 		return;
 	uint32_t tcp = doc_add_obj(d, DOC_ROOT, "tcp");
 	if (missed_bytes)
 		doc_add_int(d, tcp, "missed_bytes", (int64_t)missed_bytes);
 	if (retransmissions)
 		doc_add_int(d, tcp, "retransmissions", (int64_t)retransmissions);
+	if (truncated_bytes)
+		doc_add_int(d, tcp, "truncated_bytes", (int64_t)truncated_bytes);
 }
 
 size_t dissect_excerpt(char *out, size_t out_len, const uint8_t *s, size_t len, size_t max)

@@ -41,6 +41,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "udp", (int64_t)s->flows.udp);
 	doc_add_int(d, o, "active", (int64_t)s->flows.active);
 	doc_add_int(d, o, "evicted", (int64_t)s->flows.evicted);
+	doc_add_int(d, o, "resumed", (int64_t)s->flows.resumed);
 
 	o = doc_add_obj(d, DOC_ROOT, "tcp");
 	doc_add_int(d, o, "SynSent", (int64_t)s->tcp.syn_sent);
@@ -50,6 +51,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "retransmissions", (int64_t)s->tcp.retransmissions);
 	doc_add_int(d, o, "out_of_order", (int64_t)s->tcp.out_of_order);
 	doc_add_int(d, o, "missed_bytes", (int64_t)s->tcp.missed_bytes);
+	doc_add_int(d, o, "truncated_bytes", (int64_t)s->tcp.truncated_bytes);
 	doc_add_int(d, o, "streams_timed_out", (int64_t)s->tcp.streams_timed_out);
 	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
 	doc_add_int(d, o, "invalid_rst", (int64_t)s->tcp.invalid_rst);
@@ -98,6 +100,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "recorder_bytes", (int64_t)s->memory.recorder_bytes);
 	doc_add_int(d, o, "defrag_bytes", (int64_t)s->ip.bytes);
 	doc_add_int(d, o, "control_bytes", (int64_t)s->memory.control_bytes);
+	doc_add_int(d, o, "evicted_bytes", (int64_t)s->memory.evicted_bytes);
 	doc_add_int(d, o, "total_bytes", (int64_t)memory_used(s));
 	doc_add_int(d, o, "limit_bytes", (int64_t)s->memory.limit_bytes);
 	doc_add_int(d, o, "over_limit", (int64_t)s->memory.over_limit);

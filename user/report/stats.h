@@ -43,10 +43,12 @@ struct fl_stats {
 	} capture;
 	struct {
 		uint64_t tcp, udp, active, evicted;
+		uint64_t resumed;            /* evicted TCP flows seen again and continued */
 	} flows;
 	struct {
 		uint64_t syn_sent, reset, close_wait, last_ack;
 		uint64_t retransmissions, out_of_order, missed_bytes, streams_timed_out;
+		uint64_t truncated_bytes;    /* payload the snaplen cut (not missed) */
 		uint64_t reassembly_dropped_bytes;   /* out-of-order data over the memcap */
 		uint64_t invalid_rst;        /* RSTs/FINs the receiving stack would not accept */
 	} tcp;
@@ -76,6 +78,7 @@ struct fl_stats {
 		uint64_t reassembly_bytes;    /* bytes of out-of-order data held */
 		uint64_t recorder_bytes;      /* --write-filter: packets held until their flow is judged */
 		uint64_t control_bytes;       /* control socket: entry ring, client buffers */
+		uint64_t evicted_bytes;       /* evicted TCP flows' connections, kept to continue them */
 		uint64_t limit_bytes;         /* tap.memoryLimitMb; 0: no limit */
 		uint64_t over_limit;          /* things evicted or refused to stay under the limit */
 	} memory;
@@ -90,7 +93,7 @@ struct fl_stats {
 static inline uint64_t memory_used(const struct fl_stats *s)
 {
 	return s->memory.flow_bytes + s->memory.reassembly_bytes + s->memory.recorder_bytes +
-	       s->memory.control_bytes + s->ip.bytes;
+	       s->memory.control_bytes + s->memory.evicted_bytes + s->ip.bytes;
 }
 
 static inline bool memory_allows(const struct fl_stats *s, uint64_t more)

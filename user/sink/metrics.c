@@ -73,6 +73,8 @@ static const struct metric_def defs[] = {
 	{ "tcp.out_of_order", "faultline_tcp_out_of_order_total", COUNTER, "TCP segments out of order." },
 	{ "tcp.missed_bytes", "faultline_tcp_missed_bytes_total", COUNTER,
 	  "Bytes of TCP streams the capture never saw." },
+	{ "tcp.truncated_bytes", "faultline_tcp_truncated_bytes_total", COUNTER,
+	  "TCP payload bytes on the wire that the capture's snaplen cut." },
 	{ "tcp.streams_timed_out", "faultline_tcp_streams_timed_out_total", COUNTER,
 	  "Streams with unfinished data that went stale." },
 	{ "tcp.reassembly_dropped_bytes", "faultline_tcp_reassembly_dropped_bytes_total", COUNTER,

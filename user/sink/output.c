@@ -240,6 +240,8 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 			append(buf, len, &used, " [%lld retransmitted]", (long long)doc_number(d, n));
 		if ((n = doc_get(d, tcp, "missed_bytes")) != DOC_NONE)
 			append(buf, len, &used, " [%lld bytes missed]", (long long)doc_number(d, n));
+		if ((n = doc_get(d, tcp, "truncated_bytes")) != DOC_NONE)
+			append(buf, len, &used, " [%lld bytes truncated]", (long long)doc_number(d, n));
 	}
 }
 

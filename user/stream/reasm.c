@@ -27,6 +27,7 @@ struct reasm_seg {
 	struct reasm_seg *left, *right;
 	uint32_t seq, len;
 	uint32_t cap;             /* bytes of data[] allocated */
+	bool nodata;              /* a range the snaplen cut: on the wire, not captured */
 	uint8_t data[];
 };
 
@@ -139,9 +140,10 @@ static void deliver(struct reasm *r, const struct reasm_env *env, const uint8_t 
 	if (r->pending_len && !pending_reserve(r, env, r->pending_len + len)) {
 		/* The sink left more than REASM_PENDING_MAX unconsumed: give up on it. */
 		uint32_t dropped = r->pending_len;
-		r->pending_len = 0;
 		env->stats->tcp.reassembly_dropped_bytes += dropped;
-		sink->gap(sink->arg, 0, dropped);
+		struct reasm_gap g = { .unconsumed = dropped, .unconsumed_data = r->pending };
+		sink->gap(sink->arg, &g);
+		r->pending_len = 0;
 	}
 	if (r->pending_len == 0) {
 		size_t used = feed(sink, data, len);
@@ -151,7 +153,8 @@ static void deliver(struct reasm *r, const struct reasm_env *env, const uint8_t 
 		len -= (uint32_t)used;
 		if (!pending_reserve(r, env, len)) {
 			env->stats->tcp.reassembly_dropped_bytes += len;
-			sink->gap(sink->arg, 0, len);
+			struct reasm_gap g = { .unconsumed = len, .unconsumed_data = data };
+			sink->gap(sink->arg, &g);
 			return;
 		}
 		memcpy(r->pending, data, len);
@@ -308,6 +311,27 @@ static void seg_free(struct reasm *r, const struct reasm_env *env, struct reasm_
 	free(s);
 }
 
+/* Skip the bytes up to `to`: never captured, or (truncated) cut by the snaplen. */
+static void skip(struct reasm *r, const struct reasm_env *env, uint32_t to, bool truncated,
+		 const struct reasm_sink *sink)
+{
+	struct reasm_gap g = { .missing = to - r->next_seq, .truncated = truncated,
+			       .unconsumed = r->pending_len, .unconsumed_data = r->pending };
+	if (truncated)
+		r->truncated += g.missing;
+	else
+		r->missed += g.missing;
+	r->next_seq = to;
+	sink->gap(sink->arg, &g);
+	reasm_drop_pending(r, env);
+}
+
+static void skip_to(struct reasm *r, const struct reasm_env *env, uint32_t to,
+		    const struct reasm_sink *sink)
+{
+	skip(r, env, to, false, sink);
+}
+
 /* Deliver held segments that now continue the stream. */
 static void deliver_held(struct reasm *r, const struct reasm_env *env,
 			 const struct reasm_sink *sink)
@@ -317,25 +341,17 @@ static void deliver_held(struct reasm *r, const struct reasm_env *env,
 		seg_pop_first(r);
 		uint32_t end = s->seq + s->len;
 		if (SEQ_GT(end, r->next_seq)) {
-			uint32_t off = r->next_seq - s->seq;
-			uint32_t n = end - r->next_seq;
-			r->next_seq = end;
-			deliver(r, env, s->data + off, n, sink);
+			if (s->nodata) {
+				skip(r, env, end, true, sink);
+			} else {
+				uint32_t off = r->next_seq - s->seq;
+				uint32_t n = end - r->next_seq;
+				r->next_seq = end;
+				deliver(r, env, s->data + off, n, sink);
+			}
 		}
 		seg_free(r, env, s);
 	}
-}
-
-/* Skip the bytes up to `to`: never captured. */
-static void skip_to(struct reasm *r, const struct reasm_env *env, uint32_t to,
-		    const struct reasm_sink *sink)
-{
-	uint32_t missing = to - r->next_seq;
-	uint32_t unconsumed = r->pending_len;
-	reasm_drop_pending(r, env);
-	r->missed += missing;
-	r->next_seq = to;
-	sink->gap(sink->arg, missing, unconsumed);
 }
 
 /* Room for `more` bytes of memory: under the memcap and the memory limit. */
@@ -380,28 +396,39 @@ static bool seg_append(struct reasm *r, const struct reasm_env *env, struct reas
 	return true;
 }
 
-/* Hold [seq, seq+n) (not held yet, not overlapping anything held).  False when over a cap. */
+/*
+ * Hold [seq, seq+n) (not held yet, not overlapping anything held); data NULL:
+ * a range the snaplen cut (no bytes).  False when over a cap.
+ */
 static bool hold_piece(struct reasm *r, const struct reasm_env *env, uint32_t seq,
 		       const uint8_t *data, uint32_t n)
 {
 	struct reasm_seg *p, *next;
 	seg_around(r, seq, &p, &next);
-	if (p && p->seq + p->len == seq && seg_append(r, env, p, data, n))
+	if (p && p->seq + p->len == seq && p->nodata && !data) {
+		p->len += n;
+		r->held_bytes += n;
 		return true;
-	if (!may_grow(env, sizeof(*p) + n + MALLOC_CHUNK_OVERHEAD))
+	}
+	if (p && p->seq + p->len == seq && !p->nodata && data && seg_append(r, env, p, data, n))
+		return true;
+	uint32_t bytes = data ? n : 0;
+	if (!may_grow(env, sizeof(*p) + bytes + MALLOC_CHUNK_OVERHEAD))
 		return false;
-	struct reasm_seg *s = malloc(sizeof(*s) + n);
+	struct reasm_seg *s = malloc(sizeof(*s) + bytes);
 	if (!s)
 		return false;
-	*s = (struct reasm_seg){ .seq = seq, .len = n, .cap = n };
-	memcpy(s->data, data, n);
+	*s = (struct reasm_seg){ .seq = seq, .len = n, .cap = bytes, .nodata = !data };
+	if (data)
+		memcpy(s->data, data, n);
 	seg_insert(r, s);
 	r->held_bytes += n;
 	account(env, (int64_t)real_size(s));
 	return true;
 }
 
-/* Hold the parts of [seq, seq+len) not held yet.  Returns enum reasm_result bits. */
+/* Hold the parts of [seq, seq+len) not held yet (data NULL: cut by the snaplen).
+ * Returns enum reasm_result bits. */
 static unsigned hold(struct reasm *r, const struct reasm_env *env, uint32_t seq,
 		     const uint8_t *data, uint32_t len)
 {
@@ -423,7 +450,7 @@ static unsigned hold(struct reasm *r, const struct reasm_env *env, uint32_t seq,
 		if (h)
 			res |= REASM_OUT_OF_ORDER;   /* fills part of a hole before later data */
 		uint32_t n = piece_end - cur;
-		if (!hold_piece(r, env, cur, data + (cur - seq), n)) {
+		if (!hold_piece(r, env, cur, data ? data + (cur - seq) : NULL, n)) {
 			env->stats->tcp.reassembly_dropped_bytes += n;
 			res |= REASM_DROPPED;
 		}
@@ -435,8 +462,17 @@ static unsigned hold(struct reasm *r, const struct reasm_env *env, uint32_t seq,
 unsigned reasm_segment(struct reasm *r, const struct reasm_env *env, uint32_t seq,
 		       const uint8_t *data, uint32_t len, const struct reasm_sink *sink)
 {
+	return reasm_segment_wire(r, env, seq, data, len, len, sink);
+}
+
+unsigned reasm_segment_wire(struct reasm *r, const struct reasm_env *env, uint32_t seq,
+			    const uint8_t *data, uint32_t caplen, uint32_t len,
+			    const struct reasm_sink *sink)
+{
 	if (len == 0)
 		return REASM_IGNORED;
+	if (caplen > len)
+		caplen = len;
 	if (!r->started) {
 		r->next_seq = seq;
 		r->started = true;
@@ -451,7 +487,9 @@ unsigned reasm_segment(struct reasm *r, const struct reasm_env *env, uint32_t se
 		return REASM_RETRANSMISSION;
 	if (SEQ_LT(seq, r->next_seq)) {
 		uint32_t off = r->next_seq - seq;
-		data += off;
+		uint32_t cut = off < caplen ? off : caplen;
+		data += cut;
+		caplen -= cut;
 		len -= off;
 		seq = r->next_seq;
 		res |= REASM_RETRANSMISSION;
@@ -462,13 +500,25 @@ unsigned reasm_segment(struct reasm *r, const struct reasm_env *env, uint32_t se
 			if (SEQ_LT(seg_first(r)->seq, end))
 				res |= REASM_RETRANSMISSION;
 		}
-		r->next_seq = end;
-		deliver(r, env, data, len, sink);
+		r->next_seq = seq + caplen;
+		if (caplen)
+			deliver(r, env, data, caplen, sink);
+		if (len > caplen) {
+			/* The tail the snaplen cut: skipped now, or held where held
+			 * bytes overlap it (the first copy wins). */
+			if (!r->held)
+				skip(r, env, end, true, sink);
+			else if (hold(r, env, seq + caplen, NULL, len - caplen) & REASM_DROPPED)
+				res |= REASM_DROPPED;
+		}
 		deliver_held(r, env, sink);
 		return res;
 	}
 
-	res |= hold(r, env, seq, data, len);
+	if (caplen)
+		res |= hold(r, env, seq, data, caplen);
+	if (len > caplen)
+		res |= hold(r, env, seq + caplen, NULL, len - caplen);
 	/* The stream moved past the hole: too much waits behind it. */
 	while (r->held && r->held_bytes > REASM_HELD_MAX) {
 		skip_to(r, env, seg_first(r)->seq, sink);

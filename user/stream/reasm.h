@@ -17,6 +17,10 @@
  * - A hole is skipped (the sink's gap() hears its size) when the peer
  *   acknowledged past it, when more than REASM_HELD_MAX bytes wait behind it,
  *   or when the stream ends (reasm_flush).
+ * - A segment's length is its length on the wire (from the IP total length);
+ *   the payload a small snaplen cut off is held as a range without bytes and,
+ *   once in order, skipped with gap() told it was truncated (not missed): its
+ *   sequence space still counts for retransmissions and holes.
  * Sequence numbers are compared only through the wrap-safe SEQ_* macros.
  */
 #ifndef FL_REASM_H
@@ -34,12 +38,21 @@
 /* Out-of-order bytes held behind one hole before the hole is skipped ("moved past"). */
 #define REASM_HELD_MAX (4u * 1024 * 1024)
 
+/* Bytes reassembly skips. */
+struct reasm_gap {
+	uint32_t missing;         /* bytes skipped */
+	bool truncated;           /* they were on the wire, cut by the capture's snaplen;
+				   * otherwise no captured segment carried them (a hole) */
+	/* The bytes the sink had left unconsumed, thrown away with the gap (they
+	 * cannot join what follows): valid during the call. */
+	uint32_t unconsumed;
+	const uint8_t *unconsumed_data;
+};
+
 struct reasm_sink {
 	/* In-order bytes; returns how many were consumed (0..len). */
 	size_t (*data)(void *arg, const uint8_t *data, size_t len);
-	/* `missing` bytes were skipped (never captured).  `unconsumed` bytes the
-	 * sink had left were thrown away with them (they cannot join what follows). */
-	void (*gap)(void *arg, uint32_t missing, uint32_t unconsumed);
+	void (*gap)(void *arg, const struct reasm_gap *g);
 	void *arg;
 };
 
@@ -61,7 +74,8 @@ struct reasm {
 	uint8_t *pending;         /* unconsumed in-order bytes */
 	uint32_t pending_len, pending_cap;
 	uint64_t delivered;       /* bytes handed to the sink (consumed or kept) */
-	uint64_t missed;          /* bytes skipped over */
+	uint64_t missed;          /* bytes skipped over: never captured */
+	uint64_t truncated;       /* bytes skipped over: cut by the snaplen */
 };
 
 /* What one segment turned out to be. */
@@ -82,6 +96,10 @@ void reasm_start(struct reasm *r, uint32_t isn);
  */
 unsigned reasm_segment(struct reasm *r, const struct reasm_env *env, uint32_t seq,
 		       const uint8_t *data, uint32_t len, const struct reasm_sink *sink);
+/* The same for a segment of `wire_len` bytes of which the first `caplen` were captured. */
+unsigned reasm_segment_wire(struct reasm *r, const struct reasm_env *env, uint32_t seq,
+			    const uint8_t *data, uint32_t caplen, uint32_t wire_len,
+			    const struct reasm_sink *sink);
 /* This direction's FIN, at sequence number seq: no byte at or after it exists. */
 void reasm_fin(struct reasm *r, uint32_t seq);
 /*

@@ -15,7 +15,13 @@
  *   parsed, no errors); the server speaking first waits for the client.
  * - A server FIN, both FINs, or a RST end the stream: everything held is
  *   delivered (holes skipped and counted) and the dissector's end() reports
- *   what was unfinished.
+ *   what was unfinished.  After a FIN a hole before it is waited for (its
+ *   retransmission comes after the FIN in a receiver's capture) until it
+ *   fills, the peer acknowledges past it, the timeout or the capture's end:
+ *   bytes are missed only when no captured segment ever carried them.
+ * - Segments filling a hole later than the handshake's round trip are
+ *   retransmissions (sooner: out of order), and data resent after the
+ *   stream ended still counts as retransmitted.
  * - The pipeline's stream_idle() judges staleness: a stream holding
  *   unfinished data (dissector pending(), unconsumed or held bytes, bytes no
  *   dissector recognised) is counted in tcp.streams_timed_out, its pending
@@ -30,9 +36,18 @@
 #include "core/config.h"
 #include "report/stats.h"
 #include "stream/reasm.h"
+#include "stream/seq.h"
 
 #define STREAM_PROBE_MAX 4096u            /* bytes a MAYBE may wait for */
 #define STREAM_UNRECOGNISED_MAX (64u * 1024) /* midstream bytes probed before giving up */
+/*
+ * A segment filling a hole behind the highest one seen, more than the
+ * handshake's round trip after it (this when the round trip is unknown): the
+ * copy that made the hole was lost before the capture point and this is its
+ * retransmission; sooner, the network reordered it.  Wireshark's
+ * tcp.analysis.out_of_order rule, with its threshold.
+ */
+#define STREAM_REORDER_NS (3ull * 1000000)
 
 struct stream;
 
@@ -54,6 +69,15 @@ struct stream {
 	bool dead;                        /* the dissector gave up (parser error) */
 	bool ended;
 	bool fin[2];
+	/* The FINs end the exchange, but holes before them wait for their
+	 * retransmissions (they come after the FIN in a receiver's capture). */
+	bool end_pending;
+	uint8_t end_side;
+	/* Per side: the end of the highest segment seen and when it came (hole fillers). */
+	uint32_t high[2];
+	uint64_t high_ts[2];
+	bool high_known[2];
+	uint64_t reorder_ns;              /* a hole filled later than this is a retransmission */
 	uint64_t unrecognised;            /* bytes no dissector recognised, undecided stream */
 	uint64_t unrecognised_ts;
 	/* The call in progress, for the reassembly sink. */
@@ -105,6 +129,7 @@ static void make_ctx(struct stream *s, struct dissect_ctx *ctx)
 	if (s->tcp) {
 		ctx->tcp.missed_bytes = s->f->missed_bytes;
 		ctx->tcp.retransmissions = s->f->retransmissions;
+		ctx->tcp.truncated_bytes = s->f->truncated_bytes;
 	}
 	ctx->midstream = s->midstream;
 	ctx->timeout_ms = s->env->cfg->stream_timeout_ms;
@@ -256,19 +281,26 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	return (size_t)n;
 }
 
-static void sink_gap(void *arg, uint32_t missing, uint32_t unconsumed)
+static void sink_gap(void *arg, const struct reasm_gap *g)
 {
 	struct stream_side *ss = arg;
 	struct stream *s = ss->s;
-	s->f->missed_bytes += missing;
-	s->env->stats->tcp.missed_bytes += missing;
+	if (g->truncated) {
+		s->f->truncated_bytes += g->missing;
+		s->env->stats->tcp.truncated_bytes += g->missing;
+	} else {
+		s->f->missed_bytes += g->missing;
+		s->env->stats->tcp.missed_bytes += g->missing;
+	}
 	if (!s->ops || s->dead || s->ended || !s->ops->gap)
 		return;
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
 	enum dissect_dir dir = side_dir(s, ss->side);
-	ctx.unconsumed[dir] = unconsumed;
-	s->ops->gap(s->state, &ctx, dir, missing);
+	ctx.unconsumed[dir] = g->unconsumed;
+	ctx.unconsumed_data[dir] = g->unconsumed_data;
+	ctx.truncated = g->truncated;
+	s->ops->gap(s->state, &ctx, dir, g->missing);
 	ctx_done(s);
 }
 
@@ -297,6 +329,7 @@ static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tc
 				reasm_fin(&s->dir[i], o->fin_seq[i]);
 		}
 		s->client = f->client;
+		s->reorder_ns = o->rtt_ns ? o->rtt_ns : STREAM_REORDER_NS;
 		s->midstream = tcp && (o->midstream || !(o->isn_known[0] || o->isn_known[1]));
 	}
 	s->env = env;
@@ -348,8 +381,20 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 		ctx_done(s);
 	}
 	s->ended = true;
+	s->end_pending = false;
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
+}
+
+/* Every byte before each FIN is in (delivered or skipped), nothing waits behind a hole. */
+static bool complete(const struct stream *s)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct reasm *r = &s->dir[i];
+		if (r->held_bytes || (r->fin && r->started && SEQ_LT(r->next_seq, r->fin_seq)))
+			return false;
+	}
+	return true;
 }
 
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
@@ -359,29 +404,54 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 	/* A new connection on the same addresses and ports: start over. */
 	if (s && s->ended && (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		stream_free(env, f);
-	if (!*slot_of(env, f) && d->payload_caplen == 0)
+	if (!*slot_of(env, f) && d->payload_len == 0)
 		return;
 	s = stream_get(env, f, true, ts_ns, o);
-	if (!s || s->ended)
+	if (!s)
 		return;
-	struct reasm_env renv = reasm_env_of(env);
 	uint8_t flags = d->tcp_flags;
+	if (s->ended) {
+		/* Data resent after the exchange ended (the sender had not seen its
+		 * ACK yet): still a retransmission. */
+		uint32_t sq = d->seq + ((flags & TCP_SYN) ? 1 : 0);
+		if (d->payload_len && !(flags & TCP_RST) && s->dir[side].started &&
+		    SEQ_LT(sq, s->dir[side].next_seq)) {
+			f->retransmissions++;
+			env->stats->tcp.retransmissions++;
+		}
+		return;
+	}
+	struct reasm_env renv = reasm_env_of(env);
 
 	/* What this packet acknowledges first: a hole the peer acked is final. */
 	if (flags & TCP_ACK)
 		reasm_ack(&s->dir[!side], &renv, d->ack, sink_of(s, !side));
 
 	uint32_t seq = d->seq + ((flags & TCP_SYN) ? 1 : 0);
-	if (d->payload_caplen && !(flags & TCP_RST)) {
-		unsigned res = reasm_segment(&s->dir[side], &renv, seq, d->payload,
-					     d->payload_caplen, sink_of(s, side));
+	/* Sequence space from the headers (IP total length), bytes as captured. */
+	if (d->payload_len && !(flags & TCP_RST)) {
+		unsigned res = reasm_segment_wire(&s->dir[side], &renv, seq, d->payload,
+						  d->payload_caplen, d->payload_len,
+						  sink_of(s, side));
+		uint32_t end = seq + d->payload_len;
+		bool behind = s->high_known[side] && SEQ_LEQ(end, s->high[side]);
+		if ((res & REASM_OUT_OF_ORDER) && !(res & REASM_RETRANSMISSION) && behind &&
+		    ts_ns - s->high_ts[side] > s->reorder_ns)
+			res |= REASM_RETRANSMISSION;   /* a hole filled late: the lost copy resent */
 		if (res & REASM_RETRANSMISSION) {
 			f->retransmissions++;
 			env->stats->tcp.retransmissions++;
-		}
-		if (res & REASM_OUT_OF_ORDER)
+		} else if (res & REASM_OUT_OF_ORDER) {
 			env->stats->tcp.out_of_order++;
+		}
+		if (!behind) {
+			s->high[side] = end;
+			s->high_ts[side] = ts_ns;
+			s->high_known[side] = true;
+		}
 	}
+	if (s->end_pending && complete(s))
+		finish(s, DISSECT_END_FIN, s->end_side, true);
 }
 
 void stream_tcp_fin(struct stream_env *env, struct flow *f, int side, const struct decoded *d,
@@ -394,9 +464,16 @@ void stream_tcp_fin(struct stream_env *env, struct flow *f, int side, const stru
 	uint32_t seq = d->seq + ((d->tcp_flags & TCP_SYN) ? 1 : 0);
 	reasm_fin(&s->dir[side], seq + d->payload_len);
 	s->fin[side] = true;
-	/* The server closing ends the exchange; the client closing only its half does not. */
-	if (s->fin[!side] || side != s->client)
-		finish(s, DISSECT_END_FIN, side, true);
+	/* The server closing ends the exchange; the client closing only its half does
+	 * not.  A hole before a FIN is waited for: its retransmission may follow. */
+	if (s->fin[!side] || side != s->client) {
+		if (complete(s)) {
+			finish(s, DISSECT_END_FIN, side, true);
+		} else if (!s->end_pending) {
+			s->end_pending = true;
+			s->end_side = (uint8_t)side;
+		}
+	}
 }
 
 void stream_udp_packet(struct stream_env *env, struct flow *f, int side,
@@ -456,7 +533,7 @@ static void report_unrecognised(struct stream *s)
 		 (unsigned long long)s->env->cfg->stream_timeout_ms,
 		 (unsigned long long)(s->unrecognised + held));
 	entry_set_error(s->env->em, FL_ERR_TIMEOUT, msg, NULL);
-	dissect_add_tcp(d, s->f->missed_bytes, s->f->retransmissions);
+	dissect_add_tcp(d, s->f->missed_bytes, s->f->retransmissions, s->f->truncated_bytes);
 	entry_commit(s->env->em);
 }
 
@@ -466,6 +543,11 @@ void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 	if (!s || s->ended)
 		return;
 	stream_get(env, f, s->tcp, now_ns, NULL);
+	if (s->end_pending) {
+		/* Closed with a hole the timeout did not see filled: it is missed. */
+		finish(s, DISSECT_END_FIN, s->end_side, true);
+		return;
+	}
 	if (!unfinished(s))
 		return;
 	if (s->tcp)
@@ -495,6 +577,11 @@ void stream_end(struct stream_env *env, struct flow *f, enum dissect_end why, in
 	if (!s || s->ended)
 		return;
 	stream_get(env, f, s->tcp, ts_ns, NULL);
+	if (s->end_pending && why != DISSECT_END_RST) {
+		/* The FINs closed it; only the wait for a hole's retransmission was left. */
+		finish(s, DISSECT_END_FIN, s->end_side, true);
+		return;
+	}
 	if (why == DISSECT_END_TIMEOUT && s->tcp && unfinished(s))
 		env->stats->tcp.streams_timed_out++;
 	finish(s, why, by_side, why != DISSECT_END_TIMEOUT);

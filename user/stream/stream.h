@@ -33,6 +33,7 @@ struct stream_origin {
 	bool fin_known[2];        /* that side's FIN came before the stream existed */
 	uint32_t fin_seq[2];
 	bool midstream;           /* the capture joined after the handshake */
+	uint64_t rtt_ns;          /* the handshake's round trip (0: unknown) */
 };
 
 /*

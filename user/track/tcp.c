@@ -10,6 +10,9 @@
  */
 #include "track/tcp.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/bytes.h"
 #include "core/config.h"
 #include "core/decode.h"
@@ -19,6 +22,95 @@
 #include "track/icmp_msg.h"
 
 static inline int other(int side) { return side ^ 1; }
+
+/* ---- evicted connections, to continue them (tcp_track_evicted) ---- */
+
+#define TCP_RESUME_SLOTS 1024u
+
+struct tcp_resume_slot {
+	struct flow_key key;
+	struct tcp_conn conn;
+	uint64_t first_ts_ns, missed_bytes, truncated_bytes;
+	uint32_t retransmissions;
+	uint8_t client;
+	bool used;
+};
+
+struct tcp_resume {
+	struct tcp_resume_slot slot[TCP_RESUME_SLOTS];
+};
+
+static uint32_t resume_index(const struct flow_key *k)
+{
+	uint32_t h = 2166136261u;
+	const uint8_t *parts[2] = { k->addr[0].bytes, k->addr[1].bytes };
+	for (int p = 0; p < 2; p++)
+		for (size_t i = 0; i < sizeof(k->addr[0].bytes); i++)
+			h = (h ^ parts[p][i]) * 16777619u;
+	h = (h ^ k->port[0]) * 16777619u;
+	h = (h ^ k->port[1]) * 16777619u;
+	return h % TCP_RESUME_SLOTS;
+}
+
+static bool key_same(const struct flow_key *a, const struct flow_key *b)
+{
+	return a->proto == b->proto && a->port[0] == b->port[0] && a->port[1] == b->port[1] &&
+	       addr_equal(&a->addr[0], &b->addr[0]) && addr_equal(&a->addr[1], &b->addr[1]);
+}
+
+void tcp_track_evicted(struct track_env *env, const struct flow *f)
+{
+	const struct tcp_conn *c = track_tcp(env, f);
+	/* Only a connection that goes on is worth keeping. */
+	if (f->key.proto != FL_IPPROTO_TCP || c->state != TCP_CONN_ESTABLISHED)
+		return;
+	if (!env->resume) {
+		if (!memory_allows(env->stats, sizeof(*env->resume))) {
+			env->stats->memory.over_limit++;
+			return;
+		}
+		env->resume = calloc(1, sizeof(*env->resume));
+		if (!env->resume)
+			return;
+		env->stats->memory.evicted_bytes += sizeof(*env->resume);
+	}
+	struct tcp_resume_slot *s = &env->resume->slot[resume_index(&f->key)];
+	*s = (struct tcp_resume_slot){ .key = f->key, .conn = *c, .first_ts_ns = f->first_ts_ns,
+				       .missed_bytes = f->missed_bytes,
+				       .truncated_bytes = f->truncated_bytes,
+				       .retransmissions = f->retransmissions,
+				       .client = f->client, .used = true };
+}
+
+void tcp_resume_free(struct track_env *env)
+{
+	if (!env->resume)
+		return;
+	env->stats->memory.evicted_bytes -= sizeof(*env->resume);
+	free(env->resume);
+	env->resume = NULL;
+}
+
+/* A new flow whose first packet is no SYN: the connection of an evicted flow goes on. */
+static void resume(struct track_env *env, struct flow *f, const struct decoded *d)
+{
+	struct tcp_resume_slot *s = &env->resume->slot[resume_index(&f->key)];
+	if (!s->used || !key_same(&s->key, &f->key))
+		return;
+	s->used = false;
+	if ((d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return;     /* a new connection on the same ports */
+	struct tcp_conn *c = track_tcp(env, f);
+	*c = s->conn;
+	c->resumed = true;
+	f->client = s->client;
+	f->client_known = true;
+	f->first_ts_ns = s->first_ts_ns;
+	f->missed_bytes = s->missed_bytes;
+	f->truncated_bytes = s->truncated_bytes;
+	f->retransmissions = s->retransmissions;
+	env->stats->flows.resumed++;
+}
 
 static uint64_t timeout_ns(const struct track_env *env)
 {
@@ -64,6 +156,8 @@ static void finish_entry(struct track_env *env, struct flow *f, uint32_t tcp)
 		doc_add_int(d, tcp, "retransmissions", f->retransmissions);
 	if (f->missed_bytes)
 		doc_add_int(d, tcp, "missed_bytes", (int64_t)f->missed_bytes);
+	if (f->truncated_bytes)
+		doc_add_int(d, tcp, "truncated_bytes", (int64_t)f->truncated_bytes);
 	entry_commit(env->em);
 }
 
@@ -229,6 +323,7 @@ static void conn_start(struct track_env *env, struct flow *f, int side, const st
 	memset(c, 0, sizeof(*c));
 	f->retransmissions = 0;
 	f->missed_bytes = 0;
+	f->truncated_bytes = 0;
 	c->state = TCP_CONN_SYN_SENT;
 	c->syn_ts_ns = ts_ns;
 	c->half[side].syn_seen = true;
@@ -336,6 +431,13 @@ static unsigned on_ack(struct track_env *env, struct flow *f, int side, const st
 	struct tcp_half *h = &c->half[side], *peer = &c->half[other(side)];
 	if (peer->fin_seen && !peer->fin_acked && SEQ_GEQ(d->ack, peer->fin_seq + 1))
 		peer->fin_acked = true;
+	/* The client's ACK of the SYN-ACK: the handshake's round trip (Wireshark's
+	 * tcp.analysis.initial_rtt). */
+	if (!c->rtt_us && side == f->client && h->syn_seen && peer->syn_seen &&
+	    d->ack == peer->syn_seq + 1 && ts_ns > c->syn_ts_ns) {
+		uint64_t us = (ts_ns - c->syn_ts_ns) / 1000;
+		c->rtt_us = us == 0 ? 1 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	}
 	/* A closing side acknowledging one byte the capture never saw from its peer:
 	 * the peer's FIN went by uncaptured (one-sided capture, loss).  It closed. */
 	if (!peer->fin_seen && h->fin_seen && h->acked_unseen_one && d->ack == h->ack_max) {
@@ -359,6 +461,8 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 	unsigned ev = 0;
 
 	parse_options(d, &o);
+	if (c->state == TCP_CONN_NONE && env->resume)
+		resume(env, f, d);
 	if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && !(fl & TCP_RST)) {
 		ev = on_syn(env, f, side, d, ts_ns);
 		observe(track_tcp(env, f), side, d, &o);
@@ -407,12 +511,14 @@ void tcp_track_view(const struct track_env *env, const struct flow *f, struct tc
 {
 	const struct tcp_conn *c = track_tcp(env, f);
 	for (int i = 0; i < 2; i++) {
-		v->isn_known[i] = c->half[i].syn_seen;
+		/* Resumed: the stream layer lost what came before; data starts anywhere. */
+		v->isn_known[i] = c->half[i].syn_seen && !c->resumed;
 		v->isn[i] = c->half[i].syn_seq;
 		v->fin_known[i] = c->half[i].fin_seen;
 		v->fin_seq[i] = c->half[i].fin_seq;
 	}
 	v->midstream = c->midstream;
+	v->rtt_ns = (uint64_t)c->rtt_us * 1000;
 }
 
 void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t seq,

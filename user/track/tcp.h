@@ -31,6 +31,7 @@ struct tcp_view {
 	bool fin_known[2];        /* that side's FIN was seen (or inferred) */
 	uint32_t fin_seq[2];      /* the FIN's sequence number */
 	bool midstream;           /* joined after the handshake */
+	uint64_t rtt_ns;          /* SYN to the ACK of the SYN-ACK, as captured (0: unknown) */
 };
 
 /* One TCP packet of flow f sent by `side`: updates state, reports refusals and
@@ -46,6 +47,13 @@ void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, boo
 /* An ICMP error quoted a segment that `side` of f sent with sequence number `seq`. */
 void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t seq,
 		    const struct icmp_info *icmp, uint64_t ts_ns);
+/*
+ * The flow is evicted (flow table full, memory limit): keep what its
+ * connection was, so that seen again it goes on instead of starting over
+ * "midstream" (a bounded direct-mapped table; the newest eviction wins a slot).
+ */
+void tcp_track_evicted(struct track_env *env, const struct flow *f);
+void tcp_resume_free(struct track_env *env);
 /* An idle connection worth keeping: synchronized, neither side closing. */
 bool tcp_track_keep(const struct track_env *env, const struct flow *f);
 /* When the next condition of this connection falls due (0: none pending). */

@@ -57,12 +57,14 @@ enum tcp_reported {
 
 struct tcp_conn {
 	uint64_t syn_ts_ns;       /* first SYN */
+	uint32_t rtt_us;          /* the handshake's round trip at the capture point (0: unknown) */
 	struct tcp_half half[2];
 	uint8_t state;            /* enum tcp_conn_state */
 	uint8_t reported;         /* enum tcp_reported bits */
 	uint8_t syn_retries;
 	bool midstream;           /* the capture joined after the handshake */
 	uint16_t invalid_rst;     /* RSTs (and FINs) the receiving stack would not accept */
+	bool resumed;             /* continued after the flow was evicted: data starts anywhere */
 };
 
 /* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */
@@ -79,16 +81,22 @@ union track_state {
 	struct echo_state echo;   /* ICMP echo flows */
 };
 
+struct tcp_resume;
+
 struct track_env {
 	struct emitter *em;
 	const struct fl_config *cfg;
 	struct fl_stats *stats;
 	int slot;                 /* flow storage id of union track_state */
+	/* What evicted TCP flows' connections were, so a flow seen again goes on
+	 * (tcp.c; allocated at the first eviction, memory.evicted_bytes). */
+	struct tcp_resume *resume;
 };
 
 /* Register the trackers' flow storage; 0 or -1 (errno). */
 int track_env_init(struct track_env *env, struct flow_table *flows, struct emitter *em,
 		   const struct fl_config *cfg, struct fl_stats *stats);
+void track_env_free(struct track_env *env);
 
 static inline struct tcp_conn *track_tcp(const struct track_env *env, const struct flow *f)
 {

@@ -166,6 +166,29 @@ static void request_done(struct http_conn *s, struct dissect_ctx *ctx)
 	dd->cur = NULL;
 }
 
+/*
+ * Queue a request for its response.  Past HTTP_MAX_OUTSTANDING the last slot
+ * stands for this request and every later one (exchange_unrecorded()): each
+ * still gets its response's entry.  Returns ex, or NULL when it was only counted.
+ */
+static struct exchange *queue_request(struct http_conn *s, struct dissect_ctx *ctx,
+				      struct exchange *ex)
+{
+	struct exchange *tail = exchange_last(&s->queue);
+	if (tail && hx(tail)->unrecorded) {
+		exchange_unrecorded(&s->queue, ctx, tail);   /* too deep a pipeline */
+		exchange_release(&s->queue, ex);
+		return NULL;
+	}
+	exchange_push(&s->queue, ex);   /* the last slot is always free here */
+	if (s->queue.count == HTTP_MAX_OUTSTANDING) {
+		hx(ex)->unrecorded = true;   /* the last slot counts all that come after */
+		if (ctx->stats)
+			ctx->stats->entries.unrecorded_requests++;
+	}
+	return ex;
+}
+
 static void response_done(struct http_conn *s, struct dissect_ctx *ctx)
 {
 	struct http_dir *dd = &s->dir[DISSECT_TO_CLIENT];
@@ -283,20 +306,7 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 		x->req.ts_first = ts;
 		x->head = http_method_is(&x->req, "HEAD");
 		x->connect = http_method_is(&x->req, "CONNECT");
-		struct exchange *tail = exchange_last(&s->queue);
-		if (tail && hx(tail)->unrecorded) {
-			exchange_unrecorded(&s->queue, ctx, tail);   /* too deep a pipeline */
-			exchange_release(&s->queue, ex);
-			dd->cur = NULL;
-		} else {
-			exchange_push(&s->queue, ex);   /* the last slot is always free here */
-			dd->cur = ex;
-			if (s->queue.count == HTTP_MAX_OUTSTANDING) {
-				x->unrecorded = true;   /* the last slot counts all that come after */
-				if (ctx->stats)
-					ctx->stats->entries.unrecorded_requests++;
-			}
-		}
+		dd->cur = queue_request(s, ctx, ex);
 		frame_request(s, ctx, &h);
 		return 0;
 	}
@@ -522,12 +532,7 @@ static bool truncated_head(struct http_conn *s, struct dissect_ctx *ctx, enum di
 		hx(ex)->req = m;
 		hx(ex)->head = http_method_is(&hx(ex)->req, "HEAD");
 		ex->truncated_bytes += missing;
-		if (exchange_push(&s->queue, ex) < 0) {
-			s->untracked++;
-			exchange_release(&s->queue, ex);
-			ex = NULL;
-		}
-		dd->cur = ex;
+		dd->cur = queue_request(s, ctx, ex);
 		request_done(s, ctx);
 	} else {
 		if (m.status >= 100 && m.status < 200)

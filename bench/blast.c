@@ -4,7 +4,7 @@
  *
  *   blast DST_IP PPS SECONDS [SIZE]
  *
- * Sends SIZE-byte UDP payloads (default 64) to DST_IP ports 9000..9063 at
+ * Sends SIZE-byte UDP payloads (default 64, at most 1472: a 1500-byte IPv4 packet) to DST_IP ports 9000..9063 at
  * PPS packets per second for SECONDS seconds (PPS 0: as fast as it can), in
  * sendmmsg batches paced against CLOCK_MONOTONIC.  Prints one line:
  *   sent=N seconds=S pps=R
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 	double pps = atof(argv[2]);
 	double seconds = atof(argv[3]);
 	size_t size = argc > 4 ? (size_t)atoi(argv[4]) : 64;
-	if (size < 1 || size > 1400 || seconds <= 0 || pps < 0) {
+	if (size < 1 || size > 1472 || seconds <= 0 || pps < 0) {
 		fprintf(stderr, "blast: bad arguments\n");
 		return 2;
 	}
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 	int sndbuf = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 
-	static char payload[1400];
+	static char payload[1472];
 	memset(payload, 'b', sizeof(payload));
 	struct iovec iov[BATCH];
 	struct mmsghdr msgs[BATCH];

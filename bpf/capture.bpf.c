@@ -29,24 +29,27 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Packet records; the loader sizes it from tap.ringBufferMb. */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);
-} packets SEC(".maps");
-
 /*
- * One record buffer per CPU (indexed by CPU: a per-CPU array cannot hold
- * 256 KiB).  The loader sets max_entries to the CPU count and value_size to
- * the record header plus snaplen; key/value sizes rather than BTF types so
- * the value size can change.
+ * Packet records: one ring buffer per CPU, so CPUs never contend for a
+ * producer lock.  The loader sets max_entries to the CPU count, gives a
+ * ring buffer as the inner map's template (bpf_map__set_inner_map_fd),
+ * creates the rings (tap.ringBufferMb split between them) and puts CPU i's
+ * at index i.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct fl_ring_pkt) + FL_SNAPLEN_MAX);
-} scratch SEC(".maps");
+	__uint(value_size, sizeof(__u32));
+} rings SEC(".maps");
+
+/* Each record is copied once, from the packet into its reservation (6.15+ kfuncs). */
+extern int bpf_dynptr_from_skb(struct __sk_buff *skb, __u64 flags,
+			       struct bpf_dynptr *ptr__uninit) __ksym;
+extern int bpf_dynptr_from_xdp(struct xdp_md *xdp, __u64 flags,
+			       struct bpf_dynptr *ptr__uninit) __ksym;
+extern int bpf_dynptr_copy(struct bpf_dynptr *dst_ptr, __u32 dst_off,
+			   struct bpf_dynptr *src_ptr, __u32 src_off, __u32 size) __ksym;
 
 static __always_inline void count(__u32 which)
 {
@@ -152,49 +155,63 @@ static __always_inline __u64 clamp_snaplen(__u64 len)
 	return len;
 }
 
-/* The scratch record of this CPU, or NULL. */
-static __always_inline struct fl_ring_pkt *record(void)
+/*
+ * Write one record into this CPU's ring: the header, then caplen bytes
+ * copied straight from the packet (src) into the reservation.  Readers are
+ * woken only once wakeup_bytes are waiting; userspace also drains on its
+ * timer, so a quiet ring is never left behind.
+ */
+static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen, __u32 ifindex,
+				 __u8 direction)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-
-	return bpf_map_lookup_elem(&scratch, &cpu);
-}
-
-static __always_inline void submit(struct fl_ring_pkt *r, __u64 caplen)
-{
-	__u64 flags = bpf_ringbuf_query(&packets, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&packets, r, sizeof(*r) + caplen, flags))
-		count(FL_CNT_RING_DROPS);
-}
-
-static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
-{
+	struct bpf_dynptr rec;
 	struct fl_ring_pkt *r;
-	__u64 caplen = skb->len;
+	void *ring;
+	__u64 flags;
 
-	count(FL_CNT_PACKETS);
-	classify((void *)(long)skb->data, (void *)(long)skb->data_end);
-
-	r = record();
-	if (!r) {
+	ring = bpf_map_lookup_elem(&rings, &cpu);
+	if (!ring) {
 		count(FL_CNT_RING_DROPS);
 		return;
 	}
-	caplen = clamp_snaplen(caplen);
-	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
+	if (bpf_ringbuf_reserve_dynptr(ring, sizeof(*r) + caplen, 0, &rec)) {
+		bpf_ringbuf_discard_dynptr(&rec, 0);    /* the verifier wants it released */
+		count(FL_CNT_RING_DROPS);
 		return;
-	if (bpf_skb_load_bytes(skb, 0, r + 1, caplen)) {
+	}
+	r = bpf_dynptr_data(&rec, 0, sizeof(*r));
+	if (!r || bpf_dynptr_copy(&rec, sizeof(*r), src, 0, (__u32)caplen)) {
+		bpf_ringbuf_discard_dynptr(&rec, 0);
 		count(FL_CNT_PARSE_FAIL);
 		return;
 	}
 	r->ts_ns = bpf_ktime_get_ns();
-	r->ifindex = skb->ifindex;
-	r->len = skb->len;
-	r->caplen = caplen;
+	r->ifindex = ifindex;
+	r->len = (__u32)len;
+	r->caplen = (__u32)caplen;
 	r->direction = direction;
-	submit(r, caplen);
+	r->pad[0] = r->pad[1] = r->pad[2] = 0;
+	flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit_dynptr(&rec, flags);
+}
+
+static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
+{
+	struct bpf_dynptr src;
+	__u64 caplen;
+
+	count(FL_CNT_PACKETS);
+	classify((void *)(long)skb->data, (void *)(long)skb->data_end);
+	caplen = clamp_snaplen(skb->len);
+	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
+		return;
+	if (bpf_dynptr_from_skb(skb, 0, &src)) {
+		count(FL_CNT_PARSE_FAIL);
+		return;
+	}
+	emit(&src, skb->len, caplen, skb->ifindex, direction);
 }
 
 SEC("tc")
@@ -214,30 +231,19 @@ int fl_tc_egress(struct __sk_buff *skb)
 SEC("xdp")
 int fl_xdp_ingress(struct xdp_md *ctx)
 {
-	struct fl_ring_pkt *r;
-	__u64 len = bpf_xdp_get_buff_len(ctx), caplen = len;
+	struct bpf_dynptr src;
+	__u64 len = bpf_xdp_get_buff_len(ctx), caplen;
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)ctx->data, (void *)(long)ctx->data_end);
-
-	r = record();
-	if (!r) {
-		count(FL_CNT_RING_DROPS);
-		return XDP_PASS;
-	}
-	caplen = clamp_snaplen(caplen);
+	caplen = clamp_snaplen(len);
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return XDP_PASS;
-	if (bpf_xdp_load_bytes(ctx, 0, r + 1, caplen)) {
+	if (bpf_dynptr_from_xdp(ctx, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return XDP_PASS;
 	}
-	r->ts_ns = bpf_ktime_get_ns();
-	r->ifindex = ctx->ingress_ifindex;
-	r->len = len;
-	r->caplen = caplen;
-	r->direction = FL_DIR_INGRESS;
-	submit(r, caplen);
+	emit(&src, len, caplen, ctx->ingress_ifindex, FL_DIR_INGRESS);
 	return XDP_PASS;
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -46,9 +47,10 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The loader's job, as ebpf.c does it: one ring per CPU in the programs' array of rings. */
 static int setup(void **state)
 {
-	int ncpu = libbpf_num_possible_cpus();
+	int ncpu = libbpf_num_possible_cpus(), tmpl;
 
 	(void)state;
 	libbpf_set_print(silent);
@@ -57,15 +59,28 @@ static int setup(void **state)
 		return 0;
 	skel->rodata->snaplen = SNAPLEN;
 	skel->rodata->wakeup_bytes = 0;
-	bpf_map__set_max_entries(skel->maps.packets, 1 << 20);
-	bpf_map__set_max_entries(skel->maps.scratch, (__u32)ncpu);
-	bpf_map__set_value_size(skel->maps.scratch, sizeof(struct fl_ring_pkt) + SNAPLEN);
-	if (capture_bpf__load(skel)) {
+	bpf_map__set_max_entries(skel->maps.rings, (__u32)ncpu);
+	tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 1 << 20, NULL);
+	if (tmpl < 0 || bpf_map__set_inner_map_fd(skel->maps.rings, tmpl) ||
+	    capture_bpf__load(skel)) {
+		if (tmpl >= 0)
+			close(tmpl);
 		capture_bpf__destroy(skel);
 		skel = NULL;
 		return 0;
 	}
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.packets), on_record, NULL, NULL);
+	close(tmpl);
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		__u32 key = (__u32)cpu;
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 1 << 20, NULL);
+		if (fd < 0 || bpf_map_update_elem(bpf_map__fd(skel->maps.rings), &key, &fd, BPF_ANY))
+			return -1;
+		if (cpu == 0)
+			rb = ring_buffer__new(fd, on_record, NULL, NULL);
+		else if (rb && ring_buffer__add(rb, fd, on_record, NULL))
+			return -1;
+		close(fd);     /* the array and the reader hold it */
+	}
 	return rb ? 0 : -1;
 }
 

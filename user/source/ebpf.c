@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The eBPF capture source: capture.bpf.c on tc (or XDP for ingress) of each
- * chosen interface feeding one ring buffer, and socktrace.bpf.c on the TCP
- * tracepoints feeding a second.  Both rings are drained here into the
- * pipeline.
+ * chosen interface feeding one ring buffer per CPU, and socktrace.bpf.c on the
+ * TCP tracepoints feeding another.  The packet rings are merged here in
+ * capture-time order into the pipeline, on one epoll descriptor with the
+ * socket events.
  *
  * The programs are attached with BPF links (tcx on Linux >= 6.6, XDP links
  * since 5.9): a link lives as long as its file descriptor, so the kernel
@@ -24,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,12 +50,31 @@ enum { LINK_TC_INGRESS, LINK_TC_EGRESS, LINK_XDP, LINK_MAX };
 /* Records handed to the pipeline per poll, so the loop gets back to its timer under load. */
 #define POLL_BUDGET 65536
 
+/*
+ * One packet ring buffer, read directly (libbpf's reader hands out one
+ * ring's records after another; the merge below needs to look at each
+ * ring's next record first).  Layout: a consumer page we write, then the
+ * producer page and the data pages mapped twice (a record never wraps).
+ */
+struct pkt_ring {
+	int fd;
+	unsigned long *consumer;
+	const unsigned long *producer;
+	const uint8_t *data;
+	size_t mask;              /* data size - 1 */
+	size_t map_len;           /* of producer + data */
+	unsigned long prod;       /* producer position seen at this poll's start */
+};
+
 struct ebpf_source {
 	struct capture_source base;
 	struct capture_params params;
 	struct capture_bpf *cap;
 	struct socktrace_bpf *trace;          /* NULL when the tracepoints are unavailable */
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;               /* the socket events (NULL without them) */
+	struct pkt_ring *rings;               /* the packet rings, one per CPU */
+	unsigned n_rings;
+	int epoll_fd;                         /* every packet ring and rb: the source's fd */
 	int lock_fd;                          /* held while we run: one eBPF capture per netns */
 	int64_t clock_offset;
 	unsigned budget;
@@ -339,15 +361,13 @@ int capture_ebpf_cleanup_netns(char *msg, size_t msglen)
 
 /* ---- the rings ---- */
 
-static int on_packet(void *ctx, void *data, size_t size)
+static void deliver(struct ebpf_source *s, const struct fl_ring_pkt *r, size_t size)
 {
-	struct ebpf_source *s = ctx;
-	const struct fl_ring_pkt *r = data;
 	const struct capture_iface *ifc;
 	struct fl_packet pkt;
 
 	if (size < sizeof(*r) || r->caplen > size - sizeof(*r))
-		return 0;
+		return;
 	ifc = s->params.iface_lookup(s->params.lookup_ctx, (int)r->ifindex);
 	pkt = (struct fl_packet){
 		.ts_ns = r->ts_ns + (uint64_t)s->clock_offset,
@@ -359,7 +379,77 @@ static int on_packet(void *ctx, void *data, size_t size)
 		.direction = r->direction,
 	};
 	s->base.out.packet(s->base.out.ctx, &pkt);
-	return ++s->budget >= POLL_BUDGET ? -EAGAIN : 0;
+}
+
+/* The ring's next committed record (discarded ones skipped), or NULL: empty or still being written. */
+static const struct fl_ring_pkt *ring_head(struct pkt_ring *r, uint32_t *len, bool *busy)
+{
+	unsigned long cons = __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
+
+	*busy = false;
+	while (cons < r->prod) {
+		const uint32_t *hdr = (const uint32_t *)(r->data + (cons & r->mask));
+		uint32_t h = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		if (h & BPF_RINGBUF_BUSY_BIT) {
+			*busy = true;
+			return NULL;
+		}
+		*len = h & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		if (!(h & BPF_RINGBUF_DISCARD_BIT))
+			return (const struct fl_ring_pkt *)(hdr + 2);
+		cons += (*len + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
+		__atomic_store_n(r->consumer, cons, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void ring_pop(struct pkt_ring *r, uint32_t len)
+{
+	unsigned long cons = __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
+
+	__atomic_store_n(r->consumer, cons + ((len + BPF_RINGBUF_HDR_SZ + 7) & ~7ul),
+			 __ATOMIC_RELEASE);
+}
+
+/*
+ * Drain the per-CPU rings as one stream in capture-time order: each step
+ * hands on the earliest of the rings' next records (bpf_ktime_get_ns() is
+ * one clock for every CPU).  Per-flow order is what the trackers need;
+ * with RSS/RPS a flow's packets come on one CPU and its ring keeps their
+ * order, and when a flow's directions are on two CPUs (the egress on the
+ * sender's CPU, the ingress where the NIC's queue is served) the merge
+ * restores it.  Only what was committed when the poll began is merged, and
+ * the merge stops at a record still being written (a later record on
+ * another ring must not overtake it), so a reorder needs a record whose
+ * reservation began before, and ended after, this poll's snapshot; the
+ * pipeline counts any as packets.time_reversals.
+ */
+static void drain_rings(struct ebpf_source *s)
+{
+	for (unsigned i = 0; i < s->n_rings; i++)
+		s->rings[i].prod = __atomic_load_n(s->rings[i].producer, __ATOMIC_ACQUIRE);
+	while (s->budget < POLL_BUDGET) {
+		const struct fl_ring_pkt *best = NULL;
+		uint32_t best_len = 0;
+		unsigned best_i = 0;
+		for (unsigned i = 0; i < s->n_rings; i++) {
+			uint32_t len;
+			bool busy;
+			const struct fl_ring_pkt *r = ring_head(&s->rings[i], &len, &busy);
+			if (busy)
+				return;        /* the next poll goes on from here */
+			if (r && (!best || r->ts_ns < best->ts_ns)) {
+				best = r;
+				best_len = len;
+				best_i = i;
+			}
+		}
+		if (!best)
+			return;
+		deliver(s, best, best_len);
+		ring_pop(&s->rings[best_i], best_len);
+		s->budget++;
+	}
 }
 
 static int on_sock_event(void *ctx, void *data, size_t size)
@@ -380,7 +470,9 @@ static void ebpf_poll(struct capture_source *base)
 	s->budget = 0;
 	/* Follow the wall clock if it is stepped or slewed while we run. */
 	s->clock_offset = capture_clock_offset();
-	ring_buffer__consume(s->rb);
+	drain_rings(s);
+	if (s->rb)
+		ring_buffer__consume(s->rb);
 }
 
 /* ---- attach / detach ---- */
@@ -644,6 +736,75 @@ static void ebpf_update_stats(struct capture_source *base, struct fl_stats *st)
 			      s->waits_counted[FL_KCNT_LAST_ACK];
 }
 
+static void rings_close(struct ebpf_source *s)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (unsigned i = 0; i < s->n_rings; i++) {
+		struct pkt_ring *r = &s->rings[i];
+		if (r->consumer)
+			munmap(r->consumer, page);
+		if (r->producer)
+			munmap((void *)r->producer, r->map_len);
+		if (r->fd >= 0)
+			close(r->fd);
+	}
+	free(s->rings);
+	s->rings = NULL;
+	s->n_rings = 0;
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
+	s->epoll_fd = -1;
+}
+
+/*
+ * Create one ring of `bytes` per CPU, put CPU i's at index i of the
+ * programs' array of rings, map them, and watch them all (and the socket
+ * events) on one epoll descriptor.  0 or -errno.
+ */
+static int rings_open(struct ebpf_source *s, unsigned n, uint32_t bytes)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	int outer = bpf_map__fd(s->cap->maps.rings);
+
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epoll_fd < 0)
+		return -errno;
+	s->rings = calloc(n, sizeof(*s->rings));
+	if (!s->rings)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		s->rings[i].fd = -1;
+	s->n_rings = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt_ring *r = &s->rings[i];
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+		void *p;
+
+		r->fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, bytes, NULL);
+		if (r->fd < 0)
+			return r->fd;
+		if (bpf_map_update_elem(outer, &i, &r->fd, BPF_ANY))
+			return -errno;
+		p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+		if (p == MAP_FAILED)
+			return -errno;
+		r->consumer = p;
+		r->map_len = page + 2 * (size_t)bytes;
+		p = mmap(NULL, r->map_len, PROT_READ, MAP_SHARED, r->fd, (off_t)page);
+		if (p == MAP_FAILED) {
+			r->map_len = 0;
+			return -errno;
+		}
+		r->producer = p;
+		r->data = (const uint8_t *)p + page;
+		r->mask = bytes - 1;
+		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, r->fd, &ev) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 /* The capture programs' own counters, as "capture": {"bpf": {...}}. */
 static void ebpf_describe(struct capture_source *base, struct doc *d, uint32_t capture_obj)
 {
@@ -678,6 +839,7 @@ static void ebpf_close(struct capture_source *base)
 	while (s->n_links)
 		close_links(s, s->n_links - 1);
 	ring_buffer__free(s->rb);
+	rings_close(s);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
 	if (s->lock_fd >= 0)
@@ -712,12 +874,18 @@ static void explain(int err, const char *what, char *msg, size_t len)
 			 strerror(-err));
 }
 
-/* The largest power of two no greater than mb MiB, at least one page. */
-static uint32_t ring_bytes(uint32_t mb)
+/*
+ * Each CPU's ring: tap.ringBufferMb is the total, split between the CPUs
+ * (a power of two each), but never less than two records of snaplen bytes.
+ */
+static uint32_t ring_bytes_per_cpu(uint32_t mb, unsigned ncpu, uint32_t snaplen)
 {
-	uint64_t want = (uint64_t)mb << 20, size = 4096;
+	uint64_t want = ((uint64_t)mb << 20) / (ncpu ? ncpu : 1), size = 4096;
+	uint64_t floor = 2 * ((uint64_t)snaplen + sizeof(struct fl_ring_pkt) + BPF_RINGBUF_HDR_SZ);
 
 	while (size * 2 <= want && size * 2 <= (1ull << 31))
+		size *= 2;
+	while (size < floor)
 		size *= 2;
 	return (uint32_t)size;
 }
@@ -752,6 +920,9 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 {
 	struct ebpf_source *s = calloc(1, sizeof(*s));
 	int ncpu = libbpf_num_possible_cpus(), err;
+	unsigned nrings;
+	uint32_t per_ring;
+	int inner_tmpl;
 
 	if (!s)
 		return -ENOMEM;
@@ -761,6 +932,7 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	s->base.fd = -1;
 	s->clock_offset = capture_clock_offset();
 	s->lock_fd = -1;
+	s->epoll_fd = -1;
 
 	s->cap = capture_bpf__open();
 	if (!s->cap) {
@@ -769,12 +941,22 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 		goto fail;
 	}
 	s->cap->rodata->snaplen = p->cfg->snaplen;
-	bpf_map__set_max_entries(s->cap->maps.packets, ring_bytes(p->cfg->ring_buffer_mb));
-	bpf_map__set_max_entries(s->cap->maps.scratch, ncpu > 0 ? (__u32)ncpu : 1);
-	bpf_map__set_value_size(s->cap->maps.scratch, sizeof(struct fl_ring_pkt) + p->cfg->snaplen);
+	nrings = ncpu > 0 ? (unsigned)ncpu : 1;
+	per_ring = ring_bytes_per_cpu(p->cfg->ring_buffer_mb, nrings, p->cfg->snaplen);
+	bpf_map__set_max_entries(s->cap->maps.rings, nrings);
+	/* The inner maps' template: a ring of the same size (closed once loaded). */
+	inner_tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, per_ring, NULL);
+	if (inner_tmpl < 0 || bpf_map__set_inner_map_fd(s->cap->maps.rings, inner_tmpl)) {
+		err = inner_tmpl < 0 ? inner_tmpl : -EINVAL;
+		if (inner_tmpl >= 0)
+			close(inner_tmpl);
+		explain(err, "creating the per-CPU ring buffers", msg, msglen);
+		goto fail;
+	}
 	bpf_program__set_autoload(s->cap->progs.fl_xdp_ingress, p->xdp);
 	bpf_program__set_autoload(s->cap->progs.fl_tc_ingress, !p->xdp);
 	err = capture_bpf__load(s->cap);
+	close(inner_tmpl);
 	if (err) {
 		explain(err, "loading the capture programs", msg, msglen);
 		goto fail;
@@ -822,19 +1004,23 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 		pr_warn("TCP socket tracepoints unavailable (%s): the kernel counters stay 0\n",
 			strerror(-err));
 
-	s->rb = ring_buffer__new(bpf_map__fd(s->cap->maps.packets), on_packet, s, NULL);
-	if (!s->rb) {
-		err = -errno;
-		explain(err, "creating the ring buffer reader", msg, msglen);
+	err = rings_open(s, nrings, per_ring);
+	if (err) {
+		explain(err, "creating the per-CPU ring buffers", msg, msglen);
 		goto fail;
 	}
-	if (s->trace && ring_buffer__add(s->rb, bpf_map__fd(s->trace->maps.sock_events),
-					 on_sock_event, s) < 0) {
-		err = -errno;
-		explain(err, "reading the socket events", msg, msglen);
-		goto fail;
+	if (s->trace) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = nrings };
+		s->rb = ring_buffer__new(bpf_map__fd(s->trace->maps.sock_events), on_sock_event, s,
+					 NULL);
+		if (!s->rb || epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->rb),
+					&ev) < 0) {
+			err = -errno;
+			explain(err, "reading the socket events", msg, msglen);
+			goto fail;
+		}
 	}
-	s->base.fd = ring_buffer__epoll_fd(s->rb);
+	s->base.fd = s->epoll_fd;
 	*out = &s->base;
 	return 0;
 fail:

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# BPF cost per packet: faultline's capture programs on the receiving end of a
+# veth between two namespaces (prefix flt-bpfcost, 198.18.68.0/24), fed UDP
+# datagrams of each frame size by bench/blast.c, timed by the kernel
+# (kernel.bpf_stats_enabled: run_time_ns / run_cnt of the programs attached
+# to the receiving veth, so other captures on the machine do not count).  Also the bytes the capture copied to userspace per wire byte.
+# Prints one line per measurement, for bench/run.sh to tabulate:
+#   bpfns HOOK IP_PACKET_BYTES NS_PER_PACKET RUN_CNT COPIED_PER_WIRE_BYTE
+#   bpfns-na REASON
+# Usage: bench/bpfcost.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc xdp", SECONDS 2, PPS 100000)
+set -u
+cd "$(dirname "$0")/.."
+bin=$(realpath "$1")
+outdir=$2
+sizes=${SIZES:-"64 1500"}
+hooks=${HOOKS:-"tc xdp"}
+secs=${SECONDS_EACH:-2}
+pps=${PPS:-100000}
+
+if ! "$bin" capture --help >/dev/null 2>&1; then
+	echo "bpfns-na capture backend not built"
+	exit 0
+fi
+mkdir -p "$outdir"
+cc -O2 -Wall -Wextra -Werror -o "$outdir/blast" bench/blast.c || { echo "bpfns-na blast does not build"; exit 0; }
+
+# shellcheck source=../tests/netns/lib.sh
+. tests/netns/lib.sh
+ns_prefix flt-bpfcost
+tmp=$(mktemp -d /tmp/flt-bpfcost.XXXXXX)
+stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
+CAP_PID=
+cleanup() {
+	set +e
+	[ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
+	[ -n "$stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+	ns_teardown
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ns_add tx
+ns_add rx
+ns_link tx t0 198.18.68.1/24 rx r0 198.18.68.2/24
+RX=$(ns_name rx)
+ns_exec rx nft -f - <<'EOF'
+table inet fltbpfcost {
+	chain pre {
+		type filter hook prerouting priority -300;
+		udp dport 9000-9063 drop
+	}
+}
+EOF
+ns_exec tx ping -c 1 -W 1 198.18.68.2 >/dev/null 2>&1
+
+start() {   # HOOK
+	local sock=$tmp/fl.sock i
+	rm -f "$sock"
+	ip netns exec "$RX" "$bin" capture -i r0 --backend ebpf --hook "$1" --socket "$sock" \
+		-o json >/dev/null 2>"$tmp/fl.err" &
+	CAP_PID=$!
+	for i in $(seq 1 100); do
+		grep -q "capturing on" "$tmp/fl.err" 2>/dev/null && [ -S "$sock" ] && return 0
+		kill -0 "$CAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+stop() {
+	local i
+	kill -INT "$CAP_PID" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	CAP_PID=
+}
+
+# "run_time_ns run_cnt" of the programs attached to r0 in the receiving
+# namespace (this capture's, whatever else runs on the machine).
+prog_time() {
+	local ids
+	ids=$(ip netns exec "$RX" bpftool net show dev r0 -j 2>/dev/null |
+		jq -c '[.. | objects | select(has("id") or has("prog_id")) | (.id // .prog_id)] | unique')
+	bpftool prog show -j 2>/dev/null | jq -r --argjson ids "${ids:-[]}" '
+		[.[] | select(.id as $i | $ids | index($i)) | select((.name // "") | test("^fl_(tc|xdp)_")) |
+		 select(.run_cnt != null)] |
+		"\(map(.run_time_ns) | add // 0) \(map(.run_cnt) | add // 0)"'
+}
+
+for hook in $hooks; do
+	for size in $sizes; do
+		# SIZE is the IPv4 packet's length (the frame is 14 bytes more): 20 IPv4 + 8 UDP + payload.
+		payload=$((size - 28))
+		if ! start "$hook"; then
+			echo "bpfns-na faultline capture --hook $hook did not start: $(head -c 200 "$tmp/fl.err" | tr '\n' ' ')"
+			stop
+			continue
+		fi
+		sysctl -qw kernel.bpf_stats_enabled=1
+		read -r t0 c0 < <(prog_time "$CAP_PID")
+		ns_exec tx "$outdir/blast" 198.18.68.2 "$pps" "$secs" "$payload" >/dev/null
+		sleep 0.3
+		read -r t1 c1 < <(prog_time "$CAP_PID")
+		[ -n "$stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+		st=$("$bin" stats --json --socket "$tmp/fl.sock" 2>/dev/null)
+		stop
+		n=$((${c1:-0} - ${c0:-0}))
+		# Copied per wire byte: record bytes (header + captured) over wire bytes.
+		copied=$(jq -r '(.packets.seen // 0) as $n | (.packets.bytes // 0) as $b |
+			if $b > 0 then ((($b + $n * 24) / $b) * 1000 | round / 1000) else "?" end' <<<"$st" 2>/dev/null)
+		if [ "$n" -gt 0 ]; then
+			echo "bpfns $hook $size $(((t1 - t0) / n)) $n ${copied:-?}"
+		else
+			echo "bpfns-na $hook $size: no program runs counted"
+		fi
+	done
+done

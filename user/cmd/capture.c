@@ -494,14 +494,15 @@ static void list_one(void *ctx, const struct iface_link *link, bool removed)
 	(void)ctx;
 	if (removed)
 		return;
-	printf("%d.%s [%s%s%s%s]%s%s%s\n", link->ifindex, link->name,
-	       link->flags & IFF_UP ? "Up" : "Down",
-	       link->flags & IFF_RUNNING ? ", Running" : "",
-	       link->flags & IFF_LOOPBACK ? ", Loopback" : "",
-	       link->type == ARPHRD_NONE ? ", raw IP" : "",
-	       link->flags & IFF_LOOPBACK ? " (captured only when named: -i " : "",
-	       link->flags & IFF_LOOPBACK ? link->name : "",
-	       link->flags & IFF_LOOPBACK ? ")" : "");
+	bool up = (link->flags & IFF_UP) != 0, running = (link->flags & IFF_RUNNING) != 0;
+	bool loopback = (link->flags & IFF_LOOPBACK) != 0;
+
+	printf("%d.%s [%s%s%s%s]", link->ifindex, link->name, up ? "Up" : "Down",
+	       running ? ", Running" : "", loopback ? ", Loopback" : "",
+	       link->type == ARPHRD_NONE ? ", raw IP" : "");
+	if (loopback)
+		printf(" (captured only when named: -i %s)", link->name);
+	putchar('\n');
 }
 
 static int list_interfaces(void)
@@ -515,7 +516,7 @@ static int list_interfaces(void)
 	return 0;
 }
 
-static int capture_main(struct capture_loop *l, struct cli_opts *opts);
+static int capture_main(const struct capture_loop *l, const struct cli_opts *opts);
 
 int cmd_capture(int argc, char **argv)
 {
@@ -540,7 +541,7 @@ int cmd_capture(int argc, char **argv)
 	return rc;
 }
 
-static int capture_main(struct capture_loop *lp, struct cli_opts *o)
+static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 {
 	struct capture_loop l = *lp;
 	const struct cli_opts opts = *o;

@@ -149,11 +149,11 @@ static void feed_line(struct top_app *a, const char *text, size_t len)
 /* A new filter: group again what is kept. */
 static void regroup(struct top_app *a)
 {
-	unsigned kept = a->n_lines < TOP_KEEP_LINES ? a->n_lines : TOP_KEEP_LINES;
+	unsigned first = a->n_lines > TOP_KEEP_LINES ? a->n_lines - TOP_KEEP_LINES : 0;
 
 	top_clear(&a->table);
-	for (unsigned i = 0; i < kept; i++) {
-		const char *l = a->lines[(a->n_lines - kept + i) % TOP_KEEP_LINES];
+	for (unsigned i = first; i != a->n_lines; i++) {
+		const char *l = a->lines[i % TOP_KEEP_LINES];
 		if (l && doc_parse_json(&a->doc, l, strlen(l)) == 0)
 			group_doc(a, &a->doc);
 	}

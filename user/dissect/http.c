@@ -620,10 +620,13 @@ static void http_truncated(struct http_conn *s, struct dissect_ctx *ctx, enum di
 		struct http_msg *m = cur_msg(s, dir);
 		if (m && m->seen) {
 			m->truncated = true;
-			body_done(s, ctx, dir);
+			body_done(s, ctx, dir);   /* a CONNECT request leaves the state HS_OPAQUE */
 		}
-		if (dd->state != HS_OPAQUE)
-			dd->state = HS_RESYNC;
+		if (s->dir[dir].state == HS_OPAQUE) {
+			dd->start_ts = 0;
+			return;
+		}
+		dd->state = HS_RESYNC;
 	}
 	dd->start_ts = 0;
 }

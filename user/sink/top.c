@@ -224,9 +224,7 @@ unsigned top_sorted(const struct top_table *t, enum top_sort by, uint64_t now_ns
 
 const char *top_recent(const struct top_group *g, unsigned i)
 {
-	unsigned kept = g->n_recent < TOP_RECENT ? g->n_recent : TOP_RECENT;
-
-	if (i >= kept)
+	if (i >= g->n_recent || i >= TOP_RECENT)
 		return NULL;
 	return g->recent[(g->n_recent - 1 - i) % TOP_RECENT];
 }

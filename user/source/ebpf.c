@@ -26,6 +26,7 @@
 
 #include "capture.skel.h"
 #include "source/iface.h"
+#include "source/kdrops.h"
 #include "core/log.h"
 #include "socktrace.skel.h"
 
@@ -39,6 +40,7 @@ struct ebpf_source {
 	struct capture_params params;
 	struct capture_bpf *cap;
 	struct socktrace_bpf *trace;          /* NULL when the tracepoints are unavailable */
+	struct kdrops *drops;                 /* skb:kfree_skb; NULL when unavailable */
 	struct ring_buffer *rb;
 	int lock_fd;                          /* held while we run: one eBPF capture per netns */
 	int64_t clock_offset;
@@ -312,6 +314,7 @@ static void ebpf_poll(struct capture_source *base)
 	/* Follow the wall clock if it is stepped or slewed while we run. */
 	s->clock_offset = capture_clock_offset();
 	ring_buffer__consume(s->rb);
+	kdrops_poll(s->drops, &s->base.out, s->clock_offset);
 }
 
 /* ---- attach / detach ---- */
@@ -473,6 +476,7 @@ static void ebpf_update_stats(struct capture_source *base, struct fl_stats *st)
 	drops = percpu_sum(bpf_map__fd(s->cap->maps.counters), FL_CNT_RING_DROPS, vals);
 	st->packets.dropped += drops - s->last_drops;
 	s->last_drops = drops;
+	kdrops_update_stats(s->drops, st);
 	if (!s->trace)
 		return;
 	count_long_waits(s);
@@ -517,6 +521,7 @@ static void ebpf_close(struct capture_source *base)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	kdrops_close(s->drops);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
 	if (s->lock_fd >= 0)
@@ -654,6 +659,12 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	else
 		pr_warn("TCP socket tracepoints unavailable (%s): the kernel counters stay 0\n",
 			strerror(-err));
+
+	/* Kernel drops, a third view: without them the rest runs (said once, here). */
+	char why[256];
+	s->drops = kdrops_open(p->cfg, why, sizeof(why));
+	if (!s->drops)
+		pr_warn("kernel drop reasons unavailable (%s): running without them\n", why);
 
 	s->rb = ring_buffer__new(bpf_map__fd(s->cap->maps.packets), on_packet, s, NULL);
 	if (!s->rb) {

@@ -249,8 +249,6 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 		}
 		if (tcp != DOC_NONE && type && strcmp(type, "tcp") == 0)
 			summarise_tcp(d, tcp, buf, len, &used);
-	}
-	if (is_error) {
 		uint32_t kd = tcp != DOC_NONE ? doc_get(d, tcp, "kernel_drops") : DOC_NONE;
 		if (kd == DOC_NONE)
 			kd = doc_get(d, DOC_ROOT, "kernel_drops");

@@ -51,6 +51,21 @@ struct {
 	__type(value, __u64);
 } dcounters SEC(".maps");
 
+/* Errors reported to sockets (inet_sk_error_report), per socket flow: reason = the errno. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct fl_drop_key);
+	__type(value, struct fl_drop_val);
+} sockerrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_ERRNOS);
+	__type(key, __u32);
+	__type(value, __u64);
+} errnos SEC(".maps");
+
 static __always_inline void count(void *map, __u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &which);
@@ -123,7 +138,6 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 	struct fl_drop_key k = {};
 	struct fl_drop_val *v, nv = {};
 	struct net_device *dev;
-	struct sock *sk;
 	__u64 now;
 
 	if (reason != FL_DROP_NO_REASON) {
@@ -134,6 +148,10 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 			return;
 		count(&dcounters, FL_DCNT_TOTAL);
 		count(&reasons, reason < FL_DROP_REASONS - 1 ? reason : FL_DROP_REASONS - 1);
+		/* The handshake's last ACK finding the accept queue full: a listen overflow too. */
+		if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) &&
+		    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
+			count(&dcounters, FL_DCNT_LISTEN_OVERFLOW);
 		if (!report_unspecified &&
 		    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 			return;
@@ -149,8 +167,9 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 		k.ifindex = BPF_CORE_READ(dev, ifindex);
 		k.netns_ino = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	} else {
+		struct sock *sk = BPF_CORE_READ(skb, sk);
+
 		k.ifindex = BPF_CORE_READ(skb, skb_iif);
-		sk = BPF_CORE_READ(skb, sk);
 		if (sk)
 			k.netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	}
@@ -199,6 +218,76 @@ int fl_kfree_skb_tp(struct trace_event_raw_kfree_skb *ctx)
 	if (!ignore_reason && bpf_core_field_exists(ctx->reason))
 		reason = BPF_CORE_READ(ctx, reason);
 	on_drop((struct sk_buff *)ctx->skbaddr, (__u64)(long)ctx->location, reason);
+	return 0;
+}
+
+/* ---- socket trouble: retransmissions, errors reported to the application, listen overflows ---- */
+
+SEC("tp_btf/tcp_retransmit_skb")
+int fl_retrans_btf(__u64 *ctx)
+{
+	const struct sock *sk = (const struct sock *)ctx[0];
+
+	count(&dcounters, FL_DCNT_RETRANS);
+	if (sk && BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT)
+		count(&dcounters, FL_DCNT_SYN_RETRANS);
+	return 0;
+}
+
+/* The error the application gets (sk->sk_err: ETIMEDOUT, ECONNREFUSED, ...), per socket. */
+SEC("tp_btf/inet_sk_error_report")
+int fl_skerr_btf(__u64 *ctx)
+{
+	const struct sock *sk = (const struct sock *)ctx[0];
+	struct fl_drop_key k = {};
+	struct fl_drop_val *v, nv = {};
+	__u64 now = bpf_ktime_get_ns();
+	int err;
+
+	if (!sk)
+		return 0;
+	err = BPF_CORE_READ(sk, sk_err);
+	if (err <= 0)
+		return 0;
+	count(&errnos, err < FL_ERRNOS ? (__u32)err : FL_ERRNOS - 1);
+	k.reason = (__u32)err;
+	k.l4proto = BPF_CORE_READ(sk, sk_protocol);
+	k.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == 10) {
+		k.family = 6;
+		k.l3proto = ETH_P_IPV6;
+		BPF_CORE_READ_INTO(&k.saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&k.daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		k.family = 4;
+		k.l3proto = ETH_P_IP;
+		BPF_CORE_READ_INTO((__u32 *)k.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)k.daddr, sk, __sk_common.skc_daddr);
+	}
+	k.netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	v = bpf_map_lookup_elem(&sockerrs, &k);
+	if (v) {
+		__sync_fetch_and_add(&v->count, 1);
+		v->last_ns = now;
+		return 0;
+	}
+	nv.count = 1;
+	nv.first_ns = nv.last_ns = now;
+	bpf_map_update_elem(&sockerrs, &k, &nv, BPF_ANY);
+	return 0;
+}
+
+/*
+ * A SYN reaching a listener whose accept queue is full (sk_acceptq_is_full): the kernel
+ * consumes it without a drop reason, so the listener's backlog says it.  A kprobe (fentry is
+ * refused on some kernels); optional: the loader runs without it where it cannot attach.
+ */
+SEC("kprobe/tcp_conn_request")
+int BPF_KPROBE(fl_listen_ovf, void *rsk_ops, void *af_ops, struct sock *sk)
+{
+	if (sk && BPF_CORE_READ(sk, sk_ack_backlog) > BPF_CORE_READ(sk, sk_max_ack_backlog))
+		count(&dcounters, FL_DCNT_LISTEN_OVERFLOW);
 	return 0;
 }
 

@@ -113,6 +113,7 @@ enum fl_kernel_counter {
  */
 #define FL_DROP_NO_REASON 0xffffffffu  /* the kernel has no reason argument */
 #define FL_DROP_REASONS 512            /* per-reason counters; larger reasons count in the last */
+#define FL_ERRNOS 256                  /* per-errno counters of inet_sk_error_report */
 
 struct fl_drop_key {
 	__u8 saddr[16];    /* IPv4 in the first 4 bytes */
@@ -140,6 +141,9 @@ enum fl_drop_counter {
 	FL_DCNT_TOTAL = 0,     /* every drop seen (not consumed) */
 	FL_DCNT_NO_REASON,     /* drops without a reason argument (old kernel) */
 	FL_DCNT_MAP_FULL,      /* the aggregate could not be stored */
+	FL_DCNT_RETRANS,       /* tcp_retransmit_skb: every TCP retransmission (RTO and others) */
+	FL_DCNT_SYN_RETRANS,   /* ... of a socket in SYN_SENT: SYN retransmissions */
+	FL_DCNT_LISTEN_OVERFLOW, /* a SYN found its listener's accept queue full */
 	FL_DCNT_MAX,
 };
 

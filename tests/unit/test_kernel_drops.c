@@ -103,12 +103,37 @@ static void test_drops_of_other_namespaces_without_a_flow_are_not_entries(void *
 	assert_int_equal(f->got.n, 0);
 }
 
+/* The error the application got joins the entry; its local port may already be released (0). */
+static void test_socket_errno_joins_the_entry(void **state)
+{
+	struct fixture *f = *state;
+	syn(f, T0);
+	pipeline_tick(f->p, T0 + S / 5);
+	struct fl_drop_record r = { .family = 4, .l4proto = 6, .l3proto = 0x0800, .sport = 0,
+				    .dport = 80, .netns_ino = f->own_netns, .count = 1,
+				    .first_ns = T0 + S / 5, .last_ns = T0 + S / 5, .is_errno = 1 };
+	uint32_t c = htonl(CLIENT), s = htonl(SERVER);
+	memcpy(r.saddr, &c, 4);
+	memcpy(r.daddr, &s, 4);
+	snprintf(r.reason, sizeof(r.reason), "ETIMEDOUT");
+	pipeline_drop(f->p, &r);
+	pipeline_tick(f->p, T0 + 2 * S);
+	assert_int_equal(f->got.n, 1);
+	assert_non_null(strstr(f->got.json[0], "\"errno\":\"ETIMEDOUT\""));
+	assert_non_null(strstr(table_what, "the application got ETIMEDOUT"));
+	/* Alone, an errno is no entry: counted in the stats only. */
+	pipeline_tick(f->p, T0 + 30 * S);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_drops_fold_into_the_syn_sent_timeout, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_unexplained_drop_becomes_a_drop_entry_after_its_hold, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_drops_of_other_namespaces_without_a_flow_are_not_entries, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_errno_joins_the_entry, setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

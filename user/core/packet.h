@@ -57,6 +57,8 @@ struct fl_drop_record {
 	char reason[48];         /* the kernel's name (NETFILTER_DROP), "" without a reason */
 	char location[64];       /* the kernel function that dropped it, "" when unknown */
 	char interface[16];      /* "" when unknown or in another network namespace */
+	uint8_t is_errno;        /* not a drop: `count` errors reported to the socket of this flow,
+				  * `reason` the errno's name (ETIMEDOUT), src the local end */
 };
 
 /*

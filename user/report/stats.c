@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "report/stats.h"
 
+#include <string.h>
+
 static const char *const error_names[FL_ERR_MAX] = {
 	[FL_ERR_NONE] = "none",
 	[FL_ERR_TCP] = "tcp",
@@ -95,6 +97,16 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 			const char *name = s->kernel.drops.names ? s->kernel.drops.names[i] : NULL;
 			if (s->kernel.drops.by_reason[i] && name)
 				doc_add_int(d, r, name, (int64_t)s->kernel.drops.by_reason[i]);
+		}
+		doc_add_int(d, o, "retransmits", (int64_t)s->kernel.retransmits);
+		doc_add_int(d, o, "syn_retransmits", (int64_t)s->kernel.syn_retransmits);
+		doc_add_int(d, o, "listen_overflows", (int64_t)s->kernel.listen_overflows);
+		doc_add_bool(d, o, "listen_overflows_at_syn", s->kernel.listen_overflows_at_syn);
+		r = doc_add_obj(d, o, "socket_errors");
+		for (int en = 1; en < FL_STATS_ERRNOS; en++) {
+			const char *name = strerrorname_np(en);
+			if (s->kernel.socket_errors[en])
+				doc_add_int(d, r, name ? name : "OTHER", (int64_t)s->kernel.socket_errors[en]);
 		}
 	}
 

@@ -14,6 +14,7 @@
 
 /* drops.bpf.c's per-reason counters (FL_DROP_REASONS in faultline.h). */
 #define FL_STATS_DROP_REASONS 512
+#define FL_STATS_ERRNOS 256
 #include "report/doc.h"
 
 enum fl_error_type {
@@ -76,6 +77,11 @@ struct fl_stats {
 			uint64_t by_reason[FL_STATS_DROP_REASONS];
 			const char *const *names;    /* FL_STATS_DROP_REASONS names, owned by the source */
 		} drops;
+		/* Socket trouble from the same view: retransmissions (tcp_retransmit_skb), SYNs that
+		 * found a full accept queue, errors reported to sockets by errno. */
+		uint64_t retransmits, syn_retransmits, listen_overflows;
+		bool listen_overflows_at_syn;    /* false: only the handshake's last ACK is seen */
+		uint64_t socket_errors[FL_STATS_ERRNOS];
 	} kernel;
 	struct {
 		uint64_t packets, bytes, write_errors, files;

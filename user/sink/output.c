@@ -254,6 +254,9 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 			kd = doc_get(d, DOC_ROOT, "kernel_drops");
 		if (kd != DOC_NONE)
 			summarise_kernel_drops(d, kd, buf, len, &used);
+		const char *eno = tcp != DOC_NONE ? doc_path_str(d, tcp, "errno") : NULL;
+		if (!eno)
+			eno = doc_path_str(d, DOC_ROOT, "errno");
 		uint32_t drop = doc_get(d, DOC_ROOT, "drop");
 		if (drop != DOC_NONE) {
 			const char *w = drop_words(doc_path_str(d, drop, "reason"));
@@ -264,6 +267,8 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 			if (where)
 				append(buf, len, &used, " in %s", where);
 		}
+		if (eno)
+			append(buf, len, &used, "; the application got %s", eno);
 	}
 	if (tcp != DOC_NONE) {
 		if ((n = doc_get(d, tcp, "retransmissions")) != DOC_NONE)

@@ -24,6 +24,7 @@
 #include "drops.skel.h"
 
 _Static_assert(FL_STATS_DROP_REASONS == FL_DROP_REASONS, "stats hold every per-reason counter");
+_Static_assert(FL_STATS_ERRNOS == FL_ERRNOS, "stats hold every per-errno counter");
 
 #define BATCH 256
 #define DRAIN_MAX 8192            /* records per drain: the map holds 4096 */
@@ -40,6 +41,7 @@ struct kdrops {
 	struct drops_bpf *skel;
 	bool classic;
 	bool reasons;                 /* the reason argument is read */
+	bool syn_overflow;            /* kprobe/tcp_conn_request attached: SYN-time overflows counted */
 	char *names[FL_DROP_REASONS]; /* reason i's name */
 	uint64_t last_drain_ns;
 	uint64_t own_netns;
@@ -175,7 +177,7 @@ static uint64_t netns_self(void)
 }
 
 static void deliver(struct kdrops *k, const struct packet_sink *out, const struct fl_drop_key *key,
-		    const struct fl_drop_val *v, int64_t clock_offset)
+		    const struct fl_drop_val *v, int64_t clock_offset, bool is_errno)
 {
 	struct fl_drop_record r = {
 		.family = key->family, .l4proto = key->l4proto, .l3proto = key->l3proto,
@@ -187,41 +189,55 @@ static void deliver(struct kdrops *k, const struct packet_sink *out, const struc
 
 	memcpy(r.saddr, key->saddr, 16);
 	memcpy(r.daddr, key->daddr, 16);
-	reason_name(k, key->reason, r.reason, sizeof(r.reason));
-	locate(k, v->location, r.location, sizeof(r.location));
+	if (is_errno) {
+		const char *name = strerrorname_np((int)key->reason);
+		r.is_errno = 1;
+		snprintf(r.reason, sizeof(r.reason), "%s", name ? name : "OTHER");
+	} else {
+		reason_name(k, key->reason, r.reason, sizeof(r.reason));
+		locate(k, v->location, r.location, sizeof(r.location));
+	}
 	/* Interface names are per namespace: only ours can be named. */
 	if (key->ifindex && key->netns_ino == k->own_netns)
 		if_indextoname(key->ifindex, r.interface) || (r.interface[0] = '\0');
 	out->drop(out->ctx, &r);
 }
 
-void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
+/* Hand on (and delete) every aggregate of one map. */
+static void drain(struct kdrops *k, const struct packet_sink *out, int fd, int64_t clock_offset,
+		  bool is_errno)
 {
 	struct fl_drop_key keys[BATCH];
 	struct fl_drop_val vals[BATCH];
-	uint64_t now = mono_ns();
-	int fd;
 	__u32 batch_out = 0;
 	void *in = NULL;
 	unsigned drained = 0;
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
-	if (!k || !out->drop || now - k->last_drain_ns < DRAIN_EVERY_NS)
-		return;
-	k->last_drain_ns = now;
-	k->scans = 0;
-	fd = bpf_map__fd(k->skel->maps.drops);
 	while (drained < DRAIN_MAX) {
 		__u32 n = BATCH;
 		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, keys, vals, &n, &opts);
 
 		for (__u32 i = 0; i < n; i++)
-			deliver(k, out, &keys[i], &vals[i], clock_offset);
+			deliver(k, out, &keys[i], &vals[i], clock_offset, is_errno);
 		drained += n;
 		if (err)
 			break;   /* -ENOENT: the map is empty */
 		in = &batch_out;
 	}
+}
+
+void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
+{
+	uint64_t now = mono_ns();
+
+	if (!k || !out->drop || now - k->last_drain_ns < DRAIN_EVERY_NS)
+		return;
+	k->last_drain_ns = now;
+	k->scans = 0;
+	drain(k, out, bpf_map__fd(k->skel->maps.drops), clock_offset, false);
+	if (!k->classic)
+		drain(k, out, bpf_map__fd(k->skel->maps.sockerrs), clock_offset, true);
 }
 
 static uint64_t percpu_sum(int fd, __u32 key, uint64_t *vals, int ncpu)
@@ -258,9 +274,17 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 	/* One syscall for the whole array would need a batch; 512 lookups once a second is fine. */
 	for (__u32 i = 0; i < FL_DROP_REASONS; i++)
 		st->kernel.drops.by_reason[i] = percpu_sum(rfd, i, vals, ncpu);
+	st->kernel.retransmits = percpu_sum(cfd, FL_DCNT_RETRANS, vals, ncpu);
+	st->kernel.syn_retransmits = percpu_sum(cfd, FL_DCNT_SYN_RETRANS, vals, ncpu);
+	st->kernel.listen_overflows = percpu_sum(cfd, FL_DCNT_LISTEN_OVERFLOW, vals, ncpu);
+	st->kernel.listen_overflows_at_syn = k->syn_overflow;
+	int efd = bpf_map__fd(k->skel->maps.errnos);
+	for (__u32 e = 0; e < FL_ERRNOS; e++)
+		st->kernel.socket_errors[e] = percpu_sum(efd, e, vals, ncpu);
 }
 
-static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool noreason, int *err)
+static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool noreason,
+			      bool listen, int *err)
 {
 	struct drops_bpf *t = drops_bpf__open();
 
@@ -272,6 +296,10 @@ static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool no
 	t->rodata->ignore_reason = noreason;
 	bpf_program__set_autoload(t->progs.fl_kfree_skb_btf, !classic);
 	bpf_program__set_autoload(t->progs.fl_kfree_skb_tp, classic);
+	/* Socket trouble: tp_btf only (a kernel without it has none of this). */
+	bpf_program__set_autoload(t->progs.fl_retrans_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_skerr_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_listen_ovf, !classic && listen);
 	*err = drops_bpf__load(t);
 	if (!*err)
 		*err = drops_bpf__attach(t);
@@ -299,12 +327,19 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, char *why, size_t whylen
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 		return NULL;
 	}
-	if (!classic)
-		k->skel = load(cfg, false, noreason, &err);
+	if (!classic) {
+		k->skel = load(cfg, false, noreason, true, &err);
+		k->syn_overflow = k->skel != NULL;
+		if (!k->skel) {
+			pr_debug("kprobe/tcp_conn_request failed (%s): no listen overflow counts\n",
+				 strerror(-err));
+			k->skel = load(cfg, false, noreason, false, &err);
+		}
+	}
 	if (!k->skel) {
 		pr_debug("tp_btf/kfree_skb failed (%s); trying the classic tracepoint\n", strerror(-err));
 		k->classic = true;
-		k->skel = load(cfg, true, noreason, &err2);
+		k->skel = load(cfg, true, noreason, false, &err2);
 		if (!k->skel) {
 			snprintf(why, whylen, "skb:kfree_skb: tp_btf: %s; tracepoint: %s",
 				 classic ? "skipped" : strerror(-err), strerror(-err2));

@@ -19,6 +19,7 @@ struct pending {
 	struct fl_drop_record r;
 	struct fl_addr src, dst;
 	uint64_t due_ns;
+	uint64_t created_ns;
 	bool used;
 	bool folded;              /* explained an entry: later drops of it are absorbed */
 };
@@ -58,9 +59,16 @@ static void to_addr(struct fl_addr *a, uint8_t family, const uint8_t *bytes)
 static bool same_aggregate(const struct pending *p, const struct fl_drop_record *r,
 			   const struct fl_addr *src, const struct fl_addr *dst)
 {
-	return p->r.l4proto == r->l4proto && p->r.sport == r->sport && p->r.dport == r->dport &&
+	return p->r.is_errno == r->is_errno && p->r.l4proto == r->l4proto &&
+	       p->r.sport == r->sport && p->r.dport == r->dport &&
 	       addr_equal(&p->src, src) && addr_equal(&p->dst, dst) &&
 	       !strcmp(p->r.reason, r->reason);
+}
+
+/* A socket's error may come after its local port was released (ETIMEDOUT): then 0 matches any. */
+static bool sport_eq(const struct pending *p, uint16_t port)
+{
+	return p->r.sport == port || (p->r.is_errno && p->r.sport == 0);
 }
 
 /* Does the aggregate concern flow f (either direction)? */
@@ -70,9 +78,9 @@ static bool of_flow(const struct pending *p, const struct flow *f)
 
 	if (p->r.l4proto != k->proto)
 		return false;
-	return (addr_equal(&p->src, &k->addr[0]) && p->r.sport == k->port[0] &&
+	return (addr_equal(&p->src, &k->addr[0]) && sport_eq(p, k->port[0]) &&
 		addr_equal(&p->dst, &k->addr[1]) && p->r.dport == k->port[1]) ||
-	       (addr_equal(&p->src, &k->addr[1]) && p->r.sport == k->port[1] &&
+	       (addr_equal(&p->src, &k->addr[1]) && sport_eq(p, k->port[1]) &&
 		addr_equal(&p->dst, &k->addr[0]) && p->r.dport == k->port[0]);
 }
 
@@ -92,8 +100,31 @@ static bool has_ports(uint8_t l4proto)
 	return l4proto == FL_IPPROTO_TCP || l4proto == FL_IPPROTO_UDP;
 }
 
+/* Does the socket error q concern the flow of the drop p (either direction)? */
+static bool of_pair(const struct pending *p, const struct pending *q)
+{
+	return p->r.l4proto == q->r.l4proto &&
+	       ((addr_equal(&p->src, &q->src) && sport_eq(q, p->r.sport) &&
+		 addr_equal(&p->dst, &q->dst) && p->r.dport == q->r.dport) ||
+		(addr_equal(&p->src, &q->dst) && p->r.sport == q->r.dport &&
+		 addr_equal(&p->dst, &q->src) && sport_eq(q, p->r.dport)));
+}
+
+/* The error a socket of the same flow reported to its application ("ETIMEDOUT"), or NULL. */
+static const char *errno_of(struct kernel_drops *k, const struct pending *p, const struct flow *f)
+{
+	for (unsigned i = 0; i < SLOTS; i++) {
+		struct pending *q = &k->slots[i];
+		if (q->used && q->r.is_errno && (f ? of_flow(q, f) : of_pair(p, q))) {
+			q->folded = true;
+			return q->r.reason;
+		}
+	}
+	return NULL;
+}
+
 /* A `drop` entry: the packets src sent to dst that the kernel dropped. */
-static void report(struct emitter *em, const struct pending *p)
+static void report(struct kernel_drops *k, struct emitter *em, const struct pending *p)
 {
 	struct fl_endpoint src = { .addr = p->src, .port = p->r.sport, .has_port = has_ports(p->r.l4proto) };
 	struct fl_endpoint dst = { .addr = p->dst, .port = p->r.dport, .has_port = has_ports(p->r.l4proto) };
@@ -116,6 +147,10 @@ static void report(struct emitter *em, const struct pending *p)
 		doc_add_str(d, o, "location", p->r.location);
 	else
 		doc_add_null(d, o, "location");
+	const char *err = errno_of(k, p, NULL);
+	if (err)
+		doc_add_str(d, p->r.l4proto == FL_IPPROTO_TCP ? doc_add_obj(d, DOC_ROOT, "tcp") : DOC_ROOT,
+			    "errno", err);
 	entry_commit(em);
 }
 
@@ -145,6 +180,11 @@ void kernel_drops_add(struct kernel_drops *k, struct flow_table *flows,
 				p->r.first_ns = r->first_ns;
 			if (r->location[0])
 				memcpy(p->r.location, r->location, sizeof(p->r.location));
+			/* Still dropping: wait a hold past the latest, up to three holds in all. */
+			if (now_ns + k->hold_ns > p->due_ns)
+				p->due_ns = now_ns + k->hold_ns;
+			if (p->due_ns > p->created_ns + 3 * k->hold_ns)
+				p->due_ns = p->created_ns + 3 * k->hold_ns;
 			return;
 		}
 	}
@@ -157,7 +197,7 @@ void kernel_drops_add(struct kernel_drops *k, struct flow_table *flows,
 	/* Held from the later of now and the drop itself (a file's clock may lag the kernel's). */
 	uint64_t from = r->last_ns > now_ns ? r->last_ns : now_ns;
 	*free_slot = (struct pending){ .r = *r, .src = src, .dst = dst, .due_ns = from + k->hold_ns,
-				       .used = true };
+				       .created_ns = from, .used = true };
 
 }
 
@@ -171,10 +211,20 @@ void kernel_drops_annotate(void *ctx, struct emitter *em)
 
 	if (!f || em->meta.error == FL_ERR_NONE || em->meta.error == FL_ERR_DROP)
 		return;
-	for (unsigned i = 0; i < SLOTS && n < JOIN_MAX; i++)
-		if (k->slots[i].used && of_flow(&k->slots[i], f))
-			hit[n++] = &k->slots[i];
-	if (!n)
+	const struct pending *err = NULL;
+	for (unsigned i = 0; i < SLOTS && n < JOIN_MAX; i++) {
+		struct pending *p = &k->slots[i];
+		if (!p->used || !of_flow(p, f))
+			continue;
+		if (p->r.is_errno) {
+			p->folded = true;
+			if (!err)
+				err = p;
+		} else {
+			hit[n++] = p;
+		}
+	}
+	if (!n && !err)
 		return;
 
 	uint32_t parent = DOC_ROOT;
@@ -183,6 +233,10 @@ void kernel_drops_annotate(void *ctx, struct emitter *em)
 		if (parent == DOC_NONE)
 			parent = doc_add_obj(d, DOC_ROOT, "tcp");
 	}
+	if (err)
+		doc_add_str(d, parent, "errno", err->r.reason);
+	if (!n)
+		return;
 	uint32_t arr = doc_add_arr(d, parent, "kernel_drops");
 	for (unsigned i = 0; i < n; i++) {
 		const struct pending *p = hit[i];
@@ -206,8 +260,8 @@ void kernel_drops_run(struct kernel_drops *k, struct emitter *em, uint64_t now_n
 		if (!all && p->due_ns > now_ns)
 			continue;
 		p->used = false;
-		if (!p->folded)
-			report(em, p);
+		if (!p->folded && !p->r.is_errno)
+			report(k, em, p);   /* an errno alone is counted in the stats only */
 	}
 	if (used < SLOTS || all)
 		return;
@@ -218,7 +272,7 @@ void kernel_drops_run(struct kernel_drops *k, struct emitter *em, uint64_t now_n
 			oldest = &k->slots[i];
 	if (oldest) {
 		oldest->used = false;
-		if (!oldest->folded)
-			report(em, oldest);
+		if (!oldest->folded && !oldest->r.is_errno)
+			report(k, em, oldest);
 	}
 }

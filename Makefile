@@ -88,8 +88,9 @@ $(OUT)/fuzz/user/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS) $(FUZZ_CFLAGS:-fsanitize=fuzzer%=-fsanitize=fuzzer-no-link%) -c -o $@ $<
 
-# Only the eBPF backend and its test include the skeletons.
+# Only the eBPF backend (ebpf.c, kdrops.c) and its test include the skeletons.
 $(OUT)/rel/user/source/ebpf.o $(OUT)/san/user/source/ebpf.o $(OUT)/fuzz/user/source/ebpf.o \
+$(OUT)/rel/user/source/kdrops.o $(OUT)/san/user/source/kdrops.o $(OUT)/fuzz/user/source/kdrops.o \
 $(OUT)/tests/test_capture_bpf $(OUT)/rel/tests/unit/test_capture_bpf.o: $(SKELS)
 
 # BPF: objects with clang against the committed vmlinux.h, skeletons with bpftool.

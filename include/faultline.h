@@ -103,4 +103,48 @@ enum fl_kernel_counter {
 	FL_KCNT_MAX,
 };
 
+
+/*
+ * Kernel packet drops (drops.bpf.c on skb:kfree_skb), aggregated in the
+ * kernel per (flow, reason) in the `drops` LRU hash: a flood of drops is a
+ * few records.  Addresses and ports are the dropped packet's own (source
+ * first); a packet that is not IP, or whose transport is not TCP, UDP or
+ * ICMP, keys by protocol only.
+ */
+#define FL_DROP_NO_REASON 0xffffffffu  /* the kernel has no reason argument */
+#define FL_DROP_REASONS 512            /* per-reason counters; larger reasons count in the last */
+#define FL_ERRNOS 256                  /* per-errno counters of inet_sk_error_report */
+
+struct fl_drop_key {
+	__u8 saddr[16];    /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport;       /* host order; ICMP echo: the identifier in both */
+	__u16 dport;
+	__u16 l3proto;     /* skb->protocol, host order (0x0800, 0x86dd, ...) */
+	__u8 family;       /* 4, 6, or 0: not IP */
+	__u8 l4proto;      /* IPPROTO_*; 0 when unknown */
+	__u32 reason;      /* enum skb_drop_reason, or FL_DROP_NO_REASON */
+	__u32 ifindex;     /* skb->dev, else skb->skb_iif; 0 if neither */
+	__u32 netns_ino;   /* the device's (else the socket's) network namespace */
+	__u32 pad;
+};
+
+struct fl_drop_val {
+	__u64 count;
+	__u64 first_ns;    /* bpf_ktime_get_ns() */
+	__u64 last_ns;
+	__u64 location;    /* the kernel address that freed it (the latest) */
+};
+
+/* drops.bpf.c's per-CPU totals besides the per-reason array. */
+enum fl_drop_counter {
+	FL_DCNT_TOTAL = 0,     /* every drop seen (not consumed) */
+	FL_DCNT_NO_REASON,     /* drops without a reason argument (old kernel) */
+	FL_DCNT_MAP_FULL,      /* the aggregate could not be stored */
+	FL_DCNT_RETRANS,       /* tcp_retransmit_skb: every TCP retransmission (RTO and others) */
+	FL_DCNT_SYN_RETRANS,   /* ... of a socket in SYN_SENT: SYN retransmissions */
+	FL_DCNT_LISTEN_OVERFLOW, /* a SYN found its listener's accept queue full */
+	FL_DCNT_MAX,
+};
+
 #endif /* FAULTLINE_H */

@@ -29,6 +29,7 @@
 #include "core/flow.h"
 #include "stream/stream.h"
 #include "track/icmp.h"
+#include "track/kernel_drops.h"
 #include "track/kernel_events.h"
 #include "track/tcp.h"
 
@@ -43,6 +44,7 @@ struct pipeline {
 	struct stream_env env;
 	struct flow_table *flows;
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
+	struct kernel_drops *drops;      /* kernel packet drops waiting to be joined with entries */
 	struct defrag *defrag;           /* IP fragments waiting for the rest of their datagram */
 	uint64_t now_ns;                 /* newest packet or tick time */
 	uint64_t last_pkt_ns;            /* the previous packet's own time */
@@ -98,13 +100,15 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	emitter_init(&p->em, stats);
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
 	p->kernel = kernel_events_new();
+	p->drops = kernel_drops_new(cfg);
 	p->defrag = defrag_new((uint64_t)cfg->defrag_memcap_mb << 20,
 			       cfg->defrag_timeout_ms * 1000000ull, &stats->ip);
-	if (!p->flows || !p->kernel || !p->defrag ||
+	if (!p->flows || !p->kernel || !p->drops || !p->defrag ||
 	    track_env_init(&p->track, p->flows, &p->em, &p->cfg, stats) < 0 ||
 	    stream_env_init(&p->env, p->flows, &p->em, &p->cfg, stats) < 0) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
+		kernel_drops_free(p->drops);
 		defrag_free(p->defrag);
 		emitter_free(&p->em);
 		free(p);
@@ -112,6 +116,9 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 		return NULL;
 	}
 	defrag_set_budget(p->defrag, stats, &stats->memory.over_limit);
+	/* Every entry committed meets the kernel's drops of its flow. */
+	p->em.annotate = kernel_drops_annotate;
+	p->em.annotate_ctx = p->drops;
 	return p;
 }
 
@@ -122,6 +129,7 @@ void pipeline_free(struct pipeline *p)
 	flow_table_free(p->flows);
 	kernel_events_free(p->kernel);
 	track_env_free(&p->track);
+	kernel_drops_free(p->drops);
 	defrag_free(p->defrag);
 	emitter_free(&p->em);
 	free(p);
@@ -206,6 +214,7 @@ static void advance_clock(struct pipeline *p, uint64_t ts_ns)
 	run_timers(p);
 	if (p->now_ns >= p->next_scan_ns) {
 		kernel_events_run(p->kernel, &p->track, p->flows, p->now_ns);
+		kernel_drops_run(p->drops, &p->em, p->now_ns, false);
 		expire_idle(p);
 		p->next_scan_ns = p->now_ns + SCAN_INTERVAL_NS;
 	}
@@ -434,12 +443,23 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)
 {
 	kernel_events_set_netns(p->kernel, netns_ino);
+	kernel_drops_set_netns(p->drops, netns_ino);
 }
 
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
 	/* stats.kernel comes from the BPF counters; here the event waits to meet the packets. */
 	kernel_events_add(p->kernel, ev, ts_ns, timeout_ns(p));
+}
+
+void pipeline_drop(struct pipeline *p, const struct fl_drop_record *r)
+{
+	kernel_drops_add(p->drops, p->flows, r, p->now_ns);
+}
+
+static void sink_drop(void *ctx, const struct fl_drop_record *r)
+{
+	pipeline_drop(ctx, r);
 }
 
 static void sink_packet(void *ctx, const struct fl_packet *pkt)
@@ -454,7 +474,8 @@ static void sink_sock_event(void *ctx, const struct fl_sock_event *ev, uint64_t 
 
 struct packet_sink pipeline_packet_sink(struct pipeline *p)
 {
-	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event, .ctx = p };
+	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event,
+				     .drop = sink_drop, .ctx = p };
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)
@@ -471,4 +492,6 @@ void pipeline_finish(struct pipeline *p)
 		stream_end(&p->env, f, DISSECT_END_CAPTURE, f->client, p->now_ns);
 		flow_remove(p->flows, f);
 	}
+	/* The flows are judged: what is left of the kernel's drops explained nothing. */
+	kernel_drops_run(p->drops, &p->em, p->now_ns, true);
 }

@@ -27,6 +27,8 @@ int pipeline_add_sink(struct pipeline *p, struct entry_sink sink);
 void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt);
 /* A socket event from the kernel's TCP tracepoints (capture, eBPF backend). */
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns);
+/* Kernel packet drops, aggregated (capture, eBPF backend). */
+void pipeline_drop(struct pipeline *p, const struct fl_drop_record *r);
 /*
  * Advance the clock to now_ns with no packet (capture's wall-clock timer):
  * judges timeouts.  In read, packet time drives the same checks.

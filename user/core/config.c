@@ -47,6 +47,7 @@ static const struct config_key config_keys[] = {
 	KEY("tap.defragMemcapMb", defrag_memcap_mb, 1, 65536),
 	KEY("tap.defragTimeoutMs", defrag_timeout_ms, 1, 3600000),
 	KEY("tap.memoryLimitMb", memory_limit_mb, 0, 1048576),
+	KEY("tap.drops.reportUnspecified", drops_report_unspecified, 0, 1),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
@@ -58,6 +59,9 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 			continue;
 		char *end;
 		errno = 0;
+		/* A switch (0 to 1) also takes true/false, as YAML writes it. */
+		if (k->max == 1 && (!strcmp(value, "true") || !strcmp(value, "false")))
+			value = value[0] == 't' ? "1" : "0";
 		unsigned long long v = strtoull(value, &end, 10);
 		if (errno || end == value || *end || value[0] == '-' || v < k->min || v > k->max) {
 			snprintf(err, errlen, "%s: '%s' is not a whole number from %" PRIu64
@@ -74,7 +78,8 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs "
 		 "(or tap.misc.tcpStreamChannelTimeoutMs), "
 		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
-		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb)", key);
+		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb, "
+		 "tap.drops.reportUnspecified)", key);
 	return -EINVAL;
 }
 

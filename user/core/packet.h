@@ -41,6 +41,27 @@ struct fl_packet {
 struct fl_sock_event;
 
 /*
+ * One aggregate of kernel packet drops (eBPF backend, drops.bpf.c): `count`
+ * packets of one flow dropped for one reason between first_ns and last_ns
+ * (wall clock).  Addresses are the dropped packet's own, source first.
+ */
+struct fl_drop_record {
+	uint8_t family;          /* 4, 6, or 0: not IP (protocol only) */
+	uint8_t l4proto;         /* IPPROTO_*; 0 when unknown */
+	uint16_t l3proto;        /* ethertype */
+	uint8_t saddr[16], daddr[16];
+	uint16_t sport, dport;
+	uint32_t ifindex;
+	uint64_t netns_ino;
+	uint64_t count, first_ns, last_ns;
+	char reason[48];         /* the kernel's name (NETFILTER_DROP), "" without a reason */
+	char location[64];       /* the kernel function that dropped it, "" when unknown */
+	char interface[16];      /* "" when unknown or in another network namespace */
+	uint8_t is_errno;        /* not a drop: `count` errors reported to the socket of this flow,
+				  * `reason` the errno's name (ETIMEDOUT), src the local end */
+};
+
+/*
  * Where a source delivers: every packet, and (eBPF) every kernel socket event
  * with its time.  The pipeline provides one (pipeline_packet_sink), so the
  * sources know nothing above core.
@@ -48,6 +69,8 @@ struct fl_sock_event;
 struct packet_sink {
 	void (*packet)(void *ctx, const struct fl_packet *pkt);
 	void (*sock_event)(void *ctx, const struct fl_sock_event *ev, uint64_t ts_ns);
+	/* (eBPF) kernel packet drops, aggregated; may be NULL. */
+	void (*drop)(void *ctx, const struct fl_drop_record *r);
 	void *ctx;
 };
 

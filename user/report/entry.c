@@ -140,6 +140,8 @@ void entry_commit(struct emitter *em)
 	if (!em->open)
 		return;
 	em->open = false;
+	if (em->annotate)
+		em->annotate(em->annotate_ctx, em);
 	if (doc_get(&em->doc, DOC_ROOT, "error") == DOC_NONE)
 		doc_add_null(&em->doc, DOC_ROOT, "error");
 	if (em->stats) {

@@ -54,6 +54,10 @@ struct emitter {
 	/* The flow a stage is working on (set by the stream layer around dissector
 	 * calls): entries begun without a flow concern this one. */
 	struct flow *scope_flow;
+	/* Called by entry_commit before the sinks (the pipeline's kernel-drop join): may add
+	 * to the doc of the entry being committed. */
+	void (*annotate)(void *ctx, struct emitter *em);
+	void *annotate_ctx;
 };
 
 void emitter_init(struct emitter *em, struct fl_stats *stats);

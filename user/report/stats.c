@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "report/stats.h"
 
+#include <string.h>
+
 static const char *const error_names[FL_ERR_MAX] = {
 	[FL_ERR_NONE] = "none",
 	[FL_ERR_TCP] = "tcp",
@@ -9,6 +11,7 @@ static const char *const error_names[FL_ERR_MAX] = {
 	[FL_ERR_HALF_CONNECTION] = "half-connection",
 	[FL_ERR_UNEXPECTED_EOF] = "unexpected-eof",
 	[FL_ERR_PARSER] = "parser-error",
+	[FL_ERR_DROP] = "drop",
 };
 
 const char *error_type_name(enum fl_error_type type)
@@ -86,6 +89,29 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "Reset", (int64_t)s->kernel.reset);
 	doc_add_int(d, o, "CloseWait", (int64_t)s->kernel.close_wait);
 	doc_add_int(d, o, "LastAck", (int64_t)s->kernel.last_ack);
+	if (s->kernel.drops.source) {
+		/* Live only: where drops come from, and their counts by the kernel's reason names. */
+		doc_add_str(d, o, "drops_view", s->kernel.drops.source);
+		doc_add_bool(d, o, "drop_reasons", s->kernel.drops.reasons);
+		doc_add_int(d, o, "drops_total", (int64_t)s->kernel.drops.total);
+		doc_add_int(d, o, "drops_without_reason", (int64_t)s->kernel.drops.without_reason);
+		uint32_t r = doc_add_obj(d, o, "drops");
+		for (unsigned i = 0; i < FL_STATS_DROP_REASONS; i++) {
+			const char *name = s->kernel.drops.names ? s->kernel.drops.names[i] : NULL;
+			if (s->kernel.drops.by_reason[i] && name)
+				doc_add_int(d, r, name, (int64_t)s->kernel.drops.by_reason[i]);
+		}
+		doc_add_int(d, o, "retransmits", (int64_t)s->kernel.retransmits);
+		doc_add_int(d, o, "syn_retransmits", (int64_t)s->kernel.syn_retransmits);
+		doc_add_int(d, o, "listen_overflows", (int64_t)s->kernel.listen_overflows);
+		doc_add_bool(d, o, "listen_overflows_at_syn", s->kernel.listen_overflows_at_syn);
+		r = doc_add_obj(d, o, "socket_errors");
+		for (int en = 1; en < FL_STATS_ERRNOS; en++) {
+			const char *name = strerrorname_np(en);
+			if (s->kernel.socket_errors[en])
+				doc_add_int(d, r, name ? name : "OTHER", (int64_t)s->kernel.socket_errors[en]);
+		}
+	}
 
 	o = doc_add_obj(d, DOC_ROOT, "recorder");
 	doc_add_int(d, o, "packets", (int64_t)s->recorder.packets);

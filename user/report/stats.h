@@ -11,6 +11,10 @@
 #include <stdio.h>
 
 #include "core/defrag.h"
+
+/* drops.bpf.c's per-reason counters (FL_DROP_REASONS in faultline.h). */
+#define FL_STATS_DROP_REASONS 512
+#define FL_STATS_ERRNOS 256
 #include "report/doc.h"
 
 enum fl_error_type {
@@ -21,10 +25,11 @@ enum fl_error_type {
 	FL_ERR_HALF_CONNECTION,
 	FL_ERR_UNEXPECTED_EOF,
 	FL_ERR_PARSER,
+	FL_ERR_DROP,          /* the kernel dropped packets of a flow no other entry explains */
 	FL_ERR_MAX,
 };
 
-/* "tcp", "icmp", "timeout", "half-connection", "unexpected-eof", "parser-error". */
+/* "tcp", "icmp", "timeout", "half-connection", "unexpected-eof", "parser-error", "drop". */
 const char *error_type_name(enum fl_error_type type);
 
 #define FL_MAX_INTERFACES 64
@@ -68,6 +73,20 @@ struct fl_stats {
 	} entries;
 	struct {
 		uint64_t syn_sent, reset, close_wait, last_ack;
+		/* Packet drops from skb:kfree_skb (eBPF backend), counted by reason.  drop_names[i]
+		 * is reason i's name (from the kernel's BTF), NULL for a reason with no name. */
+		struct {
+			const char *source;          /* "tp_btf", "tracepoint", or NULL: unavailable */
+			bool reasons;                /* false: the kernel has no reason argument */
+			uint64_t total, without_reason, unrecorded;
+			uint64_t by_reason[FL_STATS_DROP_REASONS];
+			const char *const *names;    /* FL_STATS_DROP_REASONS names, owned by the source */
+		} drops;
+		/* Socket trouble from the same view: retransmissions (tcp_retransmit_skb), SYNs that
+		 * found a full accept queue, errors reported to sockets by errno. */
+		uint64_t retransmits, syn_retransmits, listen_overflows;
+		bool listen_overflows_at_syn;    /* false: only the handshake's last ACK is seen */
+		uint64_t socket_errors[FL_STATS_ERRNOS];
 	} kernel;
 	struct {
 		uint64_t packets, bytes, write_errors, files;

@@ -106,6 +106,39 @@ static void summarise_tcp(const struct doc *d, uint32_t tcp, char *buf, size_t l
 		append(buf, len, used, ", waited %lld ms", (long long)doc_number(d, n));
 }
 
+/* Words for a kernel drop reason: "by netfilter"; NULL: say the reason's name. */
+static const char *drop_words(const char *reason)
+{
+	static const struct { const char *reason, *words; } words[] = {
+		{ "NETFILTER_DROP", "by netfilter" },
+		{ "IP_RPFILTER", "by the reverse-path filter" },
+		{ "NO_SOCKET", "for want of a socket" },
+		{ "SOCKET_RCVBUFF", "for a full receive buffer" },
+		{ "TCP_LISTEN_OVERFLOW", "for a full listen queue" },
+		{ "QDISC_DROP", "by the qdisc" },
+		{ "NEIGH_FAILED", "for a failed neighbour lookup" },
+	};
+	for (size_t i = 0; reason && i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(reason, words[i].reason))
+			return words[i].words;
+	return NULL;
+}
+
+/* tcp.kernel_drops (or kernel_drops): " — dropped by netfilter on this host (3 times)". */
+static void summarise_kernel_drops(const struct doc *d, uint32_t arr, char *buf, size_t len,
+				   size_t *used)
+{
+	uint32_t o;
+	for (uint32_t i = 0; (o = doc_index(d, arr, i)) != DOC_NONE; i++) {
+		const char *reason = doc_path_str(d, o, "reason");
+		const char *w = drop_words(reason);
+		long long n = (long long)doc_number(d, doc_get(d, o, "count"));
+		append(buf, len, used, "%s dropped %s%s%s on this host (%lld time%s)",
+		       i ? ";" : " \u2014", w ? w : "(", w ? "" : reason ? reason : "?", w ? "" : ")",
+		       n, n == 1 ? "" : "s");
+	}
+}
+
 static void summarise_icmp(const struct doc *d, uint32_t icmp, char *buf, size_t len, size_t *used)
 {
 	const char *type = doc_path_str(d, icmp, "type_name");
@@ -234,6 +267,26 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 		}
 		if (tcp != DOC_NONE && type && strcmp(type, "tcp") == 0)
 			summarise_tcp(d, tcp, buf, len, &used);
+		uint32_t kd = tcp != DOC_NONE ? doc_get(d, tcp, "kernel_drops") : DOC_NONE;
+		if (kd == DOC_NONE)
+			kd = doc_get(d, DOC_ROOT, "kernel_drops");
+		if (kd != DOC_NONE)
+			summarise_kernel_drops(d, kd, buf, len, &used);
+		const char *eno = tcp != DOC_NONE ? doc_path_str(d, tcp, "errno") : NULL;
+		if (!eno)
+			eno = doc_path_str(d, DOC_ROOT, "errno");
+		uint32_t drop = doc_get(d, DOC_ROOT, "drop");
+		if (drop != DOC_NONE) {
+			const char *w = drop_words(doc_path_str(d, drop, "reason"));
+			const char *where = doc_path_str(d, drop, "location");
+			long long cnt = (long long)doc_number(d, doc_get(d, drop, "count"));
+			append(buf, len, &used, ": %lld packet%s dropped%s%s on this host", cnt,
+			       cnt == 1 ? "" : "s", w ? " " : "", w ? w : "");
+			if (where)
+				append(buf, len, &used, " in %s", where);
+		}
+		if (eno)
+			append(buf, len, &used, "; the application got %s", eno);
 	}
 	if (tcp != DOC_NONE) {
 		if ((n = doc_get(d, tcp, "retransmissions")) != DOC_NONE)

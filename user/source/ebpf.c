@@ -37,6 +37,7 @@
 
 #include "capture.skel.h"
 #include "source/iface.h"
+#include "source/kdrops.h"
 #include "core/log.h"
 #include "socktrace.skel.h"
 
@@ -75,6 +76,7 @@ struct ebpf_source {
 	struct pkt_ring *rings;               /* the packet rings, one per CPU */
 	unsigned n_rings;
 	int epoll_fd;                         /* every packet ring and rb: the source's fd */
+	struct kdrops *drops;                 /* skb:kfree_skb; NULL when unavailable */
 	int lock_fd;                          /* held while we run: one eBPF capture per netns */
 	int64_t clock_offset;
 	unsigned budget;
@@ -473,6 +475,7 @@ static void ebpf_poll(struct capture_source *base)
 	drain_rings(s);
 	if (s->rb)
 		ring_buffer__consume(s->rb);
+	kdrops_poll(s->drops, &s->base.out, s->clock_offset);
 }
 
 /* ---- attach / detach ---- */
@@ -724,6 +727,7 @@ static void ebpf_update_stats(struct capture_source *base, struct fl_stats *st)
 	drops = percpu_sum(bpf_map__fd(s->cap->maps.counters), FL_CNT_RING_DROPS, vals);
 	st->packets.dropped += drops - s->last_drops;
 	s->last_drops = drops;
+	kdrops_update_stats(s->drops, st);
 	if (!s->trace)
 		return;
 	count_long_waits(s);
@@ -840,6 +844,7 @@ static void ebpf_close(struct capture_source *base)
 		close_links(s, s->n_links - 1);
 	ring_buffer__free(s->rb);
 	rings_close(s);
+	kdrops_close(s->drops);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
 	if (s->lock_fd >= 0)
@@ -1003,6 +1008,12 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	else
 		pr_warn("TCP socket tracepoints unavailable (%s): the kernel counters stay 0\n",
 			strerror(-err));
+
+	/* Kernel drops, a third view: without them the rest runs (said once, here). */
+	char why[256];
+	s->drops = kdrops_open(p->cfg, why, sizeof(why));
+	if (!s->drops)
+		pr_warn("kernel drop reasons unavailable (%s): running without them\n", why);
 
 	err = rings_open(s, nrings, per_ring);
 	if (err) {

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Kernel packet drops: load drops.bpf.c, drain its `drops` LRU hash of
+ * per-(flow, reason) aggregates (lookup-and-delete in batches, so each drain
+ * hands on what happened since the last one), name the reasons from the
+ * running kernel's BTF and the drop locations from /proc/kallsyms.
+ */
+#include "source/kdrops.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "faultline.h"
+#include "core/log.h"
+#include "drops.skel.h"
+
+_Static_assert(FL_STATS_DROP_REASONS == FL_DROP_REASONS, "stats hold every per-reason counter");
+_Static_assert(FL_STATS_ERRNOS == FL_ERRNOS, "stats hold every per-errno counter");
+
+#define BATCH 256
+#define DRAIN_MAX 8192            /* records per drain: the map holds 4096 */
+#define DRAIN_EVERY_NS 100000000ull
+#define SYMS 256                  /* drop locations resolved, remembered */
+#define SCANS_PER_POLL 2          /* /proc/kallsyms scans per drain (each reads the whole file) */
+
+struct sym {
+	uint64_t addr;
+	char name[64];                /* "?" when it could not be resolved */
+};
+
+struct kdrops {
+	struct drops_bpf *skel;
+	bool classic;
+	bool reasons;                 /* the reason argument is read */
+	bool syn_overflow;            /* kprobe/tcp_conn_request attached: SYN-time overflows counted */
+	char *names[FL_DROP_REASONS]; /* reason i's name */
+	uint64_t last_drain_ns;
+	uint64_t own_netns;
+	bool kallsyms_ok;             /* readable with real addresses */
+	FILE *kallsyms;               /* opened while privileged: it shows addresses to its opener */
+	struct sym syms[SYMS];
+	unsigned n_syms, next_sym;
+	unsigned scans;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Reason names from the running kernel's enum skb_drop_reason ("SKB_DROP_REASON_X" -> "X"). */
+static void load_names(struct kdrops *k)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	char buf[48];
+
+	if (btf) {
+		int id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+		const struct btf_type *t = id > 0 ? btf__type_by_id(btf, (__u32)id) : NULL;
+		const struct btf_enum *e = t ? btf_enum(t) : NULL;
+
+		for (unsigned i = 0; t && i < btf_vlen(t); i++) {
+			const char *name = btf__name_by_offset(btf, e[i].name_off);
+			__u32 v = (__u32)e[i].val;
+
+			if (!name || v >= FL_DROP_REASONS - 1 || k->names[v])
+				continue;
+			if (!strncmp(name, "SKB_DROP_REASON_", 16))
+				name += 16;
+			else if (!strncmp(name, "SKB_", 4))
+				name += 4;
+			k->names[v] = strdup(name);
+		}
+		btf__free(btf);
+	}
+	for (unsigned i = 0; i < FL_DROP_REASONS; i++) {
+		if (k->names[i])
+			continue;
+		/* Not in this kernel's enum (a subsystem's reason, or no BTF): by number. */
+		if (i == FL_DROP_REASONS - 1)
+			snprintf(buf, sizeof(buf), "OTHER");
+		else
+			snprintf(buf, sizeof(buf), "REASON_%u", i);
+		k->names[i] = strdup(buf);
+	}
+}
+
+static void reason_name(const struct kdrops *k, uint32_t reason, char *buf, size_t len)
+{
+	if (reason == FL_DROP_NO_REASON)
+		snprintf(buf, len, "%s", "");
+	else if (reason < FL_DROP_REASONS - 1 && k->names[reason])
+		snprintf(buf, len, "%s", k->names[reason]);
+	else if (reason >> 16)
+		/* enum skb_drop_reason_subsys in the high bits, the subsystem's own code below. */
+		snprintf(buf, len, "SUBSYS_%u_%u", reason >> 16, reason & 0xffff);
+	else
+		snprintf(buf, len, "REASON_%u", reason);
+}
+
+/*
+ * The code symbol at or below addr, from one pass over /proc/kallsyms (whose
+ * addresses read as 0 without the privilege: then it is not read again).
+ */
+static void kallsyms_resolve(struct kdrops *k, uint64_t addr, char *name, size_t len)
+{
+	FILE *f = k->kallsyms;
+	char line[256];
+	uint64_t best = 0;
+	bool any = false;
+
+	snprintf(name, len, "?");
+	if (!f || fseek(f, 0, SEEK_SET) < 0) {
+		k->kallsyms_ok = false;
+		return;
+	}
+	clearerr(f);
+	k->scans++;
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+		uint64_t a = strtoull(line, &end, 16);
+
+		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
+			continue;
+		any |= a != 0;
+		if ((end[1] != 't' && end[1] != 'T') || a > addr || a < best)
+			continue;
+		best = a;
+		size_t n = strcspn(end + 3, " \t\n[");
+		snprintf(name, len, "%.*s", (int)n, end + 3);
+	}
+	if (!any)
+		k->kallsyms_ok = false;
+}
+
+/* The symbol for a drop location, or "" when unknown. */
+static const char *locate(struct kdrops *k, uint64_t addr, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!addr || !k->kallsyms_ok)
+		return buf;
+	for (unsigned i = 0; i < k->n_syms; i++) {
+		if (k->syms[i].addr == addr) {
+			snprintf(buf, len, "%s", k->syms[i].name[0] == '?' ? "" : k->syms[i].name);
+			return buf;
+		}
+	}
+	if (k->scans >= SCANS_PER_POLL)
+		return buf;   /* the next drain resolves it */
+	struct sym *s = &k->syms[k->next_sym];
+	k->next_sym = (k->next_sym + 1) % SYMS;
+	if (k->n_syms < SYMS)
+		k->n_syms++;
+	s->addr = addr;
+	kallsyms_resolve(k, addr, s->name, sizeof(s->name));
+	snprintf(buf, len, "%s", s->name[0] == '?' ? "" : s->name);
+	return buf;
+}
+
+static uint64_t netns_self(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+static void deliver(struct kdrops *k, const struct packet_sink *out, const struct fl_drop_key *key,
+		    const struct fl_drop_val *v, int64_t clock_offset, bool is_errno)
+{
+	struct fl_drop_record r = {
+		.family = key->family, .l4proto = key->l4proto, .l3proto = key->l3proto,
+		.sport = key->sport, .dport = key->dport, .ifindex = key->ifindex,
+		.netns_ino = key->netns_ino, .count = v->count,
+		.first_ns = v->first_ns + (uint64_t)clock_offset,
+		.last_ns = v->last_ns + (uint64_t)clock_offset,
+	};
+
+	memcpy(r.saddr, key->saddr, 16);
+	memcpy(r.daddr, key->daddr, 16);
+	if (is_errno) {
+		const char *name = strerrorname_np((int)key->reason);
+		r.is_errno = 1;
+		snprintf(r.reason, sizeof(r.reason), "%s", name ? name : "OTHER");
+	} else {
+		reason_name(k, key->reason, r.reason, sizeof(r.reason));
+		locate(k, v->location, r.location, sizeof(r.location));
+	}
+	/* Interface names are per namespace: only ours can be named. */
+	if (key->ifindex && key->netns_ino == k->own_netns)
+		if_indextoname(key->ifindex, r.interface) || (r.interface[0] = '\0');
+	out->drop(out->ctx, &r);
+}
+
+/* Hand on (and delete) every aggregate of one map. */
+static void drain(struct kdrops *k, const struct packet_sink *out, int fd, int64_t clock_offset,
+		  bool is_errno)
+{
+	struct fl_drop_key keys[BATCH];
+	struct fl_drop_val vals[BATCH];
+	__u32 batch_out = 0;
+	void *in = NULL;
+	unsigned drained = 0;
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	while (drained < DRAIN_MAX) {
+		__u32 n = BATCH;
+		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, keys, vals, &n, &opts);
+
+		for (__u32 i = 0; i < n; i++)
+			deliver(k, out, &keys[i], &vals[i], clock_offset, is_errno);
+		drained += n;
+		if (err)
+			break;   /* -ENOENT: the map is empty */
+		in = &batch_out;
+	}
+}
+
+void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
+{
+	uint64_t now = mono_ns();
+
+	if (!k || !out->drop || now - k->last_drain_ns < DRAIN_EVERY_NS)
+		return;
+	k->last_drain_ns = now;
+	k->scans = 0;
+	drain(k, out, bpf_map__fd(k->skel->maps.drops), clock_offset, false);
+	if (!k->classic)
+		drain(k, out, bpf_map__fd(k->skel->maps.sockerrs), clock_offset, true);
+}
+
+static uint64_t percpu_sum(int fd, __u32 key, uint64_t *vals, int ncpu)
+{
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(fd, &key, vals) < 0)
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (!k) {
+		/* Live, but the kernel did not let us: the stats say so. */
+		st->kernel.drops.source = "unavailable";
+		return;
+	}
+	if (ncpu <= 0)
+		return;
+	uint64_t vals[ncpu];
+	int rfd = bpf_map__fd(k->skel->maps.reasons), cfd = bpf_map__fd(k->skel->maps.dcounters);
+
+	st->kernel.drops.source = k->classic ? "tracepoint" : "tp_btf";
+	st->kernel.drops.reasons = k->reasons;
+	st->kernel.drops.names = (const char *const *)k->names;
+	st->kernel.drops.total = percpu_sum(cfd, FL_DCNT_TOTAL, vals, ncpu);
+	st->kernel.drops.without_reason = percpu_sum(cfd, FL_DCNT_NO_REASON, vals, ncpu);
+	st->kernel.drops.unrecorded = percpu_sum(cfd, FL_DCNT_MAP_FULL, vals, ncpu);
+	/* One syscall for the whole array would need a batch; 512 lookups once a second is fine. */
+	for (__u32 i = 0; i < FL_DROP_REASONS; i++)
+		st->kernel.drops.by_reason[i] = percpu_sum(rfd, i, vals, ncpu);
+	st->kernel.retransmits = percpu_sum(cfd, FL_DCNT_RETRANS, vals, ncpu);
+	st->kernel.syn_retransmits = percpu_sum(cfd, FL_DCNT_SYN_RETRANS, vals, ncpu);
+	st->kernel.listen_overflows = percpu_sum(cfd, FL_DCNT_LISTEN_OVERFLOW, vals, ncpu);
+	st->kernel.listen_overflows_at_syn = k->syn_overflow;
+	int efd = bpf_map__fd(k->skel->maps.errnos);
+	for (__u32 e = 0; e < FL_ERRNOS; e++)
+		st->kernel.socket_errors[e] = percpu_sum(efd, e, vals, ncpu);
+}
+
+static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool noreason,
+			      bool listen, int *err)
+{
+	struct drops_bpf *t = drops_bpf__open();
+
+	if (!t) {
+		*err = -errno;
+		return NULL;
+	}
+	t->rodata->report_unspecified = cfg->drops_report_unspecified != 0;
+	t->rodata->ignore_reason = noreason;
+	bpf_program__set_autoload(t->progs.fl_kfree_skb_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_kfree_skb_tp, classic);
+	/* Socket trouble: tp_btf only (a kernel without it has none of this). */
+	bpf_program__set_autoload(t->progs.fl_retrans_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_skerr_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_listen_ovf, !classic && listen);
+	*err = drops_bpf__load(t);
+	if (!*err)
+		*err = drops_bpf__attach(t);
+	if (*err) {
+		drops_bpf__destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct kdrops *kdrops_open(const struct fl_config *cfg, char *why, size_t whylen)
+{
+	const char *force = getenv("FAULTLINE_DROPS");
+	bool classic = force && !strcmp(force, "classic");
+	bool noreason = force && !strcmp(force, "noreason");
+	struct kdrops *k;
+	int err = -EOPNOTSUPP, err2;
+
+	if (force && !strcmp(force, "off")) {
+		snprintf(why, whylen, "turned off (FAULTLINE_DROPS=off)");
+		return NULL;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(why, whylen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	if (!classic) {
+		k->skel = load(cfg, false, noreason, true, &err);
+		k->syn_overflow = k->skel != NULL;
+		if (!k->skel) {
+			pr_debug("kprobe/tcp_conn_request failed (%s): no listen overflow counts\n",
+				 strerror(-err));
+			k->skel = load(cfg, false, noreason, false, &err);
+		}
+	}
+	if (!k->skel) {
+		pr_debug("tp_btf/kfree_skb failed (%s); trying the classic tracepoint\n", strerror(-err));
+		k->classic = true;
+		k->skel = load(cfg, true, noreason, false, &err2);
+		if (!k->skel) {
+			snprintf(why, whylen, "skb:kfree_skb: tp_btf: %s; tracepoint: %s",
+				 classic ? "skipped" : strerror(-err), strerror(-err2));
+			free(k);
+			return NULL;
+		}
+	}
+	struct btf *btf = btf__load_vmlinux_btf();
+	/* The program reads the reason when the kernel's BTF has the enum (and we did not say no). */
+	k->reasons = !noreason && btf &&
+		     btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
+	btf__free(btf);
+	load_names(k);
+	k->own_netns = netns_self();
+	/* The capture drops its capabilities after loading: /proc/kallsyms shows addresses to
+	 * the credentials that opened it, so it is opened now and read again from the start. */
+	k->kallsyms = fopen("/proc/kallsyms", "re");
+	k->kallsyms_ok = k->kallsyms != NULL;
+	k->last_drain_ns = mono_ns();
+	pr_debug("kernel drops: skb:kfree_skb attached (%s%s)\n", k->classic ? "tracepoint" : "tp_btf",
+		 k->reasons ? "" : ", without reasons");
+	return k;
+}
+
+void kdrops_close(struct kdrops *k)
+{
+	if (!k)
+		return;
+	drops_bpf__destroy(k->skel);
+	if (k->kallsyms)
+		fclose(k->kallsyms);
+	for (unsigned i = 0; i < FL_DROP_REASONS; i++)
+		free(k->names[i]);
+	free(k);
+}

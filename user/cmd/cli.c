@@ -47,7 +47,7 @@ static const struct option read_options[] = {
 static const char read_help[] =
 	"usage: faultline read [OPTIONS] FILE...\n"
 	"Analyse pcap/pcapng files (plain or gzip-compressed; \"-\" is stdin) for network errors.\n"
-	"Several files are read in order as one capture.\n";
+	"Several files are one capture, merged in timestamp order (as mergecap does).\n";
 
 static const char capture_help[] =
 	"usage: faultline capture [OPTIONS]\n"

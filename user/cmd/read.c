@@ -9,32 +9,21 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
-#include "source/pcap.h"
+#include "source/merge.h"
 
-/*
- * Files open at once: each holds a descriptor and read buffers, and `read`
- * takes any number of files (more than the descriptor limit), so they are
- * opened a few ahead of the one being read, each exactly once.
- */
-#define READ_OPEN_AHEAD 8
+/* A file that failed mid-run: said and counted (a cut record is a packet lost); the others go on. */
+struct read_failures {
+	struct fl_stats *stats;
+	int status;
+};
 
-/*
- * Open the files before index `upto` not opened yet.  False after printing
- * why one cannot be (the ones after it stay unopened).
- */
-static bool open_ahead(const struct cli_opts *o, struct pcap_source **sources, int *opened,
-		       int upto, char *err, size_t errlen)
+static void read_failed(void *ctx, int rc, const char *msg)
 {
-	while (*opened < o->n_files && *opened < upto) {
-		sources[*opened] = pcap_source_open(o->files[*opened], o->cfg.snaplen, err, errlen);
-		if (!sources[*opened]) {
-			fprintf(stderr, "faultline read: %s\n", err);
-			*opened = o->n_files;        /* no more */
-			return false;
-		}
-		(*opened)++;
-	}
-	return true;
+	struct read_failures *f = ctx;
+	fprintf(stderr, "faultline read: %s\n", msg);
+	if (rc == -EIO)
+		f->stats->packets.decode_errors++;
+	f->status = 1;
 }
 
 int cmd_read(int argc, char **argv)
@@ -60,41 +49,26 @@ int cmd_read(int argc, char **argv)
 			return 2;
 		}
 	}
-	struct pcap_source **sources = calloc((size_t)opts.n_files, sizeof(*sources));
-	if (!sources) {
-		fprintf(stderr, "faultline read: out of memory\n");
-		return 1;
+	/* Every file is opened and checked before the analysis: one that is not a
+	 * capture is a usage error, and no partial result is printed. */
+	struct pcap_merge *merge = pcap_merge_open(opts.files, opts.n_files, opts.cfg.snaplen, err,
+						   sizeof(err));
+	if (!merge) {
+		fprintf(stderr, "faultline read: %s\n", err);
+		return 2;
 	}
-	int opened = 0;
-	if (!open_ahead(&opts, sources, &opened, READ_OPEN_AHEAD, err, sizeof(err)) ||
-	    (rc = run_setup(&run, &opts, "file")) != 0) {
-		for (int j = 0; j < opened; j++)
-			pcap_source_close(sources[j]);
-		free(sources);
-		return rc ? rc : 2;
+	if ((rc = run_setup(&run, &opts, "file")) != 0) {
+		pcap_merge_close(merge);
+		return rc;
 	}
 	struct packet_sink sink = pipeline_packet_sink(run.pipeline);
-	int status = 0;
-	for (int i = 0; i < opts.n_files; i++) {
-		/* The files are one capture: stop at one that cannot be opened. */
-		if (!open_ahead(&opts, sources, &opened, i + READ_OPEN_AHEAD, err, sizeof(err)))
-			status = 2;
-		if (!sources[i])
-			break;
-		int run_rc = pcap_source_run(sources[i], &sink, err, sizeof(err));
-		if (run_rc < 0) {
-			/* Said and counted (a cut record is a packet lost), then on to the next file. */
-			fprintf(stderr, "faultline read: %s\n", err);
-			if (run_rc == -EIO)
-				run.stats.packets.decode_errors++;
-			status = 1;
-		}
-		pcap_source_close(sources[i]);
-		sources[i] = NULL;
+	struct read_failures failures = { .stats = &run.stats };
+	if (pcap_merge_run(merge, &sink, read_failed, &failures, err, sizeof(err)) < 0) {
+		fprintf(stderr, "faultline read: %s\n", err);
+		failures.status = 1;
 	}
-	for (int i = 0; i < opts.n_files; i++)
-		pcap_source_close(sources[i]);
-	free(sources);
+	pcap_merge_close(merge);
+	int status = failures.status;
 	if (run_finish(&run) && !status)
 		status = 1;
 	return status;

@@ -39,7 +39,14 @@ struct pcap_source {
 	bool plain;             /* a regular file that is not gzip: the fast path may take it */
 	bool fast;              /* the fast path reads it */
 	bool fast_ns;           /* nanosecond timestamps */
+	bool ended;             /* the last record was read (or failed) */
 	uint32_t file_snaplen;
+	/* The fast path's read state: buf[off, have) is read but not parsed. */
+	unsigned char *buf, *pkt;
+	size_t buf_size, buf_cap, have, off;
+	off_t file_off;         /* where the next read starts */
+	bool eof;
+	uint64_t number;        /* records handed out */
 	FILE *file;             /* the file, or a stdio view of the gzFile, that libpcap reads */
 	gzFile gz;              /* the decompressor behind the cookie, or NULL */
 	char gz_err[160];       /* what zlib said when it failed, else "" */
@@ -192,68 +199,75 @@ static void fast_open(struct pcap_source *s)
 	    h[6] != 4 || h[7] != 0 || snaplen == 0 || snaplen > FAST_MAX_SNAPLEN ||
 	    !fast_linktype(lt) || lt != s->linktype)
 		return;
+	s->pkt = aligned_alloc(64, (snaplen + 63) & ~63u);
+	if (!s->pkt)
+		return;
 	s->fast = true;
 	s->fast_ns = magic == PCAP_MAGIC_NS;
 	s->file_snaplen = snaplen;
+	s->file_off = 24;           /* after the file header */
 }
 
 /*
- * Read records until the end, or until one the fast path does not take.
- * Returns the number of packets fed; *done tells whether the file ended
- * cleanly (otherwise libpcap takes over from that packet).
+ * The fast path's next record: 1 with *fp set, 0 at a clean end, -1 at a
+ * record it does not take (libpcap goes on from there and reports it).  The
+ * buffer starts small and doubles while reads fill it, up to buf_cap: a file
+ * read for its first packet only, or one of many open at once, holds little.
  */
-static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, bool *done)
+static int fast_next(struct pcap_source *s, struct fl_packet *fp)
 {
-	unsigned char *buf = malloc(FAST_BUF);
-	unsigned char *pkt = aligned_alloc(64, FAST_MAX_SNAPLEN);
-	uint64_t number = 0;
-	size_t have = 0, off = 0;
-	off_t file_off = 24;        /* where the next read starts: after the file header */
-	bool eof = false;
-	*done = false;
-	if (!buf || !pkt)
-		goto out;
 	for (;;) {
-		if (have - off < 16 || have - off < 16 + (size_t)le32(buf + off + 8)) {
+		if (s->have - s->off < 16 || s->have - s->off < 16 + (size_t)le32(s->buf + s->off + 8)) {
 			/* Refill: keep the partial record, read more behind it. */
-			if (eof) {
-				*done = have == off;     /* a partial tail: libpcap reports it */
-				break;
+			if (s->eof)
+				return s->have == s->off ? 0 : -1;  /* a partial tail: libpcap reports it */
+			if (s->off) {
+				memmove(s->buf, s->buf + s->off, s->have - s->off);
+				s->have -= s->off;
+				s->off = 0;
 			}
-			memmove(buf, buf + off, have - off);
-			have -= off;
-			off = 0;
-			ssize_t n = pread(s->fd, buf + have, FAST_BUF - have, file_off);
+			if (s->have == s->buf_size) {
+				size_t size = s->buf_size ? s->buf_size * 2 : 65536;
+				unsigned char *nb = size <= s->buf_cap ? realloc(s->buf, size) : NULL;
+				if (!nb)
+					return -1;      /* a record larger than the buffer may be: libpcap */
+				s->buf = nb;
+				s->buf_size = size;
+			}
+			ssize_t n = pread(s->fd, s->buf + s->have, s->buf_size - s->have, s->file_off);
 			if (n < 0)
-				break;
-			file_off += n;
+				return -1;
+			s->file_off += n;
 			if (n == 0)
-				eof = true;
-			have += (size_t)n;
+				s->eof = true;
+			else if ((size_t)n == s->buf_size - s->have && s->buf_size < s->buf_cap) {
+				/* A read that fills the buffer: a big file, give it more room. */
+				unsigned char *nb = realloc(s->buf, s->buf_size * 2);
+				if (nb) {
+					s->buf = nb;
+					s->buf_size *= 2;
+				}
+			}
+			s->have += (size_t)n;
 			continue;
 		}
-		const unsigned char *h = buf + off;
+		const unsigned char *h = s->buf + s->off;
 		uint32_t caplen = le32(h + 8), len = le32(h + 12);
 		if (caplen > s->file_snaplen || caplen > len)
-			break;
-		memcpy(pkt, h + 16, caplen);
+			return -1;
+		memcpy(s->pkt, h + 16, caplen);
 		uint32_t frac = le32(h + 4);
-		struct fl_packet fp = {
+		*fp = (struct fl_packet){
 			.ts_ns = (uint64_t)le32(h) * 1000000000ull +
 				 (s->fast_ns ? (uint64_t)frac : (uint64_t)frac * 1000u),
-			.data = pkt,
+			.data = s->pkt,
 			.caplen = caplen < s->snaplen ? caplen : s->snaplen,
 			.len = len,
 			.linktype = s->linktype,
 		};
-		off += 16 + (size_t)caplen;
-		number++;
-		out->packet(out->ctx, &fp);
+		s->off += 16 + (size_t)caplen;
+		return 1;
 	}
-out:
-	free(buf);
-	free(pkt);
-	return number;
 }
 
 struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *err, size_t errlen)
@@ -267,6 +281,7 @@ struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *e
 	s->path = path;
 	s->snaplen = snaplen;
 	s->fd = -1;
+	s->buf_cap = FAST_BUF;
 	if (open_decompressing(s, err, errlen) < 0) {
 		free(s);
 		return NULL;
@@ -304,27 +319,41 @@ uint32_t pcap_source_linktype(const struct pcap_source *s)
 	return s->linktype;
 }
 
-int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
-		    size_t errlen)
+void pcap_source_set_buffer_cap(struct pcap_source *s, size_t bytes)
+{
+	s->buf_cap = bytes < 2 * FAST_MAX_SNAPLEN ? 2 * FAST_MAX_SNAPLEN : bytes > FAST_BUF ? FAST_BUF : bytes;
+}
+
+int pcap_source_next(struct pcap_source *s, struct fl_packet *pkt, char *err, size_t errlen)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
-	uint64_t number = 0;
 	int rc;
 
+	if (s->ended)
+		return 0;
 	if (s->fast) {
-		bool done;
-		uint64_t fed = fast_run(s, out, &done);
-		if (done)
-			return 0;
+		rc = fast_next(s, pkt);
+		if (rc > 0) {
+			s->number++;
+			return 1;
+		}
 		/* libpcap goes on from the first record the fast path left. */
-		for (number = 0; number < fed; number++)
+		s->fast = false;
+		free(s->buf);
+		s->buf = NULL;
+		if (rc == 0) {
+			s->ended = true;
+			return 0;
+		}
+		for (uint64_t skipped = 0; skipped < s->number; skipped++)
 			if (pcap_next_ex(s->pcap, &hdr, &data) != 1)
 				break;
 	}
-	while ((rc = pcap_next_ex(s->pcap, &hdr, &data)) == 1) {
-		number++;
-		struct fl_packet pkt = {
+	rc = pcap_next_ex(s->pcap, &hdr, &data);
+	if (rc == 1) {
+		s->number++;
+		*pkt = (struct fl_packet){
 			.ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ull + (uint64_t)hdr->ts.tv_usec,
 			.data = data,
 			.caplen = hdr->caplen < s->snaplen ? hdr->caplen : s->snaplen,
@@ -332,22 +361,45 @@ int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *
 			/* pcapng may change link type per interface; libpcap reports it per file */
 			.linktype = (uint32_t)pcap_datalink(s->pcap),
 		};
-		out->packet(out->ctx, &pkt);
+		return 1;
 	}
+	s->ended = true;
 	/* A gzip stream cut short may end at a record boundary: libpcap sees a clean end. */
 	if (s->gz && !s->gz_err[0])
 		note_gz_error(s, EIO);
-	if (rc == PCAP_ERROR || s->gz_err[0]) {
-		if (s->gz_err[0]) {
-			snprintf(err, errlen, "%s: after packet %llu: %s", s->path,
-				 (unsigned long long)number, s->gz_err);
-			return -EBADMSG;
-		}
-		snprintf(err, errlen, "%s: packet %llu: %s", s->path, (unsigned long long)number + 1,
-			 pcap_geterr(s->pcap));
+	if (s->gz_err[0]) {
+		snprintf(err, errlen, "%s: after packet %llu: %s", s->path,
+			 (unsigned long long)s->number, s->gz_err);
+		return -EBADMSG;
+	}
+	if (rc == PCAP_ERROR) {
+		snprintf(err, errlen, "%s: packet %llu: %s", s->path,
+			 (unsigned long long)s->number + 1, pcap_geterr(s->pcap));
 		return -EIO;
 	}
 	return 0;
+}
+
+int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
+		    size_t errlen)
+{
+	struct fl_packet pkt;
+	int rc;
+
+	while ((rc = pcap_source_next(s, &pkt, err, errlen)) == 1)
+		out->packet(out->ctx, &pkt);
+	return rc;
+}
+
+const char *pcap_source_path(const struct pcap_source *s)
+{
+	return s->path;
+}
+
+bool pcap_source_reopenable(const char *path)
+{
+	struct stat st;
+	return inherited_fd(path) < 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 void pcap_source_close(struct pcap_source *s)
@@ -355,5 +407,7 @@ void pcap_source_close(struct pcap_source *s)
 	if (!s)
 		return;
 	pcap_close(s->pcap);     /* closes the FILE, its descriptor, and the gzFile behind a cookie */
+	free(s->buf);
+	free(s->pkt);
 	free(s);
 }

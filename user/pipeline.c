@@ -72,6 +72,7 @@ static void judge(struct pipeline *p, struct flow *f, bool capture_end)
 static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 {
 	struct pipeline *p = ctx;
+	tcp_track_flush(&p->track, f);     /* a Reset still gathering RSTs */
 	if (evicted) {
 		judge(p, f, false);
 		stream_end(&p->env, f, DISSECT_END_EVICTED, f->client, p->now_ns);
@@ -225,6 +226,8 @@ static void tcp_packet(struct pipeline *p, struct flow *f, int side, const struc
 		       uint64_t ts)
 {
 	unsigned ev = tcp_track_packet(&p->track, f, side, d, ts);
+	if (ev & TCP_EV_AFTER_RESET)
+		return;
 	if (ev & TCP_EV_RESTART) {
 		stream_end(&p->env, f, DISSECT_END_FIN, side, ts);
 		stream_free(&p->env, f);

@@ -89,6 +89,21 @@ row("tcp-reset.pcap", "-",
     '.dst.port == 8080)',
     "python server accepts, reads the GET and closes with SO_LINGER 0: RST,ACK from the server on the "
     "established connection")
+row("tcp-reset-twice.pcap", "-",
+    'map(select(.error.type == "tcp")) | length == 1 and (.[0] | .error.message == "Reset" and '
+    f'.tcp.reset_by == "server" and .tcp.resets == 2 and .src.ip == "{C}" and .dst.port == 8080)',
+    "captured at the server: it aborts with SO_LINGER 0 (the router drops that RST), the client sends again "
+    "0.5 s later and the server's stack answers with a second RST: one Reset, two RSTs counted on it")
+row("tcp-reset-both.pcap", "-",
+    'map(select(.error.type == "tcp")) | length == 1 and (.[0] | .error.message == "Reset" and '
+    f'.tcp.reset_by == "client" and .tcp.resets == 2 and .src.ip == "{C}" and .dst.port == 8080)',
+    "captured at the client: the client aborts 0.3 s after its request (the router drops its RST), the "
+    "server aborts 0.3 s later: an RST each way, one Reset by the client (the first) with two RSTs")
+row("tcp-reset-late.pcap", T2000,
+    'map(select(.error.type == "tcp")) | length == 1 and (.[0] | .error.message == "Reset" and '
+    '.tcp.reset_by == "server")',
+    "as tcp-reset-twice, the second RST 3 s after the first: past a 2000 ms timeout the reset connection "
+    "is still remembered (as TIME-WAIT is, 60 s), so the late RST is no second midstream Reset")
 row("tcp-close-wait.pcap", T2000,
     'map(select(.error.type == "tcp" or .error.type == "icmp")) | length == 1 and (.[0] | .protocol == "tcp" and '
     '.error.message == "CloseWait" and .tcp.closed_by == "client" and .tcp.waited_ms >= 2000 and '

@@ -198,6 +198,64 @@ c.close()' 8080
 	cap_stop tcp-reset
 }
 
+# Reset twice: the server aborts (SO_LINGER 0) after the request; the router
+# drops that first RST, so the client, still connected, sends more, and the
+# server's stack answers it with a second RST.  Captured at the server.
+# tcp-reset-late: the second segment 3 s later (longer than a 2000 ms timeout).
+reset_twice() {
+	local name=$1 pause=$2
+	py_server '
+import socket, struct
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5); c.recv(4096)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()' 8080
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip saddr '$S' tcp sport 8080 tcp flags & rst == rst numgen inc mod 1000 == 0 counter drop
+	}; }'
+	cap_start server s0 "$V4F"
+	in_client $PY -c '
+import socket, time
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+s.sendall(b"first\n"); time.sleep('$pause')
+try:
+    s.sendall(b"second\n"); print("client got", s.recv(4096))
+except OSError as e:
+    print("client error", e)
+s.close()' >"$WORK/client.log" 2>&1
+	cap_stop "$name"
+	log "  client: $(cat "$WORK/client.log")"
+}
+
+sc_tcp_reset_twice() { reset_twice tcp-reset-twice 0.5; }
+sc_tcp_reset_late() { reset_twice tcp-reset-late 3; }
+
+# Reset by both sides: the client aborts (SO_LINGER 0) 0.3 s after its
+# request; the router drops the client's RST, so the server, still connected,
+# aborts too 0.6 s after the request.  Captured at the client: one RST each way.
+sc_tcp_reset_both() {
+	py_server '
+import socket, struct, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5); c.recv(4096); time.sleep(0.6)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()' 8080
+	nft_load router 'table ip flt { chain filt { type filter hook forward priority 0; policy accept;
+		ip daddr '$S' tcp dport 8080 tcp flags & rst == rst counter drop
+	}; }'
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import socket, struct, time
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+s.sendall(b"hello\n"); time.sleep(0.3)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()' >"$WORK/client.log" 2>&1
+	sleep 0.8
+	cap_stop tcp-reset-both
+}
+
 # The client sends, then shuts down its side; the server reads to EOF and
 # then stays silent with the socket open.  A ping 2.6 s later moves packet
 # time past a 2000 ms timeout.

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct fl_packet;
 struct packet_sink;
 struct pcap_source;
 
@@ -23,14 +24,24 @@ uint32_t pcap_source_linktype(const struct pcap_source *s);
 /* Asked after each packet: true stops the run there (it returns 0).  -c uses it. */
 void pcap_source_set_stop(struct pcap_source *s, bool (*stop)(void *ctx), void *ctx);
 /*
- * Feed every packet to out.  Returns 0; -EIO when the file ends in a
- * damaged record, e.g. cut mid-record (err names the file and packet number
- * with libpcap's words, "truncated dump file; tried to read N captured bytes,
- * only got M"); -EBADMSG when the gzip data is corrupt or cut short.  The
- * packets before the failure were analysed.
+ * The next packet: 1 with *pkt set (its data valid until the next call on this
+ * source), 0 at the end; -EIO when the file ends in a damaged record, e.g. cut
+ * mid-record (err names the file and packet number with libpcap's words,
+ * "truncated dump file; tried to read N captured bytes, only got M"); -EBADMSG
+ * when the gzip data is corrupt or cut short.  After 0 or an error it returns 0.
  */
+int pcap_source_next(struct pcap_source *s, struct fl_packet *pkt, char *err, size_t errlen);
+/* Feed every packet to out; returns what the last pcap_source_next() did (0 or an error). */
 int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
 		    size_t errlen);
+/*
+ * The most the plain-pcap fast path buffers (default and ceiling 4 MiB, floor
+ * 512 KiB): the merge of many files open at once sets less.
+ */
+void pcap_source_set_buffer_cap(struct pcap_source *s, size_t bytes);
+const char *pcap_source_path(const struct pcap_source *s);
+/* A regular file by a name we may open again (not "-", /dev/stdin, /dev/fd/N or a FIFO). */
+bool pcap_source_reopenable(const char *path);
 void pcap_source_close(struct pcap_source *s);
 
 #endif

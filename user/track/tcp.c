@@ -186,17 +186,38 @@ static void report_syn_sent(struct track_env *env, struct flow *f, const char *r
 	finish_entry(env, f, tcp);
 }
 
-static void report_reset(struct track_env *env, struct flow *f, int side)
+/*
+ * RSTs that follow the first (the other side's, or the answer to each segment
+ * still in flight) are one condition: they join its entry while it waits
+ * RESET_LINGER_NS after the first, and are counted in tcp.resets.
+ */
+#define RESET_LINGER_NS 1000000000ull
+#define RESET_REMEMBER_NS 60000000000ull     /* TCP_TIMEWAIT_LEN */
+
+static uint64_t reset_linger_ns(const struct track_env *env)
+{
+	return timeout_ns(env) < RESET_LINGER_NS ? timeout_ns(env) : RESET_LINGER_NS;
+}
+
+static void report_reset(struct track_env *env, struct flow *f)
 {
 	struct tcp_conn *c = track_tcp(env, f);
-	if (c->reported & TCP_REPORTED_RESET)
+	if (!c->reset_pending)
 		return;
-	c->reported |= TCP_REPORTED_RESET;
+	c->reset_pending = false;
 	env->stats->tcp.reset++;
 	uint32_t tcp = begin_entry(env, f, "Reset");
-	doc_add_str(&env->em->doc, tcp, "reset_by", side == f->client ? "client" : "server");
+	doc_add_str(&env->em->doc, tcp, "reset_by", c->reset_side == f->client ? "client" : "server");
+	if (c->resets > 1)
+		doc_add_int(&env->em->doc, tcp, "resets", c->resets);
 	add_invalid_rst(env, c, tcp);
 	finish_entry(env, f, tcp);
+}
+
+void tcp_track_flush(struct track_env *env, struct flow *f)
+{
+	if (f->key.proto == FL_IPPROTO_TCP)
+		report_reset(env, f);
 }
 
 /* The TCP options the receiving stack checks: timestamps and window scale. */
@@ -400,12 +421,24 @@ static void on_rst(struct track_env *env, struct flow *f, int side, uint64_t ts_
 	}
 	if (c->reported & TCP_REPORTED_SYN_SENT)
 		return;     /* already reported as refused or unreachable */
+	if (c->resets || (c->reported & TCP_REPORTED_RESET)) {
+		/* Reset already (or reported by the kernel's view): the other side's
+		 * RST, or another answer to a late segment. */
+		if (c->resets < UINT16_MAX)
+			c->resets++;
+		c->state = TCP_CONN_CLOSED;
+		return;
+	}
 	if (c->state == TCP_CONN_NONE) {
 		/* The first packet seen is an RST: the capture joined late. */
 		guess_client(f);
 		c->midstream = true;
 	}
-	report_reset(env, f, side);
+	c->reported |= TCP_REPORTED_RESET;     /* the kernel's view of it joins this entry */
+	c->resets = 1;
+	c->reset_side = (uint8_t)side;
+	c->reset_ts_ns = ts_ns;
+	c->reset_pending = true;
 	c->state = TCP_CONN_CLOSED;
 }
 
@@ -473,6 +506,13 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 		observe(c, side, d, &o);
 		return 0;
 	}
+	if (c->resets && c->state == TCP_CONN_CLOSED) {
+		/* The connection is gone at the RST's receiver: what still comes is
+		 * answered by more RSTs (counted on the entry), never a new exchange. */
+		if (fl & TCP_RST)
+			on_rst(env, f, side, ts_ns);
+		return TCP_EV_AFTER_RESET;
+	}
 	if (c->state != TCP_CONN_NONE && (fl & (TCP_RST | TCP_FIN)) &&
 	    ((fl & TCP_RST) ? !rst_acceptable(c, f, side, d) : paws_fails(&c->half[side], &o))) {
 		count_invalid(env, c);   /* the receiver drops it: no state changes */
@@ -532,7 +572,7 @@ void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t se
 }
 
 /* The one timeout condition a connection can still be waiting on, and since when. */
-enum tcp_pending { PENDING_NONE, PENDING_SYN, PENDING_CLOSE_WAIT, PENDING_LAST_ACK };
+enum tcp_pending { PENDING_NONE, PENDING_SYN, PENDING_CLOSE_WAIT, PENDING_LAST_ACK, PENDING_RESET };
 
 static enum tcp_pending pending_condition(const struct track_env *env, const struct flow *f,
 					  uint64_t *since_ns, int *side)
@@ -540,6 +580,11 @@ static enum tcp_pending pending_condition(const struct track_env *env, const str
 	const struct tcp_conn *c = track_tcp(env, f);
 	const struct tcp_half *h0 = &c->half[0], *h1 = &c->half[1];
 
+	if (c->reset_pending) {
+		*since_ns = c->reset_ts_ns;
+		*side = c->reset_side;
+		return PENDING_RESET;
+	}
 	if (c->state == TCP_CONN_SYN_SENT) {
 		*since_ns = c->syn_ts_ns;
 		*side = f->client;
@@ -573,6 +618,11 @@ void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, boo
 	uint64_t waited = waited_ns(since, now_ns);
 	uint32_t tcp;
 
+	if (pending == PENDING_RESET) {
+		if (waited >= reset_linger_ns(env) || capture_end)
+			report_reset(env, f);
+		return;
+	}
 	/* At the end of the capture an unanswered SYN is a timeout whatever its wait. */
 	if (pending == PENDING_NONE ||
 	    (waited < timeout_ns(env) && !(capture_end && pending == PENDING_SYN)))
@@ -609,11 +659,22 @@ uint64_t tcp_track_deadline(const struct track_env *env, const struct flow *f,
 {
 	uint64_t since = 0;
 	int side;
-	return pending_condition(env, f, &since, &side) == PENDING_NONE ? 0 : since + timeout_ns;
+	switch (pending_condition(env, f, &since, &side)) {
+	case PENDING_NONE:
+		return 0;
+	case PENDING_RESET:
+		return since + reset_linger_ns(env);
+	default:
+		return since + timeout_ns;
+	}
 }
 
 bool tcp_track_keep(const struct track_env *env, const struct flow *f)
 {
 	const struct tcp_conn *c = track_tcp(env, f);
+	/* A reset connection is remembered as long as Linux keeps TIME-WAIT: the
+	 * RSTs answering its late segments are its own, not a new connection's. */
+	if (c->resets && c->state == TCP_CONN_CLOSED)
+		return flow_idle_since(f) - c->reset_ts_ns < RESET_REMEMBER_NS;
 	return c->state == TCP_CONN_ESTABLISHED && !c->half[0].fin_seen && !c->half[1].fin_seen;
 }

@@ -22,6 +22,7 @@ enum tcp_event {
 	TCP_EV_RESET = 1 << 1,    /* an RST ended the connection */
 	TCP_EV_FIN = 1 << 2,      /* the sender closed its half */
 	TCP_EV_CLOSED = 1 << 3,   /* both halves closed and acknowledged */
+	TCP_EV_AFTER_RESET = 1 << 4, /* a segment of a connection already reset: no stream data */
 };
 
 /* Where each direction's data starts, for the stream layer. */
@@ -54,7 +55,9 @@ void tcp_track_icmp(struct track_env *env, struct flow *f, int side, uint32_t se
  */
 void tcp_track_evicted(struct track_env *env, const struct flow *f);
 void tcp_resume_free(struct track_env *env);
-/* An idle connection worth keeping: synchronized, neither side closing. */
+/* The flow is let go: write a Reset entry still waiting for more RSTs. */
+void tcp_track_flush(struct track_env *env, struct flow *f);
+/* An idle connection worth keeping: synchronized, neither side closing; or reset less than a minute ago. */
 bool tcp_track_keep(const struct track_env *env, const struct flow *f);
 /* When the next condition of this connection falls due (0: none pending). */
 uint64_t tcp_track_deadline(const struct track_env *env, const struct flow *f,

@@ -65,6 +65,11 @@ struct tcp_conn {
 	bool midstream;           /* the capture joined after the handshake */
 	uint16_t invalid_rst;     /* RSTs (and FINs) the receiving stack would not accept */
 	bool resumed;             /* continued after the flow was evicted: data starts anywhere */
+	/* Reset: one entry however many RSTs, written a moment after the first. */
+	uint16_t resets;          /* acceptable RSTs after the handshake (0: not reset) */
+	uint8_t reset_side;       /* who sent the first */
+	bool reset_pending;       /* its entry is not written yet */
+	uint64_t reset_ts_ns;     /* the first */
 };
 
 /* Outstanding echo requests of an ICMP echo flow (key ports = echo id). */

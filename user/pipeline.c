@@ -30,6 +30,7 @@
 #include "stream/stream.h"
 #include "track/icmp.h"
 #include "track/kernel_events.h"
+#include "report/names.h"
 #include "track/tcp.h"
 
 #define MAX_OBSERVERS 4
@@ -96,14 +97,16 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	emitter_init(&p->em, stats);
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
 	p->kernel = kernel_events_new();
+	p->em.names = names_new(cfg->max_names, stats);
 	p->defrag = defrag_new((uint64_t)cfg->defrag_memcap_mb << 20,
 			       cfg->defrag_timeout_ms * 1000000ull, &stats->ip);
-	if (!p->flows || !p->kernel || !p->defrag ||
+	if (!p->flows || !p->kernel || !p->defrag || !p->em.names ||
 	    track_env_init(&p->track, p->flows, &p->em, &p->cfg, stats) < 0 ||
 	    stream_env_init(&p->env, p->flows, &p->em, &p->cfg, stats) < 0) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
 		defrag_free(p->defrag);
+		names_free(p->em.names);
 		emitter_free(&p->em);
 		free(p);
 		errno = ENOMEM;
@@ -119,8 +122,14 @@ void pipeline_free(struct pipeline *p)
 	flow_table_free(p->flows);
 	kernel_events_free(p->kernel);
 	defrag_free(p->defrag);
+	names_free(p->em.names);
 	emitter_free(&p->em);
 	free(p);
+}
+
+struct names *pipeline_names(struct pipeline *p)
+{
+	return p->em.names;
 }
 
 int pipeline_add_sink(struct pipeline *p, struct entry_sink sink)

@@ -35,6 +35,8 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns);
 /* The network namespace the capture runs in (the inode of /proc/self/ns/net):
  * kernel socket events with no flow are reported only from there. */
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino);
+/* The IP -> name table entries take src/dst names from (--names fills it). */
+struct names *pipeline_names(struct pipeline *p);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

@@ -23,6 +23,7 @@ void config_defaults(struct fl_config *cfg)
 		/* The DaemonSet's limit is 512Mi: 384 leaves room for the 64 MB BPF ring, the
 		 * binary, libraries and stacks. */
 		.memory_limit_mb = 384,
+		.max_names = 65536,
 	};
 }
 
@@ -45,6 +46,7 @@ static const struct config_key config_keys[] = {
 	KEY("tap.defragMemcapMb", defrag_memcap_mb, 1, 65536),
 	KEY("tap.defragTimeoutMs", defrag_timeout_ms, 1, 3600000),
 	KEY("tap.memoryLimitMb", memory_limit_mb, 0, 1048576),
+	KEY("tap.attribution.maxNames", max_names, 1, 10000000),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
@@ -71,7 +73,8 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 	}
 	snprintf(err, errlen, "unknown configuration key '%s' (known: tap.tcpStreamChannelTimeoutMs, "
 		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
-		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb)", key);
+		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb, "
+		 "tap.attribution.maxNames)", key);
 	return -EINVAL;
 }
 

@@ -18,6 +18,7 @@
 #include "report/stats.h"
 
 struct flow;
+struct names;
 
 struct fl_endpoint {
 	struct fl_addr addr;
@@ -48,6 +49,8 @@ struct emitter {
 	/* The tunnels of the packet being handled, for entries that have no flow (pipeline). */
 	const struct fl_tunnels *packet_tunnels;
 	struct fl_stats *stats;
+	/* IP -> name (DNS answers, --names): `name` and `namespace` of src and dst. */
+	struct names *names;
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;
 	bool open;

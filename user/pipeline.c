@@ -31,6 +31,7 @@
 #include "track/icmp.h"
 #include "track/kernel_events.h"
 #include "report/names.h"
+#include "report/owners.h"
 #include "track/tcp.h"
 
 #define MAX_OBSERVERS 4
@@ -123,6 +124,7 @@ void pipeline_free(struct pipeline *p)
 	kernel_events_free(p->kernel);
 	defrag_free(p->defrag);
 	names_free(p->em.names);
+	owners_free(p->em.owners);
 	emitter_free(&p->em);
 	free(p);
 }
@@ -457,9 +459,29 @@ static void sink_sock_event(void *ctx, const struct fl_sock_event *ev, uint64_t 
 	pipeline_sock_event(ctx, ev, ts_ns);
 }
 
+int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx)
+{
+	if (!p->em.owners && !(p->em.owners = owners_new(p->cfg.max_sockets, p->stats)))
+		return -ENOMEM;
+	owners_set_resolver(p->em.owners, resolve, ctx);
+	return 0;
+}
+
+void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	if (p->em.owners)
+		owners_event(p->em.owners, ev, ts_ns);
+}
+
+static void sink_owner_event(void *ctx, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	pipeline_owner_event(ctx, ev, ts_ns);
+}
+
 struct packet_sink pipeline_packet_sink(struct pipeline *p)
 {
-	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event, .ctx = p };
+	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event,
+				     .owner_event = sink_owner_event, .ctx = p };
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)

@@ -15,6 +15,8 @@ struct fl_config {
 	uint32_t defrag_memcap_mb;    /* tap.defragMemcapMb: IP fragments held */
 	uint32_t defrag_timeout_ms;   /* tap.defragTimeoutMs: how long a datagram may wait for its fragments */
 	uint32_t memory_limit_mb;     /* tap.memoryLimitMb: the budget growing structures share; 0: none */
+	uint32_t max_sockets;         /* tap.attribution.maxSockets: socket owners kept (capture) */
+	char pod_log_dir[256];        /* tap.attribution.podLogDir: the kubelet's /var/log/pods */
 	uint32_t max_names;           /* tap.attribution.maxNames: IP -> name entries (DNS, --names) */
 };
 

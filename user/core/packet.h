@@ -39,6 +39,7 @@ struct fl_packet {
 };
 
 struct fl_sock_event;
+struct fl_sock_owner;
 
 /*
  * Where a source delivers: every packet, and (eBPF) every kernel socket event
@@ -48,6 +49,8 @@ struct fl_sock_event;
 struct packet_sink {
 	void (*packet)(void *ctx, const struct fl_packet *pkt);
 	void (*sock_event)(void *ctx, const struct fl_sock_event *ev, uint64_t ts_ns);
+	/* Who owns a socket (connect, listen, close); may be NULL. */
+	void (*owner_event)(void *ctx, const struct fl_sock_owner *ev, uint64_t ts_ns);
 	void *ctx;
 };
 

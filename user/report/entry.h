@@ -19,6 +19,7 @@
 
 struct flow;
 struct names;
+struct owners;
 
 struct fl_endpoint {
 	struct fl_addr addr;
@@ -51,6 +52,8 @@ struct emitter {
 	struct fl_stats *stats;
 	/* IP -> name (DNS answers, --names): `name` and `namespace` of src and dst. */
 	struct names *names;
+	/* capture: who owns the local sockets (process, cgroup, container, pod). */
+	struct owners *owners;
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;
 	bool open;

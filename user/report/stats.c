@@ -98,6 +98,14 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "names_expired", (int64_t)s->attribution.names_expired);
 	doc_add_int(d, o, "name_hits", (int64_t)s->attribution.name_hits);
 	doc_add_int(d, o, "name_misses", (int64_t)s->attribution.name_misses);
+	doc_add_int(d, o, "sockets", (int64_t)s->attribution.sockets);
+	doc_add_int(d, o, "listeners", (int64_t)s->attribution.listeners);
+	doc_add_int(d, o, "sockets_evicted", (int64_t)s->attribution.sockets_evicted);
+	doc_add_int(d, o, "socket_hits", (int64_t)s->attribution.socket_hits);
+	doc_add_int(d, o, "socket_misses", (int64_t)s->attribution.socket_misses);
+	doc_add_int(d, o, "cgroups", (int64_t)s->attribution.cgroups);
+	doc_add_int(d, o, "cgroup_hits", (int64_t)s->attribution.cgroup_hits);
+	doc_add_int(d, o, "cgroup_misses", (int64_t)s->attribution.cgroup_misses);
 
 	o = doc_add_obj(d, DOC_ROOT, "memory");
 	doc_add_int(d, o, "flow_bytes", (int64_t)s->memory.flow_bytes);

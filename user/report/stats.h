@@ -72,6 +72,9 @@ struct fl_stats {
 		uint64_t names;               /* IP -> name entries held (DNS answers, --names) */
 		uint64_t names_learned, names_evicted, names_expired;
 		uint64_t name_hits, name_misses;   /* endpoints named / not named by the table */
+		/* capture: socket owners (4-tuples), listeners, cgroups */
+		uint64_t sockets, listeners, sockets_evicted, socket_hits, socket_misses;
+		uint64_t cgroups, cgroup_hits, cgroup_misses;
 	} attribution;
 	struct {
 		uint64_t flow_bytes;          /* bytes held by the flow table */

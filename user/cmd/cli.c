@@ -89,7 +89,8 @@ static const char capture_only_help[] =
 static const char keys_help[] =
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
 	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
-	"tap.memoryLimitMb (384; 0: no limit), tap.attribution.maxNames (65536).\n";
+	"tap.memoryLimitMb (384; 0: no limit), tap.attribution.maxNames (65536),\n"
+	"tap.attribution.maxSockets (65536), tap.attribution.podLogDir (/var/log/pods).\n";
 
 /* --duration: about 31 years, so that start + duration in ns fits 64 bits. */
 #define CLI_MAX_DURATION_S 1e9

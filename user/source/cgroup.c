@@ -155,16 +155,15 @@ static int cgroup_walk(struct cgroup_resolver *r, uint64_t id, char *out, size_t
 /* The cgroup's path under the mount ("/" for the root), by its id. */
 static int cgroup_path(struct cgroup_resolver *r, uint64_t id, char *out, size_t len)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h;
+	/* A file_handle and the 8 bytes of its f_handle. */
+	uint64_t storage[(sizeof(struct file_handle) + sizeof(uint64_t) + 7) / 8];
+	struct file_handle *fh = (struct file_handle *)storage;
 	char link[64], full[512];
 
-	h.fh.handle_bytes = sizeof(uint64_t);
-	h.fh.handle_type = FILEID_KERNFS;
-	memcpy(h.fh.f_handle, &id, sizeof(id));
-	int fd = open_by_handle_at(r->mount_fd, &h.fh, O_PATH | O_CLOEXEC);
+	fh->handle_bytes = sizeof(uint64_t);
+	fh->handle_type = FILEID_KERNFS;
+	memcpy(fh->f_handle, &id, sizeof(id));
+	int fd = open_by_handle_at(r->mount_fd, fh, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return errno == EPERM ? cgroup_walk(r, id, out, len) : -errno;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);

@@ -91,12 +91,12 @@ bg_cg "$UNIT_CG" server timeout 300 python3 -m http.server 8080 --bind 198.18.52
 bg_cg "$DOCKER_CG" server timeout 300 python3 tests/capture/servers.py reset 198.18.52.2 8082 >"$TMP/reset.log" 2>&1
 ns_wait_port server 8080 && ns_wait_port server 8082 || { t_fail "servers start"; t_finish; }
 
-in_cg "$POD_CG" client timeout 5 curl -s -o /dev/null http://198.18.52.2:8080/
-in_cg "$POD_CG" client timeout 5 curl -s -o /dev/null http://198.18.52.2:8081/      # refused
-in_cg "$POD_CG" client timeout 5 curl -s -o /dev/null -g 'http://[fd18:52::2]:8081/'   # refused, IPv6
-in_cg "$POD_CG" client timeout 5 curl -s -o /dev/null http://198.18.52.2:8082/      # server resets
+in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8080/
+in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8081/      # refused
+in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null -g 'http://[fd18:52::2]:8081/'   # refused, IPv6
+in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8082/      # server resets
 # One 4-tuple, two processes: python (old-client.service) first, then curl (the pod).
-in_cg "$OLD_CG" client timeout 5 python3 - <<'EOF'
+in_cg "$OLD_CG" client timeout 20 python3 - <<'EOF'
 import socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -108,7 +108,7 @@ while s.recv(4096):
 s.close()
 EOF
 sleep 0.5
-in_cg "$POD_CG" client timeout 5 curl -s -o /dev/null --local-port 40555 http://198.18.52.2:8080/again
+in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null --local-port 40555 http://198.18.52.2:8080/again
 sleep 3   # past tap.tcpStreamChannelTimeoutMs
 "$BIN" stats --json --socket "$SOCK" >"$TMP/stats.json" 2>"$TMP/stats.err"
 # KFL on the new fields, through the running capture's query.

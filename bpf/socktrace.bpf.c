@@ -37,6 +37,28 @@ struct {
 	__uint(max_entries, 1 << 20);
 } sock_events SEC(".maps");
 
+/* Socket owners (struct fl_sock_owner): a ring of their own, which userspace reads
+ * before each packet, so an owner is known before the packets of its socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 18);
+} owner_events SEC(".maps");
+
+/* The task that connect()ed, by socket address, from CLOSE -> SYN_SENT (in that task)
+ * until the local port is known (the SYN goes out, or the connect ends). */
+struct owner_task {
+	__u64 cgroup_id;
+	__u32 pid, tid;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct owner_task);
+} connecting SEC(".maps");
+
 /* Sockets now in CLOSE_WAIT or LAST_ACK, by socket address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -83,6 +105,51 @@ static __always_inline void emit(const struct sock *sk, __u8 kind, __u8 oldstate
 	bpf_ringbuf_submit(ev, 0);
 }
 
+static __always_inline void current_task(struct owner_task *t)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	t->pid = id >> 32;
+	t->tid = (__u32)id;
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+/* The socket's 4-tuple and its owner `t` (none for FL_OWN_END). */
+static __always_inline void emit_owner(const struct sock *sk, __u8 kind, const struct owner_task *t)
+{
+	struct fl_sock_owner *o = bpf_ringbuf_reserve(&owner_events, sizeof(*o), 0);
+	struct net *net;
+
+	if (!o)
+		return;
+	__builtin_memset(o, 0, sizeof(*o));
+	o->ts_ns = bpf_ktime_get_ns();
+	o->kind = kind;
+	o->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	o->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	o->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (o->family == AF_INET6) {
+		BPF_CORE_READ_INTO(&o->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&o->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)o->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)o->daddr, sk, __sk_common.skc_daddr);
+	}
+	net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	if (net) {
+		o->netns_ino = BPF_CORE_READ(net, ns.inum);
+		o->netns_cookie = BPF_CORE_READ(net, net_cookie);
+	}
+	if (t) {
+		o->pid = t->pid;
+		o->tid = t->tid;
+		o->cgroup_id = t->cgroup_id;
+		__builtin_memcpy(o->comm, t->comm, sizeof(o->comm));
+	}
+	bpf_ringbuf_submit(o, 0);
+}
+
 /* A socket left CLOSE_WAIT or LAST_ACK: count it if it stayed too long and nobody counted it yet. */
 static __always_inline void wait_end(__u64 key, int state, __u64 now)
 {
@@ -103,6 +170,32 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 		return;
 	if (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK)
 		wait_end(key, oldstate, now);
+	/*
+	 * listen() runs in the server's task; accepted sockets take the listener's
+	 * owner.  connect() runs in the client's, but its CLOSE -> SYN_SENT comes
+	 * before the local port is chosen: the task waits in `connecting` until the
+	 * SYN leaves (fl_xmit) or the connect ends.
+	 */
+	if (newstate == TCP_LISTEN) {
+		struct owner_task t;
+
+		current_task(&t);
+		emit_owner(sk, FL_OWN_LISTEN, &t);
+	} else if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		struct owner_task t;
+
+		current_task(&t);
+		bpf_map_update_elem(&connecting, &key, &t, BPF_ANY);
+	} else if (oldstate == TCP_SYN_SENT) {
+		struct owner_task *t = bpf_map_lookup_elem(&connecting, &key);
+
+		if (t) {
+			emit_owner(sk, FL_OWN_CONNECT, t);
+			bpf_map_delete_elem(&connecting, &key);
+		}
+	}
+	if (newstate == TCP_CLOSE && oldstate != TCP_CLOSE)
+		emit_owner(sk, FL_OWN_END, NULL);
 
 	if (oldstate == TCP_SYN_SENT && newstate == TCP_CLOSE) {
 		kcount(FL_KCNT_SYN_SENT);
@@ -155,6 +248,28 @@ SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(fl_srst_btf, const struct sock *sk)
 {
 	on_reset(sk, true);
+	return 0;
+}
+
+/*
+ * A connecting socket's SYN on its way out: the local port is chosen, so its
+ * owner (recorded at CLOSE -> SYN_SENT) is sent now, before any answer to it.
+ */
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(fl_xmit, struct sk_buff *skb)
+{
+	const struct sock *sk = BPF_CORE_READ(skb, sk);
+	struct owner_task *t;
+	__u64 key;
+
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_SYN_SENT)
+		return 0;
+	key = (__u64)(long)sk;
+	t = bpf_map_lookup_elem(&connecting, &key);
+	if (t) {
+		emit_owner(sk, FL_OWN_CONNECT, t);
+		bpf_map_delete_elem(&connecting, &key);
+	}
 	return 0;
 }
 

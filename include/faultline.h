@@ -94,6 +94,36 @@ struct fl_sock_wait {
 	__u8 pad[6];
 };
 
+/*
+ * Who owns a TCP socket, from socktrace's `owner_events` ring: the task that
+ * connect()ed (recorded at CLOSE -> SYN_SENT, sent when its SYN leaves and the
+ * local port is known) or listen()ed (the LISTEN transition), and once more when the socket closes (FL_OWN_END,
+ * no task fields) so that a later socket with the same 4-tuple is not blamed
+ * on an exited process.
+ */
+enum fl_owner_kind {
+	FL_OWN_CONNECT = 1,
+	FL_OWN_LISTEN = 2,
+	FL_OWN_END = 3,
+};
+
+struct fl_sock_owner {
+	__u64 ts_ns;
+	__u64 netns_cookie;
+	__u64 cgroup_id;   /* bpf_get_current_cgroup_id(): the cgroup v2 inode */
+	__u32 netns_ino;
+	__u32 pid;         /* tgid: the process */
+	__u32 tid;
+	__u16 family;
+	__u16 sport;       /* host order, local port */
+	__u16 dport;       /* host order, remote port (0 for a listener) */
+	__u8 kind;         /* enum fl_owner_kind */
+	__u8 pad[1];
+	char comm[16];
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
 /* Kernel socket-state counters (the stats "kernel" object). */
 enum fl_kernel_counter {
 	FL_KCNT_SYN_SENT = 0,

@@ -31,6 +31,8 @@
 #include "track/icmp.h"
 #include "track/kernel_drops.h"
 #include "track/kernel_events.h"
+#include "report/names.h"
+#include "report/owners.h"
 #include "track/tcp.h"
 
 #define MAX_OBSERVERS 4
@@ -102,15 +104,17 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	p->flows = flow_table_new(cfg->max_flows, stats, on_flow_release, p);
 	p->kernel = kernel_events_new();
 	p->drops = kernel_drops_new(cfg);
+	p->em.names = names_new(cfg->max_names, stats);
 	p->defrag = defrag_new((uint64_t)cfg->defrag_memcap_mb << 20,
 			       cfg->defrag_timeout_ms * 1000000ull, &stats->ip);
-	if (!p->flows || !p->kernel || !p->drops || !p->defrag ||
+	if (!p->flows || !p->kernel || !p->drops || !p->defrag || !p->em.names ||
 	    track_env_init(&p->track, p->flows, &p->em, &p->cfg, stats) < 0 ||
 	    stream_env_init(&p->env, p->flows, &p->em, &p->cfg, stats) < 0) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
 		kernel_drops_free(p->drops);
 		defrag_free(p->defrag);
+		names_free(p->em.names);
 		emitter_free(&p->em);
 		free(p);
 		errno = ENOMEM;
@@ -132,8 +136,15 @@ void pipeline_free(struct pipeline *p)
 	track_env_free(&p->track);
 	kernel_drops_free(p->drops);
 	defrag_free(p->defrag);
+	names_free(p->em.names);
+	owners_free(p->em.owners);
 	emitter_free(&p->em);
 	free(p);
+}
+
+struct names *pipeline_names(struct pipeline *p)
+{
+	return p->em.names;
 }
 
 int pipeline_add_sink(struct pipeline *p, struct entry_sink sink)
@@ -475,10 +486,29 @@ static void sink_sock_event(void *ctx, const struct fl_sock_event *ev, uint64_t 
 	pipeline_sock_event(ctx, ev, ts_ns);
 }
 
+int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx)
+{
+	if (!p->em.owners && !(p->em.owners = owners_new(p->cfg.max_sockets, p->stats)))
+		return -ENOMEM;
+	owners_set_resolver(p->em.owners, resolve, ctx);
+	return 0;
+}
+
+void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	if (p->em.owners)
+		owners_event(p->em.owners, ev, ts_ns);
+}
+
+static void sink_owner_event(void *ctx, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	pipeline_owner_event(ctx, ev, ts_ns);
+}
+
 struct packet_sink pipeline_packet_sink(struct pipeline *p)
 {
 	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event,
-				     .drop = sink_drop, .ctx = p };
+				     .drop = sink_drop, .owner_event = sink_owner_event, .ctx = p };
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)

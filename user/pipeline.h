@@ -13,6 +13,7 @@
 #include "report/entry.h"
 #include "faultline.h"
 #include "core/packet.h"
+#include "report/owners.h"
 #include "report/stats.h"
 
 struct pipeline;
@@ -37,6 +38,13 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns);
 /* The network namespace the capture runs in (the inode of /proc/self/ns/net):
  * kernel socket events with no flow are reported only from there. */
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino);
+/* capture: keep socket owners (process, cgroup) for the entries; `resolve` says what a
+ * cgroup id means.  0 or -ENOMEM. */
+int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx);
+/* Who owns a socket, from the kernel (capture, eBPF backend). */
+void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns);
+/* The IP -> name table entries take src/dst names from (--names fills it). */
+struct names *pipeline_names(struct pipeline *p);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

@@ -160,10 +160,41 @@ if [ "$(id -u)" = 0 ] && command -v ping >/dev/null; then
 	fi
 fi
 
+# --names FILE on a golden fixture: names on src and dst, the table shows them, -n keeps addresses.
+GOLD=tests/golden/fixtures/tcp-refused.pcap
+printf '# test names\n198.18.1.2 checkout shop\n\n198.18.2.2\tcart.shop.svc.cluster.local shop\n' >"$tmp/names.txt"
+"$BIN" read --all -o json --names "$tmp/names.txt" "$GOLD" >"$tmp/names.json"
+t_jq "--names: src and dst named, with namespaces, IPs kept" 'length == 1 and .[0].src.name == "checkout"
+	and .[0].src.namespace == "shop" and .[0].src.ip == "198.18.1.2" and .[0].dst.name == "cart.shop.svc.cluster.local"
+	and .[0].dst.namespace == "shop" and .[0].dst.ip == "198.18.2.2" and .[0].error.message == "SynSent"' "$tmp/names.json"
+expect "--names: the table shows names" 0 'checkout:[0-9]+ +-> cart\.shop\.svc\.cluster\.local:9999 +SynSent' -- \
+	"$BIN" read --all -o table --names "$tmp/names.txt" "$GOLD"
+expect "-n: the table keeps addresses" 0 '198\.18\.1\.2:[0-9]+ +-> 198\.18\.2\.2:9999 +SynSent' -- \
+	"$BIN" read --all -o table -n --names "$tmp/names.txt" "$GOLD"
+out=$("$BIN" read --all -o table -n --names "$tmp/names.txt" "$GOLD" 2>&1)
+t_check_eval "-n: no name in the table" '! grep -q checkout <<<"$out"'
+expect "--names -f src.name" 0 '"name":"checkout"' -- \
+	"$BIN" read --all -o json --names "$tmp/names.txt" -f 'src.name == "checkout" and dst.namespace == "shop"' "$GOLD"
+out=$("$BIN" read --all -o json --names "$tmp/names.txt" -f 'src.name == "nobody"' "$GOLD" 2>&1)
+t_check_eval "--names -f src.name that matches nothing" '[ -z "$out" ]'
+printf '198.18.1.2 checkout\n198.18.1.3\n' >"$tmp/names-short.txt"
+expect "--names: a line without a name names file:line" 2 \
+	"faultline read: --names: $tmp/names-short.txt:2: expected 'IP name \\[namespace\\]', got 1 word" -- \
+	"$BIN" read --names "$tmp/names-short.txt" "$GOLD"
+printf '# ok\ncheckout 198.18.1.2\n' >"$tmp/names-swapped.txt"
+expect "--names: not an address names file:line" 2 \
+	"names-swapped.txt:2: 'checkout' is not an IPv4 or IPv6 address" -- "$BIN" read --names "$tmp/names-swapped.txt" "$GOLD"
+expect "--names: missing file" 2 "faultline read: --names: $tmp/nope.txt: No such file or directory" -- \
+	"$BIN" read --names "$tmp/nope.txt" "$GOLD"
+printf '198.18.1.2 a\n198.18.1.3 b\n198.18.1.4 c\n' >"$tmp/names-three.txt"
+expect "--names: more than tap.attribution.maxNames" 2 "names-three.txt:3: more names than tap.attribution.maxNames \\(2\\)" -- \
+	"$BIN" read --set tap.attribution.maxNames=2 --names "$tmp/names-three.txt" "$GOLD"
+
 # --stats prints one JSON document with every key of the spec.
 "$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz" >"$tmp/stats.json"
 t_jq "stats document" '.[0] | (.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"
 	and .flows.tcp == 1 and .tcp.SynSent == 1 and .entries.total == 1
 	and .entries.errors.tcp == 1 and (.kernel | has("CloseWait")) and (.icmp | has("errors"))
-	and (.tcp | has("missed_bytes") and has("streams_timed_out")))' "$tmp/stats.json"
+	and (.tcp | has("missed_bytes") and has("streams_timed_out"))
+	and (.attribution | has("names") and has("name_hits")) and (.memory | has("attribution_bytes")))' "$tmp/stats.json"
 t_finish

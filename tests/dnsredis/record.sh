@@ -63,6 +63,7 @@ capture_stop() {
 ns_bg server dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
 	--listen-address=198.18.4.2 --listen-address=fd18:4::2 --except-interface=lo \
 	--address=/ok.test/198.18.4.9 --address=/ok.test/fd18:4::9 --local=/nx.test/ \
+	--host-record=web.shop.test,198.18.4.2,fd18:4::2 --cname=www.shop.test,web.shop.test \
 	--pid-file="$TMP/dnsmasq.pid" --log-facility="$TMP/dnsmasq.log"
 for i in $(seq 1 50); do
 	ns_exec server ss -Hlun "sport = :53" | grep -q 198.18.4.2 && break
@@ -221,6 +222,22 @@ capture_stop dns-tcp
 capture_start dns-tcp-keepopen
 ns_exec client $DIG +tcp +keepopen @198.18.4.2 ok.test A missing.nx.test AAAA
 capture_stop dns-tcp-keepopen
+
+# Names learned from answers: www.shop.test is a CNAME of web.shop.test
+# (198.18.4.2, fd18:4::2, the server host itself; dnsmasq's TTL 0).  After the
+# answers: an HTTP GET to the server, refused connects to it over IPv4 and
+# IPv6, and one refused connect to 198.18.4.3, an address no answer named.
+ns_bg server python3 -m http.server 8080 --bind 198.18.4.2 --directory "$TMP"
+ns_wait_port server 8080
+echo hello >"$TMP/hello.txt"
+capture_start dns-names
+ns_exec client $DIG @198.18.4.2 www.shop.test A
+ns_exec client $DIG @198.18.4.2 web.shop.test AAAA
+ns_exec client curl -sS -o /dev/null --max-time 3 http://198.18.4.2:8080/hello.txt
+ns_exec client curl -sS -o /dev/null --max-time 3 http://198.18.4.2:8081/ || true
+ns_exec client curl -sS -o /dev/null --max-time 3 'http://[fd18:4::2]:8081/' || true
+ns_exec client curl -sS -o /dev/null --max-time 3 http://198.18.4.3:8081/ || true
+capture_stop dns-names
 
 # An ICMP Redirect for a query whose answer still arrives: the client routes the
 # server's address through a router on its own segment (a bridge in the router

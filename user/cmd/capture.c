@@ -22,6 +22,7 @@
 
 #include "source/capture.h"
 #include "cmd/cli.h"
+#include "source/cgroup.h"
 #include "cmd/commands.h"
 #include "sink/ctl.h"
 #include "source/iface.h"
@@ -596,6 +597,17 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 	struct stat ns;
 	if (stat("/proc/self/ns/net", &ns) == 0)
 		pipeline_set_netns(l.run.pipeline, ns.st_ino);
+	/* Socket owners come from the eBPF socket tracepoints. */
+	struct cgroup_resolver *cgroups = NULL;
+	if (!strncmp(l.src->backend, "ebpf", 4)) {
+		char notice[256];
+		cgroups = cgroup_resolver_new(opts.cfg.pod_log_dir, notice, sizeof(notice));
+		if (notice[0])
+			fprintf(stderr, "faultline capture: %s\n", notice);
+		if (!cgroups || pipeline_enable_owners(l.run.pipeline, cgroup_resolve, cgroups) < 0)
+			fprintf(stderr, "faultline capture: no memory for socket owners: entries "
+				"carry no process\n");
+	}
 	l.run.stats.capture.backend = l.src->backend;
 	l.run.stats.capture.start_ns = capture_now_ns();
 	l.run.stats.capture.now_ns = l.run.stats.capture.start_ns;
@@ -657,6 +669,7 @@ out:
 	ctl_close(l.ctl);
 	metrics_server_stop(l.metrics);
 	l.src->ops->close(l.src);
+	cgroup_resolver_free(cgroups);
 	close_fds(&l);
 	return l.status;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "kfl/kfl.h"
+#include "report/names.h"
 #include "sink/metrics.h"
 #include "sink/output.h"
 #include "sink/recorder.h"
@@ -20,6 +21,7 @@
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
 	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_TOP, OPT_ONCE, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
+	OPT_NAMES,
 };
 
 static const struct option read_options[] = {
@@ -34,6 +36,8 @@ static const struct option read_options[] = {
 	{ "write-max-mb", required_argument, NULL, OPT_WRITE_MAX_MB },
 	{ "write-files", required_argument, NULL, OPT_WRITE_FILES },
 	{ "write-follow-symlinks", no_argument, NULL, OPT_WRITE_FOLLOW_SYMLINKS },
+	{ "names", required_argument, NULL, OPT_NAMES },
+	{ "numeric", no_argument, NULL, 'n' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "count", required_argument, NULL, 'c' },
 	{ "line-buffered", no_argument, NULL, 'l' },
@@ -75,6 +79,9 @@ static const char common_help[] =
 	"  -f, --filter KFL         print only entries matching the KFL expression\n"
 	"      --all                print every entry (healthy exchanges too)\n"
 	"  -o, --output table|json  table on a terminal, json (one object per line) otherwise\n"
+	"  -n, --numeric            the table shows addresses, not names (JSON has both)\n"
+	"      --names FILE         names for addresses: 'IP name [namespace]' lines, like\n"
+	"                           /etc/hosts; they win over names learned from DNS answers\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
 	"      --write-filter KFL   record only the flows that produced a matching entry\n"
 	"      --write-max-mb N     rotate the recording every N MB\n"
@@ -118,7 +125,9 @@ static const char capture_only_help[] =
 static const char keys_help[] =
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
 	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
-	"tap.memoryLimitMb (384; 0: no limit), tap.drops.reportUnspecified (false).\n";
+	"tap.memoryLimitMb (384; 0: no limit), tap.drops.reportUnspecified (false),\n"
+	"tap.attribution.maxNames (65536), tap.attribution.maxSockets (65536),\n"
+	"tap.attribution.podLogDir (/var/log/pods).\n";
 
 /* --duration: about 31 years, so that start + duration in ns fits 64 bits. */
 #define CLI_MAX_DURATION_S 1e9
@@ -196,7 +205,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	/* 0, not 1: glibc then forgets a short-option cluster an earlier call left half read. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(n_opt_args, argv, ":f:o:w:i:c:lDh", read_options, NULL)) != -1) {
+	while ((c = getopt_long(n_opt_args, argv, ":f:o:w:i:c:lDhn", read_options, NULL)) != -1) {
 		if (!capture && (c == 'i' || c == 'D' || (c >= OPT_BACKEND && c <= OPT_METRICS_LISTEN)))
 			return usage_error(cmd, "option '%s' is for capture only", argv[optind - 1]);
 		switch (c) {
@@ -216,6 +225,8 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			sets[n_sets++] = optarg;
 			break;
 		case OPT_STATS: o->stats = true; break;
+		case OPT_NAMES: o->names_path = optarg; break;
+		case 'n': o->numeric = true; break;
 		case OPT_ALL: o->all = true; break;
 		case 'c': {
 			char *end;
@@ -435,6 +446,43 @@ void run_report_recorder(struct run *r)
 	}
 }
 
+/* --names FILE into the pipeline's name table.  0, or 2 after printing what is wrong and where. */
+static int load_names(struct run *r, const struct cli_opts *o)
+{
+	const char *cmd = o->capture ? "capture" : "read";
+	FILE *f = fopen(o->names_path, "r");
+	char line[1100], err[256];
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (!f) {
+		fprintf(stderr, "faultline %s: --names: %s: %s\n", cmd, o->names_path, strerror(errno));
+		return 2;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t l = strlen(line);
+		if (l == sizeof(line) - 1 && line[l - 1] != '\n' && !feof(f)) {
+			fprintf(stderr, "faultline %s: --names: %s:%u: line longer than %zu bytes\n",
+				cmd, o->names_path, lineno, sizeof(line) - 2);
+			rc = 2;
+			break;
+		}
+		if (names_parse_line(pipeline_names(r->pipeline), line, err, sizeof(err)) < 0) {
+			fprintf(stderr, "faultline %s: --names: %s:%u: %s\n", cmd, o->names_path,
+				lineno, err);
+			rc = 2;
+			break;
+		}
+	}
+	if (!rc && ferror(f)) {
+		fprintf(stderr, "faultline %s: --names: %s: read error\n", cmd, o->names_path);
+		rc = 2;
+	}
+	fclose(f);
+	return rc;
+}
+
 static bool filter_match(const void *ctx, const struct doc *entry)
 {
 	return kfl_match(ctx, entry);
@@ -462,6 +510,12 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		run_finish(r);
 		return 1;
 	}
+	if (o->names_path && (rc = load_names(r, o)) != 0) {
+		pipeline_free(r->pipeline);
+		kfl_free(r->filter);
+		memset(r, 0, sizeof(*r));
+		return rc;
+	}
 	if (!o->stats && !o->top) {
 		bool tty = isatty(STDOUT_FILENO);
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
@@ -469,6 +523,8 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 					 tty ? OUTPUT_TABLE : OUTPUT_JSON;
 		r->out = output_new(stdout, fmt, tty && fmt == OUTPUT_TABLE,
 				    r->filter ? filter_match : NULL, r->filter);
+		if (r->out)
+			output_set_numeric(r->out, o->numeric);
 		if (!r->out || pipeline_add_sink(r->pipeline, output_sink(r->out)) < 0) {
 			fprintf(stderr, "faultline: out of memory\n");
 			run_finish(r);

@@ -28,6 +28,8 @@ struct cli_opts {
 	uint32_t write_files;         /* 0: keep all */
 	bool write_follow_symlinks;   /* -w may be a symbolic link */
 	bool stats;                   /* --stats */
+	const char *names_path;       /* --names FILE: `IP name [namespace]` lines */
+	bool numeric;                 /* -n: the table shows addresses, not names */
 	bool all;                     /* --all: every entry, not only failures (today: the default) */
 	char *bpf_filter;             /* the trailing tcpdump expression, joined (malloc'd), or NULL */
 	uint64_t count;               /* -c N: stop after N printed entries (0: no limit) */

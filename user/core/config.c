@@ -23,6 +23,9 @@ void config_defaults(struct fl_config *cfg)
 		/* The DaemonSet's limit is 512Mi: 384 leaves room for the 64 MB BPF ring, the
 		 * binary, libraries and stacks. */
 		.memory_limit_mb = 384,
+		.max_names = 65536,
+		.max_sockets = 65536,
+		.pod_log_dir = "/var/log/pods",
 	};
 }
 
@@ -48,11 +51,23 @@ static const struct config_key config_keys[] = {
 	KEY("tap.defragTimeoutMs", defrag_timeout_ms, 1, 3600000),
 	KEY("tap.memoryLimitMb", memory_limit_mb, 0, 1048576),
 	KEY("tap.drops.reportUnspecified", drops_report_unspecified, 0, 1),
+	KEY("tap.attribution.maxNames", max_names, 1, 10000000),
+	KEY("tap.attribution.maxSockets", max_sockets, 4, 10000000),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
 		   size_t errlen)
 {
+	/* The one text key: a directory. */
+	if (strcmp(key, "tap.attribution.podLogDir") == 0) {
+		if (!*value || strlen(value) >= sizeof(cfg->pod_log_dir)) {
+			snprintf(err, errlen, "%s: a directory path of 1 to %zu bytes, got '%s'", key,
+				 sizeof(cfg->pod_log_dir) - 1, value);
+			return -EINVAL;
+		}
+		snprintf(cfg->pod_log_dir, sizeof(cfg->pod_log_dir), "%s", value);
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]); i++) {
 		const struct config_key *k = &config_keys[i];
 		if (strcmp(k->name, key) != 0)
@@ -79,7 +94,8 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 		 "(or tap.misc.tcpStreamChannelTimeoutMs), "
 		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
 		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb, "
-		 "tap.drops.reportUnspecified)", key);
+		 "tap.drops.reportUnspecified, tap.attribution.maxNames, tap.attribution.maxSockets, "
+		 "tap.attribution.podLogDir)", key);
 	return -EINVAL;
 }
 

@@ -16,6 +16,9 @@ struct fl_config {
 	uint32_t defrag_timeout_ms;   /* tap.defragTimeoutMs: how long a datagram may wait for its fragments */
 	uint32_t memory_limit_mb;     /* tap.memoryLimitMb: the budget growing structures share; 0: none */
 	uint32_t drops_report_unspecified; /* tap.drops.reportUnspecified: NOT_SPECIFIED drops get entries */
+	uint32_t max_sockets;         /* tap.attribution.maxSockets: socket owners kept (capture) */
+	char pod_log_dir[256];        /* tap.attribution.podLogDir: the kubelet's /var/log/pods */
+	uint32_t max_names;           /* tap.attribution.maxNames: IP -> name entries (DNS, --names) */
 };
 
 void config_defaults(struct fl_config *cfg);

@@ -39,6 +39,7 @@ struct fl_packet {
 };
 
 struct fl_sock_event;
+struct fl_sock_owner;
 
 /*
  * One aggregate of kernel packet drops (eBPF backend, drops.bpf.c): `count`
@@ -71,6 +72,8 @@ struct packet_sink {
 	void (*sock_event)(void *ctx, const struct fl_sock_event *ev, uint64_t ts_ns);
 	/* (eBPF) kernel packet drops, aggregated; may be NULL. */
 	void (*drop)(void *ctx, const struct fl_drop_record *r);
+	/* Who owns a socket (connect, listen, close); may be NULL. */
+	void (*owner_event)(void *ctx, const struct fl_sock_owner *ev, uint64_t ts_ns);
 	void *ctx;
 };
 

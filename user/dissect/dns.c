@@ -19,6 +19,7 @@
 #include "dissect/appmsg.h"
 #include "dissect/exchange.h"
 #include "dissect/protocols.h"
+#include "report/names.h"
 
 #define DNS_PORT            53
 #define DNS_HEADER_LEN      12
@@ -338,6 +339,92 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 	return 0;
 }
 
+/* ---- names learned from answers ---- */
+
+#define DNS_LEARN_CNAMES 16   /* CNAME records followed per answer */
+#define DNS_LEARN_ADDRS  32   /* A/AAAA records learned per answer */
+
+static bool dns_name_equal(const struct dns_name *a, const struct dns_name *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (unsigned i = 0; i < a->len; i++) {
+		uint8_t x = a->wire[i], y = b->wire[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (uint8_t)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (uint8_t)(y + 32);
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Remember the addresses of a NOERROR answer under the name that was asked
+ * for: an A/AAAA record reached through CNAMEs is named after the head of
+ * its chain (what the client resolved), else after its owner.
+ */
+static void dns_learn(struct dissect_ctx *ctx, const uint8_t *msg, size_t len,
+		      const struct dns_msg *m)
+{
+	struct { struct dns_name owner, target; } cn[DNS_LEARN_CNAMES];
+	struct { struct dns_name owner; struct fl_addr addr; uint32_t ttl; } rec[DNS_LEARN_ADDRS];
+	unsigned n_cn = 0, n_rec = 0;
+	size_t off = DNS_HEADER_LEN, bad;
+	struct dns_name skip;
+
+	if (!ctx->em->names || !m->qr || m->rcode != 0 || m->opcode != 0 || !m->ancount)
+		return;
+	for (unsigned i = 0; i < m->qdcount; i++) {
+		if (dns_name_read(msg, len, &off, &skip, &bad) || len - off < 4)
+			return;
+		off += 4;
+	}
+	for (unsigned i = 0; i < m->ancount; i++) {
+		struct dns_name owner;
+		if (dns_name_read(msg, len, &off, &owner, &bad) || len - off < 10)
+			return;
+		uint16_t type = be16(msg + off), rdlen = be16(msg + off + 8);
+		uint32_t ttl = be32(msg + off + 4);
+		off += 10;
+		if (len - off < rdlen)
+			return;
+		if (type == DNS_TYPE_CNAME && n_cn < DNS_LEARN_CNAMES) {
+			size_t t = off;
+			cn[n_cn].owner = owner;
+			if (!dns_name_read(msg, len, &t, &cn[n_cn].target, &bad))
+				n_cn++;
+		} else if ((type == DNS_TYPE_A && rdlen == 4) || (type == DNS_TYPE_AAAA && rdlen == 16)) {
+			if (n_rec < DNS_LEARN_ADDRS) {
+				rec[n_rec].owner = owner;
+				memset(&rec[n_rec].addr, 0, sizeof(rec[n_rec].addr));
+				rec[n_rec].addr.family = type == DNS_TYPE_A ? 4 : 6;
+				memcpy(rec[n_rec].addr.bytes, msg + off, rdlen);
+				rec[n_rec].ttl = ttl;
+				n_rec++;
+			}
+		}
+		off += rdlen;
+	}
+	for (unsigned r = 0; r < n_rec; r++) {
+		const struct dns_name *name = &rec[r].owner;
+		for (unsigned step = 0; step < DNS_LEARN_CNAMES; step++) {
+			unsigned c = 0;
+			while (c < n_cn && !dns_name_equal(&cn[c].target, name))
+				c++;
+			if (c == n_cn)
+				break;
+			name = &cn[c].owner;
+		}
+		char text[DNS_NAME_TEXT];
+		dns_name_format(name, text, sizeof(text));
+		uint64_t ttl = rec[r].ttl > NAMES_MIN_TTL_S ? rec[r].ttl : NAMES_MIN_TTL_S;
+		names_learn(ctx->em->names, &rec[r].addr, text, NULL, ctx->ts_ns + ttl * 1000000000ull,
+			    false);
+	}
+}
+
 /* ---- entries ---- */
 
 static void dns_add_name(struct doc *d, uint32_t parent, const char *key,
@@ -602,6 +689,7 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 	}
 	if (s->multicast)
 		return 0;   /* unanswered queries and unsolicited answers are how mDNS works */
+	dns_learn(ctx, msg, len, &m);
 	if (!m.qr) {
 		dns_add_query(s, ctx, &m);
 		return 0;

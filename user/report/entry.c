@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "core/flow.h"
+#include "report/names.h"
+#include "report/owners.h"
 
 void emitter_init(struct emitter *em, struct fl_stats *stats)
 {
@@ -93,6 +95,21 @@ void entry_add_tunnels(struct doc *d, uint32_t parent, const struct fl_tunnels *
 	}
 }
 
+/* `name` and `namespace` of an endpoint whose address has a name. */
+static void entry_add_name(struct emitter *em, uint32_t obj, const struct fl_endpoint *ep,
+			   const struct fl_endpoint *peer, uint64_t ts_ns)
+{
+	const char *ns, *name;
+	/* A local socket's owner names it (pod, container, unit, process) before DNS does. */
+	if (em->owners && obj != DOC_NONE && owners_describe(em->owners, &em->doc, obj, ep, peer, ts_ns))
+		return;
+	if (!em->names || obj == DOC_NONE || !(name = names_lookup(em->names, &ep->addr, ts_ns, &ns)))
+		return;
+	doc_add_str(&em->doc, obj, "name", name);
+	if (ns)
+		doc_add_str(&em->doc, obj, "namespace", ns);
+}
+
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
 			const struct fl_endpoint *src, const struct fl_endpoint *dst,
 			struct flow *flow)
@@ -114,8 +131,8 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	if (em->node)
 		doc_add_str(d, DOC_ROOT, "node", em->node);
 	doc_add_str(d, DOC_ROOT, "protocol", protocol);
-	entry_add_endpoint(d, DOC_ROOT, "src", src);
-	entry_add_endpoint(d, DOC_ROOT, "dst", dst);
+	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "src", src), src, dst, ts_ns);
+	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "dst", dst), dst, src, ts_ns);
 	const struct flow *f = em->meta.flow;
 	const struct fl_tunnels *tunnels = f && f->tunnels ? f->tunnels : em->packet_tunnels;
 	if (tunnels && tunnels->n)

@@ -18,6 +18,8 @@
 #include "report/stats.h"
 
 struct flow;
+struct names;
+struct owners;
 
 struct fl_endpoint {
 	struct fl_addr addr;
@@ -48,6 +50,10 @@ struct emitter {
 	/* The tunnels of the packet being handled, for entries that have no flow (pipeline). */
 	const struct fl_tunnels *packet_tunnels;
 	struct fl_stats *stats;
+	/* IP -> name (DNS answers, --names): `name` and `namespace` of src and dst. */
+	struct names *names;
+	/* capture: who owns the local sockets (process, cgroup, container, pod). */
+	struct owners *owners;
 	struct entry_sink sinks[ENTRY_MAX_SINKS];
 	unsigned n_sinks;
 	bool open;

@@ -120,6 +120,22 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "files", (int64_t)s->recorder.files);
 	doc_add_int(d, o, "dropped", (int64_t)s->recorder.dropped);
 
+	o = doc_add_obj(d, DOC_ROOT, "attribution");
+	doc_add_int(d, o, "names", (int64_t)s->attribution.names);
+	doc_add_int(d, o, "names_learned", (int64_t)s->attribution.names_learned);
+	doc_add_int(d, o, "names_evicted", (int64_t)s->attribution.names_evicted);
+	doc_add_int(d, o, "names_expired", (int64_t)s->attribution.names_expired);
+	doc_add_int(d, o, "name_hits", (int64_t)s->attribution.name_hits);
+	doc_add_int(d, o, "name_misses", (int64_t)s->attribution.name_misses);
+	doc_add_int(d, o, "sockets", (int64_t)s->attribution.sockets);
+	doc_add_int(d, o, "listeners", (int64_t)s->attribution.listeners);
+	doc_add_int(d, o, "sockets_evicted", (int64_t)s->attribution.sockets_evicted);
+	doc_add_int(d, o, "socket_hits", (int64_t)s->attribution.socket_hits);
+	doc_add_int(d, o, "socket_misses", (int64_t)s->attribution.socket_misses);
+	doc_add_int(d, o, "cgroups", (int64_t)s->attribution.cgroups);
+	doc_add_int(d, o, "cgroup_hits", (int64_t)s->attribution.cgroup_hits);
+	doc_add_int(d, o, "cgroup_misses", (int64_t)s->attribution.cgroup_misses);
+
 	o = doc_add_obj(d, DOC_ROOT, "memory");
 	doc_add_int(d, o, "flow_bytes", (int64_t)s->memory.flow_bytes);
 	doc_add_int(d, o, "reassembly_bytes", (int64_t)s->memory.reassembly_bytes);
@@ -127,6 +143,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "defrag_bytes", (int64_t)s->ip.bytes);
 	doc_add_int(d, o, "control_bytes", (int64_t)s->memory.control_bytes);
 	doc_add_int(d, o, "evicted_bytes", (int64_t)s->memory.evicted_bytes);
+	doc_add_int(d, o, "attribution_bytes", (int64_t)s->memory.attribution_bytes);
 	doc_add_int(d, o, "total_bytes", (int64_t)memory_used(s));
 	doc_add_int(d, o, "limit_bytes", (int64_t)s->memory.limit_bytes);
 	doc_add_int(d, o, "over_limit", (int64_t)s->memory.over_limit);

@@ -93,11 +93,20 @@ struct fl_stats {
 		uint64_t dropped;             /* packets that belong in the recording but are not in it */
 	} recorder;
 	struct {
+		uint64_t names;               /* IP -> name entries held (DNS answers, --names) */
+		uint64_t names_learned, names_evicted, names_expired;
+		uint64_t name_hits, name_misses;   /* endpoints named / not named by the table */
+		/* capture: socket owners (4-tuples), listeners, cgroups */
+		uint64_t sockets, listeners, sockets_evicted, socket_hits, socket_misses;
+		uint64_t cgroups, cgroup_hits, cgroup_misses;
+	} attribution;
+	struct {
 		uint64_t flow_bytes;          /* bytes held by the flow table */
 		uint64_t reassembly_bytes;    /* bytes of out-of-order data held */
 		uint64_t recorder_bytes;      /* --write-filter: packets held until their flow is judged */
 		uint64_t control_bytes;       /* control socket: entry ring, client buffers */
 		uint64_t evicted_bytes;       /* evicted TCP flows' connections, kept to continue them */
+		uint64_t attribution_bytes;   /* names, socket owners, cgroups */
 		uint64_t limit_bytes;         /* tap.memoryLimitMb; 0: no limit */
 		uint64_t over_limit;          /* things evicted or refused to stay under the limit */
 	} memory;
@@ -112,7 +121,8 @@ struct fl_stats {
 static inline uint64_t memory_used(const struct fl_stats *s)
 {
 	return s->memory.flow_bytes + s->memory.reassembly_bytes + s->memory.recorder_bytes +
-	       s->memory.control_bytes + s->memory.evicted_bytes + s->ip.bytes;
+	       s->memory.control_bytes + s->memory.evicted_bytes + s->memory.attribution_bytes +
+	       s->ip.bytes;
 }
 
 static inline bool memory_allows(const struct fl_stats *s, uint64_t more)

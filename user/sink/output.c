@@ -15,6 +15,7 @@ struct output {
 	bool flush;          /* -l */
 	uint64_t limit;      /* -c: 0, or the most entries to print */
 	uint64_t printed;
+	bool numeric;         /* -n: addresses even when the endpoint has a name */
 };
 
 #define RED    "\033[31m"
@@ -30,7 +31,7 @@ struct output *output_new(FILE *out, enum output_format format, bool colour,
 	struct output *o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	*o = (struct output){ out, format, colour, match, match_ctx, false };
+	*o = (struct output){ out, format, colour, match, match_ctx, false, false };
 	return o;
 }
 
@@ -49,6 +50,11 @@ uint64_t output_printed(const struct output *o)
 	return o ? o->printed : 0;
 }
 
+void output_set_numeric(struct output *o, bool numeric)
+{
+	o->numeric = numeric;
+}
+
 void output_free(struct output *o)
 {
 	if (o)
@@ -56,10 +62,15 @@ void output_free(struct output *o)
 	free(o);
 }
 
-/* "ip:port", with brackets around IPv6 addresses that carry a port. */
-static void format_endpoint(const struct doc *d, uint32_t ep, char *buf, size_t len)
+/* "ip:port", with brackets around IPv6 addresses that carry a port; the
+ * endpoint's name instead of its address when `named` and it has one. */
+static void format_endpoint(const struct doc *d, uint32_t ep, bool named, char *buf, size_t len)
 {
-	const char *ip = doc_path_str(d, ep, "ip");
+	const char *ip = named ? doc_path_str(d, ep, "name") : NULL;
+	if (ip && strchr(ip, ':'))
+		ip = NULL;   /* a name that reads as an IPv6 address would mislead */
+	if (!ip)
+		ip = doc_path_str(d, ep, "ip");
 	uint32_t port = doc_get(d, ep, "port");
 	if (!ip)
 		ip = "?";
@@ -159,8 +170,8 @@ static void summarise_icmp(const struct doc *d, uint32_t icmp, char *buf, size_t
 	uint32_t orig = doc_get(d, icmp, "original");
 	if (orig != DOC_NONE) {
 		char src[64], dst[64];
-		format_endpoint(d, doc_get(d, orig, "src"), src, sizeof(src));
-		format_endpoint(d, doc_get(d, orig, "dst"), dst, sizeof(dst));
+		format_endpoint(d, doc_get(d, orig, "src"), false, src, sizeof(src));
+		format_endpoint(d, doc_get(d, orig, "dst"), false, dst, sizeof(dst));
 		const char *proto = doc_path_str(d, orig, "protocol");
 		append(buf, len, used, " for %s %s -> %s", proto ? proto : "", src, dst);
 	}
@@ -305,8 +316,8 @@ static void print_table_row(struct output *o, const struct doc *d)
 	const char *proto = doc_path_str(d, DOC_ROOT, "protocol");
 	bool is_error = doc_type_of(d, doc_get(d, DOC_ROOT, "error")) == DOC_OBJ;
 
-	format_endpoint(d, doc_get(d, DOC_ROOT, "src"), src, sizeof(src));
-	format_endpoint(d, doc_get(d, DOC_ROOT, "dst"), dst, sizeof(dst));
+	format_endpoint(d, doc_get(d, DOC_ROOT, "src"), !o->numeric, src, sizeof(src));
+	format_endpoint(d, doc_get(d, DOC_ROOT, "dst"), !o->numeric, dst, sizeof(dst));
 	output_summary(d, what, sizeof(what));
 	/* "2026-11-26T06:41:56.718846Z" -> "06:41:56.718846" */
 	char clock[16] = "";

@@ -18,6 +18,8 @@ struct output *output_new(FILE *out, enum output_format format, bool colour,
 			  bool (*match)(const void *ctx, const struct doc *entry),
 			  const void *match_ctx);
 void output_free(struct output *o);
+/* -n: the table shows src/dst addresses even when they have a name. */
+void output_set_numeric(struct output *o, bool numeric);
 /* The entry sink to add to the pipeline. */
 struct entry_sink output_sink(struct output *o);
 

@@ -77,6 +77,7 @@ struct ebpf_source {
 	unsigned n_rings;
 	int epoll_fd;                         /* every packet ring and rb: the source's fd */
 	struct kdrops *drops;                 /* skb:kfree_skb; NULL when unavailable */
+	struct ring_buffer *owners_rb;        /* socket owners: read before every packet */
 	int lock_fd;                          /* held while we run: one eBPF capture per netns */
 	int64_t clock_offset;
 	unsigned budget;
@@ -363,6 +364,16 @@ int capture_ebpf_cleanup_netns(char *msg, size_t msglen)
 
 /* ---- the rings ---- */
 
+static int on_owner(void *ctx, void *data, size_t size)
+{
+	struct ebpf_source *s = ctx;
+	const struct fl_sock_owner *o = data;
+
+	if (size >= sizeof(*o) && s->base.out.owner_event)
+		s->base.out.owner_event(s->base.out.ctx, o, o->ts_ns + (uint64_t)s->clock_offset);
+	return 0;
+}
+
 static void deliver(struct ebpf_source *s, const struct fl_ring_pkt *r, size_t size)
 {
 	const struct capture_iface *ifc;
@@ -370,6 +381,13 @@ static void deliver(struct ebpf_source *s, const struct fl_ring_pkt *r, size_t s
 
 	if (size < sizeof(*r) || r->caplen > size - sizeof(*r))
 		return;
+	/*
+	 * The owner of a socket is sent before its first packet (in connect()
+	 * or listen()): read those first.  An empty ring costs two memory
+	 * reads, no syscall.
+	 */
+	if (s->owners_rb)
+		ring_buffer__consume(s->owners_rb);
 	ifc = s->params.iface_lookup(s->params.lookup_ctx, (int)r->ifindex);
 	pkt = (struct fl_packet){
 		.ts_ns = r->ts_ns + (uint64_t)s->clock_offset,
@@ -472,6 +490,8 @@ static void ebpf_poll(struct capture_source *base)
 	s->budget = 0;
 	/* Follow the wall clock if it is stepped or slewed while we run. */
 	s->clock_offset = capture_clock_offset();
+	if (s->owners_rb)
+		ring_buffer__consume(s->owners_rb);
 	drain_rings(s);
 	if (s->rb)
 		ring_buffer__consume(s->rb);
@@ -845,6 +865,7 @@ static void ebpf_close(struct capture_source *base)
 	ring_buffer__free(s->rb);
 	rings_close(s);
 	kdrops_close(s->drops);
+	ring_buffer__free(s->owners_rb);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
 	if (s->lock_fd >= 0)
@@ -907,6 +928,7 @@ static struct socktrace_bpf *open_socktrace(const struct fl_config *cfg, bool cl
 	bpf_program__set_autoload(t->progs.fl_state_btf, !classic);
 	bpf_program__set_autoload(t->progs.fl_rrst_btf, !classic);
 	bpf_program__set_autoload(t->progs.fl_srst_btf, !classic);
+	bpf_program__set_autoload(t->progs.fl_xmit, !classic);
 	bpf_program__set_autoload(t->progs.fl_state_tp, classic);
 	bpf_program__set_autoload(t->progs.fl_rrst_tp, classic);
 	bpf_program__set_autoload(t->progs.fl_srst_tp, classic);
@@ -1028,6 +1050,15 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 					&ev) < 0) {
 			err = -errno;
 			explain(err, "reading the socket events", msg, msglen);
+			goto fail;
+		}
+	}
+	if (s->trace) {
+		s->owners_rb = ring_buffer__new(bpf_map__fd(s->trace->maps.owner_events), on_owner,
+						s, NULL);
+		if (!s->owners_rb) {
+			err = -errno;
+			explain(err, "reading the socket owners", msg, msglen);
 			goto fail;
 		}
 	}

@@ -56,7 +56,10 @@ static const char capture_help[] =
 static const char common_help[] =
 	"\n"
 	"  -f, --filter KFL         print only entries matching the KFL expression\n"
-	"      --all                print every entry (healthy exchanges too)\n"
+	"                           (replaces the default selection)\n"
+	"      --all                print every entry (healthy exchanges, echo, neighbour\n"
+	"                           discovery and MLD too); by default only failures print\n"
+	"                           (the default selection, below); the stats count all\n"
 	"  -o, --output table|json  table on a terminal, json (one object per line) otherwise\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
 	"      --write-filter KFL   record only the flows that produced a matching entry\n"
@@ -80,6 +83,10 @@ static const char capture_only_help[] =
 	"      --metrics-listen ADDR:PORT  serve Prometheus metrics at /metrics\n";
 
 static const char keys_help[] =
+	"\nDefault selection (without --all or -f), in KFL:\n"
+	"  " CLI_DEFAULT_SELECTION_1 "\n"
+	"  " CLI_DEFAULT_SELECTION_2 "\n"
+	"  " CLI_DEFAULT_SELECTION_3 "\n"
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
 	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
 	"tap.memoryLimitMb (384; 0: no limit).\n";
@@ -321,6 +328,14 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		if (!r->filter) {
 			fprintf(stderr, "faultline %s: -f: %s\n", o->capture ? "capture" : "read", err);
 			return 2;
+		}
+	} else if (!o->all) {
+		/* -f replaces the default selection; --all drops it. */
+		char err[1024];
+		r->filter = kfl_compile(CLI_DEFAULT_SELECTION, err, sizeof(err));
+		if (!r->filter) {
+			fprintf(stderr, "faultline: the default selection does not compile: %s\n", err);
+			return 1;
 		}
 	}
 	r->pipeline = pipeline_new(&o->cfg, &r->stats);

@@ -15,6 +15,22 @@
 
 enum cli_output { CLI_OUTPUT_AUTO = 0, CLI_OUTPUT_TABLE, CLI_OUTPUT_JSON };
 
+/*
+ * The default selection of `read` and `capture` (without --all or -f): the
+ * entries an operator wants to see, as one KFL expression compiled once.
+ * Errors (but not the neighbour-discovery / MLD family of ICMPv6, types
+ * 130-143, whose Redirect is counted as an error), HTTP 5xx responses and DNS
+ * SERVFAIL / REFUSED answers.  Echo, NDP, MLD and router solicitation and
+ * advertisement entries are no errors, so only --all prints them; every
+ * entry is still counted in the stats.  Documented in --help, the man page,
+ * README.md and docs/fields.md: keep them in step.
+ */
+#define CLI_DEFAULT_SELECTION_1 "(error and !(icmp.version == 6 and icmp.type >= 130 and icmp.type <= 143))"
+#define CLI_DEFAULT_SELECTION_2 "or response.status >= 500"
+#define CLI_DEFAULT_SELECTION_3 "or response.rcode_name == \"SERVFAIL\" or response.rcode_name == \"REFUSED\""
+#define CLI_DEFAULT_SELECTION \
+	CLI_DEFAULT_SELECTION_1 " " CLI_DEFAULT_SELECTION_2 " " CLI_DEFAULT_SELECTION_3
+
 #define CLI_MAX_INTERFACES 64
 
 struct cli_opts {
@@ -28,7 +44,7 @@ struct cli_opts {
 	uint32_t write_files;         /* 0: keep all */
 	bool write_follow_symlinks;   /* -w may be a symbolic link */
 	bool stats;                   /* --stats */
-	bool all;                     /* --all: every entry, not only failures (today: the default) */
+	bool all;                     /* --all: every entry, not only the default selection */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
 	unsigned n_interfaces;

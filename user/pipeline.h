@@ -35,6 +35,14 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns);
 /* The network namespace the capture runs in (the inode of /proc/self/ns/net):
  * kernel socket events with no flow are reported only from there. */
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino);
+/*
+ * Entries: keep credentials (--no-redact), the first id (capture: its start
+ * time in microseconds, unique across restarts), the "node" name (capture:
+ * NODE_NAME, else the hostname; the pipeline keeps the pointer).
+ */
+void pipeline_set_redact(struct pipeline *p, bool redact);
+void pipeline_set_first_id(struct pipeline *p, uint64_t id);
+void pipeline_set_node(struct pipeline *p, const char *node);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

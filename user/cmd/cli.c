@@ -8,6 +8,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kfl/kfl.h"
@@ -18,6 +19,7 @@
 enum {
 	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
 	OPT_WRITE_FOLLOW_SYMLINKS, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
+	OPT_NO_REDACT,
 };
 
 static const struct option read_options[] = {
@@ -27,6 +29,7 @@ static const struct option read_options[] = {
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "write-filter", required_argument, NULL, OPT_WRITE_FILTER },
 	{ "write-max-mb", required_argument, NULL, OPT_WRITE_MAX_MB },
@@ -61,6 +64,8 @@ static const char common_help[] =
 	"                           discovery and MLD too); by default only failures print\n"
 	"                           (the default selection, below); the stats count all\n"
 	"  -o, --output table|json  table on a terminal, json (one object per line) otherwise\n"
+	"      --no-redact          keep credentials (Authorization, Cookie, Set-Cookie,\n"
+	"                           URL passwords and tokens, Redis AUTH) in entries\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
 	"      --write-filter KFL   record only the flows that produced a matching entry\n"
 	"      --write-max-mb N     rotate the recording every N MB\n"
@@ -159,6 +164,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			break;
 		case OPT_STATS: o->stats = true; break;
 		case OPT_ALL: o->all = true; break;
+		case OPT_NO_REDACT: o->no_redact = true; break;
 		case OPT_CONFIG: config_path = optarg; break;
 		case OPT_WRITE_FILTER: o->write_filter = optarg; break;
 		case OPT_WRITE_MAX_MB:
@@ -343,6 +349,25 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		fprintf(stderr, "faultline: cannot set up the pipeline: %s\n", strerror(errno));
 		run_finish(r);
 		return 1;
+	}
+	pipeline_set_redact(r->pipeline, !o->no_redact);
+	if (o->capture) {
+		/*
+		 * Ids unique across restarts: the first is the start time in
+		 * microseconds (read keeps 1, 2, ...: a file gives the same entries
+		 * on every run).  "node" always: NODE_NAME, else the hostname.
+		 */
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		pipeline_set_first_id(r->pipeline, (uint64_t)now.tv_sec * 1000000u +
+						   (uint64_t)now.tv_nsec / 1000u);
+		const char *env = getenv("NODE_NAME");
+		if (env && *env)
+			snprintf(r->node, sizeof(r->node), "%s", env);
+		else if (gethostname(r->node, sizeof(r->node) - 1) < 0)
+			snprintf(r->node, sizeof(r->node), "unknown");
+		r->node[sizeof(r->node) - 1] = '\0';
+		pipeline_set_node(r->pipeline, r->node);
 	}
 	if (!o->stats) {
 		bool tty = isatty(STDOUT_FILENO);

@@ -45,6 +45,7 @@ struct cli_opts {
 	bool write_follow_symlinks;   /* -w may be a symbolic link */
 	bool stats;                   /* --stats */
 	bool all;                     /* --all: every entry, not only the default selection */
+	bool no_redact;               /* --no-redact: keep credentials in entries */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
 	unsigned n_interfaces;
@@ -79,6 +80,7 @@ struct run {
 	struct recorder *recorder;
 	struct kfl_expr *write_filter;   /* --write-filter, used by the recorder */
 	bool recorder_reported;         /* its problem was printed (once) */
+	char node[256];                 /* capture: NODE_NAME or the hostname */
 	const struct cli_opts *opts;
 };
 

@@ -116,13 +116,21 @@ t_on_exit ns_teardown
 ns_add a
 ns_add b
 ns_link a a0 198.18.61.1/24 b b0 198.18.61.2/24
-cap() {  # cap OUT [ENV...]: 2 s of capture on a0 while pinging b, every entry
+cap() {  # cap OUT [ENV...]: capture on a0 while pinging b, every entry
 	local out=$1; shift
-	ns_exec a env -u NODE_NAME "$@" timeout 20 "$BIN" capture -i a0 --backend afpacket --all -o json \
-		--duration 2 --socket "$tmp/c.sock" >"$out" 2>"$tmp/cap.err" &
-	local pid=$!
-	sleep 0.7
+	rm -f "$tmp/cap.err"
+	ns_exec a env -u NODE_NAME "$@" timeout 60 "$BIN" capture -i a0 --backend afpacket --all -o json \
+		--duration 30 --socket "$tmp/c.sock" >"$out" 2>"$tmp/cap.err" &
+	local pid=$! i
+	# Ping once the capture says it is capturing (bounded: 30 s), then stop it.
+	for i in $(seq 1 300); do
+		grep -q "capturing on" "$tmp/cap.err" 2>/dev/null && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
 	ns_exec a ping -c 2 -i 0.2 -W 1 198.18.61.2 >/dev/null 2>&1
+	for i in $(seq 1 100); do [ -s "$out" ] && break; sleep 0.1; done
+	kill -INT $pid 2>/dev/null
 	wait $pid
 }
 before=$(date +%s%6N)

@@ -147,6 +147,21 @@ struct names *pipeline_names(struct pipeline *p)
 	return p->em.names;
 }
 
+void pipeline_set_redact(struct pipeline *p, bool redact)
+{
+	p->em.redact = redact;
+}
+
+void pipeline_set_first_id(struct pipeline *p, uint64_t id)
+{
+	emitter_set_first_id(&p->em, id);
+}
+
+void pipeline_set_node(struct pipeline *p, const char *node)
+{
+	p->em.node = node && *node ? node : NULL;
+}
+
 int pipeline_add_sink(struct pipeline *p, struct entry_sink sink)
 {
 	return emitter_add_sink(&p->em, sink);

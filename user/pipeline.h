@@ -45,6 +45,14 @@ int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *
 void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns);
 /* The IP -> name table entries take src/dst names from (--names fills it). */
 struct names *pipeline_names(struct pipeline *p);
+/*
+ * Entries: keep credentials (--no-redact), the first id (capture: its start
+ * time in microseconds, unique across restarts), the "node" name (capture:
+ * NODE_NAME, else the hostname; the pipeline keeps the pointer).
+ */
+void pipeline_set_redact(struct pipeline *p, bool redact);
+void pipeline_set_first_id(struct pipeline *p, uint64_t id);
+void pipeline_set_node(struct pipeline *p, const char *node);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

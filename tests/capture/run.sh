@@ -61,7 +61,7 @@ NS_CLIENT=$(ns_name client)
 start_capture() {
 	local name=$1; shift
 	SOCK=$TMP/$name.sock
-	ip netns exec "$NS_CLIENT" ${CAP_SHELL:+sh -c "$CAP_SHELL" sh} "$BIN" capture ${CAP_IFACES--i c0} --socket "$SOCK" -o json --duration 90 \
+	ip netns exec "$NS_CLIENT" ${CAP_SHELL:+sh -c "$CAP_SHELL" sh} "$BIN" capture ${CAP_IFACES--i c0} --socket "$SOCK" -o json --all --duration 90 \
 		--set tap.tcpStreamChannelTimeoutMs=1000 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
 	local i

@@ -51,7 +51,7 @@ for manifest in "$CORPORA"/*/MANIFEST.tsv; do
 		[ "$file" = file ] && continue
 		path="$dir/$file"
 		[ -f "$path" ] || { t_fail "$file" "missing $path"; continue; }
-		"$BIN" read -o json "$path" >"$out" 2>"$errf"
+		"$BIN" read --all -o json "$path" >"$out" 2>"$errf"
 		rc=$?
 		clean=0
 		if [ $rc -ne 0 ] || grep -qE "$T_SANITIZER_RE" "$errf"; then

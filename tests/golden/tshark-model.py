@@ -27,6 +27,7 @@ while i < len(args):
     if a == "--set":
         k, v = args[i + 1].split("="); assert k == "tap.tcpStreamChannelTimeoutMs"; timeout = int(v); i += 2; continue
     if a == "--stats": stats_mode = True; i += 1; continue
+    if a == "--all": i += 1; continue
     if a == "-o": i += 2; continue
     files.append(a); i += 1
 

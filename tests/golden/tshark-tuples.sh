@@ -43,7 +43,7 @@ tshark_pairs() {
 }
 
 faultline_pairs() {
-	"$BIN" read -o json "$1" 2>/dev/null |
+	"$BIN" read --all -o json "$1" 2>/dev/null |
 		jq -r 'select(.src.port != null and .dst.port != null) |
 			[.src.ip, (.src.port | tostring), .dst.ip, (.dst.port | tostring)] | @tsv' | norm
 }

@@ -48,7 +48,7 @@ for ev, el in ET.iterparse(sys.stdin):
         break
     el.clear()' | sort -u >"$tmp/tshark.tsv"
 
-"$BIN" read -o json "$tmp/all.pcap" |
+"$BIN" read --all -o json "$tmp/all.pcap" |
 	jq -r 'select(.icmp) | [.icmp.version, .icmp.type, .icmp.code, .icmp.type_name, (.icmp.code_name // "")] | @tsv' |
 	sort -u >"$tmp/ours.tsv"
 

@@ -35,7 +35,7 @@ fi
 supported=false
 if [ -x "$BIN" ]; then
 	for f in "${fixtures[@]}"; do
-		[ -n "$("$BIN" read -o json "$f" 2>/dev/null </dev/null | head -c 1)" ] || continue
+		[ -n "$("$BIN" read --all -o json "$f" 2>/dev/null </dev/null | head -c 1)" ] || continue
 		"$BIN" read -o json -f 'true' "$f" >/dev/null 2>&1 </dev/null &&
 			[ -z "$("$BIN" read -o json -f 'false' "$f" 2>/dev/null </dev/null | head -c 1)" ] &&
 			supported=true
@@ -62,7 +62,7 @@ tmp=$T_TMP
 # The unfiltered entries of a set of files, once.
 unfiltered() {  # name file...
 	local out="$tmp/all-$1.json"; shift
-	[ -s "$out" ] || "$BIN" read -o json "$@" </dev/null | jq -s . >"$out"
+	[ -s "$out" ] || "$BIN" read --all -o json "$@" </dev/null | jq -s . >"$out"
 	cat "$out"
 }
 

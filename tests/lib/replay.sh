@@ -7,7 +7,7 @@
 #   STEM.checks    jq programs, one per line, each run with `jq -s` over the
 #                  JSON lines and required to print `true`; `#` lines describe
 #                  the check after them; blank lines are ignored
-#   STEM.expected  the exact output of `faultline read OPTS -o json STEM.pcap`
+#   STEM.expected  the exact output of `faultline read --all OPTS -o json STEM.pcap`
 #
 # and, for every further option set, the same three files as
 # STEM.CASE.opts / STEM.CASE.checks / STEM.CASE.expected (CASE: a word
@@ -89,10 +89,13 @@ replay_case() {
 	grep -Eq -- "$REPLAY_ONLY" <<<"$label" || return 0
 	replay_opts "$base.opts"
 	local out=$T_TMP/replay.out err=$T_TMP/replay.err rc
-	timeout "$REPLAY_TIMEOUT" "$T_BIN" read "${REPLAY_OPTS[@]}" -o json "$pcap" >"$out" 2>"$err"
+	# --all: a fixture's checks and .expected cover every entry, not only the
+	# default selection (errors and failed responses); a -f in the opts still
+	# replaces the selection.
+	timeout "$REPLAY_TIMEOUT" "$T_BIN" read --all "${REPLAY_OPTS[@]}" -o json "$pcap" >"$out" 2>"$err"
 	rc=$?
 	if [ $rc -ne 0 ] || grep -Eq "$T_SANITIZER_RE" "$err"; then
-		t_fail "$label: reads cleanly" "exit $rc: read ${REPLAY_OPTS[*]} -o json $pcap"
+		t_fail "$label: reads cleanly" "exit $rc: read --all ${REPLAY_OPTS[*]} -o json $pcap"
 		t_note <"$err"
 		return
 	fi

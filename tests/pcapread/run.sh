@@ -16,8 +16,8 @@ same() {
 	local f=$1 name; name=$(basename "$1")
 	cp "$f" "$tmp/$name" && gzip -c "$f" >"$tmp/$name.gz"
 	local a b
-	a=$("$BIN" read -o json "$tmp/$name" 2>&1; echo "rc=$?"; "$BIN" read --stats "$tmp/$name" 2>&1)
-	b=$("$BIN" read -o json "$tmp/$name.gz" 2>&1; echo "rc=$?"; "$BIN" read --stats "$tmp/$name.gz" 2>&1)
+	a=$("$BIN" read --all -o json "$tmp/$name" 2>&1; echo "rc=$?"; "$BIN" read --stats "$tmp/$name" 2>&1)
+	b=$("$BIN" read --all -o json "$tmp/$name.gz" 2>&1; echo "rc=$?"; "$BIN" read --stats "$tmp/$name.gz" 2>&1)
 	b=${b//"$tmp/$name.gz"/"$tmp/$name"}
 	if [ "$a" == "$b" ]; then
 		t_pass "$name"
@@ -129,9 +129,9 @@ done
 
 # Each input is opened once: through a FIFO, the same as from the file.
 mkfifo "$tmp/fifo"
-want=$("$BIN" read -o json "$base" 2>&1)
+want=$("$BIN" read --all -o json "$base" 2>&1)
 (cat "$base" >"$tmp/fifo" &)
-got=$(timeout 20 "$BIN" read -o json "$tmp/fifo" 2>&1)
+got=$(timeout 20 "$BIN" read --all -o json "$tmp/fifo" 2>&1)
 t_check_eval "a FIFO reads like the file" '[ -n "$want" ] && [ "$want" == "$got" ]'
 # A cut record: exit 1 with tcpdump's message, plain and gzipped alike.
 out=$("$BIN" read -o json "$tmp/src/crafted-truncated-tail.pcap" 2>&1); rc=$?

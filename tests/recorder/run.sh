@@ -92,11 +92,11 @@ if [ ! -x "$FL" ] || ! "$FL" read -o json "$tmp/fx.pcap" >"$tmp/e.json" 2>"$tmp/
 fi
 
 # Plain: the recording holds every packet and gives the same entries.
-"$FL" read -o json -w "$tmp/r.pcap" "$tmp/fx.pcap" >"$tmp/e1.json" 2>"$tmp/err"
+"$FL" read --all -o json -w "$tmp/r.pcap" "$tmp/fx.pcap" >"$tmp/e1.json" 2>"$tmp/err"
 rc=$?
 t_check_eval "read -w: exit 0, nothing on stderr" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]'
 t_check "read -w: tshark sees the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap"
-"$FL" read -o json "$tmp/r.pcap" >"$tmp/e2.json" 2>/dev/null
+"$FL" read --all -o json "$tmp/r.pcap" >"$tmp/e2.json" 2>/dev/null
 t_check_eval "read -w: re-reading the recording gives the same entries" \
 	'[ -s "$tmp/e1.json" ] && diff -q "$tmp/e1.json" "$tmp/e2.json" >/dev/null'
 t_check "read -w: --stats counts the recorded packets" \
@@ -107,7 +107,7 @@ t_check "read -w: --stats counts the recorded packets" \
 "$FL" read -o json -w "$tmp/r.pcap.gz" "$tmp/fx.pcap" >/dev/null 2>&1
 t_check "read -w x.gz: gzip that tshark reads" is_gzip "$tmp/r.pcap.gz"
 t_check "read -w x.gz: the same packets" same_packets "$tmp/fx.pcap" "$tmp/r.pcap.gz"
-"$FL" read -o json "$tmp/r.pcap.gz" >"$tmp/e3.json" 2>/dev/null
+"$FL" read --all -o json "$tmp/r.pcap.gz" >"$tmp/e3.json" 2>/dev/null
 t_check "read -w x.gz: re-read, the same entries" diff -q "$tmp/e1.json" "$tmp/e3.json"
 
 # Rotation: ~3.4 MB of the fixture repeated, 1 MB files, keep 2.

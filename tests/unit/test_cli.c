@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "cmd/cli.h"
+#include "kfl/kfl.h"
+#include "report/doc.h"
 
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -145,6 +147,100 @@ static void test_write_follow_symlinks(void **state)
 	assert_false(o.write_follow_symlinks);
 }
 
+/* An entry with `protocol`, and a response / icmp / error object filled by the caller. */
+static bool selected(const char *protocol, void (*fill)(struct doc *d, const void *arg), const void *arg)
+{
+	char err[256];
+	struct doc d;
+	doc_init(&d);
+	doc_reset(&d);
+	doc_add_int(&d, DOC_ROOT, "id", 1);
+	doc_add_str(&d, DOC_ROOT, "protocol", protocol);
+	fill(&d, arg);
+	if (doc_get(&d, DOC_ROOT, "error") == DOC_NONE)
+		doc_add_null(&d, DOC_ROOT, "error");
+	struct kfl_expr *e = kfl_compile(CLI_DEFAULT_SELECTION, err, sizeof(err));
+	assert_non_null(e);
+	bool m = kfl_match(e, &d);
+	kfl_free(e);
+	doc_free(&d);
+	return m;
+}
+
+static void http_status(struct doc *d, const void *arg)
+{
+	uint32_t rs = doc_add_obj(d, DOC_ROOT, "response");
+	doc_add_int(d, rs, "status", *(const int *)arg);
+}
+
+static void dns_rcode(struct doc *d, const void *arg)
+{
+	uint32_t rs = doc_add_obj(d, DOC_ROOT, "response");
+	doc_add_str(d, rs, "rcode_name", arg);
+}
+
+/* {version, type, is_error} */
+static void icmp_msg(struct doc *d, const void *arg)
+{
+	const int *v = arg;
+	uint32_t i = doc_add_obj(d, DOC_ROOT, "icmp");
+	doc_add_int(d, i, "version", v[0]);
+	doc_add_int(d, i, "type", v[1]);
+	if (v[2]) {
+		uint32_t e = doc_add_obj(d, DOC_ROOT, "error");
+		doc_add_str(d, e, "type", "icmp");
+		doc_add_str(d, e, "message", "x");
+	}
+}
+
+static void tcp_error(struct doc *d, const void *arg)
+{
+	uint32_t e = doc_add_obj(d, DOC_ROOT, "error");
+	doc_add_str(d, e, "type", "tcp");
+	doc_add_str(d, e, "message", arg);
+}
+
+static void nothing(struct doc *d, const void *arg)
+{
+	(void)d;
+	(void)arg;
+}
+
+/* The default selection (no --all, no -f): failures only, NDP/MLD/echo never. */
+static void test_default_selection(void **state)
+{
+	(void)state;
+	static const int s200 = 200, s404 = 404, s500 = 500, s503 = 503;
+	assert_false(selected("http", http_status, &s200));
+	assert_false(selected("http", http_status, &s404));
+	assert_true(selected("http", http_status, &s500));
+	assert_true(selected("http", http_status, &s503));
+	assert_true(selected("dns", dns_rcode, "SERVFAIL"));
+	assert_true(selected("dns", dns_rcode, "REFUSED"));
+	assert_false(selected("dns", dns_rcode, "NXDOMAIN"));
+	assert_false(selected("dns", dns_rcode, "NOERROR"));
+	assert_true(selected("tcp", tcp_error, "SynSent"));
+	assert_false(selected("redis", nothing, NULL));
+	static const int unreach4[] = { 4, 3, 1 }, unreach6[] = { 6, 1, 1 }, ptb[] = { 6, 2, 1 },
+			 redirect4[] = { 4, 5, 1 }, echo4[] = { 4, 8, 0 }, echo6[] = { 6, 128, 0 },
+			 rs[] = { 6, 133, 0 }, ra[] = { 6, 134, 0 }, ns[] = { 6, 135, 0 },
+			 na[] = { 6, 136, 0 }, redirect6[] = { 6, 137, 1 }, mld2[] = { 6, 143, 0 },
+			 mld1[] = { 6, 131, 0 };
+	assert_true(selected("icmp", icmp_msg, unreach4));
+	assert_true(selected("icmp", icmp_msg, unreach6));
+	assert_true(selected("icmp", icmp_msg, ptb));
+	assert_true(selected("icmp", icmp_msg, redirect4));
+	assert_false(selected("icmp", icmp_msg, echo4));
+	assert_false(selected("icmp", icmp_msg, echo6));
+	assert_false(selected("icmp", icmp_msg, rs));
+	assert_false(selected("icmp", icmp_msg, ra));
+	assert_false(selected("icmp", icmp_msg, ns));
+	assert_false(selected("icmp", icmp_msg, na));
+	assert_false(selected("icmp", icmp_msg, redirect6));
+	assert_false(selected("icmp", icmp_msg, mld2));
+	assert_false(selected("icmp", icmp_msg, mld1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_duration_must_be_finite),
 		cmocka_unit_test(test_ring_buffer_clamped_and_said),
 		cmocka_unit_test(test_write_follow_symlinks),
+		cmocka_unit_test(test_default_selection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

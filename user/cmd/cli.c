@@ -8,6 +8,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kfl/kfl.h"
@@ -22,6 +23,7 @@ enum {
 	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
 	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_TOP, OPT_ONCE, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 	OPT_NAMES,
+	OPT_NO_REDACT,
 };
 
 static const struct option read_options[] = {
@@ -31,6 +33,7 @@ static const struct option read_options[] = {
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "no-redact", no_argument, NULL, OPT_NO_REDACT },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "write-filter", required_argument, NULL, OPT_WRITE_FILTER },
 	{ "write-max-mb", required_argument, NULL, OPT_WRITE_MAX_MB },
@@ -77,11 +80,16 @@ static const char capture_help[] =
 static const char common_help[] =
 	"\n"
 	"  -f, --filter KFL         print only entries matching the KFL expression\n"
-	"      --all                print every entry (healthy exchanges too)\n"
+	"                           (replaces the default selection)\n"
+	"      --all                print every entry (healthy exchanges, echo, neighbour\n"
+	"                           discovery and MLD too); by default only failures print\n"
+	"                           (the default selection, below); the stats count all\n"
 	"  -o, --output table|json  table on a terminal, json (one object per line) otherwise\n"
 	"  -n, --numeric            the table shows addresses, not names (JSON has both)\n"
 	"      --names FILE         names for addresses: 'IP name [namespace]' lines, like\n"
 	"                           /etc/hosts; they win over names learned from DNS answers\n"
+	"      --no-redact          keep credentials (Authorization, Cookie, Set-Cookie,\n"
+	"                           URL passwords and tokens, Redis AUTH) in entries\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
 	"      --write-filter KFL   record only the flows that produced a matching entry\n"
 	"      --write-max-mb N     rotate the recording every N MB\n"
@@ -123,6 +131,10 @@ static const char capture_only_help[] =
 	"capture left.\n";
 
 static const char keys_help[] =
+	"\nDefault selection (without --all or -f), in KFL:\n"
+	"  " CLI_DEFAULT_SELECTION_1 "\n"
+	"  " CLI_DEFAULT_SELECTION_2 "\n"
+	"  " CLI_DEFAULT_SELECTION_3 "\n"
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
 	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
 	"tap.memoryLimitMb (384; 0: no limit), tap.drops.reportUnspecified (false),\n"
@@ -250,6 +262,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			o->top = true;
 			o->once |= c == OPT_ONCE;
 			break;
+		case OPT_NO_REDACT: o->no_redact = true; break;
 		case OPT_CONFIG: config_path = optarg; break;
 		case OPT_WRITE_FILTER: o->write_filter = optarg; break;
 		case OPT_WRITE_MAX_MB:
@@ -503,6 +516,14 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 			fprintf(stderr, "faultline %s: -f: %s\n", o->capture ? "capture" : "read", err);
 			return 2;
 		}
+	} else if (!o->all) {
+		/* -f replaces the default selection; --all drops it. */
+		char err[1024];
+		r->filter = kfl_compile(CLI_DEFAULT_SELECTION, err, sizeof(err));
+		if (!r->filter) {
+			fprintf(stderr, "faultline: the default selection does not compile: %s\n", err);
+			return 1;
+		}
 	}
 	r->pipeline = pipeline_new(&o->cfg, &r->stats);
 	if (!r->pipeline) {
@@ -515,6 +536,25 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		kfl_free(r->filter);
 		memset(r, 0, sizeof(*r));
 		return rc;
+	}
+	pipeline_set_redact(r->pipeline, !o->no_redact);
+	if (o->capture) {
+		/*
+		 * Ids unique across restarts: the first is the start time in
+		 * microseconds (read keeps 1, 2, ...: a file gives the same entries
+		 * on every run).  "node" always: NODE_NAME, else the hostname.
+		 */
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		pipeline_set_first_id(r->pipeline, (uint64_t)now.tv_sec * 1000000u +
+						   (uint64_t)now.tv_nsec / 1000u);
+		const char *env = getenv("NODE_NAME");
+		if (env && *env)
+			snprintf(r->node, sizeof(r->node), "%s", env);
+		else if (gethostname(r->node, sizeof(r->node) - 1) < 0)
+			snprintf(r->node, sizeof(r->node), "unknown");
+		r->node[sizeof(r->node) - 1] = '\0';
+		pipeline_set_node(r->pipeline, r->node);
 	}
 	if (!o->stats && !o->top) {
 		bool tty = isatty(STDOUT_FILENO);

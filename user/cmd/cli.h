@@ -15,6 +15,22 @@
 
 enum cli_output { CLI_OUTPUT_AUTO = 0, CLI_OUTPUT_TABLE, CLI_OUTPUT_JSON };
 
+/*
+ * The default selection of `read` and `capture` (without --all or -f): the
+ * entries an operator wants to see, as one KFL expression compiled once.
+ * Errors (but not the neighbour-discovery / MLD family of ICMPv6, types
+ * 130-143, whose Redirect is counted as an error), HTTP 5xx responses and DNS
+ * SERVFAIL / REFUSED answers.  Echo, NDP, MLD and router solicitation and
+ * advertisement entries are no errors, so only --all prints them; every
+ * entry is still counted in the stats.  Documented in --help, the man page,
+ * README.md and docs/fields.md: keep them in step.
+ */
+#define CLI_DEFAULT_SELECTION_1 "(error and !(icmp.version == 6 and icmp.type >= 130 and icmp.type <= 143))"
+#define CLI_DEFAULT_SELECTION_2 "or response.status >= 500"
+#define CLI_DEFAULT_SELECTION_3 "or response.rcode_name == \"SERVFAIL\" or response.rcode_name == \"REFUSED\""
+#define CLI_DEFAULT_SELECTION \
+	CLI_DEFAULT_SELECTION_1 " " CLI_DEFAULT_SELECTION_2 " " CLI_DEFAULT_SELECTION_3
+
 #define CLI_MAX_INTERFACES 64
 
 struct cli_opts {
@@ -30,7 +46,6 @@ struct cli_opts {
 	bool stats;                   /* --stats */
 	const char *names_path;       /* --names FILE: `IP name [namespace]` lines */
 	bool numeric;                 /* -n: the table shows addresses, not names */
-	bool all;                     /* --all: every entry, not only failures (today: the default) */
 	char *bpf_filter;             /* the trailing tcpdump expression, joined (malloc'd), or NULL */
 	uint64_t count;               /* -c N: stop after N printed entries (0: no limit) */
 	bool line_buffered;           /* -l: flush stdout after every entry */
@@ -38,6 +53,8 @@ struct cli_opts {
 	int summary;                  /* --summary 1, --no-summary -1, else 0: on a terminal */
 	bool top;                     /* read --top: the grouped view instead of entries */
 	bool once;                    /* read --top --once: the plain table */
+	bool all;                     /* --all: every entry, not only the default selection */
+	bool no_redact;               /* --no-redact: keep credentials in entries */
 	/* capture only */
 	const char *interfaces[CLI_MAX_INTERFACES];
 	unsigned n_interfaces;
@@ -83,6 +100,7 @@ struct run {
 	struct summary *summary;         /* the summary on exit, when it may be printed */
 	bool print_summary;              /* run_finish prints it (the caller decides when) */
 	bool recorder_reported;         /* its problem was printed (once) */
+	char node[256];                 /* capture: NODE_NAME or the hostname */
 	const struct cli_opts *opts;
 };
 

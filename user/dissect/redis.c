@@ -133,12 +133,7 @@ static void redis_add_value(struct doc *d, uint32_t parent, const char *key, uin
 	}
 }
 
-static bool redis_name_is(const struct redis_cmd *c, const char *name)
-{
-	return c->name_len == strlen(name) && !memcmp(c->name, name, c->name_len);
-}
-
-/* Arguments that carry a password are not shown. */
+/* Arguments that carry a password are redacted with the entry (report/redact.c). */
 static void redis_add_request(struct doc *d, const struct redis_cmd *c)
 {
 	uint32_t req = doc_add_obj(d, DOC_ROOT, "request");
@@ -150,18 +145,8 @@ static void redis_add_request(struct doc *d, const struct redis_cmd *c)
 	}
 	appmsg_add_text(d, req, "command", (const uint8_t *)c->name, c->name_len);
 	uint32_t args = doc_add_arr(d, req, "args");
-	unsigned secret_until = redis_name_is(c, "AUTH") ? REDIS_SHOW_ARGS : 0;
-	for (unsigned i = 0; i < c->n_args; i++) {
-		if (i < secret_until) {
-			doc_add_str(d, args, NULL, "(redacted)");
-			continue;
-		}
+	for (unsigned i = 0; i < c->n_args; i++)
 		appmsg_add_text(d, args, NULL, c->args[i], c->arg_len[i]);
-		/* HELLO 3 AUTH user pass, MIGRATE ... AUTH pass / AUTH2 user pass. */
-		if (c->arg_len[i] >= 4 && c->arg_len[i] <= 5 &&
-		    !strncasecmp((const char *)c->args[i], "AUTH2", c->arg_len[i]))
-			secret_until = i + 3;
-	}
 	doc_add_int(d, req, "args_count", c->argc);
 }
 

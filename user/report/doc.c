@@ -141,6 +141,17 @@ uint32_t doc_add_strn(struct doc *d, uint32_t parent, const char *key, const cha
 	return n;
 }
 
+bool doc_set_str(struct doc *d, uint32_t node, const char *s, size_t len)
+{
+	uint32_t off;
+	if (node == DOC_NONE || d->discard || !pool_put(d, s, len, &off))
+		return false;
+	d->nodes[node].type = DOC_STR;
+	d->nodes[node].v.s.off = off;
+	d->nodes[node].v.s.len = (uint32_t)len;
+	return true;
+}
+
 uint32_t doc_add_str(struct doc *d, uint32_t parent, const char *key, const char *s)
 {
 	return doc_add_strn(d, parent, key, s, strlen(s));
@@ -255,12 +266,50 @@ uint32_t doc_copy(struct doc *dst, uint32_t parent, const char *key,
 	}
 }
 
+/* Length of the valid UTF-8 sequence at p (2..4 bytes, p[0] >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+	size_t n;
+	uint32_t cp;
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string that strict parsers accept: valid UTF-8 passes as it is,
+ * control characters and DEL are escaped, and every byte that is not part of
+ * a valid UTF-8 sequence is written as \u00XX, XX its value (so \u00e9 in the
+ * output always means the raw byte 0xe9: a real U+00E9 is written as UTF-8).
+ */
 static void write_json_string(const char *s, size_t len, FILE *out)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	putc('"', out);
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c = u[i];
 		switch (c) {
 		case '"': fputs("\\\"", out); break;
 		case '\\': fputs("\\\\", out); break;
@@ -268,7 +317,15 @@ static void write_json_string(const char *s, size_t len, FILE *out)
 		case '\r': fputs("\\r", out); break;
 		case '\t': fputs("\\t", out); break;
 		default:
-			if (c < 0x20 || c == 0x7f) {
+			if (c >= 0x80) {
+				size_t n = utf8_len(u + i, len - i);
+				if (n) {
+					fwrite(u + i, 1, n, out);
+					i += n - 1;
+					break;
+				}
+			}
+			if (c < 0x20 || c >= 0x7f) {
 				fputs("\\u00", out);
 				putc(hex[c >> 4], out);
 				putc(hex[c & 15], out);

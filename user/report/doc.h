@@ -71,6 +71,8 @@ uint32_t doc_add_strn(struct doc *d, uint32_t parent, const char *key, const cha
 uint32_t doc_add_strf(struct doc *d, uint32_t parent, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 uint32_t doc_add_obj(struct doc *d, uint32_t parent, const char *key);
+/* Make `node` the string s[0..len) (the old text stays in the pool).  False when out of memory. */
+bool doc_set_str(struct doc *d, uint32_t node, const char *s, size_t len);
 uint32_t doc_add_arr(struct doc *d, uint32_t parent, const char *key);
 
 /* Lookup.  Each returns DOC_NONE when absent or when `node` is not a container. */

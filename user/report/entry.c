@@ -6,9 +6,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "core/flow.h"
 #include "report/names.h"
 #include "report/owners.h"
+#include "report/community_id.h"
+#include "report/redact.h"
 
 void emitter_init(struct emitter *em, struct fl_stats *stats)
 {
@@ -16,8 +21,14 @@ void emitter_init(struct emitter *em, struct fl_stats *stats)
 	doc_init(&em->doc);
 	em->stats = stats;
 	em->next_id = 1;
+	em->redact = true;
 	const char *node = getenv("NODE_NAME");
 	em->node = node && *node ? node : NULL;
+}
+
+void emitter_set_first_id(struct emitter *em, uint64_t id)
+{
+	em->next_id = id;
 }
 
 void emitter_free(struct emitter *em)
@@ -152,6 +163,62 @@ void entry_set_error(struct emitter *em, enum fl_error_type type, const char *me
 	em->meta.error = type;
 }
 
+/* An endpoint's address bytes and port (0 when it has none). */
+static size_t endpoint_bytes(const struct doc *d, const char *key, uint8_t addr[16], uint16_t *port)
+{
+	uint32_t ep = doc_get(d, DOC_ROOT, key);
+	const char *ip = doc_path_str(d, ep, "ip");
+	uint32_t p = doc_get(d, ep, "port");
+	*port = p == DOC_NONE ? 0 : (uint16_t)doc_number(d, p);
+	if (!ip)
+		return 0;
+	if (inet_pton(AF_INET, ip, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, ip, addr) == 1)
+		return 16;
+	return 0;
+}
+
+/*
+ * community_id of the entry's flow: TCP or UDP from the flow (or the entry's
+ * transport), ICMP from its type and code.  None when the entry has no flow
+ * to speak of.
+ */
+static void add_community_id(struct emitter *em)
+{
+	struct doc *d = &em->doc;
+	uint8_t sa[16], da[16];
+	uint16_t sp, dp;
+	size_t sl = endpoint_bytes(d, "src", sa, &sp), dl = endpoint_bytes(d, "dst", da, &dp);
+	if (!sl || sl != dl)
+		return;
+	uint8_t proto = 0;
+	uint32_t icmp = doc_get(d, DOC_ROOT, "icmp");
+	const char *protocol = doc_path_str(d, DOC_ROOT, "protocol");
+	const char *transport = doc_path_str(d, DOC_ROOT, "transport");
+	if (icmp != DOC_NONE) {
+		uint32_t v = doc_get(d, icmp, "version"), t = doc_get(d, icmp, "type"),
+			 c = doc_get(d, icmp, "code");
+		if (v == DOC_NONE || t == DOC_NONE || c == DOC_NONE)
+			return;
+		proto = doc_number(d, v) == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+		sp = (uint16_t)doc_number(d, t);
+		dp = (uint16_t)doc_number(d, c);
+	} else if (em->meta.flow && (em->meta.flow->key.proto == IPPROTO_TCP ||
+				     em->meta.flow->key.proto == IPPROTO_UDP)) {
+		proto = em->meta.flow->key.proto;
+	} else if (transport) {
+		proto = strcmp(transport, "udp") == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+	} else if (protocol && strcmp(protocol, "dns") != 0) {
+		proto = IPPROTO_TCP;      /* tcp, http, redis: TCP protocols */
+	} else {
+		return;
+	}
+	char id[COMMUNITY_ID_LEN];
+	if (community_id_v1(0, sa, da, sl, proto, sp, dp, id))
+		doc_add_str(d, DOC_ROOT, "community_id", id);
+}
+
 void entry_commit(struct emitter *em)
 {
 	if (!em->open)
@@ -161,6 +228,11 @@ void entry_commit(struct emitter *em)
 		em->annotate(em->annotate_ctx, em);
 	if (doc_get(&em->doc, DOC_ROOT, "error") == DOC_NONE)
 		doc_add_null(&em->doc, DOC_ROOT, "error");
+	if (!em->doc.discard) {
+		add_community_id(em);
+		if (em->redact)
+			redact_entry(&em->doc);
+	}
 	if (em->stats) {
 		em->stats->entries.total++;
 		if (em->meta.error != FL_ERR_NONE)

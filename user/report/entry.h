@@ -46,7 +46,9 @@ struct emitter {
 	struct doc doc;
 	struct entry_meta meta;
 	uint64_t next_id;
-	const char *node;     /* $NODE_NAME (Kubernetes downward API): "node" in every entry */
+	const char *node;     /* "node" in every entry: $NODE_NAME (Kubernetes downward API);
+			       * capture falls back to the hostname (emitter_set_node) */
+	bool redact;          /* credentials redacted (report/redact.h); false with --no-redact */
 	/* The tunnels of the packet being handled, for entries that have no flow (pipeline). */
 	const struct fl_tunnels *packet_tunnels;
 	struct fl_stats *stats;
@@ -67,6 +69,13 @@ struct emitter {
 };
 
 void emitter_init(struct emitter *em, struct fl_stats *stats);
+/*
+ * The first entry id (1 by default, so a file gives the same ids on every
+ * read).  capture starts at its start time in microseconds since the epoch,
+ * so ids stay unique and increasing across restarts (below 2^53: exact in
+ * JSON parsers that read numbers as doubles, until the year 2255).
+ */
+void emitter_set_first_id(struct emitter *em, uint64_t id);
 void emitter_free(struct emitter *em);
 int emitter_add_sink(struct emitter *em, struct entry_sink sink);
 

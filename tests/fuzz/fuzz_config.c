@@ -72,6 +72,7 @@ static void fuzz_cli(const uint8_t *data, size_t size, bool capture)
 	}
 	argv[argc] = NULL;
 	(void)cli_parse(argc, argv, capture, &opts);
+	cli_opts_free(&opts);      /* the filter expression cli_parse joined */
 	free(text);
 }
 

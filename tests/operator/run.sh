@@ -38,7 +38,7 @@ script -qec "$BIN read -o json $FIX/tcp-close-wait.pcap $FIX/icmp-reject-port-un
 t_check "read on a terminal: summary line" grep -qE "^faultline: [0-9]+ packets, [0-9]+ entries, [0-9]+ failures" "$TMP/tty.out"
 "$BIN" read -o json "$FIX/tcp-close-wait.pcap" >/dev/null 2>"$TMP/notty.err"
 t_check "read not on a terminal: no summary" [ ! -s "$TMP/notty.err" ]
-"$BIN" read --summary -o json "$FIX"/*.pcap >"$TMP/all.json" 2>"$TMP/summary.err"
+"$BIN" read --summary --all -o json "$FIX"/*.pcap >"$TMP/all.json" 2>"$TMP/summary.err"
 failures=$(jq -s '[.[] | select(.error != null or (.protocol == "http" and (.response.status // 0) >= 500)
 	or (.protocol == "dns" and ((.response.rcode_name // "") | test("^(SERVFAIL|REFUSED)$"))))] | length' "$TMP/all.json")
 t_check "--summary: failures counted as the entries say ($failures)" grep -q ", $failures failures" "$TMP/summary.err"

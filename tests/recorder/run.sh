@@ -164,7 +164,7 @@ t_check "rotation across 3 runs: numbering goes on, exactly 2 files kept" \
 
 # A disk that cannot take it: reported on stderr, the entries still come.
 if [ -w /dev/full ]; then
-	"$FL" read -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"
+	"$FL" read --all -o json -w /dev/full "$tmp/fx.pcap" >"$tmp/e4.json" 2>"$tmp/err4"
 	rc=$?
 	t_check_eval "read -w /dev/full: the analysis goes on (same entries), exit 1" \
 		'[ $rc = 1 ] && diff -q "$tmp/e1.json" "$tmp/e4.json" >/dev/null'

@@ -266,8 +266,7 @@ uint32_t doc_copy(struct doc *dst, uint32_t parent, const char *key,
 	}
 }
 
-/* Length of the valid UTF-8 sequence at p (2..4 bytes, p[0] >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
+size_t doc_utf8_len(const unsigned char *p, size_t avail)
 {
 	size_t n;
 	uint32_t cp;
@@ -318,7 +317,7 @@ static void write_json_string(const char *s, size_t len, FILE *out)
 		case '\t': fputs("\\t", out); break;
 		default:
 			if (c >= 0x80) {
-				size_t n = utf8_len(u + i, len - i);
+				size_t n = doc_utf8_len(u + i, len - i);
 				if (n) {
 					fwrite(u + i, 1, n, out);
 					i += n - 1;

@@ -112,4 +112,8 @@ uint32_t doc_copy(struct doc *dst, uint32_t parent, const char *key,
 /* Write `node` as compact JSON (no newline). */
 void doc_write_json(const struct doc *d, uint32_t node, FILE *out);
 
+/* Length of the valid UTF-8 sequence at p (2..4 bytes, p[0] >= 0x80), or 0:
+ * overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+size_t doc_utf8_len(const unsigned char *p, size_t avail);
+
 #endif

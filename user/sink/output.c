@@ -522,8 +522,11 @@ static void print_table_row(struct output *o, const struct doc *d)
 
 	format_endpoint(d, doc_get(d, DOC_ROOT, "src"), !o->numeric, src, sizeof(src));
 	format_endpoint(d, doc_get(d, DOC_ROOT, "dst"), !o->numeric, dst, sizeof(dst));
-	output_shorten_endpoint(src, sizeof(src), c.addr);
-	output_shorten_endpoint(dst, sizeof(dst), c.addr);
+	if (o->width) {
+		/* Unlimited (a pipe without COLUMNS): nothing cut, long addresses shift the row. */
+		output_shorten_endpoint(src, sizeof(src), c.addr);
+		output_shorten_endpoint(dst, sizeof(dst), c.addr);
+	}
 	output_summary(d, what, sizeof(what));
 	/* "2026-11-26T06:41:56.718846Z" -> "06:41:56.718846" (or "06:41:56.718" when narrow) */
 	char clock[16] = "";

@@ -31,8 +31,10 @@ void output_set_flush(struct output *o, bool flush);
 uint64_t output_printed(const struct output *o);
 
 /*
- * The table's width: fixed columns fitted to `width` (0: unlimited, the
- * addresses in 21 columns and the summary never wrapped).
+ * The table's width: fixed columns fitted to `width`, addresses shortened to
+ * fit, the summary wrapped between words.  0: unlimited (not a terminal and
+ * no COLUMNS): addresses padded to 21 columns but never cut, the summary
+ * never wrapped.
  */
 void output_set_width(struct output *o, unsigned width);
 /* COLUMNS, else the terminal's width (TIOCGWINSZ on fd), else 0 (not a terminal: unlimited). */

@@ -237,6 +237,46 @@ t_check_eval "COLUMNS=220: IPv6 in full" 'grep -q "\[fd18:aaaa:bbbb:cccc:dddd:ee
 t_check_eval "the date row on the first row and when the day changes" \
 	'[ "$(grep -c "^--- 2026-11-[0-9]* ---$" "$tmp/v6days.80")" = 2 ] && grep -A1 -- "--- 2026-11-30 ---" "$tmp/v6days.80" | grep -q "^00:00:01"'
 
+# read --stats -o table: the same document, one dotted key and its value a line.
+"$BIN" read --stats -o table "$tmp/refused.pcap" >"$tmp/stats.table"
+t_check_eval "read --stats -o table: dotted keys" \
+	'grep -qE "^packets\.seen +2$" "$tmp/stats.table" && grep -qE "^tcp\.SynSent +1$" "$tmp/stats.table" && grep -qE "^capture\.backend +file$" "$tmp/stats.table" && ! grep -q "[{}]" "$tmp/stats.table"'
+t_check_eval "read --stats -o table: a line per value of the JSON" \
+	'[ "$(wc -l <"$tmp/stats.table")" = "$("$BIN" read --stats "$tmp/refused.pcap" | jq "def leaves: if type == \"object\" and length > 0 then .[] | leaves else 1 end; [leaves] | length")" ]'
+expect "read --stats stays JSON by default" 0 '^\{"packets":' -- "$BIN" read --stats "$tmp/refused.pcap"
+
+# query and stats against a stand-in control socket (a capture's own is tested live in tests/capture).
+"$BIN" read -o json "$tmp/refused.pcap" >"$tmp/entry.json"
+"$BIN" read --stats "$tmp/refused.pcap" >"$tmp/stats.doc"
+/usr/bin/python3 - "$tmp/ctl.sock" "$tmp/entry.json" "$tmp/stats.doc" <<'PY' &
+import os, socket, sys
+path, entry, stats = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(4); s.settimeout(20)
+for _ in range(5):
+    try:
+        c, _a = s.accept()
+    except socket.timeout:
+        break
+    req = c.makefile("rb").readline()
+    c.sendall(open(stats if req.startswith(b"stats") else entry, "rb").read())
+    c.close()
+PY
+CTL=$!
+t_on_exit 'kill '"$CTL"' 2>/dev/null'
+for i in $(seq 1 50); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
+expect "query -o table: the table" 0 'SynSent refused' -- "$BIN" query --socket "$tmp/ctl.sock" -o table --color never
+expect "query into a pipe: JSON" 0 '^\{"id":1,' -- "$BIN" query --socket "$tmp/ctl.sock"
+if command -v script >/dev/null; then
+	out=$(TERM=xterm script -qc "\"$BIN\" query --socket \"$tmp/ctl.sock\"" /dev/null)
+	t_check_eval "query on a terminal: the table, coloured" 'grep -q "DESTINATION" <<<"$out" && grep -q $'"'"'\e\[31m.*SynSent refused'"'"' <<<"$out"'
+else
+	"$BIN" query --socket "$tmp/ctl.sock" >/dev/null
+fi
+expect "stats -o table: dotted keys" 0 '^tcp\.SynSent +1$' -- "$BIN" stats --socket "$tmp/ctl.sock" -o table
+expect "stats -o json" 0 '^\{"packets":' -- "$BIN" stats --socket "$tmp/ctl.sock" -o json
+wait "$CTL" 2>/dev/null
+
 # --stats prints one JSON document with every key of the spec.
 "$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz" >"$tmp/stats.json"
 t_jq "stats document" '.[0] | (.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"

@@ -109,6 +109,7 @@ static const char common_help[] =
 	"                           --set tap.tcpStreamChannelTimeoutMs=2000\n"
 	"      --config FILE        read configuration keys from a YAML file\n"
 	"      --stats              print the stats as one JSON document instead of entries\n"
+	"                           (-o table: one 'dotted.key value' line each)\n"
 	"  -c, --count N            stop after printing N entries\n"
 	"  -l, --line-buffered      flush every entry at once (stdout is a pipe)\n"
 	"      --summary            print a summary on stderr at the end: packets, failures\n"
@@ -642,8 +643,21 @@ int run_finish(struct run *r)
 		if (r->stats.recorder.write_errors)
 			status = 1;
 	}
-	if (r->opts && r->opts->stats)
-		stats_write_json(&r->stats, stdout);
+	if (r->opts && r->opts->stats) {
+		char *json = NULL;
+		size_t len = 0;
+		FILE *mem = r->opts->output == CLI_OUTPUT_TABLE ? open_memstream(&json, &len) : NULL;
+		if (mem) {
+			/* -o table: the same document, one dotted key and its value a line. */
+			stats_write_json(&r->stats, mem);
+			fclose(mem);
+			if (output_stats_table(json, len, stdout) < 0)
+				fputs(json, stdout);
+			free(json);
+		} else {
+			stats_write_json(&r->stats, stdout);
+		}
+	}
 	if (r->summary && r->print_summary) {
 		fflush(stdout);
 		summary_print(r->summary, &r->stats, stderr);

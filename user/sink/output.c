@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "sink/output.h"
 
+#include "report/doc_json.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,4 +584,67 @@ static void output_emit(void *ctx, const struct doc *entry, const struct entry_m
 struct entry_sink output_sink(struct output *o)
 {
 	return (struct entry_sink){ .emit = output_emit, .ctx = o };
+}
+
+/* The widest dotted key under node (prefix `plen` bytes long). */
+static size_t stats_key_width(const struct doc *d, uint32_t node, size_t plen)
+{
+	size_t w = 0;
+	for (uint32_t c = d->nodes[node].v.kids.first; c != DOC_NONE; c = d->nodes[c].next) {
+		size_t klen;
+		doc_key(d, c, &klen);
+		size_t n = plen + (plen ? 1 : 0) + klen;
+		if (doc_type_of(d, c) == DOC_OBJ && d->nodes[c].v.kids.count)
+			n = stats_key_width(d, c, n);
+		if (n > w)
+			w = n;
+	}
+	return w;
+}
+
+static void stats_rows(const struct doc *d, uint32_t node, const char *prefix, int width, FILE *out)
+{
+	for (uint32_t c = d->nodes[node].v.kids.first; c != DOC_NONE; c = d->nodes[c].next) {
+		size_t klen;
+		const char *k = doc_key(d, c, &klen);
+		char key[512];
+		snprintf(key, sizeof(key), "%s%s%.*s", prefix, *prefix ? "." : "", (int)klen, k);
+		enum doc_type t = doc_type_of(d, c);
+		if (t == DOC_OBJ && d->nodes[c].v.kids.count) {
+			stats_rows(d, c, key, width, out);
+			continue;
+		}
+		fprintf(out, "%-*s  ", width, key);
+		if (t == DOC_STR) {
+			fputs(doc_str(d, c, NULL), out);
+		} else if (t == DOC_ARR) {
+			/* Scalars joined by ", "; anything else as JSON. */
+			uint32_t e;
+			for (uint32_t i = 0; (e = doc_index(d, c, i)) != DOC_NONE; i++) {
+				if (i)
+					fputs(", ", out);
+				if (doc_type_of(d, e) == DOC_STR)
+					fputs(doc_str(d, e, NULL), out);
+				else
+					doc_write_json(d, e, out);
+			}
+		} else {
+			doc_write_json(d, c, out);
+		}
+		fputc('\n', out);
+	}
+}
+
+int output_stats_table(const char *json, size_t len, FILE *out)
+{
+	struct doc d;
+	doc_init(&d);
+	if (doc_parse_json(&d, json, len) < 0) {
+		doc_free(&d);
+		return -1;
+	}
+	size_t w = stats_key_width(&d, DOC_ROOT, 0);
+	stats_rows(&d, DOC_ROOT, "", (int)(w < 200 ? w : 200), out);
+	doc_free(&d);
+	return 0;
 }

@@ -50,6 +50,12 @@ bool output_colour_wanted(enum output_colour mode, int fd);
  */
 void output_shorten_endpoint(char *ep, size_t size, unsigned cols);
 
+/*
+ * The stats document (JSON text) as a table: one line per value, the key
+ * dotted ("tcp.SynSent"), then the value.  0, or -1 when json is no object.
+ */
+int output_stats_table(const char *json, size_t len, FILE *out);
+
 /* One line summing up an entry ("SynSent refused", "GET /x -> 404 Not Found", ...). */
 void output_summary(const struct doc *d, char *buf, size_t len);
 

@@ -588,7 +588,6 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
 					 o->output == CLI_OUTPUT_TABLE ? OUTPUT_TABLE :
 					 tty ? OUTPUT_TABLE : OUTPUT_JSON;
-		(void)tty;
 		r->out = output_new(stdout, fmt,
 				    fmt == OUTPUT_TABLE && output_colour_wanted(o->color, STDOUT_FILENO),
 				    r->filter ? filter_match : NULL, r->filter);

@@ -190,6 +190,93 @@ printf '198.18.1.2 a\n198.18.1.3 b\n198.18.1.4 c\n' >"$tmp/names-three.txt"
 expect "--names: more than tap.attribution.maxNames" 2 "names-three.txt:3: more names than tap.attribution.maxNames \\(2\\)" -- \
 	"$BIN" read --set tap.attribution.maxNames=2 --names "$tmp/names-three.txt" "$GOLD"
 
+# The table (issue 18 item 4): colours, widths, date rows, --stats -o table.
+/usr/bin/python3 - "$tmp/v6days.pcap" <<'PY'
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import Ether, IPv6, TCP, wrpcap
+a, b = "fd18:aaaa:bbbb:cccc:dddd:eeee:ffff:1111", "fd18:1234:5678:9abc:def0:1234:5678:9abc"
+pk = []
+# 2026-11-29 23:59:59 UTC and 2026-11-30 00:00:01 UTC: two refused connections, two days.
+for i, t in enumerate((1795996799.25, 1795996801.5)):
+    s = Ether()/IPv6(src=a, dst=b)/TCP(sport=40000 + i, dport=443, flags="S", seq=1)
+    r = Ether()/IPv6(src=b, dst=a)/TCP(sport=443, dport=40000 + i, flags="RA", ack=2)
+    s.time, r.time = t, t + 0.001
+    pk += [s, r]
+wrpcap(sys.argv[1], pk)
+PY
+[ $? = 0 ] || t_fail "make the IPv6 two-day capture (python3 scapy)"
+# The widest line of stdin in columns (characters, not bytes: the ellipsis is one).
+maxcols() { /usr/bin/python3 -c 'import sys; print(max([len(l.rstrip("\n")) for l in sys.stdin] or [0]))'; }
+out=$("$BIN" read -o table --color always "$tmp/refused.pcap" | cat)
+t_check_eval "--color always into a pipe: the error row red" 'grep -q $'"'"'^\e\[31m.*SynSent refused'"'"' <<<"$out"'
+out=$("$BIN" read -o table --color never "$tmp/refused.pcap")
+t_check_eval "--color never: no escape" '! grep -q $'"'"'\e'"'"' <<<"$out" && grep -q "SynSent refused" <<<"$out"'
+if command -v script >/dev/null; then
+	out=$(NO_COLOR=1 script -qc "\"$BIN\" read -o table \"$tmp/refused.pcap\"" /dev/null)
+	t_check_eval "NO_COLOR on a terminal: no colour" '! grep -q $'"'"'\e\['"'"' <<<"$out" && grep -q "SynSent refused" <<<"$out"'
+	out=$(TERM=dumb script -qc "\"$BIN\" read -o table \"$tmp/refused.pcap\"" /dev/null)
+	t_check_eval "TERM=dumb on a terminal: no colour" '! grep -q $'"'"'\e\['"'"' <<<"$out" && grep -q "SynSent refused" <<<"$out"'
+	out=$(TERM=xterm script -qc "\"$BIN\" read \"$tmp/refused.pcap\"" /dev/null)
+	t_check_eval "a terminal: the table, the error red" 'grep -q $'"'"'\e\[31m.*SynSent refused'"'"' <<<"$out"'
+	out=$(TERM=xterm script -qc "unset COLUMNS; stty cols 72; \"$BIN\" read --no-summary \"$tmp/v6days.pcap\"" /dev/null)
+	t_check_eval "a 72-column terminal (TIOCGWINSZ): no line longer" \
+		'[ "$(sed "s/\x1b\[[0-9;]*m//g; s/\r//" <<<"$out" | maxcols)" -le 72 ]'
+fi
+out=$(NO_COLOR=1 "$BIN" read -o table --color always "$tmp/refused.pcap")
+t_check_eval "--color always beats NO_COLOR" 'grep -q $'"'"'\e\[31m'"'"' <<<"$out"'
+expect "--color bad" 2 "--color takes auto, always or never, got 'pink'" -- "$BIN" read --color pink "$tmp/refused.pcap"
+COLUMNS=80 "$BIN" read -o table "$tmp/v6days.pcap" >"$tmp/v6days.80"
+t_check_eval "COLUMNS=80: every line within 80 columns" \
+	'[ "$(maxcols <"$tmp/v6days.80")" -le 80 ] && [ "$(grep -c SynSent "$tmp/v6days.80")" = 2 ]'
+t_check_eval "COLUMNS=80: long IPv6 shortened in the middle, ports kept" \
+	'grep -qE "\[fd18[^ ]*…[^ ]*\]:4000[01] +-> \[fd18[^ ]*…[^ ]*\]:443 " "$tmp/v6days.80"'
+t_check_eval "COLUMNS=80: the arrows in one column" '[ "$(grep -- " -> " "$tmp/v6days.80" | awk "{ print index(\$0, \" -> \") }" | sort -u | wc -l)" = 1 ]'
+COLUMNS=220 "$BIN" read -o table "$tmp/v6days.pcap" >"$tmp/v6days.200"
+t_check_eval "COLUMNS=220: IPv6 in full" 'grep -q "\[fd18:aaaa:bbbb:cccc:dddd:eeee:ffff:1111\]:40000" "$tmp/v6days.200"'
+t_check_eval "the date row on the first row and when the day changes" \
+	'[ "$(grep -c "^--- 2026-11-[0-9]* ---$" "$tmp/v6days.80")" = 2 ] && grep -A1 -- "--- 2026-11-30 ---" "$tmp/v6days.80" | grep -q "^00:00:01"'
+
+# read --stats -o table: the same document, one dotted key and its value a line.
+"$BIN" read --stats -o table "$tmp/refused.pcap" >"$tmp/stats.table"
+t_check_eval "read --stats -o table: dotted keys" \
+	'grep -qE "^packets\.seen +2$" "$tmp/stats.table" && grep -qE "^tcp\.SynSent +1$" "$tmp/stats.table" && grep -qE "^capture\.backend +file$" "$tmp/stats.table" && ! grep -q "[{}]" "$tmp/stats.table"'
+t_check_eval "read --stats -o table: a line per value of the JSON" \
+	'[ "$(wc -l <"$tmp/stats.table")" = "$("$BIN" read --stats "$tmp/refused.pcap" | jq "def leaves: if type == \"object\" and length > 0 then .[] | leaves else 1 end; [leaves] | length")" ]'
+expect "read --stats stays JSON by default" 0 '^\{"packets":' -- "$BIN" read --stats "$tmp/refused.pcap"
+
+# query and stats against a stand-in control socket (a capture's own is tested live in tests/capture).
+"$BIN" read -o json "$tmp/refused.pcap" >"$tmp/entry.json"
+"$BIN" read --stats "$tmp/refused.pcap" >"$tmp/stats.doc"
+/usr/bin/python3 - "$tmp/ctl.sock" "$tmp/entry.json" "$tmp/stats.doc" <<'PY' &
+import os, socket, sys
+path, entry, stats = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(4); s.settimeout(20)
+for _ in range(5):
+    try:
+        c, _a = s.accept()
+    except socket.timeout:
+        break
+    req = c.makefile("rb").readline()
+    c.sendall(open(stats if req.startswith(b"stats") else entry, "rb").read())
+    c.close()
+PY
+CTL=$!
+t_on_exit 'kill '"$CTL"' 2>/dev/null'
+for i in $(seq 1 50); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
+expect "query -o table: the table" 0 'SynSent refused' -- "$BIN" query --socket "$tmp/ctl.sock" -o table --color never
+expect "query into a pipe: JSON" 0 '^\{"id":1,' -- "$BIN" query --socket "$tmp/ctl.sock"
+if command -v script >/dev/null; then
+	out=$(TERM=xterm script -qc "\"$BIN\" query --socket \"$tmp/ctl.sock\"" /dev/null)
+	t_check_eval "query on a terminal: the table, coloured" 'grep -q "DESTINATION" <<<"$out" && grep -q $'"'"'\e\[31m.*SynSent refused'"'"' <<<"$out"'
+else
+	"$BIN" query --socket "$tmp/ctl.sock" >/dev/null
+fi
+expect "stats -o table: dotted keys" 0 '^tcp\.SynSent +1$' -- "$BIN" stats --socket "$tmp/ctl.sock" -o table
+expect "stats -o json" 0 '^\{"packets":' -- "$BIN" stats --socket "$tmp/ctl.sock" -o json
+wait "$CTL" 2>/dev/null
+
 # --stats prints one JSON document with every key of the spec.
 "$BIN" read --stats "$tmp/refused.pcap" "$tmp/refused.pcap.gz" >"$tmp/stats.json"
 t_jq "stats document" '.[0] | (.packets.seen == 4 and .packets.decode_errors == 0 and .capture.backend == "file"

@@ -24,11 +24,14 @@ enum {
 	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_TOP, OPT_ONCE, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 	OPT_NAMES,
 	OPT_NO_REDACT,
+	OPT_COLOR,
 };
 
 static const struct option read_options[] = {
 	{ "filter", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
 	{ "write", required_argument, NULL, 'w' },
 	{ "set", required_argument, NULL, OPT_SET },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -85,6 +88,12 @@ static const char common_help[] =
 	"                           discovery and MLD too); by default only failures print\n"
 	"                           (the default selection, below); the stats count all\n"
 	"  -o, --output table|json  table on a terminal, json (one object per line) otherwise\n"
+	"      --color auto|always|never  colour the table: errors red, HTTP 5xx, DNS\n"
+	"                           SERVFAIL/REFUSED and Redis error replies yellow, the\n"
+	"                           rest dim (auto: stdout is a terminal, NO_COLOR unset\n"
+	"                           or empty, TERM not dumb)\n"
+	"                           The table fits COLUMNS, else the terminal's width\n"
+	"                           (not a terminal: unlimited); a date row starts each day\n"
 	"  -n, --numeric            the table shows addresses, not names (JSON has both)\n"
 	"      --names FILE         names for addresses: 'IP name [namespace]' lines, like\n"
 	"                           /etc/hosts; they win over names learned from DNS answers\n"
@@ -100,6 +109,7 @@ static const char common_help[] =
 	"                           --set tap.tcpStreamChannelTimeoutMs=2000\n"
 	"      --config FILE        read configuration keys from a YAML file\n"
 	"      --stats              print the stats as one JSON document instead of entries\n"
+	"                           (-o table: one 'dotted.key value' line each)\n"
 	"  -c, --count N            stop after printing N entries\n"
 	"  -l, --line-buffered      flush every entry at once (stdout is a pipe)\n"
 	"      --summary            print a summary on stderr at the end: packets, failures\n"
@@ -186,6 +196,19 @@ static bool looks_like_input(const char *a)
 	       has_suffix(a, ".gz");
 }
 
+int cli_parse_color(const char *arg, int *mode)
+{
+	if (!strcmp(arg, "auto"))
+		*mode = OUTPUT_COLOUR_AUTO;
+	else if (!strcmp(arg, "always"))
+		*mode = OUTPUT_COLOUR_ALWAYS;
+	else if (!strcmp(arg, "never"))
+		*mode = OUTPUT_COLOUR_NEVER;
+	else
+		return -1;
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 {
 	const char *cmd = capture ? "capture" : "read";
@@ -229,6 +252,10 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 				o->output = CLI_OUTPUT_TABLE;
 			else
 				return usage_error(cmd, "--output takes table or json, got '%s'", optarg);
+			break;
+		case OPT_COLOR:
+			if (cli_parse_color(optarg, &o->color) < 0)
+				return usage_error(cmd, "--color takes auto, always or never, got '%s'", optarg);
 			break;
 		case 'w': o->write_path = optarg; break;
 		case OPT_SET:
@@ -561,10 +588,13 @@ int run_setup(struct run *r, const struct cli_opts *o, const char *backend_name)
 		enum output_format fmt = o->output == CLI_OUTPUT_JSON ? OUTPUT_JSON :
 					 o->output == CLI_OUTPUT_TABLE ? OUTPUT_TABLE :
 					 tty ? OUTPUT_TABLE : OUTPUT_JSON;
-		r->out = output_new(stdout, fmt, tty && fmt == OUTPUT_TABLE,
+		r->out = output_new(stdout, fmt,
+				    fmt == OUTPUT_TABLE && output_colour_wanted(o->color, STDOUT_FILENO),
 				    r->filter ? filter_match : NULL, r->filter);
-		if (r->out)
+		if (r->out) {
 			output_set_numeric(r->out, o->numeric);
+			output_set_width(r->out, output_terminal_width(STDOUT_FILENO));
+		}
 		if (!r->out || pipeline_add_sink(r->pipeline, output_sink(r->out)) < 0) {
 			fprintf(stderr, "faultline: out of memory\n");
 			run_finish(r);
@@ -612,8 +642,21 @@ int run_finish(struct run *r)
 		if (r->stats.recorder.write_errors)
 			status = 1;
 	}
-	if (r->opts && r->opts->stats)
-		stats_write_json(&r->stats, stdout);
+	if (r->opts && r->opts->stats) {
+		char *json = NULL;
+		size_t len = 0;
+		FILE *mem = r->opts->output == CLI_OUTPUT_TABLE ? open_memstream(&json, &len) : NULL;
+		if (mem) {
+			/* -o table: the same document, one dotted key and its value a line. */
+			stats_write_json(&r->stats, mem);
+			fclose(mem);
+			if (output_stats_table(json, len, stdout) < 0)
+				fputs(json, stdout);
+			free(json);
+		} else {
+			stats_write_json(&r->stats, stdout);
+		}
+	}
 	if (r->summary && r->print_summary) {
 		fflush(stdout);
 		summary_print(r->summary, &r->stats, stderr);

@@ -38,6 +38,7 @@ struct cli_opts {
 	struct fl_config cfg;
 	const char *filter;           /* -f KFL */
 	enum cli_output output;
+	int color;                    /* --color: enum output_colour (0: auto) */
 	const char *write_path;       /* -w */
 	const char *write_filter;     /* --write-filter KFL */
 	uint32_t write_max_mb;        /* 0: no rotation */
@@ -79,6 +80,8 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o);
 int cli_unknown_option(const char *cmd, const char *arg, int optopt_char);
 /* The same for any usage error: fmt has one %s, for arg. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* --color auto|always|never into *mode (enum output_colour); -1 for anything else. */
+int cli_parse_color(const char *arg, int *mode);
 /* Free what cli_parse allocated (the joined filter expression). */
 void cli_opts_free(struct cli_opts *o);
 

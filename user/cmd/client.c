@@ -12,7 +12,9 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "report/doc_json.h"
 #include "sink/ctl.h"
+#include "sink/output.h"
 
 static int send_all(int fd, const char *buf, size_t len)
 {
@@ -102,55 +104,30 @@ static int print_line(void *ctx, char *l)
 	return 0;
 }
 
-/*
- * The stats JSON as an indented table: one line per section, one per value.
- * The server writes it (no string in it holds a quote or a brace), so a
- * small walker suffices.
- */
+/* The stats JSON as a table: one dotted key and its value a line (sink/output.c). */
 static int print_table(void *ctx, char *json)
 {
-	int depth = 0;
-	char key[64] = "";
-	bool in_array = false;
-
 	(void)ctx;
-	for (char *p = json; *p; p++) {
-		if (*p == '{') {
-			if (depth > 0 && *key)
-				printf("%*s%s\n", (depth - 1) * 2, "", key);
-			depth++;
-			*key = '\0';
-		} else if (*p == '}') {
-			depth--;
-		} else if (*p == '[') {
-			printf("%*s%-26s", (depth - 1) * 2, "", key);
-			in_array = true;
-			*key = '\0';
-		} else if (*p == ']') {
-			putchar('\n');
-			in_array = false;
-		} else if (*p == '"') {
-			char *end = strchr(p + 1, '"');
-			if (!end)
-				break;
-			if (end[1] == ':' && !in_array) {
-				snprintf(key, sizeof(key), "%.*s", (int)(end - p - 1), p + 1);
-				p = end + 1;
-			} else {
-				if (in_array)
-					printf("%s%.*s", p[-1] == ',' ? ", " : "", (int)(end - p - 1), p + 1);
-				else
-					printf("%*s%-26s%.*s\n", (depth - 1) * 2, "", key,
-					       (int)(end - p - 1), p + 1);
-				p = end;
-			}
-		} else if (isdigit((unsigned char)*p) || *p == '-' || *p == 't' || *p == 'f' ||
-			   *p == 'n') {
-			size_t n = strcspn(p, ",}]");
-			printf("%*s%-26s%.*s\n", (depth - 1) * 2, "", key, (int)n, p);
-			p += n - 1;
-		}
+	if (output_stats_table(json, strlen(json), stdout) < 0)
+		puts(json);
+	fflush(stdout);
+	return 0;
+}
+
+/* A query's entry (one JSON object a line) as a table row. */
+static int print_entry_row(void *ctx, char *json)
+{
+	struct output *o = ctx;
+	struct doc d;
+	doc_init(&d);
+	if (doc_parse_json(&d, json, strlen(json)) == 0) {
+		struct entry_sink sink = output_sink(o);
+		sink.emit(sink.ctx, &d, NULL);
+	} else {
+		puts(json);   /* not an entry: as it came */
 	}
+	doc_free(&d);
+	fflush(stdout);
 	return 0;
 }
 
@@ -160,6 +137,7 @@ int cmd_stats(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -169,14 +147,24 @@ int cmd_stats(int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'j': json = true; break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				json = true;
+			else if (!strcmp(optarg, "table"))
+				json = false;
+			else
+				return cli_usage_error("stats", "--output takes table or json, got '%s'",
+						       optarg);
+			break;
 		case 'p': prometheus = true; break;
 		case 'h':
-			puts("usage: faultline stats [--socket PATH] [--json|--prometheus]\n"
-			     "Counters of a running capture: a table, one JSON document (--json),\n"
+			puts("usage: faultline stats [--socket PATH] [-o table|json] [--json|--prometheus]\n"
+			     "Counters of a running capture: a table (one 'dotted.key value' line\n"
+			     "each, -o table, the default), one JSON document (-o json, --json),\n"
 			     "or the Prometheus text exposition format (--prometheus).");
 			return 0;
 		case ':':
@@ -203,21 +191,41 @@ int cmd_query(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
+		{ "numeric", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *path = CTL_DEFAULT_SOCKET, *filter = "";
 	unsigned long limit = 100;
-	bool follow = false;
+	bool follow = false, numeric = false;
+	int table = -1, colour = OUTPUT_COLOUR_AUTO;
 	char *end, *req;
 	int c, rc;
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'f': filter = optarg; break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				table = 0;
+			else if (!strcmp(optarg, "table"))
+				table = 1;
+			else
+				return cli_usage_error("query", "--output takes table or json, got '%s'",
+						       optarg);
+			break;
+		case 'C':
+			if (cli_parse_color(optarg, &colour) < 0)
+				return cli_usage_error("query", "--color takes auto, always or never, got '%s'",
+						       optarg);
+			break;
+		case 'n': numeric = true; break;
 		case ':':
 			return cli_usage_error("query", "option '%s' needs a value", argv[optind - 1]);
 		case '?':
@@ -237,7 +245,13 @@ int cmd_query(int argc, char **argv)
 		case 'F': follow = true; break;
 		case 'h':
 			puts("usage: faultline query [--socket PATH] [-f KFL] [--limit N] [--follow]\n"
-			     "  --limit 0 shows every entry the capture keeps");
+			     "                       [-o table|json] [--color auto|always|never] [-n]\n"
+			     "  --limit 0 shows every entry the capture keeps\n"
+			     "  -o table|json  the table of read and capture on a terminal, json (one\n"
+			     "                 object per line) otherwise\n"
+			     "  --color        colour the table (auto: stdout is a terminal, NO_COLOR\n"
+			     "                 unset or empty, TERM not dumb)\n"
+			     "  -n, --numeric  the table shows addresses, not names");
 			return 0;
 		default:
 			return 2;
@@ -251,7 +265,22 @@ int cmd_query(int argc, char **argv)
 	for (char *p = req; p[1]; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	rc = request(path, req, print_line, NULL);
+	if (table < 0)
+		table = isatty(STDOUT_FILENO);
+	struct output *out = NULL;
+	if (table) {
+		out = output_new(stdout, OUTPUT_TABLE,
+				 output_colour_wanted((enum output_colour)colour, STDOUT_FILENO), NULL, NULL);
+		if (!out) {
+			free(req);
+			fprintf(stderr, "faultline: out of memory\n");
+			return 1;
+		}
+		output_set_numeric(out, numeric);
+		output_set_width(out, output_terminal_width(STDOUT_FILENO));
+	}
+	rc = request(path, req, out ? print_entry_row : print_line, out);
+	output_free(out);
 	free(req);
 	return rc;
 }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "sink/output.h"
 
+#include "report/doc_json.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 struct output {
 	FILE *out;
@@ -16,6 +20,8 @@ struct output {
 	uint64_t limit;      /* -c: 0, or the most entries to print */
 	uint64_t printed;
 	bool numeric;         /* -n: addresses even when the endpoint has a name */
+	unsigned width;       /* terminal width; 0: unlimited */
+	char day[11];         /* the date of the last row printed ("2026-11-30") */
 };
 
 #define RED    "\033[31m"
@@ -31,7 +37,11 @@ struct output *output_new(FILE *out, enum output_format format, bool colour,
 	struct output *o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	*o = (struct output){ out, format, colour, match, match_ctx, false, false };
+	o->out = out;
+	o->format = format;
+	o->colour = colour;
+	o->match = match;
+	o->match_ctx = match_ctx;
 	return o;
 }
 
@@ -53,6 +63,41 @@ uint64_t output_printed(const struct output *o)
 void output_set_numeric(struct output *o, bool numeric)
 {
 	o->numeric = numeric;
+}
+
+void output_set_width(struct output *o, unsigned width)
+{
+	o->width = width;
+}
+
+unsigned output_terminal_width(int fd)
+{
+	const char *env = getenv("COLUMNS");
+	if (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+		if (!*end && v > 0 && v <= 10000)
+			return (unsigned)v;
+	}
+	struct winsize ws;
+	if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+bool output_colour_wanted(enum output_colour mode, int fd)
+{
+	if (mode == OUTPUT_COLOUR_ALWAYS)
+		return true;
+	if (mode == OUTPUT_COLOUR_NEVER)
+		return false;
+	const char *no = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+	if (no && *no)
+		return false;
+	if (term && !strcmp(term, "dumb"))
+		return false;
+	return isatty(fd) == 1;
 }
 
 void output_free(struct output *o)
@@ -309,29 +354,212 @@ void output_summary(const struct doc *d, char *buf, size_t len)
 	}
 }
 
+/* Columns of a NUL-terminated UTF-8 string (one per code point). */
+static size_t text_cols(const char *s, size_t bytes)
+{
+	size_t cols = 0;
+	for (size_t i = 0; i < bytes && s[i]; i++)
+		cols += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return cols;
+}
+
+/* The byte length of the first `cols` columns of s. */
+static size_t cols_bytes(const char *s, size_t cols)
+{
+	size_t i = 0, c = 0;
+	while (s[i]) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80) {
+			if (c == cols)
+				break;
+			c++;
+		}
+		i++;
+	}
+	return i;
+}
+
+#define ELLIPSIS "\u2026"
+
+void output_shorten_endpoint(char *ep, size_t size, unsigned cols)
+{
+	size_t len = strlen(ep);
+	if (text_cols(ep, len) <= cols || cols < 4)
+		return;
+	/* The port: ":digits" at the end, after "]" for IPv6, or after a host without ':'. */
+	const char *port = strrchr(ep, ':');
+	bool bracket = ep[0] == '[';
+	if (port && bracket && port[-1] != ']')
+		port = NULL;
+	if (port && !bracket && strchr(ep, ':') != port)
+		port = NULL;  /* a bare IPv6 address: no port */
+	size_t host_end = port ? (size_t)(port - ep) : len;
+	size_t host_start = 0;
+	if (bracket) {
+		host_start = 1;
+		host_end -= host_end > 1 && ep[host_end - 1] == ']';
+	}
+	char host[256], tail[64];
+	snprintf(host, sizeof(host), "%.*s", (int)(host_end - host_start), ep + host_start);
+	snprintf(tail, sizeof(tail), "%s%s", bracket ? "]" : "", port ? port : "");
+	size_t fixed = text_cols(tail, sizeof(tail)) + (bracket ? 1 : 0);
+	if (fixed + 2 > cols) {
+		/* Not even the port fits with a character of the address: cut the end. */
+		size_t b = cols_bytes(ep, cols - 1);
+		snprintf(ep + b, size - b, ELLIPSIS);
+		return;
+	}
+	size_t room = cols - fixed - 1;            /* address columns, the ellipsis aside */
+	size_t head = (room + 1) / 2, back = room / 2;
+	size_t hcols = text_cols(host, sizeof(host));
+	size_t hb = cols_bytes(host, head);
+	size_t tb = cols_bytes(host, hcols - back);
+	char out[400];
+	snprintf(out, sizeof(out), "%s%.*s" ELLIPSIS "%s%s", bracket ? "[" : "", (int)hb, host,
+		 host + tb, tail);
+	snprintf(ep, size, "%s", out);
+}
+
+/* What colour a row takes: red errors, yellow failed responses, dim the rest. */
+static const char *row_colour(const struct doc *d)
+{
+	if (doc_type_of(d, doc_get(d, DOC_ROOT, "error")) == DOC_OBJ)
+		return RED;
+	uint32_t resp = doc_get(d, DOC_ROOT, "response");
+	if (resp != DOC_NONE && doc_type_of(d, resp) == DOC_OBJ) {
+		uint32_t st = doc_get(d, resp, "status");
+		if (st != DOC_NONE && doc_number(d, st) >= 500)
+			return YELLOW;
+		const char *rc = doc_path_str(d, resp, "rcode_name");
+		if (rc && (!strcmp(rc, "SERVFAIL") || !strcmp(rc, "REFUSED")))
+			return YELLOW;
+		const char *proto = doc_path_str(d, DOC_ROOT, "protocol");
+		const char *type = doc_path_str(d, resp, "type");
+		if (proto && !strcmp(proto, "redis") && type &&
+		    (!strcmp(type, "error") || !strcmp(type, "blob_error")))
+			return YELLOW;
+	}
+	return DIM;
+}
+
+/* The column widths for a terminal `width` columns wide (0: unlimited). */
+struct table_cols {
+	unsigned time, addr, what;   /* what 0: unlimited */
+};
+
+static struct table_cols table_cols(unsigned width)
+{
+	struct table_cols c = { 15, 21, 0 };
+	if (!width)
+		return c;
+	if (width < 100)
+		c.time = 12;   /* milliseconds */
+	/* time, 2, proto 5, 2, src, " -> ", dst, 2, what: each address a quarter of the rest. */
+	unsigned fixed = c.time + 2 + 5 + 2 + 4 + 2;
+	c.addr = width > fixed ? (width - fixed) / 4 : 0;
+	if (c.addr > 47)
+		c.addr = 47;   /* "[ffff:...:ffff]:65535" in full */
+	if (c.addr < 16)
+		c.addr = 16;   /* "198.18.1.2:40000" */
+	c.what = width > fixed + 2 * c.addr + 12 ? width - fixed - 2 * c.addr : 12;
+	return c;
+}
+
+/* Print s padded with spaces to `cols` columns. */
+static void put_padded(FILE *out, const char *s, unsigned cols)
+{
+	size_t n = text_cols(s, strlen(s));
+	fputs(s, out);
+	for (; n < cols; n++)
+		fputc(' ', out);
+}
+
+/*
+ * The summary in lines of at most `cols` columns, broken between words
+ * (a word longer than a line is cut: nothing else fits), continuation lines
+ * indented by `indent`.
+ */
+static void put_wrapped(struct output *o, const char *s, unsigned cols, unsigned indent,
+			const char *on, const char *off)
+{
+	if (!cols) {
+		fprintf(o->out, "%s%s\n", s, off);
+		return;
+	}
+	bool first = true;
+	while (*s) {
+		size_t total = text_cols(s, strlen(s));
+		size_t take;
+		if (total <= cols) {
+			take = strlen(s);
+		} else {
+			size_t lim = cols_bytes(s, cols);
+			take = lim;
+			/* The last space at or before the limit. */
+			while (take > 0 && s[take] != ' ')
+				take--;
+			if (take == 0)
+				take = lim;
+		}
+		if (!first) {
+			fprintf(o->out, "%s", on);
+			for (unsigned i = 0; i < indent; i++)
+				fputc(' ', o->out);
+		}
+		fprintf(o->out, "%.*s%s\n", (int)take, s, off);
+		first = false;
+		s += take;
+		while (*s == ' ')
+			s++;
+	}
+	if (first)
+		fprintf(o->out, "%s\n", off);
+}
+
 static void print_table_row(struct output *o, const struct doc *d)
 {
-	char src[64], dst[64], what[512];
+	char src[160], dst[160], what[512];
 	const char *ts = doc_path_str(d, DOC_ROOT, "ts");
 	const char *proto = doc_path_str(d, DOC_ROOT, "protocol");
-	bool is_error = doc_type_of(d, doc_get(d, DOC_ROOT, "error")) == DOC_OBJ;
+	struct table_cols c = table_cols(o->width);
 
 	format_endpoint(d, doc_get(d, DOC_ROOT, "src"), !o->numeric, src, sizeof(src));
 	format_endpoint(d, doc_get(d, DOC_ROOT, "dst"), !o->numeric, dst, sizeof(dst));
+	if (o->width) {
+		/* Unlimited (a pipe without COLUMNS): nothing cut, long addresses shift the row. */
+		output_shorten_endpoint(src, sizeof(src), c.addr);
+		output_shorten_endpoint(dst, sizeof(dst), c.addr);
+	}
 	output_summary(d, what, sizeof(what));
-	/* "2026-11-26T06:41:56.718846Z" -> "06:41:56.718846" */
+	/* "2026-11-26T06:41:56.718846Z" -> "06:41:56.718846" (or "06:41:56.718" when narrow) */
 	char clock[16] = "";
 	if (ts && strlen(ts) >= 26)
-		snprintf(clock, sizeof(clock), "%.15s", ts + 11);
+		snprintf(clock, sizeof(clock), "%.*s", (int)c.time, ts + 11);
 
+	const char *off = o->colour ? RESET : "";
 	if (!o->header_done) {
-		fprintf(o->out, "%s%-15s  %-5s  %-21s    %-21s  %s%s\n", o->colour ? BOLD : "",
-			"TIME", "PROTO", "SOURCE", "DESTINATION", "WHAT", o->colour ? RESET : "");
+		fprintf(o->out, "%s", o->colour ? BOLD : "");
+		put_padded(o->out, "TIME", c.time);
+		fprintf(o->out, "  %-5s  ", "PROTO");
+		put_padded(o->out, "SOURCE", c.addr + 4);
+		put_padded(o->out, "DESTINATION", c.addr);
+		fprintf(o->out, "  WHAT%s\n", off);
 		o->header_done = true;
 	}
-	const char *on = !o->colour ? "" : is_error ? RED : DIM;
-	fprintf(o->out, "%s%-15s  %-5s  %-21s -> %-21s  %s%s\n", on, clock, proto ? proto : "?",
-		src, dst, what, o->colour ? RESET : "");
+	/* The date before the first row and whenever the day changes (like tcpdump -tttt). */
+	if (ts && strlen(ts) >= 10 && strncmp(o->day, ts, 10) != 0) {
+		memcpy(o->day, ts, 10);
+		o->day[10] = '\0';
+		fprintf(o->out, "%s--- %s ---%s\n", o->colour ? BOLD : "", o->day, off);
+	}
+	const char *on = o->colour ? row_colour(d) : "";
+	fprintf(o->out, "%s", on);
+	put_padded(o->out, clock, c.time);
+	fprintf(o->out, "  %-5.5s  ", proto ? proto : "?");
+	put_padded(o->out, src, c.addr);
+	fputs(" -> ", o->out);
+	put_padded(o->out, dst, c.addr);
+	fputs("  ", o->out);
+	put_wrapped(o, what, c.what, c.time + 2 + 5 + 2 + c.addr + 4 + c.addr + 2, on, off);
 }
 
 static void output_emit(void *ctx, const struct doc *entry, const struct entry_meta *meta)
@@ -356,4 +584,67 @@ static void output_emit(void *ctx, const struct doc *entry, const struct entry_m
 struct entry_sink output_sink(struct output *o)
 {
 	return (struct entry_sink){ .emit = output_emit, .ctx = o };
+}
+
+/* The widest dotted key under node (prefix `plen` bytes long). */
+static size_t stats_key_width(const struct doc *d, uint32_t node, size_t plen)
+{
+	size_t w = 0;
+	for (uint32_t c = d->nodes[node].v.kids.first; c != DOC_NONE; c = d->nodes[c].next) {
+		size_t klen;
+		doc_key(d, c, &klen);
+		size_t n = plen + (plen ? 1 : 0) + klen;
+		if (doc_type_of(d, c) == DOC_OBJ && d->nodes[c].v.kids.count)
+			n = stats_key_width(d, c, n);
+		if (n > w)
+			w = n;
+	}
+	return w;
+}
+
+static void stats_rows(const struct doc *d, uint32_t node, const char *prefix, int width, FILE *out)
+{
+	for (uint32_t c = d->nodes[node].v.kids.first; c != DOC_NONE; c = d->nodes[c].next) {
+		size_t klen;
+		const char *k = doc_key(d, c, &klen);
+		char key[512];
+		snprintf(key, sizeof(key), "%s%s%.*s", prefix, *prefix ? "." : "", (int)klen, k);
+		enum doc_type t = doc_type_of(d, c);
+		if (t == DOC_OBJ && d->nodes[c].v.kids.count) {
+			stats_rows(d, c, key, width, out);
+			continue;
+		}
+		fprintf(out, "%-*s  ", width, key);
+		if (t == DOC_STR) {
+			fputs(doc_str(d, c, NULL), out);
+		} else if (t == DOC_ARR) {
+			/* Scalars joined by ", "; anything else as JSON. */
+			uint32_t e;
+			for (uint32_t i = 0; (e = doc_index(d, c, i)) != DOC_NONE; i++) {
+				if (i)
+					fputs(", ", out);
+				if (doc_type_of(d, e) == DOC_STR)
+					fputs(doc_str(d, e, NULL), out);
+				else
+					doc_write_json(d, e, out);
+			}
+		} else {
+			doc_write_json(d, c, out);
+		}
+		fputc('\n', out);
+	}
+}
+
+int output_stats_table(const char *json, size_t len, FILE *out)
+{
+	struct doc d;
+	doc_init(&d);
+	if (doc_parse_json(&d, json, len) < 0) {
+		doc_free(&d);
+		return -1;
+	}
+	size_t w = stats_key_width(&d, DOC_ROOT, 0);
+	stats_rows(&d, DOC_ROOT, "", (int)(w < 200 ? w : 200), out);
+	doc_free(&d);
+	return 0;
 }

@@ -30,6 +30,32 @@ void output_set_flush(struct output *o, bool flush);
 /* Entries printed so far. */
 uint64_t output_printed(const struct output *o);
 
+/*
+ * The table's width: fixed columns fitted to `width`, addresses shortened to
+ * fit, the summary wrapped between words.  0: unlimited (not a terminal and
+ * no COLUMNS): addresses padded to 21 columns but never cut, the summary
+ * never wrapped.
+ */
+void output_set_width(struct output *o, unsigned width);
+/* COLUMNS, else the terminal's width (TIOCGWINSZ on fd), else 0 (not a terminal: unlimited). */
+unsigned output_terminal_width(int fd);
+
+enum output_colour { OUTPUT_COLOUR_AUTO = 0, OUTPUT_COLOUR_ALWAYS, OUTPUT_COLOUR_NEVER };
+/* --color: always, never, or auto: fd is a terminal, NO_COLOR is unset or empty, TERM is not dumb. */
+bool output_colour_wanted(enum output_colour mode, int fd);
+
+/*
+ * Shorten "ip:port", "[v6]:port" or "name:port" in place to at most `cols`
+ * columns: the port kept, the address cut in the middle with an ellipsis.
+ */
+void output_shorten_endpoint(char *ep, size_t size, unsigned cols);
+
+/*
+ * The stats document (JSON text) as a table: one line per value, the key
+ * dotted ("tcp.SynSent"), then the value.  0, or -1 when json is no object.
+ */
+int output_stats_table(const char *json, size_t len, FILE *out);
+
 /* One line summing up an entry ("SynSent refused", "GET /x -> 404 Not Found", ...). */
 void output_summary(const struct doc *d, char *buf, size_t len);
 

@@ -554,6 +554,27 @@ static bool truncated_head(struct http_conn *s, struct dissect_ctx *ctx, enum di
 	return true;
 }
 
+/*
+ * Bytes not seen inside a body of known size (Content-Length, a chunk): still
+ * in step, they just were not seen.  False when they do not fit in it.
+ */
+static bool skip_in_body(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+			 uint32_t unconsumed, uint64_t missing)
+{
+	struct http_dir *dd = &s->dir[dir];
+	if (unconsumed != 0 || missing > dd->remaining)
+		return false;
+	count_body(s, dir, missing);
+	dd->remaining -= missing;
+	if (dd->remaining == 0) {
+		if (dd->state == HS_CHUNK_DATA)
+			dd->state = HS_CHUNK_END;
+		else
+			body_done(s, ctx, dir);
+	}
+	return true;
+}
+
 /* A gap the snaplen made: no loss and no error; stay in step where the framing allows. */
 static void http_truncated(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 			   uint64_t missing)
@@ -570,20 +591,10 @@ static void http_truncated(struct http_conn *s, struct dissect_ctx *ctx, enum di
 	case HS_CHUNK_DATA:
 		if (ex)
 			ex->truncated_bytes += missing;
-		if (unconsumed == 0 && missing <= dd->remaining) {
-			struct http_msg *m = cur_msg(s, dir);
-			if (m)
-				m->truncated = true;
-			count_body(s, dir, missing);
-			dd->remaining -= missing;
-			if (dd->remaining == 0) {
-				if (dd->state == HS_CHUNK_DATA)
-					dd->state = HS_CHUNK_END;
-				else
-					body_done(s, ctx, dir);
-			}
+		if (unconsumed == 0 && missing <= dd->remaining && cur_msg(s, dir))
+			cur_msg(s, dir)->truncated = true;
+		if (skip_in_body(s, ctx, dir, unconsumed, missing))
 			return;
-		}
 		break;
 	case HS_BODY_CLOSE:
 		if (ex)
@@ -652,18 +663,8 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	switch (dd->state) {
 	case HS_BODY_LENGTH:
 	case HS_CHUNK_DATA:
-		if (unconsumed == 0 && missing <= dd->remaining) {
-			/* Inside a body of known size: still in step, the bytes just were not seen. */
-			count_body(s, dir, missing);
-			dd->remaining -= missing;
-			if (dd->remaining == 0) {
-				if (dd->state == HS_CHUNK_DATA)
-					dd->state = HS_CHUNK_END;
-				else
-					body_done(s, ctx, dir);
-			}
+		if (skip_in_body(s, ctx, dir, unconsumed, missing))
 			return;
-		}
 		break;
 	case HS_BODY_CLOSE:
 		count_body(s, dir, missing);

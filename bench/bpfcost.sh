@@ -55,26 +55,11 @@ EOF
 ns_exec tx ping -c 1 -W 1 198.18.68.2 >/dev/null 2>&1
 
 start() {   # HOOK
-	local sock=$tmp/fl.sock i
-	rm -f "$sock"
-	ip netns exec "$RX" "$bin" capture -i r0 --backend ebpf --hook "$1" --socket "$sock" \
-		-o json >/dev/null 2>"$tmp/fl.err" &
-	CAP_PID=$!
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$tmp/fl.err" 2>/dev/null && [ -S "$sock" ] && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
-}
-
-stop() {
-	local i
-	kill -INT "$CAP_PID" 2>/dev/null
-	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$CAP_PID" 2>/dev/null
-	wait "$CAP_PID" 2>/dev/null
-	CAP_PID=
+	# Attached over netlink: bpftool net show lists those (not tcx links); the
+	# programs and their cost are the same.
+	fl_capture_start "$tmp/fl.err" "$tmp/fl.sock" env FAULTLINE_ATTACH=netlink \
+		ip netns exec "$RX" "$bin" capture -i r0 \
+		--backend ebpf --hook "$1" --socket "$tmp/fl.sock" -o json
 }
 
 # "run_time_ns run_cnt" of the programs attached to r0 in the receiving
@@ -95,7 +80,7 @@ for hook in $hooks; do
 		payload=$((size - 28))
 		if ! start "$hook"; then
 			echo "bpfns-na faultline capture --hook $hook did not start: $(head -c 200 "$tmp/fl.err" | tr '\n' ' ')"
-			stop
+			fl_capture_stop
 			continue
 		fi
 		sysctl -qw kernel.bpf_stats_enabled=1
@@ -105,7 +90,7 @@ for hook in $hooks; do
 		read -r t1 c1 < <(prog_time "$CAP_PID")
 		[ -n "$stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 		st=$("$bin" stats --json --socket "$tmp/fl.sock" 2>/dev/null)
-		stop
+		fl_capture_stop
 		n=$((${c1:-0} - ${c0:-0}))
 		# Copied per wire byte: record bytes (header + captured) over wire bytes.
 		copied=$(jq -r '(.packets.seen // 0) as $n | (.packets.bytes // 0) as $b |

@@ -69,26 +69,8 @@ fi
 ns_exec tx ping -c 1 -W 1 198.18.51.2 >/dev/null 2>&1
 
 start_faultline() {   # BACKEND
-	local sock=$tmp/fl.sock i
-	rm -f "$sock"
-	ip netns exec "$RX" "${pin[@]}" "$bin" capture -i r0 --backend "$1" --socket "$sock" -o json \
-		>/dev/null 2>"$tmp/fl.err" &
-	CAP_PID=$!
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$tmp/fl.err" 2>/dev/null && [ -S "$sock" ] && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
-}
-
-stop_capture() {
-	local i
-	kill -INT "$CAP_PID" 2>/dev/null
-	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$CAP_PID" 2>/dev/null
-	wait "$CAP_PID" 2>/dev/null
-	CAP_PID=
+	fl_capture_start "$tmp/fl.err" "$tmp/fl.sock" ip netns exec "$RX" "${pin[@]}" "$bin" \
+		capture -i r0 --backend "$1" --socket "$tmp/fl.sock" -o json
 }
 
 # bpf_time: ns per run of the capture programs now loaded (fl_tc_*, fl_xdp_*).
@@ -113,7 +95,7 @@ for backend in ebpf afpacket; do
 	for rate in $rates; do
 		if ! start_faultline "$backend"; then
 			echo "live-na faultline capture --backend $backend did not start: $(head -c 200 "$tmp/fl.err" | tr '\n' ' ')"
-			stop_capture
+			fl_capture_stop
 			break
 		fi
 		if [ "$backend" = ebpf ]; then sysctl -qw kernel.bpf_stats_enabled=1; fi
@@ -125,7 +107,7 @@ for backend in ebpf afpacket; do
 			[ "${c:-0}" -gt 0 ] && echo "bpf $rate $((t / c)) $c"
 			[ -n "$bpf_stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
 		fi
-		stop_capture
+		fl_capture_stop
 		seen=$(jq -r '.packets.seen' <<<"$st" 2>/dev/null)
 		dropped=$(jq -r '.packets.dropped' <<<"$st" 2>/dev/null)
 		echo "live faultline-$backend $rate ${pps:-0} ${sent:-0} ${seen:-?} ${dropped:-?}"
@@ -141,7 +123,7 @@ for rate in $rates; do
 	for _ in $(seq 1 50); do grep -q listening "$tmp/td.err" && break; sleep 0.1; done
 	read -r sent pps < <(blast "$rate")
 	sleep 0.5
-	stop_capture
+	fl_capture_stop
 	seen=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$tmp/td.err")
 	dropped=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$tmp/td.err")
 	echo "live tcpdump $rate ${pps:-0} ${sent:-0} ${seen:-?} ${dropped:-?}"

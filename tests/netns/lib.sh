@@ -67,3 +67,32 @@ ns_wait_port() {
 	done
 	echo "port $2 in $1 never listened" >&2; return 1
 }
+
+# fl_capture_start ERRFILE SOCK COMMAND...: run a faultline capture COMMAND in
+# the background (its pid in CAP_PID, stdout discarded, stderr to ERRFILE) and
+# wait, 10 s at most, until it says it is capturing and SOCK exists.  1 if it
+# did not come up (it may have exited: see ERRFILE).
+fl_capture_start() {
+	local err=$1 sock=$2 i
+	shift 2
+	rm -f "$sock"
+	"$@" >/dev/null 2>"$err" &
+	CAP_PID=$!
+	for i in $(seq 1 100); do
+		grep -q "capturing on" "$err" 2>/dev/null && [ -S "$sock" ] && return 0
+		kill -0 "$CAP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# fl_capture_stop: SIGINT, 5 s to exit, then SIGKILL; CAP_PID is emptied.
+fl_capture_stop() {
+	local i
+	[ -n "${CAP_PID:-}" ] || return 0
+	kill -INT "$CAP_PID" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	CAP_PID=
+}

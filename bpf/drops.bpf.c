@@ -66,6 +66,31 @@ struct {
 	__type(value, __u64);
 } errnos SEC(".maps");
 
+/*
+ * faultline's own listeners (the metrics endpoint), by network namespace cookie and port:
+ * socktrace.bpf.c fills it, the loader shares it here.  Drops of their connections (a
+ * scraper closing with data unread) are not reported.
+ */
+struct listen_key {
+	__u64 netns_cookie;
+	__u16 port;
+	__u16 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct listen_key);
+	__type(value, __u8);
+} own_listeners SEC(".maps");
+
+static __always_inline bool own_port(__u64 cookie, __u16 port)
+{
+	struct listen_key lk = { .netns_cookie = cookie, .port = port };
+
+	return bpf_map_lookup_elem(&own_listeners, &lk) != NULL;
+}
+
 static __always_inline void count(void *map, __u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(map, &which);
@@ -163,17 +188,26 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 	k.reason = reason;
 	k.l3proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	dev = BPF_CORE_READ(skb, dev);
+	struct net *net = NULL;
 	if (dev) {
 		k.ifindex = BPF_CORE_READ(dev, ifindex);
-		k.netns_ino = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		net = BPF_CORE_READ(dev, nd_net.net);
 	} else {
 		struct sock *sk = BPF_CORE_READ(skb, sk);
 
 		k.ifindex = BPF_CORE_READ(skb, skb_iif);
 		if (sk)
-			k.netns_ino = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
 	}
+	if (net)
+		k.netns_ino = BPF_CORE_READ(net, ns.inum);
 	read_flow(skb, &k);
+	if (net && k.l4proto == IPPROTO_TCP) {
+		__u64 cookie = BPF_CORE_READ(net, net_cookie);
+
+		if (own_port(cookie, k.sport) || own_port(cookie, k.dport))
+			return;
+	}
 
 	now = bpf_ktime_get_ns();
 	v = bpf_map_lookup_elem(&drops, &k);

@@ -59,6 +59,47 @@ struct {
 	__type(value, struct owner_task);
 } connecting SEC(".maps");
 
+/*
+ * Which end opened each socket, by socket address: connect() (CLOSE -> SYN_SENT) makes the
+ * local end the client, a child of a listener (LISTEN -> SYN_RECV) the remote one.  Deleted
+ * when the socket closes; a socket older than the programs has none (userspace guesses).
+ */
+struct sock_role {
+	__u64 since_ns;    /* CLOSE -> SYN_SENT: when the connect began */
+	__u8 initiator;    /* enum fl_sock_initiator */
+	__u8 own;          /* faultline's own socket: never counted nor reported */
+	__u8 pad[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_role);
+} roles SEC(".maps");
+
+/*
+ * faultline's own process: its tgid as seen in its pid namespace (whose device and inode
+ * these are), so that it is recognised inside a container too.  0: nothing is its own.
+ */
+const volatile __u32 self_tgid = 0;
+const volatile __u64 self_pidns_dev = 0;
+const volatile __u64 self_pidns_ino = 0;
+
+/* faultline's own listeners (the metrics endpoint): their children are its own sockets too. */
+struct listen_key {
+	__u64 netns_cookie;
+	__u16 port;
+	__u16 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct listen_key);
+	__type(value, __u8);
+} own_listeners SEC(".maps");
+
 /* Sockets now in CLOSE_WAIT or LAST_ACK, by socket address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -75,7 +116,38 @@ static __always_inline void kcount(__u32 which)
 		*v += 1;
 }
 
-static __always_inline void emit(const struct sock *sk, __u8 kind, __u8 oldstate, __u8 newstate)
+/*
+ * The local port.  skc_num is 0 once the port is released, which tcp_set_state() does
+ * before it announces CLOSE; inet_sport keeps it (as the tracepoint's own "sport" does).
+ */
+static __always_inline __u16 local_port(const struct sock *sk)
+{
+	__u16 port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+
+	return port ? port : BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline bool is_self(void)
+{
+	struct bpf_pidns_info ns;
+
+	if (!self_tgid)
+		return false;
+	/* Fails (not 0) in a task of another pid namespace, e.g. softirq work in any task. */
+	if (bpf_get_ns_current_pid_tgid(self_pidns_dev, self_pidns_ino, &ns, sizeof(ns)))
+		return false;
+	return ns.tgid == self_tgid;
+}
+
+static __always_inline void listen_key_of(const struct sock *sk, struct listen_key *lk)
+{
+	__builtin_memset(lk, 0, sizeof(*lk));
+	lk->netns_cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	lk->port = local_port(sk);
+}
+
+static __always_inline void emit(const struct sock *sk, __u8 kind, __u8 oldstate, __u8 newstate,
+				 const struct sock_role *r)
 {
 	struct fl_sock_event *ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
 	struct net *net;
@@ -87,8 +159,14 @@ static __always_inline void emit(const struct sock *sk, __u8 kind, __u8 oldstate
 	ev->kind = kind;
 	ev->oldstate = oldstate;
 	ev->newstate = newstate;
+	if (r) {
+		ev->initiator = r->initiator;
+		ev->since_ns = r->since_ns;
+	}
+	ev->err = (__u8)BPF_CORE_READ(sk, sk_err);
+	ev->retries = BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_retransmits);
 	ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	ev->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->sport = local_port(sk);
 	ev->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (ev->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&ev->saddr, sk, __sk_common.skc_v6_rcv_saddr);
@@ -127,7 +205,7 @@ static __always_inline void emit_owner(const struct sock *sk, __u8 kind, const s
 	o->ts_ns = bpf_ktime_get_ns();
 	o->kind = kind;
 	o->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	o->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	o->sport = local_port(sk);
 	o->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (o->family == AF_INET6) {
 		BPF_CORE_READ_INTO(&o->saddr, sk, __sk_common.skc_v6_rcv_saddr);
@@ -162,14 +240,67 @@ static __always_inline void wait_end(__u64 key, int state, __u64 now)
 	bpf_map_delete_elem(&waits, &key);
 }
 
+/* Who opened the socket, recorded as it opens; NULL when unknown.  Sets *own for faultline's own. */
+static __always_inline struct sock_role *track_role(const struct sock *sk, __u64 key, int oldstate,
+						    int newstate, __u64 now, bool *own)
+{
+	struct listen_key lk;
+	struct sock_role *r;
+
+	*own = false;
+	if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		struct sock_role nr = { .since_ns = now, .initiator = FL_INIT_LOCAL, .own = is_self() };
+
+		bpf_map_update_elem(&roles, &key, &nr, BPF_ANY);
+	} else if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
+		/* A listener's child, cloned in softirq: its own when the listener is. */
+		struct sock_role nr = { .initiator = FL_INIT_REMOTE };
+
+		listen_key_of(sk, &lk);
+		nr.own = bpf_map_lookup_elem(&own_listeners, &lk) != NULL;
+		bpf_map_update_elem(&roles, &key, &nr, BPF_ANY);
+	} else if (newstate == TCP_LISTEN) {
+		if (!is_self())
+			return NULL;
+		__u8 one = 1;
+
+		listen_key_of(sk, &lk);
+		bpf_map_update_elem(&own_listeners, &lk, &one, BPF_ANY);
+		*own = true;
+		return NULL;
+	} else if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE) {
+		listen_key_of(sk, &lk);
+		if (bpf_map_lookup_elem(&own_listeners, &lk) && is_self()) {
+			bpf_map_delete_elem(&own_listeners, &lk);
+			*own = true;
+		}
+		return NULL;
+	}
+	r = bpf_map_lookup_elem(&roles, &key);
+	if (r && r->own)
+		*own = true;
+	return r;
+}
+
 static __always_inline void on_state(const struct sock *sk, int oldstate, int newstate)
 {
 	__u64 key = (__u64)(long)sk, now = bpf_ktime_get_ns();
+	struct sock_role *r;
+	bool own;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return;
 	if (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK)
 		wait_end(key, oldstate, now);
+	r = track_role(sk, key, oldstate, newstate, now, &own);
+	if (own) {
+		/* faultline's own sockets (its metrics endpoint and their clients) are not its subject. */
+		if (newstate == TCP_CLOSE) {
+			bpf_map_delete_elem(&roles, &key);
+			bpf_map_delete_elem(&connecting, &key);
+		}
+		return;
+	}
 	/*
 	 * listen() runs in the server's task; accepted sockets take the listener's
 	 * owner.  connect() runs in the client's, but its CLOSE -> SYN_SENT comes
@@ -199,17 +330,19 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 
 	if (oldstate == TCP_SYN_SENT && newstate == TCP_CLOSE) {
 		kcount(FL_KCNT_SYN_SENT);
-		emit(sk, FL_SOCK_SYN_SENT_CLOSE, oldstate, newstate);
+		emit(sk, FL_SOCK_SYN_SENT_CLOSE, oldstate, newstate, r);
 	} else if (newstate == TCP_CLOSE_WAIT || newstate == TCP_LAST_ACK) {
 		struct fl_sock_wait w = { .since_ns = now, .state = newstate };
 
 		bpf_map_update_elem(&waits, &key, &w, BPF_ANY);
 		emit(sk, newstate == TCP_CLOSE_WAIT ? FL_SOCK_CLOSE_WAIT : FL_SOCK_LAST_ACK,
-		     oldstate, newstate);
+		     oldstate, newstate, r);
 	} else if (newstate == TCP_CLOSE &&
 		   (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK)) {
-		emit(sk, FL_SOCK_CLOSED, oldstate, newstate);
+		emit(sk, FL_SOCK_CLOSED, oldstate, newstate, r);
 	}
+	if (newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&roles, &key);
 }
 
 /*
@@ -226,8 +359,13 @@ static __always_inline void on_reset(const struct sock *sk, bool sent)
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (state == TCP_SYN_SENT || state == TCP_LISTEN)
 		return;
+	__u64 key = (__u64)(long)sk;
+	struct sock_role *r = bpf_map_lookup_elem(&roles, &key);
+
+	if (r && r->own)
+		return;
 	kcount(FL_KCNT_RESET);
-	emit(sk, sent ? FL_SOCK_RESET_SEND : FL_SOCK_RESET_RECV, state, state);
+	emit(sk, sent ? FL_SOCK_RESET_SEND : FL_SOCK_RESET_RECV, state, state, r);
 }
 
 SEC("tp_btf/inet_sock_set_state")

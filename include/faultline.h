@@ -67,17 +67,27 @@ enum fl_sock_event_kind {
 	FL_SOCK_CLOSED = 6,         /* left CLOSE_WAIT / LAST_ACK for CLOSE */
 };
 
+/* Which end of a socket's connection opened it (struct fl_sock_event.initiator). */
+enum fl_sock_initiator {
+	FL_INIT_UNKNOWN = 0,   /* the socket predates the tracepoints */
+	FL_INIT_LOCAL = 1,     /* connect(): the local end is the client */
+	FL_INIT_REMOTE = 2,    /* accepted from a listener: the remote end is the client */
+};
+
 struct fl_sock_event {
 	__u64 ts_ns;
 	__u64 netns_cookie;
+	__u64 since_ns;    /* bpf_ktime_get_ns() when the connect began (0: unknown) */
 	__u32 netns_ino;
 	__u16 family;      /* AF_INET or AF_INET6 */
-	__u16 sport;       /* host order, local port */
+	__u16 sport;       /* host order, local port (inet_sport: still set after the port is released) */
 	__u16 dport;       /* host order, remote port */
 	__u8 kind;         /* enum fl_sock_event_kind */
 	__u8 oldstate;
 	__u8 newstate;
-	__u8 pad[3];
+	__u8 initiator;    /* enum fl_sock_initiator */
+	__u8 err;          /* sk_err: the errno the application gets (ECONNREFUSED, ETIMEDOUT, ...) */
+	__u8 retries;      /* SYN_SENT -> CLOSE: SYNs sent again (icsk_retransmits) */
 	__u8 saddr[16];    /* local address (IPv4 in the first 4 bytes) */
 	__u8 daddr[16];    /* remote address */
 };

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "pipeline_fixture.h"
@@ -118,6 +119,60 @@ static void test_flow_let_go_is_remembered(void **state)
 	assert_int_equal(f->got.n, 1);                      /* still the one entry */
 }
 
+/* A refused connect the packets saw, and the kernel's event with the port it really had. */
+static void test_refused_seen_by_both_is_one_entry(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, T0, 1, 100, 0, TCP_SYN);
+	seg(f, T0 + 1, 0, 0, 101, TCP_RST | TCP_ACK);
+	struct fl_sock_event ev = { .family = 2, .sport = 40000, .dport = 80,
+				    .kind = FL_SOCK_SYN_SENT_CLOSE, .err = ECONNREFUSED,
+				    .initiator = FL_INIT_LOCAL, .netns_ino = (uint32_t)f->own_netns };
+	uint32_t c = htonl(CLIENT), s = htonl(SERVER);
+	memcpy(ev.saddr, &c, 4);
+	memcpy(ev.daddr, &s, 4);
+	pipeline_sock_event(f->p, &ev, T0 + 2);
+	pipeline_tick(f->p, T0 + 5 * S);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 1);
+	assert_int_equal(f->stats.tcp.syn_sent, 1);
+	assert_null(strstr(f->got.json[0], "\"source\":\"kernel\""));
+}
+
+/* Only the kernel saw it: the entry is oriented as the packet view's, with its words. */
+static void test_kernel_only_entries_are_oriented(void **state)
+{
+	struct fixture *f = *state;
+	/* A server's accepted socket (local = SERVER:80) reset by its client. */
+	struct fl_sock_event ev = { .family = 2, .sport = 80, .dport = 40000,
+				    .kind = FL_SOCK_RESET_RECV, .initiator = FL_INIT_REMOTE,
+				    .netns_ino = (uint32_t)f->own_netns };
+	uint32_t c = htonl(CLIENT), s = htonl(SERVER);
+	memcpy(ev.saddr, &s, 4);
+	memcpy(ev.daddr, &c, 4);
+	pipeline_sock_event(f->p, &ev, T0);
+	/* A connect that timed out after 2 SYN retries, 3 s after it began. */
+	struct fl_sock_event syn = { .family = 2, .sport = 40001, .dport = 81, .ts_ns = 5 * S,
+				     .since_ns = 2 * S, .kind = FL_SOCK_SYN_SENT_CLOSE,
+				     .err = ETIMEDOUT, .retries = 2, .initiator = FL_INIT_LOCAL,
+				     .netns_ino = (uint32_t)f->own_netns };
+	memcpy(syn.saddr, &c, 4);
+	memcpy(syn.daddr, &s, 4);
+	pipeline_sock_event(f->p, &syn, T0 + S);
+	pipeline_tick(f->p, T0 + 5 * S);
+	assert_int_equal(f->got.n, 2);
+	const char *rst = strstr(f->got.json[0], "Reset") ? f->got.json[0] : f->got.json[1];
+	const char *ss = rst == f->got.json[0] ? f->got.json[1] : f->got.json[0];
+	assert_non_null(strstr(rst, "\"src\":{\"ip\":\"198.18.1.2\",\"port\":40000}"));
+	assert_non_null(strstr(rst, "\"dst\":{\"ip\":\"198.18.2.2\",\"port\":80}"));
+	assert_non_null(strstr(rst, "\"reset_by\":\"client\""));
+	assert_non_null(strstr(ss, "\"src\":{\"ip\":\"198.18.1.2\",\"port\":40001}"));
+	assert_non_null(strstr(ss, "\"reason\":\"timeout\""));
+	assert_non_null(strstr(ss, "\"syn_retries\":2"));
+	assert_non_null(strstr(ss, "\"waited_ms\":3000"));
+	assert_non_null(strstr(ss, "\"errno\":\"ETIMEDOUT\""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +181,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_flow_counts_in_own_namespace_only, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_close_wait_that_ended_in_time_is_nothing, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_flow_let_go_is_remembered, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_seen_by_both_is_one_entry, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_kernel_only_entries_are_oriented, setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("kernel_events", tests, NULL, NULL);
 }

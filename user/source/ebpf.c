@@ -925,6 +925,13 @@ static struct socktrace_bpf *open_socktrace(const struct fl_config *cfg, bool cl
 		return NULL;
 	}
 	t->rodata->wait_ns = cfg->stream_timeout_ms * 1000000ull;
+	/* Our own sockets (the metrics endpoint) are known by our tgid in our pid namespace. */
+	struct stat pidns;
+	if (stat("/proc/self/ns/pid", &pidns) == 0) {
+		t->rodata->self_tgid = (__u32)getpid();
+		t->rodata->self_pidns_dev = pidns.st_dev;
+		t->rodata->self_pidns_ino = pidns.st_ino;
+	}
 	bpf_program__set_autoload(t->progs.fl_state_btf, !classic);
 	bpf_program__set_autoload(t->progs.fl_rrst_btf, !classic);
 	bpf_program__set_autoload(t->progs.fl_srst_btf, !classic);
@@ -1033,7 +1040,8 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 
 	/* Kernel drops, a third view: without them the rest runs (said once, here). */
 	char why[256];
-	s->drops = kdrops_open(p->cfg, why, sizeof(why));
+	s->drops = kdrops_open(p->cfg, s->trace ? bpf_map__fd(s->trace->maps.own_listeners) : -1,
+			       why, sizeof(why));
 	if (!s->drops)
 		pr_warn("kernel drop reasons unavailable (%s): running without them\n", why);
 

@@ -284,7 +284,7 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 }
 
 static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool noreason,
-			      bool listen, int *err)
+			      bool listen, int own_listeners_fd, int *err)
 {
 	struct drops_bpf *t = drops_bpf__open();
 
@@ -292,6 +292,9 @@ static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool no
 		*err = -errno;
 		return NULL;
 	}
+	if (own_listeners_fd >= 0 && bpf_map__reuse_fd(t->maps.own_listeners, own_listeners_fd) < 0)
+		pr_debug("kernel drops: cannot share the own listeners map: drops of the metrics "
+			 "endpoint's connections are reported\n");
 	t->rodata->report_unspecified = cfg->drops_report_unspecified != 0;
 	t->rodata->ignore_reason = noreason;
 	bpf_program__set_autoload(t->progs.fl_kfree_skb_btf, !classic);
@@ -310,7 +313,7 @@ static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool no
 	return t;
 }
 
-struct kdrops *kdrops_open(const struct fl_config *cfg, char *why, size_t whylen)
+struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, char *why, size_t whylen)
 {
 	const char *force = getenv("FAULTLINE_DROPS");
 	bool classic = force && !strcmp(force, "classic");
@@ -328,18 +331,18 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, char *why, size_t whylen
 		return NULL;
 	}
 	if (!classic) {
-		k->skel = load(cfg, false, noreason, true, &err);
+		k->skel = load(cfg, false, noreason, true, own_listeners_fd, &err);
 		k->syn_overflow = k->skel != NULL;
 		if (!k->skel) {
 			pr_debug("kprobe/tcp_conn_request failed (%s): no listen overflow counts\n",
 				 strerror(-err));
-			k->skel = load(cfg, false, noreason, false, &err);
+			k->skel = load(cfg, false, noreason, false, own_listeners_fd, &err);
 		}
 	}
 	if (!k->skel) {
 		pr_debug("tp_btf/kfree_skb failed (%s); trying the classic tracepoint\n", strerror(-err));
 		k->classic = true;
-		k->skel = load(cfg, true, noreason, false, &err2);
+		k->skel = load(cfg, true, noreason, false, own_listeners_fd, &err2);
 		if (!k->skel) {
 			snprintf(why, whylen, "skb:kfree_skb: tp_btf: %s; tracepoint: %s",
 				 classic ? "skipped" : strerror(-err), strerror(-err2));

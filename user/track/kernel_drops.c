@@ -24,10 +24,25 @@ struct pending {
 	bool folded;              /* explained an entry: later drops of it are absorbed */
 };
 
+/*
+ * TCP flows that had an error entry lately.  The kernel's drops are drained a moment after
+ * the packets that explain them (the SYN a closed port answered with a RST was dropped as
+ * NO_SOCKET): such a drop is the same failure, absorbed rather than an entry of its own.
+ */
+#define RECENT 256
+
+struct recent {
+	struct flow_key key;
+	uint64_t ts_ns;
+};
+
 struct kernel_drops {
 	struct pending slots[SLOTS];
 	uint64_t hold_ns;
 	uint64_t own_netns;
+	struct recent recent[RECENT];
+	unsigned next_recent;
+	uint64_t now_ns;          /* the pipeline's clock at the last add or run */
 };
 
 struct kernel_drops *kernel_drops_new(const struct fl_config *cfg)
@@ -161,6 +176,8 @@ void kernel_drops_add(struct kernel_drops *k, struct flow_table *flows,
 	struct pending *free_slot = NULL;
 	int side;
 
+	if (now_ns > k->now_ns)
+		k->now_ns = now_ns;
 	if (r->family != 4 && r->family != 6)
 		return;   /* not IP: counted in the stats only */
 	to_addr(&src, r->family, r->saddr);
@@ -188,6 +205,17 @@ void kernel_drops_add(struct kernel_drops *k, struct flow_table *flows,
 			return;
 		}
 	}
+	/* A TCP flow whose failure was reported moments ago: this drop is part of it. */
+	bool absorbed = false;
+	for (unsigned i = 0; r->l4proto == FL_IPPROTO_TCP && i < RECENT && !absorbed; i++) {
+		const struct recent *q = &k->recent[i];
+		const struct flow_key *fk = &q->key;
+		absorbed = q->ts_ns && now_ns < q->ts_ns + k->hold_ns &&
+			   ((addr_equal(&src, &fk->addr[0]) && r->sport == fk->port[0] &&
+			     addr_equal(&dst, &fk->addr[1]) && r->dport == fk->port[1]) ||
+			    (addr_equal(&src, &fk->addr[1]) && r->sport == fk->port[1] &&
+			     addr_equal(&dst, &fk->addr[0]) && r->dport == fk->port[0]));
+	}
 	/* A flow the capture has, in any namespace; without one, only our own namespace's drops. */
 	if (r->netns_ino != k->own_netns &&
 	    !flow_find(flows, &src, r->sport, &dst, r->dport, r->l4proto, &side))
@@ -197,7 +225,7 @@ void kernel_drops_add(struct kernel_drops *k, struct flow_table *flows,
 	/* Held from the later of now and the drop itself (a file's clock may lag the kernel's). */
 	uint64_t from = r->last_ns > now_ns ? r->last_ns : now_ns;
 	*free_slot = (struct pending){ .r = *r, .src = src, .dst = dst, .due_ns = from + k->hold_ns,
-				       .created_ns = from, .used = true };
+				       .created_ns = from, .used = true, .folded = absorbed };
 
 }
 
@@ -211,6 +239,11 @@ void kernel_drops_annotate(void *ctx, struct emitter *em)
 
 	if (!f || em->meta.error == FL_ERR_NONE || em->meta.error == FL_ERR_DROP)
 		return;
+	if (f->key.proto == FL_IPPROTO_TCP) {
+		uint64_t ts = em->meta.ts_ns > k->now_ns ? em->meta.ts_ns : k->now_ns;
+		k->recent[k->next_recent] = (struct recent){ .key = f->key, .ts_ns = ts };
+		k->next_recent = (k->next_recent + 1) % RECENT;
+	}
 	const struct pending *err = NULL;
 	for (unsigned i = 0; i < SLOTS && n < JOIN_MAX; i++) {
 		struct pending *p = &k->slots[i];
@@ -233,7 +266,7 @@ void kernel_drops_annotate(void *ctx, struct emitter *em)
 		if (parent == DOC_NONE)
 			parent = doc_add_obj(d, DOC_ROOT, "tcp");
 	}
-	if (err)
+	if (err && doc_get(d, parent, "errno") == DOC_NONE)   /* a kernel-view entry may have it */
 		doc_add_str(d, parent, "errno", err->r.reason);
 	if (!n)
 		return;
@@ -252,6 +285,8 @@ void kernel_drops_run(struct kernel_drops *k, struct emitter *em, uint64_t now_n
 {
 	unsigned used = 0;
 
+	if (now_ns > k->now_ns)
+		k->now_ns = now_ns;
 	for (unsigned i = 0; i < SLOTS; i++) {
 		struct pending *p = &k->slots[i];
 		if (!p->used)

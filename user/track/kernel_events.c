@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "track/kernel_events.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,7 +151,39 @@ static uint8_t condition_bit(uint8_t kind)
 	}
 }
 
-/* An entry for a condition only the kernel saw: src is the local socket. */
+/*
+ * Is the local end of the event's socket the client (the end that connected)?  The kernel
+ * knows for sockets it saw open; a flow the packets saw open knows too; else, as the packet
+ * view guesses, the client is on the higher (ephemeral) port.
+ */
+static bool local_is_client(const struct fl_sock_event *ev, const struct flow *f,
+			    const struct fl_endpoint *local)
+{
+	if (ev->kind == FL_SOCK_SYN_SENT_CLOSE || ev->initiator == FL_INIT_LOCAL)
+		return true;
+	if (ev->initiator == FL_INIT_REMOTE)
+		return false;
+	if (f && f->client_known)
+		return addr_equal(&f->key.addr[f->client], &local->addr) &&
+		       f->key.port[f->client] == local->port;
+	return ev->sport > ev->dport;
+}
+
+/* SynSent's tcp.reason from the error the connect ended with. */
+static const char *syn_sent_reason(uint8_t err)
+{
+	switch (err) {
+	case ECONNREFUSED: return "refused";
+	case EHOSTUNREACH:
+	case ENETUNREACH: return "unreachable";
+	default: return "timeout";   /* ETIMEDOUT, or the application gave up waiting */
+	}
+}
+
+/*
+ * An entry for a condition only the kernel saw, oriented as the packet view's are: src the
+ * client, dst the server, the same words (reset_by, closed_by: client or server).
+ */
 static void report(struct track_env *env, const struct fl_sock_event *ev, struct flow *f,
 		   uint64_t ts_ns)
 {
@@ -158,6 +191,9 @@ static void report(struct track_env *env, const struct fl_sock_event *ev, struct
 	const char *message;
 	endpoint(&local, ev->saddr, ev->sport, ev->family);
 	endpoint(&remote, ev->daddr, ev->dport, ev->family);
+	bool lc = local_is_client(ev, f, &local);
+	/* Connect failures begin when the connect did, as the packet view's SynSent. */
+	uint64_t waited = ev->since_ns && ev->ts_ns > ev->since_ns ? ev->ts_ns - ev->since_ns : 0;
 
 	switch (ev->kind) {
 	case FL_SOCK_SYN_SENT_CLOSE: message = "SynSent"; env->stats->tcp.syn_sent++; break;
@@ -165,16 +201,33 @@ static void report(struct track_env *env, const struct fl_sock_event *ev, struct
 	case FL_SOCK_LAST_ACK: message = "LastAck"; env->stats->tcp.last_ack++; break;
 	default: message = "Reset"; env->stats->tcp.reset++; break;
 	}
-	struct doc *d = entry_begin(env->em, ts_ns, "tcp", &local, &remote, f);
+	struct doc *d = entry_begin(env->em, ev->kind == FL_SOCK_SYN_SENT_CLOSE ? ts_ns - waited : ts_ns,
+				    "tcp", lc ? &local : &remote, lc ? &remote : &local, f);
 	entry_set_error(env->em, FL_ERR_TCP, message, NULL);
 	uint32_t tcp = doc_add_obj(d, DOC_ROOT, "tcp");
-	doc_add_str(d, tcp, "source", "kernel");
-	if (ev->kind == FL_SOCK_RESET_SEND || ev->kind == FL_SOCK_RESET_RECV)
-		doc_add_str(d, tcp, "reset_by", ev->kind == FL_SOCK_RESET_SEND ? "local" : "remote");
-	if (ev->kind == FL_SOCK_CLOSE_WAIT)
-		doc_add_str(d, tcp, "closed_by", "remote");
-	if (ev->kind == FL_SOCK_CLOSE_WAIT || ev->kind == FL_SOCK_LAST_ACK)
+	const char *local_word = lc ? "client" : "server", *remote_word = lc ? "server" : "client";
+	switch (ev->kind) {
+	case FL_SOCK_SYN_SENT_CLOSE:
+		doc_add_str(d, tcp, "reason", syn_sent_reason(ev->err));
+		doc_add_int(d, tcp, "syn_retries", ev->retries);
+		doc_add_int(d, tcp, "waited_ms", (int64_t)(waited / 1000000));
+		break;
+	case FL_SOCK_RESET_SEND:
+	case FL_SOCK_RESET_RECV:
+		doc_add_str(d, tcp, "reset_by", ev->kind == FL_SOCK_RESET_SEND ? local_word : remote_word);
+		break;
+	case FL_SOCK_CLOSE_WAIT:
+		doc_add_str(d, tcp, "closed_by", remote_word);
 		doc_add_int(d, tcp, "waited_ms", (int64_t)env->cfg->stream_timeout_ms);
+		break;
+	default:
+		doc_add_int(d, tcp, "waited_ms", (int64_t)env->cfg->stream_timeout_ms);
+		break;
+	}
+	const char *err = ev->err ? strerrorname_np(ev->err) : NULL;
+	if (err)
+		doc_add_str(d, tcp, "errno", err);
+	doc_add_str(d, tcp, "source", "kernel");
 	entry_commit(env->em);
 }
 

@@ -100,6 +100,22 @@ struct {
 	__type(value, __u8);
 } own_listeners SEC(".maps");
 
+/* Resets by state (FL_RST_STATES sent, then as many received). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * FL_RST_STATES);
+	__type(key, __u32);
+	__type(value, __u64);
+} rcounters SEC(".maps");
+
+/* The state each socket closed from, by socket address: a reset sent as it closes hit that. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} closed_from SEC(".maps");
+
 /* Sockets now in CLOSE_WAIT or LAST_ACK, by socket address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -120,10 +136,20 @@ static __always_inline void kcount(__u32 which)
  * The local port.  skc_num is 0 once the port is released, which tcp_set_state() does
  * before it announces CLOSE; inet_sport keeps it (as the tracepoint's own "sport" does).
  */
+static __always_inline bool full_sock(const struct sock *sk)
+{
+	int state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	/* A TIME_WAIT or request socket is only a sock_common: nothing past it is its own. */
+	return state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV;
+}
+
 static __always_inline __u16 local_port(const struct sock *sk)
 {
-	__u16 port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	__u16 port = 0;
 
+	if (full_sock(sk))
+		port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	return port ? port : BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
@@ -163,8 +189,10 @@ static __always_inline void emit(const struct sock *sk, __u8 kind, __u8 oldstate
 		ev->initiator = r->initiator;
 		ev->since_ns = r->since_ns;
 	}
-	ev->err = (__u8)BPF_CORE_READ(sk, sk_err);
-	ev->retries = BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_retransmits);
+	if (full_sock(sk)) {
+		ev->err = (__u8)BPF_CORE_READ(sk, sk_err);
+		ev->retries = BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_retransmits);
+	}
 	ev->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	ev->sport = local_port(sk);
 	ev->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -295,10 +323,8 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 	r = track_role(sk, key, oldstate, newstate, now, &own);
 	if (own) {
 		/* faultline's own sockets (its metrics endpoint and their clients) are not its subject. */
-		if (newstate == TCP_CLOSE) {
-			bpf_map_delete_elem(&roles, &key);
+		if (newstate == TCP_CLOSE)
 			bpf_map_delete_elem(&connecting, &key);
-		}
 		return;
 	}
 	/*
@@ -341,30 +367,114 @@ static __always_inline void on_state(const struct sock *sk, int oldstate, int ne
 		   (oldstate == TCP_CLOSE_WAIT || oldstate == TCP_LAST_ACK)) {
 		emit(sk, FL_SOCK_CLOSED, oldstate, newstate, r);
 	}
-	if (newstate == TCP_CLOSE)
-		bpf_map_delete_elem(&roles, &key);
+	if (newstate == TCP_CLOSE) {
+		__u8 from = (__u8)oldstate;
+
+		/* Kept in `roles` (LRU; a new socket at this address overwrites it): a reset sent
+		 * as it closes (tcp_disconnect announces CLOSE first) still knows its ends. */
+		bpf_map_update_elem(&closed_from, &key, &from, BPF_ANY);
+	}
+}
+
+static __always_inline void rcount(bool sent, int state)
+{
+	__u32 i = (sent ? 0 : FL_RST_STATES) + (state > 0 && state < FL_RST_STATES ? state : 0);
+	__u64 *v = bpf_map_lookup_elem(&rcounters, &i);
+
+	if (v)
+		*v += 1;
 }
 
 /*
- * A reset received or sent by a socket.  A RST answering a SYN is a refused
- * connect (counted as SynSent by the state change), and one sent by a
- * listener or for no socket at all is not a connection being reset.
+ * A RST sent for a segment no socket wanted (a connect to a closed port): the segment's
+ * own addresses, from its headers, with the local end its destination.
  */
-static __always_inline void on_reset(const struct sock *sk, bool sent)
+static __always_inline void emit_no_socket(const struct sk_buff *skb)
 {
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header), th = BPF_CORE_READ(skb, transport_header);
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	struct fl_sock_event *ev;
+	struct net_device *dev;
+	__be16 ports[2];
+
+	if (!head || bpf_probe_read_kernel(ports, sizeof(ports), head + th) < 0)
+		return;
+	ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
+	if (!ev)
+		return;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->kind = FL_SOCK_RESET_SEND;
+	ev->oldstate = ev->newstate = FL_RST_NO_SOCKET;
+	ev->initiator = FL_INIT_REMOTE;   /* the segment's sender opened whatever it was */
+	ev->sport = bpf_ntohs(ports[1]);
+	ev->dport = bpf_ntohs(ports[0]);
+	if (proto == 0x86DD) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh) < 0)
+			goto discard;
+		ev->family = AF_INET6;
+		__builtin_memcpy(ev->saddr, &ip6.daddr, 16);
+		__builtin_memcpy(ev->daddr, &ip6.saddr, 16);
+	} else if (proto == 0x0800) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) < 0)
+			goto discard;
+		ev->family = AF_INET;
+		__builtin_memcpy(ev->saddr, &ip.daddr, 4);
+		__builtin_memcpy(ev->daddr, &ip.saddr, 4);
+	} else {
+		goto discard;
+	}
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev) {
+		struct net *net = BPF_CORE_READ(dev, nd_net.net);
+
+		ev->netns_ino = BPF_CORE_READ(net, ns.inum);
+		ev->netns_cookie = BPF_CORE_READ(net, net_cookie);
+	}
+	bpf_ringbuf_submit(ev, 0);
+	return;
+discard:
+	bpf_ringbuf_discard(ev, 0);
+}
+
+/*
+ * A reset received or sent, counted by the state it hit and handed on for the join with
+ * the packets.  A RST answering a SYN is a refused connect (counted as SynSent by the
+ * state change), and one sent by a listener or for no socket at all is not a connection
+ * being reset: those are not in kernel.Reset.
+ */
+static __always_inline void on_reset(const struct sock *sk, const struct sk_buff *skb, bool sent)
+{
+	struct sock_role *r;
+	__u64 key;
 	int state;
 
-	if (!sk)
+	if (!sk) {
+		if (sent && skb) {
+			rcount(true, FL_RST_NO_SOCKET);
+			emit_no_socket(skb);
+		}
 		return;
+	}
+	key = (__u64)(long)sk;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (state == TCP_SYN_SENT || state == TCP_LISTEN)
-		return;
-	__u64 key = (__u64)(long)sk;
-	struct sock_role *r = bpf_map_lookup_elem(&roles, &key);
+	if (state == TCP_CLOSE) {
+		__u8 *from = bpf_map_lookup_elem(&closed_from, &key);
 
+		if (from)
+			state = *from;
+	}
+	r = full_sock(sk) ? bpf_map_lookup_elem(&roles, &key) : NULL;
 	if (r && r->own)
 		return;
-	kcount(FL_KCNT_RESET);
+	rcount(sent, state);
+	if (state != TCP_SYN_SENT && state != TCP_LISTEN)
+		kcount(FL_KCNT_RESET);
 	emit(sk, sent ? FL_SOCK_RESET_SEND : FL_SOCK_RESET_RECV, state, state, r);
 }
 
@@ -378,14 +488,15 @@ int BPF_PROG(fl_state_btf, const struct sock *sk, int oldstate, int newstate)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(fl_rrst_btf, const struct sock *sk)
 {
-	on_reset(sk, false);
+	on_reset(sk, NULL, false);
 	return 0;
 }
 
+/* tcp_send_reset(sk, skb, reason): skb is the segment answered, NULL for an active reset. */
 SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(fl_srst_btf, const struct sock *sk)
+int BPF_PROG(fl_srst_btf, const struct sock *sk, const struct sk_buff *skb)
 {
-	on_reset(sk, true);
+	on_reset(sk, skb, true);
 	return 0;
 }
 
@@ -421,14 +532,18 @@ int fl_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 SEC("tracepoint/tcp/tcp_receive_reset")
 int fl_rrst_tp(struct trace_event_raw_tcp_event_sk *ctx)
 {
-	on_reset(ctx->skaddr, false);
+	on_reset(ctx->skaddr, NULL, false);
 	return 0;
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
 int fl_srst_tp(struct trace_event_raw_tcp_send_reset *ctx)
 {
-	on_reset(ctx->skaddr, true);
+	const struct sk_buff *skb = NULL;
+
+	if (bpf_core_field_exists(ctx->skbaddr))
+		skb = BPF_CORE_READ(ctx, skbaddr);
+	on_reset(ctx->skaddr, skb, true);
 	return 0;
 }
 

@@ -134,6 +134,15 @@ struct fl_sock_owner {
 	__u8 daddr[16];
 };
 
+/*
+ * Resets by the TCP state of the socket they were sent from or hit (socktrace's
+ * `rcounters`: sent at [state], received at [FL_RST_STATES + state]); state 0 is no
+ * socket at all (a segment for a closed port).  A socket reset as it closes (SO_LINGER 0,
+ * close with data unread) counts in the state it closed from.
+ */
+#define FL_RST_STATES 16
+#define FL_RST_NO_SOCKET 0
+
 /* Kernel socket-state counters (the stats "kernel" object). */
 enum fl_kernel_counter {
 	FL_KCNT_SYN_SENT = 0,

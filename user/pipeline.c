@@ -93,6 +93,14 @@ static void on_flow_release(void *ctx, struct flow *f, bool evicted)
 			p->observers[i].flow_end(p->observers[i].ctx, f);
 }
 
+/* Every entry committed meets the kernel's resets and drops of its flow. */
+static void annotate(void *ctx, struct emitter *em)
+{
+	struct pipeline *p = ctx;
+	kernel_events_annotate(p->kernel, em);
+	kernel_drops_annotate(p->drops, em);
+}
+
 struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stats)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
@@ -121,9 +129,8 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 		return NULL;
 	}
 	defrag_set_budget(p->defrag, stats, &stats->memory.over_limit);
-	/* Every entry committed meets the kernel's drops of its flow. */
-	p->em.annotate = kernel_drops_annotate;
-	p->em.annotate_ctx = p->drops;
+	p->em.annotate = annotate;
+	p->em.annotate_ctx = p;
 	return p;
 }
 

@@ -74,7 +74,8 @@ if ! ip netns exec "$NS_CLIENT" timeout 20 "$BIN" capture -i c0 --backend ebpf -
 fi
 
 ns_bg client timeout 120 $H lingerserver $C1 7001 1
-ns_wait_port client 7001 || { t_fail "servers start"; t_finish; }
+ns_bg server timeout 120 $H lingerserver $S 7002 1
+ns_wait_port client 7001 && ns_wait_port server 7002 || { t_fail "servers start"; t_finish; }
 
 start_capture main --metrics-listen 127.0.0.1:$METRICS || { t_fail "capture starts"; t_finish; }
 # 1. Refused connects the packets and the kernel both see: 5 over IPv4, 2 over IPv6 (curl).
@@ -84,7 +85,9 @@ for i in 1 2; do ns_exec client timeout 5 curl -s -o /dev/null -g "http://[$S6]:
 ns_exec client timeout 20 $H refuse $S1 82 3
 # 3. A server in the client namespace (on c1) resets a connection it accepted.
 ns_exec server timeout 10 $H get $C1 7001 >/dev/null
-# 4. faultline's own metrics endpoint: a scrape, and a client that resets its connection.
+# 4. A server (captured) closes with SO_LINGER 0: a RST from ESTABLISHED.
+ns_exec client timeout 10 $H get $S 7002 >/dev/null
+# 5. faultline's own metrics endpoint: a scrape, and a client that resets its connection.
 ns_exec client timeout 5 curl -s -o /dev/null http://127.0.0.1:$METRICS/metrics
 ns_exec client timeout 5 $H rstclose 127.0.0.1 $METRICS
 sleep 4   # past the kernel events' grace period (2 s) and the drops' hold (1 s + 3 s)
@@ -120,6 +123,35 @@ t_jq "faultline's own endpoint: only the resetting client's socket is reported (
 	'[.[] | select(.error != null and (.dst.port == '$METRICS' or .src.port == '$METRICS'))] |
 	 length == 1 and (.[0] | .error.message == "Reset" and .dst.port == '$METRICS' and
 	 .tcp.reset_by == "client")' "$OUT"
+# Resets with the state they hit.
+t_jq "SO_LINGER 0 server: one Reset entry, reset_by server" \
+	'[.[] | select(.error.message == "Reset" and .dst.port == 7002)] |
+	 length == 1 and .[0].tcp.reset_by == "server" and .[0].src.ip == "'$C'"' "$OUT"
+t_jq "... carrying both kernels' view: the server sent it, the client received it, in ESTABLISHED" \
+	'[.[] | select(.error.message == "Reset" and .dst.port == 7002)] | .[0].tcp.kernel_resets as $k |
+	 ($k | length) == 2 and
+	 ($k | map(select(.socket == "server" and .event == "sent" and .state == "ESTABLISHED")) | length) == 1 and
+	 ($k | map(select(.socket == "client" and .event == "received" and .state == "ESTABLISHED")) | length) == 1' "$OUT"
+# The server's RST for the closed port is in the kernel's ring before the packet is in ours;
+# the client's reception of it comes after the packet, so it joins only when it falls in time.
+t_jq "closed port: the refusals carry the server's RST, sent for NO_SOCKET (at least one joined)" \
+	'[.[] | select(.error.message == "SynSent" and .dst.port == 81) | .tcp.kernel_resets // empty] |
+	 length >= 1 and all(map(select(.socket == "server")) | length == 1 and
+	 (.[0] | .event == "sent" and .state == "NO_SOCKET"))' "$OUT"
+t_check "stats: kernel.resets_sent.NO_SOCKET >= 10 (each refusal)" \
+	[ "$(jq -r '.kernel.resets_sent.NO_SOCKET // 0' "$ST")" -ge 10 ]
+t_check "stats: kernel.resets_sent.ESTABLISHED >= 2 (the two SO_LINGER 0 servers)" \
+	[ "$(jq -r '.kernel.resets_sent.ESTABLISHED // 0' "$ST")" -ge 2 ]
+t_check "stats: kernel.resets_received.ESTABLISHED >= 2 (their clients)" \
+	[ "$(jq -r '.kernel.resets_received.ESTABLISHED // 0' "$ST")" -ge 2 ]
+t_check "stats: kernel.resets_received.SYN_SENT >= 10 (each refused client)" \
+	[ "$(jq -r '.kernel.resets_received.SYN_SENT // 0' "$ST")" -ge 10 ]
+t_check "metrics: faultline_kernel_resets_sent_total{state=\"NO_SOCKET\"}" \
+	grep -Eq '^faultline_kernel_resets_sent_total\{state="NO_SOCKET"\} [1-9]' "$TMP/main.prom"
+t_check "metrics: faultline_kernel_resets_received_total{state=\"ESTABLISHED\"}" \
+	grep -Eq '^faultline_kernel_resets_received_total\{state="ESTABLISHED"\} [1-9]' "$TMP/main.prom"
+t_check "metrics: one HELP for the family" \
+	[ "$(grep -c '^# HELP faultline_kernel_resets_sent_total ' "$TMP/main.prom")" = 1 ]
 t_check "stats: tcp.SynSent is 10 (7 + 3), not doubled" [ "$(jq -r .tcp.SynSent "$ST")" = 10 ]
 t_check "metrics: faultline_tcp_syn_sent_total 10" grep -q '^faultline_tcp_syn_sent_total 10$' "$TMP/main.prom"
 t_check "stats: kernel.SynSent counts them (>= 10: the kernel counts every namespace)" \

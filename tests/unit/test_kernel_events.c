@@ -41,6 +41,8 @@ static void event(struct fixture *f, uint64_t ts, uint8_t kind, uint64_t netns)
 	struct fl_sock_event ev = { .family = 2, .sport = kind == FL_SOCK_CLOSED ? 0 : 40000,
 				    .dport = 80, .kind = kind,
 				    .netns_ino = (uint32_t)netns };
+	if (kind == FL_SOCK_RESET_RECV || kind == FL_SOCK_RESET_SEND)
+		ev.oldstate = ev.newstate = 1;   /* ESTABLISHED */
 	uint32_t c = htonl(CLIENT), s = htonl(SERVER);
 	memcpy(ev.saddr, &c, 4);
 	memcpy(ev.daddr, &s, 4);
@@ -58,6 +60,25 @@ static void test_reset_seen_by_both_is_one_entry(void **state)
 	pipeline_tick(f->p, T0 + 5 * S);
 	assert_int_equal(f->got.n, 1);
 	assert_null(strstr(f->got.json[0], "\"source\":\"kernel\""));
+	/* The packets' entry carries what the client's kernel saw. */
+	assert_non_null(strstr(f->got.json[0], "\"kernel_resets\":[{\"socket\":\"client\","
+					       "\"event\":\"received\",\"state\":\"ESTABLISHED\"}]"));
+}
+
+/* A RST the kernel sent for no socket (a closed port) is never a Reset entry of its own. */
+static void test_reset_for_no_socket_is_no_entry(void **state)
+{
+	struct fixture *f = *state;
+	struct fl_sock_event ev = { .family = 2, .sport = 80, .dport = 40000,
+				    .kind = FL_SOCK_RESET_SEND, .oldstate = FL_RST_NO_SOCKET,
+				    .initiator = FL_INIT_REMOTE, .netns_ino = (uint32_t)f->own_netns };
+	uint32_t c = htonl(CLIENT), s = htonl(SERVER);
+	memcpy(ev.saddr, &s, 4);
+	memcpy(ev.daddr, &c, 4);
+	pipeline_sock_event(f->p, &ev, T0);
+	pipeline_tick(f->p, T0 + 5 * S);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 0);
 }
 
 static void test_reset_the_packets_missed_comes_from_the_kernel(void **state)
@@ -145,8 +166,8 @@ static void test_kernel_only_entries_are_oriented(void **state)
 	struct fixture *f = *state;
 	/* A server's accepted socket (local = SERVER:80) reset by its client. */
 	struct fl_sock_event ev = { .family = 2, .sport = 80, .dport = 40000,
-				    .kind = FL_SOCK_RESET_RECV, .initiator = FL_INIT_REMOTE,
-				    .netns_ino = (uint32_t)f->own_netns };
+				    .kind = FL_SOCK_RESET_RECV, .oldstate = 1, .newstate = 1,
+				    .initiator = FL_INIT_REMOTE, .netns_ino = (uint32_t)f->own_netns };
 	uint32_t c = htonl(CLIENT), s = htonl(SERVER);
 	memcpy(ev.saddr, &s, 4);
 	memcpy(ev.daddr, &c, 4);
@@ -182,6 +203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_wait_that_ended_in_time_is_nothing, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_flow_let_go_is_remembered, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_refused_seen_by_both_is_one_entry, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_for_no_socket_is_no_entry, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_only_entries_are_oriented, setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("kernel_events", tests, NULL, NULL);

@@ -14,6 +14,17 @@ static const char *const error_names[FL_ERR_MAX] = {
 	[FL_ERR_DROP] = "drop",
 };
 
+const char *tcp_state_name(unsigned state)
+{
+	/* The kernel's TCP states (include/net/tcp_states.h), stable as they are in its uapi. */
+	static const char *const names[] = {
+		"NO_SOCKET", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+		"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
+		"NEW_SYN_RECV", "BOUND_INACTIVE",
+	};
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : NULL;
+}
+
 const char *error_type_name(enum fl_error_type type)
 {
 	return (unsigned)type < FL_ERR_MAX ? error_names[type] : "unknown";
@@ -110,6 +121,16 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 			const char *name = strerrorname_np(en);
 			if (s->kernel.socket_errors[en])
 				doc_add_int(d, r, name ? name : "OTHER", (int64_t)s->kernel.socket_errors[en]);
+		}
+	}
+	if (s->kernel.resets) {
+		uint32_t sent = doc_add_obj(d, o, "resets_sent"), got = doc_add_obj(d, o, "resets_received");
+		for (unsigned st = 0; st < FL_STATS_TCP_STATES; st++) {
+			const char *name = tcp_state_name(st);
+			if (s->kernel.resets_sent[st])
+				doc_add_int(d, sent, name ? name : "OTHER", (int64_t)s->kernel.resets_sent[st]);
+			if (s->kernel.resets_received[st])
+				doc_add_int(d, got, name ? name : "OTHER", (int64_t)s->kernel.resets_received[st]);
 		}
 	}
 

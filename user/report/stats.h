@@ -15,6 +15,7 @@
 /* drops.bpf.c's per-reason counters (FL_DROP_REASONS in faultline.h). */
 #define FL_STATS_DROP_REASONS 512
 #define FL_STATS_ERRNOS 256
+#define FL_STATS_TCP_STATES 16   /* FL_RST_STATES */
 #include "report/doc.h"
 
 enum fl_error_type {
@@ -31,6 +32,8 @@ enum fl_error_type {
 
 /* "tcp", "icmp", "timeout", "half-connection", "unexpected-eof", "parser-error", "drop". */
 const char *error_type_name(enum fl_error_type type);
+/* The kernel's TCP state number as a name ("ESTABLISHED"; 0 "NO_SOCKET"), NULL if unknown. */
+const char *tcp_state_name(unsigned state);
 
 #define FL_MAX_INTERFACES 64
 
@@ -87,6 +90,10 @@ struct fl_stats {
 		uint64_t retransmits, syn_retransmits, listen_overflows;
 		bool listen_overflows_at_syn;    /* false: only the handshake's last ACK is seen */
 		uint64_t socket_errors[FL_STATS_ERRNOS];
+		/* Resets by the TCP state they hit (the kernel's numbering; 0: no socket), live
+		 * only, when the socket tracepoints are attached (`resets`). */
+		bool resets;
+		uint64_t resets_sent[FL_STATS_TCP_STATES], resets_received[FL_STATS_TCP_STATES];
 	} kernel;
 	struct {
 		uint64_t packets, bytes, write_errors, files;

@@ -116,6 +116,13 @@ static const struct metric_def defs[] = {
 	  "SYNs that found their listener's accept queue full." },
 	{ "kernel.socket_errors", "faultline_kernel_socket_errors_total", COUNTER,
 	  "Errors the kernel reported to sockets (inet_sk_error_report), by errno.", "errno" },
+	/* Bounded labels: the kernel's TCP state names, NO_SOCKET for a segment no socket wanted. */
+	{ "kernel.resets_sent", "faultline_kernel_resets_sent_total", COUNTER,
+	  "TCP resets the kernel sent (tcp_send_reset), by the state of the socket that sent them.",
+	  "state" },
+	{ "kernel.resets_received", "faultline_kernel_resets_received_total", COUNTER,
+	  "TCP resets the kernel's sockets received (tcp_receive_reset), by the state they hit.",
+	  "state" },
 	{ "recorder.packets", "faultline_recorder_packets_total", COUNTER, "Packets written by -w." },
 	{ "recorder.bytes", "faultline_recorder_bytes_total", COUNTER, "Bytes written by -w." },
 	{ "recorder.write_errors", "faultline_recorder_write_errors_total", COUNTER, "Failed writes of -w." },

@@ -40,6 +40,7 @@
 #include "source/kdrops.h"
 #include "core/log.h"
 #include "socktrace.skel.h"
+#include "report/stats.h"
 
 #define STATE_DIR "/run/faultline"
 #define MAX_CREATED 64
@@ -492,9 +493,11 @@ static void ebpf_poll(struct capture_source *base)
 	s->clock_offset = capture_clock_offset();
 	if (s->owners_rb)
 		ring_buffer__consume(s->owners_rb);
-	drain_rings(s);
+	/* Socket events first: a RST the kernel sent is in its ring before the packet is in
+	 * ours, so the entry the packet makes can carry it. */
 	if (s->rb)
 		ring_buffer__consume(s->rb);
+	drain_rings(s);
 	kdrops_poll(s->drops, &s->base.out, s->clock_offset);
 }
 
@@ -758,6 +761,12 @@ static void ebpf_update_stats(struct capture_source *base, struct fl_stats *st)
 				s->waits_counted[FL_KCNT_CLOSE_WAIT];
 	st->kernel.last_ack = percpu_sum(kfd, FL_KCNT_LAST_ACK, vals) +
 			      s->waits_counted[FL_KCNT_LAST_ACK];
+	int rfd = bpf_map__fd(s->trace->maps.rcounters);
+	st->kernel.resets = true;
+	for (__u32 i = 0; i < FL_RST_STATES; i++) {
+		st->kernel.resets_sent[i] = percpu_sum(rfd, i, vals);
+		st->kernel.resets_received[i] = percpu_sum(rfd, FL_RST_STATES + i, vals);
+	}
 }
 
 static void rings_close(struct ebpf_source *s)

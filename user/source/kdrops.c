@@ -25,6 +25,7 @@
 
 _Static_assert(FL_STATS_DROP_REASONS == FL_DROP_REASONS, "stats hold every per-reason counter");
 _Static_assert(FL_STATS_ERRNOS == FL_ERRNOS, "stats hold every per-errno counter");
+_Static_assert(FL_STATS_TCP_STATES == FL_RST_STATES, "stats hold every per-state reset counter");
 
 #define BATCH 256
 #define DRAIN_MAX 8192            /* records per drain: the map holds 4096 */

@@ -231,9 +231,77 @@ static void report(struct track_env *env, const struct fl_sock_event *ev, struct
 	entry_commit(env->em);
 }
 
+/* A reset that hit a connection (not a connect, a listener, TIME-WAIT or no socket at all). */
+static bool resets_a_connection(const struct fl_sock_event *ev)
+{
+	switch (ev->oldstate) {
+	case FL_RST_NO_SOCKET:
+	case 2:    /* SYN_SENT: a refused connect, the SynSent condition */
+	case 6:    /* TIME_WAIT: the answer to a segment of an ended connection */
+	case 10:   /* LISTEN */
+	case 12:   /* NEW_SYN_RECV: a request, no connection yet */
+		return false;
+	default:
+		return true;
+	}
+}
+
+static bool event_of_flow(const struct fl_sock_event *ev, const struct flow *f, int *local_side)
+{
+	struct fl_endpoint local, remote;
+	endpoint(&local, ev->saddr, ev->sport, ev->family);
+	endpoint(&remote, ev->daddr, ev->dport, ev->family);
+	for (int side = 0; side < 2; side++) {
+		if (addr_equal(&f->key.addr[side], &local.addr) && f->key.port[side] == local.port &&
+		    addr_equal(&f->key.addr[!side], &remote.addr) && f->key.port[!side] == remote.port) {
+			*local_side = side;
+			return true;
+		}
+	}
+	return false;
+}
+
+#define JOIN_MAX 4
+
+void kernel_events_annotate(struct kernel_events *k, struct emitter *em)
+{
+	const struct flow *f = em->meta.flow;
+	struct doc *d = &em->doc;
+	uint32_t arr = DOC_NONE;
+	unsigned n = 0;
+
+	if (!f || f->key.proto != FL_IPPROTO_TCP || em->meta.error != FL_ERR_TCP)
+		return;
+	for (unsigned i = 0; i < PENDING_MAX && n < JOIN_MAX; i++) {
+		struct pending *p = &k->slots[i];
+		int side;
+		if (!p->used || (p->ev.kind != FL_SOCK_RESET_SEND && p->ev.kind != FL_SOCK_RESET_RECV) ||
+		    !event_of_flow(&p->ev, f, &side))
+			continue;
+		if (arr == DOC_NONE) {
+			uint32_t tcp = doc_get(d, DOC_ROOT, "tcp");
+			if (tcp == DOC_NONE)
+				tcp = doc_add_obj(d, DOC_ROOT, "tcp");
+			arr = doc_add_arr(d, tcp, "kernel_resets");
+		}
+		const char *state = tcp_state_name(p->ev.oldstate);
+		uint32_t o = doc_add_obj(d, arr, NULL);
+		/* Whose socket: the flow's client, or the other end (a guess when the packets
+		 * never saw the handshake, as for the entry's own orientation). */
+		doc_add_str(d, o, "socket", side == f->client ? "client" : "server");
+		doc_add_str(d, o, "event", p->ev.kind == FL_SOCK_RESET_SEND ? "sent" : "received");
+		doc_add_str(d, o, "state", state ? state : "OTHER");
+		p->used = false;   /* joined: not judged again */
+		n++;
+	}
+}
+
 static void judge(struct kernel_events *k, struct track_env *env, struct flow_table *flows,
 		  const struct fl_sock_event *ev, uint64_t ts_ns)
 {
+	if ((ev->kind == FL_SOCK_RESET_SEND || ev->kind == FL_SOCK_RESET_RECV) &&
+	    !resets_a_connection(ev))
+		return;   /* counted by state in the stats, and joined to an entry if one came */
 	struct fl_endpoint local, remote;
 	int side;
 	endpoint(&local, ev->saddr, ev->sport, ev->family);

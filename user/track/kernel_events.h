@@ -30,6 +30,10 @@ void kernel_events_add(struct kernel_events *k, const struct fl_sock_event *ev, 
 struct flow;
 void kernel_events_forget_flow(struct kernel_events *k, const struct track_env *env,
 			       const struct flow *f);
+/* The emitter's annotate hook: a TCP error entry carries the kernel's resets of its flow
+ * that are still waiting (tcp.kernel_resets), which are then not judged on their own. */
+struct emitter;
+void kernel_events_annotate(struct kernel_events *k, struct emitter *em);
 /* Judge the events whose grace period ended by now_ns. */
 void kernel_events_run(struct kernel_events *k, struct track_env *env, struct flow_table *flows,
 		       uint64_t now_ns);

@@ -29,6 +29,11 @@
 const volatile bool report_unspecified = false;
 /* Behave as on a kernel without the reason argument (FAULTLINE_DROPS=noreason, the tests). */
 const volatile bool ignore_reason = false;
+/*
+ * faultline's own network namespace when userspace reads its listeners' drops itself
+ * (sock_diag, every listen drop per listener): overflows there are counted there, once.
+ */
+const volatile __u32 diag_netns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -173,10 +178,6 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 			return;
 		count(&dcounters, FL_DCNT_TOTAL);
 		count(&reasons, reason < FL_DROP_REASONS - 1 ? reason : FL_DROP_REASONS - 1);
-		/* The handshake's last ACK finding the accept queue full: a listen overflow too. */
-		if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) &&
-		    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
-			count(&dcounters, FL_DCNT_LISTEN_OVERFLOW);
 		if (!report_unspecified &&
 		    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 			return;
@@ -202,6 +203,20 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 	if (net)
 		k.netns_ino = BPF_CORE_READ(net, ns.inum);
 	read_flow(skb, &k);
+	/*
+	 * The handshake's last ACK finding the accept queue full: a listen overflow, one
+	 * aggregate per listener (the client's end left out), unless userspace counts the
+	 * listeners of this namespace itself.
+	 */
+	if (reason != FL_DROP_NO_REASON &&
+	    bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW)) {
+		if (diag_netns && k.netns_ino == diag_netns)
+			return;
+		count(&dcounters, FL_DCNT_LISTEN_OVERFLOW);
+		__builtin_memset(k.saddr, 0, sizeof(k.saddr));
+		k.sport = 0;
+	}
 	if (net && k.l4proto == IPPROTO_TCP) {
 		__u64 cookie = BPF_CORE_READ(net, net_cookie);
 

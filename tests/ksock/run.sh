@@ -75,9 +75,13 @@ fi
 
 ns_bg client timeout 120 $H lingerserver $C1 7001 1
 ns_bg server timeout 120 $H lingerserver $S 7002 1
-ns_wait_port client 7001 && ns_wait_port server 7002 || { t_fail "servers start"; t_finish; }
+ns_bg client timeout 120 $H backlog $C 9004
+ns_wait_port client 7001 && ns_wait_port server 7002 && ns_wait_port client 9004 ||
+	{ t_fail "servers start"; t_finish; }
 
 start_capture main --metrics-listen 127.0.0.1:$METRICS || { t_fail "capture starts"; t_finish; }
+# 0. A listener with backlog 1 that never accepts, hit by a burst of 20 connects held 2 s.
+ns_exec server timeout 10 $H burst $C 9004 20 2
 # 1. Refused connects the packets and the kernel both see: 5 over IPv4, 2 over IPv6 (curl).
 for i in 1 2 3 4 5; do ns_exec client timeout 5 curl -s -o /dev/null http://$S:81/; done
 for i in 1 2; do ns_exec client timeout 5 curl -s -o /dev/null -g "http://[$S6]:81/"; done
@@ -90,7 +94,8 @@ ns_exec client timeout 10 $H get $S 7002 >/dev/null
 # 5. faultline's own metrics endpoint: a scrape, and a client that resets its connection.
 ns_exec client timeout 5 curl -s -o /dev/null http://127.0.0.1:$METRICS/metrics
 ns_exec client timeout 5 $H rstclose 127.0.0.1 $METRICS
-sleep 4   # past the kernel events' grace period (2 s) and the drops' hold (1 s + 3 s)
+sleep 5   # past the kernel events' grace period (2 s) and the drops' hold (1 s + 3 s)
+OVERFLOWS=$(ns_exec client nstat -az TcpExtListenOverflows | awk '$1 == "TcpExtListenOverflows" { print $2 }')
 timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/main.stats"
 ip netns exec "$NS_CLIENT" curl -sf -m 5 http://127.0.0.1:$METRICS/metrics >"$TMP/main.prom"
 stop_capture
@@ -152,8 +157,23 @@ t_check "metrics: faultline_kernel_resets_received_total{state=\"ESTABLISHED\"}"
 	grep -Eq '^faultline_kernel_resets_received_total\{state="ESTABLISHED"\} [1-9]' "$TMP/main.prom"
 t_check "metrics: one HELP for the family" \
 	[ "$(grep -c '^# HELP faultline_kernel_resets_sent_total ' "$TMP/main.prom")" = 1 ]
-t_check "stats: tcp.SynSent is 10 (7 + 3), not doubled" [ "$(jq -r .tcp.SynSent "$ST")" = 10 ]
-t_check "metrics: faultline_tcp_syn_sent_total 10" grep -q '^faultline_tcp_syn_sent_total 10$' "$TMP/main.prom"
+# Listen queue overflow: SYNs refused for a full accept queue are consumed without a drop
+# reason; the listener counts them, and faultline reads its namespace's listeners.
+t_check "the burst overflowed the listener (TcpExtListenOverflows ${OVERFLOWS:-none} > 0)" \
+	[ "${OVERFLOWS:-0}" -gt 0 ]
+t_jq "listen overflow: one entry for the listener, TCP_LISTEN_OVERFLOW, counting what the kernel counted" \
+	'[.[] | select(.error.message == "TCP_LISTEN_OVERFLOW")] | length == 1 and
+	 (.[0] | .error.type == "drop" and .dst.ip == "'$C'" and .dst.port == 9004 and
+	  .src.port == null and .drop.count == '"${OVERFLOWS:-0}"')' "$OUT"
+t_check "stats: kernel.listen_overflows >= $OVERFLOWS" \
+	[ "$(jq -r .kernel.listen_overflows "$ST")" -ge "${OVERFLOWS:-1}" ]
+t_check "metrics: faultline_kernel_listen_overflows_total" \
+	grep -Eq '^faultline_kernel_listen_overflows_total [1-9]' "$TMP/main.prom"
+# The burst's connects that timed out are SynSent entries too: the counter is the entries.
+NSYN=$(jq -s '[.[] | select(.error.message == "SynSent")] | length' "$OUT")
+t_check "stats: tcp.SynSent ($(jq -r .tcp.SynSent "$ST")) is the SynSent entries ($NSYN), not doubled" \
+	[ "$(jq -r .tcp.SynSent "$ST")" = "$NSYN" ]
+t_check "metrics: faultline_tcp_syn_sent_total $NSYN" grep -q "^faultline_tcp_syn_sent_total $NSYN\$" "$TMP/main.prom"
 t_check "stats: kernel.SynSent counts them (>= 10: the kernel counts every namespace)" \
 	[ "$(jq -r .kernel.SynSent "$ST")" -ge 10 ]
 

@@ -8,7 +8,15 @@
 #include "source/kdrops.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +46,30 @@ struct sym {
 	char name[64];                /* "?" when it could not be resolved */
 };
 
+/*
+ * Listeners of faultline's own network namespace, read with sock_diag once a second: a
+ * SYN that finds the accept queue full is consumed without a drop reason and no
+ * tracepoint sees it, but the listener counts it (sk_drops, with every other listen drop).
+ */
+#define LISTENERS 256
+#define DIAG_EVERY_NS 1000000000ull
+
+struct listener {
+	uint64_t cookie;
+	uint32_t drops;               /* sk_drops at the last read */
+	uint8_t family, seen;
+	uint8_t addr[16];
+	uint16_t port;
+};
+
 struct kdrops {
 	struct drops_bpf *skel;
+	int diag_fd;                  /* NETLINK_SOCK_DIAG, -1 without it */
+	struct listener listeners[LISTENERS];
+	unsigned n_listeners;
+	uint64_t last_diag_ns;
+	uint64_t diag_overflows;      /* listen drops the listeners counted since we started */
+	uint8_t diag_buf[32768];
 	bool classic;
 	bool reasons;                 /* the reason argument is read */
 	bool syn_overflow;            /* kprobe/tcp_conn_request attached: SYN-time overflows counted */
@@ -228,8 +258,109 @@ static void drain(struct kdrops *k, const struct packet_sink *out, int fd, int64
 	}
 }
 
+/* One listener's count, read now: a rise is that many listen drops, handed on per listener. */
+static void listener_seen(struct kdrops *k, const struct packet_sink *out,
+			  const struct inet_diag_msg *m, uint32_t drops, int64_t clock_offset)
+{
+	uint64_t cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+	struct listener *l = NULL;
+
+	for (unsigned i = 0; i < k->n_listeners; i++)
+		if (k->listeners[i].cookie == cookie)
+			l = &k->listeners[i];
+	if (!l) {
+		if (k->n_listeners == LISTENERS)
+			return;   /* bounded: further listeners count in no entry */
+		l = &k->listeners[k->n_listeners++];
+		*l = (struct listener){ .cookie = cookie, .drops = drops, .family = m->idiag_family,
+					.port = ntohs(m->id.idiag_sport) };
+		memcpy(l->addr, m->id.idiag_src, 16);
+		l->seen = 1;
+		return;   /* what it dropped before we started is not ours to report */
+	}
+	l->seen = 1;
+	if (drops <= l->drops) {
+		l->drops = drops;
+		return;
+	}
+	uint64_t n = drops - l->drops, now = mono_ns() + (uint64_t)clock_offset;
+	l->drops = drops;
+	k->diag_overflows += n;
+	struct fl_drop_record r = {
+		.family = l->family == AF_INET6 ? 6 : 4, .l4proto = IPPROTO_TCP,
+		.l3proto = l->family == AF_INET6 ? 0x86dd : 0x0800, .dport = l->port,
+		.netns_ino = k->own_netns, .count = n, .first_ns = now, .last_ns = now,
+	};
+	memcpy(r.daddr, l->addr, 16);
+	snprintf(r.reason, sizeof(r.reason), "TCP_LISTEN_OVERFLOW");
+	if (out->drop)
+		out->drop(out->ctx, &r);
+}
+
+/* Read every TCP listener of one family (with its sk_drops) and hand on the rises. */
+static void diag_family(struct kdrops *k, const struct packet_sink *out, uint8_t family,
+			int64_t clock_offset)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
+		       .idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1), .idiag_states = 1 << 10 /* LISTEN */ },
+	};
+
+	if (send(k->diag_fd, &req, sizeof(req), 0) < 0)
+		return;
+	for (int rounds = 0; rounds < 64; rounds++) {
+		ssize_t n = recv(k->diag_fd, k->diag_buf, sizeof(k->diag_buf), 0);
+		if (n <= 0)
+			return;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)k->diag_buf; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return;
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+				continue;
+			const struct inet_diag_msg *m = NLMSG_DATA(h);
+			int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len);
+			     a = RTA_NEXT(a, len)) {
+				if (a->rta_type == INET_DIAG_SKMEMINFO &&
+				    RTA_PAYLOAD(a) >= (int)((SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))) {
+					const uint32_t *mem = RTA_DATA(a);
+					listener_seen(k, out, m, mem[SK_MEMINFO_DROPS], clock_offset);
+				}
+			}
+		}
+	}
+}
+
+static void diag_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
+{
+	uint64_t now = mono_ns();
+
+	if (k->diag_fd < 0 || now - k->last_diag_ns < DIAG_EVERY_NS)
+		return;
+	k->last_diag_ns = now;
+	for (unsigned i = 0; i < k->n_listeners; i++)
+		k->listeners[i].seen = 0;
+	diag_family(k, out, AF_INET, clock_offset);
+	diag_family(k, out, AF_INET6, clock_offset);
+	/* Listeners gone: forget them (a later one may take the slot). */
+	for (unsigned i = 0; i < k->n_listeners;)
+		if (!k->listeners[i].seen)
+			k->listeners[i] = k->listeners[--k->n_listeners];
+		else
+			i++;
+}
+
 void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
 {
+	if (k)
+		diag_poll(k, out, clock_offset);
 	uint64_t now = mono_ns();
 
 	if (!k || !out->drop || now - k->last_drain_ns < DRAIN_EVERY_NS)
@@ -278,6 +409,10 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 	st->kernel.retransmits = percpu_sum(cfd, FL_DCNT_RETRANS, vals, ncpu);
 	st->kernel.syn_retransmits = percpu_sum(cfd, FL_DCNT_SYN_RETRANS, vals, ncpu);
 	st->kernel.listen_overflows = percpu_sum(cfd, FL_DCNT_LISTEN_OVERFLOW, vals, ncpu);
+	/* Our namespace's listeners count their own (SYN time too) unless the kprobe does. */
+	if (!k->syn_overflow)
+		st->kernel.listen_overflows += k->diag_overflows;
+	/* At SYN time in every namespace only with the kprobe; ours is read either way. */
 	st->kernel.listen_overflows_at_syn = k->syn_overflow;
 	int efd = bpf_map__fd(k->skel->maps.errnos);
 	for (__u32 e = 0; e < FL_ERRNOS; e++)
@@ -285,7 +420,7 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 }
 
 static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool noreason,
-			      bool listen, int own_listeners_fd, int *err)
+			      bool listen, int own_listeners_fd, uint32_t diag_netns, int *err)
 {
 	struct drops_bpf *t = drops_bpf__open();
 
@@ -293,6 +428,7 @@ static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool no
 		*err = -errno;
 		return NULL;
 	}
+	t->rodata->diag_netns = diag_netns;
 	if (own_listeners_fd >= 0 && bpf_map__reuse_fd(t->maps.own_listeners, own_listeners_fd) < 0)
 		pr_debug("kernel drops: cannot share the own listeners map: drops of the metrics "
 			 "endpoint's connections are reported\n");
@@ -331,22 +467,28 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, ch
 		snprintf(why, whylen, "%s", strerror(ENOMEM));
 		return NULL;
 	}
+	k->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	k->own_netns = netns_self();
+	/* Where we read the listeners ourselves, the BPF side leaves their overflows to us. */
+	uint32_t diag_netns = k->diag_fd >= 0 ? (uint32_t)k->own_netns : 0;
 	if (!classic) {
-		k->skel = load(cfg, false, noreason, true, own_listeners_fd, &err);
+		k->skel = load(cfg, false, noreason, true, own_listeners_fd, diag_netns, &err);
 		k->syn_overflow = k->skel != NULL;
 		if (!k->skel) {
 			pr_debug("kprobe/tcp_conn_request failed (%s): no listen overflow counts\n",
 				 strerror(-err));
-			k->skel = load(cfg, false, noreason, false, own_listeners_fd, &err);
+			k->skel = load(cfg, false, noreason, false, own_listeners_fd, diag_netns, &err);
 		}
 	}
 	if (!k->skel) {
 		pr_debug("tp_btf/kfree_skb failed (%s); trying the classic tracepoint\n", strerror(-err));
 		k->classic = true;
-		k->skel = load(cfg, true, noreason, false, own_listeners_fd, &err2);
+		k->skel = load(cfg, true, noreason, false, own_listeners_fd, diag_netns, &err2);
 		if (!k->skel) {
 			snprintf(why, whylen, "skb:kfree_skb: tp_btf: %s; tracepoint: %s",
 				 classic ? "skipped" : strerror(-err), strerror(-err2));
+			if (k->diag_fd >= 0)
+				close(k->diag_fd);
 			free(k);
 			return NULL;
 		}
@@ -357,7 +499,6 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, ch
 		     btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM) > 0;
 	btf__free(btf);
 	load_names(k);
-	k->own_netns = netns_self();
 	/* The capture drops its capabilities after loading: /proc/kallsyms shows addresses to
 	 * the credentials that opened it, so it is opened now and read again from the start. */
 	k->kallsyms = fopen("/proc/kallsyms", "re");
@@ -373,6 +514,8 @@ void kdrops_close(struct kdrops *k)
 	if (!k)
 		return;
 	drops_bpf__destroy(k->skel);
+	if (k->diag_fd >= 0)
+		close(k->diag_fd);
 	if (k->kallsyms)
 		fclose(k->kallsyms);
 	for (unsigned i = 0; i < FL_DROP_REASONS; i++)

@@ -141,7 +141,11 @@ static const char *errno_of(struct kernel_drops *k, const struct pending *p, con
 /* A `drop` entry: the packets src sent to dst that the kernel dropped. */
 static void report(struct kernel_drops *k, struct emitter *em, const struct pending *p)
 {
-	struct fl_endpoint src = { .addr = p->src, .port = p->r.sport, .has_port = has_ports(p->r.l4proto) };
+	/* A listener's overflows are its own, whoever the clients: src is any, without a port. */
+	static const uint8_t zero[16];
+	bool any = p->r.sport == 0 && !memcmp(p->r.saddr, zero, 16);
+	struct fl_endpoint src = { .addr = p->src, .port = p->r.sport,
+				   .has_port = has_ports(p->r.l4proto) && !any };
 	struct fl_endpoint dst = { .addr = p->dst, .port = p->r.dport, .has_port = has_ports(p->r.l4proto) };
 	char ts[40];
 

@@ -30,6 +30,7 @@ cleanup() {
 t_on_exit cleanup
 
 H="python3 tests/kdrops/helpers.py"
+TRACEFS_BEFORE=$(grep -c ' /sys/kernel/tracing ' /proc/self/mounts)
 C=198.18.56.1 S=198.18.56.2
 ns_add client; ns_add server
 ns_link client c0 $C/24,fd18:56::1/64 server s0 $S/24,fd18:56::2/64 2>/dev/null
@@ -47,6 +48,8 @@ table inet fldrp {
 }
 NFT
 ns_exec client sysctl -qw net.ipv4.tcp_retries2=3 net.ipv4.tcp_syn_retries=2
+# 198.18.56.99 is on c0's link but nobody answers its ARP: two solicitations 0.3 s apart.
+ns_exec client sysctl -qw net.ipv4.neigh.c0.mcast_solicit=2 net.ipv4.neigh.c0.retrans_time_ms=300
 ns_bg server timeout 300 $H udpsink $S 9003
 ns_bg server timeout 300 $H backlog $S 9004
 ns_bg server timeout 300 $H echo $S 9006
@@ -57,7 +60,7 @@ NS_CLIENT=$(ns_name client)
 start_capture() {
 	local name=$1; shift
 	SOCK=$TMP/$name.sock
-	ip netns exec "$NS_CLIENT" "$BIN" capture -i c0 --socket "$SOCK" -o json --duration 100 \
+	ip netns exec "$NS_CLIENT" ${CAP_SHELL:+sh -c "$CAP_SHELL" sh} "$BIN" capture -i c0 --socket "$SOCK" -o json --duration 100 \
 		--set tap.tcpStreamChannelTimeoutMs=1000 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
 	local i
@@ -95,7 +98,9 @@ if /usr/bin/python3 -c 'import scapy' 2>/dev/null; then
 else
 	HAVE_SCAPY=0
 fi
-# 6. An established connection whose peer goes silent: RTO retransmissions, then ETIMEDOUT.
+# 6. A neighbour that never answers ARP: the three pings queued for it are dropped when it fails.
+ns_exec client timeout 5 ping -c 3 -i 0.2 -W 2 198.18.56.99 >/dev/null 2>&1
+# 7. An established connection whose peer goes silent: RTO retransmissions, then ETIMEDOUT.
 ns_exec client timeout 40 $H silent $S 9006 30 >"$TMP/silent.out" 2>&1
 sleep 5   # past the hold (tap.tcpStreamChannelTimeoutMs + 3 s): leftovers become drop entries
 timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/main.stats"
@@ -130,6 +135,10 @@ if [ $HAVE_SCAPY = 1 ]; then
 else
 	t_skip "spoofed source: IP_RPFILTER" "scapy missing (python3-scapy)"
 fi
+t_jq "silent neighbour: NEIGH_FAILED, one drop entry of the pings queued for it, on c0" \
+	'[.[] | select(.error.type == "drop" and .dst.ip == "198.18.56.99")] | length == 1 and
+	 (.[0].drop | .reason == "NEIGH_FAILED" and .count >= 1 and .count <= 3 and .interface == "c0" and
+	  (.location == null or .location == "neigh_invalidate"))' "$OUT"
 t_check "silent peer: the application got ETIMEDOUT" grep -q "errno ETIMEDOUT" "$TMP/silent.out"
 # The packet view has no entry for an established connection that went quiet, so the
 # retransmissions the server's input chain dropped are a drop entry of their own.
@@ -156,7 +165,8 @@ if [ "$(jq -r .kernel.listen_overflows_at_syn "$S_")" = true ]; then
 else
 	# This kernel lets no kprobe attach (no tracefs, no kprobe PMU): SYNs refused for a full
 	# accept queue are consumed without a drop reason, so nothing can count them here.
-	t_skip "stats: kernel.listen_overflows (backlog 1)" "kprobe/tcp_conn_request cannot attach on this kernel"
+	# (tests/ksock checks a listener of the capture's own namespace, read with sock_diag.)
+	t_skip "stats: kernel.listen_overflows (backlog 1, another namespace)" "kprobe/tcp_conn_request cannot attach on this kernel"
 fi
 t_check "stats: kernel.socket_errors.ETIMEDOUT >= 1" [ "$(jq -r '.kernel.socket_errors.ETIMEDOUT // 0' "$S_")" -ge 1 ]
 t_check "stats: entries.errors.drop counts the drop entries" \
@@ -182,6 +192,27 @@ t_check "no reasons: drops_without_reason counts them" \
 t_jq "no reasons: the closed port's drops are one entry, reason UNKNOWN" \
 	'[.[] | select(about(9012) and .error.type == "drop")] | length == 1 and
 	 (.[0] | .error.message == "UNKNOWN" and .drop.count >= 4)' "$TMP/noreason.out"
+# The classic tracepoints (tp_btf skipped on purpose), for kfree_skb and the socket events.
+# They need tracefs: `ip netns exec` gives the capture its own mount namespace with a fresh
+# /sys, so tracefs is mounted there, for that run only, and the host is left as it was.
+FAULTLINE_DROPS=classic FAULTLINE_SOCKTRACE=classic FAULTLINE_DEBUG=1 \
+	CAP_SHELL='mount -t tracefs nodev /sys/kernel/tracing && exec "$@"' start_capture classic ||
+	{ t_fail "capture (classic) starts"; t_finish; }
+ns_exec client timeout 10 $H udpsend $S 9013 4 100
+ns_exec client timeout 10 $H connect $S 9014 2 >/dev/null   # closed: the server's RST for no socket
+sleep 5   # past the hold
+timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/classic.stats"
+stop_capture
+t_check "classic: kfree_skb on the classic tracepoint" grep -q "skb:kfree_skb attached (tracepoint)" "$TMP/classic.err"
+t_check "classic: the socket events on classic tracepoints" grep -q "tracepoints attached (classic)" "$TMP/classic.err"
+t_check "classic: stats drops_view tracepoint" [ "$(jq -r .kernel.drops_view "$TMP/classic.stats")" = tracepoint ]
+t_jq "classic: the closed UDP port's drops are one entry, NO_SOCKET, count 4" \
+	'[.[] | select(about(9013) and .error.type == "drop")] | length == 1 and
+	 (.[0] | .error.message == "NO_SOCKET" and .drop.count == 4)' "$TMP/classic.out"
+t_check "classic: the RST for no socket counted (kernel.resets_sent.NO_SOCKET)" \
+	[ "$(jq -r '.kernel.resets_sent.NO_SOCKET // 0' "$TMP/classic.stats")" -ge 1 ]
+t_check "classic: the host's tracefs left as it was" \
+	[ "$(grep -c ' /sys/kernel/tracing ' /proc/self/mounts)" = "$TRACEFS_BEFORE" ]
 # No access to the tracepoint (simulated): the capture runs without the view and says so once.
 FAULTLINE_DROPS=off start_capture off || { t_fail "capture (off) starts"; t_finish; }
 timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/off.stats"

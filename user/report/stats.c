@@ -106,6 +106,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 		doc_add_bool(d, o, "drop_reasons", s->kernel.drops.reasons);
 		doc_add_int(d, o, "drops_total", (int64_t)s->kernel.drops.total);
 		doc_add_int(d, o, "drops_without_reason", (int64_t)s->kernel.drops.without_reason);
+		doc_add_int(d, o, "drop_records", (int64_t)s->kernel.drops.records);
 		uint32_t r = doc_add_obj(d, o, "drops");
 		for (unsigned i = 0; i < FL_STATS_DROP_REASONS; i++) {
 			const char *name = s->kernel.drops.names ? s->kernel.drops.names[i] : NULL;

@@ -82,6 +82,7 @@ struct fl_stats {
 			const char *source;          /* "tp_btf", "tracepoint", or NULL: unavailable */
 			bool reasons;                /* false: the kernel has no reason argument */
 			uint64_t total, without_reason, unrecorded;
+			uint64_t records;            /* per-(flow, reason) aggregates drained */
 			uint64_t by_reason[FL_STATS_DROP_REASONS];
 			const char *const *names;    /* FL_STATS_DROP_REASONS names, owned by the source */
 		} drops;

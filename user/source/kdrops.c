@@ -69,6 +69,7 @@ struct kdrops {
 	unsigned n_listeners;
 	uint64_t last_diag_ns;
 	uint64_t diag_overflows;      /* listen drops the listeners counted since we started */
+	uint64_t records;             /* drop aggregates drained from the kernel */
 	uint8_t diag_buf[32768];
 	bool classic;
 	bool reasons;                 /* the reason argument is read */
@@ -225,6 +226,7 @@ static void deliver(struct kdrops *k, const struct packet_sink *out, const struc
 		r.is_errno = 1;
 		snprintf(r.reason, sizeof(r.reason), "%s", name ? name : "OTHER");
 	} else {
+		k->records++;
 		reason_name(k, key->reason, r.reason, sizeof(r.reason));
 		locate(k, v->location, r.location, sizeof(r.location));
 	}
@@ -403,6 +405,7 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 	st->kernel.drops.total = percpu_sum(cfd, FL_DCNT_TOTAL, vals, ncpu);
 	st->kernel.drops.without_reason = percpu_sum(cfd, FL_DCNT_NO_REASON, vals, ncpu);
 	st->kernel.drops.unrecorded = percpu_sum(cfd, FL_DCNT_MAP_FULL, vals, ncpu);
+	st->kernel.drops.records = k->records;
 	/* One syscall for the whole array would need a batch; 512 lookups once a second is fine. */
 	for (__u32 i = 0; i < FL_DROP_REASONS; i++)
 		st->kernel.drops.by_reason[i] = percpu_sum(rfd, i, vals, ncpu);

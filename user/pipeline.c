@@ -485,7 +485,7 @@ void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
 	/* stats.kernel comes from the BPF counters; here the event waits to meet the packets. */
-	kernel_events_add(p->kernel, ev, ts_ns, timeout_ns(p));
+	kernel_events_add(p->kernel, p->flows, ev, ts_ns, timeout_ns(p));
 }
 
 void pipeline_drop(struct pipeline *p, const struct fl_drop_record *r)

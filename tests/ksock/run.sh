@@ -43,11 +43,11 @@ start_capture() {
 	local name=$1; shift
 	SOCK=$TMP/$name.sock
 	ip netns exec "$NS_CLIENT" "$BIN" capture -i c0 --backend ebpf --socket "$SOCK" -o json --all \
-		--duration 120 --set tap.tcpStreamChannelTimeoutMs=1000 "$@" \
+		--duration 300 --set tap.tcpStreamChannelTimeoutMs=1000 "$@" \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 300); do
 		grep -q "capturing on" "$TMP/$name.err" 2>/dev/null && [ -S "$SOCK" ] && return 0
 		kill -0 "$CAP_PID" 2>/dev/null || break
 		sleep 0.1
@@ -73,31 +73,33 @@ if ! ip netns exec "$NS_CLIENT" timeout 20 "$BIN" capture -i c0 --backend ebpf -
 	t_finish
 fi
 
-ns_bg client timeout 120 $H lingerserver $C1 7001 1
-ns_bg server timeout 120 $H lingerserver $S 7002 1
-ns_bg client timeout 120 $H backlog $C 9004
-ns_wait_port client 7001 && ns_wait_port server 7002 && ns_wait_port client 9004 ||
+ns_bg client timeout 300 $H lingerserver $C1 7001 1
+ns_bg server timeout 300 $H lingerserver $S 7002 1
+ns_bg client timeout 300 $H backlog $C 9004
+# (python can take seconds to start on a loaded machine: each port gets a few waits)
+wait_port() { local i; for i in 1 2 3 4 5 6; do ns_wait_port "$1" "$2" 2>/dev/null && return 0; done; return 1; }
+wait_port client 7001 && wait_port server 7002 && wait_port client 9004 ||
 	{ t_fail "servers start"; t_finish; }
 
 start_capture main --metrics-listen 127.0.0.1:$METRICS || { t_fail "capture starts"; t_finish; }
 # 0. A listener with backlog 1 that never accepts, hit by a burst of 20 connects held 2 s.
-ns_exec server timeout 10 $H burst $C 9004 20 2
+ns_exec server timeout 60 $H burst $C 9004 20 2
 # 1. Refused connects the packets and the kernel both see: 5 over IPv4, 2 over IPv6 (curl).
-for i in 1 2 3 4 5; do ns_exec client timeout 5 curl -s -o /dev/null http://$S:81/; done
-for i in 1 2; do ns_exec client timeout 5 curl -s -o /dev/null -g "http://[$S6]:81/"; done
+for i in 1 2 3 4 5; do ns_exec client timeout 20 curl -s -o /dev/null http://$S:81/; done
+for i in 1 2; do ns_exec client timeout 20 curl -s -o /dev/null -g "http://[$S6]:81/"; done
 # 2. Refused connects only the kernel sees (over c1, which is not captured).
-ns_exec client timeout 20 $H refuse $S1 82 3
+ns_exec client timeout 60 $H refuse $S1 82 3
 # 3. A server in the client namespace (on c1) resets a connection it accepted.
-ns_exec server timeout 10 $H get $C1 7001 >/dev/null
+ns_exec server timeout 60 $H get $C1 7001 >/dev/null
 # 4. A server (captured) closes with SO_LINGER 0: a RST from ESTABLISHED.
-ns_exec client timeout 10 $H get $S 7002 >/dev/null
+ns_exec client timeout 60 $H get $S 7002 >/dev/null
 # 5. faultline's own metrics endpoint: a scrape, and a client that resets its connection.
-ns_exec client timeout 5 curl -s -o /dev/null http://127.0.0.1:$METRICS/metrics
-ns_exec client timeout 5 $H rstclose 127.0.0.1 $METRICS
+ns_exec client timeout 20 curl -s -o /dev/null http://127.0.0.1:$METRICS/metrics
+ns_exec client timeout 60 $H rstclose 127.0.0.1 $METRICS
 sleep 5   # past the kernel events' grace period (2 s) and the drops' hold (1 s + 3 s)
 OVERFLOWS=$(ns_exec client nstat -az TcpExtListenOverflows | awk '$1 == "TcpExtListenOverflows" { print $2 }')
-timeout 5 "$BIN" stats --json --socket "$SOCK" >"$TMP/main.stats"
-ip netns exec "$NS_CLIENT" curl -sf -m 5 http://127.0.0.1:$METRICS/metrics >"$TMP/main.prom"
+timeout 20 "$BIN" stats --json --socket "$SOCK" >"$TMP/main.stats"
+ip netns exec "$NS_CLIENT" curl -sf -m 20 http://127.0.0.1:$METRICS/metrics >"$TMP/main.prom"
 stop_capture
 t_check "capture exits 0" [ "$CAP_RC" = 0 ]
 t_check "sanitizers clean" sanitizers_clean "$TMP/main.err"

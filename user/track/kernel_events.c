@@ -29,7 +29,17 @@ struct tombstone {
 	uint8_t reported, state;
 };
 
+/*
+ * Another namespace's socket counts only through a flow the capture has (the tracepoints see
+ * every namespace): without one its event would crowd out ours.  A RST is the exception for a
+ * moment: the kernel's ring is read before the packets, so a RST sent for a SYN still unread
+ * waits here to join the entry its packet makes, and is otherwise forgotten.
+ */
+#define FOREIGN_MAX 256
+
 struct kernel_events {
+	struct pending foreign[FOREIGN_MAX];
+	unsigned next_foreign;
 	struct pending slots[PENDING_MAX];
 	unsigned next;           /* round robin: when full the oldest slot is reused */
 	struct tombstone *tombs; /* ring of TOMBSTONES */
@@ -98,10 +108,25 @@ static bool same_socket(const struct fl_sock_event *a, const struct fl_sock_even
 	       !memcmp(a->daddr, b->daddr, 16);
 }
 
-void kernel_events_add(struct kernel_events *k, const struct fl_sock_event *ev, uint64_t ts_ns,
-		       uint64_t timeout_ns)
+void kernel_events_add(struct kernel_events *k, struct flow_table *flows,
+		       const struct fl_sock_event *ev, uint64_t ts_ns, uint64_t timeout_ns)
 {
 	uint64_t due = ts_ns + GRACE_NS;
+
+	if (ev->netns_ino != k->own_netns) {
+		struct fl_addr local = { .family = ev->family == 10 ? 6 : 4 }, remote = local;
+		int side;
+		memcpy(local.bytes, ev->saddr, local.family == 6 ? 16 : 4);
+		memcpy(remote.bytes, ev->daddr, local.family == 6 ? 16 : 4);
+		if (!flow_find(flows, &local, ev->sport, &remote, ev->dport, FL_IPPROTO_TCP, &side)) {
+			if (ev->kind == FL_SOCK_RESET_SEND || ev->kind == FL_SOCK_RESET_RECV) {
+				k->foreign[k->next_foreign] = (struct pending){ .ev = *ev, .due_ns = due,
+									  .used = true };
+				k->next_foreign = (k->next_foreign + 1) % FOREIGN_MAX;
+			}
+			return;
+		}
+	}
 
 	/* A socket that left CLOSE_WAIT or LAST_ACK before the timeout was no condition. */
 	if (ev->kind == FL_SOCK_CLOSED || ev->kind == FL_SOCK_LAST_ACK) {
@@ -272,11 +297,14 @@ void kernel_events_annotate(struct kernel_events *k, struct emitter *em)
 
 	if (!f || f->key.proto != FL_IPPROTO_TCP || em->meta.error != FL_ERR_TCP)
 		return;
-	for (unsigned i = 0; i < PENDING_MAX && n < JOIN_MAX; i++) {
-		struct pending *p = &k->slots[i];
+	for (unsigned i = 0; i < FOREIGN_MAX + PENDING_MAX && n < JOIN_MAX; i++) {
+		struct pending *p = i < FOREIGN_MAX ? &k->foreign[i] : &k->slots[i - FOREIGN_MAX];
 		int side;
 		if (!p->used || (p->ev.kind != FL_SOCK_RESET_SEND && p->ev.kind != FL_SOCK_RESET_RECV) ||
 		    !event_of_flow(&p->ev, f, &side))
+			continue;
+		/* A waiting RST of another namespace is of this connection, not a later one's. */
+		if (i < FOREIGN_MAX && em->meta.ts_ns > p->due_ns)
 			continue;
 		if (arr == DOC_NONE) {
 			uint32_t tcp = doc_get(d, DOC_ROOT, "tcp");

@@ -24,8 +24,8 @@ void kernel_events_free(struct kernel_events *k);
 /* The network namespace (inode of /proc/self/ns/net) faultline runs in: events
  * of sockets no flow knows count only there.  0 until set: none count. */
 void kernel_events_set_netns(struct kernel_events *k, uint64_t netns_ino);
-void kernel_events_add(struct kernel_events *k, const struct fl_sock_event *ev, uint64_t ts_ns,
-		       uint64_t timeout_ns);
+void kernel_events_add(struct kernel_events *k, struct flow_table *flows,
+		       const struct fl_sock_event *ev, uint64_t ts_ns, uint64_t timeout_ns);
 /* The packet view lets go of a flow: remember what it had reported. */
 struct flow;
 void kernel_events_forget_flow(struct kernel_events *k, const struct track_env *env,

@@ -769,6 +769,19 @@ static void test_probe(void **unused)
 	assert_int_equal(ops->probe((const uint8_t *)http, sizeof(http) - 1, DISSECT_TO_SERVER,
 				    false), DISSECT_PROBE_NO);
 	assert_int_equal(ops->probe(q.b, 5, DISSECT_TO_SERVER, true), DISSECT_PROBE_MAYBE);
+	/*
+	 * A DHCP LEASEQUERY (op 1, htype 1, hlen 6, hops 1, xid 1, zeros): read
+	 * with a 2-byte length first it looks like a query for "." of type 0,
+	 * class 0, which no resolver asks.  Not DNS.
+	 */
+	uint8_t dhcp[300] = { 1, 1, 6, 1, 0, 0, 0, 1 };
+	dhcp[236] = 99; dhcp[237] = 130; dhcp[238] = 83; dhcp[239] = 99;
+	dhcp[240] = 53; dhcp[241] = 1; dhcp[242] = 10; dhcp[243] = 255;
+	assert_int_equal(ops->probe(dhcp, sizeof(dhcp), DISSECT_TO_SERVER, false), DISSECT_PROBE_NO);
+	assert_int_equal(ops->probe(dhcp, sizeof(dhcp), DISSECT_TO_CLIENT, false), DISSECT_PROBE_NO);
+	/* A query for "." (dig . NS) is one. */
+	query(&q, 0x4321, "", 2);
+	assert_int_equal(ops->probe(q.b, q.len, DISSECT_TO_SERVER, false), DISSECT_PROBE_YES);
 	assert_true(ops->port_hint(53));
 	assert_false(ops->port_hint(80));
 }

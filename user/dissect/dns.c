@@ -732,10 +732,20 @@ static bool dns_header_plausible(const uint8_t *p, size_t len, enum dissect_dir 
 		return false;
 	if (!qr && (an != 0 || ns != 0 || ar > 2))
 		return false;
-	/* The question name must be well formed and end inside the message. */
+	/*
+	 * The question name must be well formed and end inside the message, and
+	 * its type and class be ones a resolver asks (type 0 and class 0 are
+	 * reserved): other protocols' zero-filled headers (a DHCP LEASEQUERY read
+	 * with a 2-byte length before it) otherwise pass as a query for ".".
+	 * The class's top bit is mDNS's unicast-response flag.
+	 */
 	size_t off = DNS_HEADER_LEN, bad;
 	struct dns_name name;
-	return !dns_name_read(p, len, &off, &name, &bad) && off + 4 <= len;
+	if (dns_name_read(p, len, &off, &name, &bad) || off + 4 > len)
+		return false;
+	uint16_t qtype = be16(p + off), qclass = be16(p + off + 2) & 0x7fff;
+	return qtype != 0 && (qclass == 1 || qclass == 3 || qclass == 4 || qclass == 254 ||
+			      qclass == 255);
 }
 
 static enum dissect_probe dns_probe(const uint8_t *data, size_t len, enum dissect_dir dir,

@@ -96,6 +96,20 @@ static void test_syn_timeout_with_retries(void **state)
 	assert_int_equal(f->stats.tcp.retransmissions, 2);
 }
 
+/* A SYN carrying data sent again is one retransmission, not one for the SYN and one for its bytes. */
+static void test_syn_with_data_retransmitted_once(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 41);
+	seg(f, 1, 1, 100, 0, TCP_SYN, 22);
+	seg(f, 2, 1, 100, 0, TCP_SYN, 32);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 1);
+	assert_non_null(strstr(f->got.json[0], "\"syn_retries\":2"));
+	assert_non_null(strstr(f->got.json[0], "\"retransmissions\":2"));
+	assert_int_equal(f->stats.tcp.retransmissions, 2);
+}
+
 static void test_unanswered_syn_at_end_of_file(void **state)
 {
 	struct fixture *f = *state;
@@ -422,6 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_wait, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_close_wait_not_reached_at_end, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_last_ack_with_fin_retransmissions, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_with_data_retransmitted_once, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_midstream_reset_guesses_client_by_port, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_wrap_fin_ack, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_flow_table_bound_evicts, fixture_setup, fixture_teardown),

@@ -438,10 +438,11 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 		if ((res & REASM_OUT_OF_ORDER) && !(res & REASM_RETRANSMISSION) && behind &&
 		    ts_ns - s->high_ts[side] > s->reorder_ns)
 			res |= REASM_RETRANSMISSION;   /* a hole filled late: the lost copy resent */
-		if (res & REASM_RETRANSMISSION) {
+		/* A SYN sent again is counted once, by the connection tracker. */
+		if ((res & REASM_RETRANSMISSION) && !(flags & TCP_SYN)) {
 			f->retransmissions++;
 			env->stats->tcp.retransmissions++;
-		} else if (res & REASM_OUT_OF_ORDER) {
+		} else if ((res & REASM_OUT_OF_ORDER) && !(res & REASM_RETRANSMISSION)) {
 			env->stats->tcp.out_of_order++;
 		}
 		if (!behind) {

@@ -389,6 +389,10 @@ row("tcp-keepalive-idle.pcap", "--stats",
 row("tcp-keepalive-idle-oneway.pcap", "-", no_tcp_errors(),
     "tcp-keepalive-idle with the client's packets only (tcpdump -r filter \"arp or src host 198.18.1.2\"): "
     "no SYN-ACK, no server FIN; the client's ACK of the server's ISN means the handshake completed (no SynSent)")
+row("tcp-keepalive-idle-oneway.pcap", "-",
+    '(map(select(.protocol == "http")) | length == 2 and all(.[]; .response == null and .error.reason == "loss" and .tcp.missed_bytes > 0))',
+    "the client's ACKs cover response bytes the capture never shows: both responses were sent and missed "
+    "(reason loss), not a stream idle timeout or the capture's end")
 row("tcp-rst-forged.pcap", "-", 'map(select(.error != null)) | length == 0',
     "scapy on the router forges, while the client is in SYN-SENT (first SYN-ACK dropped on the router), an "
     "RST,ACK acking ISN+12346 and a bare RST; RFC 9293 3.10.7.3 makes both unacceptable, the client "

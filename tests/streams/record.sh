@@ -322,6 +322,27 @@ fx_http_holes() {
 	rm -f "$base"
 }
 
+fx_http_oneway_in() {
+	# A one-sided capture: tcpdump -Q in on the server's interface sees the
+	# client's packets only (no SYN-ACK, no response, no server FIN).  The
+	# client's ACKs cover the server's ISN (the handshake completed), the
+	# response bytes never captured (missed, reason loss) and the server's FIN
+	# (no CloseWait).
+	rm -f "$FIX/http-oneway-in.pcap" "$tmp/tcpdump.err"
+	ip netns exec "$(ns_name server)" tcpdump -i s0 -Q in -s 0 -U --immediate-mode -n \
+		-w "$FIX/http-oneway-in.pcap" 'tcp' 2>"$tmp/tcpdump.err" &
+	TCPDUMP_PID=$!
+	local i
+	for i in $(seq 1 50); do
+		grep -q "listening on" "$tmp/tcpdump.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	curlc http://$S:8000/index.html
+	cap_stop
+	meta http-oneway-in "" "$J"'($h|length) == 1 and $h[0].request.path == "/index.html" and $h[0].response == null and $h[0].error.type == "half-connection" and $h[0].error.reason == "loss" and $h[0].tcp.missed_bytes > 0 and ([.[] | select(.error.type == "tcp")] | length) == 0' \
+		'.tcp.missed_bytes > 2000 and .tcp.SynSent == 0 and .tcp.CloseWait == 0 and .tcp.LastAck == 0'
+}
+
 all=$(declare -F | awk '$3 ~ /^fx_/ {print $3}')
 if [ $# -gt 0 ]; then
 	all=

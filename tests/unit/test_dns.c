@@ -558,6 +558,66 @@ static void test_tcp_errors(void **unused)
 	assert_int_equal(h->n, 1);
 	assert_string_equal(h_str(h, 0, "error.reason"), "loss");
 	h_free(h);
+
+	/*
+	 * A hole among the queries after a whole query: that query still waits
+	 * and its answer completes it (the server's ACK covering client bytes
+	 * never captured, as in Arkime's arkime_synthetic.pcap).
+	 */
+	h = tcp();
+	wire[0] = 0; wire[1] = (uint8_t)q.len; memcpy(wire + 2, q.b, q.len);
+	h_stream(h, DISSECT_TO_SERVER, wire, q.len + 2, 0);
+	h->ops->gap(h->state, &h->ctx, DISSECT_TO_SERVER, 35);
+	response(&r, 0xb1, "cut.test", 1, 0, 1);
+	wire[0] = 0; wire[1] = (uint8_t)r.len; memcpy(wire + 2, r.b, r.len);
+	h_stream(h, DISSECT_TO_CLIENT, wire, r.len + 2, 1);
+	assert_int_equal(h->n, 1);
+	assert_true(h_is_null(h, 0, "error"));
+	assert_int_equal(h_int(h, 0, "request.id"), 0xb1);
+	h_free(h);
+}
+
+/*
+ * A dynamic UPDATE: its prerequisite "name in use" is a CNAME of class NONE
+ * with no data, a deletion an A of class ANY with none: not malformed.
+ */
+static void test_update_empty_records(void **unused)
+{
+	(void)unused;
+	struct msg q, r;
+	struct harness *h = udp();
+	header(&q, 0x6919, 0x28, 0x00, 1, 1, 1, 0);   /* opcode 5 */
+	put_name(&q, "zone.test");
+	put16(&q, 6);
+	put16(&q, 1);
+	put_name(&q, "host.zone.test");
+	put16(&q, 5); put16(&q, 254); put32(&q, 0); put16(&q, 0);
+	put_name(&q, "host.zone.test");
+	put16(&q, 1); put16(&q, 255); put32(&q, 0); put16(&q, 0);
+	header(&r, 0x6919, 0xa8, 0x04, 1, 0, 0, 0);   /* NOTIMP */
+	put_name(&r, "zone.test");
+	put16(&r, 6);
+	put16(&r, 1);
+	h_datagram(h, DISSECT_TO_SERVER, q.b, q.len, 0);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 1);
+	assert_int_equal(h->n, 1);
+	assert_true(h_is_null(h, 0, "error"));
+	assert_string_equal(h_str(h, 0, "request.opcode"), "UPDATE");
+	assert_string_equal(h_str(h, 0, "response.rcode_name"), "NOTIMP");
+	h_free(h);
+}
+
+/* LLMNR: the answer to a multicast query comes by unicast from 5355, on a flow of its own. */
+static void test_llmnr_unicast_answer(void **unused)
+{
+	(void)unused;
+	struct msg r;
+	struct harness *h = h_new(&dns_dissector, FL_IPPROTO_UDP, 5355);
+	response(&r, 0x200c, "mypc", 1, 0, 1);
+	h_datagram(h, DISSECT_TO_CLIENT, r.b, r.len, 0);
+	h_end(h, DISSECT_END_CAPTURE, DISSECT_TO_CLIENT, 1);
+	assert_int_equal(h->n, 0);
+	h_free(h);
 }
 
 /* TCP joined midstream: a chunk that does not start with a message is dropped. */
@@ -769,6 +829,19 @@ static void test_probe(void **unused)
 	assert_int_equal(ops->probe((const uint8_t *)http, sizeof(http) - 1, DISSECT_TO_SERVER,
 				    false), DISSECT_PROBE_NO);
 	assert_int_equal(ops->probe(q.b, 5, DISSECT_TO_SERVER, true), DISSECT_PROBE_MAYBE);
+	/*
+	 * A DHCP LEASEQUERY (op 1, htype 1, hlen 6, hops 1, xid 1, zeros): read
+	 * with a 2-byte length first it looks like a query for "." of type 0,
+	 * class 0, which no resolver asks.  Not DNS.
+	 */
+	uint8_t dhcp[300] = { 1, 1, 6, 1, 0, 0, 0, 1 };
+	dhcp[236] = 99; dhcp[237] = 130; dhcp[238] = 83; dhcp[239] = 99;
+	dhcp[240] = 53; dhcp[241] = 1; dhcp[242] = 10; dhcp[243] = 255;
+	assert_int_equal(ops->probe(dhcp, sizeof(dhcp), DISSECT_TO_SERVER, false), DISSECT_PROBE_NO);
+	assert_int_equal(ops->probe(dhcp, sizeof(dhcp), DISSECT_TO_CLIENT, false), DISSECT_PROBE_NO);
+	/* A query for "." (dig . NS) is one. */
+	query(&q, 0x4321, "", 2);
+	assert_int_equal(ops->probe(q.b, q.len, DISSECT_TO_SERVER, false), DISSECT_PROBE_YES);
 	assert_true(ops->port_hint(53));
 	assert_false(ops->port_hint(80));
 }
@@ -777,6 +850,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_query_response),
+		cmocka_unit_test(test_llmnr_unicast_answer),
+		cmocka_unit_test(test_update_empty_records),
 		cmocka_unit_test(test_every_rcode_name),
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_edns_and_records),

@@ -96,6 +96,20 @@ static void test_syn_timeout_with_retries(void **state)
 	assert_int_equal(f->stats.tcp.retransmissions, 2);
 }
 
+/* A SYN carrying data sent again is one retransmission, not one for the SYN and one for its bytes. */
+static void test_syn_with_data_retransmitted_once(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 41);
+	seg(f, 1, 1, 100, 0, TCP_SYN, 22);
+	seg(f, 2, 1, 100, 0, TCP_SYN, 32);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 1);
+	assert_non_null(strstr(f->got.json[0], "\"syn_retries\":2"));
+	assert_non_null(strstr(f->got.json[0], "\"retransmissions\":2"));
+	assert_int_equal(f->stats.tcp.retransmissions, 2);
+}
+
 static void test_unanswered_syn_at_end_of_file(void **state)
 {
 	struct fixture *f = *state;
@@ -312,6 +326,27 @@ static void test_fin_acking_unseen_peer_fin(void **state)
 }
 
 /* Without that evidence the client's FIN alone is still a CloseWait. */
+/*
+ * The client's packets only (tcpdump -Q in on the server): its ACK of the
+ * server's ISN+1 names the ISN, so the 3000 response bytes its ACKs cover are
+ * missed, and the one more byte its FIN acks is the server's FIN, not a byte.
+ */
+static void test_one_sided_acks_count_missed_bytes(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 1, 1, 101, 501, TCP_ACK, 0);
+	seg(f, 2, 1, 101, 501, TCP_ACK | TCP_PSH, 50);
+	seg(f, 3, 1, 151, 2001, TCP_ACK, 0);
+	seg(f, 4, 1, 151, 3501, TCP_ACK, 0);
+	seg(f, 5, 1, 151, 3502, TCP_ACK | TCP_FIN, 0);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.missed_bytes, 3000);
+	assert_int_equal(f->stats.tcp.syn_sent, 0);
+	assert_int_equal(f->stats.tcp.close_wait, 0);
+	assert_int_equal(f->stats.tcp.retransmissions, 0);
+}
+
 static void test_one_sided_fin_without_evidence_is_close_wait(void **state)
 {
 	struct fixture *f = *state;
@@ -422,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_close_wait, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_close_wait_not_reached_at_end, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_last_ack_with_fin_retransmissions, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_with_data_retransmitted_once, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_midstream_reset_guesses_client_by_port, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_wrap_fin_ack, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_flow_table_bound_evicts, fixture_setup, fixture_teardown),
@@ -432,6 +468,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ack_past_own_fin_means_peer_closed, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_fin_acking_unseen_peer_fin, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_one_sided_fin_without_evidence_is_close_wait, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_one_sided_acks_count_missed_bytes, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rst_with_bad_ack_in_syn_sent_is_ignored, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_rst_out_of_window_is_counted, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_stale_timestamp_fin_ignored_rst_accepted, fixture_setup, fixture_teardown),

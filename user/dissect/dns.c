@@ -308,6 +308,13 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 			if (len - off < rr.rdlen)
 				return dns_fail(m, "record data runs past the end of the message", off);
 			rr.rdata_off = (uint32_t)off;
+			/*
+			 * An UPDATE's prerequisites and deletions carry no data: class
+			 * ANY or NONE with RDLENGTH 0 whatever the type ("name in use",
+			 * "delete the RRset").  Nothing to check or show.
+			 */
+			if (rr.rdlen == 0 && rr.type != DNS_TYPE_OPT && (rclass == 254 || rclass == 255))
+				continue;
 
 			if (s == 0 && (rr.type == DNS_TYPE_A || rr.type == DNS_TYPE_AAAA) &&
 			    rr.rdlen != (rr.type == DNS_TYPE_A ? 4 : 16))
@@ -732,10 +739,20 @@ static bool dns_header_plausible(const uint8_t *p, size_t len, enum dissect_dir 
 		return false;
 	if (!qr && (an != 0 || ns != 0 || ar > 2))
 		return false;
-	/* The question name must be well formed and end inside the message. */
+	/*
+	 * The question name must be well formed and end inside the message, and
+	 * its type and class be ones a resolver asks (type 0 and class 0 are
+	 * reserved): other protocols' zero-filled headers (a DHCP LEASEQUERY read
+	 * with a 2-byte length before it) otherwise pass as a query for ".".
+	 * The class's top bit is mDNS's unicast-response flag.
+	 */
 	size_t off = DNS_HEADER_LEN, bad;
 	struct dns_name name;
-	return !dns_name_read(p, len, &off, &name, &bad) && off + 4 <= len;
+	if (dns_name_read(p, len, &off, &name, &bad) || off + 4 > len)
+		return false;
+	uint16_t qtype = be16(p + off), qclass = be16(p + off + 2) & 0x7fff;
+	return qtype != 0 && (qclass == 1 || qclass == 3 || qclass == 4 || qclass == 254 ||
+			      qclass == 255);
 }
 
 static enum dissect_probe dns_probe(const uint8_t *data, size_t len, enum dissect_dir dir,
@@ -763,12 +780,15 @@ static bool dns_multicast_addr(const struct fl_endpoint *ep)
 /*
  * mDNS (and LLMNR) by their multicast destination (224.0.0.251, ff02::fb),
  * or 5353 on both sides (responders answer from 5353); a unicast query from
- * any other port to a server on 5353 is plain DNS.
+ * any other port to a server on 5353 is plain DNS.  LLMNR responders answer
+ * a multicast query by unicast from 5355, in a flow of its own, and stay
+ * silent for names they do not own: port 5355 on either side is LLMNR.
  */
 static bool dns_is_mdns(const struct dissect_ctx *ctx)
 {
 	return dns_multicast_addr(&ctx->client) || dns_multicast_addr(&ctx->server) ||
-	       (ctx->client.port == 5353 && ctx->server.port == 5353);
+	       (ctx->client.port == 5353 && ctx->server.port == 5353) ||
+	       ctx->client.port == 5355 || ctx->server.port == 5355;
 }
 
 /*
@@ -846,7 +866,18 @@ static ssize_t dns_parse_op(void *state, struct dissect_ctx *ctx, enum dissect_d
 static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
 	struct dns_state *s = state;
-	/* TCP framing is lost with a hole: what waits is lost, framing is found again. */
+	/*
+	 * A hole among the queries: the queries already whole still wait for
+	 * their answers (matched by id); the hole held other queries, or cut the
+	 * one in progress, and is the next query's loss.  Framing is found again.
+	 */
+	if (dir == DISSECT_TO_SERVER && !ctx->truncated) {
+		s->queries.unowned_missed += missing;
+		s->partial[dir] = false;
+		s->resync[dir] = true;
+		return;
+	}
+	/* A hole among the answers may have held any waiting query's: what waits is lost. */
 	exchange_gap(&s->queries, ctx, dir, missing);
 	exchange_fail_all(&s->queries, ctx, FL_ERR_HALF_CONNECTION,
 			  ctx->truncated ? "response missing: the capture's snaplen cut the stream"

@@ -669,9 +669,13 @@ static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir,
 	case HS_BODY_CLOSE:
 		count_body(s, dir, missing);
 		return;
+	case HS_RESYNC:
+		/* Out of step already: a waiting request's response went by in this hole. */
+		if (dir == DISSECT_TO_CLIENT && ex && missing)
+			ex->loss = true;
+		return;
 	case HS_OPAQUE:
 	case HS_DEAD:
-	case HS_RESYNC:
 		return;
 	default:
 		if (missing == 0 && unconsumed == 0)

@@ -423,6 +423,9 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 	}
 	struct reasm_env renv = reasm_env_of(env);
 
+	/* A FIN of the peer the tracker inferred (never captured): its ACK is no missed byte. */
+	if (o && o->fin_known[!side] && s->dir[!side].started && !s->dir[!side].fin)
+		reasm_fin(&s->dir[!side], o->fin_seq[!side]);
 	/* What this packet acknowledges first: a hole the peer acked is final. */
 	if (flags & TCP_ACK)
 		reasm_ack(&s->dir[!side], &renv, d->ack, sink_of(s, !side));
@@ -438,10 +441,11 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 		if ((res & REASM_OUT_OF_ORDER) && !(res & REASM_RETRANSMISSION) && behind &&
 		    ts_ns - s->high_ts[side] > s->reorder_ns)
 			res |= REASM_RETRANSMISSION;   /* a hole filled late: the lost copy resent */
-		if (res & REASM_RETRANSMISSION) {
+		/* A SYN sent again is counted once, by the connection tracker. */
+		if ((res & REASM_RETRANSMISSION) && !(flags & TCP_SYN)) {
 			f->retransmissions++;
 			env->stats->tcp.retransmissions++;
-		} else if (res & REASM_OUT_OF_ORDER) {
+		} else if ((res & REASM_OUT_OF_ORDER) && !(res & REASM_RETRANSMISSION)) {
 			env->stats->tcp.out_of_order++;
 		}
 		if (!behind) {

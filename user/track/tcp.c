@@ -402,7 +402,10 @@ static void on_synack(struct track_env *env, struct flow *f, int side, const str
 	} else if (c->state == TCP_CONN_SYN_SENT && side != f->client) {
 		c->state = TCP_CONN_ESTABLISHED;
 	} else if (c->half[side].syn_seen && c->half[side].syn_seq == d->seq) {
-		count_retransmission(env, f);
+		/* Inferred from the client's ACK, this SYN-ACK is its first copy. */
+		if (!c->half[side].syn_inferred)
+			count_retransmission(env, f);
+		c->half[side].syn_inferred = false;
 		return;
 	}
 	c->half[side].syn_seen = true;
@@ -521,8 +524,15 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 	if (c->state == TCP_CONN_SYN_SENT && side == f->client && !(fl & TCP_RST) &&
 	    (fl & TCP_ACK) && d->seq == c->half[side].syn_seq + 1) {
 		/* The client acknowledges a SYN-ACK the capture did not see: the
-		 * handshake completed (one-sided capture, or the SYN-ACK was lost here). */
+		 * handshake completed (one-sided capture, or the SYN-ACK was lost here).
+		 * Its ACK names the server's ISN: the server's bytes its later ACKs
+		 * cover and the capture never shows are missed. */
 		c->state = TCP_CONN_ESTABLISHED;
+		struct tcp_half *srv = &c->half[other(side)];
+		if ((fl & TCP_ACK) && !srv->syn_seen) {
+			srv->syn_seen = srv->syn_inferred = true;
+			srv->syn_seq = d->ack - 1;
+		}
 	}
 	if (c->state == TCP_CONN_SYN_SENT && side != f->client && !(fl & TCP_RST) &&
 	    (fl & TCP_ACK) && d->ack == c->half[f->client].syn_seq + 1)

@@ -30,6 +30,7 @@ struct tcp_half {
 	bool syn_seen, fin_seen;
 	bool fin_acked;           /* the peer acknowledged this side's FIN */
 	bool fin_inferred;        /* fin_seen from the peer's ACKs: this FIN was not captured */
+	bool syn_inferred;        /* syn_seen from the peer's ACK of ISN+1: this SYN was not captured */
 	/* What the receiving stack would check an RST or FIN of this side against. */
 	bool nxt_seen, ack_seen, ts_seen, wscale_seen;
 	bool acked_unseen_one;    /* this side's ACK last advanced by exactly one byte the capture never saw */

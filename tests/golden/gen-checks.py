@@ -397,12 +397,32 @@ row("tcp-rst-forged.pcap", "--stats",
     '.[0].tcp.invalid_rst == 2 and .[0].tcp.SynSent == 0 and .[0].tcp.Reset == 0',
     "the two forged RSTs counted in tcp.invalid_rst, changing nothing")
 AFTER_NEWER = "tests/golden/fixtures/tcp-keepalive-idle.pcap"
-row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors(),
-    "two files, the later one given first (tcp-keepalive-idle is recorded after tcp-healthy): time goes "
-    "back between them; no SynSent, CloseWait or LastAck with waits of years")
+IN_TIME_ORDER = '(map(.ts) | . == sort)'
+row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors() + " and " + IN_TIME_ORDER,
+    "two files, the later one given first (tcp-keepalive-idle is recorded after tcp-healthy): merged in "
+    "timestamp order as mergecap merges them; no SynSent, CloseWait or LastAck, entries in time order")
 row("tcp-healthy.pcap", "--stats " + AFTER_NEWER,
-    '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0',
-    "the step back in time is counted once in packets.time_reversals")
+    '.[0].packets.time_reversals == 0 and .[0].packets.seen == 51 and .[0].tcp.SynSent == 0 and '
+    '.[0].tcp.CloseWait == 0',
+    "merged, the files' time never goes back: packets.time_reversals 0, every packet read")
+SPLIT2 = "tests/golden/fixtures/tcp-split.part2"
+row("tcp-split.pcap", SPLIT2,
+    '(map(select(.error != null)) | length == 0) and length == 2 and '
+    '(map(.request.path) == ["/first", "/second"]) and ' + IN_TIME_ORDER,
+    "tcp-keepalive-idle split in two with editcap -c 11 (the cut inside the idle keep-alive connection), "
+    "the second part given first: merged, one healthy connection, its two requests in order, no error")
+row("tcp-split.pcap", "--stats " + SPLIT2,
+    '.[0].packets.time_reversals == 0 and .[0].packets.seen == 21 and .[0].tcp.SynSent == 0 and '
+    '.[0].tcp.CloseWait == 0 and .[0].tcp.LastAck == 0 and .[0].flows.tcp == 1',
+    "the two parts are one capture: 21 packets, one TCP flow, no step back in time")
+row("tcp-clock-step.pcap", "-",
+    no_tcp_errors() + ' and (map(select(.waited_ms != null and .waited_ms > 60000)) | length == 0)',
+    "derived: tcp-keepalive-idle then tcp-healthy (recorded 4 days earlier) in one file (mergecap -a), "
+    "a clock stepped back inside a file: judged on the capture's clock, never waits of days")
+row("tcp-clock-step.pcap", "--stats",
+    '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0 and '
+    '.[0].tcp.LastAck == 0',
+    "the one step back inside the file is counted in packets.time_reversals")
 
 # ---------------------------------------------------------------- fragments and tunnels
 row("frag-timeout.pcap", "-",
@@ -502,7 +522,8 @@ row("gtp-frag.pcap", "--stats", '.[0].tunnels.gtp >= 20',
 # The case each option set is: STEM.CASE.opts holds the options.
 CASES = {"-": None, "--stats": "stats", T2000: "timeout",
          "-f 'tunnel[0].type==\"vxlan\"'": "kfl-vxlan", "-f 'tunnel[0].type==\"geneve\"'": "kfl-geneve",
-         AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats"}
+         AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats",
+         SPLIT2: "reversed", "--stats " + SPLIT2: "reversed-stats"}
 HEADER = "# Written by tests/golden/gen-checks.py: edit the checks there and re-run it.\n"
 
 

@@ -66,7 +66,9 @@ static const struct option read_options[] = {
 static const char read_help[] =
 	"usage: faultline read [OPTIONS] FILE... [--] [EXPRESSION]\n"
 	"Analyse pcap/pcapng files (plain or gzip-compressed; \"-\" is stdin) for network errors.\n"
-	"Several files are read in order as one capture.  EXPRESSION is a tcpdump capture\n"
+	"Several files are one capture, merged in timestamp order as mergecap merges them\n"
+	"(each file is its own interface: a packet seen in two files is counted once).\n"
+	"EXPRESSION is a tcpdump capture\n"
 	"filter (pcap-filter(7)), e.g. faultline read x.pcap port 80 or port 53: the\n"
 	"leading arguments that name existing files (or -) are the inputs, the first one\n"
 	"that does not starts the expression; -- ends the files explicitly.  Only\n"

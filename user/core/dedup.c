@@ -121,10 +121,14 @@ bool dedup_check(struct dedup *dd, uint64_t key, uint64_t iface, uint64_t ts_ns)
 {
 	if (!key || !table(dd))
 		return false;
-	struct dedup_entry *b = &dd->t[(key >> 7 & dd->mask) * 2];
+	struct dedup_entry *b = &dd->t[(key >> 7 & dd->mask) * 2], *e = NULL;
 	for (int i = 0; i < 2; i++) {
-		if (b[i].key != key || !within(ts_ns, b[i].ts_ns, dd->window_ns))
+		if (b[i].key != key)
 			continue;
+		if (!within(ts_ns, b[i].ts_ns, dd->window_ns)) {
+			e = &b[i];           /* the same bytes long after: a packet of its own */
+			break;
+		}
 		if (b[i].iface != iface) {
 			dd->stats->packets.duplicates++;
 			return true;
@@ -133,11 +137,13 @@ bool dedup_check(struct dedup *dd, uint64_t key, uint64_t iface, uint64_t ts_ns)
 		return false;
 	}
 	/* Into the empty or older entry; a live one overwritten is counted. */
-	struct dedup_entry *e = &b[0];
-	if (b[0].key && (!b[1].key || b[1].ts_ns < b[0].ts_ns))
-		e = &b[1];
-	if (e->key && within(ts_ns, e->ts_ns, dd->window_ns))
-		dd->stats->packets.dedup_evicted++;
+	if (!e) {
+		e = &b[0];
+		if (b[0].key && (!b[1].key || b[1].ts_ns < b[0].ts_ns))
+			e = &b[1];
+		if (e->key && within(ts_ns, e->ts_ns, dd->window_ns))
+			dd->stats->packets.dedup_evicted++;
+	}
 	*e = (struct dedup_entry){ .key = key, .ts_ns = ts_ns, .iface = iface };
 	return false;
 }

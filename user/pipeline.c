@@ -403,7 +403,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 
 	enum decode_result r = decode_packet(pkt, &d);
 	/* A copy of a packet another interface saw: recorded, judged no further. */
-	bool dup = dedup_check(p->dedup, dedup_key(&d, r), dedup_iface(pkt, &d), pkt->ts_ns);
+	bool dup = dedup_packet(p->dedup, pkt, &d, r);
 	uint8_t counted = dup ? 0 : count_tunnels(p, &d, 0, r);
 	if (r == DECODE_FRAGMENT) {
 		/* The observers (the recorder) see each fragment; the trackers the whole datagram. */
@@ -478,6 +478,11 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 			notify_observers(p, pkt, NULL);
 		return;
 	}
+}
+
+void pipeline_expect_interfaces(struct pipeline *p)
+{
+	dedup_expect(p->dedup);
 }
 
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)

@@ -251,6 +251,9 @@ static int merge_open(struct merge *m)
 		}
 		m->heap[m->n_heap++] = i;
 		heap_up(m, m->n_heap - 1);
+		/* Several files, or a pcapng of several interfaces: one packet may be in two. */
+		if (m->n_heap > 1 || (c->src && pcap_source_interfaces(c->src) > 1))
+			pipeline_expect_interfaces(m->run->pipeline);
 	}
 	return 0;
 }

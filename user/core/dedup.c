@@ -19,6 +19,9 @@ struct dedup {
 	uint32_t slots;
 	uint64_t window_ns;
 	bool refused;            /* the memory budget said no: off */
+	bool active;             /* copies can be: keys are taken */
+	bool seen;               /* first_iface is set */
+	uint64_t first_iface;    /* the interface of the first packet (inactive) */
 };
 
 struct dedup *dedup_new(struct fl_stats *stats, uint32_t slots, uint64_t window_ns)
@@ -146,4 +149,27 @@ bool dedup_check(struct dedup *dd, uint64_t key, uint64_t iface, uint64_t ts_ns)
 	}
 	*e = (struct dedup_entry){ .key = key, .ts_ns = ts_ns, .iface = iface };
 	return false;
+}
+
+void dedup_expect(struct dedup *dd)
+{
+	dd->active = true;
+}
+
+bool dedup_packet(struct dedup *dd, const struct fl_packet *pkt, const struct decoded *d,
+		  enum decode_result r)
+{
+	if (r != DECODE_OK && r != DECODE_FRAGMENT)
+		return false;
+	uint64_t iface = dedup_iface(pkt, d);
+	if (!dd->active) {
+		if (!dd->seen) {
+			dd->seen = true;
+			dd->first_iface = iface;
+		}
+		if (iface == dd->first_iface && pkt->linktype != FL_LINK_LINUX_SLL2)
+			return false;
+		dd->active = true;       /* a second interface, or `-i any` */
+	}
+	return dedup_check(dd, dedup_key(d, r), iface, pkt->ts_ns);
 }

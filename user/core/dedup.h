@@ -12,8 +12,15 @@
  * short window on a DIFFERENT interface.  The same key on the SAME interface
  * is a real retransmission and stays one.
  *
+ * It costs a hash and a table look-up a packet, so it runs only where copies
+ * can be: from the first packet when the source says there are several
+ * interfaces (dedup_expect: several files, a pcapng of several interfaces,
+ * live capture on several) or the link type is Linux SLL2 (`-i any`), else
+ * from the first packet on a second interface (the packets before it are not
+ * remembered: a copy of one of them is judged again).
+ *
  * The table is fixed (DEDUP_SLOTS entries in 2-way buckets), allocated once at
- * the first packet and counted in memory.dedup_bytes; when the memory budget
+ * the first packet judged and counted in memory.dedup_bytes; when the memory budget
  * refuses it, nothing is deduplicated (memory.over_limit counts that once).
  * An entry still inside its window overwritten by another packet is counted
  * in packets.dedup_evicted (a copy arriving after it would be judged again).
@@ -55,5 +62,10 @@ static inline uint64_t dedup_iface(const struct fl_packet *pkt, const struct dec
  * same interface refreshes its entry: a retransmission).
  */
 bool dedup_check(struct dedup *dd, uint64_t key, uint64_t iface, uint64_t ts_ns);
+/* The source has several interfaces: judge copies from the first packet on. */
+void dedup_expect(struct dedup *dd);
+/* dedup_check() of a decoded packet, once copies can be (see above); else false at no cost. */
+bool dedup_packet(struct dedup *dd, const struct fl_packet *pkt, const struct decoded *d,
+		  enum decode_result r);
 
 #endif

@@ -734,6 +734,11 @@ const char *pcap_source_path(const struct pcap_source *s)
 	return s->path;
 }
 
+uint32_t pcap_source_interfaces(const struct pcap_source *s)
+{
+	return s->n_if;
+}
+
 /* The fast path's next record: 1, 0 at the clean end, -1: libpcap takes over. */
 static int fast_next(struct pcap_source *s, struct fl_packet *pkt)
 {

@@ -47,6 +47,8 @@ void pcap_source_set_buffer_cap(struct pcap_source *s, size_t bytes);
  */
 void pcap_source_set_if_base(struct pcap_source *s, uint32_t base);
 const char *pcap_source_path(const struct pcap_source *s);
+/* The interfaces a pcapng declared so far (the fast path's count; 0 otherwise). */
+uint32_t pcap_source_interfaces(const struct pcap_source *s);
 void pcap_source_close(struct pcap_source *s);
 
 #endif

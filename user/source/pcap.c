@@ -483,9 +483,11 @@ static const unsigned char *fast_need(struct pcap_source *s, struct fast_window 
 	w->base = off;
 	w->prefetched = 0;
 	while (w->have < n && !w->eof) {
-		size_t want = w->cap - w->have < FAST_READ ? w->cap - w->have : FAST_READ;
-		if (want < n - w->have)
-			want = n - w->have;
+		/* FAST_READ at a time (what stays in the cache), at least the record, within the buffer */
+		size_t room = w->cap - w->have, need = n - w->have;   /* need <= room: n <= cap */
+		size_t want = need > FAST_READ ? need : FAST_READ;
+		if (want > room)
+			want = room;
 		ssize_t r = pread(s->fd, w->own + w->have, want, (off_t)(w->base + w->have));
 		if (r < 0 && errno == EINTR)
 			continue;

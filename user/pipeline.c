@@ -25,6 +25,7 @@
 
 #include "core/bytes.h"
 #include "core/decode.h"
+#include "core/dedup.h"
 #include "core/defrag.h"
 #include "core/flow.h"
 #include "stream/stream.h"
@@ -48,6 +49,7 @@ struct pipeline {
 	struct kernel_events *kernel;    /* socket events waiting to be joined with the packets */
 	struct kernel_drops *drops;      /* kernel packet drops waiting to be joined with entries */
 	struct defrag *defrag;           /* IP fragments waiting for the rest of their datagram */
+	struct dedup *dedup;             /* one packet seen on several interfaces is judged once */
 	uint64_t now_ns;                 /* newest packet or tick time */
 	uint64_t last_pkt_ns;            /* the previous packet's own time */
 	uint64_t next_scan_ns;
@@ -115,13 +117,15 @@ struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stat
 	p->em.names = names_new(cfg->max_names, stats);
 	p->defrag = defrag_new((uint64_t)cfg->defrag_memcap_mb << 20,
 			       cfg->defrag_timeout_ms * 1000000ull, &stats->ip);
-	if (!p->flows || !p->kernel || !p->drops || !p->defrag || !p->em.names ||
+	p->dedup = dedup_new(stats, DEDUP_SLOTS, DEDUP_WINDOW_NS);
+	if (!p->flows || !p->kernel || !p->drops || !p->defrag || !p->dedup || !p->em.names ||
 	    track_env_init(&p->track, p->flows, &p->em, &p->cfg, stats) < 0 ||
 	    stream_env_init(&p->env, p->flows, &p->em, &p->cfg, stats) < 0) {
 		flow_table_free(p->flows);
 		kernel_events_free(p->kernel);
 		kernel_drops_free(p->drops);
 		defrag_free(p->defrag);
+		dedup_free(p->dedup);
 		names_free(p->em.names);
 		emitter_free(&p->em);
 		free(p);
@@ -143,6 +147,7 @@ void pipeline_free(struct pipeline *p)
 	track_env_free(&p->track);
 	kernel_drops_free(p->drops);
 	defrag_free(p->defrag);
+	dedup_free(p->dedup);
 	names_free(p->em.names);
 	owners_free(p->em.owners);
 	emitter_free(&p->em);
@@ -404,10 +409,14 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 	advance_clock(p, ts);
 
 	enum decode_result r = decode_packet(pkt, &d);
-	uint8_t counted = count_tunnels(p, &d, 0, r);
+	/* A copy of a packet another interface saw: recorded, judged no further. */
+	bool dup = dedup_packet(p->dedup, pkt, &d, r);
+	uint8_t counted = dup ? 0 : count_tunnels(p, &d, 0, r);
 	if (r == DECODE_FRAGMENT) {
 		/* The observers (the recorder) see each fragment; the trackers the whole datagram. */
 		notify_observers(p, pkt, fragment_flow(p, &d, ts));
+		if (dup)
+			return;
 		const uint8_t *ip;
 		uint32_t len;
 		if (!defrag_add(p->defrag, &d, ts, &ip, &len, &ts))
@@ -430,7 +439,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
 		if (!reassembled)
 			notify_observers(p, pkt, f);
-		if (!f)
+		if (!f || dup)
 			return;
 		flow_set_tunnels(p, f, &d);
 		tcp_packet(p, f, side, &d, ts);
@@ -440,7 +449,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 		f = flow_lookup(p->flows, &d.src, d.sport, &d.dst, d.dport, d.l4proto, ts, true, &side);
 		if (!reassembled)
 			notify_observers(p, pkt, f);
-		if (!f)
+		if (!f || dup)
 			return;
 		flow_set_tunnels(p, f, &d);
 		if (!f->client_known) {
@@ -455,6 +464,8 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 		f = icmp_track_flow(p->flows, &d, &icmp, ts, &side);
 		if (!reassembled)
 			notify_observers(p, pkt, f);
+		if (dup)
+			return;
 		if (d.l4_caplen < 8)
 			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
 		if (f && flow_is_icmp(f))
@@ -474,6 +485,11 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 			notify_observers(p, pkt, NULL);
 		return;
 	}
+}
+
+void pipeline_expect_interfaces(struct pipeline *p)
+{
+	dedup_expect(p->dedup);
 }
 
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)

@@ -38,6 +38,12 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns);
 /* The network namespace the capture runs in (the inode of /proc/self/ns/net):
  * kernel socket events with no flow are reported only from there. */
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino);
+/*
+ * The packets come from several interfaces (several files, a pcapng of several,
+ * live capture on several): copies of one packet are told from the first packet
+ * on (core/dedup.h), not only once a second interface shows.
+ */
+void pipeline_expect_interfaces(struct pipeline *p);
 /* capture: keep socket owners (process, cgroup) for the entries; `resolve` says what a
  * cgroup id means.  0 or -ENOMEM. */
 int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx);

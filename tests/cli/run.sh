@@ -80,6 +80,45 @@ for i in $(seq -w 1 150); do cp "$tmp/refused.pcap" "$tmp/many/f$i.pcap"; done
 expect "150 files with 64 descriptors" 0 '^300$' -- \
 	sh -c "ulimit -n 64; \"$BIN\" read --stats \"$tmp\"/many/f*.pcap | jq .packets.seen"
 
+# Several files are one capture merged in timestamp order, as mergecap merges them
+# (the earliest next packet first, the first file's on a tie): the packets the
+# recorder writes (-w: every packet the pipeline saw, in its order) are mergecap's.
+G=tests/golden/fixtures
+packets() { tcpdump -nn -tt -r "$1" 2>/dev/null; }
+merge_order() {
+	local name=$1 ours=$2; shift 2
+	mergecap -F pcap -w "$tmp/theirs.pcap" "$@" || { t_fail "$name" "mergecap failed"; return; }
+	if [ ! -s "$ours" ]; then
+		t_fail "$name" "nothing recorded"
+	elif diff <(packets "$ours") <(packets "$tmp/theirs.pcap") >"$tmp/order.diff"; then
+		t_pass "$name"
+	else
+		t_fail "$name" "the order differs from mergecap's"; T_NOTE_LINES=8 t_note <"$tmp/order.diff"
+	fi
+}
+if t_need mergecap tcpdump; then
+	rm -f "$tmp/ours.pcap"
+	"$BIN" read -w "$tmp/ours.pcap" "$G/tcp-keepalive-idle.pcap" "$G/tcp-healthy.pcap" >/dev/null
+	merge_order "merge: the later file first, in mergecap's order" "$tmp/ours.pcap" \
+		"$G/tcp-keepalive-idle.pcap" "$G/tcp-healthy.pcap"
+	rm -f "$tmp/ours.pcap"
+	"$BIN" read -w "$tmp/ours.pcap" "$G/tcp-split.part2" "$G/tcp-refused-pcapng.pcapng" \
+		"$G/tcp-refused-gzip.pcap.gz" "$G/tcp-split.pcap" >/dev/null
+	merge_order "merge: pcap, pcapng and gzip files together" "$tmp/ours.pcap" \
+		"$G/tcp-split.part2" "$G/tcp-refused-pcapng.pcapng" "$G/tcp-refused-gzip.pcap.gz" "$G/tcp-split.pcap"
+	rm -f "$tmp/ours.pcap"
+	"$BIN" read -w "$tmp/ours.pcap" - "$G/tcp-healthy.pcap" <"$G/tcp-keepalive-idle.pcap" >/dev/null
+	merge_order "merge: stdin and a file" "$tmp/ours.pcap" "$G/tcp-keepalive-idle.pcap" "$G/tcp-healthy.pcap"
+	# 150 files at the same times with 64 descriptors: files closed and reopened where they were.
+	rm -f "$tmp/ours.pcap"
+	sh -c "ulimit -n 64; \"$BIN\" read -w \"$tmp/ours.pcap\" \"$tmp\"/many/f*.pcap >/dev/null"
+	merge_order "merge: 150 files with 64 descriptors" "$tmp/ours.pcap" "$tmp"/many/f*.pcap
+fi
+expect "merge: -c 1 stops at the first entry" 0 '^1$' -- \
+	sh -c "\"$BIN\" read --all -c 1 -o json $G/tcp-keepalive-idle.pcap $G/tcp-healthy.pcap | wc -l"
+expect "merge: the earliest file's entry first" 0 '"path":"/"' -- \
+	sh -c "\"$BIN\" read --all -c 1 -o json $G/tcp-keepalive-idle.pcap $G/tcp-healthy.pcap"
+
 # Nothing silent: a link type we cannot decode, a record cut short, corrupt gzip.
 /usr/bin/python3 - "$tmp" <<'PY'
 import gzip, struct, sys

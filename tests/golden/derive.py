@@ -47,6 +47,8 @@ the recorded fixture they start from is there):
                       reply whose request was not captured, one answered pair
   truncated.pcap      6 frames whose IP or ICMP header (or a tunnel's inner one) is
                       cut: each must be a decode error
+  tcp-split.pcap, tcp-split.part2  tcp-keepalive-idle cut in two (editcap -c 11)
+  tcp-clock-step.pcap tcp-keepalive-idle then tcp-healthy (days older), mergecap -a
   frag-edge.pcap      fragment rules: an IPv4 overlap (first wins: the DNS name
                       survives), a duplicate, an IPv6 overlap (datagram dropped),
                       a tiny first fragment, one past 65535 bytes, a datagram that
@@ -56,6 +58,8 @@ import gzip
 import os
 import struct
 import subprocess
+import tempfile
+import shutil
 import sys
 
 ETH_IPV4, ETH_IPV6, ETH_ARP = 0x0800, 0x86DD, 0x0806
@@ -377,6 +381,24 @@ def frag_edge(d):
     return out
 
 
+def split_and_step(d):
+    """tcp-keepalive-idle split in two (editcap -c 11: the cut falls in the idle keep-alive
+    connection) for the merge of several files given out of order; and a clock stepped back
+    inside one file (mergecap -a: tcp-keepalive-idle, then tcp-healthy, recorded days before)."""
+    ka, healthy = os.path.join(d, "tcp-keepalive-idle.pcap"), os.path.join(d, "tcp-healthy.pcap")
+    tmp = tempfile.mkdtemp()
+    try:
+        subprocess.run(["editcap", "-F", "pcap", "-c", "11", ka, os.path.join(tmp, "part.pcap")], check=True)
+        parts = sorted(os.listdir(tmp))
+        shutil.copy(os.path.join(tmp, parts[0]), os.path.join(d, "tcp-split.pcap"))
+        shutil.copy(os.path.join(tmp, parts[1]), os.path.join(d, "tcp-split.part2"))
+    finally:
+        shutil.rmtree(tmp)
+    step = os.path.join(d, "tcp-clock-step.pcap")
+    subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", step, ka, healthy], check=True)
+    return [os.path.join(d, "tcp-split.pcap"), os.path.join(d, "tcp-split.part2"), step]
+
+
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "fixtures")
     made = []
@@ -417,6 +439,9 @@ def main():
     made += [echo_ts0(d), truncated(d), frag_edge(d)]
     if os.path.exists(os.path.join(d, "tcp-healthy.pcap")):
         made += [mpls(d), gtp_frag(d)]
+    if os.path.exists(os.path.join(d, "tcp-healthy.pcap")) and \
+            os.path.exists(os.path.join(d, "tcp-keepalive-idle.pcap")):
+        made += split_and_step(d)
     if os.path.exists(os.path.join(d, "vxlan.pcap")):
         made.append(geneve(d))
     for m in made:

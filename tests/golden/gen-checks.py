@@ -401,12 +401,66 @@ row("tcp-rst-forged.pcap", "--stats",
     '.[0].tcp.invalid_rst == 2 and .[0].tcp.SynSent == 0 and .[0].tcp.Reset == 0',
     "the two forged RSTs counted in tcp.invalid_rst, changing nothing")
 AFTER_NEWER = "tests/golden/fixtures/tcp-keepalive-idle.pcap"
-row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors(),
-    "two files, the later one given first (tcp-keepalive-idle is recorded after tcp-healthy): time goes "
-    "back between them; no SynSent, CloseWait or LastAck with waits of years")
+IN_TIME_ORDER = '(map(.ts) | . == sort)'
+row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors() + " and " + IN_TIME_ORDER,
+    "two files, the later one given first (tcp-keepalive-idle is recorded after tcp-healthy): merged in "
+    "timestamp order as mergecap merges them; no SynSent, CloseWait or LastAck, entries in time order")
 row("tcp-healthy.pcap", "--stats " + AFTER_NEWER,
-    '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0',
-    "the step back in time is counted once in packets.time_reversals")
+    '.[0].packets.time_reversals == 0 and .[0].packets.seen == 51 and .[0].tcp.SynSent == 0 and '
+    '.[0].tcp.CloseWait == 0',
+    "merged, the files' time never goes back: packets.time_reversals 0, every packet read")
+SPLIT2 = "tests/golden/fixtures/tcp-split.part2"
+row("tcp-split.pcap", SPLIT2,
+    '(map(select(.error != null)) | length == 0) and length == 2 and '
+    '(map(.request.path) == ["/first", "/second"]) and ' + IN_TIME_ORDER,
+    "tcp-keepalive-idle split in two with editcap -c 11 (the cut inside the idle keep-alive connection), "
+    "the second part given first: merged, one healthy connection, its two requests in order, no error")
+row("tcp-split.pcap", "--stats " + SPLIT2,
+    '.[0].packets.time_reversals == 0 and .[0].packets.seen == 21 and .[0].tcp.SynSent == 0 and '
+    '.[0].tcp.CloseWait == 0 and .[0].tcp.LastAck == 0 and .[0].flows.tcp == 1',
+    "the two parts are one capture: 21 packets, one TCP flow, no step back in time")
+row("tcp-clock-step.pcap", "-",
+    no_tcp_errors() + ' and (map(select(.waited_ms != null and .waited_ms > 60000)) | length == 0)',
+    "derived: tcp-keepalive-idle then tcp-healthy (recorded 4 days earlier) in one file (mergecap -a), "
+    "a clock stepped back inside a file: judged on the capture's clock, never waits of days")
+row("tcp-clock-step.pcap", "--stats",
+    '.[0].packets.time_reversals == 1 and .[0].tcp.SynSent == 0 and .[0].tcp.CloseWait == 0 and '
+    '.[0].tcp.LastAck == 0',
+    "the one step back inside the file is counted in packets.time_reversals")
+
+# ---------------------------------------------------------------- one packet on several interfaces
+# tests/golden/record-multi.sh: a router forwards a clean HTTP GET (curl -> python3 http.server) and
+# a clean refusal (curl to a closed port), captured on both of its interfaces at once: every packet
+# twice.  Wireshark flags 8 retransmissions (every copy of a segment with data, SYN, FIN) and, on the
+# SLL2 and two-file captures, 5 duplicate ACKs: it does not tell interfaces apart.  The endpoints'
+# kernels retransmitted nothing (curl: 200, then "Connection refused" at once).
+def router_clean():
+    return ('(map(select(.error != null)) | length == 1) and '
+            '(map(select(.protocol == "http" and .response.status == 200)) | length == 1) and '
+            '(map(select(.error.message == "SynSent")) | length == 1 and (.[0].tcp.reason == "refused" and '
+            '.[0].tcp.syn_retries == 0)) and (map(.tcp.retransmissions // 0) | add == 0) and length == 2')
+
+
+def router_stats(reversals):
+    return ('.[0].packets.duplicates == 14 and .[0].packets.seen == 28 and .[0].tcp.retransmissions == 0 and '
+            '.[0].tcp.SynSent == 1 and .[0].packets.time_reversals == %d and .[0].memory.dedup_bytes > 0' % reversals)
+
+
+row("router-any.pcap", "-", router_clean(),
+    "tcpdump -i any -y LINUX_SLL2 on the router: each packet on r1 and r2 (the SLL2 ifindex tells them "
+    "apart) is one packet: one HTTP 200, one refusal without SYN retry, no retransmission")
+row("router-any.pcap", "--stats", router_stats(0),
+    "the 14 second copies counted in packets.duplicates, none as a retransmission")
+row("router-2if.pcapng", "-", router_clean(),
+    "dumpcap -i r1 -i r2 (pcapng, EPB interface ids 0 and 1; dumpcap writes each interface's packets "
+    "in a block, so time goes back once inside the file): one HTTP 200, one refusal, no retransmission")
+row("router-2if.pcapng", "--stats", router_stats(1),
+    "the copies of interface 1 counted in packets.duplicates; the step back to interface 1's block counted")
+R2 = "tests/golden/fixtures/router-r2.part"
+row("router-r1.pcap", R2, router_clean(),
+    "tcpdump -i r1 and tcpdump -i r2, a file each, given r2 first: merged, each file its own interface")
+row("router-r1.pcap", "--stats " + R2, router_stats(0),
+    "the copies of the second file counted in packets.duplicates")
 
 # ---------------------------------------------------------------- fragments and tunnels
 row("frag-timeout.pcap", "-",
@@ -506,7 +560,9 @@ row("gtp-frag.pcap", "--stats", '.[0].tunnels.gtp >= 20',
 # The case each option set is: STEM.CASE.opts holds the options.
 CASES = {"-": None, "--stats": "stats", T2000: "timeout",
          "-f 'tunnel[0].type==\"vxlan\"'": "kfl-vxlan", "-f 'tunnel[0].type==\"geneve\"'": "kfl-geneve",
-         AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats"}
+         AFTER_NEWER: "after-newer", "--stats " + AFTER_NEWER: "after-newer-stats",
+         SPLIT2: "reversed", "--stats " + SPLIT2: "reversed-stats",
+         R2: "two-files", "--stats " + R2: "two-files-stats"}
 HEADER = "# Written by tests/golden/gen-checks.py: edit the checks there and re-run it.\n"
 
 

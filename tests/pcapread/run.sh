@@ -75,6 +75,12 @@ other() {
 	a=${a//"$tmp/$name.gz"/"$f"}
 	b=$("$BIN" read -o json --all "$f" 2>&1; echo "rc=$?"; "$BIN" read --stats "$f" 2>&1)
 	c=$(FAULTLINE_READ_MMAP=1 "$BIN" read -o json --all "$f" 2>&1; echo "rc=$?"; FAULTLINE_READ_MMAP=1 "$BIN" read --stats "$f" 2>&1)
+	if [[ $name == two-interfaces* ]]; then
+		# libpcap does not say a packet's pcapng interface: only the in-place reader
+		# knows there are two, and takes the duplicate table (core/dedup.h) from the start.
+		local strip='s/"dedup_bytes":[0-9]*,//; s/"total_bytes":[0-9]*,//'
+		a=$(sed -E "$strip" <<<"$a") b=$(sed -E "$strip" <<<"$b") c=$(sed -E "$strip" <<<"$c")
+	fi
 	if [ -n "$a" ] && [ "$a" == "$b" ] && [ "$a" == "$c" ]; then
 		t_pass "$kind: $name reads like libpcap"
 	else

@@ -78,6 +78,17 @@ static uint64_t loop_clock_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+/* Captured on two interfaces or more: one packet may be seen on two (core/dedup.h). */
+static void expect_interfaces(struct capture_loop *l)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < l->n_ifaces; i++)
+		n += l->ifaces[i].attached;
+	if (n > 1 && l->run.pipeline)
+		pipeline_expect_interfaces(l->run.pipeline);
+}
+
 static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
 {
 	struct capture_loop *l = ctx;
@@ -157,8 +168,10 @@ static void on_link(void *ctx, const struct iface_link *link, bool removed)
 	snprintf(ifc->name, sizeof(ifc->name), "%s", link->name);
 	ifc->flags = link->flags;
 	ifc->type = link->type;
-	if (l->src && l->run.pipeline && !ifc->attached && wanted(l, ifc))
+	if (l->src && l->run.pipeline && !ifc->attached && wanted(l, ifc)) {
 		attach_one(l, ifc);
+		expect_interfaces(l);
+	}
 }
 
 static void refresh_stats(void *ctx)
@@ -641,6 +654,7 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 
 	if ((l.status = attach_all(&l)) != 0)
 		goto out;
+	expect_interfaces(&l);
 	l.source_w = (struct watch){ .fd = l.src->fd, .handle = on_source };
 	if (watch_add(l.epfd, &l.source_w, EPOLLIN) < 0) {
 		fprintf(stderr, "faultline: watching the capture source: %s\n", strerror(errno));

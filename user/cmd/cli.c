@@ -66,12 +66,14 @@ static const struct option read_options[] = {
 static const char read_help[] =
 	"usage: faultline read [OPTIONS] FILE... [--] [EXPRESSION]\n"
 	"Analyse pcap/pcapng files (plain or gzip-compressed; \"-\" is stdin) for network errors.\n"
-	"Several files are read in order as one capture.  EXPRESSION is a tcpdump capture\n"
-	"filter (pcap-filter(7)), e.g. faultline read x.pcap port 80 or port 53: the\n"
-	"leading arguments that name existing files (or -) are the inputs, the first one\n"
-	"that does not starts the expression; -- ends the files explicitly.  Only\n"
-	"packets that match are analysed.  A plain capture read from a pipe (tcpdump -U\n"
-	"-w - | faultline read -l -) is judged as it arrives, not at its end.\n";
+	"Several files are one capture, merged in timestamp order as mergecap merges\n"
+	"them; each is its own interface (a packet seen in two is judged once).\n"
+	"EXPRESSION is a tcpdump capture filter (pcap-filter(7)), e.g. faultline read\n"
+	"x.pcap port 80 or port 53: the leading arguments that name existing files (or\n"
+	"-) are the inputs, the first one that does not starts the expression; -- ends\n"
+	"the files explicitly.  Only packets that match are analysed.  A plain capture\n"
+	"read from a pipe (tcpdump -U -w - | faultline read -l -) is judged as it\n"
+	"arrives, not at its end.\n";
 
 static const char capture_help[] =
 	"usage: faultline capture [OPTIONS] [--] [EXPRESSION]\n"

@@ -316,6 +316,7 @@ static enum decode_result decode_ipv4(struct cursor c, struct decoded *d, int de
 	if (ihl < 20 || !has(&c, ihl) || total < ihl)
 		return DECODE_MALFORMED;
 	d->ip_version = 4;
+	d->ip_id = be16(c.p + 4);
 	d->src.family = d->dst.family = 4;
 	memcpy(d->src.bytes, c.p + 12, 4);
 	memcpy(d->dst.bytes, c.p + 16, 4);
@@ -366,6 +367,7 @@ static enum decode_result decode_ipv6(struct cursor c, struct decoded *d, int de
 	uint8_t next = c.p[6];
 	const uint8_t *hdr = c.p;
 	d->ip_version = 6;
+	d->ip_id = 0;
 	d->src.family = d->dst.family = 6;
 	memcpy(d->src.bytes, c.p + 8, 16);
 	memcpy(d->dst.bytes, c.p + 24, 16);
@@ -488,6 +490,7 @@ static enum decode_result link_sll2(struct cursor c, struct decoded *d)
 	if (!has(&c, 20))
 		return DECODE_MALFORMED;
 	uint16_t type = be16(c.p);
+	d->link_ifindex = be32(c.p + 4);   /* the interface the packet was captured on */
 	skip(&c, 20);
 	return decode_ethertype_tags(c, type, d, 0);
 }

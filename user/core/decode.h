@@ -103,6 +103,8 @@ struct decoded {
 	struct fl_addr src, dst;
 	uint8_t l4proto;             /* FL_IPPROTO_*, or another IP protocol number */
 	uint8_t ttl;                 /* TTL or hop limit */
+	uint16_t ip_id;              /* IPv4 identification (0 for IPv6) */
+	uint32_t link_ifindex;       /* Linux SLL2: the interface's index; 0 otherwise */
 	bool fragment;               /* not the first fragment: no L4 header here */
 	bool more_fragments;         /* the first fragment of a fragmented datagram */
 	bool l4_missing;             /* quote: cut before the L4 header (l4proto still named) */

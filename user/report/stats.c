@@ -41,6 +41,8 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "dropped", (int64_t)s->packets.dropped);
 	doc_add_int(d, o, "decode_errors", (int64_t)s->packets.decode_errors);
 	doc_add_int(d, o, "time_reversals", (int64_t)s->packets.time_reversals);
+	doc_add_int(d, o, "duplicates", (int64_t)s->packets.duplicates);
+	doc_add_int(d, o, "dedup_evicted", (int64_t)s->packets.dedup_evicted);
 
 	o = doc_add_obj(d, DOC_ROOT, "capture");
 	doc_add_str(d, o, "backend", s->capture.backend ? s->capture.backend : "file");
@@ -166,6 +168,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "control_bytes", (int64_t)s->memory.control_bytes);
 	doc_add_int(d, o, "evicted_bytes", (int64_t)s->memory.evicted_bytes);
 	doc_add_int(d, o, "attribution_bytes", (int64_t)s->memory.attribution_bytes);
+	doc_add_int(d, o, "dedup_bytes", (int64_t)s->memory.dedup_bytes);
 	doc_add_int(d, o, "total_bytes", (int64_t)memory_used(s));
 	doc_add_int(d, o, "limit_bytes", (int64_t)s->memory.limit_bytes);
 	doc_add_int(d, o, "over_limit", (int64_t)s->memory.over_limit);

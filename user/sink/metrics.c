@@ -37,6 +37,8 @@ static const struct metric_def defs[] = {
 	  "Packets lost before faultline saw them (kernel ring or AF_PACKET ring full)." },
 	{ "packets.decode_errors", "faultline_packets_decode_errors_total", COUNTER,
 	  "Packets that could not be decoded." },
+	{ "packets.duplicates", "faultline_packets_duplicates_total", COUNTER,
+	  "Copies of a packet seen on another interface, judged once." },
 	{ "capture.uptime_s", "faultline_capture_uptime_seconds", GAUGE, "Seconds since the capture started." },
 	{ "capture.longest_stall_us", "faultline_capture_longest_stall_seconds", GAUGE,
 	  "Longest time the event loop spent on anything but packets.", .scale = 1e-6 },

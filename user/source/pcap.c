@@ -29,6 +29,7 @@
  * libpcap's stream path.
  */
 #define FAST_BUF (4u << 20)         /* the read buffer: holds the largest record */
+#define FAST_MIN_BUF (512u << 10)   /* the least it may be set to (several files) */
 #ifndef FAST_READ
 #define FAST_READ (256u << 10)      /* read at a time: what stays in the CPU cache */
 #endif
@@ -40,6 +41,29 @@
 #define PCAPNG_BOM 0x1a2b3c4du
 #define PCAPNG_MAX_IF 64u
 #define PCAPNG_MAX_BLOCK FAST_BUF
+
+/* One pcapng interface as libpcap would report its packets. */
+struct ng_if {
+	uint32_t snaplen;
+	bool ns;          /* if_tsresol 9 (else 6, the default) */
+};
+
+/*
+ * The file bytes the fast path parses, in place: the file mapped whole, or
+ * a buffer refilled with pread() (the default: see fast_window_open).
+ * Records are handed to the pipeline where they lie; a pointer stays valid
+ * until the next fast_need().
+ */
+struct fast_window {
+	const unsigned char *buf;   /* file bytes [base, base + have) */
+	unsigned char *own;         /* the read buffer, or NULL when mapped */
+	size_t base, have;
+	size_t file_len;            /* mapped: the size mapped */
+	bool eof;                   /* the file's end is in the buffer (a read error counts) */
+	size_t page, released, populated;   /* mapped: pages mapped in ahead, dropped behind */
+	size_t prefetched;          /* cache lines asked for up to here (window offset) */
+	size_t cap;                 /* the read buffer's size */
+};
 
 /*
  * Each input is opened once (a FIFO or /dev/stdin has no second open): the
@@ -63,6 +87,18 @@ struct pcap_source {
 	uint32_t linktype;
 	bool (*stop)(void *ctx);  /* asked after each packet: stop reading (-c) */
 	void *stop_ctx;
+	/* The fast path's cursor: where the next record starts, the window over it. */
+	struct fast_window w;
+	bool w_open;
+	size_t off;
+	size_t buf_cap;         /* the read buffer (FAST_BUF unless set lower) */
+	uint64_t fed;           /* records the fast path handed out */
+	uint64_t number;        /* records handed out (either path) */
+	enum { RUN_FAST, RUN_PCAP, RUN_END } state;
+	uint32_t if_base;       /* added to packets' interface number (several files) */
+	struct ng_if ifs[PCAPNG_MAX_IF];
+	uint32_t n_if, ng_limit;
+	bool ng_started;
 	/* A pipe or FIFO: read as it comes (see stream_read), inflated here when gzip. */
 	unsigned char peek[2];
 	unsigned n_peek, peek_off;
@@ -384,21 +420,6 @@ no:
 #define MADV_POPULATE_READ 22
 #endif
 
-/*
- * The file bytes the fast path parses, in place: the file mapped whole, or
- * a buffer refilled with pread() (the default: see fast_window_open).
- * Records are handed to the pipeline where they lie; a pointer stays valid
- * until the next fast_need().
- */
-struct fast_window {
-	const unsigned char *buf;   /* file bytes [base, base + have) */
-	unsigned char *own;         /* the read buffer, or NULL when mapped */
-	size_t base, have;
-	size_t file_len;            /* mapped: the size mapped */
-	bool eof;                   /* the file's end is in the buffer (a read error counts) */
-	size_t page, released, populated;   /* mapped: pages mapped in ahead, dropped behind */
-	size_t prefetched;          /* cache lines asked for up to here (window offset) */
-};
 
 /*
  * Mapping the file saves the copy read() makes, but each page then costs a
@@ -428,7 +449,8 @@ static bool fast_window_open(struct pcap_source *s, struct fast_window *w)
 			return true;
 		}
 	}
-	w->own = malloc(FAST_BUF);
+	w->cap = s->buf_cap;
+	w->own = malloc(w->cap);
 	w->buf = w->own;
 	return w->own != NULL;
 }
@@ -449,7 +471,7 @@ static const unsigned char *fast_need(struct pcap_source *s, struct fast_window 
 
 	if (at <= w->have && w->have - at >= n)
 		return w->buf + at;
-	if (!w->own || n > FAST_BUF)
+	if (!w->own || n > w->cap)
 		return NULL;
 	/* Keep the partial record, read more behind it. */
 	if (at < w->have) {
@@ -461,9 +483,11 @@ static const unsigned char *fast_need(struct pcap_source *s, struct fast_window 
 	w->base = off;
 	w->prefetched = 0;
 	while (w->have < n && !w->eof) {
-		size_t want = FAST_BUF - w->have < FAST_READ ? FAST_BUF - w->have : FAST_READ;
-		if (want < n - w->have)
-			want = n - w->have;
+		/* FAST_READ at a time (what stays in the cache), at least the record, within the buffer */
+		size_t room = w->cap - w->have, need = n - w->have;   /* need <= room: n <= cap */
+		size_t want = need > FAST_READ ? need : FAST_READ;
+		if (want > room)
+			want = room;
 		ssize_t r = pread(s->fd, w->own + w->have, want, (off_t)(w->base + w->have));
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -521,51 +545,6 @@ static void fast_advance(struct fast_window *w, size_t off)
 	}
 }
 
-/* Classic pcap: records until the end, or until one libpcap would treat differently. */
-static uint64_t fast_run_pcap(struct pcap_source *s, struct fast_window *w,
-			      const struct packet_sink *out, bool *done)
-{
-	size_t off = 24;
-	uint64_t number = 0;
-	const unsigned char *h;
-
-	for (;;) {
-		fast_advance(w, off);
-		if (!(h = fast_need(s, w, off, 16)) ||
-		    !(h = fast_need(s, w, off, 16 + (size_t)rd32(s, h + 8)))) {
-			/* The end, or a partial tail that libpcap reports. */
-			*done = fast_clean_end(s, w, off);
-			return number;
-		}
-		uint32_t caplen = rd32(s, h + 8), len = rd32(s, h + 12);
-		if (caplen > s->file_snaplen || caplen > len)
-			return number;
-		uint32_t frac = rd32(s, h + 4);
-		struct fl_packet fp = {
-			.ts_ns = (uint64_t)rd32(s, h) * 1000000000ull +
-				 (s->fast_ns ? (uint64_t)frac : (uint64_t)frac * 1000u),
-			.data = h + 16,
-			.caplen = caplen < s->snaplen ? caplen : s->snaplen,
-			.len = len,
-			.linktype = s->linktype,
-		};
-		off += 16 + (size_t)caplen;
-		number++;
-		fast_prefetch(w, off);
-		out->packet(out->ctx, &fp);
-		if (s->stop && s->stop(s->stop_ctx)) {
-			*done = true;                 /* -c N: enough entries */
-			return number;
-		}
-	}
-}
-
-/* One pcapng interface as libpcap would report its packets. */
-struct ng_if {
-	uint32_t snaplen;
-	bool ns;          /* if_tsresol 9 (else 6, the default) */
-};
-
 /* Parse an IDB's options; false if libpcap would scale or shift its times. */
 static bool ng_idb(const struct pcap_source *s, const unsigned char *b, uint32_t blen,
 		   struct ng_if *ifc)
@@ -594,85 +573,91 @@ static bool ng_idb(const struct pcap_source *s, const unsigned char *b, uint32_t
 	return true;
 }
 
-/* pcapng: blocks until the end, or until one libpcap would treat differently. */
-static uint64_t fast_run_pcapng(struct pcap_source *s, struct fast_window *w,
-				const struct packet_sink *out, bool *done)
+/*
+ * Classic pcap: the next record, 1; 0 at a clean end; -1 at a record libpcap
+ * would treat differently (or a partial tail libpcap reports): libpcap goes
+ * on from there.
+ */
+static int fast_next_pcap(struct pcap_source *s, struct fl_packet *fp)
 {
-	size_t off = 0;
-	uint64_t number = 0;
-	struct ng_if ifs[PCAPNG_MAX_IF];
-	uint32_t n_if = 0, limit = FAST_MAX_SNAPLEN;
-	bool first = true;
+	struct fast_window *w = &s->w;
+	const unsigned char *h;
+
+	if (s->off == 0)
+		s->off = 24;
+	fast_advance(w, s->off);
+	if (!(h = fast_need(s, w, s->off, 16)) ||
+	    !(h = fast_need(s, w, s->off, 16 + (size_t)rd32(s, h + 8))))
+		return fast_clean_end(s, w, s->off) ? 0 : -1;
+	uint32_t caplen = rd32(s, h + 8), len = rd32(s, h + 12);
+	if (caplen > s->file_snaplen || caplen > len)
+		return -1;
+	uint32_t frac = rd32(s, h + 4);
+	*fp = (struct fl_packet){
+		.ts_ns = (uint64_t)rd32(s, h) * 1000000000ull +
+			 (s->fast_ns ? (uint64_t)frac : (uint64_t)frac * 1000u),
+		.data = h + 16,
+		.caplen = caplen < s->snaplen ? caplen : s->snaplen,
+		.len = len,
+		.linktype = s->linktype,
+		.ifindex = s->if_base,
+	};
+	s->off += 16 + (size_t)caplen;
+	fast_prefetch(w, s->off);
+	return 1;
+}
+
+/* pcapng: the next enhanced packet block, as fast_next_pcap. */
+static int fast_next_pcapng(struct pcap_source *s, struct fl_packet *fp)
+{
+	struct fast_window *w = &s->w;
 	const unsigned char *b;
 
 	for (;;) {
-		fast_advance(w, off);
-		if (!(b = fast_need(s, w, off, 12))) {
-			*done = fast_clean_end(s, w, off);
-			return number;
-		}
+		fast_advance(w, s->off);
+		if (!(b = fast_need(s, w, s->off, 12)))
+			return fast_clean_end(s, w, s->off) ? 0 : -1;
 		uint32_t type = rd32(s, b), blen = rd32(s, b + 4);
-		if (blen < 12 || blen % 4 || blen > PCAPNG_MAX_BLOCK || !(b = fast_need(s, w, off, blen)) ||
-		    rd32(s, b + blen - 4) != blen)
-			return number;
+		if (blen < 12 || blen % 4 || blen > PCAPNG_MAX_BLOCK ||
+		    !(b = fast_need(s, w, s->off, blen)) || rd32(s, b + blen - 4) != blen)
+			return -1;
 		if (type == PCAPNG_SHB) {
-			if (!first)
-				return number;      /* a new section: libpcap decides */
-			first = false;
-		} else if (first) {
-			return number;
+			if (s->ng_started)
+				return -1;          /* a new section: libpcap decides */
+			s->ng_started = true;
+		} else if (!s->ng_started) {
+			return -1;
 		} else if (type == 1) {          /* interface description */
-			if (n_if >= PCAPNG_MAX_IF || !ng_idb(s, b, blen, &ifs[n_if]))
-				return number;
-			if (n_if == 0 && ifs[0].snaplen && ifs[0].snaplen < limit)
-				limit = ifs[0].snaplen;   /* libpcap's snapshot: the first interface's */
-			n_if++;
+			if (s->n_if >= PCAPNG_MAX_IF || !ng_idb(s, b, blen, &s->ifs[s->n_if]))
+				return -1;
+			if (s->n_if == 0 && s->ifs[0].snaplen && s->ifs[0].snaplen < s->ng_limit)
+				s->ng_limit = s->ifs[0].snaplen;  /* libpcap's snapshot: the first interface's */
+			s->n_if++;
 		} else if (type == 6) {          /* enhanced packet */
 			if (blen < 32)
-				return number;
+				return -1;
 			uint32_t ifid = rd32(s, b + 8), caplen = rd32(s, b + 20), len = rd32(s, b + 24);
-			if (ifid >= n_if || caplen > blen - 32 || caplen > len || caplen > limit ||
-			    (ifs[ifid].snaplen && caplen > ifs[ifid].snaplen))
-				return number;
+			if (ifid >= s->n_if || caplen > blen - 32 || caplen > len || caplen > s->ng_limit ||
+			    (s->ifs[ifid].snaplen && caplen > s->ifs[ifid].snaplen))
+				return -1;
 			uint64_t t = (uint64_t)rd32(s, b + 12) << 32 | rd32(s, b + 16);
-			struct fl_packet fp = {
-				.ts_ns = ifs[ifid].ns ? t : t * 1000u,
+			*fp = (struct fl_packet){
+				.ts_ns = s->ifs[ifid].ns ? t : t * 1000u,
 				.data = b + 28,
 				.caplen = caplen < s->snaplen ? caplen : s->snaplen,
 				.len = len,
 				.linktype = s->linktype,
+				/* The interface the packet was captured on: the EPB's, 1-based. */
+				.ifindex = s->if_base + ifid + 1,
 			};
-			number++;
-			off += blen;
-			fast_prefetch(w, off);
-			out->packet(out->ctx, &fp);
-			if (s->stop && s->stop(s->stop_ctx)) {
-				*done = true;         /* -c N: enough entries */
-				return number;
-			}
-			continue;
+			s->off += blen;
+			fast_prefetch(w, s->off);
+			return 1;
 		} else if (type == 2 || type == 3) {
-			return number;               /* (simple) packet blocks: libpcap's */
+			return -1;                   /* (simple) packet blocks: libpcap's */
 		}
-		off += blen;                          /* statistics, names, custom: skipped */
+		s->off += blen;                       /* statistics, names, custom: skipped */
 	}
-}
-
-/*
- * Read records until the end, or until one the fast path does not take.
- * Returns the number of packets fed; *done tells whether the file ended
- * cleanly (otherwise libpcap takes over from that packet).
- */
-static uint64_t fast_run(struct pcap_source *s, const struct packet_sink *out, bool *done)
-{
-	struct fast_window w;
-	uint64_t fed = 0;
-
-	*done = false;
-	if (fast_window_open(s, &w))
-		fed = s->pcapng ? fast_run_pcapng(s, &w, out, done) : fast_run_pcap(s, &w, out, done);
-	fast_window_close(&w);
-	return fed;
 }
 
 struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *err, size_t errlen)
@@ -686,6 +671,8 @@ struct pcap_source *pcap_source_open(const char *path, uint32_t snaplen, char *e
 	s->path = path;
 	s->snaplen = snaplen;
 	s->fd = -1;
+	s->buf_cap = FAST_BUF;
+	s->ng_limit = FAST_MAX_SNAPLEN;
 	if (open_decompressing(s, err, errlen) < 0) {
 		free(s);
 		return NULL;
@@ -729,58 +716,126 @@ uint32_t pcap_source_linktype(const struct pcap_source *s)
 	return s->linktype;
 }
 
-int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
-		    size_t errlen)
+void pcap_source_set_buffer_cap(struct pcap_source *s, size_t bytes)
+{
+	if (bytes < FAST_MIN_BUF)
+		bytes = FAST_MIN_BUF;
+	if (bytes > FAST_BUF)
+		bytes = FAST_BUF;
+	if (!s->w_open)
+		s->buf_cap = bytes;
+}
+
+void pcap_source_set_if_base(struct pcap_source *s, uint32_t base)
+{
+	s->if_base = base;
+}
+
+const char *pcap_source_path(const struct pcap_source *s)
+{
+	return s->path;
+}
+
+uint32_t pcap_source_interfaces(const struct pcap_source *s)
+{
+	return s->n_if;
+}
+
+/* The fast path's next record: 1, 0 at the clean end, -1: libpcap takes over. */
+static int fast_next(struct pcap_source *s, struct fl_packet *pkt)
+{
+	if (!s->w_open) {
+		if (!fast_window_open(s, &s->w)) {
+			fast_window_close(&s->w);
+			memset(&s->w, 0, sizeof(s->w));
+			return -1;
+		}
+		s->w_open = true;
+	}
+	return s->pcapng ? fast_next_pcapng(s, pkt) : fast_next_pcap(s, pkt);
+}
+
+int pcap_source_next(struct pcap_source *s, struct fl_packet *pkt, char *err, size_t errlen)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
-	uint64_t number = 0;
 	int rc;
 
-	if (s->fast) {
-		bool done;
-		uint64_t fed = fast_run(s, out, &done);
-		if (done)
+	if (s->state == RUN_FAST && s->fast) {
+		rc = fast_next(s, pkt);
+		if (rc > 0) {
+			s->fed++;
+			s->number++;
+			return 1;
+		}
+		if (s->w_open) {
+			fast_window_close(&s->w);
+			s->w_open = false;
+		}
+		if (rc == 0) {
+			s->state = RUN_END;
 			return 0;
+		}
 		/* libpcap goes on from the first record the fast path left. */
-		for (number = 0; number < fed; number++)
+		for (uint64_t n = 0; n < s->fed; n++)
 			if (pcap_next_ex(s->pcap, &hdr, &data) != 1)
 				break;
 	}
-	while ((rc = pcap_next_ex(s->pcap, &hdr, &data)) == 1) {
-		number++;
-		struct fl_packet pkt = {
+	if (s->state == RUN_END)
+		return 0;
+	s->state = RUN_PCAP;
+	rc = pcap_next_ex(s->pcap, &hdr, &data);
+	if (rc == 1) {
+		s->number++;
+		*pkt = (struct fl_packet){
 			.ts_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ull + (uint64_t)hdr->ts.tv_usec,
 			.data = data,
 			.caplen = hdr->caplen < s->snaplen ? hdr->caplen : s->snaplen,
 			.len = hdr->len,
 			/* pcapng may change link type per interface; libpcap reports it per file */
 			.linktype = (uint32_t)pcap_datalink(s->pcap),
+			/* libpcap does not say a pcapng packet's interface: the file's. */
+			.ifindex = s->if_base,
 		};
-		out->packet(out->ctx, &pkt);
-		if (s->stop && s->stop(s->stop_ctx))
-			return 0;
+		return 1;
 	}
+	s->state = RUN_END;
 	/* A gzip stream cut short may end at a record boundary: libpcap sees a clean end. */
 	if (s->gz && !s->gz_err[0])
 		note_gz_error(s, EIO);
 	if (rc == PCAP_ERROR || s->gz_err[0]) {
 		if (s->gz_err[0]) {
 			snprintf(err, errlen, "%s: after packet %llu: %s", s->path,
-				 (unsigned long long)number, s->gz_err);
+				 (unsigned long long)s->number, s->gz_err);
 			return -EBADMSG;
 		}
-		snprintf(err, errlen, "%s: packet %llu: %s", s->path, (unsigned long long)number + 1,
-			 pcap_geterr(s->pcap));
+		snprintf(err, errlen, "%s: packet %llu: %s", s->path,
+			 (unsigned long long)s->number + 1, pcap_geterr(s->pcap));
 		return -EIO;
 	}
 	return 0;
+}
+
+int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
+		    size_t errlen)
+{
+	struct fl_packet pkt;
+	int rc;
+
+	while ((rc = pcap_source_next(s, &pkt, err, errlen)) == 1) {
+		out->packet(out->ctx, &pkt);
+		if (s->stop && s->stop(s->stop_ctx))
+			return 0;                     /* -c N: enough entries */
+	}
+	return rc;
 }
 
 void pcap_source_close(struct pcap_source *s)
 {
 	if (!s)
 		return;
+	if (s->w_open)
+		fast_window_close(&s->w);
 	pcap_close(s->pcap);     /* closes the FILE, its descriptor, and the gzFile behind a cookie */
 	free(s);
 }

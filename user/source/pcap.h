@@ -35,13 +35,20 @@ int pcap_source_next(struct pcap_source *s, struct fl_packet *pkt, char *err, si
 int pcap_source_run(struct pcap_source *s, const struct packet_sink *out, char *err,
 		    size_t errlen);
 /*
- * The most the plain-pcap fast path buffers (default and ceiling 4 MiB, floor
- * 512 KiB): the merge of many files open at once sets less.
+ * The most the fast path buffers (default and ceiling 4 MiB, floor 512 KiB):
+ * the merge of several files open at once sets less.  Before the first read.
  */
 void pcap_source_set_buffer_cap(struct pcap_source *s, size_t bytes);
+/*
+ * Added to each packet's ifindex, which for a file is an interface number,
+ * not a kernel's: 0 for a classic pcap, a pcapng EPB's interface id + 1 (the
+ * fast path; 0 through libpcap).  read gives file i the base i << 16, so each
+ * file is its own interface.
+ */
+void pcap_source_set_if_base(struct pcap_source *s, uint32_t base);
 const char *pcap_source_path(const struct pcap_source *s);
-/* A regular file by a name we may open again (not "-", /dev/stdin, /dev/fd/N or a FIFO). */
-bool pcap_source_reopenable(const char *path);
+/* The interfaces a pcapng declared so far (the fast path's count; 0 otherwise). */
+uint32_t pcap_source_interfaces(const struct pcap_source *s);
 void pcap_source_close(struct pcap_source *s);
 
 #endif

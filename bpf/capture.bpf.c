@@ -14,6 +14,7 @@
 
 #include "faultline.h"
 #include "parse.bpf.h"
+#include "skip.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
 
@@ -204,7 +205,8 @@ static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)skb->data, (void *)(long)skb->data_end);
-	caplen = clamp_snaplen(skb->len);
+	caplen = clamp_snaplen(skip_caplen((void *)(long)skb->data,
+					   (void *)(long)skb->data_end, skb->len));
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return;
 	if (bpf_dynptr_from_skb(skb, 0, &src)) {
@@ -236,7 +238,8 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)ctx->data, (void *)(long)ctx->data_end);
-	caplen = clamp_snaplen(len);
+	caplen = clamp_snaplen(skip_caplen((void *)(long)ctx->data,
+					   (void *)(long)ctx->data_end, len));
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return XDP_PASS;
 	if (bpf_dynptr_from_xdp(ctx, 0, &src)) {

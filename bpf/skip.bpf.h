@@ -36,8 +36,14 @@ struct {
 	__type(value, struct fl_skip_val);
 } skips SEC(".maps");
 
-/* How many of the packet's `caplen` bytes to copy (never more). */
-static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caplen)
+/*
+ * How many of the packet's `caplen` bytes to copy (never more).  *wake: wake
+ * the reader now, not once wakeup_bytes wait: the segment starts an HTTP
+ * response ("HTTP/1.") on a direction with no range yet, so the reader sees
+ * its head, and can ask for its body to be skipped, before the body has gone
+ * by.
+ */
+static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caplen, bool *wake)
 {
 	struct cursor c = { .pos = data, .end = data_end };
 	struct fl_skip_key key = {};
@@ -95,8 +101,14 @@ static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caple
 	key.sport = th->source;
 	key.dport = th->dest;
 	v = bpf_map_lookup_elem(&skips, &key);
-	if (!v)
+	if (!v) {
+		__u8 *p = (__u8 *)th + th->doff * 4;
+
+		if ((void *)(p + 8) <= data_end && p[0] == 'H' && p[1] == 'T' && p[2] == 'T' &&
+		    p[3] == 'P' && p[4] == '/' && p[5] == '1' && p[6] == '.')
+			*wake = true;
 		return caplen;
+	}
 	seq = bpf_ntohl(th->seq);
 	if ((__s32)(seq - v->from) >= 0 &&
 	    ((v->flags & FL_SKIP_ALL) || (__s32)(v->to - (seq + paylen)) >= 0)) {

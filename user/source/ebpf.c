@@ -1016,7 +1016,8 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 		goto fail;
 	}
 	s->cap->rodata->snaplen = p->cfg->snaplen;
-	s->cap->rodata->payload_bytes = p->cfg->payload_bytes;
+	/* The payload cap belongs to skipping: off, every byte up to the snaplen is copied. */
+	s->cap->rodata->payload_bytes = p->cfg->skip_payload ? p->cfg->payload_bytes : 0;
 	s->cap->rodata->skip_enabled = p->cfg->skip_payload ? 1 : 0;
 	nrings = ncpu > 0 ? (unsigned)ncpu : 1;
 	per_ring = ring_bytes_per_cpu(p->cfg->ring_buffer_mb, nrings, p->cfg->snaplen);

@@ -304,14 +304,30 @@ static bool skipped_range(const struct stream *s, int side, const struct reasm_g
 	       SEQ_LEQ(g->seq + g->missing, s->skip_to[side]);
 }
 
+/*
+ * With skipping on, bytes the capture cut (tap.payloadBytes: the rest of the
+ * segment that carried a head) that the dissector only counts, or that
+ * nobody parses, are skipped too: they were not wanted.
+ */
+static bool unwanted(const struct stream *s, int side, const struct reasm_gap *g)
+{
+	if (!g->truncated || !s->env->ctl.skip || g->unconsumed || s->ended)
+		return false;
+	if (s->opaque || s->dead)
+		return true;
+	return s->ops && s->ops->skippable &&
+	       s->ops->skippable(s->state, side_dir(s, side)) >= g->missing;
+}
+
 static void sink_gap(void *arg, const struct reasm_gap *g)
 {
 	struct stream_side *ss = arg;
 	struct stream *s = ss->s;
-	if (skipped_range(s, ss->side, g)) {
+	if (skipped_range(s, ss->side, g) || unwanted(s, ss->side, g)) {
 		/* Body no dissector parses, left in the kernel: neither loss nor truncation. */
 		s->env->stats->capture.skipped_bytes += g->missing;
-		if (!s->ops || s->dead || s->ended || !s->ops->gap || s->skip_all[ss->side])
+		if (!s->ops || s->dead || s->ended || !s->ops->gap || s->skip_all[ss->side] ||
+		    s->opaque)
 			return;
 		enum dissect_dir sdir = side_dir(s, ss->side);
 		if (s->ops->skippable && s->ops->skippable(s->state, sdir) >= g->missing) {

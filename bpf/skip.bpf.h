@@ -39,9 +39,9 @@ struct {
 /*
  * How many of the packet's `caplen` bytes to copy (never more).  *wake: wake
  * the reader now, not once wakeup_bytes wait: the segment starts an HTTP
- * response ("HTTP/1.") on a direction with no range yet, so the reader sees
- * its head, and can ask for its body to be skipped, before the body has gone
- * by.
+ * response ("HTTP/1.") in a full segment (a body follows) and is copied, so
+ * the reader sees its head, and can ask for its body to be skipped, before
+ * the body has gone by.
  */
 static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caplen, bool *wake)
 {
@@ -49,6 +49,7 @@ static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caple
 	struct fl_skip_key key = {};
 	struct fl_skip_val *v;
 	struct tcphdr *th;
+	__u8 *p;
 	__u32 ip_end, hdr_end, paylen, seq;
 	int proto, l4;
 
@@ -101,20 +102,18 @@ static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caple
 	key.sport = th->source;
 	key.dport = th->dest;
 	v = bpf_map_lookup_elem(&skips, &key);
-	if (!v) {
-		__u8 *p = (__u8 *)th + th->doff * 4;
-
-		if ((void *)(p + 8) <= data_end && p[0] == 'H' && p[1] == 'T' && p[2] == 'T' &&
-		    p[3] == 'P' && p[4] == '/' && p[5] == '1' && p[6] == '.')
-			*wake = true;
-		return caplen;
+	if (v) {
+		seq = bpf_ntohl(th->seq);
+		if ((__s32)(seq - v->from) >= 0 &&
+		    ((v->flags & FL_SKIP_ALL) || (__s32)(v->to - (seq + paylen)) >= 0))
+			return caplen > hdr_end ? hdr_end : caplen;
 	}
-	seq = bpf_ntohl(th->seq);
-	if ((__s32)(seq - v->from) >= 0 &&
-	    ((v->flags & FL_SKIP_ALL) || (__s32)(v->to - (seq + paylen)) >= 0)) {
-		if (caplen > hdr_end)
-			caplen = hdr_end;
-	}
+	/* Copied: if it starts an HTTP response whose body goes on past this full
+	 * segment, the reader should see it now (a small response wakes nobody). */
+	p = (__u8 *)th + th->doff * 4;
+	if (paylen >= 1200 && (void *)(p + 8) <= data_end && p[0] == 'H' && p[1] == 'T' && p[2] == 'T' &&
+	    p[3] == 'P' && p[4] == '/' && p[5] == '1' && p[6] == '.')
+		*wake = true;
 	return caplen;
 }
 

@@ -81,6 +81,13 @@ else
 	note "BPF cost: 64- and 1500-byte packets on tc and XDP (about 40 s)"
 	bench/bpfcost.sh "$bin" "$out" >"$out/bpfcost.txt" 2>>"$out/live.err"
 fi
+# --- copy only what is judged: skipping on and off, live ----------------------
+if [ "${SKIP_LIVE:-0}" = 1 ]; then
+	echo "skipcost-na skipped (SKIP_LIVE=1)" >"$out/skipcost.txt"
+else
+	note "payload skipping: an HTTP download mix captured with tap.skipPayload on and off (about 30 s)"
+	bench/skipcost.sh "$bin" "$out" >"$out/skipcost.txt" 2>>"$out/live.err"
+fi
 rm -f "$out/time.$$" "$out/err.$$"
 # Bytes the eBPF capture would copy per wire byte on the workload: each
 # packet's record (24-byte header + captured bytes, snaplen above every
@@ -191,7 +198,17 @@ fi
 awk -v c="$captured" -v n="$npk" -v w="${wire:-0}" 'BEGIN {
 	if (w <= 0) { print "  copied per wire byte on the workload: n/a"; exit }
 	r = (c + 24 * n) / w
-	printf "  copied per wire byte, workload (HTTP mix; every payload byte copied)  %.3f   target <= 0.10: %s\n", r, (r <= 0.10 ? "MET" : "MISSED") }'
+	printf "  copied per wire byte, workload pcap if every byte were copied (tap.skipPayload=false)  %.3f\n", r }'
+if grep -q '^skipcost ' "$out/skipcost.txt"; then
+	awk '$1 == "skipcost" { w[$2] = $3; c[$2] = $4; s[$2] = $5; ns[$2] = $6; n[$2] = $7 }
+	END {
+		for (m in w) if (w[m] > 0)
+			printf "  live HTTP download mix, skipping %-3s  copied/wire byte %.3f  skipped %5.1f MB  BPF %6d ns/packet (%d runs, GSO)\n", m, c[m] / w[m], s[m] / 1e6, ns[m], n[m]
+		if (w["on"] > 0) printf "  target: copied per wire byte <= 0.10 (HTTP download mix, skipping on)  %.3f   %s\n", c["on"] / w["on"], (c["on"] / w["on"] <= 0.10 ? "MET" : "MISSED")
+	}' "$out/skipcost.txt"
+else
+	echo "  live HTTP download mix: n/a ($(sed -n 's/^skipcost-na //p' "$out/skipcost.txt" | head -1))"
+fi
 echo
 echo "(bench took ${elapsed}s; raw figures in $out/run.log, $out/live.txt and $out/bpfcost.txt)"
 } | tee "$out/table.txt"

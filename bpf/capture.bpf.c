@@ -14,6 +14,7 @@
 
 #include "faultline.h"
 #include "parse.bpf.h"
+#include "skip.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
 
@@ -162,7 +163,7 @@ static __always_inline __u64 clamp_snaplen(__u64 len)
  * timer, so a quiet ring is never left behind.
  */
 static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen, __u32 ifindex,
-				 __u8 direction)
+				 __u8 direction, bool wake)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct bpf_dynptr rec;
@@ -192,7 +193,7 @@ static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen
 	r->caplen = (__u32)caplen;
 	r->direction = direction;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
-	flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+	flags = wake || bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit_dynptr(&rec, flags);
 }
@@ -200,18 +201,20 @@ static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen
 static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
 {
 	struct bpf_dynptr src;
+	bool wake = false;
 	__u64 caplen;
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)skb->data, (void *)(long)skb->data_end);
-	caplen = clamp_snaplen(skb->len);
+	caplen = clamp_snaplen(skip_caplen((void *)(long)skb->data,
+					   (void *)(long)skb->data_end, skb->len, &wake));
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return;
 	if (bpf_dynptr_from_skb(skb, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return;
 	}
-	emit(&src, skb->len, caplen, skb->ifindex, direction);
+	emit(&src, skb->len, caplen, skb->ifindex, direction, wake);
 }
 
 SEC("tc")
@@ -233,17 +236,19 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 {
 	struct bpf_dynptr src;
 	__u64 len = bpf_xdp_get_buff_len(ctx), caplen;
+	bool wake = false;
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)ctx->data, (void *)(long)ctx->data_end);
-	caplen = clamp_snaplen(len);
+	caplen = clamp_snaplen(skip_caplen((void *)(long)ctx->data,
+					   (void *)(long)ctx->data_end, len, &wake));
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return XDP_PASS;
 	if (bpf_dynptr_from_xdp(ctx, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return XDP_PASS;
 	}
-	emit(&src, len, caplen, ctx->ingress_ifindex, FL_DIR_INGRESS);
+	emit(&src, len, caplen, ctx->ingress_ifindex, FL_DIR_INGRESS, wake);
 	return XDP_PASS;
 }
 

@@ -28,6 +28,33 @@ struct fl_ring_pkt {
 	__u8 pad[3];
 };
 
+/*
+ * Payload skipping (bpf/skip.bpf.h): a dissector that knows the next bytes
+ * of a direction are body it does not parse asks the capture programs to
+ * send headers only (and the wire length) for segments whose payload lies
+ * wholly in [from, to) (TCP sequence numbers, wrap-safe); FL_SKIP_ALL: every
+ * segment (a flow no dissector claimed).  Keyed by the sender's address and
+ * port, network order; an LRU hash, so forgotten entries age out.
+ */
+#define FL_SKIP_MAX_ENTRIES 65536
+#define FL_SKIP_ALL 1u
+
+struct fl_skip_key {
+	__u8 saddr[16];    /* IPv4 in the first 4 bytes, rest zero */
+	__u8 daddr[16];
+	__u16 sport;       /* network order */
+	__u16 dport;
+	__u8 family;       /* 4 or 6 */
+	__u8 pad[3];
+};
+
+struct fl_skip_val {
+	__u32 from;        /* first sequence number skipped */
+	__u32 to;          /* first sequence number not skipped */
+	__u32 flags;       /* FL_SKIP_ALL */
+	__u32 pad;
+};
+
 /* The largest tap.snaplen: the capture programs' copy buffer is sized from it. */
 #define FL_SNAPLEN_MAX 262144
 

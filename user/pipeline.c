@@ -543,6 +543,14 @@ static void sink_owner_event(void *ctx, const struct fl_sock_owner *ev, uint64_t
 	pipeline_owner_event(ctx, ev, ts_ns);
 }
 
+void pipeline_set_payload_control(struct pipeline *p, const struct payload_control *ctl)
+{
+	if (!ctl || !ctl->skip)
+		return;
+	p->env.ctl = *ctl;
+	p->stats->capture.skipping = true;
+}
+
 struct packet_sink pipeline_packet_sink(struct pipeline *p)
 {
 	return (struct packet_sink){ .packet = sink_packet, .sock_event = sink_sock_event,

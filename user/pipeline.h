@@ -59,6 +59,11 @@ struct names *pipeline_names(struct pipeline *p);
 void pipeline_set_redact(struct pipeline *p, bool redact);
 void pipeline_set_first_id(struct pipeline *p, uint64_t id);
 void pipeline_set_node(struct pipeline *p, const char *node);
+/*
+ * The source's payload skipping (eBPF with tap.skipPayload): the stream layer
+ * asks it not to copy body no dissector parses.  Not called: nothing is skipped.
+ */
+void pipeline_set_payload_control(struct pipeline *p, const struct payload_control *ctl);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

@@ -603,6 +603,7 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 	}
 	l.run.pkt_filter = l.filter;     /* freed with the run */
 	l.src->out = pipeline_packet_sink(l.run.pipeline);
+	pipeline_set_payload_control(l.run.pipeline, &l.src->ctl);
 	if (l.filter && !l.filter_in_kernel) {
 		pkt_filter_set_next(l.filter, l.src->out);
 		l.src->out = pkt_filter_sink(l.filter);

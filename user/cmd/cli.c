@@ -151,7 +151,8 @@ static const char keys_help[] =
 	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
 	"tap.memoryLimitMb (384; 0: no limit), tap.drops.reportUnspecified (false),\n"
 	"tap.attribution.maxNames (65536), tap.attribution.maxSockets (65536),\n"
-	"tap.attribution.podLogDir (/var/log/pods).\n";
+	"tap.attribution.podLogDir (/var/log/pods), tap.skipPayload (true: the eBPF capture\n"
+	"copies headers only for body no dissector parses), tap.payloadBytes (0: up to the snaplen).\n";
 
 /* --duration: about 31 years, so that start + duration in ns fits 64 bits. */
 #define CLI_MAX_DURATION_S 1e9

@@ -26,6 +26,7 @@ void config_defaults(struct fl_config *cfg)
 		.max_names = 65536,
 		.max_sockets = 65536,
 		.pod_log_dir = "/var/log/pods",
+		.skip_payload = 1,
 	};
 }
 
@@ -53,6 +54,8 @@ static const struct config_key config_keys[] = {
 	KEY("tap.drops.reportUnspecified", drops_report_unspecified, 0, 1),
 	KEY("tap.attribution.maxNames", max_names, 1, 10000000),
 	KEY("tap.attribution.maxSockets", max_sockets, 4, 10000000),
+	KEY("tap.skipPayload", skip_payload, 0, 1),
+	KEY("tap.payloadBytes", payload_bytes, 0, 262144),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,
@@ -95,7 +98,7 @@ int config_set_key(struct fl_config *cfg, const char *key, const char *value, ch
 		 "tap.snaplen, tap.maxFlows, tap.reassemblyMemcapMb, tap.ringBufferMb, "
 		 "tap.defragMemcapMb, tap.defragTimeoutMs, tap.memoryLimitMb, "
 		 "tap.drops.reportUnspecified, tap.attribution.maxNames, tap.attribution.maxSockets, "
-		 "tap.attribution.podLogDir)", key);
+		 "tap.attribution.podLogDir, tap.skipPayload, tap.payloadBytes)", key);
 	return -EINVAL;
 }
 

@@ -19,6 +19,8 @@ struct fl_config {
 	uint32_t max_sockets;         /* tap.attribution.maxSockets: socket owners kept (capture) */
 	char pod_log_dir[256];        /* tap.attribution.podLogDir: the kubelet's /var/log/pods */
 	uint32_t max_names;           /* tap.attribution.maxNames: IP -> name entries (DNS, --names) */
+	uint32_t skip_payload;        /* tap.skipPayload: eBPF copies headers only for body no dissector parses */
+	uint32_t payload_bytes;       /* tap.payloadBytes: TCP payload copied per packet (eBPF); 0: up to the snaplen */
 };
 
 void config_defaults(struct fl_config *cfg);

@@ -6,6 +6,7 @@
 #ifndef FL_PACKET_H
 #define FL_PACKET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Link types, numbered as libpcap's DLT_* so pcap files map directly. */
@@ -36,6 +37,31 @@ struct fl_packet {
 	uint32_t linktype;     /* enum fl_linktype (DLT number) */
 	uint32_t ifindex;      /* 0 when unknown (files) */
 	uint8_t direction;     /* enum fl_direction */
+};
+
+/*
+ * One direction's "do not copy these payload bytes" (copy only what is
+ * judged): the stream layer sends it when a dissector knows the next bytes
+ * are body it does not parse; a source that copies packets in the kernel
+ * (eBPF) sends headers only for segments inside [from, to).  Sequence
+ * numbers; addresses and ports are the sender's and receiver's (host-order
+ * ports).  all: every segment of the direction (nobody parses the flow).
+ */
+struct fl_skip {
+	uint8_t family;          /* 4 or 6 */
+	uint8_t saddr[16], daddr[16];
+	uint16_t sport, dport;
+	uint32_t from, to;
+	bool all;
+};
+
+/* Set by a source that can skip (eBPF); skip NULL elsewhere (files, AF_PACKET). */
+struct payload_control {
+	/* Ask for [from, to) to be skipped; a later call for the direction replaces it. */
+	void (*skip)(void *ctx, const struct fl_skip *sk);
+	/* The direction is over (the flow ended): forget it. */
+	void (*forget)(void *ctx, const struct fl_skip *sk);
+	void *ctx;
 };
 
 struct fl_sock_event;

@@ -89,6 +89,10 @@ struct dissect_ctx {
 	 * where the framing allows. */
 	const uint8_t *unconsumed_data[2];
 	bool truncated;
+	/* gap(): the bytes were on the wire inside what skippable() announced and
+	 * the capture did not copy them (tap.skipPayload): take them as read,
+	 * exactly as if parse() had been given them (never loss, never truncation). */
+	bool skipped;
 	uint64_t timeout_ms;      /* tap.tcpStreamChannelTimeoutMs, for messages */
 	bool fin[2];              /* the sender of each direction sent its FIN (valid in end()) */
 };
@@ -119,6 +123,13 @@ struct dissector_ops {
 	void (*icmp)(void *state, struct dissect_ctx *ctx, const struct dissect_icmp *icmp);
 	/* Does the state hold an unfinished message (for the stale-stream timeout)? */
 	bool (*pending)(void *state);
+	/*
+	 * May be NULL.  How many bytes of `dir`, right after those consumed, are
+	 * body the dissector only counts (a Content-Length body, chunk data, a
+	 * bulk string): the capture may skip copying them, and they then come as
+	 * gap() with ctx->skipped.  0: it wants to see the next bytes.
+	 */
+	uint64_t (*skippable)(void *state, enum dissect_dir dir);
 };
 
 /* All dissectors, in probing order; NULL-terminated. */

@@ -642,12 +642,33 @@ static void http_truncated(struct http_conn *s, struct dissect_ctx *ctx, enum di
 	dd->start_ts = 0;
 }
 
+/* Bytes skippable() announced that the capture did not copy: as if parsed. */
+static bool http_skipped(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
+			 uint64_t missing)
+{
+	struct http_dir *dd = &s->dir[dir];
+	switch (dd->state) {
+	case HS_BODY_LENGTH:
+	case HS_CHUNK_DATA:
+		return skip_in_body(s, ctx, dir, ctx->unconsumed[dir], missing);
+	case HS_BODY_CLOSE:
+		count_body(s, dir, missing);
+		return true;
+	case HS_OPAQUE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* A hole of `missing` bytes in `dir`. */
 static void http_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
 	struct http_conn *s = state;
 	struct http_dir *dd = &s->dir[dir];
 	if (s->dead)
+		return;
+	if (ctx->skipped && http_skipped(s, ctx, dir, missing))
 		return;
 	if (ctx->truncated) {
 		http_truncated(s, ctx, dir, missing);
@@ -804,6 +825,25 @@ static void http_icmp(void *state, struct dissect_ctx *ctx, const struct dissect
 		exchange_icmp(&s->queue, ctx, icmp, http_pick_unanswered, s);
 }
 
+/* Body bytes parse() would only count: a known-size body or chunk, a body up to the close. */
+static uint64_t http_skippable(void *state, enum dissect_dir dir)
+{
+	const struct http_conn *s = state;
+	const struct http_dir *dd = &s->dir[dir];
+	if (s->dead)
+		return 0;
+	switch (dd->state) {
+	case HS_BODY_LENGTH:
+	case HS_CHUNK_DATA:
+		return dd->remaining;
+	case HS_BODY_CLOSE:
+	case HS_OPAQUE:
+		return UINT64_MAX;
+	default:
+		return 0;
+	}
+}
+
 static bool http_pending(void *state)
 {
 	struct http_conn *s = state;
@@ -884,4 +924,5 @@ const struct dissector_ops http_dissector = {
 	.end = http_end,
 	.icmp = http_icmp,
 	.pending = http_pending,
+	.skippable = http_skippable,
 };

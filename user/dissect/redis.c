@@ -492,6 +492,13 @@ static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir
 	s->quiet_unmatched = true;
 }
 
+/* The rest of a bulk string whose kept prefix is full: only counted. */
+static uint64_t redis_skippable(void *state, enum dissect_dir dir)
+{
+	const struct redis_state *s = state;
+	return s->stopped ? 0 : resp_skippable(&s->rd[dir]);
+}
+
 static void redis_end(void *state, struct dissect_ctx *ctx)
 {
 	struct redis_state *s = state;
@@ -555,4 +562,5 @@ const struct dissector_ops redis_dissector = {
 	.end = redis_end,
 	.icmp = redis_icmp,
 	.pending = redis_pending,
+	.skippable = redis_skippable,
 };

@@ -346,6 +346,13 @@ bool resp_skip(struct resp_reader *r, uint64_t missing)
 	return false;
 }
 
+uint64_t resp_skippable(const struct resp_reader *r)
+{
+	if (!r->started || r->phase != RESP_BULK || r->cap_len < RESP_TOP_TEXT)
+		return 0;
+	return r->bulk_left;
+}
+
 void resp_reset(struct resp_reader *r)
 {
 	r->started = false;

@@ -89,6 +89,9 @@ int resp_read(struct resp_reader *r, bool commands, uint64_t ts_ns, const uint8_
 	      size_t len, resp_done_fn done, void *arg, char *err, size_t errlen);
 /* A hole of `missing` bytes: true when it fell inside a bulk payload and was counted through. */
 bool resp_skip(struct resp_reader *r, uint64_t missing);
+/* Payload bytes the reader would only count from here: the rest of a bulk
+ * string whose kept prefix is full (resp_skip() takes them). */
+uint64_t resp_skippable(const struct resp_reader *r);
 /* Forget the message in progress: the next bytes start a new one. */
 void resp_reset(struct resp_reader *r);
 /* Can a message start with byte c? (Commands: a RESP array; inline lines are not trusted here.) */

@@ -50,6 +50,9 @@ struct fl_stats {
 		unsigned n_interfaces;
 		uint64_t start_ns;           /* wall clock at start */
 		uint64_t now_ns;             /* wall clock when the stats were taken */
+		bool skipping;               /* the source skips payload (eBPF, tap.skipPayload) */
+		uint64_t skipped_bytes;      /* payload not copied: body no dissector parses */
+		uint64_t skip_requests;      /* ranges the stream layer asked the source to skip */
 	} capture;
 	struct {
 		uint64_t tcp, udp, active, evicted;

@@ -57,6 +57,9 @@ struct capture_source {
 	const char *backend;       /* "ebpf-tc", "ebpf-xdp", "afpacket" */
 	int fd;                    /* readable when there is something to poll */
 	struct packet_sink out;    /* set by the caller before the first poll */
+	/* eBPF with tap.skipPayload: how the stream layer asks for payload not to be
+	 * copied (give it to pipeline_set_payload_control); skip NULL otherwise. */
+	struct payload_control ctl;
 };
 
 /*

@@ -16,6 +16,7 @@
  */
 #include "source/capture.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <errno.h>
 #include <linux/if_arp.h>
@@ -96,6 +97,9 @@ struct ebpf_source {
 	unsigned n_links;
 	bool netlink;                         /* attach over netlink: no links here */
 	bool links_work;                      /* a link was created: failures are not the kernel's age */
+	int skips_fd;                         /* capture's `skips` map (tap.skipPayload) */
+	uint64_t skip_updates, skip_failed;   /* map writes asked for, and those that failed */
+	uint64_t copied_bytes;                /* record bytes read from the rings (header + captured) */
 };
 
 int64_t capture_clock_offset(void)
@@ -121,6 +125,45 @@ static uint64_t monotonic_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- payload skipping: the stream layer's requests into the `skips` map ---- */
+
+static void skip_key(const struct fl_skip *sk, struct fl_skip_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->saddr, sk->saddr, sizeof(k->saddr));
+	memcpy(k->daddr, sk->daddr, sizeof(k->daddr));
+	k->sport = htons(sk->sport);
+	k->dport = htons(sk->dport);
+	k->family = sk->family;
+}
+
+/*
+ * One map write per request: the stream layer asks once per message body
+ * (or once per unclaimed flow), not per packet.  A failed write only means
+ * the bytes are copied after all.
+ */
+static void skip_set(void *ctx, const struct fl_skip *sk)
+{
+	struct ebpf_source *s = ctx;
+	struct fl_skip_key k;
+	struct fl_skip_val v = { .from = sk->from, .to = sk->to,
+				 .flags = sk->all ? FL_SKIP_ALL : 0 };
+
+	skip_key(sk, &k);
+	s->skip_updates++;
+	if (bpf_map_update_elem(s->skips_fd, &k, &v, BPF_ANY))
+		s->skip_failed++;
+}
+
+static void skip_forget(void *ctx, const struct fl_skip *sk)
+{
+	struct ebpf_source *s = ctx;
+	struct fl_skip_key k;
+
+	skip_key(sk, &k);
+	bpf_map_delete_elem(s->skips_fd, &k);
 }
 
 /* ---- the state file: clsact qdiscs this run created, per network namespace ---- */
@@ -382,6 +425,7 @@ static void deliver(struct ebpf_source *s, const struct fl_ring_pkt *r, size_t s
 
 	if (size < sizeof(*r) || r->caplen > size - sizeof(*r))
 		return;
+	s->copied_bytes += sizeof(*r) + r->caplen;
 	/*
 	 * The owner of a socket is sent before its first packet (in connect()
 	 * or listen()): read those first.  An empty ring costs two memory
@@ -861,6 +905,10 @@ static void ebpf_describe(struct capture_source *base, struct doc *d, uint32_t c
 	for (int c = 0; c < FL_CNT_MAX; c++)
 		doc_add_int(d, o, names[c], (int64_t)percpu_sum(fd, (__u32)c, vals));
 	doc_add_bool(d, o, "socket_tracepoints", s->trace != NULL);
+	doc_add_int(d, o, "copied_bytes", (int64_t)s->copied_bytes);
+	doc_add_bool(d, o, "skip_payload", s->skips_fd > 0);
+	if (s->skips_fd > 0)
+		doc_add_int(d, o, "skip_map_failures", (int64_t)s->skip_failed);
 }
 
 static void ebpf_close(struct capture_source *base)
@@ -984,6 +1032,9 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 		goto fail;
 	}
 	s->cap->rodata->snaplen = p->cfg->snaplen;
+	/* The payload cap belongs to skipping: off, every byte up to the snaplen is copied. */
+	s->cap->rodata->payload_bytes = p->cfg->skip_payload ? p->cfg->payload_bytes : 0;
+	s->cap->rodata->skip_enabled = p->cfg->skip_payload ? 1 : 0;
 	nrings = ncpu > 0 ? (unsigned)ncpu : 1;
 	per_ring = ring_bytes_per_cpu(p->cfg->ring_buffer_mb, nrings, p->cfg->snaplen);
 	bpf_map__set_max_entries(s->cap->maps.rings, nrings);
@@ -1078,6 +1129,10 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 			explain(err, "reading the socket owners", msg, msglen);
 			goto fail;
 		}
+	}
+	if (p->cfg->skip_payload) {
+		s->skips_fd = bpf_map__fd(s->cap->maps.skips);
+		s->base.ctl = (struct payload_control){ skip_set, skip_forget, s };
 	}
 	s->base.fd = s->epoll_fd;
 	*out = &s->base;

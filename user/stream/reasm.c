@@ -315,7 +315,7 @@ static void seg_free(struct reasm *r, const struct reasm_env *env, struct reasm_
 static void skip(struct reasm *r, const struct reasm_env *env, uint32_t to, bool truncated,
 		 const struct reasm_sink *sink)
 {
-	struct reasm_gap g = { .missing = to - r->next_seq, .truncated = truncated,
+	struct reasm_gap g = { .seq = r->next_seq, .missing = to - r->next_seq, .truncated = truncated,
 			       .unconsumed = r->pending_len, .unconsumed_data = r->pending };
 	if (truncated)
 		r->truncated += g.missing;

@@ -40,6 +40,7 @@
 
 /* Bytes reassembly skips. */
 struct reasm_gap {
+	uint32_t seq;             /* sequence number of the first byte skipped */
 	uint32_t missing;         /* bytes skipped */
 	bool truncated;           /* they were on the wire, cut by the capture's snaplen;
 				   * otherwise no captured segment carried them (a hole) */

@@ -48,6 +48,14 @@
  * tcp.analysis.out_of_order rule, with its threshold.
  */
 #define STREAM_REORDER_NS (3ull * 1000000)
+/*
+ * Payload skipping (tap.skipPayload, eBPF): a body shorter than this is not
+ * worth a map write (one syscall per request, never per packet); a range is
+ * at most STREAM_SKIP_SPAN long (sequence comparisons stay wrap-safe) and is
+ * asked again once the stream has passed it.
+ */
+#define STREAM_SKIP_MIN 4096u
+#define STREAM_SKIP_SPAN (1u << 30)
 
 struct stream;
 
@@ -80,6 +88,10 @@ struct stream {
 	uint64_t reorder_ns;              /* a hole filled later than this is a retransmission */
 	uint64_t unrecognised;            /* bytes no dissector recognised, undecided stream */
 	uint64_t unrecognised_ts;
+	/* Per side: the payload range the source was asked not to copy (tap.skipPayload):
+	 * cut bytes inside it are skipped, not truncated. */
+	bool skip_asked[2], skip_all[2];
+	uint32_t skip_from[2], skip_to[2];
 	/* The call in progress, for the reassembly sink. */
 	struct stream_env *env;
 	struct flow *f;
@@ -281,10 +293,54 @@ static size_t sink_data(void *arg, const uint8_t *data, size_t len)
 	return (size_t)n;
 }
 
+/* Was this cut range one the source was asked to skip? */
+static bool skipped_range(const struct stream *s, int side, const struct reasm_gap *g)
+{
+	if (!g->truncated || !s->skip_asked[side] || g->unconsumed)
+		return false;
+	if (s->skip_all[side])
+		return true;
+	return SEQ_GEQ(g->seq, s->skip_from[side]) &&
+	       SEQ_LEQ(g->seq + g->missing, s->skip_to[side]);
+}
+
+/*
+ * With skipping on, bytes the capture cut (tap.payloadBytes: the rest of the
+ * segment that carried a head) that the dissector only counts, or that
+ * nobody parses, are skipped too: they were not wanted.
+ */
+static bool unwanted(const struct stream *s, int side, const struct reasm_gap *g)
+{
+	if (!g->truncated || !s->env->ctl.skip || g->unconsumed || s->ended)
+		return false;
+	if (s->opaque || s->dead)
+		return true;
+	return s->ops && s->ops->skippable &&
+	       s->ops->skippable(s->state, side_dir(s, side)) >= g->missing;
+}
+
 static void sink_gap(void *arg, const struct reasm_gap *g)
 {
 	struct stream_side *ss = arg;
 	struct stream *s = ss->s;
+	if (skipped_range(s, ss->side, g) || unwanted(s, ss->side, g)) {
+		/* Body no dissector parses, left in the kernel: neither loss nor truncation. */
+		s->env->stats->capture.skipped_bytes += g->missing;
+		if (!s->ops || s->dead || s->ended || !s->ops->gap || s->skip_all[ss->side] ||
+		    s->opaque)
+			return;
+		enum dissect_dir sdir = side_dir(s, ss->side);
+		if (s->ops->skippable && s->ops->skippable(s->state, sdir) >= g->missing) {
+			struct dissect_ctx ctx;
+			make_ctx(s, &ctx);
+			ctx.skipped = true;
+			s->ops->gap(s->state, &ctx, sdir, g->missing);
+			ctx_done(s);
+			return;
+		}
+		/* The dissector is not where it asked from (it cannot be): a cut after all. */
+		s->env->stats->capture.skipped_bytes -= g->missing;
+	}
 	if (g->truncated) {
 		s->f->truncated_bytes += g->missing;
 		s->env->stats->tcp.truncated_bytes += g->missing;
@@ -359,6 +415,8 @@ static bool unfinished(const struct stream *s)
 	return s->ops->pending && s->ops->pending(s->state);
 }
 
+static void skip_forget(struct stream *s);
+
 /* Tell the dissector the stream ended; nothing is parsed after. */
 static void finish(struct stream *s, enum dissect_end why, int by_side, bool flush)
 {
@@ -384,6 +442,7 @@ static void finish(struct stream *s, enum dissect_end why, int by_side, bool flu
 	s->end_pending = false;
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
+	skip_forget(s);
 }
 
 /* Every byte before each FIN is in (delivered or skipped), nothing waits behind a hole. */
@@ -395,6 +454,74 @@ static bool complete(const struct stream *s)
 			return false;
 	}
 	return true;
+}
+
+static void skip_request(const struct stream *s, int side, struct fl_skip *sk)
+{
+	const struct flow *f = s->f;
+	memset(sk, 0, sizeof(*sk));
+	sk->family = f->key.addr[side].family;
+	memcpy(sk->saddr, f->key.addr[side].bytes, 16);
+	memcpy(sk->daddr, f->key.addr[!side].bytes, 16);
+	sk->sport = f->key.port[side];
+	sk->dport = f->key.port[!side];
+	sk->from = s->skip_from[side];
+	sk->to = s->skip_to[side];
+	sk->all = s->skip_all[side];
+}
+
+/* The source may copy the side's payload again (the stream ended or starts over). */
+static void skip_forget(struct stream *s)
+{
+	const struct payload_control *ctl = &s->env->ctl;
+	for (int i = 0; i < 2; i++) {
+		if (!s->skip_asked[i])
+			continue;
+		if (ctl->forget) {
+			struct fl_skip sk;
+			skip_request(s, i, &sk);
+			ctl->forget(ctl->ctx, &sk);
+		}
+		s->skip_asked[i] = s->skip_all[i] = false;
+	}
+}
+
+/*
+ * After a segment of `side`: if what comes next is body the dissector only
+ * counts (or nobody parses the stream at all), ask the source not to copy it.
+ * Only for flows the kernel sees as they are (not inside a tunnel), and only
+ * once per body: the request is a map write.
+ */
+static void skip_ask(struct stream *s, int side)
+{
+	const struct payload_control *ctl = &s->env->ctl;
+	const struct reasm *r = &s->dir[side];
+	if (!ctl->skip || s->f->tunnels || !r->started || r->pending_len || s->ended ||
+	    s->skip_all[side])
+		return;
+	bool all = s->opaque || s->dead;
+	uint64_t n = 0;
+	if (!all) {
+		if (!s->ops || !s->ops->skippable)
+			return;
+		n = s->ops->skippable(s->state, side_dir(s, side));
+		if (n < STREAM_SKIP_MIN)
+			return;
+		if (n > STREAM_SKIP_SPAN)
+			n = STREAM_SKIP_SPAN;
+	}
+	uint32_t to = r->next_seq + (uint32_t)n;
+	if (!all && s->skip_asked[side] && SEQ_GEQ(s->skip_to[side], to) &&
+	    SEQ_LEQ(s->skip_from[side], r->next_seq))
+		return;               /* already asked for */
+	s->skip_asked[side] = true;
+	s->skip_all[side] = all;
+	s->skip_from[side] = r->next_seq;
+	s->skip_to[side] = to;
+	struct fl_skip sk;
+	skip_request(s, side, &sk);
+	ctl->skip(ctl->ctx, &sk);
+	s->env->stats->capture.skip_requests++;
 }
 
 void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
@@ -453,6 +580,7 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 			s->high_ts[side] = ts_ns;
 			s->high_known[side] = true;
 		}
+		skip_ask(s, side);
 	}
 	if (s->end_pending && complete(s))
 		finish(s, DISSECT_END_FIN, s->end_side, true);
@@ -561,6 +689,7 @@ void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 	else if (s->tcp)
 		report_unrecognised(s);
 	/* Stale: drop what was pending and start over as a stream joined midstream. */
+	skip_forget(s);
 	struct reasm_env renv = reasm_env_of(env);
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
@@ -597,6 +726,9 @@ void stream_free(struct stream_env *env, struct flow *f)
 	if (!s)
 		return;
 	struct reasm_env renv = reasm_env_of(env);
+	s->env = env;
+	s->f = f;
+	skip_forget(s);
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
 	if (s->ops && s->state)

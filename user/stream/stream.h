@@ -13,6 +13,7 @@
 
 #include "core/decode.h"
 #include "core/flow.h"
+#include "core/packet.h"
 #include "dissect/dissect.h"
 
 struct stream_env {
@@ -20,6 +21,7 @@ struct stream_env {
 	const struct fl_config *cfg;
 	struct fl_stats *stats;
 	int slot;                 /* flow storage id of the flow's struct stream pointer */
+	struct payload_control ctl;   /* the source's payload skipping (skip NULL: none) */
 };
 
 /* Register the stream layer's flow storage; 0 or -1 (errno). */

@@ -8,7 +8,8 @@
 # Prints one line per measurement, for bench/run.sh to tabulate:
 #   bpfns HOOK IP_PACKET_BYTES NS_PER_PACKET RUN_CNT COPIED_PER_WIRE_BYTE
 #   bpfns-na REASON
-# Usage: bench/bpfcost.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc xdp", SECONDS 2, PPS 100000)
+# Usage: bench/bpfcost.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc xdp", SECONDS_EACH 2,
+#        PPS 100000, CAPTURE_OPTS: more options for faultline capture, e.g. "--set tap.ringBufferMb=4")
 set -u
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1")
@@ -59,7 +60,7 @@ start() {   # HOOK
 	# programs and their cost are the same.
 	fl_capture_start "$tmp/fl.err" "$tmp/fl.sock" env FAULTLINE_ATTACH=netlink \
 		ip netns exec "$RX" "$bin" capture -i r0 \
-		--backend ebpf --hook "$1" --socket "$tmp/fl.sock" -o json
+		--backend ebpf --hook "$1" --socket "$tmp/fl.sock" -o json ${CAPTURE_OPTS:-}
 }
 
 # "run_time_ns run_cnt" of the programs attached to r0 in the receiving

@@ -53,6 +53,15 @@ struct http_exchange {
 	bool head, connect;
 };
 
+/* A new exchange's record: everything but the messages' kept text (read only up to text_len). */
+static void http_exchange_reset(void *data)
+{
+	struct http_exchange *x = data;
+	http_msg_reset(&x->req);
+	http_msg_reset(&x->resp);
+	x->orphan = x->unrecorded = x->head = x->connect = false;
+}
+
 static struct http_exchange *hx(struct exchange *ex)
 {
 	return exchange_data(ex);
@@ -823,6 +832,7 @@ static void *http_new(struct dissect_ctx *ctx)
 		return NULL;
 	exchange_queue_init(&s->queue, http_dissector.name, sizeof(struct http_exchange),
 			    HTTP_MAX_OUTSTANDING, http_fill, s);
+	s->queue.reset = http_exchange_reset;
 	s->midstream = ctx->midstream;
 	if (s->midstream)
 		s->dir[0].state = s->dir[1].state = HS_RESYNC;

@@ -449,10 +449,10 @@ static unsigned gather_fields(const struct http_msg *m, struct http_hdr *out)
 		const char *nl = memchr(line, '\n', end - pos);
 		size_t len = nl ? (size_t)(nl - line) : end - pos;
 		pos += len + 1;
-		if (len && line[len - 1] == '\r')
+		if (len == 0 || line[0] == ' ' || line[0] == '\t' || line[0] == '\r')
+			continue;       /* the empty line, or a folded continuation */
+		if (line[len - 1] == '\r')
 			len--;
-		if (len == 0 || line[0] == ' ' || line[0] == '\t')
-			continue;
 		const char *colon = memchr(line, ':', len);
 		if (!colon)
 			continue;       /* cannot be: every line was checked */

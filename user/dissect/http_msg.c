@@ -449,7 +449,7 @@ static unsigned gather_fields(const struct http_msg *m, struct http_hdr *out)
 		const char *nl = memchr(line, '\n', end - pos);
 		size_t len = nl ? (size_t)(nl - line) : end - pos;
 		pos += len + 1;
-		if (len == 0 || line[0] == ' ' || line[0] == '\t' || line[0] == '\r')
+		if (line[0] == '\n' || line[0] == '\r' || line[0] == ' ' || line[0] == '\t')
 			continue;       /* the empty line, or a folded continuation */
 		if (line[len - 1] == '\r')
 			len--;

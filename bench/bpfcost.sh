@@ -6,9 +6,11 @@
 # (kernel.bpf_stats_enabled: run_time_ns / run_cnt of the programs attached
 # to the receiving veth, so other captures on the machine do not count).  Also the bytes the capture copied to userspace per wire byte.
 # Prints one line per measurement, for bench/run.sh to tabulate:
-#   bpfns HOOK IP_PACKET_BYTES NS_PER_PACKET RUN_CNT COPIED_PER_WIRE_BYTE
+#   bpfns HOOK IP_PACKET_BYTES NS_PER_PACKET RUN_CNT COPIED_PER_WIRE_BYTE RING_MB ("default": tap.ringBufferMb's default)
 #   bpfns-na REASON
-# Usage: bench/bpfcost.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc xdp", SECONDS 2, PPS 100000)
+# Usage: bench/bpfcost.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc xdp", SECONDS_EACH 2,
+#        PPS 100000, RINGS_MB "4" (ring sizes measured beside the default; "" for none),
+#        CAPTURE_OPTS: more options for faultline capture)
 set -u
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1")
@@ -59,7 +61,7 @@ start() {   # HOOK
 	# programs and their cost are the same.
 	fl_capture_start "$tmp/fl.err" "$tmp/fl.sock" env FAULTLINE_ATTACH=netlink \
 		ip netns exec "$RX" "$bin" capture -i r0 \
-		--backend ebpf --hook "$1" --socket "$tmp/fl.sock" -o json
+		--backend ebpf --hook "$1" --socket "$tmp/fl.sock" -o json ${CAPTURE_OPTS:-} $ringopt
 }
 
 # "run_time_ns run_cnt" of the programs attached to r0 in the receiving
@@ -74,6 +76,13 @@ prog_time() {
 		"\(map(.run_time_ns) | add // 0) \(map(.run_cnt) | add // 0)"'
 }
 
+# Each hook and size with the default ring (tap.ringBufferMb), then again with
+# each size in RINGS_MB (default 4): the record is written into the ring's
+# memory, and a ring far larger than the caches costs a cache (and TLB) miss
+# per record.
+for ring in default ${RINGS_MB-4}; do
+ringopt=
+[ "$ring" != default ] && ringopt="--set tap.ringBufferMb=$ring"
 for hook in $hooks; do
 	for size in $sizes; do
 		# SIZE is the IPv4 packet's length (the frame is 14 bytes more): 20 IPv4 + 8 UDP + payload.
@@ -96,9 +105,10 @@ for hook in $hooks; do
 		copied=$(jq -r '(.packets.seen // 0) as $n | (.packets.bytes // 0) as $b |
 			if $b > 0 then ((($b + $n * 24) / $b) * 1000 | round / 1000) else "?" end' <<<"$st" 2>/dev/null)
 		if [ "$n" -gt 0 ]; then
-			echo "bpfns $hook $size $(((t1 - t0) / n)) $n ${copied:-?}"
+			echo "bpfns $hook $size $(((t1 - t0) / n)) $n ${copied:-?} $ring"
 		else
-			echo "bpfns-na $hook $size: no program runs counted"
+			echo "bpfns-na $hook $size (ring $ring): no program runs counted"
 		fi
 	done
+done
 done

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Live benchmark: UDP at stepped rates over a veth between two namespaces
-# (prefix flt-bench, 198.18.51.0/24), captured on the receiving end by
-# faultline (eBPF and AF_PACKET backends) and by tcpdump -w /dev/null.
-# Prints one line per measurement, for bench/run.sh to tabulate:
-#   live TOOL RATE SENT_PPS SENT SEEN DROPPED   (RATE 0: one unpaced sender; max2: two)
-#   bpf NS_PER_PACKET RUN_CNT
+# Live benchmark: the highest rate of 64-byte UDP over a veth between two
+# namespaces (prefix flt-bench, 198.18.51.0/24) that each capture on the
+# receiving end takes with zero loss (its own drop counter): faultline's eBPF
+# and AF_PACKET backends and tcpdump -w /dev/null, found by a bounded search
+# (search below: at most 1 + SEARCH_STEPS steps of STEP_SECONDS each per tool).
+# Prints lines for bench/run.sh to tabulate:
+#   live TOOL RATE SENT_PPS SENT SEEN DROPPED   (RATE max2: two unpaced senders)
+#   zeroloss TOOL PPS SENDER_LIMITED
 #   live-na REASON
-# Usage: bench/live.sh FAULTLINE OUTDIR   (env RATES, STEP_SECONDS)
+# Usage: bench/live.sh FAULTLINE OUTDIR   (env STEP_SECONDS 2, SEARCH_STEPS 4, PIN, CONTEND)
 set -u
 cd "$(dirname "$0")/.."
 bin=$(realpath "$1")
 outdir=$2
-rates=${RATES:-"50000 100000 200000 400000 800000 0 max2"}
 secs=${STEP_SECONDS:-2}
 # PIN=CPU: run the sender and the capture tool on that one CPU (they compete for it).
 pin=()
@@ -35,14 +36,12 @@ cc -O2 -Wall -Wextra -Werror -o "$outdir/blast" bench/blast.c || { echo "live-na
 . tests/netns/lib.sh
 ns_prefix flt-bench
 tmp=$(mktemp -d /tmp/flt-bench-live.XXXXXX)
-bpf_stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
 CAP_PID=
 HOG_PID=
 cleanup() {
 	set +e
 	[ -n "$HOG_PID" ] && kill "$HOG_PID" 2>/dev/null && wait "$HOG_PID" 2>/dev/null
 	[ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
-	[ -n "$bpf_stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
 	ns_teardown
 	rm -rf "$tmp"
 }
@@ -73,14 +72,6 @@ start_faultline() {   # BACKEND
 		capture -i r0 --backend "$1" --socket "$tmp/fl.sock" -o json
 }
 
-# bpf_time: ns per run of the capture programs now loaded (fl_tc_*, fl_xdp_*).
-bpf_time() {
-	bpftool prog show -j 2>/dev/null | jq -r '
-		[.[] | select((.name // "") | test("^fl_(tc|xdp)_")) | select(.run_cnt != null)] |
-		(map(.run_time_ns) | add // 0) as $t | (map(.run_cnt) | add // 0) as $c |
-		"\($t) \($c)"'
-}
-
 blast() {   # RATE (0: unpaced; max2: two unpaced senders) -> "sent pps"
 	local n=1 r=$1 i
 	[ "$r" = max2 ] && n=2 r=0
@@ -90,43 +81,68 @@ blast() {   # RATE (0: unpaced; max2: two unpaced senders) -> "sent pps"
 		awk '{s += $1; p += $2} END {print s + 0, p + 0}'
 }
 
-for backend in ebpf afpacket; do
-	lost_once=0
-	for rate in $rates; do
-		if ! start_faultline "$backend"; then
-			echo "live-na faultline capture --backend $backend did not start: $(head -c 200 "$tmp/fl.err" | tr '\n' ' ')"
-			fl_capture_stop
-			break
-		fi
-		if [ "$backend" = ebpf ]; then sysctl -qw kernel.bpf_stats_enabled=1; fi
-		read -r sent pps < <(blast "$rate")
-		sleep 0.5
-		st=$("$bin" stats --json --socket "$tmp/fl.sock" 2>/dev/null)
-		if [ "$backend" = ebpf ]; then
-			read -r t c < <(bpf_time)
-			[ "${c:-0}" -gt 0 ] && echo "bpf $rate $((t / c)) $c"
-			[ -n "$bpf_stats_was" ] && sysctl -qw kernel.bpf_stats_enabled="$bpf_stats_was"
-		fi
+# probe LABEL RATE START_CMD...: one step: start the capture (START_CMD, which
+# sets CAP_PID), send at RATE, stop, print "live LABEL RATE SENT_PPS SENT SEEN
+# DROPPED".  0 when nothing was dropped.
+probe() {
+	local label=$1 rate=$2 sent pps seen dropped st
+	shift 2
+	if ! "$@"; then
+		echo "live-na $label did not start: $(head -c 200 "$tmp/fl.err" "$tmp/td.err" 2>/dev/null | tr '\n' ' ')"
 		fl_capture_stop
-		seen=$(jq -r '.packets.seen' <<<"$st" 2>/dev/null)
-		dropped=$(jq -r '.packets.dropped' <<<"$st" 2>/dev/null)
-		echo "live faultline-$backend $rate ${pps:-0} ${sent:-0} ${seen:-?} ${dropped:-?}"
-		[ "${dropped:-1}" != 0 ] && lost_once=$((lost_once + 1))
-		[ $lost_once -ge 2 ] && break
-	done
-done
-
-lost_once=0
-for rate in $rates; do
-	ip netns exec "$RX" "${pin[@]}" tcpdump -i r0 -n -w /dev/null 2>"$tmp/td.err" &
-	CAP_PID=$!
-	for _ in $(seq 1 50); do grep -q listening "$tmp/td.err" && break; sleep 0.1; done
+		return 2
+	fi
 	read -r sent pps < <(blast "$rate")
 	sleep 0.5
-	fl_capture_stop
-	seen=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$tmp/td.err")
-	dropped=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$tmp/td.err")
-	echo "live tcpdump $rate ${pps:-0} ${sent:-0} ${seen:-?} ${dropped:-?}"
-	[ "${dropped:-1}" != 0 ] && lost_once=$((lost_once + 1))
-	[ $lost_once -ge 2 ] && break
-done
+	case $label in
+	tcpdump)
+		fl_capture_stop
+		seen=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$tmp/td.err")
+		dropped=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$tmp/td.err") ;;
+	*)
+		st=$("$bin" stats --json --socket "$tmp/fl.sock" 2>/dev/null)
+		fl_capture_stop
+		seen=$(jq -r '.packets.seen' <<<"$st" 2>/dev/null)
+		dropped=$(jq -r '.packets.dropped' <<<"$st" 2>/dev/null) ;;
+	esac
+	echo "live $label $rate ${pps:-0} ${sent:-0} ${seen:-?} ${dropped:-?}"
+	LAST_PPS=${pps:-0}
+	[ "${dropped:-1}" = 0 ]
+}
+
+# search LABEL START_CMD...: the highest rate with zero loss, in at most
+# SEARCH_STEPS + 1 steps: first as fast as two unpaced senders go (max2); if
+# nothing was lost there, that rate is the answer (the sender's limit, not
+# the tool's); otherwise bisect between 0 and the rate max2 reached.  Prints
+# "zeroloss LABEL PPS LIMITED" (LIMITED 1: no loss seen, the sender's limit).
+search() {
+	local label=$1 lo=0 hi mid rc
+	shift
+	probe "$label" max2 "$@"
+	rc=$?
+	[ $rc = 2 ] && return
+	if [ $rc = 0 ]; then
+		echo "zeroloss $label $LAST_PPS 1"
+		return
+	fi
+	hi=$LAST_PPS
+	for _ in $(seq 1 "${SEARCH_STEPS:-4}"); do
+		mid=$(((lo + hi) / 2))
+		[ "$mid" -lt 1000 ] && break
+		if probe "$label" "$mid" "$@"; then lo=$LAST_PPS; else hi=$mid; fi
+	done
+	echo "zeroloss $label $lo 0"
+}
+
+start_tcpdump() {
+	ip netns exec "$RX" "${pin[@]}" tcpdump -i r0 -n -w /dev/null 2>"$tmp/td.err" &
+	CAP_PID=$!
+	for _ in $(seq 1 50); do grep -q listening "$tmp/td.err" && return 0; sleep 0.1; done
+	return 1
+}
+
+# One search per tool; a row more (say --workers 2) is one line more here
+# and its label in bench/run.sh's ZERO_LOSS list.
+search faultline-ebpf start_faultline ebpf
+search faultline-afpacket start_faultline afpacket
+search tcpdump start_tcpdump

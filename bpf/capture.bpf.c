@@ -157,10 +157,26 @@ static __always_inline __u64 clamp_snaplen(__u64 len)
 }
 
 /*
+ * Wake the reader once, when this record (rec_len bytes, already reserved,
+ * so counted in AVAIL_DATA) takes what is waiting across wakeup_bytes.
+ * Waking on every record above the mark cost an irq_work and a self-IPI
+ * per packet whenever the reader lagged; the reader, once woken, drains
+ * until the ring is empty (its epoll is level-triggered) and on its timer.
+ */
+static __always_inline __u64 wakeup_flags(void *ring, __u64 rec_len)
+{
+	__u64 avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+	__u64 rec = (rec_len + BPF_RINGBUF_HDR_SZ + 7) & ~7ull;
+
+	return avail >= wakeup_bytes && avail - rec < wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/*
  * Write one record into this CPU's ring: the header, then caplen bytes
  * copied straight from the packet (src) into the reservation.  Readers are
- * woken only once wakeup_bytes are waiting; userspace also drains on its
- * timer, so a quiet ring is never left behind.
+ * woken when wakeup_bytes are waiting (wakeup_flags); userspace also drains
+ * on its timer, so a quiet ring is never left behind.
  */
 static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen, __u32 ifindex,
 				 __u8 direction, bool wake)
@@ -169,7 +185,6 @@ static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen
 	struct bpf_dynptr rec;
 	struct fl_ring_pkt *r;
 	void *ring;
-	__u64 flags;
 
 	ring = bpf_map_lookup_elem(&rings, &cpu);
 	if (!ring) {
@@ -193,9 +208,8 @@ static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen
 	r->caplen = (__u32)caplen;
 	r->direction = direction;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
-	flags = wake || bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit_dynptr(&rec, flags);
+	bpf_ringbuf_submit_dynptr(&rec, wake ? BPF_RB_FORCE_WAKEUP :
+						 wakeup_flags(ring, sizeof(*r) + caplen));
 }
 
 static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)

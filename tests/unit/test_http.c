@@ -355,6 +355,56 @@ static void test_header_limits(void **state)
 	h_free(h);
 }
 
+/*
+ * Header fields are checked when the head is read and split for the entry
+ * only when it is built: folded lines, optional whitespace, repeated names,
+ * the 32-field limit, and a head too large to keep as one block (kept field
+ * by field: a field too long for the space is dropped, shorter ones after it
+ * are kept).
+ */
+static void test_lazy_headers(void **state)
+{
+	(void)state;
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /a HTTP/1.1\r\nHost:  example \r\nAccept: a\r\nX-Fold: one\r\n"
+		 "  folded\r\naccept:b\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nServer:\tt\t\r\n\r\n");
+	assert_int_equal(h->n, 1);
+	h_contains(h, 0, "\"headers\":{\"Host\":\"example\",\"Accept\":\"a, b\",\"X-Fold\":\"one\"}");
+	h_contains(h, 0, "\"headers\":{\"Content-Length\":\"0\",\"Server\":\"t\"}");
+
+	/* 40 fields: the first 32 kept */
+	char head[2048];
+	size_t n = (size_t)snprintf(head, sizeof(head), "GET /b HTTP/1.1\r\n");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "X-H%d: v%d\r\n", i, i);
+	snprintf(head + n, sizeof(head) - n, "\r\n");
+	h_send_s(h, CLIENT, head);
+	h_send_s(h, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(h->n, 2);
+	h_contains(h, 1, "\"X-H31\":\"v31\"}");
+	assert_null(strstr(h->json[1], "X-H32"));
+	assert_int_equal(h_int(h, 1, "request.headers_dropped"), 8);
+
+	/* larger than the text space: field by field */
+	static char big[6000];
+	n = (size_t)snprintf(big, sizeof(big), "GET /c HTTP/1.1\r\nX-Before: 1\r\nX-Long: ");
+	memset(big + n, 'x', 3000);
+	n += 3000;
+	snprintf(big + n, sizeof(big) - n, "\r\nX-After: 2\r\n\r\n");
+	h_send_s(h, CLIENT, big);
+	h_send_s(h, SERVER, "HTTP/1.1 204 No Content\r\n\r\n");
+	assert_int_equal(h->n, 3);
+	h_contains(h, 2, "\"headers\":{\"X-Before\":\"1\",\"X-After\":\"2\"}");
+	assert_int_equal(h_int(h, 2, "request.headers_dropped"), 1);
+
+	/* a bad field is still found when the head is read */
+	h_send_s(h, CLIENT, "GET /d HTTP/1.1\r\nGood: 1\r\nBad Name: 2\r\n\r\n");
+	assert_int_equal(h->n, 4);
+	assert_string_equal(h_str(h, 3, "error.type"), "parser-error");
+	h_free(h);
+}
+
 static void test_midstream_resync(void **state)
 {
 	(void)state;
@@ -769,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_orphan_response_after_request_loss),
 		cmocka_unit_test(test_port_reuse),
 		cmocka_unit_test(test_byte_at_a_time),
+		cmocka_unit_test(test_lazy_headers),
 		cmocka_unit_test(test_garbage_robustness),
 		cmocka_unit_test(test_memcap_through_stream),
 		cmocka_unit_test(test_throughput),

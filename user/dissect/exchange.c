@@ -48,7 +48,11 @@ struct exchange *exchange_new(struct exchange_queue *q, const struct dissect_ctx
 	}
 	if (!ex && !(ex = malloc(sizeof(*ex) + q->data_size)))
 		return NULL;
-	memset(ex, 0, sizeof(*ex) + q->data_size);
+	memset(ex, 0, sizeof(*ex));
+	if (q->reset)
+		q->reset(ex->data);
+	else
+		memset(ex->data, 0, q->data_size);
 	ex->data_size = q->data_size;
 	ex->ts_ns = ts_ns;
 	ex->retrans_base = ctx->tcp.retransmissions;

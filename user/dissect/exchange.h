@@ -84,6 +84,10 @@ struct exchange_queue {
 	/* Requests nobody has to answer (broadcast): an exchange that fails as a
 	 * half-connection without a response leaves without an entry. */
 	bool quiet_unanswered;
+	/* Clears a new exchange's record (NULL: all data_size bytes are zeroed);
+	 * a record with large buffers of which only a used length is read need
+	 * not zero them (HTTP: ~4.6 KB of kept text per exchange). */
+	void (*reset)(void *data);
 };
 
 void exchange_queue_init(struct exchange_queue *q, const char *protocol, uint32_t data_size,

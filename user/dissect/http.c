@@ -53,6 +53,15 @@ struct http_exchange {
 	bool head, connect;
 };
 
+/* A new exchange's record: everything but the messages' kept text (read only up to text_len). */
+static void http_exchange_reset(void *data)
+{
+	struct http_exchange *x = data;
+	http_msg_reset(&x->req);
+	http_msg_reset(&x->resp);
+	x->orphan = x->unrecorded = x->head = x->connect = false;
+}
+
 static struct http_exchange *hx(struct exchange *ex)
 {
 	return exchange_data(ex);
@@ -312,7 +321,7 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 	}
 
 	struct http_msg m;
-	memset(&m, 0, sizeof(m));
+	http_msg_reset(&m);
 	if (http_parse_head(&m, &h, dir, p, n, err, sizeof(err)))
 		return parser_error(s, ctx, dir, err);
 	if (m.status >= 100 && m.status < 200 && m.status != 101)
@@ -320,14 +329,14 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 	struct exchange *ex = exchange_take(&s->queue, ctx);
 	if (ex && !ex->queued) {
 		/* A copy for an unrecorded request: its time is its response's. */
-		memset(&hx(ex)->req, 0, sizeof(hx(ex)->req));
+		http_msg_reset(&hx(ex)->req);
 	} else if (!ex) {
 		if (!(ex = exchange_new(&s->queue, ctx, ts)))
 			return parser_error(s, ctx, dir, "out of memory");
 		hx(ex)->orphan = true;
 	}
 	m.ts_first = ts;
-	hx(ex)->resp = m;
+	http_msg_copy(&hx(ex)->resp, &m);
 	dd->cur = ex;
 	frame_response(s, ctx, &h);
 	return 0;
@@ -394,7 +403,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 				if (nl) {
 					struct http_msg scratch;
 					struct http_head h;
-					memset(&scratch, 0, sizeof(scratch));
+					http_msg_reset(&scratch);
 					if (http_parse_head(&scratch, &h, dir, p, (size_t)(nl - p) + 1,
 							    err, sizeof(err)))
 						return parser_error(s, ctx, dir, err);
@@ -471,7 +480,7 @@ static ssize_t http_parse(void *state, struct dissect_ctx *ctx, enum dissect_dir
 					struct http_msg *m = cur_msg(s, dir);
 					struct http_msg scratch;
 					if (!m) {
-						memset(&scratch, 0, sizeof(scratch));
+						http_msg_reset(&scratch);
 						m = &scratch;
 					}
 					if (http_parse_trailer(m, p, ll, err, sizeof(err)))
@@ -519,7 +528,7 @@ static bool truncated_head(struct http_conn *s, struct dissect_ctx *ctx, enum di
 	struct http_msg m;
 	char err[256];
 
-	memset(&m, 0, sizeof(m));
+	http_msg_reset(&m);
 	if (http_is_message_start(dir, p, n) != 1 ||
 	    http_parse_head(&m, &h, dir, p, n, err, sizeof(err)))
 		return false;
@@ -529,7 +538,7 @@ static bool truncated_head(struct http_conn *s, struct dissect_ctx *ctx, enum di
 		struct exchange *ex = exchange_new(&s->queue, ctx, ts);
 		if (!ex)
 			return false;
-		hx(ex)->req = m;
+		http_msg_copy(&hx(ex)->req, &m);
 		hx(ex)->head = http_method_is(&hx(ex)->req, "HEAD");
 		ex->truncated_bytes += missing;
 		dd->cur = queue_request(s, ctx, ex);
@@ -545,7 +554,7 @@ static bool truncated_head(struct http_conn *s, struct dissect_ctx *ctx, enum di
 			hx(ex)->orphan = true;
 		}
 		ex->truncated_bytes += missing;
-		hx(ex)->resp = m;
+		http_msg_copy(&hx(ex)->resp, &m);
 		dd->cur = ex;
 		dd->cut_open = true;
 	}
@@ -867,6 +876,7 @@ static void *http_new(struct dissect_ctx *ctx)
 		return NULL;
 	exchange_queue_init(&s->queue, http_dissector.name, sizeof(struct http_exchange),
 			    HTTP_MAX_OUTSTANDING, http_fill, s);
+	s->queue.reset = http_exchange_reset;
 	s->midstream = ctx->midstream;
 	if (s->midstream)
 		s->dir[0].state = s->dir[1].state = HS_RESYNC;

@@ -25,7 +25,16 @@ struct http_hdr {
 	bool trailer;
 };
 
-/* What an entry keeps of one request or response. */
+/*
+ * What an entry keeps of one request or response.  The header fields are
+ * parsed lazily: when the head is read, every field is checked (a bad one is
+ * a parser error) and the framing fields (Content-Length, Transfer-Encoding,
+ * Connection) are read; the fields' bytes are copied once, as one block
+ * (raw_off, raw_len: the head's field lines as they came), and split into
+ * names and values only when an entry is built (http_msg_to_doc).  A block
+ * that does not fit in the text space is kept field by field in hdr[], as are
+ * trailers.  Fields before `text` are reset for each message; text[] is not.
+ */
 struct http_msg {
 	uint64_t ts_first, ts_last;
 	uint64_t body_bytes;
@@ -39,11 +48,19 @@ struct http_msg {
 	uint16_t method_off, method_len;   /* request */
 	uint16_t path_off, path_len;       /* request */
 	uint16_t reason_off, reason_len;   /* response */
-	uint16_t n_hdr, hdr_dropped;
+	uint16_t n_hdr, hdr_dropped;   /* fields kept (raw block and hdr[]), not kept */
+	uint16_t n_raw;           /* how many of the n_hdr are lines of the raw block */
+	uint16_t raw_off, raw_len;
 	uint16_t text_len;
+	uint16_t kept_len;        /* name and value bytes of the fields kept, with the start line's */
 	struct http_hdr hdr[HTTP_STORE_HEADERS];
 	char text[HTTP_STORE_BYTES];
 };
+
+/* Clear a message for reuse (its text[] is left: only text_len bytes of it are read). */
+void http_msg_reset(struct http_msg *m);
+/* Copy a message (only the text in use). */
+void http_msg_copy(struct http_msg *dst, const struct http_msg *src);
 
 /* How a parsed head frames the body that follows. */
 struct http_head {

@@ -3,6 +3,7 @@
 #include "dissect/http.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -142,10 +143,12 @@ static bool has_token(const uint8_t *v, size_t n, const char *tok)
 	return false;
 }
 
-/* Split "Name: value" (no line end); store it.  0 or -EINVAL. */
-static int parse_field(struct http_msg *m, const uint8_t *p, size_t n, bool trailer,
-		       const uint8_t **value, size_t *value_len, size_t *name_len, char *err,
-		       size_t errlen)
+/*
+ * Check a "Name: value" line (no line end): the name's length and where the
+ * value is (optional whitespace trimmed).  Nothing is stored.  0 or -EINVAL.
+ */
+static int scan_field(const uint8_t *p, size_t n, bool trailer, size_t *name_len,
+		      const uint8_t **value, size_t *value_len, char *err, size_t errlen)
 {
 	size_t i = 0;
 	while (i < n && is_tchar(p[i]))
@@ -172,15 +175,33 @@ static int parse_field(struct http_msg *m, const uint8_t *p, size_t n, bool trai
 	}
 	*value = p + v;
 	*value_len = e - v;
-	if (m->n_hdr < HTTP_STORE_HEADERS && m->text_len + n <= HTTP_STORE_BYTES) {
-		struct http_hdr *h = &m->hdr[m->n_hdr++];
-		h->trailer = trailer;
-		h->name_off = store(m, p, i, &h->name_len);
-		h->value_off = store(m, p + v, e - v, &h->value_len);
-	} else {
-		m->hdr_dropped++;
-	}
 	return 0;
+}
+
+/*
+ * Is a field line of n bytes (name_len + value_len of them kept) kept for the
+ * entry?  At most HTTP_STORE_HEADERS, and their names and values (with the
+ * start line's) within HTTP_STORE_BYTES; counts it either way.
+ */
+static bool keep_field(struct http_msg *m, size_t n, size_t name_len, size_t value_len)
+{
+	if (m->n_hdr < HTTP_STORE_HEADERS && m->kept_len + n <= HTTP_STORE_BYTES) {
+		m->n_hdr++;
+		m->kept_len += (uint16_t)(name_len + value_len);
+		return true;
+	}
+	m->hdr_dropped++;
+	return false;
+}
+
+/* Store a kept field's name and value in hdr[] (a trailer, or a head too large for one block). */
+static void store_field(struct http_msg *m, const uint8_t *p, size_t name_len,
+			const uint8_t *value, size_t value_len, bool trailer)
+{
+	struct http_hdr *h = &m->hdr[m->n_hdr - 1 - m->n_raw];
+	h->trailer = trailer;
+	h->name_off = store(m, p, name_len, &h->name_len);
+	h->value_off = store(m, value, value_len, &h->value_len);
 }
 
 static int parse_content_length(struct http_head *h, const uint8_t *v, size_t n, char *err,
@@ -212,7 +233,7 @@ int http_parse_head(struct http_msg *m, struct http_head *h, enum dissect_dir di
 {
 	memset(h, 0, sizeof(*h));
 	unsigned fields = 0;
-	bool first = true;
+	bool first = true, raw = false;
 	size_t pos = 0;
 
 	while (pos < n) {
@@ -230,6 +251,12 @@ int http_parse_head(struct http_msg *m, struct http_head *h, enum dissect_dir di
 							  : parse_status_line(m, line, len, err, errlen);
 			if (rc)
 				return rc;
+			m->kept_len = m->text_len;
+			/* The field lines as one block, when they fit: split when an entry is built. */
+			if (n - pos <= (size_t)(HTTP_STORE_BYTES - m->text_len)) {
+				raw = true;
+				m->raw_off = store(m, p + pos, n - pos, &m->raw_len);
+			}
 			continue;
 		}
 		if (len == 0)
@@ -248,8 +275,14 @@ int http_parse_head(struct http_msg *m, struct http_head *h, enum dissect_dir di
 		}
 		const uint8_t *v;
 		size_t vl, nl_len;
-		if (parse_field(m, line, len, false, &v, &vl, &nl_len, err, errlen))
+		if (scan_field(line, len, false, &nl_len, &v, &vl, err, errlen))
 			return -EINVAL;
+		if (keep_field(m, len, nl_len, vl)) {
+			if (raw)
+				m->n_raw++;
+			else
+				store_field(m, line, nl_len, v, vl, false);
+		}
 		const char *name = (const char *)line;
 		if (nl_len == 14 && strncasecmp(name, "Content-Length", 14) == 0) {
 			if (parse_content_length(h, v, vl, err, errlen))
@@ -278,7 +311,26 @@ int http_parse_trailer(struct http_msg *m, const uint8_t *line, size_t n, char *
 {
 	const uint8_t *v;
 	size_t vl, nl;
-	return parse_field(m, line, n, true, &v, &vl, &nl, err, errlen);
+	if (scan_field(line, n, true, &nl, &v, &vl, err, errlen))
+		return -EINVAL;
+	/* Kept by the same rule as the head's fields, and where there is room for it. */
+	if (m->n_hdr < HTTP_STORE_HEADERS && m->text_len + nl + vl > HTTP_STORE_BYTES) {
+		m->hdr_dropped++;
+		return 0;
+	}
+	if (keep_field(m, n, nl, vl))
+		store_field(m, line, nl, v, vl, true);
+	return 0;
+}
+
+void http_msg_reset(struct http_msg *m)
+{
+	memset(m, 0, offsetof(struct http_msg, text));
+}
+
+void http_msg_copy(struct http_msg *dst, const struct http_msg *src)
+{
+	memcpy(dst, src, offsetof(struct http_msg, text) + src->text_len);
 }
 
 int http_is_message_start(enum dissect_dir dir, const uint8_t *p, size_t n)
@@ -382,26 +434,65 @@ bool http_method_is(const struct http_msg *m, const char *name)
 	return m->method_len == n && memcmp(m->text + m->method_off, name, n) == 0;
 }
 
+/*
+ * The kept fields in order: the first n_raw field lines of the raw block
+ * (split here, checked when the head was read; folded continuation lines
+ * are no fields), then hdr[].  Returns how many.
+ */
+static unsigned gather_fields(const struct http_msg *m, struct http_hdr *out)
+{
+	unsigned n = 0;
+	size_t pos = m->raw_off, end = (size_t)m->raw_off + m->raw_len;
+
+	while (n < m->n_raw && pos < end) {
+		const char *line = m->text + pos;
+		const char *nl = memchr(line, '\n', end - pos);
+		size_t len = nl ? (size_t)(nl - line) : end - pos;
+		pos += len + 1;
+		if (line[0] == '\n' || line[0] == '\r' || line[0] == ' ' || line[0] == '\t')
+			continue;       /* the empty line, or a folded continuation */
+		if (line[len - 1] == '\r')
+			len--;
+		const char *colon = memchr(line, ':', len);
+		if (!colon)
+			continue;       /* cannot be: every line was checked */
+		size_t v = (size_t)(colon - line) + 1, e = len;
+		while (v < e && (line[v] == ' ' || line[v] == '\t'))
+			v++;
+		while (e > v && (line[e - 1] == ' ' || line[e - 1] == '\t'))
+			e--;
+		struct http_hdr *h = &out[n++];
+		h->trailer = false;
+		h->name_off = (uint16_t)(line - m->text);
+		h->name_len = (uint16_t)(colon - line);
+		h->value_off = (uint16_t)(line - m->text + v);
+		h->value_len = (uint16_t)(e - v);
+	}
+	for (unsigned i = 0; i + m->n_raw < m->n_hdr && n < HTTP_STORE_HEADERS; i++)
+		out[n++] = m->hdr[i];
+	return n;
+}
+
 /* Headers as an object; repeated names are joined with ", " as RFC 9110 allows. */
-static void headers_to_doc(const struct http_msg *m, struct doc *d, uint32_t parent,
-			   const char *key, bool trailers)
+static void headers_to_doc(const struct http_msg *m, const struct http_hdr *hdr, unsigned n_hdr,
+			   struct doc *d, uint32_t parent, const char *key, bool trailers)
 {
 	uint32_t obj = DOC_NONE;
 	char joined[HTTP_STORE_BYTES];
-	for (unsigned i = 0; i < m->n_hdr; i++) {
-		const struct http_hdr *h = &m->hdr[i];
+	for (unsigned i = 0; i < n_hdr; i++) {
+		const struct http_hdr *h = &hdr[i];
 		if (h->trailer != trailers)
 			continue;
 		bool repeat = false;
 		for (unsigned j = 0; j < i && !repeat; j++)
-			repeat = m->hdr[j].trailer == trailers && m->hdr[j].name_len == h->name_len &&
-				 strncasecmp(m->text + m->hdr[j].name_off, m->text + h->name_off,
+			repeat = hdr[j].trailer == trailers && hdr[j].name_len == h->name_len &&
+				 strncasecmp(m->text + hdr[j].name_off, m->text + h->name_off,
 					     h->name_len) == 0;
 		if (repeat)
 			continue;
 		size_t jl = 0;
-		for (unsigned j = i; j < m->n_hdr; j++) {
-			const struct http_hdr *o = &m->hdr[j];
+		for (unsigned j = i; j < n_hdr; j++) {
+			const struct http_hdr *o = &hdr[j];
 			if (o->trailer != trailers || o->name_len != h->name_len ||
 			    strncasecmp(m->text + o->name_off, m->text + h->name_off, h->name_len))
 				continue;
@@ -442,8 +533,10 @@ void http_msg_to_doc(const struct http_msg *m, enum dissect_dir dir, struct doc 
 		doc_add_strn(d, o, "reason", m->text + m->reason_off, m->reason_len);
 	}
 	doc_add_strf(d, o, "version", "HTTP/1.%u", m->version_minor);
-	headers_to_doc(m, d, o, "headers", false);
-	headers_to_doc(m, d, o, "trailers", true);
+	struct http_hdr hdr[HTTP_STORE_HEADERS];
+	unsigned n_hdr = gather_fields(m, hdr);
+	headers_to_doc(m, hdr, n_hdr, d, o, "headers", false);
+	headers_to_doc(m, hdr, n_hdr, d, o, "trailers", true);
 	if (m->hdr_dropped)
 		doc_add_int(d, o, "headers_dropped", m->hdr_dropped);
 	doc_add_int(d, o, "body_bytes", (int64_t)m->body_bytes);

@@ -53,6 +53,12 @@ struct names *pipeline_names(struct pipeline *p);
 void pipeline_set_redact(struct pipeline *p, bool redact);
 void pipeline_set_first_id(struct pipeline *p, uint64_t id);
 void pipeline_set_node(struct pipeline *p, const char *node);
+/*
+ * capture (before the first packet): entries carry `interface` and `direction`; ifname()
+ * names an interface (NULL: unknown).
+ */
+void pipeline_set_ifname(struct pipeline *p, const char *(*ifname)(void *ctx, uint32_t ifindex),
+			 void *ctx);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

@@ -109,12 +109,15 @@ s.close()
 EOF
 sleep 0.5
 in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null --local-port 40555 http://198.18.52.2:8080/again
+# A flow the other side opens: its first packet arrives on c0.
+ip netns exec "$(ns_name server)" timeout 10 ping -c 1 -W 2 198.18.52.1 >/dev/null
 sleep 3   # past tap.tcpStreamChannelTimeoutMs
 "$BIN" stats --json --socket "$SOCK" >"$TMP/stats.json" 2>"$TMP/stats.err"
 # KFL on the new fields, through the running capture's query.
-"$BIN" query --socket "$SOCK" -f 'src.process.comm == "python3"' >"$TMP/q-comm.json" 2>&1
+"$BIN" query --socket "$SOCK" -f 'src.process.comm == "python3" and http' >"$TMP/q-comm.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'src.namespace == "shop" and dst.name == "shop-api.service" and http' >"$TMP/q-ns.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'dst.container.id.startsWith("d0c4e1") and tcp' >"$TMP/q-cont.json" 2>&1
+"$BIN" query --socket "$SOCK" -f 'interface == "c0" and direction == "ingress" and icmp.version == 4' >"$TMP/q-in.json" 2>&1
 kill -TERM "$CAP_PID"; wait "$CAP_PID"; CAP_RC=$?; CAP_PID=
 t_check_eval "capture exits 0 on SIGTERM" '[ "$CAP_RC" = 0 ]'
 t_check_eval "no sanitizer report" '! grep -q "Sanitizer" "$TMP/cap.err"'
@@ -151,9 +154,17 @@ t_jq "one 4-tuple twice: the first connection is python (old-client.service), th
 		and .[0].src.unit == "old-client.service")
 	and (map(select(.request.path == "/again")) | length == 1 and .[0].src.process.comm == "curl"
 		and .[0].src.name == "checkout-7d9f")' "$OUT"
+t_jq "interface and direction: the GET's flow was opened by its SYN, sent on c0" '
+	map(select(.protocol == "http" and .dst.port == 8080 and .request.path == "/")) | length == 1
+	and .[0].interface == "c0" and .[0].direction == "egress"' "$OUT"
+t_jq "interface and direction: the server's ping was received on c0" '
+	map(select(.protocol == "icmp" and .src.ip == "198.18.52.2" and .icmp.type == 8)) | length == 1
+	and .[0].interface == "c0" and .[0].direction == "ingress"' "$OUT"
+t_jq "KFL interface == \"c0\" and direction == \"ingress\" (IPv4 ICMP): only the ping" \
+	'length == 1 and .[0].protocol == "icmp" and .[0].src.ip == "198.18.52.2"' "$TMP/q-in.json"
 t_jq "stats: sockets, listeners and cgroups counted" '.[0].attribution | .sockets >= 5
 	and .listeners >= 2 and .cgroups >= 4 and .socket_hits > 0' "$TMP/stats.json"
-t_jq "KFL src.process.comm == \"python3\": only the old client's request" \
+t_jq "KFL src.process.comm == \"python3\" and http: only the old client's request" \
 	'length == 1 and .[0].request.path == "/old" and .[0].src.unit == "old-client.service"' "$TMP/q-comm.json"
 t_jq "KFL src.namespace and dst.name: the pod's two GETs to the unit" \
 	'length == 2 and all(.[]; .src.pod.name == "checkout-7d9f" and .dst.port == 8080)' "$TMP/q-ns.json"

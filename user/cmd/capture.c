@@ -92,6 +92,13 @@ static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
 	return NULL;
 }
 
+/* An entry's `interface`: the name of a captured interface. */
+static const char *loop_ifname(void *ctx, uint32_t ifindex)
+{
+	const struct capture_iface *ifc = loop_iface_lookup(ctx, (int)ifindex);
+	return ifc ? ifc->name : NULL;
+}
+
 static bool named_by_user(const struct capture_loop *l, const char *name)
 {
 	for (unsigned i = 0; i < l->opts->n_interfaces; i++)
@@ -597,6 +604,7 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 	struct stat ns;
 	if (stat("/proc/self/ns/net", &ns) == 0)
 		pipeline_set_netns(l.run.pipeline, ns.st_ino);
+	pipeline_set_ifname(l.run.pipeline, loop_ifname, &l);
 	/* Socket owners come from the eBPF socket tracepoints. */
 	struct cgroup_resolver *cgroups = NULL;
 	if (!strncmp(l.src->backend, "ebpf", 4)) {

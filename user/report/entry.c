@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "faultline.h"
+
 #include "core/flow.h"
 #include "report/names.h"
 #include "report/owners.h"
@@ -121,6 +123,22 @@ static void entry_add_name(struct emitter *em, uint32_t obj, const struct fl_end
 		doc_add_str(&em->doc, obj, "namespace", ns);
 }
 
+/* `interface` and `direction`: where the entry's flow (else its packet) was captured. */
+static void entry_add_origin(struct emitter *em, const struct flow *f)
+{
+	const struct flow_origin *o = &em->packet_origin;
+	if (f && em->origin_slot > 0 && !(em->origin_packet && em->packet_origin.ifindex))
+		o = flow_storage(f, em->origin_slot);
+	if (!o->ifindex)
+		return;
+	const char *name = em->ifname ? em->ifname(em->ifname_ctx, o->ifindex) : NULL;
+	if (name && *name)
+		doc_add_str(&em->doc, DOC_ROOT, "interface", name);
+	if (o->direction == FL_DIR_INGRESS || o->direction == FL_DIR_EGRESS)
+		doc_add_str(&em->doc, DOC_ROOT, "direction",
+			    o->direction == FL_DIR_INGRESS ? "ingress" : "egress");
+}
+
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
 			const struct fl_endpoint *src, const struct fl_endpoint *dst,
 			struct flow *flow)
@@ -145,6 +163,7 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "src", src), src, dst, ts_ns);
 	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "dst", dst), dst, src, ts_ns);
 	const struct flow *f = em->meta.flow;
+	entry_add_origin(em, f);
 	const struct fl_tunnels *tunnels = f && f->tunnels ? f->tunnels : em->packet_tunnels;
 	if (tunnels && tunnels->n)
 		entry_add_tunnels(d, DOC_ROOT, tunnels);

@@ -14,7 +14,7 @@ SUITE=attribution
 
 BIN=${FAULTLINE:-./faultline-asan}
 if [ "$(id -u)" != 0 ]; then t_skip "$SUITE" "needs root (network namespaces, BPF, cgroups)"; t_finish; fi
-for tool in ip jq curl python3; do
+for tool in ip jq curl python3 dig dnsmasq ss; do
 	command -v $tool >/dev/null || { t_skip "$SUITE" "$tool missing"; t_finish; }
 done
 [ -x "$BIN" ] || { t_fail "$SUITE" "$BIN not built"; t_finish; }
@@ -89,7 +89,14 @@ t_pass "capture starts"
 # The servers start after the capture: their listen() is what names them.
 bg_cg "$UNIT_CG" server timeout 300 python3 -m http.server 8080 --bind 198.18.52.2 >"$TMP/http.log" 2>&1
 bg_cg "$DOCKER_CG" server timeout 300 python3 tests/capture/servers.py reset 198.18.52.2 8082 >"$TMP/reset.log" 2>&1
+DNS_CG=$CG/system.slice/dnsmasq.service
+mkdir -p "$DNS_CG"
+# dnsmasq, a unit: its bind() to port 53 names it (UDP, through the cgroup socket hooks).
+bg_cg "$DNS_CG" server timeout 300 dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+	--listen-address=198.18.52.2 --except-interface=lo --address=/api.shop.test/198.18.52.2 \
+	--pid-file="$TMP/dnsmasq.pid" --user=root >"$TMP/dnsmasq.log" 2>&1
 ns_wait_port server 8080 && ns_wait_port server 8082 || { t_fail "servers start"; t_finish; }
+for i in $(seq 1 50); do ip netns exec "$(ns_name server)" ss -Hlun | grep -q '198.18.52.2:53 ' && break; sleep 0.1; done
 
 in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8080/
 in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8081/      # refused
@@ -109,6 +116,18 @@ s.close()
 EOF
 sleep 0.5
 in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null --local-port 40555 http://198.18.52.2:8080/again
+# UDP: dig (the pod) asks dnsmasq (a unit); python (old-client.service) sends to a closed port,
+# connected and unconnected, and the server's stack answers port unreachable.
+in_cg "$POD_CG" client timeout 20 dig +time=2 +tries=1 @198.18.52.2 api.shop.test A >"$TMP/dig.out" 2>&1
+in_cg "$OLD_CG" client timeout 20 python3 - <<'EOF'
+import socket, time
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.connect(("198.18.52.2", 9999))
+c.send(b"connected")
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"unconnected", ("198.18.52.2", 9998))
+time.sleep(0.3)
+EOF
 # A flow the other side opens: its first packet arrives on c0.
 ip netns exec "$(ns_name server)" timeout 10 ping -c 1 -W 2 198.18.52.1 >/dev/null
 sleep 3   # past tap.tcpStreamChannelTimeoutMs
@@ -117,7 +136,7 @@ sleep 3   # past tap.tcpStreamChannelTimeoutMs
 "$BIN" query --socket "$SOCK" -f 'src.process.comm == "python3" and http' >"$TMP/q-comm.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'src.namespace == "shop" and dst.name == "shop-api.service" and http' >"$TMP/q-ns.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'dst.container.id.startsWith("d0c4e1") and tcp' >"$TMP/q-cont.json" 2>&1
-"$BIN" query --socket "$SOCK" -f 'interface == "c0" and direction == "ingress" and icmp.version == 4' >"$TMP/q-in.json" 2>&1
+"$BIN" query --socket "$SOCK" -f 'interface == "c0" and direction == "ingress" and icmp.type == 8' >"$TMP/q-in.json" 2>&1
 kill -TERM "$CAP_PID"; wait "$CAP_PID"; CAP_RC=$?; CAP_PID=
 t_check_eval "capture exits 0 on SIGTERM" '[ "$CAP_RC" = 0 ]'
 t_check_eval "no sanitizer report" '! grep -q "Sanitizer" "$TMP/cap.err"'
@@ -160,8 +179,18 @@ t_jq "interface and direction: the GET's flow was opened by its SYN, sent on c0"
 t_jq "interface and direction: the server's ping was received on c0" '
 	map(select(.protocol == "icmp" and .src.ip == "198.18.52.2" and .icmp.type == 8)) | length == 1
 	and .[0].interface == "c0" and .[0].direction == "ingress"' "$OUT"
-t_jq "KFL interface == \"c0\" and direction == \"ingress\" (IPv4 ICMP): only the ping" \
+t_jq "KFL interface == \"c0\" and direction == \"ingress\" and icmp.type == 8: only the ping" \
 	'length == 1 and .[0].protocol == "icmp" and .[0].src.ip == "198.18.52.2"' "$TMP/q-in.json"
+t_jq "DNS (UDP): dig in the pod asks dnsmasq, a unit" '
+	map(select(.protocol == "dns" and .request.questions[0].name == "api.shop.test")) | length >= 1 and all(.[];
+	.src.process.comm == "dig" and .src.pod.name == "checkout-7d9f"
+	and .dst.process.comm == "dnsmasq" and .dst.unit == "dnsmasq.service")' "$OUT"
+t_jq "port unreachable (connected UDP socket): the ICMP entry names the sender, python3" '
+	map(select(.protocol == "icmp" and .icmp.type == 3 and .icmp.code == 3 and .icmp.original.dst.port == 9999))
+	| length == 1 and .[0].dst.process.comm == "python3" and .[0].dst.unit == "old-client.service"' "$OUT"
+t_jq "port unreachable (unconnected sendto): the ICMP entry names the sender, python3" '
+	map(select(.protocol == "icmp" and .icmp.type == 3 and .icmp.code == 3 and .icmp.original.dst.port == 9998))
+	| length == 1 and .[0].dst.process.comm == "python3" and .[0].dst.unit == "old-client.service"' "$OUT"
 t_jq "stats: sockets, listeners and cgroups counted" '.[0].attribution | .sockets >= 5
 	and .listeners >= 2 and .cgroups >= 4 and .socket_hits > 0' "$TMP/stats.json"
 t_jq "KFL src.process.comm == \"python3\" and http: only the old client's request" \

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #define WAYS 4
 /* A socket that closed is still its owner's for entries judged just after (a reset,
  * the last exchange); after that the 4-tuple is free for another socket. */
@@ -194,11 +196,14 @@ static void set_who(struct owners *o, struct who *w, const struct fl_sock_owner 
 		cgroup(o, ev->cgroup_id);   /* resolved now, in the event, not when an entry needs it */
 }
 
+/* Tables key a family byte: 4 or 6, with UDP_TAG for UDP (TCP and UDP ports are apart). */
+#define UDP_TAG 0x10
+
 void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
 {
 	bool evicted = false;
 	struct sock_slot *s;
-	uint8_t family = ev->family == 10 ? 6 : 4;
+	uint8_t family = (ev->family == 10 ? 6 : 4) | (ev->proto == IPPROTO_UDP ? UDP_TAG : 0);
 
 	switch (ev->kind) {
 	case FL_OWN_CONNECT:
@@ -214,6 +219,7 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 		set_who(o, &s->who, ev);
 		break;
 	case FL_OWN_LISTEN:
+	case FL_OWN_BIND:
 		s = tuple_slot(o->listeners, o->listener_sets, family, ev->saddr, ev->sport,
 			       zero16, 0, true, &evicted);
 		if (!evicted && !s->who.pid)
@@ -249,36 +255,38 @@ static void copy16(uint8_t *dst, const struct fl_addr *a)
 
 /* The owner of `ep` talking to `peer`: its own socket, else the listener it was accepted on. */
 static const struct who *find_who(struct owners *o, const struct fl_endpoint *ep,
-				  const struct fl_endpoint *peer, uint64_t ts_ns)
+				  const struct fl_endpoint *peer, uint8_t proto, uint64_t ts_ns)
 {
 	uint8_t la[16], ra[16];
 	bool ev;
-	if (!ep->has_port || (ep->addr.family != 4 && ep->addr.family != 6))
+	if (!ep->has_port || (ep->addr.family != 4 && ep->addr.family != 6) ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 		return NULL;
+	uint8_t tag = proto == IPPROTO_UDP ? UDP_TAG : 0, family = ep->addr.family | tag;
 	copy16(la, &ep->addr);
 	copy16(ra, &peer->addr);
-	struct sock_slot *s = tuple_slot(o->socks, o->sock_sets, ep->addr.family, la, ep->port,
+	struct sock_slot *s = tuple_slot(o->socks, o->sock_sets, family, la, ep->port,
 					 ra, peer->port, false, &ev);
 	/* A socket that closed before this entry's time is not this connection's owner. */
 	if (s && !(s->ended && ts_ns > s->end_ns + END_GRACE_NS)) {
 		s->touched = ++o->clock;
 		return &s->who;
 	}
-	s = tuple_slot(o->listeners, o->listener_sets, ep->addr.family, la, ep->port, zero16, 0,
+	s = tuple_slot(o->listeners, o->listener_sets, family, la, ep->port, zero16, 0,
 		       false, &ev);
 	if (!s)   /* bound to every address */
-		s = tuple_slot(o->listeners, o->listener_sets, ep->addr.family, zero16, ep->port,
+		s = tuple_slot(o->listeners, o->listener_sets, family, zero16, ep->port,
 			       zero16, 0, false, &ev);
-	if (!s && ep->addr.family == 4)   /* a dual-stack listener on :: */
-		s = tuple_slot(o->listeners, o->listener_sets, 6, zero16, ep->port, zero16, 0,
+	if (!s && ep->addr.family == 4)   /* a dual-stack socket on :: */
+		s = tuple_slot(o->listeners, o->listener_sets, 6 | tag, zero16, ep->port, zero16, 0,
 			       false, &ev);
 	return s ? &s->who : NULL;
 }
 
 bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
-		     const struct fl_endpoint *peer, uint64_t ts_ns)
+		     const struct fl_endpoint *peer, uint8_t proto, uint64_t ts_ns)
 {
-	const struct who *w = find_who(o, ep, peer, ts_ns);
+	const struct who *w = find_who(o, ep, peer, proto, ts_ns);
 	if (!w) {
 		o->stats->attribution.socket_misses++;
 		return false;

@@ -544,6 +544,17 @@ void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, ui
 		owners_event(p->em.owners, ev, ts_ns);
 }
 
+void pipeline_owner_scanned(struct pipeline *p, const struct fl_sock_owner *ev)
+{
+	if (p->em.owners)
+		owners_scanned(p->em.owners, ev, p->now_ns);
+}
+
+bool pipeline_owners_want_scan(struct pipeline *p)
+{
+	return p->em.owners && owners_want_scan(p->em.owners);
+}
+
 static void sink_owner_event(void *ctx, const struct fl_sock_owner *ev, uint64_t ts_ns)
 {
 	pipeline_owner_event(ctx, ev, ts_ns);

@@ -43,6 +43,10 @@ void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino);
 int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx);
 /* Who owns a socket, from the kernel (capture, eBPF backend). */
 void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns);
+/* An owner from the /proc scan (sockets older than the capture): the kernel's events win. */
+void pipeline_owner_scanned(struct pipeline *p, const struct fl_sock_owner *ev);
+/* Did a local endpoint miss its owner since the last call (a scan may find it)? */
+bool pipeline_owners_want_scan(struct pipeline *p);
 /* The IP -> name table entries take src/dst names from (--names fills it). */
 struct names *pipeline_names(struct pipeline *p);
 /*

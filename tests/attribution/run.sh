@@ -73,6 +73,45 @@ in_cg() {
 }
 bg_cg() { in_cg "$@" & PIDS+=($!); }
 
+# Before the capture: a server (legacy-api.service) and a client in the pod with a connection
+# open between them; only the /proc scan at start can name them.
+LEGACY_CG=$CG/system.slice/legacy-api.service
+mkdir -p "$LEGACY_CG"
+# It waits (bounded) for the request on the connection, then resets it.
+cat >"$TMP/early-server.py" <<'EOF'
+import socket, struct
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.18.52.2", 8086))
+s.listen(4)
+s.settimeout(60)
+c, _ = s.accept()
+c.settimeout(60)
+try:
+    c.recv(4096)
+except OSError:
+    pass
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+EOF
+bg_cg "$LEGACY_CG" server timeout 90 python3 "$TMP/early-server.py" >"$TMP/legacy.log" 2>&1
+ns_wait_port server 8086 || { t_fail "the early server starts"; t_finish; }
+cat >"$TMP/early.py" <<'EOF'
+import os, socket, sys, time
+s = socket.create_connection(("198.18.52.2", 8086), timeout=30)
+for _ in range(400):            # until the capture runs (bounded: 40 s)
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.1)
+s.sendall(b"GET /early HTTP/1.1\r\nHost: x\r\n\r\n")
+try:
+    s.recv(4096)
+except OSError:
+    pass
+EOF
+bg_cg "$POD_CG" client timeout 60 python3 "$TMP/early.py" "$TMP/go"
+for i in $(seq 1 50); do ip netns exec "$(ns_name client)" ss -Htn state established | grep -q ':8086' && break; sleep 0.1; done
+
 SOCK=$TMP/cap.sock
 ip netns exec "$(ns_name client)" "$BIN" capture -i c0 --all --socket "$SOCK" -o json --duration 120 \
 	--set tap.tcpStreamChannelTimeoutMs=1000 --set tap.attribution.podLogDir="$PODLOGS" \
@@ -85,6 +124,8 @@ for i in $(seq 1 100); do
 done
 if ! [ -S "$SOCK" ]; then t_fail "capture starts" "$(cat "$TMP/cap.err")"; t_finish; fi
 t_pass "capture starts"
+
+touch "$TMP/go"   # the early client sends on its old connection: the server resets it
 
 # The servers start after the capture: their listen() is what names them.
 bg_cg "$UNIT_CG" server timeout 300 python3 -m http.server 8080 --bind 198.18.52.2 >"$TMP/http.log" 2>&1
@@ -133,7 +174,7 @@ ip netns exec "$(ns_name server)" timeout 10 ping -c 1 -W 2 198.18.52.1 >/dev/nu
 sleep 3   # past tap.tcpStreamChannelTimeoutMs
 "$BIN" stats --json --socket "$SOCK" >"$TMP/stats.json" 2>"$TMP/stats.err"
 # KFL on the new fields, through the running capture's query.
-"$BIN" query --socket "$SOCK" -f 'src.process.comm == "python3" and http' >"$TMP/q-comm.json" 2>&1
+"$BIN" query --socket "$SOCK" -f 'src.process.comm == "python3" and http and dst.port == 8080' >"$TMP/q-comm.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'src.namespace == "shop" and dst.name == "shop-api.service" and http' >"$TMP/q-ns.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'dst.container.id.startsWith("d0c4e1") and tcp' >"$TMP/q-cont.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'interface == "c0" and direction == "ingress" and icmp.type == 8' >"$TMP/q-in.json" 2>&1
@@ -191,9 +232,14 @@ t_jq "port unreachable (connected UDP socket): the ICMP entry names the sender, 
 t_jq "port unreachable (unconnected sendto): the ICMP entry names the sender, python3" '
 	map(select(.protocol == "icmp" and .icmp.type == 3 and .icmp.code == 3 and .icmp.original.dst.port == 9998))
 	| length == 1 and .[0].dst.process.comm == "python3" and .[0].dst.unit == "old-client.service"' "$OUT"
+t_jq "a connection opened before the capture: the reset names both processes (from /proc)" '
+	map(select(.error.message == "Reset" and .dst.port == 8086)) | length >= 1 and all(.[];
+	.src.process.comm == "python3" and .src.pod.name == "checkout-7d9f"
+	and .dst.process.comm == "python3" and .dst.unit == "legacy-api.service")' "$OUT"
+t_jq "stats: /proc scanned at start, sockets found" '.[0].attribution | .scans >= 1 and .scanned >= 2' "$TMP/stats.json"
 t_jq "stats: sockets, listeners and cgroups counted" '.[0].attribution | .sockets >= 5
 	and .listeners >= 2 and .cgroups >= 4 and .socket_hits > 0' "$TMP/stats.json"
-t_jq "KFL src.process.comm == \"python3\" and http: only the old client's request" \
+t_jq "KFL src.process.comm == \"python3\" and http to 8080: only the old client's request" \
 	'length == 1 and .[0].request.path == "/old" and .[0].src.unit == "old-client.service"' "$TMP/q-comm.json"
 t_jq "KFL src.namespace and dst.name: the pod's two GETs to the unit" \
 	'length == 2 and all(.[]; .src.pod.name == "checkout-7d9f" and .dst.port == 8080)' "$TMP/q-ns.json"

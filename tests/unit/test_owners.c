@@ -41,7 +41,7 @@ static const char *who_proto(struct owners *o, struct doc *d, const struct fl_en
 {
 	doc_reset(d);
 	uint32_t obj = doc_add_obj(d, DOC_ROOT, "src");
-	if (!owners_describe(o, d, obj, a, b, proto, ts))
+	if (!owners_describe(o, d, obj, a, b, proto, false, ts))
 		return "";
 	return doc_path_str(d, obj, "process.comm");
 }

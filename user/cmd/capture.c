@@ -23,6 +23,7 @@
 #include "source/capture.h"
 #include "cmd/cli.h"
 #include "source/cgroup.h"
+#include "source/procscan.h"
 #include "cmd/commands.h"
 #include "sink/ctl.h"
 #include "source/iface.h"
@@ -36,6 +37,7 @@
 
 #define TICK_MS 200
 #define STATS_EVERY_TICKS 5     /* kernel counters refreshed once a second */
+#define SCAN_EVERY_NS 1000000000ull   /* /proc socket scans at most once a second */
 
 struct capture_loop {
 	const struct cli_opts *opts;
@@ -63,6 +65,8 @@ struct capture_loop {
 	struct pkt_filter *filter;      /* the capture filter expression, or NULL */
 	bool filter_in_kernel;          /* AF_PACKET runs it */
 	bool interrupted;               /* stopped by SIGINT (Ctrl-C) */
+	struct procscan *scan;          /* sockets older than the capture, from /proc; or NULL */
+	uint64_t last_scan_ns;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -254,6 +258,25 @@ static void timer_phase(struct capture_loop *l, const char *name, uint64_t *sinc
 	*since = now;
 }
 
+static void on_scanned(void *ctx, const struct fl_sock_owner *ev)
+{
+	pipeline_owner_scanned(ctx, ev);
+}
+
+/* The /proc scan: at start, then at most once a second while local endpoints miss an owner. */
+static void scan_sockets(struct capture_loop *l, uint64_t now)
+{
+	if (!l->scan)
+		return;
+	if (l->last_scan_ns && now - l->last_scan_ns < SCAN_EVERY_NS)
+		return;
+	if (l->last_scan_ns && !pipeline_owners_want_scan(l->run.pipeline))
+		return;
+	l->last_scan_ns = now;
+	l->run.stats.attribution.scans++;
+	procscan_run(l->scan, on_scanned, l->run.pipeline);
+}
+
 static void on_timer(struct watch *w, uint32_t events)
 {
 	struct capture_loop *l = watch_container(w, struct capture_loop, timer_w);
@@ -271,6 +294,8 @@ static void on_timer(struct watch *w, uint32_t events)
 	uint64_t c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID), worst = 0;
 	pipeline_tick(l->run.pipeline, now);
 	timer_phase(l, "timer: flow timers and expiry", &c1, &worst);
+	scan_sockets(l, now);
+	timer_phase(l, "timer: /proc socket scan", &c1, &worst);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
 		refresh_stats(l);
 		report_drops(l);
@@ -615,6 +640,9 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 		if (!cgroups || pipeline_enable_owners(l.run.pipeline, cgroup_resolve, cgroups) < 0)
 			fprintf(stderr, "faultline capture: no memory for socket owners: entries "
 				"carry no process\n");
+		/* Sockets opened before now: scanned once here, while still privileged. */
+		else if ((l.scan = procscan_new(opts.cfg.max_sockets, &l.run.stats)))
+			scan_sockets(&l, capture_now_ns());
 	}
 	l.run.stats.capture.backend = l.src->backend;
 	l.run.stats.capture.start_ns = capture_now_ns();
@@ -678,6 +706,7 @@ out:
 	metrics_server_stop(l.metrics);
 	l.src->ops->close(l.src);
 	cgroup_resolver_free(cgroups);
+	procscan_free(l.scan);
 	close_fds(&l);
 	return l.status;
 }

@@ -41,6 +41,7 @@ struct owners {
 	uint64_t bytes;
 	owners_resolve_fn resolve;
 	void *resolve_ctx;
+	bool want_scan;       /* a local endpoint had no owner: the /proc scan may know it */
 };
 
 static uint32_t pow2_floor(uint32_t v)
@@ -247,6 +248,30 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 	}
 }
 
+void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	bool evicted;
+	uint8_t family = (ev->family == 10 ? 6 : 4) | (ev->proto == IPPROTO_UDP ? UDP_TAG : 0);
+	const struct sock_slot *s;
+	if (ev->kind == FL_OWN_CONNECT)
+		s = tuple_slot(o->socks, o->sock_sets, family, ev->saddr, ev->sport, ev->daddr,
+			       ev->dport, false, &evicted);
+	else
+		s = tuple_slot(o->listeners, o->listener_sets, family, ev->saddr, ev->sport, zero16,
+			       0, false, &evicted);
+	/* The kernel's events are newer than a scan: keep what they said. */
+	if (!s || (ev->kind == FL_OWN_CONNECT && s->ended))
+		owners_event(o, ev, ts_ns);
+	o->stats->attribution.scanned++;
+}
+
+bool owners_want_scan(struct owners *o)
+{
+	bool want = o->want_scan;
+	o->want_scan = false;
+	return want;
+}
+
 static void copy16(uint8_t *dst, const struct fl_addr *a)
 {
 	memset(dst, 0, 16);
@@ -284,11 +309,13 @@ static const struct who *find_who(struct owners *o, const struct fl_endpoint *ep
 }
 
 bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
-		     const struct fl_endpoint *peer, uint8_t proto, uint64_t ts_ns)
+		     const struct fl_endpoint *peer, uint8_t proto, bool local, uint64_t ts_ns)
 {
 	const struct who *w = find_who(o, ep, peer, proto, ts_ns);
 	if (!w) {
 		o->stats->attribution.socket_misses++;
+		if (local)
+			o->want_scan = true;
 		return false;
 	}
 	o->stats->attribution.socket_hits++;

@@ -49,9 +49,17 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
  * `peer`, as of `ts_ns`, in the
  * endpoint object `obj`: `name`, `namespace`, `process`, `cgroup`,
  * `container`, `pod`, `unit` as far as known.  Returns true when it wrote a
- * name.
+ * name.  `local`: the endpoint is known to be on this host (a miss then asks
+ * for a /proc scan).
  */
 bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
-		     const struct fl_endpoint *peer, uint8_t proto, uint64_t ts_ns);
+		     const struct fl_endpoint *peer, uint8_t proto, bool local, uint64_t ts_ns);
+/*
+ * An owner found by the /proc scan: taken unless the kernel's events already
+ * named that socket (they are newer).  Counted in attribution.scanned.
+ */
+void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns);
+/* Did an endpoint known to be local miss since the last call?  (The scan may know it.) */
+bool owners_want_scan(struct owners *o);
 
 #endif

@@ -550,6 +550,12 @@ void pipeline_owner_scanned(struct pipeline *p, const struct fl_sock_owner *ev)
 		owners_scanned(p->em.owners, ev, p->now_ns);
 }
 
+void pipeline_owners_refresh_names(struct pipeline *p)
+{
+	if (p->em.owners)
+		owners_refresh_names(p->em.owners);
+}
+
 bool pipeline_owners_want_scan(struct pipeline *p)
 {
 	return p->em.owners && owners_want_scan(p->em.owners);

@@ -45,6 +45,8 @@ int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *
 void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns);
 /* An owner from the /proc scan (sockets older than the capture): the kernel's events win. */
 void pipeline_owner_scanned(struct pipeline *p, const struct fl_sock_owner *ev);
+/* The pod log directories changed: names of pods and containers are looked up again. */
+void pipeline_owners_refresh_names(struct pipeline *p);
 /* Did a local endpoint miss its owner since the last call (a scan may find it)? */
 bool pipeline_owners_want_scan(struct pipeline *p);
 /* The IP -> name table entries take src/dst names from (--names fills it). */

@@ -157,6 +157,19 @@ s.close()
 EOF
 sleep 0.5
 in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null --local-port 40555 http://198.18.52.2:8080/again
+# A pod whose log directory appears after the capture started (and after its first
+# connection was named by uid only): inotify on the pod logs names its next connection.
+LATE_UID=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+LATE_CID=$(printf 'fa7e00%058d' 3)
+LATE_CG=$CG/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${LATE_UID//-/_}.slice/cri-containerd-$LATE_CID.scope
+mkdir -p "$LATE_CG"
+in_cg "$LATE_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8080/late1
+mkdir -p "$PODLOGS/shop_late-5c8d_$LATE_UID/app"
+: >"$PODLOGS/shop_late-5c8d_$LATE_UID/app/0.log"
+ln -s "$PODLOGS/shop_late-5c8d_$LATE_UID/app/0.log" "$TMP/var/log/containers/late-5c8d_shop_app-$LATE_CID.log"
+sleep 0.5
+in_cg "$LATE_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8080/late2
+
 # UDP: dig (the pod) asks dnsmasq (a unit); python (old-client.service) sends to a closed port,
 # connected and unconnected, and the server's stack answers port unreachable.
 in_cg "$POD_CG" client timeout 20 dig +time=2 +tries=1 @198.18.52.2 api.shop.test A >"$TMP/dig.out" 2>&1
@@ -175,7 +188,7 @@ sleep 3   # past tap.tcpStreamChannelTimeoutMs
 "$BIN" stats --json --socket "$SOCK" >"$TMP/stats.json" 2>"$TMP/stats.err"
 # KFL on the new fields, through the running capture's query.
 "$BIN" query --socket "$SOCK" -f 'src.process.comm == "python3" and http and dst.port == 8080' >"$TMP/q-comm.json" 2>&1
-"$BIN" query --socket "$SOCK" -f 'src.namespace == "shop" and dst.name == "shop-api.service" and http' >"$TMP/q-ns.json" 2>&1
+"$BIN" query --socket "$SOCK" -f 'src.namespace == "shop" and src.name == "checkout-7d9f" and dst.name == "shop-api.service" and http' >"$TMP/q-ns.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'dst.container.id.startsWith("d0c4e1") and tcp' >"$TMP/q-cont.json" 2>&1
 "$BIN" query --socket "$SOCK" -f 'interface == "c0" and direction == "ingress" and icmp.type == 8' >"$TMP/q-in.json" 2>&1
 kill -TERM "$CAP_PID"; wait "$CAP_PID"; CAP_RC=$?; CAP_PID=
@@ -237,6 +250,13 @@ t_jq "a connection opened before the capture: the reset names both processes (fr
 	.src.process.comm == "python3" and .src.pod.name == "checkout-7d9f"
 	and .dst.process.comm == "python3" and .dst.unit == "legacy-api.service")' "$OUT"
 t_jq "stats: /proc scanned at start, sockets found" '.[0].attribution | .scans >= 1 and .scanned >= 2' "$TMP/stats.json"
+t_jq "a pod directory created after the start: its pod is named on the next connection" '
+	map(select(.protocol == "http" and .request.path == "/late2")) | length == 1
+	and .[0].src.pod.name == "late-5c8d" and .[0].src.pod.uid == "'"$LATE_UID"'"
+	and .[0].src.container.name == "app" and .[0].src.name == "late-5c8d"' "$OUT"
+t_jq "... the connection before it: the same pod, by uid" '
+	map(select(.protocol == "http" and .request.path == "/late1")) | length == 1
+	and .[0].src.pod.uid == "'"$LATE_UID"'"' "$OUT"
 t_jq "stats: sockets, listeners and cgroups counted" '.[0].attribution | .sockets >= 5
 	and .listeners >= 2 and .cgroups >= 4 and .socket_hits > 0' "$TMP/stats.json"
 t_jq "KFL src.process.comm == \"python3\" and http to 8080: only the old client's request" \

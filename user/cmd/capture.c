@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ struct capture_loop {
 	bool filter_in_kernel;          /* AF_PACKET runs it */
 	bool interrupted;               /* stopped by SIGINT (Ctrl-C) */
 	struct procscan *scan;          /* sockets older than the capture, from /proc; or NULL */
+	struct watch pods_w;            /* inotify on tap.attribution.podLogDir; fd -1 without */
 	uint64_t last_scan_ns;
 };
 
@@ -256,6 +258,34 @@ static void timer_phase(struct capture_loop *l, const char *name, uint64_t *sinc
 		l->timer_phase = name;
 	}
 	*since = now;
+}
+
+/* A pod's log directory came or went: names are looked up again. */
+static void on_pods(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, pods_w);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+
+	(void)events;
+	for (int i = 0; i < 64 && read(w->fd, buf, sizeof(buf)) > 0; i++)
+		changed = true;
+	if (changed)
+		pipeline_owners_refresh_names(l->run.pipeline);
+}
+
+/* Watch the pod log directory (a missing one is looked up again on a miss, once a second). */
+static void watch_pods(struct capture_loop *l, const char *dir)
+{
+	l->pods_w = (struct watch){ .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), .handle = on_pods };
+	if (l->pods_w.fd < 0)
+		return;
+	if (inotify_add_watch(l->pods_w.fd, dir, IN_CREATE | IN_DELETE | IN_MOVED_TO |
+				IN_MOVED_FROM | IN_ONLYDIR) < 0 ||
+	    watch_add(l->epfd, &l->pods_w, EPOLLIN) < 0) {
+		close(l->pods_w.fd);
+		l->pods_w.fd = -1;
+	}
 }
 
 static void on_scanned(void *ctx, const struct fl_sock_owner *ev)
@@ -640,8 +670,10 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 		if (!cgroups || pipeline_enable_owners(l.run.pipeline, cgroup_resolve, cgroups) < 0)
 			fprintf(stderr, "faultline capture: no memory for socket owners: entries "
 				"carry no process\n");
+		else
+			watch_pods(&l, opts.cfg.pod_log_dir);
 		/* Sockets opened before now: scanned once here, while still privileged. */
-		else if ((l.scan = procscan_new(opts.cfg.max_sockets, &l.run.stats)))
+		if (l.run.pipeline && (l.scan = procscan_new(opts.cfg.max_sockets, &l.run.stats)))
 			scan_sockets(&l, capture_now_ns());
 	}
 	l.run.stats.capture.backend = l.src->backend;
@@ -707,6 +739,8 @@ out:
 	l.src->ops->close(l.src);
 	cgroup_resolver_free(cgroups);
 	procscan_free(l.scan);
+	if (l.pods_w.fd > 0)
+		close(l.pods_w.fd);
 	close_fds(&l);
 	return l.status;
 }

@@ -28,7 +28,9 @@ struct sock_slot {
 
 struct cg_slot {
 	uint64_t id, touched;
+	uint64_t resolved_ns;     /* when it was last resolved (wall clock of the event or entry) */
 	bool used, known;
+	bool stale;               /* names may have changed (the pod logs did): resolve again */
 	struct workload w;
 };
 
@@ -161,17 +163,38 @@ static struct sock_slot *tuple_slot(struct sock_slot *table, uint32_t sets,
 
 static const uint8_t zero16[16];
 
-/* The cgroup's slot, resolving it on a miss. */
-static const struct cg_slot *cgroup(struct owners *o, uint64_t id)
+/* A pod or container named by id only: its log directory may come later (resolve again). */
+#define NAME_RETRY_NS 1000000000ull
+
+static void resolve(struct owners *o, struct cg_slot *c, uint64_t now_ns)
+{
+	memset(&c->w, 0, sizeof(c->w));
+	c->known = o->resolve && o->resolve(o->resolve_ctx, c->id, &c->w) == 0;
+	c->stale = false;
+	c->resolved_ns = now_ns;
+}
+
+/* The cgroup's slot, resolving it on a miss, when stale, or (at most once a second) while
+ * its pod or container has no name yet. */
+static const struct cg_slot *cgroup(struct owners *o, uint64_t id, uint64_t now_ns)
 {
 	struct cg_slot *set = &o->cgroups[((id * 0x9e3779b97f4a7c15ull) >> 40 & (o->cg_sets - 1)) *
 					   WAYS];
 	struct cg_slot *lru = &set[0];
 	for (int i = 0; i < WAYS; i++) {
 		if (set[i].used && set[i].id == id) {
-			set[i].touched = ++o->clock;
-			o->stats->attribution.cgroup_hits++;
-			return &set[i];
+			struct cg_slot *c = &set[i];
+			c->touched = ++o->clock;
+			bool unnamed = c->known && ((c->w.pod_uid[0] && !c->w.pod_name[0]) ||
+						    (c->w.container_id[0] && !c->w.container_name[0] &&
+						     c->w.pod_uid[0]));
+			if (c->stale || (unnamed && now_ns >= c->resolved_ns + NAME_RETRY_NS)) {
+				o->stats->attribution.cgroup_misses++;
+				resolve(o, c, now_ns);
+			} else {
+				o->stats->attribution.cgroup_hits++;
+			}
+			return c;
 		}
 		if (!set[i].used ? lru->used : (lru->used && set[i].touched < lru->touched))
 			lru = &set[i];
@@ -183,18 +206,19 @@ static const struct cg_slot *cgroup(struct owners *o, uint64_t id)
 	lru->used = true;
 	lru->id = id;
 	lru->touched = ++o->clock;
-	lru->known = o->resolve && o->resolve(o->resolve_ctx, id, &lru->w) == 0;
+	resolve(o, lru, now_ns);
 	return lru;
 }
 
-static void set_who(struct owners *o, struct who *w, const struct fl_sock_owner *ev)
+static void set_who(struct owners *o, struct who *w, const struct fl_sock_owner *ev,
+		    uint64_t ts_ns)
 {
 	w->pid = ev->pid;
 	memcpy(w->comm, ev->comm, sizeof(w->comm));
 	w->comm[sizeof(w->comm) - 1] = '\0';
 	w->cgroup_id = ev->cgroup_id;
 	if (ev->cgroup_id)
-		cgroup(o, ev->cgroup_id);   /* resolved now, in the event, not when an entry needs it */
+		cgroup(o, ev->cgroup_id, ts_ns);   /* resolved now, in the event, not when an entry needs it */
 }
 
 /* Tables key a family byte: 4 or 6, with UDP_TAG for UDP (TCP and UDP ports are apart). */
@@ -217,7 +241,7 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 		s->ended = 0;
 		s->end_ns = 0;
 		s->touched = ++o->clock;
-		set_who(o, &s->who, ev);
+		set_who(o, &s->who, ev, ts_ns);
 		break;
 	case FL_OWN_LISTEN:
 	case FL_OWN_BIND:
@@ -226,7 +250,7 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 		if (!evicted && !s->who.pid)
 			o->stats->attribution.listeners++;
 		s->touched = ++o->clock;
-		set_who(o, &s->who, ev);
+		set_who(o, &s->who, ev, ts_ns);
 		break;
 	case FL_OWN_END:
 		s = tuple_slot(o->socks, o->sock_sets, family, ev->saddr, ev->sport, ev->daddr,
@@ -263,6 +287,13 @@ void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t t
 	if (!s || (ev->kind == FL_OWN_CONNECT && s->ended))
 		owners_event(o, ev, ts_ns);
 	o->stats->attribution.scanned++;
+}
+
+void owners_refresh_names(struct owners *o)
+{
+	for (uint32_t i = 0; i < o->cg_sets * WAYS; i++)
+		if (o->cgroups[i].used)
+			o->cgroups[i].stale = true;
 }
 
 bool owners_want_scan(struct owners *o)
@@ -319,7 +350,7 @@ bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct
 		return false;
 	}
 	o->stats->attribution.socket_hits++;
-	const struct cg_slot *cg = w->cgroup_id ? cgroup(o, w->cgroup_id) : NULL;
+	const struct cg_slot *cg = w->cgroup_id ? cgroup(o, w->cgroup_id, ts_ns) : NULL;
 	const struct workload *wl = cg && cg->known ? &cg->w : NULL;
 	const char *name = w->comm;
 	char short_id[13];

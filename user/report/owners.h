@@ -59,6 +59,8 @@ bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct
  * named that socket (they are newer).  Counted in attribution.scanned.
  */
 void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns);
+/* The pod logs changed: every cgroup's names are resolved again when next used. */
+void owners_refresh_names(struct owners *o);
 /* Did an endpoint known to be local miss since the last call?  (The scan may know it.) */
 bool owners_want_scan(struct owners *o);
 

@@ -197,6 +197,25 @@ t_check_eval "no sanitizer report" '! grep -q "Sanitizer" "$TMP/cap.err"'
 t_check_eval "no cgroup notice (cgroup v2 is mounted)" '! grep -q "cgroup v2" "$TMP/cap.err"'
 
 OUT=$TMP/cap.out
+
+# Without cgroup v2 (FAULTLINE_NO_CGROUP2 plays that host): one notice; pid and comm still there.
+SOCK2=$TMP/nocg.sock
+ip netns exec "$(ns_name client)" env FAULTLINE_NO_CGROUP2=1 "$BIN" capture -i c0 --all --socket "$SOCK2" \
+	-o json --duration 60 --set tap.tcpStreamChannelTimeoutMs=1000 >"$TMP/nocg.out" 2>"$TMP/nocg.err" &
+CAP_PID=$!
+for i in $(seq 1 100); do
+	grep -q "capturing on" "$TMP/nocg.err" 2>/dev/null && [ -S "$SOCK2" ] && break
+	kill -0 "$CAP_PID" 2>/dev/null || break
+	sleep 0.1
+done
+in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8080/nocgroup
+sleep 2
+kill -TERM "$CAP_PID"; wait "$CAP_PID"; CAP_PID=
+t_check_eval "no cgroup v2: one notice line" '[ "$(grep -c "cgroup v2" "$TMP/nocg.err")" = 1 ]'
+t_jq "no cgroup v2: the entry still names the process (pid, comm), no cgroup or pod" '
+	map(select(.protocol == "http" and .request.path == "/nocgroup")) | length == 1 and (.[0].src |
+	.process.comm == "curl" and (.process.pid | type) == "number" and .name == "curl"
+	and (has("cgroup") or has("pod") | not))' "$TMP/nocg.out"
 # (A refused connect also gives a kernel-only SynSent whose local port reads 0: a known
 # defect of the kernel event, fixed elsewhere; those entries are left out below.)
 t_jq "HTTP GET: the client is the pod (name, namespace, container name and id, process curl)" '

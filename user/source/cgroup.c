@@ -85,7 +85,8 @@ struct cgroup_resolver *cgroup_resolver_new(const char *pod_log_dir, char *notic
 		 slash && parent[0] ? parent : "");
 	if (cgroup_v2_find(r->mount, sizeof(r->mount), r->open_path, sizeof(r->open_path)) < 0) {
 		snprintf(notice, len, "no cgroup v2 mount in /proc/mounts: entries name processes "
-			 "(pid, comm) but not their cgroup, unit, container or pod");
+			 "(pid, comm; UDP sockets only those found in /proc) but not their cgroup, "
+			 "unit, container or pod");
 		return r;
 	}
 	r->mount_fd = open(r->open_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

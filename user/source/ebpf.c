@@ -1068,7 +1068,9 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	/* UDP owners, from cgroup socket hooks: without them UDP entries name no process. */
 	s->udp_owners = sockowner_open(why, sizeof(why));
 	if (!s->udp_owners) {
-		pr_warn("UDP socket owners unavailable (%s): UDP entries name no process\n", why);
+		if (why[0])
+			pr_warn("UDP socket owners unavailable (%s): UDP entries name no process\n",
+				why);
 	} else if (s->owners_rb) {
 		if (ring_buffer__add(s->owners_rb, sockowner_ring_fd(s->udp_owners), on_owner, s) < 0) {
 			sockowner_close(s->udp_owners);

@@ -48,7 +48,7 @@ struct sockowner *sockowner_open(char *why, size_t len)
 		return NULL;
 	}
 	if (cgroup_v2_find(mount, sizeof(mount), path, sizeof(path)) < 0) {
-		snprintf(why, len, "no cgroup v2 mount in /proc/mounts");
+		why[0] = '\0';   /* the cgroup resolver says it, once */
 		goto fail;
 	}
 	cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -12,7 +12,8 @@
 
 struct sockowner;
 
-/* Loaded and attached, or NULL with a one-line reason in `why`. */
+/* Loaded and attached, or NULL with a one-line reason in `why` ("" without cgroup v2:
+ * the cgroup resolver's notice says so). */
 struct sockowner *sockowner_open(char *why, size_t len);
 int sockowner_ring_fd(const struct sockowner *so);
 void sockowner_close(struct sockowner *so);

@@ -88,9 +88,10 @@ $(OUT)/fuzz/user/%.o: user/%.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS) $(FUZZ_CFLAGS:-fsanitize=fuzzer%=-fsanitize=fuzzer-no-link%) -c -o $@ $<
 
-# Only the eBPF backend (ebpf.c, kdrops.c) and its test include the skeletons.
+# Only the eBPF backend (ebpf.c, kdrops.c, sockowner.c) and its test include the skeletons.
 $(OUT)/rel/user/source/ebpf.o $(OUT)/san/user/source/ebpf.o $(OUT)/fuzz/user/source/ebpf.o \
 $(OUT)/rel/user/source/kdrops.o $(OUT)/san/user/source/kdrops.o $(OUT)/fuzz/user/source/kdrops.o \
+$(OUT)/rel/user/source/sockowner.o $(OUT)/san/user/source/sockowner.o $(OUT)/fuzz/user/source/sockowner.o \
 $(OUT)/tests/test_capture_bpf $(OUT)/rel/tests/unit/test_capture_bpf.o: $(SKELS)
 
 # BPF: objects with clang against the committed vmlinux.h, skeletons with bpftool.

@@ -142,6 +142,7 @@ enum fl_owner_kind {
 	FL_OWN_CONNECT = 1,
 	FL_OWN_LISTEN = 2,
 	FL_OWN_END = 3,
+	FL_OWN_BIND = 4,   /* UDP (sockowner.bpf.c): a local endpoint bound, or sent from unconnected */
 };
 
 struct fl_sock_owner {
@@ -155,7 +156,7 @@ struct fl_sock_owner {
 	__u16 sport;       /* host order, local port */
 	__u16 dport;       /* host order, remote port (0 for a listener) */
 	__u8 kind;         /* enum fl_owner_kind */
-	__u8 pad[1];
+	__u8 proto;        /* IPPROTO_UDP from sockowner.bpf.c; 0 (TCP) from socktrace */
 	char comm[16];
 	__u8 saddr[16];
 	__u8 daddr[16];

@@ -169,6 +169,18 @@ void pipeline_set_first_id(struct pipeline *p, uint64_t id)
 	emitter_set_first_id(&p->em, id);
 }
 
+void pipeline_set_ifname(struct pipeline *p, const char *(*ifname)(void *ctx, uint32_t ifindex),
+			 void *ctx)
+{
+	p->em.ifname = ifname;
+	p->em.ifname_ctx = ctx;
+	/* Where each flow was first seen (interface, direction): set from its first packet. */
+	if (!p->em.origin_slot) {
+		int slot = flow_storage_register(p->flows, sizeof(struct flow_origin));
+		p->em.origin_slot = slot > 0 ? slot : 0;
+	}
+}
+
 void pipeline_set_node(struct pipeline *p, const char *node)
 {
 	p->em.node = node && *node ? node : NULL;
@@ -360,6 +372,16 @@ static struct flow *fragment_flow(struct pipeline *p, const struct decoded *d, u
 	}
 }
 
+/* A flow remembers the interface and direction of its first packet (live captures). */
+static inline void flow_set_origin(struct pipeline *p, struct flow *f, const struct fl_packet *pkt)
+{
+	if (!pkt->ifindex || !p->em.origin_slot)
+		return;
+	struct flow_origin *o = flow_storage(f, p->em.origin_slot);
+	if (!o->ifindex)
+		*o = (struct flow_origin){ .ifindex = pkt->ifindex, .direction = pkt->direction };
+}
+
 /* A tunneled flow remembers how it was carried (its first packet's tunnels). */
 static void flow_set_tunnels(struct pipeline *p, struct flow *f, const struct decoded *d)
 {
@@ -441,6 +463,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 			notify_observers(p, pkt, f);
 		if (!f || dup)
 			return;
+		flow_set_origin(p, f, pkt);
 		flow_set_tunnels(p, f, &d);
 		tcp_packet(p, f, side, &d, ts);
 		rearm(p, f);
@@ -451,6 +474,7 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 			notify_observers(p, pkt, f);
 		if (!f || dup)
 			return;
+		flow_set_origin(p, f, pkt);
 		flow_set_tunnels(p, f, &d);
 		if (!f->client_known) {
 			/* The first datagram's sender initiated (the stream layer may know better). */
@@ -468,15 +492,20 @@ void pipeline_packet(struct pipeline *p, const struct fl_packet *pkt)
 			return;
 		if (d.l4_caplen < 8)
 			p->stats->packets.decode_errors++;   /* truncated, but type and code are there */
-		if (f && flow_is_icmp(f))
+		if (f && flow_is_icmp(f)) {
+			flow_set_origin(p, f, pkt);
 			flow_set_tunnels(p, f, &d);
+		}
 		icmp_meet_defrag(p, &icmp);
 		p->em.packet_tunnels = d.n_tunnels ? &p->packet_tunnels : NULL;
 		p->packet_tunnels.n = d.n_tunnels;
 		memcpy(p->packet_tunnels.t, d.tunnels, sizeof(p->packet_tunnels.t));
+		p->em.packet_origin = (struct flow_origin){ .ifindex = pkt->ifindex,
+							    .direction = pkt->direction };
 		if (icmp_track_packet(&p->track, &d, &icmp, f, side, ts))
 			icmp_error(p, f, side, &icmp, ts);
 		p->em.packet_tunnels = NULL;
+		p->em.packet_origin = (struct flow_origin){ 0 };
 		if (f)
 			rearm(p, f);
 		return;
@@ -536,6 +565,23 @@ void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, ui
 {
 	if (p->em.owners)
 		owners_event(p->em.owners, ev, ts_ns);
+}
+
+void pipeline_owner_scanned(struct pipeline *p, const struct fl_sock_owner *ev)
+{
+	if (p->em.owners)
+		owners_scanned(p->em.owners, ev, p->now_ns);
+}
+
+void pipeline_owners_refresh_names(struct pipeline *p)
+{
+	if (p->em.owners)
+		owners_refresh_names(p->em.owners);
+}
+
+bool pipeline_owners_want_scan(struct pipeline *p)
+{
+	return p->em.owners && owners_want_scan(p->em.owners);
 }
 
 static void sink_owner_event(void *ctx, const struct fl_sock_owner *ev, uint64_t ts_ns)

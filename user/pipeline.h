@@ -49,6 +49,12 @@ void pipeline_expect_interfaces(struct pipeline *p);
 int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx);
 /* Who owns a socket, from the kernel (capture, eBPF backend). */
 void pipeline_owner_event(struct pipeline *p, const struct fl_sock_owner *ev, uint64_t ts_ns);
+/* An owner from the /proc scan (sockets older than the capture): the kernel's events win. */
+void pipeline_owner_scanned(struct pipeline *p, const struct fl_sock_owner *ev);
+/* The pod log directories changed: names of pods and containers are looked up again. */
+void pipeline_owners_refresh_names(struct pipeline *p);
+/* Did a local endpoint miss its owner since the last call (a scan may find it)? */
+bool pipeline_owners_want_scan(struct pipeline *p);
 /* The IP -> name table entries take src/dst names from (--names fills it). */
 struct names *pipeline_names(struct pipeline *p);
 /*
@@ -64,6 +70,12 @@ void pipeline_set_node(struct pipeline *p, const char *node);
  * asks it not to copy body no dissector parses.  Not called: nothing is skipped.
  */
 void pipeline_set_payload_control(struct pipeline *p, const struct payload_control *ctl);
+/*
+ * capture (before the first packet): entries carry `interface` and `direction`; ifname()
+ * names an interface (NULL: unknown).
+ */
+void pipeline_set_ifname(struct pipeline *p, const char *(*ifname)(void *ctx, uint32_t ifindex),
+			 void *ctx);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
 /* The source ended: judge every flow that is still open (capture-end). */

@@ -211,6 +211,17 @@ scenario() {
 		t_check "$name: query --limit 2 returns 2" [ "$(timeout 5 "$BIN" query --socket "$SOCK" --limit 2 | wc -l)" -eq 2 ]
 		timeout 5 "$BIN" query --socket "$SOCK" --limit 0 -f 'tcp and error.message == "SynSent"' >"$TMP/$name.kfl"
 		t_check "$name: query -f selects the SynSent entries" kfl_selects "$name"
+		# interface and direction: those of the packet that opened the flow (the SYN, sent on c0);
+		# a kernel-only entry (tcp.source "kernel": no packet of it captured) has none.
+		t_check "$name: SynSent and Reset entries: interface c0, direction egress" \
+			jq -se 'map(select(.tcp.source != "kernel") | select(.error.message == "SynSent" and .dst.port == 81 or .error.message == "Reset" and .dst.port == 8082))
+				| length >= 2 and all(.[]; .interface == "c0" and .direction == "egress")' "$TMP/$name.query"
+		# ... an ICMP message's entry: its own packet's (the server's unreachable, received on c0).
+		t_check "$name: ICMP unreachable entry: interface c0, direction ingress" \
+			jq -se 'map(select(.protocol == "icmp" and .icmp.type == 3)) | length >= 1
+				and all(.[]; .interface == "c0" and .direction == "ingress")' "$TMP/$name.query"
+		t_check "$name: query -f 'interface == \"c0\" and direction == \"egress\"' selects the refused connect" \
+			bash -c "timeout 5 '$BIN' query --socket '$SOCK' --limit 0 -f 'interface == \"c0\" and direction == \"egress\" and dst.port == 81' | jq -se 'length >= 1 and all(.[]; .interface == \"c0\")'"
 		timeout 5 "$BIN" query --socket "$SOCK" -f 'dst.port ==' >/dev/null 2>"$TMP/$name.kflerr"
 		t_check "$name: query with a bad filter is exit 2" [ $? = 2 ]
 		t_check "$name: ... naming the column" grep -q "column" "$TMP/$name.kflerr"

@@ -36,14 +36,20 @@ static struct fl_endpoint ep(const uint8_t *a, uint16_t port)
 }
 
 /* The comm describe() wrote for `a` talking to `b`, or "" when it knows no owner. */
-static const char *who(struct owners *o, struct doc *d, const struct fl_endpoint *a,
-		       const struct fl_endpoint *b, uint64_t ts)
+static const char *who_proto(struct owners *o, struct doc *d, const struct fl_endpoint *a,
+			     const struct fl_endpoint *b, uint8_t proto, uint64_t ts)
 {
 	doc_reset(d);
 	uint32_t obj = doc_add_obj(d, DOC_ROOT, "src");
-	if (!owners_describe(o, d, obj, a, b, ts))
+	if (!owners_describe(o, d, obj, a, b, proto, false, ts))
 		return "";
 	return doc_path_str(d, obj, "process.comm");
+}
+
+static const char *who(struct owners *o, struct doc *d, const struct fl_endpoint *a,
+		       const struct fl_endpoint *b, uint64_t ts)
+{
+	return who_proto(o, d, a, b, 6, ts);
 }
 
 static void test_join_listener_lifetime(void **state)
@@ -85,6 +91,40 @@ static void test_join_listener_lifetime(void **state)
 	doc_free(&d);
 	owners_free(o);
 	assert_int_equal(stats.memory.attribution_bytes, 0);
+}
+
+/* UDP: a bound socket owns its local port for every peer, apart from TCP on the same port;
+ * a connected one its 4-tuple; each until it closes. */
+static void test_udp(void **state)
+{
+	(void)state;
+	struct fl_stats stats = { 0 };
+	struct owners *o = owners_new(1024, &stats);
+	struct doc d;
+	doc_init(&d);
+	struct fl_sock_owner b = { .kind = FL_OWN_BIND, .family = 2, .sport = 53, .pid = 30,
+				   .proto = 17 };
+	snprintf(b.comm, sizeof(b.comm), "dnsmasq");
+	owners_event(o, &b, 1 * S);
+	struct fl_sock_owner c = ev(FL_OWN_CONNECT, 1, 40000, 53, 31, "dig");
+	c.proto = 17;
+	owners_event(o, &c, 1 * S);
+	struct fl_endpoint cli = ep(c.saddr, 40000), srv = ep(c.daddr, 53);
+	assert_string_equal(who_proto(o, &d, &srv, &cli, 17, 2 * S), "dnsmasq");   /* 0.0.0.0:53 */
+	assert_string_equal(who_proto(o, &d, &cli, &srv, 17, 2 * S), "dig");
+	assert_string_equal(who_proto(o, &d, &srv, &cli, 6, 2 * S), "");   /* not TCP's */
+	assert_string_equal(who_proto(o, &d, &cli, &srv, 6, 2 * S), "");
+	assert_string_equal(who_proto(o, &d, &cli, &srv, 1, 2 * S), "");   /* ICMP has no socket */
+	struct fl_sock_owner bend = b;
+	bend.kind = FL_OWN_END;
+	owners_event(o, &bend, 3 * S);
+	assert_string_equal(who_proto(o, &d, &srv, &cli, 17, 4 * S), "");
+	struct fl_sock_owner cend = c;
+	cend.kind = FL_OWN_END;
+	owners_event(o, &cend, 3 * S);
+	assert_string_equal(who_proto(o, &d, &cli, &srv, 17, 10 * S), "");
+	doc_free(&d);
+	owners_free(o);
 }
 
 /* 100k sockets opened and closed: the tables never grow, the newest are still known. */
@@ -133,6 +173,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_join_listener_lifetime),
+		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_churn_bound),
 		cmocka_unit_test(test_memory_limit),
 	};

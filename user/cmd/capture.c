@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "source/capture.h"
 #include "cmd/cli.h"
 #include "source/cgroup.h"
+#include "source/procscan.h"
 #include "cmd/commands.h"
 #include "sink/ctl.h"
 #include "source/iface.h"
@@ -36,6 +38,7 @@
 
 #define TICK_MS 200
 #define STATS_EVERY_TICKS 5     /* kernel counters refreshed once a second */
+#define SCAN_EVERY_NS 1000000000ull   /* /proc socket scans at most once a second */
 
 struct capture_loop {
 	const struct cli_opts *opts;
@@ -63,6 +66,9 @@ struct capture_loop {
 	struct pkt_filter *filter;      /* the capture filter expression, or NULL */
 	bool filter_in_kernel;          /* AF_PACKET runs it */
 	bool interrupted;               /* stopped by SIGINT (Ctrl-C) */
+	struct procscan *scan;          /* sockets older than the capture, from /proc; or NULL */
+	struct watch pods_w;            /* inotify on tap.attribution.podLogDir; fd -1 without */
+	uint64_t last_scan_ns;
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -101,6 +107,13 @@ static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
 			return &l->ifaces[i];
 		}
 	return NULL;
+}
+
+/* An entry's `interface`: the name of a captured interface. */
+static const char *loop_ifname(void *ctx, uint32_t ifindex)
+{
+	const struct capture_iface *ifc = loop_iface_lookup(ctx, (int)ifindex);
+	return ifc ? ifc->name : NULL;
 }
 
 static bool named_by_user(const struct capture_loop *l, const char *name)
@@ -260,6 +273,53 @@ static void timer_phase(struct capture_loop *l, const char *name, uint64_t *sinc
 	*since = now;
 }
 
+/* A pod's log directory came or went: names are looked up again. */
+static void on_pods(struct watch *w, uint32_t events)
+{
+	struct capture_loop *l = watch_container(w, struct capture_loop, pods_w);
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool changed = false;
+
+	(void)events;
+	for (int i = 0; i < 64 && read(w->fd, buf, sizeof(buf)) > 0; i++)
+		changed = true;
+	if (changed)
+		pipeline_owners_refresh_names(l->run.pipeline);
+}
+
+/* Watch the pod log directory (a missing one is looked up again on a miss, once a second). */
+static void watch_pods(struct capture_loop *l, const char *dir)
+{
+	l->pods_w = (struct watch){ .fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), .handle = on_pods };
+	if (l->pods_w.fd < 0)
+		return;
+	if (inotify_add_watch(l->pods_w.fd, dir, IN_CREATE | IN_DELETE | IN_MOVED_TO |
+				IN_MOVED_FROM | IN_ONLYDIR) < 0 ||
+	    watch_add(l->epfd, &l->pods_w, EPOLLIN) < 0) {
+		close(l->pods_w.fd);
+		l->pods_w.fd = -1;
+	}
+}
+
+static void on_scanned(void *ctx, const struct fl_sock_owner *ev)
+{
+	pipeline_owner_scanned(ctx, ev);
+}
+
+/* The /proc scan: at start, then at most once a second while local endpoints miss an owner. */
+static void scan_sockets(struct capture_loop *l, uint64_t now)
+{
+	if (!l->scan)
+		return;
+	if (l->last_scan_ns && now - l->last_scan_ns < SCAN_EVERY_NS)
+		return;
+	if (l->last_scan_ns && !pipeline_owners_want_scan(l->run.pipeline))
+		return;
+	l->last_scan_ns = now;
+	l->run.stats.attribution.scans++;
+	procscan_run(l->scan, on_scanned, l->run.pipeline);
+}
+
 static void on_timer(struct watch *w, uint32_t events)
 {
 	struct capture_loop *l = watch_container(w, struct capture_loop, timer_w);
@@ -277,6 +337,8 @@ static void on_timer(struct watch *w, uint32_t events)
 	uint64_t c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID), worst = 0;
 	pipeline_tick(l->run.pipeline, now);
 	timer_phase(l, "timer: flow timers and expiry", &c1, &worst);
+	scan_sockets(l, now);
+	timer_phase(l, "timer: /proc socket scan", &c1, &worst);
 	if (++l->ticks % STATS_EVERY_TICKS == 0) {
 		refresh_stats(l);
 		report_drops(l);
@@ -611,6 +673,7 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 	struct stat ns;
 	if (stat("/proc/self/ns/net", &ns) == 0)
 		pipeline_set_netns(l.run.pipeline, ns.st_ino);
+	pipeline_set_ifname(l.run.pipeline, loop_ifname, &l);
 	/* Socket owners come from the eBPF socket tracepoints. */
 	struct cgroup_resolver *cgroups = NULL;
 	if (!strncmp(l.src->backend, "ebpf", 4)) {
@@ -621,6 +684,11 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 		if (!cgroups || pipeline_enable_owners(l.run.pipeline, cgroup_resolve, cgroups) < 0)
 			fprintf(stderr, "faultline capture: no memory for socket owners: entries "
 				"carry no process\n");
+		else
+			watch_pods(&l, opts.cfg.pod_log_dir);
+		/* Sockets opened before now: scanned once here, while still privileged. */
+		if (l.run.pipeline && (l.scan = procscan_new(opts.cfg.max_sockets, &l.run.stats)))
+			scan_sockets(&l, capture_now_ns());
 	}
 	l.run.stats.capture.backend = l.src->backend;
 	l.run.stats.capture.start_ns = capture_now_ns();
@@ -685,6 +753,9 @@ out:
 	metrics_server_stop(l.metrics);
 	l.src->ops->close(l.src);
 	cgroup_resolver_free(cgroups);
+	procscan_free(l.scan);
+	if (l.pods_w.fd > 0)
+		close(l.pods_w.fd);
 	close_fds(&l);
 	return l.status;
 }

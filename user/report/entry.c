@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "faultline.h"
+
 #include "core/flow.h"
 #include "report/names.h"
 #include "report/owners.h"
@@ -106,19 +108,75 @@ void entry_add_tunnels(struct doc *d, uint32_t parent, const struct fl_tunnels *
 	}
 }
 
+/* Where the entry's flow (else its packet) was captured. */
+static const struct flow_origin *entry_origin(const struct emitter *em, const struct flow *f)
+{
+	if (f && em->origin_slot > 0 && !(em->origin_packet && em->packet_origin.ifindex))
+		return flow_storage(f, em->origin_slot);
+	return &em->packet_origin;
+}
+
+/*
+ * The owner of a local endpoint, from the entry's flow (TCP or UDP).  An ICMP
+ * message's endpoints have no port: one that is an end of the flow the message
+ * quotes is that end (the sender of a datagram that met "port unreachable").
+ */
+static bool owner_of(struct emitter *em, uint32_t obj, const char *protocol, bool is_src,
+		     const struct fl_endpoint *ep, const struct fl_endpoint *peer, uint64_t ts_ns)
+{
+	const struct flow *f = em->meta.flow;
+	/* Sent from here (egress): the sender is local; received: the receiver. */
+	uint8_t dir = entry_origin(em, f)->direction;
+	bool local = is_src ? dir == FL_DIR_EGRESS : dir == FL_DIR_INGRESS;
+	if (!f) {   /* kernel-only entries: the transport by the protocol's name */
+		if (!ep->has_port || !strcmp(protocol, "icmp"))
+			return false;
+		uint8_t proto = !strcmp(protocol, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+		return owners_describe(em->owners, &em->doc, obj, ep, peer, proto, local, ts_ns);
+	}
+	if (f->key.proto != IPPROTO_TCP && f->key.proto != IPPROTO_UDP)
+		return false;
+	if (ep->has_port)
+		return owners_describe(em->owners, &em->doc, obj, ep, peer, f->key.proto, local,
+				       ts_ns);
+	for (int i = 0; i < 2; i++) {
+		if (!addr_equal(&f->key.addr[i], &ep->addr))
+			continue;
+		struct fl_endpoint me = { f->key.addr[i], f->key.port[i], true },
+				   other = { f->key.addr[!i], f->key.port[!i], true };
+		return owners_describe(em->owners, &em->doc, obj, &me, &other, f->key.proto, local,
+				       ts_ns);
+	}
+	return false;
+}
+
 /* `name` and `namespace` of an endpoint whose address has a name. */
-static void entry_add_name(struct emitter *em, uint32_t obj, const struct fl_endpoint *ep,
-			   const struct fl_endpoint *peer, uint64_t ts_ns)
+static void entry_add_name(struct emitter *em, uint32_t obj, const char *protocol, bool is_src,
+			   const struct fl_endpoint *ep, const struct fl_endpoint *peer, uint64_t ts_ns)
 {
 	const char *ns, *name;
 	/* A local socket's owner names it (pod, container, unit, process) before DNS does. */
-	if (em->owners && obj != DOC_NONE && owners_describe(em->owners, &em->doc, obj, ep, peer, ts_ns))
+	if (em->owners && obj != DOC_NONE && owner_of(em, obj, protocol, is_src, ep, peer, ts_ns))
 		return;
 	if (!em->names || obj == DOC_NONE || !(name = names_lookup(em->names, &ep->addr, ts_ns, &ns)))
 		return;
 	doc_add_str(&em->doc, obj, "name", name);
 	if (ns)
 		doc_add_str(&em->doc, obj, "namespace", ns);
+}
+
+/* `interface` and `direction`. */
+static void entry_add_origin(struct emitter *em, const struct flow *f)
+{
+	const struct flow_origin *o = entry_origin(em, f);
+	if (!o->ifindex)
+		return;
+	const char *name = em->ifname ? em->ifname(em->ifname_ctx, o->ifindex) : NULL;
+	if (name && *name)
+		doc_add_str(&em->doc, DOC_ROOT, "interface", name);
+	if (o->direction == FL_DIR_INGRESS || o->direction == FL_DIR_EGRESS)
+		doc_add_str(&em->doc, DOC_ROOT, "direction",
+			    o->direction == FL_DIR_INGRESS ? "ingress" : "egress");
 }
 
 struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol,
@@ -142,9 +200,12 @@ struct doc *entry_begin(struct emitter *em, uint64_t ts_ns, const char *protocol
 	if (em->node)
 		doc_add_str(d, DOC_ROOT, "node", em->node);
 	doc_add_str(d, DOC_ROOT, "protocol", protocol);
-	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "src", src), src, dst, ts_ns);
-	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "dst", dst), dst, src, ts_ns);
+	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "src", src), protocol, true, src, dst,
+		       ts_ns);
+	entry_add_name(em, entry_add_endpoint(d, DOC_ROOT, "dst", dst), protocol, false, dst, src,
+		       ts_ns);
 	const struct flow *f = em->meta.flow;
+	entry_add_origin(em, f);
 	const struct fl_tunnels *tunnels = f && f->tunnels ? f->tunnels : em->packet_tunnels;
 	if (tunnels && tunnels->n)
 		entry_add_tunnels(d, DOC_ROOT, tunnels);

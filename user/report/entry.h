@@ -42,6 +42,12 @@ struct entry_sink {
 
 #define ENTRY_MAX_SINKS 8
 
+/* Where a flow was first captured (capture): the interface and direction of its first packet. */
+struct flow_origin {
+	uint32_t ifindex;     /* 0: unknown (files) */
+	uint8_t direction;    /* enum fl_direction */
+};
+
 struct emitter {
 	struct doc doc;
 	struct entry_meta meta;
@@ -66,6 +72,18 @@ struct emitter {
 	 * to the doc of the entry being committed. */
 	void (*annotate)(void *ctx, struct emitter *em);
 	void *annotate_ctx;
+	/*
+	 * `interface` and `direction` (capture): those of the packet that opened the
+	 * entry's flow (its struct flow_origin, flow storage `origin_slot`); for an
+	 * entry without a flow, or an entry about the ICMP message itself (origin_packet),
+	 * those of the packet being handled (packet_origin, set by the pipeline around an
+	 * ICMP message).  Names come from ifname().
+	 */
+	int origin_slot;      /* 0: none */
+	struct flow_origin packet_origin;
+	bool origin_packet;
+	const char *(*ifname)(void *ctx, uint32_t ifindex);
+	void *ifname_ctx;
 };
 
 void emitter_init(struct emitter *em, struct fl_stats *stats);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
 #define WAYS 4
 /* A socket that closed is still its owner's for entries judged just after (a reset,
  * the last exchange); after that the 4-tuple is free for another socket. */
@@ -26,7 +28,9 @@ struct sock_slot {
 
 struct cg_slot {
 	uint64_t id, touched;
+	uint64_t resolved_ns;     /* when it was last resolved (wall clock of the event or entry) */
 	bool used, known;
+	bool stale;               /* names may have changed (the pod logs did): resolve again */
 	struct workload w;
 };
 
@@ -39,6 +43,7 @@ struct owners {
 	uint64_t bytes;
 	owners_resolve_fn resolve;
 	void *resolve_ctx;
+	bool want_scan;       /* a local endpoint had no owner: the /proc scan may know it */
 };
 
 static uint32_t pow2_floor(uint32_t v)
@@ -158,17 +163,38 @@ static struct sock_slot *tuple_slot(struct sock_slot *table, uint32_t sets,
 
 static const uint8_t zero16[16];
 
-/* The cgroup's slot, resolving it on a miss. */
-static const struct cg_slot *cgroup(struct owners *o, uint64_t id)
+/* A pod or container named by id only: its log directory may come later (resolve again). */
+#define NAME_RETRY_NS 1000000000ull
+
+static void resolve(struct owners *o, struct cg_slot *c, uint64_t now_ns)
+{
+	memset(&c->w, 0, sizeof(c->w));
+	c->known = o->resolve && o->resolve(o->resolve_ctx, c->id, &c->w) == 0;
+	c->stale = false;
+	c->resolved_ns = now_ns;
+}
+
+/* The cgroup's slot, resolving it on a miss, when stale, or (at most once a second) while
+ * its pod or container has no name yet. */
+static const struct cg_slot *cgroup(struct owners *o, uint64_t id, uint64_t now_ns)
 {
 	struct cg_slot *set = &o->cgroups[((id * 0x9e3779b97f4a7c15ull) >> 40 & (o->cg_sets - 1)) *
 					   WAYS];
 	struct cg_slot *lru = &set[0];
 	for (int i = 0; i < WAYS; i++) {
 		if (set[i].used && set[i].id == id) {
-			set[i].touched = ++o->clock;
-			o->stats->attribution.cgroup_hits++;
-			return &set[i];
+			struct cg_slot *c = &set[i];
+			c->touched = ++o->clock;
+			bool unnamed = c->known && ((c->w.pod_uid[0] && !c->w.pod_name[0]) ||
+						    (c->w.container_id[0] && !c->w.container_name[0] &&
+						     c->w.pod_uid[0]));
+			if (c->stale || (unnamed && now_ns >= c->resolved_ns + NAME_RETRY_NS)) {
+				o->stats->attribution.cgroup_misses++;
+				resolve(o, c, now_ns);
+			} else {
+				o->stats->attribution.cgroup_hits++;
+			}
+			return c;
 		}
 		if (!set[i].used ? lru->used : (lru->used && set[i].touched < lru->touched))
 			lru = &set[i];
@@ -180,25 +206,29 @@ static const struct cg_slot *cgroup(struct owners *o, uint64_t id)
 	lru->used = true;
 	lru->id = id;
 	lru->touched = ++o->clock;
-	lru->known = o->resolve && o->resolve(o->resolve_ctx, id, &lru->w) == 0;
+	resolve(o, lru, now_ns);
 	return lru;
 }
 
-static void set_who(struct owners *o, struct who *w, const struct fl_sock_owner *ev)
+static void set_who(struct owners *o, struct who *w, const struct fl_sock_owner *ev,
+		    uint64_t ts_ns)
 {
 	w->pid = ev->pid;
 	memcpy(w->comm, ev->comm, sizeof(w->comm));
 	w->comm[sizeof(w->comm) - 1] = '\0';
 	w->cgroup_id = ev->cgroup_id;
 	if (ev->cgroup_id)
-		cgroup(o, ev->cgroup_id);   /* resolved now, in the event, not when an entry needs it */
+		cgroup(o, ev->cgroup_id, ts_ns);   /* resolved now, in the event, not when an entry needs it */
 }
+
+/* Tables key a family byte: 4 or 6, with UDP_TAG for UDP (TCP and UDP ports are apart). */
+#define UDP_TAG 0x10
 
 void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
 {
 	bool evicted = false;
 	struct sock_slot *s;
-	uint8_t family = ev->family == 10 ? 6 : 4;
+	uint8_t family = (ev->family == 10 ? 6 : 4) | (ev->proto == IPPROTO_UDP ? UDP_TAG : 0);
 
 	switch (ev->kind) {
 	case FL_OWN_CONNECT:
@@ -211,15 +241,16 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 		s->ended = 0;
 		s->end_ns = 0;
 		s->touched = ++o->clock;
-		set_who(o, &s->who, ev);
+		set_who(o, &s->who, ev, ts_ns);
 		break;
 	case FL_OWN_LISTEN:
+	case FL_OWN_BIND:
 		s = tuple_slot(o->listeners, o->listener_sets, family, ev->saddr, ev->sport,
 			       zero16, 0, true, &evicted);
 		if (!evicted && !s->who.pid)
 			o->stats->attribution.listeners++;
 		s->touched = ++o->clock;
-		set_who(o, &s->who, ev);
+		set_who(o, &s->who, ev, ts_ns);
 		break;
 	case FL_OWN_END:
 		s = tuple_slot(o->socks, o->sock_sets, family, ev->saddr, ev->sport, ev->daddr,
@@ -241,6 +272,37 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 	}
 }
 
+void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	bool evicted;
+	uint8_t family = (ev->family == 10 ? 6 : 4) | (ev->proto == IPPROTO_UDP ? UDP_TAG : 0);
+	const struct sock_slot *s;
+	if (ev->kind == FL_OWN_CONNECT)
+		s = tuple_slot(o->socks, o->sock_sets, family, ev->saddr, ev->sport, ev->daddr,
+			       ev->dport, false, &evicted);
+	else
+		s = tuple_slot(o->listeners, o->listener_sets, family, ev->saddr, ev->sport, zero16,
+			       0, false, &evicted);
+	/* The kernel's events are newer than a scan: keep what they said. */
+	if (!s || (ev->kind == FL_OWN_CONNECT && s->ended))
+		owners_event(o, ev, ts_ns);
+	o->stats->attribution.scanned++;
+}
+
+void owners_refresh_names(struct owners *o)
+{
+	for (uint32_t i = 0; i < o->cg_sets * WAYS; i++)
+		if (o->cgroups[i].used)
+			o->cgroups[i].stale = true;
+}
+
+bool owners_want_scan(struct owners *o)
+{
+	bool want = o->want_scan;
+	o->want_scan = false;
+	return want;
+}
+
 static void copy16(uint8_t *dst, const struct fl_addr *a)
 {
 	memset(dst, 0, 16);
@@ -249,42 +311,46 @@ static void copy16(uint8_t *dst, const struct fl_addr *a)
 
 /* The owner of `ep` talking to `peer`: its own socket, else the listener it was accepted on. */
 static const struct who *find_who(struct owners *o, const struct fl_endpoint *ep,
-				  const struct fl_endpoint *peer, uint64_t ts_ns)
+				  const struct fl_endpoint *peer, uint8_t proto, uint64_t ts_ns)
 {
 	uint8_t la[16], ra[16];
 	bool ev;
-	if (!ep->has_port || (ep->addr.family != 4 && ep->addr.family != 6))
+	if (!ep->has_port || (ep->addr.family != 4 && ep->addr.family != 6) ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 		return NULL;
+	uint8_t tag = proto == IPPROTO_UDP ? UDP_TAG : 0, family = ep->addr.family | tag;
 	copy16(la, &ep->addr);
 	copy16(ra, &peer->addr);
-	struct sock_slot *s = tuple_slot(o->socks, o->sock_sets, ep->addr.family, la, ep->port,
+	struct sock_slot *s = tuple_slot(o->socks, o->sock_sets, family, la, ep->port,
 					 ra, peer->port, false, &ev);
 	/* A socket that closed before this entry's time is not this connection's owner. */
 	if (s && !(s->ended && ts_ns > s->end_ns + END_GRACE_NS)) {
 		s->touched = ++o->clock;
 		return &s->who;
 	}
-	s = tuple_slot(o->listeners, o->listener_sets, ep->addr.family, la, ep->port, zero16, 0,
+	s = tuple_slot(o->listeners, o->listener_sets, family, la, ep->port, zero16, 0,
 		       false, &ev);
 	if (!s)   /* bound to every address */
-		s = tuple_slot(o->listeners, o->listener_sets, ep->addr.family, zero16, ep->port,
+		s = tuple_slot(o->listeners, o->listener_sets, family, zero16, ep->port,
 			       zero16, 0, false, &ev);
-	if (!s && ep->addr.family == 4)   /* a dual-stack listener on :: */
-		s = tuple_slot(o->listeners, o->listener_sets, 6, zero16, ep->port, zero16, 0,
+	if (!s && ep->addr.family == 4)   /* a dual-stack socket on :: */
+		s = tuple_slot(o->listeners, o->listener_sets, 6 | tag, zero16, ep->port, zero16, 0,
 			       false, &ev);
 	return s ? &s->who : NULL;
 }
 
 bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
-		     const struct fl_endpoint *peer, uint64_t ts_ns)
+		     const struct fl_endpoint *peer, uint8_t proto, bool local, uint64_t ts_ns)
 {
-	const struct who *w = find_who(o, ep, peer, ts_ns);
+	const struct who *w = find_who(o, ep, peer, proto, ts_ns);
 	if (!w) {
 		o->stats->attribution.socket_misses++;
+		if (local)
+			o->want_scan = true;
 		return false;
 	}
 	o->stats->attribution.socket_hits++;
-	const struct cg_slot *cg = w->cgroup_id ? cgroup(o, w->cgroup_id) : NULL;
+	const struct cg_slot *cg = w->cgroup_id ? cgroup(o, w->cgroup_id, ts_ns) : NULL;
 	const struct workload *wl = cg && cg->known ? &cg->w : NULL;
 	const char *name = w->comm;
 	char short_id[13];

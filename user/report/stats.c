@@ -163,6 +163,8 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "cgroups", (int64_t)s->attribution.cgroups);
 	doc_add_int(d, o, "cgroup_hits", (int64_t)s->attribution.cgroup_hits);
 	doc_add_int(d, o, "cgroup_misses", (int64_t)s->attribution.cgroup_misses);
+	doc_add_int(d, o, "scans", (int64_t)s->attribution.scans);
+	doc_add_int(d, o, "scanned", (int64_t)s->attribution.scanned);
 
 	o = doc_add_obj(d, DOC_ROOT, "memory");
 	doc_add_int(d, o, "flow_bytes", (int64_t)s->memory.flow_bytes);

@@ -112,6 +112,8 @@ struct fl_stats {
 		/* capture: socket owners (4-tuples), listeners, cgroups */
 		uint64_t sockets, listeners, sockets_evicted, socket_hits, socket_misses;
 		uint64_t cgroups, cgroup_hits, cgroup_misses;
+		/* capture: /proc scans for sockets opened before the capture, sockets they found */
+		uint64_t scans, scanned;
 	} attribution;
 	struct {
 		uint64_t flow_bytes;          /* bytes held by the flow table */

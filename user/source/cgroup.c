@@ -39,6 +39,30 @@ static int find_mount(const char *table, char *out, size_t len)
 	return found;
 }
 
+int cgroup_v2_find(char *mount, size_t mlen, char *open_path, size_t plen)
+{
+	char table[64];
+	/* Tests simulate a host without cgroup v2. */
+	const char *off = getenv("FAULTLINE_NO_CGROUP2");
+	if (off && *off && strcmp(off, "0") != 0)
+		return -ENOENT;
+	/*
+	 * Ours, else our parent's or the host's through /proc/PID/root: `ip netns exec` (and some
+	 * container runtimes) give us a /sys without the cgroup mounts.
+	 */
+	if (find_mount("/proc/mounts", mount, mlen) == 0) {
+		snprintf(open_path, plen, "%s", mount);
+	} else if (snprintf(table, sizeof(table), "/proc/%d/mounts", (int)getppid()) > 0 &&
+		   find_mount(table, mount, mlen) == 0) {
+		snprintf(open_path, plen, "/proc/%d/root%s", (int)getppid(), mount);
+	} else if (find_mount("/proc/1/mounts", mount, mlen) == 0) {
+		snprintf(open_path, plen, "/proc/1/root%s", mount);
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
 struct cgroup_resolver *cgroup_resolver_new(const char *pod_log_dir, char *notice, size_t len)
 {
 	struct cgroup_resolver *r = calloc(1, sizeof(*r));
@@ -59,21 +83,10 @@ struct cgroup_resolver *cgroup_resolver_new(const char *pod_log_dir, char *notic
 		*slash = '\0';
 	snprintf(r->containers_dir, sizeof(r->containers_dir), "%s/containers",
 		 slash && parent[0] ? parent : "");
-	char table[64];
-	/*
-	 * Ours, else our parent's or the host's through /proc/PID/root: `ip netns exec` (and some
-	 * container runtimes) give us a /sys without the cgroup mounts.
-	 */
-	if (find_mount("/proc/mounts", r->mount, sizeof(r->mount)) == 0) {
-		snprintf(r->open_path, sizeof(r->open_path), "%s", r->mount);
-	} else if (snprintf(table, sizeof(table), "/proc/%d/mounts", (int)getppid()) > 0 &&
-		   find_mount(table, r->mount, sizeof(r->mount)) == 0) {
-		snprintf(r->open_path, sizeof(r->open_path), "/proc/%d/root%s", (int)getppid(), r->mount);
-	} else if (find_mount("/proc/1/mounts", r->mount, sizeof(r->mount)) == 0) {
-		snprintf(r->open_path, sizeof(r->open_path), "/proc/1/root%s", r->mount);
-	} else {
+	if (cgroup_v2_find(r->mount, sizeof(r->mount), r->open_path, sizeof(r->open_path)) < 0) {
 		snprintf(notice, len, "no cgroup v2 mount in /proc/mounts: entries name processes "
-			 "(pid, comm) but not their cgroup, unit, container or pod");
+			 "(pid, comm; UDP sockets only those found in /proc) but not their cgroup, "
+			 "unit, container or pod");
 		return r;
 	}
 	r->mount_fd = open(r->open_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

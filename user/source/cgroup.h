@@ -18,6 +18,13 @@
 
 struct cgroup_resolver;
 
+/*
+ * The cgroup v2 mount: where its mount table says it is (`mount`) and how this
+ * process reaches it (`open_path`).  0, or -ENOENT without one (or with
+ * FAULTLINE_NO_CGROUP2 set, which tests use to play a host without cgroup v2).
+ */
+int cgroup_v2_find(char *mount, size_t mlen, char *open_path, size_t plen);
+
 /* Never NULL but out of memory; `notice` is set (one line) when cgroup v2 cannot be used. */
 struct cgroup_resolver *cgroup_resolver_new(const char *pod_log_dir, char *notice, size_t len);
 void cgroup_resolver_free(struct cgroup_resolver *r);

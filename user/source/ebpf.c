@@ -42,6 +42,7 @@
 #include "core/log.h"
 #include "socktrace.skel.h"
 #include "report/stats.h"
+#include "source/sockowner.h"
 
 #define STATE_DIR "/run/faultline"
 #define MAX_CREATED 64
@@ -80,6 +81,7 @@ struct ebpf_source {
 	int epoll_fd;                         /* every packet ring and rb: the source's fd */
 	struct kdrops *drops;                 /* skb:kfree_skb; NULL when unavailable */
 	struct ring_buffer *owners_rb;        /* socket owners: read before every packet */
+	struct sockowner *udp_owners;         /* UDP socket owners (cgroup hooks); NULL without */
 	int lock_fd;                          /* held while we run: one eBPF capture per netns */
 	int64_t clock_offset;
 	unsigned budget;
@@ -923,6 +925,7 @@ static void ebpf_close(struct capture_source *base)
 	rings_close(s);
 	kdrops_close(s->drops);
 	ring_buffer__free(s->owners_rb);
+	sockowner_close(s->udp_owners);
 	socktrace_bpf__destroy(s->trace);
 	capture_bpf__destroy(s->cap);
 	if (s->lock_fd >= 0)
@@ -1133,6 +1136,22 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	if (p->cfg->skip_payload) {
 		s->skips_fd = bpf_map__fd(s->cap->maps.skips);
 		s->base.ctl = (struct payload_control){ skip_set, skip_forget, s };
+	}
+	/* UDP owners, from cgroup socket hooks: without them UDP entries name no process. */
+	s->udp_owners = sockowner_open(why, sizeof(why));
+	if (!s->udp_owners) {
+		if (why[0])
+			pr_warn("UDP socket owners unavailable (%s): UDP entries name no process\n",
+				why);
+	} else if (s->owners_rb) {
+		if (ring_buffer__add(s->owners_rb, sockowner_ring_fd(s->udp_owners), on_owner, s) < 0) {
+			sockowner_close(s->udp_owners);
+			s->udp_owners = NULL;
+		}
+	} else if (!(s->owners_rb = ring_buffer__new(sockowner_ring_fd(s->udp_owners), on_owner, s,
+						       NULL))) {
+		sockowner_close(s->udp_owners);
+		s->udp_owners = NULL;
 	}
 	s->base.fd = s->epoll_fd;
 	*out = &s->base;

@@ -53,7 +53,10 @@ static void report_message(struct track_env *env, const struct decoded *d,
 			   const struct icmp_info *info, struct flow *f, uint64_t ts_ns)
 {
 	struct fl_endpoint src = { d->src, 0, false }, dst = { d->dst, 0, false };
+	/* The entry is this message: its interface and direction, not its quoted flow's. */
+	env->em->origin_packet = true;
 	struct doc *doc = entry_begin(env->em, ts_ns, "icmp", &src, &dst, f);
+	env->em->origin_packet = false;
 	uint32_t o = icmp_doc_add(doc, DOC_ROOT, "icmp", info);
 	char gw[FL_ADDR_STRLEN];
 

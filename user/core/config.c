@@ -53,6 +53,7 @@ static const struct config_key config_keys[] = {
 	KEY("tap.drops.reportUnspecified", drops_report_unspecified, 0, 1),
 	KEY("tap.attribution.maxNames", max_names, 1, 10000000),
 	KEY("tap.attribution.maxSockets", max_sockets, 4, 10000000),
+	KEY("tap.workers", workers, 0, 64),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,

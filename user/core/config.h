@@ -19,6 +19,7 @@ struct fl_config {
 	uint32_t max_sockets;         /* tap.attribution.maxSockets: socket owners kept (capture) */
 	char pod_log_dir[256];        /* tap.attribution.podLogDir: the kubelet's /var/log/pods */
 	uint32_t max_names;           /* tap.attribution.maxNames: IP -> name entries (DNS, --names) */
+	uint32_t workers;             /* tap.workers: pipelines (threads); 0: one per CPU, less one on small machines */
 };
 
 void config_defaults(struct fl_config *cfg);

@@ -49,7 +49,8 @@ col() { awk -v l="$1" -v c="$2" '$1 == l {print $c}' "$log" | median; }
 note "offline: $npk packets, $((bytes / 1000000)) MB; $runs runs each ($truns for tshark)"
 cat "$pcap" >/dev/null    # page cache: every tool reads from memory
 for _ in $(seq 1 "$runs"); do
-	measure faultline "$bin" read --stats "$pcap"
+	measure faultline "$bin" read --stats --workers 1 "$pcap"
+	measure faultline-w2 "$bin" read --stats --workers 2 "$pcap"
 	measure tcpdump tcpdump -r "$pcap" -w /dev/null
 done
 for _ in $(seq 1 "$truns"); do
@@ -98,9 +99,10 @@ echo "workload: $pcap  $npk packets  $((bytes / 1000000)) MB  (nginx keep-alive/
 echo
 echo "OFFLINE (median of $runs runs, $truns for tshark; cpu = user+sys seconds)"
 printf "  %-34s %8s %8s %10s %8s %10s %9s\n" "tool" "cpu s" "wall s" "Mpkt/s" "MB/s" "peak RSS" "cost"
-for t in faultline tcpdump tshark; do
+for t in faultline faultline-w2 tcpdump tshark; do
 	case $t in
-	faultline) cmd="faultline read --stats FILE" ;;
+	faultline) cmd="faultline read --stats --workers 1 FILE" ;;
+	faultline-w2) cmd="faultline read --stats --workers 2 FILE" ;;
 	tcpdump) cmd="tcpdump -r FILE -w /dev/null" ;;
 	tshark) cmd="tshark -r FILE -q -z expert" ;;
 	esac
@@ -113,6 +115,13 @@ awk -v f="$fl_cpu" -v td="$td_cpu" -v ts="$ts_cpu" 'BEGIN {
 	if (f == "nan" || td == "nan" || ts == "nan" || f <= 0) { print "  targets: n/a (a tool failed)"; exit }
 	printf "  target: faultline <= 3x tcpdump         %6.2fx   %s\n", f / td, (f / td <= 3 ? "MET" : "MISSED")
 	printf "  target: faultline >= 30x faster than tshark %6.1fx  %s\n", ts / f, (ts / f >= 30 ? "MET" : "MISSED") }'
+# --workers: the reading thread dispatches, each worker runs a whole pipeline on its share.
+w1_wall=$(col faultline 3); w2_wall=$(col faultline-w2 3); w2_cpu=$(col faultline-w2 2)
+awk -v w1="$w1_wall" -v w2="$w2_wall" -v c1="$fl_cpu" -v c2="$w2_cpu" -v n="$npk" -v cpus="$(nproc)" 'BEGIN {
+	if (w1 == "nan" || w2 == "nan" || w2 <= 0) { print "  workers: n/a (a run failed)"; exit }
+	printf "  workers 1 -> 2: wall speedup %.2fx (cpu %.2fx); per worker %.2f Mpkt/s (of %.2f with 1)%s\n",
+		w1 / w2, c2 / c1, n / 2 / w2 / 1e6, n / w1 / 1e6,
+		(cpus < 3 ? "; " cpus " cpus for 3 threads: no room to scale" : "") }'
 fl_rss=$(col faultline 4); td_rss=$(col tcpdump 4)
 flow_kb=$(jq -r '(.memory.flow_bytes // 0) / 1024 | floor' <<<"$("$bin" read --stats "$pcap")" 2>/dev/null)
 awk -v f="$fl_rss" -v td="$td_rss" -v fk="${flow_kb:-0}" 'BEGIN {

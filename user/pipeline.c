@@ -1291,7 +1291,7 @@ static struct pipeline *workers_new(const struct fl_config *cfg, struct fl_stats
 	/* The bounds are split between the workers. */
 	struct fl_config wc = *cfg;
 	wc.workers = 1;
-	wc.max_flows = cfg->max_flows / n > 16 ? cfg->max_flows / n : 16;
+	wc.max_flows = cfg->max_flows / n ? cfg->max_flows / n : 1;
 	wc.reassembly_memcap_mb = cfg->reassembly_memcap_mb / n ? cfg->reassembly_memcap_mb / n : 1;
 	wc.defrag_memcap_mb = cfg->defrag_memcap_mb / n ? cfg->defrag_memcap_mb / n : 1;
 	bool ok = fp->em.names != NULL;

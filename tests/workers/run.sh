@@ -54,6 +54,11 @@ for dir in tests/golden/fixtures tests/streams/fixtures tests/dnsredis/fixtures 
 			[ -e "$o" ] || continue
 			replay_opts "$o"
 			case=${o#"$stem"}
+			# Each worker gets its share of a bound: one that is reached evicts otherwise.
+			if grep -Eq 'maxFlows|memoryLimitMb|MemcapMb' "$o"; then
+				t_skip "$base${case%.opts}" "sets a bound, which N workers split"
+				continue
+			fi
 			same "$base${case%.opts}" 3 "${REPLAY_OPTS[@]}" "$pcap"
 		done
 	done

@@ -1268,6 +1268,13 @@ static void workers_free(struct pipeline *fp)
 	free(fp);
 }
 
+/* A bound's share for one of n workers (at least 1). */
+static uint64_t share(uint64_t bound, unsigned n)
+{
+	uint64_t s = bound / n;
+	return s ? s : 1;
+}
+
 static struct pipeline *workers_new(const struct fl_config *cfg, struct fl_stats *stats, unsigned n)
 {
 	struct pipeline *fp = calloc(1, sizeof(*fp));
@@ -1291,15 +1298,16 @@ static struct pipeline *workers_new(const struct fl_config *cfg, struct fl_stats
 	/* The bounds are split between the workers. */
 	struct fl_config wc = *cfg;
 	wc.workers = 1;
-	wc.max_flows = cfg->max_flows / n ? cfg->max_flows / n : 1;
-	wc.reassembly_memcap_mb = cfg->reassembly_memcap_mb / n ? cfg->reassembly_memcap_mb / n : 1;
-	wc.defrag_memcap_mb = cfg->defrag_memcap_mb / n ? cfg->defrag_memcap_mb / n : 1;
+	wc.max_flows = share(cfg->max_flows, n);
+	wc.reassembly_memcap_mb = share(cfg->reassembly_memcap_mb, n);
+	wc.defrag_memcap_mb = share(cfg->defrag_memcap_mb, n);
 	bool ok = fp->em.names != NULL;
 	for (unsigned i = 0; i < n && ok; i++) {
 		struct worker *w = &ws[i];
 		w->front = fp;
+		/* 0 stays 0: no limit */
 		w->stats.memory.limit_bytes = stats->memory.limit_bytes ?
-			(stats->memory.limit_bytes / n ? stats->memory.limit_bytes / n : 1) : 0;
+			share(stats->memory.limit_bytes, n) : 0;
 		w->stats.capture.backend = stats->capture.backend;
 		w->p = pipeline_new(&wc, &w->stats);
 		ok = w->p && spsc_init(&w->in, IN_RING_BYTES) == 0 &&

@@ -49,7 +49,8 @@ col() { awk -v l="$1" -v c="$2" '$1 == l {print $c}' "$log" | median; }
 note "offline: $npk packets, $((bytes / 1000000)) MB; $runs runs each ($truns for tshark)"
 cat "$pcap" >/dev/null    # page cache: every tool reads from memory
 for _ in $(seq 1 "$runs"); do
-	measure faultline "$bin" read --stats "$pcap"
+	measure faultline "$bin" read --stats --workers 1 "$pcap"
+	measure faultline-w2 "$bin" read --stats --workers 2 "$pcap"
 	measure tcpdump tcpdump -r "$pcap" -w /dev/null
 done
 for _ in $(seq 1 "$truns"); do
@@ -133,6 +134,12 @@ if grep -q '^skipcost ' "$out/skipcost.txt"; then
 else
 	row copy "bytes copied per wire byte, live HTTP download mix" "n/a ($(sed -n 's/^skipcost-na //p' "$out/skipcost.txt" | head -1))" "<= 0.10" "-"
 fi
+# --workers: the reading thread dispatches, each worker runs a whole pipeline on its share.
+w1_wall=$(col faultline 3); w2_wall=$(col faultline-w2 3); w2_cpu=$(col faultline-w2 2)
+r=$(awk -v w1="$w1_wall" -v w2="$w2_wall" -v c1="$fl_cpu" -v c2="$w2_cpu" -v n="$npk" 'BEGIN {
+	if (w1 == "nan" || w2 == "nan" || w2 <= 0) exit
+	printf "%.2fx wall (cpu %.2fx), %.2f Mpkt/s per worker", w1 / w2, c2 / c1, n / 2 / w2 / 1e6 }')
+row offline "read --workers 1 -> 2 on $(nproc) cpus (reader + 2 workers)" "${r:-n/a}" "report" "-"
 # BPF ns/packet: one row per hook and size with the default ring; the other ring sizes beside it.
 if grep -q '^bpfns ' "$out/bpfcost.txt"; then
 	while read -r _ hook size ns nrun _ ring; do
@@ -169,9 +176,10 @@ echo
 echo "MEASUREMENTS"
 echo "  offline (median of $runs runs, $truns for tshark; cpu = user+sys seconds):"
 printf "    %-32s %8s %8s %10s %8s %10s\n" "tool" "cpu s" "wall s" "Mpkt/s" "MB/s" "peak RSS"
-for t in faultline tcpdump tshark; do
+for t in faultline faultline-w2 tcpdump tshark; do
 	case $t in
-	faultline) cmd="faultline read --stats FILE" ;;
+	faultline) cmd="faultline read --stats --workers 1 FILE" ;;
+	faultline-w2) cmd="faultline read --stats --workers 2 FILE" ;;
 	tcpdump) cmd="tcpdump -r FILE -w /dev/null" ;;
 	tshark) cmd="tshark -r FILE -q -z expert" ;;
 	esac

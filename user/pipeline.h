@@ -18,6 +18,16 @@
 
 struct pipeline;
 
+/*
+ * cfg->workers > 1 (--workers, tap.workers): the packets are sharded by flow
+ * between that many pipelines on their own threads, and their entries merged
+ * back in one pipeline's order (read gives the same entries and ids as with
+ * one).  The thread that calls pipeline_packet() dispatches and merges.
+ */
+#define PIPELINE_MAX_WORKERS 64
+/* The default: one per CPU this process may run on, less one on machines of up to 4. */
+unsigned pipeline_workers_auto(void);
+
 /* Returns NULL with errno set. `stats` is owned by the caller and outlives it. */
 struct pipeline *pipeline_new(const struct fl_config *cfg, struct fl_stats *stats);
 void pipeline_free(struct pipeline *p);

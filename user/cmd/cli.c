@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "kfl/kfl.h"
+#include "pipeline.h"
 #include "report/names.h"
 #include "sink/metrics.h"
 #include "sink/output.h"
@@ -20,7 +21,7 @@
 #include "source/pktfilter.h"
 
 enum {
-	OPT_SET = 256, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
+	OPT_SET = 256, OPT_WORKERS, OPT_STATS, OPT_ALL, OPT_CONFIG, OPT_WRITE_FILTER, OPT_WRITE_MAX_MB, OPT_WRITE_FILES,
 	OPT_WRITE_FOLLOW_SYMLINKS, OPT_SUMMARY, OPT_NO_SUMMARY, OPT_TOP, OPT_ONCE, OPT_BACKEND, OPT_DURATION, OPT_HOOK, OPT_SOCKET, OPT_SOCKET_GROUP, OPT_METRICS_LISTEN,
 	OPT_NAMES,
 	OPT_NO_REDACT,
@@ -41,6 +42,7 @@ static const struct option read_options[] = {
 	{ "write-filter", required_argument, NULL, OPT_WRITE_FILTER },
 	{ "write-max-mb", required_argument, NULL, OPT_WRITE_MAX_MB },
 	{ "write-files", required_argument, NULL, OPT_WRITE_FILES },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "write-follow-symlinks", no_argument, NULL, OPT_WRITE_FOLLOW_SYMLINKS },
 	{ "names", required_argument, NULL, OPT_NAMES },
 	{ "numeric", no_argument, NULL, 'n' },
@@ -99,6 +101,10 @@ static const char common_help[] =
 	"  -n, --numeric            the table shows addresses, not names (JSON has both)\n"
 	"      --names FILE         names for addresses: 'IP name [namespace]' lines, like\n"
 	"                           /etc/hosts; they win over names learned from DNS answers\n"
+	"      --workers N          pipelines on their own threads, packets shared out by\n"
+	"                           flow (tap.workers; default: one per CPU, less one on\n"
+	"                           machines of up to 4); read gives the same entries\n"
+	"                           with any N; capture and -w run one pipeline\n"
 	"      --no-redact          keep credentials (Authorization, Cookie, Set-Cookie,\n"
 	"                           URL passwords and tokens, Redis AUTH) in entries\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
@@ -241,6 +247,7 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	int n_opt_args = dashdash >= 0 ? dashdash : argc;
 
 	/* 0, not 1: glibc then forgets a short-option cluster an earlier call left half read. */
+	uint32_t workers = 0;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(n_opt_args, argv, ":f:o:w:i:c:lDhn", read_options, NULL)) != -1) {
@@ -267,6 +274,12 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			sets[n_sets++] = optarg;
 			break;
 		case OPT_STATS: o->stats = true; break;
+		case OPT_WORKERS:
+			if (parse_u32(cmd, "--workers", optarg, 1, &workers))
+				return 2;
+			if (workers > PIPELINE_MAX_WORKERS)
+				return usage_error(cmd, "--workers takes 1 to 64, got '%s'", optarg);
+			break;
 		case OPT_NAMES: o->names_path = optarg; break;
 		case 'n': o->numeric = true; break;
 		case OPT_ALL: o->all = true; break;
@@ -388,6 +401,15 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 			return 1;
 		}
 	}
+	if (workers)
+		o->cfg.workers = workers;
+	/* The recorder follows packets and entries of one pipeline; capture runs one too. */
+	if (workers > 1 && (capture || o->write_path))
+		return usage_error(cmd, "--workers above 1 is for read without -w%s", "");
+	if (capture || o->write_path)
+		o->cfg.workers = 1;
+	else if (!o->cfg.workers)
+		o->cfg.workers = pipeline_workers_auto();
 	if ((o->write_filter || o->write_max_mb || o->write_files || o->write_follow_symlinks) &&
 	    !o->write_path)
 		return usage_error(cmd, "--write-filter, --write-max-mb, --write-files and "

@@ -56,6 +56,7 @@ static const struct config_key config_keys[] = {
 	KEY("tap.attribution.maxSockets", max_sockets, 4, 10000000),
 	KEY("tap.skipPayload", skip_payload, 0, 1),
 	KEY("tap.payloadBytes", payload_bytes, 0, 262144),
+	KEY("tap.workers", workers, 0, 64),
 };
 
 int config_set_key(struct fl_config *cfg, const char *key, const char *value, char *err,

@@ -21,6 +21,7 @@ struct fl_config {
 	uint32_t max_names;           /* tap.attribution.maxNames: IP -> name entries (DNS, --names) */
 	uint32_t skip_payload;        /* tap.skipPayload: eBPF copies headers only for body no dissector parses */
 	uint32_t payload_bytes;       /* tap.payloadBytes: TCP payload copied per packet (eBPF); 0: up to the snaplen */
+	uint32_t workers;             /* tap.workers: pipelines (threads); 0: one per CPU, less one on small machines */
 };
 
 void config_defaults(struct fl_config *cfg);

@@ -35,6 +35,7 @@ struct flow_table {
 	struct fl_stats *stats;
 	flow_release_fn release;
 	void *release_ctx;
+	uint64_t seq;                /* the pipeline's packet sequence number (flow_table_set_seq) */
 };
 
 static void update_memory(struct flow_table *t)
@@ -162,6 +163,7 @@ static void lru_unlink(struct flow_table *t, struct flow *f)
 
 static void lru_push_head(struct flow_table *t, struct flow *f)
 {
+	f->lru_seq = t->seq;
 	f->lru_prev = NULL;
 	f->lru_next = t->lru_head;
 	if (t->lru_head)
@@ -241,6 +243,7 @@ void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns)
 	if (!due_ns)
 		return;
 	f->timer_ns = due_ns;
+	f->timer_seq = t->seq;
 	struct flow *after = t->timer_tail;
 	while (after && after->timer_ns > due_ns)
 		after = after->timer_prev;
@@ -254,6 +257,11 @@ void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns)
 		after->timer_next = f;
 	else
 		t->timer_head = f;
+}
+
+void flow_table_set_seq(struct flow_table *t, uint64_t seq)
+{
+	t->seq = seq;
 }
 
 struct flow *flow_timer_first(struct flow_table *t)

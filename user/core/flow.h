@@ -32,6 +32,9 @@ struct flow {
 	uint64_t timer_ns;        /* when a timeout condition is next due; 0: none */
 	uint64_t first_ts_ns, last_ts_ns;
 	uint64_t kept_ns;         /* an idle judgement kept the flow at this time (flow_keep) */
+	/* The packet sequence number (flow_table_set_seq) when the flow last moved to the LRU
+	 * head and when its timer was set: the order --workers merges entries in. */
+	uint64_t lru_seq, timer_seq;
 	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
 	uint8_t client;
 	bool client_known;        /* we saw the SYN (or the first request) */
@@ -102,6 +105,8 @@ uint32_t flow_count(const struct flow_table *t);
  */
 void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns);   /* 0 disarms */
 struct flow *flow_timer_first(struct flow_table *t);
+/* The sequence number of the packet being handled (stamps lru_seq and timer_seq). */
+void flow_table_set_seq(struct flow_table *t, uint64_t seq);
 
 /* The endpoint of side `side` (0 or 1) of a flow. */
 static inline const struct fl_addr *flow_addr(const struct flow *f, int side)

@@ -9,11 +9,12 @@
 /*
  * Released exchanges wait here for the next one of the same size (an HTTP
  * exchange is ~9 KB of kept text): one connection per request does not
- * allocate per request either.  The pipeline is single-threaded.
+ * allocate per request either.  One cache per thread: each --workers
+ * pipeline runs on its own thread.
  */
 #define EXCHANGE_CACHE 64
-static struct exchange *exchange_cache[EXCHANGE_CACHE];
-static unsigned exchange_cached;
+static __thread struct exchange *exchange_cache[EXCHANGE_CACHE];
+static __thread unsigned exchange_cached;
 
 void exchange_queue_init(struct exchange_queue *q, const char *protocol, uint32_t data_size,
 			 uint32_t max, exchange_fill_fn fill, void *owner)
@@ -115,6 +116,12 @@ void exchange_release(struct exchange_queue *q, struct exchange *ex)
 		exchange_cache[exchange_cached++] = ex;
 	else
 		free(ex);
+}
+
+void exchange_cache_free(void)
+{
+	while (exchange_cached)
+		free(exchange_cache[--exchange_cached]);
 }
 
 void exchange_unrecorded(struct exchange_queue *q, struct dissect_ctx *ctx, struct exchange *ex)

@@ -94,6 +94,8 @@ void exchange_queue_init(struct exchange_queue *q, const char *protocol, uint32_
 			 uint32_t max, exchange_fill_fn fill, void *owner);
 /* Release every exchange without a report (the stream is freed). */
 void exchange_queue_free(struct exchange_queue *q);
+/* Free this thread's cache of released exchanges (a --workers thread that ends). */
+void exchange_cache_free(void);
 
 static inline void *exchange_data(struct exchange *ex)
 {

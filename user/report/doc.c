@@ -85,6 +85,22 @@ static uint32_t node_new(struct doc *d, uint32_t parent, const char *key, enum d
 	return idx;
 }
 
+bool doc_load(struct doc *d, const struct doc_node *nodes, uint32_t n_nodes, const char *pool,
+	      uint32_t pool_len, bool oom)
+{
+	if (!grow((void **)&d->nodes, &d->cap_nodes, n_nodes ? n_nodes : 1, sizeof(*d->nodes)) ||
+	    !grow((void **)&d->pool, &d->pool_cap, pool_len ? pool_len : 1, 1))
+		return false;
+	memcpy(d->nodes, nodes, (size_t)n_nodes * sizeof(*nodes));
+	if (pool_len)
+		memcpy(d->pool, pool, pool_len);
+	d->n_nodes = n_nodes;
+	d->pool_len = pool_len;
+	d->oom = oom;
+	d->discard = false;
+	return true;
+}
+
 void doc_reset(struct doc *d)
 {
 	d->n_nodes = 0;

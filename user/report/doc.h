@@ -56,6 +56,9 @@ void doc_init(struct doc *d);
 void doc_free(struct doc *d);
 /* Empty the doc, keeping its memory, and create the root object. */
 void doc_reset(struct doc *d);
+/* Make d a copy of the doc whose arrays these are (a doc handed between threads). */
+bool doc_load(struct doc *d, const struct doc_node *nodes, uint32_t n_nodes, const char *pool,
+	      uint32_t pool_len, bool oom);
 
 /*
  * Append a member to `parent`.  When parent is an object, `key` names the

@@ -29,6 +29,8 @@ struct names {
 	uint32_t free_head;       /* free entries, chained by hnext */
 	uint32_t lru_head, lru_tail;
 	uint64_t bytes;           /* what memory.attribution_bytes has from us */
+	names_forward_fn forward; /* names_new_forward: learn goes there, lookup finds nothing */
+	void *forward_ctx;
 };
 
 static struct name_ent *ent(const struct names *n, uint32_t i)
@@ -67,10 +69,24 @@ struct names *names_new(uint32_t max, struct fl_stats *stats)
 	return n;
 }
 
+struct names *names_new_forward(names_forward_fn fn, void *ctx)
+{
+	struct names *n = calloc(1, sizeof(*n));
+	if (n) {
+		n->forward = fn;
+		n->forward_ctx = ctx;
+	}
+	return n;
+}
+
 void names_free(struct names *n)
 {
 	if (!n)
 		return;
+	if (n->forward) {
+		free(n);
+		return;
+	}
 	for (uint32_t c = 0; c < (n->max + CHUNK - 1) / CHUNK; c++)
 		free(n->chunks[c]);
 	n->stats->memory.attribution_bytes -= n->bytes;
@@ -188,6 +204,8 @@ static void copy_text(char *dst, size_t cap, const char *src)
 int names_learn(struct names *n, const struct fl_addr *addr, const char *name, const char *ns,
 		uint64_t expires_ns, bool pinned)
 {
+	if (n->forward)
+		return n->forward(n->forward_ctx, addr, name, ns, expires_ns, pinned);
 	uint32_t i = find(n, addr, NULL);
 	if (i != NONE) {
 		struct name_ent *e = ent(n, i);
@@ -223,8 +241,10 @@ int names_learn(struct names *n, const struct fl_addr *addr, const char *name, c
 const char *names_lookup(struct names *n, const struct fl_addr *addr, uint64_t now_ns,
 			 const char **ns)
 {
-	uint32_t i = find(n, addr, NULL);
 	*ns = NULL;
+	if (n->forward)
+		return NULL;
+	uint32_t i = find(n, addr, NULL);
 	if (i != NONE && !ent(n, i)->pinned && ent(n, i)->expires_ns < now_ns) {
 		n->stats->attribution.names_expired++;
 		drop(n, i);

@@ -27,6 +27,11 @@
 struct names;
 
 struct names *names_new(uint32_t max, struct fl_stats *stats);
+/* A table that keeps nothing: names_learn() calls `fn` (a --workers pipeline hands what
+ * it learns to the one table the merged entries are named from), names_lookup() finds nothing. */
+typedef int (*names_forward_fn)(void *ctx, const struct fl_addr *addr, const char *name,
+				const char *ns, uint64_t expires_ns, bool pinned);
+struct names *names_new_forward(names_forward_fn fn, void *ctx);
 void names_free(struct names *n);
 
 /*

@@ -37,6 +37,7 @@
 #include "report/stats.h"
 #include "stream/reasm.h"
 #include "stream/seq.h"
+#include "dissect/exchange.h"
 
 #define STREAM_PROBE_MAX 4096u            /* bytes a MAYBE may wait for */
 #define STREAM_UNRECOGNISED_MAX (64u * 1024) /* midstream bytes probed before giving up */
@@ -735,4 +736,9 @@ void stream_free(struct stream_env *env, struct flow *f)
 		s->ops->free(s->state);
 	free(s);
 	*slot_of(env, f) = NULL;
+}
+
+void stream_thread_end(void)
+{
+	exchange_cache_free();
 }

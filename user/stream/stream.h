@@ -61,5 +61,7 @@ void stream_end(struct stream_env *env, struct flow *f, enum dissect_end why, in
 		uint64_t ts_ns);
 /* Release f->stream. */
 void stream_free(struct stream_env *env, struct flow *f);
+/* A pipeline thread ends (--workers): free what the dissectors keep per thread. */
+void stream_thread_end(void);
 
 #endif

@@ -277,7 +277,7 @@ static void expire_idle(struct pipeline *p)
 	struct flow *f;
 	while ((f = flow_oldest(p->flows)) && p->now_ns > flow_idle_since(f) &&
 	       p->now_ns - flow_idle_since(f) >= limit) {
-		set_key(p, PH_IDLE, f->lru_seq, 0);
+		set_key(p, PH_IDLE, flow_lru_seq(p->flows, f), 0);
 		if (f->key.proto == FL_IPPROTO_TCP) {
 			tcp_track_check(&p->track, f, p->now_ns, false);
 			stream_idle(&p->env, f, p->now_ns);
@@ -314,7 +314,7 @@ static void run_timers(struct pipeline *p)
 	struct flow *f;
 	while ((f = flow_timer_first(p->flows)) && f->timer_ns <= p->now_ns) {
 		uint64_t was = f->timer_ns;
-		set_key(p, PH_TIMERS, f->timer_ns, f->timer_seq);
+		set_key(p, PH_TIMERS, f->timer_ns, flow_timer_seq(p->flows, f));
 		if (f->key.proto == FL_IPPROTO_TCP)
 			tcp_track_check(&p->track, f, p->now_ns, false);
 		else if (flow_is_icmp(f))
@@ -733,7 +733,7 @@ void pipeline_finish(struct pipeline *p)
 	set_key(p, PH_DEFRAG, 0, 0);
 	defrag_finish(p->defrag);
 	while ((f = flow_oldest(p->flows))) {
-		set_key(p, PH_TIMERS, f->lru_seq, 0);
+		set_key(p, PH_TIMERS, flow_lru_seq(p->flows, f), 0);
 		judge(p, f, true);
 		stream_end(&p->env, f, DISSECT_END_CAPTURE, f->client, p->now_ns);
 		flow_remove(p->flows, f);
@@ -1392,7 +1392,7 @@ static struct pipeline *workers_new(const struct fl_config *cfg, struct fl_stats
 			share(stats->memory.limit_bytes, n) : 0;
 		w->stats.capture.backend = stats->capture.backend;
 		w->p = pipeline_new(&wc, &w->stats);
-		ok = w->p && spsc_init(&w->in, IN_RING_BYTES) == 0 &&
+		ok = w->p && flow_table_keep_order(w->p->flows) == 0 && spsc_init(&w->in, IN_RING_BYTES) == 0 &&
 		     spsc_init(&w->out, OUT_RING_BYTES) == 0;
 		if (ok) {
 			w->p->worker = true;

@@ -36,6 +36,7 @@ struct flow_table {
 	flow_release_fn release;
 	void *release_ctx;
 	uint64_t seq;                /* the pipeline's packet sequence number (flow_table_set_seq) */
+	int order_slot;              /* flow_table_keep_order: storage of lru and timer seq; -1: none */
 };
 
 static void update_memory(struct flow_table *t)
@@ -82,6 +83,7 @@ struct flow_table *flow_table_new(uint32_t max_flows, struct fl_stats *stats,
 	}
 	t->max = max_flows ? max_flows : 1;
 	t->stride = align_up(sizeof(struct flow));
+	t->order_slot = -1;
 	t->stats = stats;
 	t->release = release;
 	t->release_ctx = ctx;
@@ -161,9 +163,35 @@ static void lru_unlink(struct flow_table *t, struct flow *f)
 	f->lru_prev = f->lru_next = NULL;
 }
 
+/* Which packet last moved f to the LRU head (which 0) or set its timer (which 1). */
+static void stamp_order(const struct flow_table *t, struct flow *f, int which)
+{
+	if (t->order_slot >= 0)
+		((uint64_t *)flow_storage(f, t->order_slot))[which] = t->seq;
+}
+
+int flow_table_keep_order(struct flow_table *t)
+{
+	int slot = flow_storage_register(t, 2 * sizeof(uint64_t));
+	if (slot < 0)
+		return -1;
+	t->order_slot = slot;
+	return 0;
+}
+
+uint64_t flow_lru_seq(const struct flow_table *t, const struct flow *f)
+{
+	return t->order_slot >= 0 ? ((const uint64_t *)flow_storage(f, t->order_slot))[0] : 0;
+}
+
+uint64_t flow_timer_seq(const struct flow_table *t, const struct flow *f)
+{
+	return t->order_slot >= 0 ? ((const uint64_t *)flow_storage(f, t->order_slot))[1] : 0;
+}
+
 static void lru_push_head(struct flow_table *t, struct flow *f)
 {
-	f->lru_seq = t->seq;
+	stamp_order(t, f, 0);
 	f->lru_prev = NULL;
 	f->lru_next = t->lru_head;
 	if (t->lru_head)
@@ -243,7 +271,7 @@ void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns)
 	if (!due_ns)
 		return;
 	f->timer_ns = due_ns;
-	f->timer_seq = t->seq;
+	stamp_order(t, f, 1);
 	struct flow *after = t->timer_tail;
 	while (after && after->timer_ns > due_ns)
 		after = after->timer_prev;

@@ -32,9 +32,6 @@ struct flow {
 	uint64_t timer_ns;        /* when a timeout condition is next due; 0: none */
 	uint64_t first_ts_ns, last_ts_ns;
 	uint64_t kept_ns;         /* an idle judgement kept the flow at this time (flow_keep) */
-	/* The packet sequence number (flow_table_set_seq) when the flow last moved to the LRU
-	 * head and when its timer was set: the order --workers merges entries in. */
-	uint64_t lru_seq, timer_seq;
 	/* Which side of the key initiated: 0 or 1 (index into key.addr). */
 	uint8_t client;
 	bool client_known;        /* we saw the SYN (or the first request) */
@@ -105,7 +102,16 @@ uint32_t flow_count(const struct flow_table *t);
  */
 void flow_timer_set(struct flow_table *t, struct flow *f, uint64_t due_ns);   /* 0 disarms */
 struct flow *flow_timer_first(struct flow_table *t);
-/* The sequence number of the packet being handled (stamps lru_seq and timer_seq). */
+/*
+ * --workers merges entries in packet order: with flow_table_keep_order() (before the first
+ * flow), each flow remembers the packet sequence number (flow_table_set_seq) when it last
+ * moved to the LRU head and when its timer was set.  Without it (one pipeline) flows carry
+ * nothing for it and both read 0.  Returns -1 once flows exist.
+ */
+int flow_table_keep_order(struct flow_table *t);
+uint64_t flow_lru_seq(const struct flow_table *t, const struct flow *f);
+uint64_t flow_timer_seq(const struct flow_table *t, const struct flow *f);
+/* The sequence number of the packet being handled (stamps the order above). */
 void flow_table_set_seq(struct flow_table *t, uint64_t seq);
 
 /* The endpoint of side `side` (0 or 1) of a flow. */

@@ -8,7 +8,7 @@ PACKAGES=(
 	tcpdump tshark python3 python3-scapy curl jq iproute2 nftables ethtool
 	redis-server redis-tools dnsmasq-base dnsutils traceroute iputils-ping netcat-openbsd
 	procps psmisc python3-yaml python3-prometheus-client libcap2-bin util-linux systemd
-	prometheus
+	prometheus nginx-light tmux
 	# fuzzers (libFuzzer runtime), make lint (cppcheck, scan-build), .clang-format, bear for
 	# make compile_commands.json
 	libclang-rt-dev cppcheck clang-tools clang-format bear

@@ -482,7 +482,9 @@ kill9() {
 		wait "$1"
 	} 2>/dev/null
 }
-links_of() { grep -h '^link_type:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | grep -v raw_tracepoint | sort | tr '\n' ' '; }
+# The packet hooks' links (tcx, xdp): the socket tracepoints' (raw_tracepoint) and the UDP
+# owners' cgroup hooks (cgroup) are not the capture's attachment.
+links_of() { grep -h '^link_type:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | grep -v -e raw_tracepoint -e cgroup | sort | tr '\n' ' '; }
 # cleanup as a DaemonSet or unit would run it, but seeing only this test's namespaces: its own
 # (a), a /run/netns holding b and c only, and the /proc of a pid namespace of its own.
 cleanup_here() {

@@ -5,7 +5,7 @@
 # give exactly what `--workers 1` gives: the same entries, ids and order
 # (each JSON line compared after jq -S) with every fixture's own options, and
 # the same --stats except the keys that depend on how many flow tables there
-# are (memory.flow_bytes, memory.total_bytes: each table has its own slabs).
+# are (memory.flow_bytes, memory.total_bytes, memory.dedup_bytes: each worker has its own tables).
 # Fixtures: tests/{golden,streams,dnsredis,safejson}/fixtures (2 and 3 workers;
 # each case's own options with 3), and with WORKERS_CORPORA=1 the public
 # corpora under ../shared/corpora (2 workers).
@@ -23,7 +23,7 @@ done
 out() {
 	local n=$1; shift
 	timeout 120 "$T_BIN" read -o json --workers "$n" "$@" 2>"$T_TMP/err" |
-		jq -S -c 'del(.memory.flow_bytes, .memory.total_bytes)' 2>&1
+		jq -S -c 'del(.memory.flow_bytes, .memory.total_bytes, .memory.dedup_bytes)' 2>&1
 	echo "rc=${PIPESTATUS[0]}"
 	cat "$T_TMP/err"
 }

@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "faultline.h"
+#include "own.bpf.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -70,24 +71,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } errnos SEC(".maps");
-
-/*
- * faultline's own listeners (the metrics endpoint), by network namespace cookie and port:
- * socktrace.bpf.c fills it, the loader shares it here.  Drops of their connections (a
- * scraper closing with data unread) are not reported.
- */
-struct listen_key {
-	__u64 netns_cookie;
-	__u16 port;
-	__u16 pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct listen_key);
-	__type(value, __u8);
-} own_listeners SEC(".maps");
 
 static __always_inline bool own_port(__u64 cookie, __u16 port)
 {

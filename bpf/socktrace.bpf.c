@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "faultline.h"
+#include "own.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -85,20 +86,6 @@ struct {
 const volatile __u32 self_tgid = 0;
 const volatile __u64 self_pidns_dev = 0;
 const volatile __u64 self_pidns_ino = 0;
-
-/* faultline's own listeners (the metrics endpoint): their children are its own sockets too. */
-struct listen_key {
-	__u64 netns_cookie;
-	__u16 port;
-	__u16 pad[3];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
-	__type(key, struct listen_key);
-	__type(value, __u8);
-} own_listeners SEC(".maps");
 
 /* Resets by state (FL_RST_STATES sent, then as many received). */
 struct {

@@ -6,12 +6,10 @@
 #   lingerserver HOST PORT COUNT    accept COUNT connections, read a line, close each with
 #                                   SO_LINGER 0 (a RST from ESTABLISHED)
 #   get HOST PORT                   connect, send a line, read until the peer ends it
-#   backlog HOST PORT               listen(1), never accept
-#   burst HOST PORT COUNT SECONDS   COUNT non-blocking connects, held SECONDS
+# (A listener that never accepts and a burst of connects: tests/kdrops/helpers.py backlog, burst.)
 import socket
 import struct
 import sys
-import time
 
 
 def family(host):
@@ -60,23 +58,6 @@ def main():
                 pass
         except OSError as e:
             print("get:", e)
-    elif mode == "backlog":
-        s = socket.socket(family(host), socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, port))
-        s.listen(1)
-        time.sleep(600)
-    elif mode == "burst":
-        socks = []
-        for _ in range(int(sys.argv[4])):
-            c = socket.socket(family(host), socket.SOCK_STREAM)
-            c.setblocking(False)
-            try:
-                c.connect((host, port))
-            except OSError:
-                pass
-            socks.append(c)
-        time.sleep(float(sys.argv[5]))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ cleanup() {
 t_on_exit cleanup
 
 H="python3 tests/ksock/helpers.py"
+HK="python3 tests/kdrops/helpers.py"   # backlog, burst: the same traffic as the kdrops suite
 C=198.18.210.1 S=198.18.210.2 C6=fd18:d2::1 S6=fd18:d2::2
 C1=198.18.211.1 S1=198.18.211.2     # the link faultline does not capture
 METRICS=9471
@@ -75,7 +76,7 @@ fi
 
 ns_bg client timeout 300 $H lingerserver $C1 7001 1
 ns_bg server timeout 300 $H lingerserver $S 7002 1
-ns_bg client timeout 300 $H backlog $C 9004
+ns_bg client timeout 300 $HK backlog $C 9004
 # (python can take seconds to start on a loaded machine: each port gets a few waits)
 wait_port() { local i; for i in 1 2 3 4 5 6; do ns_wait_port "$1" "$2" 2>/dev/null && return 0; done; return 1; }
 wait_port client 7001 && wait_port server 7002 && wait_port client 9004 ||
@@ -83,7 +84,7 @@ wait_port client 7001 && wait_port server 7002 && wait_port client 9004 ||
 
 start_capture main --metrics-listen 127.0.0.1:$METRICS || { t_fail "capture starts"; t_finish; }
 # 0. A listener with backlog 1 that never accepts, hit by a burst of 20 connects held 2 s.
-ns_exec server timeout 60 $H burst $C 9004 20 2
+ns_exec server timeout 60 $HK burst $C 9004 20 2
 # 1. Refused connects the packets and the kernel both see: 5 over IPv4, 2 over IPv6 (curl).
 for i in 1 2 3 4 5; do ns_exec client timeout 20 curl -s -o /dev/null http://$S:81/; done
 for i in 1 2; do ns_exec client timeout 20 curl -s -o /dev/null -g "http://[$S6]:81/"; done

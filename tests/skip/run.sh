@@ -161,10 +161,11 @@ stop A; stop B
 # Entries, without what depends on where and when they were seen.
 # Kernel drop reports (entries, and tcp.kernel_drops joined to entries) and
 # ICMP router solicitations belong to each capture's own namespace, process
-# names to the sockets in it: not part of the comparison.
+# names to the sockets in it, interface and direction to where each capture
+# sits (s0 ingress, r1 egress): not part of the comparison.
 norm() {
 	jq -c 'select(.error.type != "drop" and .protocol != "icmp") |
-		del(.id, .ts, .node, .elapsed_ms, .community_id, .tcp.kernel_drops) |
+		del(.id, .ts, .node, .elapsed_ms, .community_id, .tcp.kernel_drops, .interface, .direction) |
 		del(.src.name, .src.process, .dst.name, .dst.process) |
 		if .tcp == {} then del(.tcp) else . end' "$1" | sort
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/decode.h"
+#include "core/hash.h"
 #include "report/stats.h"
 
 #define SLAB_FLOWS 256
@@ -117,16 +118,6 @@ static void make_key(struct flow_key *k, const struct fl_addr *src, uint16_t spo
 	k->port[0] = *swapped ? dport : sport;
 	k->port[1] = *swapped ? sport : dport;
 	k->proto = proto;
-}
-
-static inline uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
 }
 
 static uint32_t key_hash(const struct flow_key *k)

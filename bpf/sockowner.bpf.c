@@ -98,34 +98,45 @@ static __always_inline void announce(__u64 key, struct udp_owner *t, __u64 netns
 	emit(FL_OWN_BIND, t, netns_cookie);
 }
 
-SEC("cgroup/post_bind4")
-int fl_udp_bind4(struct bpf_sock *sk)
+/* The socket's local end (address and port) into t. */
+static __always_inline void local_end(struct udp_owner *t, const struct bpf_sock *sk, bool v6)
 {
-	struct udp_owner t = { .family = AF_INET };
+	t->sport = sk->src_port;
+	if (v6) {
+		__u32 *a = (__u32 *)t->saddr;
+
+		t->family = AF_INET6;
+		a[0] = sk->src_ip6[0];
+		a[1] = sk->src_ip6[1];
+		a[2] = sk->src_ip6[2];
+		a[3] = sk->src_ip6[3];
+	} else {
+		t->family = AF_INET;
+		*(__u32 *)t->saddr = sk->src_ip4;
+	}
+}
+
+static __always_inline int on_bind(struct bpf_sock *sk, bool v6)
+{
+	struct udp_owner t = {};
 
 	if (sk->protocol != IPPROTO_UDP)
 		return 1;
-	t.sport = sk->src_port;
-	*(__u32 *)t.saddr = sk->src_ip4;
+	local_end(&t, sk, v6);
 	announce((__u64)(long)sk, &t, bpf_get_netns_cookie(sk));
 	return 1;
+}
+
+SEC("cgroup/post_bind4")
+int fl_udp_bind4(struct bpf_sock *sk)
+{
+	return on_bind(sk, false);
 }
 
 SEC("cgroup/post_bind6")
 int fl_udp_bind6(struct bpf_sock *sk)
 {
-	struct udp_owner t = { .family = AF_INET6 };
-	__u32 *a = (__u32 *)t.saddr;
-
-	if (sk->protocol != IPPROTO_UDP)
-		return 1;
-	t.sport = sk->src_port;
-	a[0] = sk->src_ip6[0];
-	a[1] = sk->src_ip6[1];
-	a[2] = sk->src_ip6[2];
-	a[3] = sk->src_ip6[3];
-	announce((__u64)(long)sk, &t, bpf_get_netns_cookie(sk));
-	return 1;
+	return on_bind(sk, true);
 }
 
 /* An unconnected send: the socket is bound now (autobind ran before this hook). */
@@ -141,19 +152,7 @@ static __always_inline int on_sendmsg(struct bpf_sock_addr *ctx, bool v6)
 	w = bpf_map_lookup_elem(&udp_socks, &key);
 	if (w && w->announced && !w->connected)
 		return 1;
-	t.sport = sk->src_port;
-	if (v6) {
-		__u32 *a = (__u32 *)t.saddr;
-
-		t.family = AF_INET6;
-		a[0] = sk->src_ip6[0];
-		a[1] = sk->src_ip6[1];
-		a[2] = sk->src_ip6[2];
-		a[3] = sk->src_ip6[3];
-	} else {
-		t.family = AF_INET;
-		*(__u32 *)t.saddr = sk->src_ip4;
-	}
+	local_end(&t, sk, v6);
 	announce(key, &t, bpf_get_netns_cookie(ctx));
 	return 1;
 }

@@ -39,6 +39,7 @@
 #define TICK_MS 200
 #define STATS_EVERY_TICKS 5     /* kernel counters refreshed once a second */
 #define SCAN_EVERY_NS 1000000000ull   /* /proc socket scans at most once a second */
+#define SCAN_SLICE_NS 2000000ull      /* and 2 ms of one per tick (TICK_MS) */
 
 struct capture_loop {
 	const struct cli_opts *opts;
@@ -306,18 +307,30 @@ static void on_scanned(void *ctx, const struct fl_sock_owner *ev)
 	pipeline_owner_scanned(ctx, ev);
 }
 
-/* The /proc scan: at start, then at most once a second while local endpoints miss an owner. */
+/*
+ * The /proc scan: a whole one at start (still privileged), then at most one a
+ * second while local endpoints miss an owner, SCAN_SLICE_NS of it per tick so
+ * that a node with many processes never stalls the packet loop.
+ */
 static void scan_sockets(struct capture_loop *l, uint64_t now)
 {
 	if (!l->scan)
 		return;
+	if (procscan_busy(l->scan)) {
+		procscan_step(l->scan, SCAN_SLICE_NS, on_scanned, l->run.pipeline);
+		return;
+	}
 	if (l->last_scan_ns && now - l->last_scan_ns < SCAN_EVERY_NS)
 		return;
 	if (l->last_scan_ns && !pipeline_owners_want_scan(l->run.pipeline))
 		return;
+	bool first = !l->last_scan_ns;
 	l->last_scan_ns = now;
 	l->run.stats.attribution.scans++;
-	procscan_run(l->scan, on_scanned, l->run.pipeline);
+	if (first)
+		procscan_run(l->scan, on_scanned, l->run.pipeline);
+	else if (procscan_begin(l->scan) == 0)
+		procscan_step(l->scan, SCAN_SLICE_NS, on_scanned, l->run.pipeline);
 }
 
 static void on_timer(struct watch *w, uint32_t events)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -38,6 +39,12 @@ struct procscan {
 	unsigned n_netns;
 	struct fl_stats *stats;
 	uint64_t bytes;
+	/* The pass in progress (procscan_step goes on with it a slice at a time). */
+	DIR *proc;                 /* the processes still to read; NULL once they are read */
+	bool active;
+	unsigned pids, held, lines;
+	unsigned next_table;       /* the tables: namespace * 4 + table */
+	long self;                 /* our own pid: our sockets name nothing */
 };
 
 struct procscan *procscan_new(uint32_t max_sockets, struct fl_stats *stats)
@@ -71,6 +78,8 @@ void procscan_free(struct procscan *s)
 {
 	if (!s)
 		return;
+	if (s->proc)
+		closedir(s->proc);
 	s->stats->memory.attribution_bytes -= s->bytes;
 	free(s->owners);
 	free(s);
@@ -248,33 +257,73 @@ static unsigned scan_table(struct procscan *s, uint32_t pid, const char *table, 
 	return n;
 }
 
-int procscan_run(struct procscan *s, procscan_fn fn, void *ctx)
+static uint64_t now_ns(void)
 {
-	DIR *proc = opendir("/proc");
-	if (!proc)
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int procscan_begin(struct procscan *s)
+{
+	if (s->proc)
+		closedir(s->proc);
+	s->proc = opendir("/proc");
+	s->active = s->proc != NULL;
+	if (!s->proc)
 		return -errno;
 	memset(s->owners, 0, (size_t)s->cap * sizeof(*s->owners));
 	s->n_netns = 0;
-	unsigned pids = 0, held = 0, lines = 0;
-	int sockets = 0;
-	struct dirent *e;
-	pid_t self = getpid();
-	while ((e = readdir(proc)) && pids < MAX_PIDS) {
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pids++;
-		if (strtol(e->d_name, NULL, 10) == self)
-			continue;
-		scan_pid(s, e->d_name, &held);
-	}
-	closedir(proc);
+	s->pids = s->held = s->lines = s->next_table = 0;
+	s->self = (long)getpid();
+	return 0;
+}
+
+bool procscan_busy(const struct procscan *s)
+{
+	return s->active;
+}
+
+int procscan_step(struct procscan *s, uint64_t budget_ns, procscan_fn fn, void *ctx)
+{
 	static const struct { const char *name; bool v6, udp; } tables[] = {
 		{ "tcp", false, false }, { "tcp6", true, false },
 		{ "udp", false, true }, { "udp6", true, true },
 	};
-	for (unsigned n = 0; n < s->n_netns; n++)
-		for (unsigned t = 0; t < 4; t++)
-			sockets += (int)scan_table(s, s->netns_pid[n], tables[t].name, tables[t].v6,
-						   tables[t].udp, &lines, fn, ctx);
+	uint64_t until = budget_ns ? now_ns() + budget_ns : UINT64_MAX;
+	int sockets = 0;
+	if (!s->active)
+		return 0;
+	/* First every process's sockets into the inode table, then the namespaces' tables. */
+	struct dirent *e;
+	while (s->proc && (e = readdir(s->proc))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		if (s->pids++ >= MAX_PIDS)
+			break;
+		if (strtol(e->d_name, NULL, 10) != s->self)
+			scan_pid(s, e->d_name, &s->held);
+		if (now_ns() >= until)
+			return 0;
+	}
+	if (s->proc) {
+		closedir(s->proc);
+		s->proc = NULL;
+	}
+	while (s->next_table < s->n_netns * 4) {
+		unsigned n = s->next_table / 4, t = s->next_table % 4;
+		s->next_table++;
+		sockets += (int)scan_table(s, s->netns_pid[n], tables[t].name, tables[t].v6,
+					   tables[t].udp, &s->lines, fn, ctx);
+		if (now_ns() >= until && s->next_table < s->n_netns * 4)
+			return sockets;
+	}
+	s->active = false;
 	return sockets;
+}
+
+int procscan_run(struct procscan *s, procscan_fn fn, void *ctx)
+{
+	int r = procscan_begin(s);
+	return r < 0 ? r : procscan_step(s, 0, fn, ctx);
 }

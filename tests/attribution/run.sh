@@ -117,11 +117,7 @@ ip netns exec "$(ns_name client)" "$BIN" capture -i c0 --all --socket "$SOCK" -o
 	--set tap.tcpStreamChannelTimeoutMs=1000 --set tap.attribution.podLogDir="$PODLOGS" \
 	>"$TMP/cap.out" 2>"$TMP/cap.err" &
 CAP_PID=$!
-for i in $(seq 1 100); do
-	grep -q "capturing on" "$TMP/cap.err" 2>/dev/null && [ -S "$SOCK" ] && break
-	kill -0 "$CAP_PID" 2>/dev/null || break
-	sleep 0.1
-done
+fl_capture_wait "$TMP/cap.err" "$SOCK"
 if ! [ -S "$SOCK" ]; then t_fail "capture starts" "$(cat "$TMP/cap.err")"; t_finish; fi
 t_pass "capture starts"
 
@@ -203,11 +199,7 @@ SOCK2=$TMP/nocg.sock
 ip netns exec "$(ns_name client)" env FAULTLINE_NO_CGROUP2=1 "$BIN" capture -i c0 --all --socket "$SOCK2" \
 	-o json --duration 60 --set tap.tcpStreamChannelTimeoutMs=1000 >"$TMP/nocg.out" 2>"$TMP/nocg.err" &
 CAP_PID=$!
-for i in $(seq 1 100); do
-	grep -q "capturing on" "$TMP/nocg.err" 2>/dev/null && [ -S "$SOCK2" ] && break
-	kill -0 "$CAP_PID" 2>/dev/null || break
-	sleep 0.1
-done
+fl_capture_wait "$TMP/nocg.err" "$SOCK2"
 in_cg "$POD_CG" client timeout 20 curl -s -o /dev/null http://198.18.52.2:8080/nocgroup
 sleep 2
 kill -TERM "$CAP_PID"; wait "$CAP_PID"; CAP_PID=

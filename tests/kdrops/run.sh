@@ -63,12 +63,7 @@ start_capture() {
 	ip netns exec "$NS_CLIENT" ${CAP_SHELL:+sh -c "$CAP_SHELL" sh} "$BIN" capture -i c0 --socket "$SOCK" -o json --duration 100 \
 		--set tap.tcpStreamChannelTimeoutMs=1000 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$TMP/$name.err" 2>/dev/null && [ -S "$SOCK" ] && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	fl_capture_wait "$TMP/$name.err" "$SOCK" && return 0
 	cat "$TMP/$name.err" >&2
 	return 1
 }

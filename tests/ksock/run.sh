@@ -47,12 +47,7 @@ start_capture() {
 		--duration 300 --set tap.tcpStreamChannelTimeoutMs=1000 "$@" \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
-	local i
-	for i in $(seq 1 300); do
-		grep -q "capturing on" "$TMP/$name.err" 2>/dev/null && [ -S "$SOCK" ] && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	fl_capture_wait "$TMP/$name.err" "$SOCK" 300 && return 0
 	cat "$TMP/$name.err" >&2
 	return 1
 }

@@ -73,14 +73,22 @@ ns_wait_port() {
 # wait, 10 s at most, until it says it is capturing and SOCK exists.  1 if it
 # did not come up (it may have exited: see ERRFILE).
 fl_capture_start() {
-	local err=$1 sock=$2 i
+	local err=$1 sock=$2
 	shift 2
 	rm -f "$sock"
 	"$@" >/dev/null 2>"$err" &
 	CAP_PID=$!
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$err" 2>/dev/null && [ -S "$sock" ] && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
+	fl_capture_wait "$err" "$sock"
+}
+
+# fl_capture_wait ERRFILE SOCK [TENTHS [PID]]: wait until the capture (PID, default CAP_PID)
+# says it is capturing in ERRFILE and SOCK exists (SOCK "": do not wait for a socket).  1 if
+# it exits first or TENTHS tenths of a second pass (default 100).
+fl_capture_wait() {
+	local err=$1 sock=$2 tries=${3:-100} pid=${4:-$CAP_PID} i
+	for i in $(seq 1 "$tries"); do
+		grep -q "capturing on" "$err" 2>/dev/null && { [ -z "$sock" ] || [ -S "$sock" ]; } && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1

@@ -77,16 +77,12 @@ NS_CLI=$(ns_name cli)
 
 # start_capture NAME ARGS...: faultline capture in the client namespace, waits until it runs.
 start_capture() {
-	local name=$1 i; shift
+	local name=$1; shift
 	SOCK=$TMP/$name.sock
 	ip netns exec "$NS_CLI" "$BIN" capture -i c0 --socket "$SOCK" --duration 60 \
 		--set tap.tcpStreamChannelTimeoutMs=1000 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CAP_PID=$!
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$TMP/$name.err" 2>/dev/null && [ -S "$SOCK" ] && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	fl_capture_wait "$TMP/$name.err" "$SOCK" && return 0
 	cat "$TMP/$name.err" >&2
 	return 1
 }

@@ -257,11 +257,7 @@ capture_w() {
 		--duration 60 --set tap.tcpStreamChannelTimeoutMs=1000 "$@" \
 		>"$tmp/$name.out" 2>"$tmp/$name.err" &
 	CAP_PID=$!
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$tmp/$name.err" 2>/dev/null && return 0
-		kill -0 "$CAP_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	fl_capture_wait "$tmp/$name.err" "" && return 0
 	cat "$tmp/$name.err" >&2
 	return 1
 }

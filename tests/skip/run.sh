@@ -105,15 +105,12 @@ ns_wait_port srv 80 && ns_wait_port srv 6379 && ns_wait_port srv 7070 ||
 	{ t_fail "servers start"; t_finish; }
 
 start() {   # NAME NS IFACE ARGS...
-	local name=$1 ns=$2 ifc=$3 i
+	local name=$1 ns=$2 ifc=$3
 	shift 3
 	ip netns exec "$(ns_name "$ns")" "$BIN" capture -i "$ifc" --backend ebpf --socket "$TMP/$name.sock" \
 		-o json --all --duration 120 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	eval "PID_$name=$!"
-	for i in $(seq 1 100); do
-		grep -q "capturing on" "$TMP/$name.err" 2>/dev/null && [ -S "$TMP/$name.sock" ] && return 0
-		sleep 0.1
-	done
+	fl_capture_wait "$TMP/$name.err" "$TMP/$name.sock" 100 $! && return 0
 	cat "$TMP/$name.err" >&2
 	return 1
 }

@@ -39,11 +39,16 @@ _Static_assert(FL_STATS_TCP_STATES == FL_RST_STATES, "stats hold every per-state
 #define DRAIN_MAX 8192            /* records per drain: the map holds 4096 */
 #define DRAIN_EVERY_NS 100000000ull
 #define SYMS 256                  /* drop locations resolved, remembered */
-#define SCANS_PER_POLL 2          /* /proc/kallsyms scans per drain (each reads the whole file) */
+/*
+ * A pass over /proc/kallsyms reads the whole file (~120k lines, ~50 ms of the kernel's
+ * time here): at most one per drain, naming every new location of the batch at once.
+ */
+#define PASSES_PER_DRAIN 1
 
 struct sym {
 	uint64_t addr;
 	char name[64];                /* "?" when it could not be resolved */
+	bool pending;                 /* waits for the next pass */
 };
 
 /*
@@ -81,7 +86,8 @@ struct kdrops {
 	FILE *kallsyms;               /* opened while privileged: it shows addresses to its opener */
 	struct sym syms[SYMS];
 	unsigned n_syms, next_sym;
-	unsigned scans;
+	unsigned pending;             /* syms waiting for a pass */
+	unsigned passes;              /* passes in this drain */
 };
 
 static uint64_t mono_ns(void)
@@ -143,23 +149,23 @@ static void reason_name(const struct kdrops *k, uint32_t reason, char *buf, size
 }
 
 /*
- * The code symbol at or below addr, from one pass over /proc/kallsyms (whose
- * addresses read as 0 without the privilege: then it is not read again).
+ * One pass over /proc/kallsyms: each pending location gets the code symbol at or
+ * below it.  Addresses that read as 0 (no privilege) mean the file is no use: it is
+ * not read again.
  */
-static void kallsyms_resolve(struct kdrops *k, uint64_t addr, char *name, size_t len)
+static void kallsyms_pass(struct kdrops *k)
 {
 	FILE *f = k->kallsyms;
 	char line[256];
-	uint64_t best = 0;
+	uint64_t best[SYMS] = { 0 };
 	bool any = false;
 
-	snprintf(name, len, "?");
+	k->passes++;
 	if (!f || fseek(f, 0, SEEK_SET) < 0) {
 		k->kallsyms_ok = false;
 		return;
 	}
 	clearerr(f);
-	k->scans++;
 	while (fgets(line, sizeof(line), f)) {
 		char *end;
 		uint64_t a = strtoull(line, &end, 16);
@@ -167,37 +173,49 @@ static void kallsyms_resolve(struct kdrops *k, uint64_t addr, char *name, size_t
 		if (end == line || end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
 		any |= a != 0;
-		if ((end[1] != 't' && end[1] != 'T') || a > addr || a < best)
+		if (end[1] != 't' && end[1] != 'T')
 			continue;
-		best = a;
-		size_t n = strcspn(end + 3, " \t\n[");
-		snprintf(name, len, "%.*s", (int)n, end + 3);
+		for (unsigned i = 0; i < k->n_syms; i++) {
+			struct sym *s = &k->syms[i];
+			if (!s->pending || a > s->addr || a < best[i])
+				continue;
+			best[i] = a;
+			size_t n = strcspn(end + 3, " \t\n[");
+			snprintf(s->name, sizeof(s->name), "%.*s", (int)n, end + 3);
+		}
 	}
+	for (unsigned i = 0; i < k->n_syms; i++)
+		k->syms[i].pending = false;
+	k->pending = 0;
 	if (!any)
 		k->kallsyms_ok = false;
 }
 
-/* The symbol for a drop location, or "" when unknown. */
-static const char *locate(struct kdrops *k, uint64_t addr, char *buf, size_t len)
+/* A location to name: remembered (SYMS, the oldest forgotten), pending until a pass. */
+static void want_location(struct kdrops *k, uint64_t addr)
 {
-	buf[0] = '\0';
 	if (!addr || !k->kallsyms_ok)
-		return buf;
-	for (unsigned i = 0; i < k->n_syms; i++) {
-		if (k->syms[i].addr == addr) {
-			snprintf(buf, len, "%s", k->syms[i].name[0] == '?' ? "" : k->syms[i].name);
-			return buf;
-		}
-	}
-	if (k->scans >= SCANS_PER_POLL)
-		return buf;   /* the next drain resolves it */
+		return;
+	for (unsigned i = 0; i < k->n_syms; i++)
+		if (k->syms[i].addr == addr)
+			return;
 	struct sym *s = &k->syms[k->next_sym];
 	k->next_sym = (k->next_sym + 1) % SYMS;
 	if (k->n_syms < SYMS)
 		k->n_syms++;
-	s->addr = addr;
-	kallsyms_resolve(k, addr, s->name, sizeof(s->name));
-	snprintf(buf, len, "%s", s->name[0] == '?' ? "" : s->name);
+	else if (s->pending)
+		k->pending--;
+	*s = (struct sym){ .addr = addr, .name = "?", .pending = true };
+	k->pending++;
+}
+
+/* The symbol for a drop location, or "" while unknown (a later record of it carries it). */
+static const char *locate(const struct kdrops *k, uint64_t addr, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (unsigned i = 0; addr && i < k->n_syms; i++)
+		if (k->syms[i].addr == addr && !k->syms[i].pending)
+			snprintf(buf, len, "%s", k->syms[i].name[0] == '?' ? "" : k->syms[i].name);
 	return buf;
 }
 
@@ -251,6 +269,11 @@ static void drain(struct kdrops *k, const struct packet_sink *out, int fd, int64
 		__u32 n = BATCH;
 		int err = bpf_map_lookup_and_delete_batch(fd, in, &batch_out, keys, vals, &n, &opts);
 
+		/* The batch's new locations named in one pass, before its records go out. */
+		for (__u32 i = 0; i < n; i++)
+			want_location(k, vals[i].location);
+		if (k->pending && k->kallsyms_ok && k->passes < PASSES_PER_DRAIN)
+			kallsyms_pass(k);
 		for (__u32 i = 0; i < n; i++)
 			deliver(k, out, &keys[i], &vals[i], clock_offset, is_errno);
 		drained += n;
@@ -368,7 +391,7 @@ void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_
 	if (!k || !out->drop || now - k->last_drain_ns < DRAIN_EVERY_NS)
 		return;
 	k->last_drain_ns = now;
-	k->scans = 0;
+	k->passes = 0;
 	drain(k, out, bpf_map__fd(k->skel->maps.drops), clock_offset, false);
 	if (!k->classic)
 		drain(k, out, bpf_map__fd(k->skel->maps.sockerrs), clock_offset, true);

@@ -400,6 +400,36 @@ row("tcp-rst-forged.pcap", "-", 'map(select(.error != null)) | length == 0',
 row("tcp-rst-forged.pcap", "--stats",
     '.[0].tcp.invalid_rst == 2 and .[0].tcp.SynSent == 0 and .[0].tcp.Reset == 0',
     "the two forged RSTs counted in tcp.invalid_rst, changing nothing")
+row("tcp-paws-fin.pcap", "-", 'map(select(.error != null)) | length == 0',
+    "scapy on the router forges a FIN,ACK from the server at exactly the client's RCV.NXT with a TSval "
+    "100000 older than the server's last (fails PAWS, RFC 7323 5.3): the client kernel drops it (duplicate "
+    "ACK, ss still ESTAB, recv then gets the server's data); normal close: no CloseWait, no entry")
+row("tcp-paws-fin.pcap", "--stats",
+    '.[0].tcp.invalid_rst == 1 and .[0].tcp.CloseWait == 0 and .[0].tcp.LastAck == 0 and .[0].tcp.Reset == 0',
+    "the stale FIN is counted in tcp.invalid_rst and changes nothing")
+row("tcp-paws-rst.pcap", "-",
+    'map(select(.error != null)) | length == 1 and (.[0] | .error.message == "Reset" and '
+    f'.tcp.reset_by == "server" and .tcp.resets == 2 and (.tcp.invalid_rst // 0) == 0 and .src.ip == "{C}" and '
+    '.dst.port == 8080)',
+    "the same with an RST,ACK: Linux accepts an RST failing PAWS (the client's recv gets ECONNRESET, ss shows "
+    "no socket); the server's next segment draws the client kernel's RST: one Reset by server, resets 2")
+row("tcp-syn-client-rst.pcap", "-",
+    'map(select(.error != null)) | length == 1 and (.[0] | .error.message == "Reset" and '
+    '.tcp.reset_by == "client" and .src.port == 40100 and .dst.port == 8080)',
+    "scapy sends a SYN from a raw socket in the client (no socket behind it); the server answers SYN-ACK, the "
+    "client kernel answers RST: the server's half-open connection reset by the client, no SynSent")
+row("tcp-syn-challenge-ack.pcap", "-", 'map(select(.error != null)) | length == 0',
+    "scapy sends a SYN with the 4-tuple of an ESTABLISHED connection (after the request); the server answers "
+    "with a challenge ACK (RFC 5961 4.2), the connection goes on (response, normal close): no entry")
+row("tcp-syn-challenge-ack.pcap", "--stats",
+    '.[0].tcp.SynSent == 0 and .[0].tcp.missed_bytes == 0 and .[0].flows.tcp == 1',
+    "the stray SYN inside the connection: one flow, no SynSent, nothing missed")
+row("tcp-syn-challenge-ack-cut.pcap", "-", 'map(select(.error != null)) | length == 0',
+    "tcp-syn-challenge-ack from the stray SYN on (as a capture started late): its only answer is the bare "
+    "challenge ACK: not a SynSent timeout; the connection joined midstream closes normally")
+row("tcp-syn-challenge-ack-cut.pcap", "--stats",
+    '.[0].tcp.SynSent == 0 and .[0].tcp.missed_bytes == 0',
+    "the stray SYN's sequence number does not place the connection's data: no missed bytes")
 AFTER_NEWER = "tests/golden/fixtures/tcp-keepalive-idle.pcap"
 IN_TIME_ORDER = '(map(.ts) | . == sort)'
 row("tcp-healthy.pcap", AFTER_NEWER, no_tcp_errors() + " and " + IN_TIME_ORDER,

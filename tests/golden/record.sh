@@ -29,7 +29,7 @@ PY=/usr/bin/python3   # the system python has scapy
 
 # shellcheck source=../netns/lib.sh
 . "$HERE/../netns/lib.sh"
-ns_prefix flt-rec
+ns_prefix "${FLT_REC_PREFIX:-flt-rec}"   # (override to keep parallel recorders apart)
 
 WORK=$(mktemp -d /tmp/flt-rec.XXXXXX)
 CAP_PID=
@@ -383,6 +383,144 @@ s.close()' >"$WORK/client.log" 2>&1
 	sleep 1.5
 	cap_stop tcp-rst-forged
 	log "  client: $(cat "$WORK/client.log"), injector: $(cat "$WORK/inject.log")"
+}
+
+# A stale-timestamp segment (RFC 7323 5.3, PAWS) forged by scapy on the
+# router, spoofing the server, against a real connection: in-window sequence
+# numbers (exactly the client's RCV.NXT, acking the client's SND.NXT), a TSval
+# 100000 older than the server's last one.  FLAGS FA: Linux drops the FIN and
+# answers with a duplicate ACK; the connection goes on and closes normally.
+# FLAGS RA: Linux accepts the RST even though it fails PAWS
+# (tcp_validate_incoming: "Reset is accepted even if it did not pass PAWS");
+# the server's next segment then meets a closed socket and draws the client
+# kernel's RST.  The client logs `ss` after the injection and what recv gave.
+paws_stale() {
+	local flags=$1 name=$2
+	py_server '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5)
+c.recv(4096); time.sleep(1.2)
+try:
+    c.sendall(b"pong\n")
+    while c.recv(4096): pass
+except OSError: pass
+c.close()' 8080
+	rm -f "$WORK/ready"
+	ns_bg router timeout 25 $PY -c '
+import sys, time
+from scapy.all import IP, TCP, send, AsyncSniffer, conf
+conf.verb = 0
+C, S, FLAGS = "'$C'", "'$S'", "'"$flags"'"
+last = {}
+def tsval(t):
+    for k, v in t.options:
+        if k == "Timestamp": return v
+    return None
+def note(p):
+    if IP not in p or TCP not in p: return
+    side = "c" if p[IP].src == C else "s"
+    t = p[TCP]
+    last[side] = (t.sport, t.seq, t.ack, len(t.payload), tsval(t))
+    if side == "c" and len(t.payload): last["data"] = time.time()
+sn = AsyncSniffer(iface="r1", filter="tcp port 8080", prn=note, store=False)
+sn.start(); time.sleep(0.5)
+open("'"$WORK/ready"'", "w").close()
+for _ in range(200):
+    if "data" in last: break
+    time.sleep(0.05)
+else: sys.exit("no client data seen")
+time.sleep(0.3)
+cport, cseq, cack, clen, cts = last["c"]
+sts = last["s"][4]
+stale = (sts[0] - 100000) & 0xffffffff
+send(IP(src=S, dst=C) / TCP(sport=8080, dport=cport, flags=FLAGS, seq=cack, ack=(cseq + clen) & 0xffffffff,
+     window=502, options=[("NOP", None), ("NOP", None), ("Timestamp", (stale, cts[0]))]))
+print("sent %s seq %d ack %d TSval %d (server last %d)" % (FLAGS, cack, cseq + clen, stale, sts[0]))
+time.sleep(2); sn.stop()
+' >"$WORK/inject.log" 2>&1
+	for _ in $(seq 1 150); do [ -e "$WORK/ready" ] && break; sleep 0.1; done
+	[ -e "$WORK/ready" ] || die "$name: injector did not start: $(cat "$WORK/inject.log")"
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import socket, subprocess, time
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+s.sendall(b"ping\n"); time.sleep(0.9)
+ss = subprocess.run(["ss", "-Htn", "dport = :8080"], capture_output=True, text=True).stdout.split()
+print("ss after the injection:", ss[0] if ss else "no socket")
+try:
+    print("client got", s.recv(4096))
+except OSError as e:
+    print("client error", e)
+s.close()' >"$WORK/client.log" 2>&1
+	sleep 1
+	cap_stop "$name"
+	log "  client: $(tr '\n' ' ' <"$WORK/client.log")"
+	log "  injector: $(cat "$WORK/inject.log")"
+}
+sc_tcp_paws_fin() { paws_stale FA tcp-paws-fin; }
+sc_tcp_paws_rst() { paws_stale RA tcp-paws-rst; }
+
+# A SYN nobody's socket sent (scapy from a raw socket in the client): the
+# server answers SYN-ACK, the client kernel, knowing no such connection,
+# answers RST.  Not a SynSent timeout, not a refusal.
+sc_tcp_syn_client_rst() {
+	py_server '
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(8)
+try: l.accept()
+except OSError: pass' 8080
+	cap_start client c0 "$V4F"
+	in_client $PY -c '
+import time
+from scapy.all import IP, TCP, send, conf
+conf.verb = 0
+send(IP(src="'$C'", dst="'$S'") / TCP(sport=40100, dport=8080, flags="S", seq=1000000, window=64240,
+     options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (12345, 0)), ("NOP", None), ("WScale", 7)]))
+time.sleep(1)'
+	cap_stop tcp-syn-client-rst
+}
+
+# A SYN with the 4-tuple of an ESTABLISHED connection (scapy, in the client,
+# after the client's request): the server's Linux answers with a challenge ACK
+# (RFC 5961 4.2) and the connection goes on: response, normal close.  The
+# -cut variant starts at that SYN (as a capture started late would): its only
+# answer is the bare ACK.
+sc_tcp_syn_challenge_ack() {
+	py_server '
+import socket, time
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 8080)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(5)
+c.recv(4096); time.sleep(1.2); c.sendall(b"pong\n")
+while c.recv(4096): pass
+c.close()' 8080
+	cap_start client c0 "$V4F"
+	timeout 20 ip netns exec "$(ns_name client)" $PY -c '
+import socket, time
+from scapy.all import IP, TCP, send, conf
+conf.verb = 0
+s = socket.create_connection(("'$S'", 8080), timeout=5)
+s.sendall(b"ping\n"); time.sleep(0.3)
+send(IP(src="'$C'", dst="'$S'") / TCP(sport=s.getsockname()[1], dport=8080, flags="S", seq=123456789,
+     window=64240, options=[("MSS", 1460)]))
+try:
+    print("client got", s.recv(4096))
+except OSError as e:
+    print("client error", e)
+s.close()' >"$WORK/client.log" 2>&1
+	sleep 0.5
+	cap_stop tcp-syn-challenge-ack
+	log "  client: $(cat "$WORK/client.log")"
+	$PY -c '
+import sys
+from scapy.all import rdpcap, wrpcap, TCP
+p = rdpcap(sys.argv[1])
+i = next(i for i, x in enumerate(p) if TCP in x and x[TCP].flags == "S" and x[TCP].seq == 123456789)
+wrpcap(sys.argv[2], p[i:])' "$OUTDIR/tcp-syn-challenge-ack.pcap" "$OUTDIR/tcp-syn-challenge-ack-cut.pcap" ||
+		die "challenge-ack cut"
 }
 
 # ---------------------------------------------------------------- ICMP

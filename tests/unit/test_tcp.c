@@ -283,6 +283,36 @@ static void test_syn_abandoned_by_client_rst_is_no_timeout(void **state)
 	assert_int_equal(f->got.n, 0);
 }
 
+/*
+ * A SYN answered by a bare ACK of something else: the server holds a
+ * synchronized connection on these ports (RFC 5961 4.2 challenge ACK).  Not a
+ * SynSent timeout, and the SYN's sequence number does not place the data that
+ * follows (no missed bytes).
+ */
+static void test_syn_answered_by_challenge_ack_is_no_timeout(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 1, 0, 90000, 5555, TCP_ACK, 0);
+	seg(f, 900, 0, 90000, 5555, TCP_ACK | TCP_PSH, 10);
+	seg(f, 901, 1, 5555, 90010, TCP_ACK, 0);
+	pipeline_tick(f->p, T0 + 20000 * MS);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_sent, 0);
+	assert_int_equal(f->stats.tcp.missed_bytes, 0);
+	assert_int_equal(f->got.n, 0);
+}
+
+/* The same SYN answered by nothing: a timeout, whose entry carries waited_ms. */
+static void test_syn_unanswered_is_timeout(void **state)
+{
+	struct fixture *f = *state;
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_sent, 1);
+	assert_int_equal(collect_count(&f->got, "\"reason\":\"timeout\"", "\"waited_ms\":0"), 1);
+}
+
 /* One-sided capture: the SYN-ACK is missing, the client's ACK covers the server's ISN. */
 static void test_client_ack_completes_unseen_handshake(void **state)
 {
@@ -464,6 +494,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_keepalive_connection_is_kept, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_sent_carries_waited_ms, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_abandoned_by_client_rst_is_no_timeout, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_answered_by_challenge_ack_is_no_timeout, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_unanswered_is_timeout, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_client_ack_completes_unseen_handshake, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_ack_past_own_fin_means_peer_closed, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_fin_acking_unseen_peer_fin, fixture_setup, fixture_teardown),

@@ -537,6 +537,20 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 	if (c->state == TCP_CONN_SYN_SENT && side != f->client && !(fl & TCP_RST) &&
 	    (fl & TCP_ACK) && d->ack == c->half[f->client].syn_seq + 1)
 		c->state = TCP_CONN_ESTABLISHED;   /* the server talks: its SYN-ACK was not captured */
+	else if (c->state == TCP_CONN_SYN_SENT && side != f->client && !(fl & TCP_RST) &&
+		 (fl & TCP_ACK) && !c->half[side].syn_seen) {
+		/* A SYN answered by an ACK of something else: the peer holds a
+		 * synchronized connection on these ports and challenges the SYN
+		 * (RFC 5961 4.2, RFC 9293 3.10.7.4).  The SYN started nothing (no
+		 * SynSent); the capture joined that connection midstream, so the
+		 * SYN's sequence number says nothing about where its data is. */
+		struct tcp_half *cl = &c->half[f->client];
+		cl->syn_seen = false;
+		cl->nxt_seen = cl->ack_seen = false;
+		c->state = TCP_CONN_ESTABLISHED;
+		c->midstream = true;
+		ev |= TCP_EV_RESTART;
+	}
 	if (c->state == TCP_CONN_NONE && !(fl & TCP_RST)) {
 		/* Joined an established connection. */
 		c->state = TCP_CONN_ESTABLISHED;

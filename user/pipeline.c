@@ -467,6 +467,8 @@ void pipeline_handle(struct pipeline *p, const struct fl_packet *pkt)
 		return;
 	}
 	p->em.packet_tunnels = NULL;
+	/* Which host pairs' directions the capture holds (one-sided captures). */
+	track_dir_saw(&p->track, &d.src, &d.dst);
 
 	switch (d.l4proto) {
 	case FL_IPPROTO_TCP:

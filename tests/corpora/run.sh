@@ -70,6 +70,10 @@ for manifest in "$CORPORA"/*/MANIFEST.tsv; do
 				check "$file: no SynSent for a handshake completed out of sight" $?
 				continue
 			fi
+			if [ "$cat" = tcp_syn_no_response ] && grep -qx "$file" tests/corpora/answer-uncaptured.txt; then
+				"$BIN" read --stats "$path" 2>/dev/null | jq -e '.tcp.syn_answer_uncaptured > 0' >/dev/null
+				check "$file: counts the SYNs answered out of sight" $?
+			fi
 			expr=$(expectation "$cat") || continue
 			T_NOTE_LINES=5 t_jq "$file: reports $cat" "$expr" "$out"
 		done

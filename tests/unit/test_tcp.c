@@ -327,6 +327,69 @@ static void test_client_ack_completes_unseen_handshake(void **state)
 	assert_int_equal(collect_count(&f->got, "\"type\":\"tcp\"", NULL), 0);
 }
 
+/* A SYN from the client to the server on another port at `ms`. */
+static void syn_on(struct fixture *f, uint64_t ms, uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	struct fl_packet p = tcp_packet(&f->buf, T0 + ms * MS, CLIENT, sport, SERVER, dport, seq, 0,
+					TCP_SYN, 0);
+	pipeline_packet(f->p, &p);
+}
+
+/* The client's packets only, its ACKs covering the server's uncaptured bytes. */
+static void one_sided_session(struct fixture *f)
+{
+	seg(f, 0, 1, 100, 0, TCP_SYN, 0);
+	seg(f, 2, 1, 101, 501, TCP_ACK, 0);
+	seg(f, 3, 1, 101, 501, TCP_ACK | TCP_PSH, 10);
+	seg(f, 5, 1, 111, 521, TCP_ACK, 0);
+}
+
+/*
+ * One-sided capture (issue 13, tcpdump's ipoib.pcap): nothing from the server's
+ * host is captured though the client's ACKs prove it sent.  A later SYN to it,
+ * not resent though the capture goes on 4 s (past the 1 s first
+ * retransmission), was answered out of sight: counted, not a SynSent timeout.
+ */
+static void test_syn_to_uncaptured_direction_is_not_judged(void **state)
+{
+	struct fixture *f = *state;
+	one_sided_session(f);
+	syn_on(f, 1000, 41000, 8, 7000);
+	syn_on(f, 5000, 41001, 13, 9000);      /* the capture goes on */
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_answer_uncaptured, 1);
+	/* The last SYN, at the file's very end, is judged as ever (SPEC). */
+	assert_int_equal(f->stats.tcp.syn_sent, 1);
+	assert_int_equal(collect_count(&f->got, "\"dst\":{\"ip\":\"198.18.2.2\",\"port\":13}", NULL), 1);
+	assert_int_equal(collect_count(&f->got, "\"port\":8}", NULL), 0);
+}
+
+/* The same with one packet of the server's captured: a two-sided capture, a timeout. */
+static void test_syn_unanswered_in_two_sided_capture_is_timeout(void **state)
+{
+	struct fixture *f = *state;
+	one_sided_session(f);
+	seg(f, 6, 0, 521, 111, TCP_ACK | TCP_PSH, 5);    /* the server's host appears */
+	syn_on(f, 1000, 41000, 8, 7000);
+	syn_on(f, 5000, 41001, 13, 9000);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_answer_uncaptured, 0);
+	assert_int_equal(f->stats.tcp.syn_sent, 2);
+}
+
+/* One-sided, but the SYN was resent: the client got no answer, a timeout. */
+static void test_resent_syn_to_uncaptured_direction_is_timeout(void **state)
+{
+	struct fixture *f = *state;
+	one_sided_session(f);
+	syn_on(f, 1000, 41000, 8, 7000);
+	syn_on(f, 1500, 41000, 8, 7000);
+	syn_on(f, 5000, 41001, 13, 9000);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_answer_uncaptured, 0);
+	assert_int_equal(f->stats.tcp.syn_sent, 2);
+}
+
 /* One-sided capture: the client closes, then acknowledges one byte more: the server's FIN. */
 static void test_ack_past_own_fin_means_peer_closed(void **state)
 {
@@ -497,6 +560,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syn_answered_by_challenge_ack_is_no_timeout, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_unanswered_is_timeout, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_client_ack_completes_unseen_handshake, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_to_uncaptured_direction_is_not_judged, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_syn_unanswered_in_two_sided_capture_is_timeout, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_resent_syn_to_uncaptured_direction_is_timeout, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_ack_past_own_fin_means_peer_closed, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_fin_acking_unseen_peer_fin, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_one_sided_fin_without_evidence_is_close_wait, fixture_setup, fixture_teardown),

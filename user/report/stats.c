@@ -75,6 +75,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "streams_timed_out", (int64_t)s->tcp.streams_timed_out);
 	doc_add_int(d, o, "reassembly_dropped_bytes", (int64_t)s->tcp.reassembly_dropped_bytes);
 	doc_add_int(d, o, "invalid_rst", (int64_t)s->tcp.invalid_rst);
+	doc_add_int(d, o, "syn_answer_uncaptured", (int64_t)s->tcp.syn_answer_uncaptured);
 
 	o = doc_add_obj(d, DOC_ROOT, "ip");
 	doc_add_int(d, o, "fragments", (int64_t)s->ip.fragments);

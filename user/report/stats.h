@@ -64,6 +64,7 @@ struct fl_stats {
 		uint64_t truncated_bytes;    /* payload the snaplen cut (not missed) */
 		uint64_t reassembly_dropped_bytes;   /* out-of-order data over the memcap */
 		uint64_t invalid_rst;        /* RSTs/FINs the receiving stack would not accept */
+		uint64_t syn_answer_uncaptured;   /* unanswered SYNs not reported: see track/tcp.c */
 	} tcp;
 	struct defrag_counters ip;        /* fragments and their reassembly */
 	struct {

@@ -561,6 +561,13 @@ unsigned tcp_track_packet(struct track_env *env, struct flow *f, int side,
 		on_rst(env, f, side, ts_ns);
 		return TCP_EV_RESET;
 	}
+	/* An ACK past anything captured from a peer whose ISN is known (seen, or
+	 * taken from this side's ACK of its unseen SYN-ACK): the peer sent what
+	 * the capture does not hold, from its host to this one. */
+	const struct tcp_half *peer = &c->half[other(side)];
+	if ((fl & TCP_ACK) && peer->syn_seen && SEQ_GT(d->ack, peer->syn_seq) &&
+	    (!peer->nxt_seen || SEQ_GT(d->ack, peer->nxt)))
+		track_dir_sent_unseen(env, &f->key.addr[other(side)], &f->key.addr[side]);
 	observe(c, side, d, &o);
 	if (fl & TCP_FIN) {
 		on_fin(env, f, side, d, ts_ns);
@@ -633,6 +640,28 @@ static enum tcp_pending pending_condition(const struct track_env *env, const str
 	return PENDING_NONE;
 }
 
+/*
+ * A SYN the capture cannot judge: sent once and not again although the capture
+ * went on past the first retransmission (RFC 6298's initial RTO of 1 s, what
+ * Linux uses; half a second more for timer slack and the way to the capture
+ * point), to a host whose packets to the client's host the capture never
+ * holds although ACKs prove it sent some (track_dir_uncaptured: a one-sided
+ * capture).  The SYN was most likely answered, SYN-ACK or RST, out of sight;
+ * it is counted (tcp.syn_answer_uncaptured), not reported as a timeout.  A SYN
+ * resent, or the file ending before its retransmission was due, or any packet
+ * from that host to the client's in the capture: a timeout as ever.
+ */
+#define SYN_RETRANSMIT_DUE_NS 1500000000ull
+
+static bool syn_answer_uncaptured(const struct track_env *env, const struct flow *f,
+				  uint64_t waited_ns)
+{
+	const struct tcp_conn *c = track_tcp(env, f);
+	int s = other(f->client);
+	return c->syn_retries == 0 && waited_ns >= SYN_RETRANSMIT_DUE_NS &&
+	       track_dir_uncaptured(env, &f->key.addr[s], &f->key.addr[f->client]);
+}
+
 void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, bool capture_end)
 {
 	struct tcp_conn *c = track_tcp(env, f);
@@ -653,6 +682,11 @@ void tcp_track_check(struct track_env *env, struct flow *f, uint64_t now_ns, boo
 		return;
 	switch (pending) {
 	case PENDING_SYN:
+		if (syn_answer_uncaptured(env, f, waited)) {
+			c->reported |= TCP_REPORTED_SYN_SENT;
+			env->stats->tcp.syn_answer_uncaptured++;
+			break;
+		}
 		report_syn_sent(env, f, "timeout", NULL, now_ns);
 		break;
 	case PENDING_CLOSE_WAIT:

@@ -88,6 +88,7 @@ union track_state {
 };
 
 struct tcp_resume;
+struct track_dirs;
 
 struct track_env {
 	struct emitter *em;
@@ -97,12 +98,30 @@ struct track_env {
 	/* What evicted TCP flows' connections were, so a flow seen again goes on
 	 * (tcp.c; allocated at the first eviction, memory.evicted_bytes). */
 	struct tcp_resume *resume;
+	/* Host pairs: whether the capture holds packets from one host to the
+	 * other, and whether ACKs prove that host sent some it does not hold
+	 * (track.c; a fixed table allocated at init, NULL without memory). */
+	struct track_dirs *dirs;
 };
 
 /* Register the trackers' flow storage; 0 or -1 (errno). */
 int track_env_init(struct track_env *env, struct flow_table *flows, struct emitter *em,
 		   const struct fl_config *cfg, struct fl_stats *stats);
 void track_env_free(struct track_env *env);
+
+/*
+ * One-sided captures, judged per host pair (the direction from one address to
+ * another).  track_dir_saw: a packet from -> to is in the capture (every IP
+ * packet).  track_dir_sent_unseen: ACKs from `to` acknowledge sequence space
+ * of `from` that no captured packet carried.  track_dir_uncaptured: the second
+ * is known and the first never happened, as far as the table can tell (a slot
+ * shared with another pair makes it unsure, and unsure is "no").
+ */
+void track_dir_saw(struct track_env *env, const struct fl_addr *from, const struct fl_addr *to);
+void track_dir_sent_unseen(struct track_env *env, const struct fl_addr *from,
+			   const struct fl_addr *to);
+bool track_dir_uncaptured(const struct track_env *env, const struct fl_addr *from,
+			  const struct fl_addr *to);
 
 static inline struct tcp_conn *track_tcp(const struct track_env *env, const struct flow *f)
 {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultline.h"
 #include "core/bytes.h"
 #include "core/config.h"
 #include "dissect/appmsg.h"
@@ -76,7 +77,7 @@ struct dns_answered {
  * additional section); the bytes between are counted, not parsed, and the
  * capture may leave them in the kernel.
  */
-#define DNS_LONG_MIN     8192
+#define DNS_LONG_MIN     FL_SKIP_DNS_LONG
 #define DNS_HEAD_MAX     4096
 #define DNS_TAIL_MAX     512
 #define DNS_HEAD_RECORDS DNS_SHOW_RECORDS
@@ -275,10 +276,12 @@ static int dns_fail(struct dns_msg *m, const char *error, size_t off)
 /*
  * Parse the message; with `head` set, stop after the questions and the first
  * `head` answer records (or the whole answer section) and say in *head_end
- * where they end: the head of a long message, the rest unchecked.
+ * where they end: the head of a long message, the rest unchecked.  `capped`:
+ * `len` is only as much as a head may hold; past `head_min` records, the
+ * record that does not fit in it ends the head.
  */
 static int dns_parse_upto(const uint8_t *msg, size_t len, struct dns_msg *m, unsigned head,
-			  size_t *head_end)
+			  unsigned head_min, bool capped, size_t *head_end)
 {
 	size_t off = DNS_HEADER_LEN, bad;
 	const char *err;
@@ -318,6 +321,14 @@ static int dns_parse_upto(const uint8_t *msg, size_t len, struct dns_msg *m, uns
 			if (head && (s > 0 || i == head)) {
 				*head_end = off;
 				return 0;
+			}
+			if (head && capped && i >= head_min) {
+				size_t o = off;
+				if (dns_name_read(msg, len, &o, &rr.name, &bad) || len - o < 10 ||
+				    len - o - 10 < be16(msg + o + 8)) {
+					*head_end = off;
+					return 0;
+				}
 			}
 			m->section = (uint8_t)(2 + s);
 			m->record = i + 1;
@@ -375,7 +386,7 @@ static int dns_parse_upto(const uint8_t *msg, size_t len, struct dns_msg *m, uns
 
 static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 {
-	return dns_parse_upto(msg, len, m, 0, NULL);
+	return dns_parse_upto(msg, len, m, 0, 0, false, NULL);
 }
 
 /* ---- names learned from answers ---- */
@@ -822,7 +833,9 @@ static bool dns_long_begin(struct dns_state *s, struct dissect_ctx *ctx, int dir
 
 	if (!ctx->skipping || mlen < DNS_LONG_MIN || avail < DNS_HEADER_LEN)
 		return false;
-	if (dns_parse_upto(msg, avail < DNS_HEAD_MAX ? avail : DNS_HEAD_MAX, &m, want, &head_len) < 0)
+	/* Names are learned from the answers that fit in the head (at least those shown). */
+	if (dns_parse_upto(msg, avail < DNS_HEAD_MAX ? avail : DNS_HEAD_MAX, &m, want,
+			   DNS_HEAD_RECORDS, avail >= DNS_HEAD_MAX, &head_len) < 0)
 		return false;     /* not all here yet, too long, or malformed: the whole message decides */
 	if (!memory_allows(ctx->stats, sizeof(struct dns_long))) {
 		ctx->stats->memory.over_limit++;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dissect_harness.h"
+#include "report/names.h"
 
 /* The simulated kernel: the last range per sending port (one flow per test). */
 struct sim {
@@ -322,8 +323,9 @@ static size_t put16(uint8_t *p, uint16_t v)
 	return 2;
 }
 
-/* "big.test" TXT, with the 2-byte length in front; `records` TXT answers and an OPT last. */
-static size_t dns_msg(uint8_t *out, uint16_t id, bool response, unsigned records, uint8_t ext_rcode)
+/* "big.test" TXT (or A), with the 2-byte length in front; `records` answers and an OPT last. */
+static size_t dns_msg_t(uint8_t *out, uint16_t id, bool response, unsigned records, uint8_t ext_rcode,
+			uint16_t type)
 {
 	size_t n = 2;
 	n += put16(out + n, id);
@@ -335,14 +337,22 @@ static size_t dns_msg(uint8_t *out, uint16_t id, bool response, unsigned records
 	static const uint8_t qname[] = "\x03" "big" "\x04" "test";
 	memcpy(out + n, qname, sizeof(qname));         /* with the root label */
 	n += sizeof(qname);
-	n += put16(out + n, 16);
+	n += put16(out + n, type);
 	n += put16(out + n, 1);
 	for (unsigned i = 0; i < records; i++) {
 		n += put16(out + n, 0xc00c);
-		n += put16(out + n, 16);
+		n += put16(out + n, type);
 		n += put16(out + n, 1);
 		n += put16(out + n, 0);
 		n += put16(out + n, 60);
+		if (type == 1) {
+			n += put16(out + n, 4);
+			out[n++] = 198;
+			out[n++] = 18;
+			out[n++] = (uint8_t)(i >> 8);
+			out[n++] = (uint8_t)i;
+			continue;
+		}
 		n += put16(out + n, 201);
 		out[n++] = 200;
 		for (unsigned j = 0; j < 200; j++)
@@ -364,6 +374,11 @@ static size_t dns_msg(uint8_t *out, uint16_t id, bool response, unsigned records
 	}
 	put16(out, (uint16_t)(n - 2));
 	return n;
+}
+
+static size_t dns_msg(uint8_t *out, uint16_t id, bool response, unsigned records, uint8_t ext_rcode)
+{
+	return dns_msg_t(out, id, response, records, ext_rcode, 16);
 }
 
 static uint8_t dnsbuf[65600];
@@ -469,6 +484,48 @@ static void test_dns_hole_in_long_response(void **state)
 	h_free(on.h);
 }
 
+/*
+ * With names learned (--names), the head holds up to 32 answers, as many as
+ * fit in 4 kB: 600 A records (the first 32 learned either way), then 60 TXT
+ * records of which only 19 fit.
+ */
+static void dns_names(struct run *r)
+{
+	size_t n = dns_msg_t(dnsbuf, 0x1111, false, 0, 0, 1);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg_t(dnsbuf, 0x1111, true, 600, 0, 1);
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x2222, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x2222, true, 60, 0);
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	finish_run(r);
+}
+
+static void test_dns_long_with_names(void **state)
+{
+	(void)state;
+	struct run off, on;
+	run_init(&off, false, 53);
+	off.h->em.names = names_new(1024, &off.h->stats);
+	dns_names(&off);
+	run_init(&on, true, 53);
+	on.h->em.names = names_new(1024, &on.h->stats);
+	dns_names(&on);
+	assert_int_equal(off.h->n, 2);
+	assert_same_entries(&off, &on);
+	assert_int_equal(names_count(on.h->em.names), 32);
+	assert_int_equal(names_count(off.h->em.names), 32);
+	h_contains(on.h, 0, "\"answers\":600");
+	h_contains(on.h, 1, "\"answers\":60");
+	assert_int_equal(on.sim.asks, 2);              /* each answer's middle */
+	names_free(off.h->em.names);
+	names_free(on.h->em.names);
+	off.h->em.names = on.h->em.names = NULL;
+	h_free(off.h);
+	h_free(on.h);
+}
+
 int main(void)
 {
 	fill_body();
@@ -481,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_dns_long_response),
 		cmocka_unit_test(test_dns_skip_offset),
 		cmocka_unit_test(test_dns_hole_in_long_response),
+		cmocka_unit_test(test_dns_long_with_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,12 @@ if grep -q '^skipcost ' "$out/skipcost.txt"; then
 else
 	row copy "bytes copied per wire byte, live HTTP download mix" "n/a ($(sed -n 's/^skipcost-na //p' "$out/skipcost.txt" | head -1))" "<= 0.10" "-"
 fi
+# Where they go (bench/skipbreakdown.py, a shorter run that records what it copies: the
+# recorder slows the reader, so more body passes before the skip than in the row above).
+if grep -q '^skipcost-part ' "$out/skipcost.txt"; then
+	r=$(awk '$1 == "skipcost-part" && $4 > 0 { printf "%s%s %.3f", s, $2, $3 / $4; s = ", " }' "$out/skipcost.txt")
+	row copy "  copied per wire byte by category, skipping on (recorded run)" "$r" "" "-"
+fi
 # --workers: the reading thread dispatches, each worker runs a whole pipeline on its share.
 w1_wall=$(col faultline 3); w2_wall=$(col faultline-w2 3); w2_cpu=$(col faultline-w2 2)
 r=$(awk -v w1="$w1_wall" -v w2="$w2_wall" -v c1="$fl_cpu" -v c2="$w2_cpu" -v n="$npk" 'BEGIN {

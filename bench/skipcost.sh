@@ -6,7 +6,11 @@
 # 198.18.251.0/24), captured at once on both ends of the server's veth: with
 # tap.skipPayload on (server side) and off (router side).  Prints for run.sh:
 #   skipcost on|off WIRE_BYTES COPIED_BYTES SKIPPED_BYTES BPF_NS_PER_PACKET BPF_RUNS
+#   skipcost-part CATEGORY COPIED_BYTES WIRE_BYTES PACKETS   (bench/skipbreakdown.py)
 #   skipcost-na REASON
+# The breakdown comes from a second, shorter run (BREAKDOWN_ROUNDS, 5) with
+# skipping on that records what it copied (-w), so that the recorder's cost
+# does not slow the measured capture's reader.
 # COPIED is capture.bpf.copied_bytes (24-byte record headers + captured bytes);
 # BPF ns/packet is run_time_ns / run_cnt of that capture's tc programs
 # (kernel.bpf_stats_enabled).  Usage: bench/skipcost.sh FAULTLINE OUTDIR  (env ROUNDS 20)
@@ -108,3 +112,25 @@ line() {   # on|off STATS T0 T1 C0 C1
 }
 line on "$tmp/PA.stats" "$ta0" "$ta1" "$ca0" "$ca1"
 line off "$tmp/PB.stats" "$tb0" "$tb1" "$cb0" "$cb1"
+
+# Where the copied bytes go: the same mix again, recorded as copied.
+stop() {   # VAR
+	local pid i
+	eval "pid=\$$1"
+	kill -INT "$pid" 2>/dev/null
+	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "$1="
+}
+command -v python3 >/dev/null || exit 0
+stop PA; stop PB
+start PA srv s0 -w "$tmp/PA.pcap" || exit 0
+for _ in $(seq 1 "${BREAKDOWN_ROUNDS:-5}"); do
+	ns_exec cli curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null --max-time 30 \
+		"$U/big.bin" "$U/mid.bin" "$U/small.bin" "$U/missing"
+	ns_exec cli curl -s -o /dev/null -H 'Accept-Encoding: gzip' --max-time 30 "$U/text.txt"
+done
+sleep 1
+stop PA
+python3 bench/skipbreakdown.py "$tmp/PA.pcap"

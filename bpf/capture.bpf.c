@@ -215,20 +215,20 @@ static __always_inline void emit(struct bpf_dynptr *src, __u64 len, __u64 caplen
 static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
 {
 	struct bpf_dynptr src;
-	bool wake = false;
+	struct skip_peek pk = {};
 	__u64 caplen;
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)skb->data, (void *)(long)skb->data_end);
 	caplen = clamp_snaplen(skip_caplen((void *)(long)skb->data,
-					   (void *)(long)skb->data_end, skb->len, &wake));
+					   (void *)(long)skb->data_end, skb->len, &pk));
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return;
 	if (bpf_dynptr_from_skb(skb, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return;
 	}
-	emit(&src, skb->len, caplen, skb->ifindex, direction, wake);
+	emit(&src, skb->len, caplen, skb->ifindex, direction, skip_wake(&src, &pk));
 }
 
 SEC("tc")
@@ -250,19 +250,19 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 {
 	struct bpf_dynptr src;
 	__u64 len = bpf_xdp_get_buff_len(ctx), caplen;
-	bool wake = false;
+	struct skip_peek pk = {};
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	caplen = clamp_snaplen(skip_caplen((void *)(long)ctx->data,
-					   (void *)(long)ctx->data_end, len, &wake));
+					   (void *)(long)ctx->data_end, len, &pk));
 	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
 		return XDP_PASS;
 	if (bpf_dynptr_from_xdp(ctx, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return XDP_PASS;
 	}
-	emit(&src, len, caplen, ctx->ingress_ifindex, FL_DIR_INGRESS, wake);
+	emit(&src, len, caplen, ctx->ingress_ifindex, FL_DIR_INGRESS, skip_wake(&src, &pk));
 	return XDP_PASS;
 }
 

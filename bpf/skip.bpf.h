@@ -37,19 +37,46 @@ struct {
 } skips SEC(".maps");
 
 /*
- * How many of the packet's `caplen` bytes to copy (never more).  *wake: wake
- * the reader now, not once wakeup_bytes wait: the segment starts an HTTP
- * response ("HTTP/1.") in a full segment (a body follows) and is copied, so
- * the reader sees its head, and can ask for its body to be skipped, before
- * the body has gone by.
+ * A copied full segment (more follows) whose payload skip_wake() looks at:
+ * where the payload starts (0: none), and whether it is DNS's port.
  */
-static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caplen, bool *wake)
+struct skip_peek {
+	__u32 off;
+	bool dns;
+};
+
+/*
+ * Wake the reader now, not once wakeup_bytes wait, when the segment starts
+ * an HTTP response ("HTTP/1.") or a long DNS-over-TCP message (port 53: its
+ * length, then a header with one question; or a response's header alone, the
+ * 2-byte length sent apart): the reader sees its head, and can ask for the
+ * rest to be skipped, before it has gone by.  Read through the dynptr: the
+ * payload of a segment TCP built is seldom in the linear area.
+ */
+static __always_inline bool skip_wake(struct bpf_dynptr *src, const struct skip_peek *pk)
+{
+	__u8 p[8];
+
+	if (!pk->off || bpf_dynptr_read(p, sizeof(p), src, pk->off, 0))
+		return false;
+	if (p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
+	    p[6] == '.')
+		return true;
+	return pk->dns && ((((__u32)p[0] << 8 | p[1]) >= FL_SKIP_DNS_LONG && p[6] == 0 && p[7] == 1) ||
+			   ((p[2] & 0x80) && p[4] == 0 && p[5] == 1));
+}
+
+/*
+ * How many of the packet's `caplen` bytes to copy (never more); *pk says
+ * where skip_wake() should look.
+ */
+static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caplen,
+					 struct skip_peek *pk)
 {
 	struct cursor c = { .pos = data, .end = data_end };
 	struct fl_skip_key key = {};
 	struct fl_skip_val *v;
 	struct tcphdr *th;
-	__u8 *p;
 	__u32 ip_end, hdr_end, paylen, seq;
 	int proto, l4;
 
@@ -108,12 +135,12 @@ static __always_inline __u64 skip_caplen(void *data, void *data_end, __u64 caple
 		    ((v->flags & FL_SKIP_ALL) || (__s32)(v->to - (seq + paylen)) >= 0))
 			return caplen > hdr_end ? hdr_end : caplen;
 	}
-	/* Copied: if it starts an HTTP response whose body goes on past this full
-	 * segment, the reader should see it now (a small response wakes nobody). */
-	p = (__u8 *)th + th->doff * 4;
-	if (paylen >= 1200 && (void *)(p + 8) <= data_end && p[0] == 'H' && p[1] == 'T' && p[2] == 'T' &&
-	    p[3] == 'P' && p[4] == '/' && p[5] == '1' && p[6] == '.')
-		*wake = true;
+	/* Copied: if it starts a message whose rest goes on past this full
+	 * segment, the reader should see it now (a small one wakes nobody). */
+	if (paylen >= 1200) {
+		pk->off = hdr_end;
+		pk->dns = th->source == bpf_htons(53) || th->dest == bpf_htons(53);
+	}
 	return caplen;
 }
 

@@ -38,6 +38,9 @@ struct fl_ring_pkt {
  */
 #define FL_SKIP_MAX_ENTRIES 65536
 #define FL_SKIP_ALL 1u
+/* A DNS-over-TCP message this long is judged from its head and tail, its middle
+ * skipped: the capture wakes the reader on the segment that starts it. */
+#define FL_SKIP_DNS_LONG 8192
 
 struct fl_skip_key {
 	__u8 saddr[16];    /* IPv4 in the first 4 bytes, rest zero */

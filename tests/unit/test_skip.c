@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "dissect_harness.h"
+#include "report/names.h"
 
 /* The simulated kernel: the last range per sending port (one flow per test). */
 struct sim {
@@ -313,6 +314,218 @@ static void test_unclaimed_flow_headers_only(void **state)
 	h_free(on.h);
 }
 
+/* ---- DNS over TCP: a long response judged from its head and its OPT record ---- */
+
+static size_t put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return 2;
+}
+
+/* "big.test" TXT (or A), with the 2-byte length in front; `records` answers and an OPT last. */
+static size_t dns_msg_t(uint8_t *out, uint16_t id, bool response, unsigned records, uint8_t ext_rcode,
+			uint16_t type)
+{
+	size_t n = 2;
+	n += put16(out + n, id);
+	n += put16(out + n, response ? 0x8180 : 0x0120);
+	n += put16(out + n, 1);
+	n += put16(out + n, (uint16_t)records);
+	n += put16(out + n, 0);
+	n += put16(out + n, 1);
+	static const uint8_t qname[] = "\x03" "big" "\x04" "test";
+	memcpy(out + n, qname, sizeof(qname));         /* with the root label */
+	n += sizeof(qname);
+	n += put16(out + n, type);
+	n += put16(out + n, 1);
+	for (unsigned i = 0; i < records; i++) {
+		n += put16(out + n, 0xc00c);
+		n += put16(out + n, type);
+		n += put16(out + n, 1);
+		n += put16(out + n, 0);
+		n += put16(out + n, 60);
+		if (type == 1) {
+			n += put16(out + n, 4);
+			out[n++] = 198;
+			out[n++] = 18;
+			out[n++] = (uint8_t)(i >> 8);
+			out[n++] = (uint8_t)i;
+			continue;
+		}
+		n += put16(out + n, 201);
+		out[n++] = 200;
+		for (unsigned j = 0; j < 200; j++)
+			out[n++] = (uint8_t)('a' + (i + j) % 26);
+	}
+	/* OPT: root, type 41, udp size 1232, the extended rcode, a cookie option. */
+	out[n++] = 0;
+	n += put16(out + n, 41);
+	n += put16(out + n, 1232);
+	out[n++] = ext_rcode;
+	out[n++] = 0;
+	n += put16(out + n, 0);
+	n += put16(out + n, response ? 12 : 0);
+	if (response) {
+		n += put16(out + n, 10);
+		n += put16(out + n, 8);
+		memcpy(out + n, "\x00\x00\x29\x00\x00\x00\x00\x00", 8);   /* looks like an OPT start */
+		n += 8;
+	}
+	put16(out, (uint16_t)(n - 2));
+	return n;
+}
+
+static size_t dns_msg(uint8_t *out, uint16_t id, bool response, unsigned records, uint8_t ext_rcode)
+{
+	return dns_msg_t(out, id, response, records, ext_rcode, 16);
+}
+
+static uint8_t dnsbuf[65600];
+
+static void dns_long(struct run *r)
+{
+	size_t n;
+	n = dns_msg(dnsbuf, 0x1111, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x1111, true, 150, 0);             /* ~32 kB */
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	/* The same connection again (dig +keepopen): framing kept after the skip. */
+	n = dns_msg(dnsbuf, 0x2222, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x2222, true, 100, 1);             /* BADVERS: rcode 16 from the OPT */
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	/* A short one is parsed whole. */
+	n = dns_msg(dnsbuf, 0x3333, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x3333, true, 3, 0);
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	finish_run(r);
+}
+
+static void test_dns_long_response(void **state)
+{
+	(void)state;
+	struct run off, on;
+	run_init(&off, false, 53);
+	dns_long(&off);
+	run_init(&on, true, 53);
+	dns_long(&on);
+	assert_int_equal(off.h->n, 3);
+	assert_same_entries(&off, &on);
+	h_contains(on.h, 0, "\"answers\":150");
+	h_contains(on.h, 0, "\"edns\":{\"version\":0,\"udp_size\":1232}");
+	h_contains(on.h, 1, "\"rcode\":16");
+	h_contains(on.h, 2, "\"answers\":3");
+	/* Two messages skipped from their head (the answers an entry shows) to
+	 * their last 512 bytes; the segment that straddles each end is copied. */
+	assert_int_equal(on.sim.asks, 2);
+	assert_true(on.cut > 150 * 211 - 8 * 211 - 512 - 2 * 1448 + 100 * 211 - 8 * 211 - 512 - 2 * 1448);
+	assert_int_equal(on.h->stats.capture.skipped_bytes, on.cut);
+	assert_int_equal(on.h->stats.memory.reassembly_bytes, 0);
+	h_free(off.h);
+	h_free(on.h);
+}
+
+/* The skip asks from where the stream is, once the head is read, to the message's last 512 bytes. */
+static void test_dns_skip_offset(void **state)
+{
+	(void)state;
+	struct run on;
+	run_init(&on, true, 53);
+	size_t n = dns_msg(dnsbuf, 0x1111, false, 0, 0);
+	send_bytes(&on, H_CLIENT, dnsbuf, n);
+	uint32_t start = on.h->seq[H_SERVER];
+	n = dns_msg(dnsbuf, 0x1111, true, 150, 0);
+	send_bytes(&on, H_SERVER, dnsbuf, 2000);                /* the head is in the first 2000 bytes */
+	assert_int_equal(on.sim.asks, 1);
+	/* The head (length, header, question, 8 shown answers: 1716 bytes) is decided
+	 * within the 2000 bytes seen; the range runs from there. */
+	assert_int_equal(on.sim.range[1].from, start + 2000);
+	assert_int_equal(on.sim.range[1].to, start + n - 512);
+	assert_false(on.sim.range[1].all);
+	h_free(on.h);
+}
+
+/* A segment lost inside a long response: the query fails as for a short one, framing is kept. */
+static void dns_hole(struct run *r)
+{
+	size_t n = dns_msg(dnsbuf, 0x1111, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x1111, true, 100, 0);
+	uint32_t start = r->h->seq[H_SERVER];
+	for (size_t off = 0; off < n; off += 1000) {
+		size_t len = n - off < 1000 ? n - off : 1000;
+		if (off != 9000)
+			seg(r, H_SERVER, start + (uint32_t)off, dnsbuf + off, len);
+	}
+	r->h->seq[H_SERVER] = start + (uint32_t)n;
+	n = dns_msg(dnsbuf, 0x2222, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);                       /* acks past the hole */
+	n = dns_msg(dnsbuf, 0x2222, true, 2, 0);
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	finish_run(r);
+}
+
+static void test_dns_hole_in_long_response(void **state)
+{
+	(void)state;
+	struct run off, on;
+	run_init(&off, false, 53);
+	dns_hole(&off);
+	run_init(&on, true, 53);
+	dns_hole(&on);
+	assert_same_entries(&off, &on);
+	assert_int_equal(on.h->stats.tcp.missed_bytes, 1000);
+	assert_int_equal(on.h->n, 2);
+	h_contains(on.h, 0, "the capture lost bytes of the stream");
+	h_contains(on.h, 1, "\"answers\":2");
+	h_free(off.h);
+	h_free(on.h);
+}
+
+/*
+ * With names learned (--names), the head holds up to 32 answers, as many as
+ * fit in 4 kB: 600 A records (the first 32 learned either way), then 60 TXT
+ * records of which only 19 fit.
+ */
+static void dns_names(struct run *r)
+{
+	size_t n = dns_msg_t(dnsbuf, 0x1111, false, 0, 0, 1);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg_t(dnsbuf, 0x1111, true, 600, 0, 1);
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x2222, false, 0, 0);
+	send_bytes(r, H_CLIENT, dnsbuf, n);
+	n = dns_msg(dnsbuf, 0x2222, true, 60, 0);
+	send_bytes(r, H_SERVER, dnsbuf, n);
+	finish_run(r);
+}
+
+static void test_dns_long_with_names(void **state)
+{
+	(void)state;
+	struct run off, on;
+	run_init(&off, false, 53);
+	off.h->em.names = names_new(1024, &off.h->stats);
+	dns_names(&off);
+	run_init(&on, true, 53);
+	on.h->em.names = names_new(1024, &on.h->stats);
+	dns_names(&on);
+	assert_int_equal(off.h->n, 2);
+	assert_same_entries(&off, &on);
+	assert_int_equal(names_count(on.h->em.names), 32);
+	assert_int_equal(names_count(off.h->em.names), 32);
+	h_contains(on.h, 0, "\"answers\":600");
+	h_contains(on.h, 1, "\"answers\":60");
+	assert_int_equal(on.sim.asks, 2);              /* each answer's middle */
+	names_free(off.h->em.names);
+	names_free(on.h->em.names);
+	off.h->em.names = on.h->em.names = NULL;
+	h_free(off.h);
+	h_free(on.h);
+}
+
 int main(void)
 {
 	fill_body();
@@ -322,6 +535,10 @@ int main(void)
 		cmocka_unit_test(test_late_retransmission_fills_skipped_hole),
 		cmocka_unit_test(test_redis_bulk_strings),
 		cmocka_unit_test(test_unclaimed_flow_headers_only),
+		cmocka_unit_test(test_dns_long_response),
+		cmocka_unit_test(test_dns_skip_offset),
+		cmocka_unit_test(test_dns_hole_in_long_response),
+		cmocka_unit_test(test_dns_long_with_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,9 @@ struct dissect_ctx {
 	 * the capture did not copy them (tap.skipPayload): take them as read,
 	 * exactly as if parse() had been given them (never loss, never truncation). */
 	bool skipped;
+	/* The source honours skippable() (tap.skipPayload on a flow the kernel sees as
+	 * it is): a dissector may then decide a long message from part of it. */
+	bool skipping;
 	uint64_t timeout_ms;      /* tap.tcpStreamChannelTimeoutMs, for messages */
 	bool fin[2];              /* the sender of each direction sent its FIN (valid in end()) */
 };

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faultline.h"
 #include "core/bytes.h"
 #include "core/config.h"
 #include "dissect/appmsg.h"
@@ -68,12 +69,27 @@ struct dns_answered {
 
 #define DNS_ANSWERED 4
 
+/*
+ * Payload skipping (ctx->skipping, DNS over TCP): a message of at least
+ * DNS_LONG_MIN bytes is judged from its head (header, questions, the answer
+ * records an entry shows or names are learned from; at most DNS_HEAD_MAX
+ * bytes) and its last DNS_TAIL_MAX bytes (the OPT record, last in the
+ * additional section); the bytes between are counted, not parsed, and the
+ * capture may leave them in the kernel.
+ */
+#define DNS_LONG_MIN     FL_SKIP_DNS_LONG
+#define DNS_HEAD_MAX     4096
+#define DNS_TAIL_MAX     512
+#define DNS_HEAD_RECORDS DNS_SHOW_RECORDS
+#define DNS_HEAD_LEARN   32   /* answer records read when names are learned (DNS_LEARN_ADDRS) */
+
 struct dns_state {
 	bool tcp;
 	bool stopped;                 /* after a parser-error on TCP */
 	bool multicast;               /* mDNS: answers never come back on the query's flow */
 	bool resync[2];               /* TCP framing lost (midstream, hole): find it again */
 	bool partial[2];              /* TCP: part of a message waits in this direction */
+	struct dns_long *lng[2];      /* TCP: a long message in progress, judged from head and tail */
 	struct exchange_queue queries;
 	struct dns_answered answered[DNS_ANSWERED];
 };
@@ -257,7 +273,15 @@ static int dns_fail(struct dns_msg *m, const char *error, size_t off)
 	return -EBADMSG;
 }
 
-static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
+/*
+ * Parse the message; with `head` set, stop after the questions and the first
+ * `head` answer records (or the whole answer section) and say in *head_end
+ * where they end: the head of a long message, the rest unchecked.  `capped`:
+ * `len` is only as much as a head may hold; past `head_min` records, the
+ * record that does not fit in it ends the head.
+ */
+static int dns_parse_upto(const uint8_t *msg, size_t len, struct dns_msg *m, unsigned head,
+			  unsigned head_min, bool capped, size_t *head_end)
 {
 	size_t off = DNS_HEADER_LEN, bad;
 	const char *err;
@@ -294,6 +318,18 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 	for (unsigned s = 0; s < 3; s++) {
 		for (unsigned i = 0; i < counts[s]; i++) {
 			struct dns_record rr;
+			if (head && (s > 0 || i == head)) {
+				*head_end = off;
+				return 0;
+			}
+			if (head && capped && i >= head_min) {
+				size_t o = off;
+				if (dns_name_read(msg, len, &o, &rr.name, &bad) || len - o < 10 ||
+				    len - o - 10 < be16(msg + o + 8)) {
+					*head_end = off;
+					return 0;
+				}
+			}
 			m->section = (uint8_t)(2 + s);
 			m->record = i + 1;
 			if ((err = dns_name_read(msg, len, &off, &rr.name, &bad)))
@@ -343,7 +379,14 @@ static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
 			off += rr.rdlen;
 		}
 	}
+	if (head)
+		*head_end = off;
 	return 0;
+}
+
+static int dns_parse(const uint8_t *msg, size_t len, struct dns_msg *m)
+{
+	return dns_parse_upto(msg, len, m, 0, 0, false, NULL);
 }
 
 /* ---- names learned from answers ---- */
@@ -390,13 +433,14 @@ static void dns_learn(struct dissect_ctx *ctx, const uint8_t *msg, size_t len,
 	}
 	for (unsigned i = 0; i < m->ancount; i++) {
 		struct dns_name owner;
+		/* A long message's head ends inside the answers: learn what it holds. */
 		if (dns_name_read(msg, len, &off, &owner, &bad) || len - off < 10)
-			return;
+			break;
 		uint16_t type = be16(msg + off), rdlen = be16(msg + off + 8);
 		uint32_t ttl = be32(msg + off + 4);
 		off += 10;
 		if (len - off < rdlen)
-			return;
+			break;
 		if (type == DNS_TYPE_CNAME && n_cn < DNS_LEARN_CNAMES) {
 			size_t t = off;
 			cn[n_cn].owner = owner;
@@ -667,6 +711,33 @@ static bool dns_expected_answer(struct dns_state *s, struct dissect_ctx *ctx,
 	return false;
 }
 
+/* A well-formed message (`msg` holds what its records point into): a query or its answer. */
+static void dns_dispatch(struct dns_state *s, struct dissect_ctx *ctx, const struct dns_msg *m,
+			 const uint8_t *msg, size_t len)
+{
+	struct exchange *ex;
+
+	if (s->multicast)
+		return;   /* unanswered queries and unsolicited answers are how mDNS works */
+	dns_learn(ctx, msg, len, m);
+	if (!m->qr) {
+		dns_add_query(s, ctx, m);
+		return;
+	}
+	struct dns_reply reply = { m, msg, len };
+	if ((ex = dns_find(s, m->id))) {
+		dns_remember_answered(s, ctx, exchange_data(ex));
+		exchange_complete(&s->queries, ctx, ex, &reply);
+		return;
+	}
+	if (dns_expected_answer(s, ctx, m) || s->queries.quiet_unanswered)
+		return;   /* the answer to a retry of a query already answered, or to a broadcast */
+	/* The query was before the capture started (or lost). */
+	if ((ex = dns_lone(s, ctx, m, false)))
+		exchange_fail(&s->queries, ctx, ex, FL_ERR_HALF_CONNECTION,
+			      "query missing: response without its query", "midstream", &reply);
+}
+
 /* One whole message.  Returns 0, or -EBADMSG after reporting a parser-error. */
 static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8_t *msg,
 		       size_t len)
@@ -694,26 +765,157 @@ static int dns_message(struct dns_state *s, struct dissect_ctx *ctx, const uint8
 			exchange_fail(&s->queries, ctx, ex, FL_ERR_PARSER, text, NULL, NULL);
 		return rc;
 	}
-	if (s->multicast)
-		return 0;   /* unanswered queries and unsolicited answers are how mDNS works */
-	dns_learn(ctx, msg, len, &m);
-	if (!m.qr) {
-		dns_add_query(s, ctx, &m);
-		return 0;
-	}
-	struct dns_reply reply = { &m, msg, len };
-	if ((ex = dns_find(s, m.id))) {
-		dns_remember_answered(s, ctx, exchange_data(ex));
-		exchange_complete(&s->queries, ctx, ex, &reply);
-		return 0;
-	}
-	if (dns_expected_answer(s, ctx, &m) || s->queries.quiet_unanswered)
-		return 0;   /* the answer to a retry of a query already answered, or to a broadcast */
-	/* The query was before the capture started (or lost). */
-	if ((ex = dns_lone(s, ctx, &m, false)))
-		exchange_fail(&s->queries, ctx, ex, FL_ERR_HALF_CONNECTION,
-			      "query missing: response without its query", "midstream", &reply);
+	dns_dispatch(s, ctx, &m, msg, len);
 	return 0;
+}
+
+/* ---- long messages over TCP (payload skipping) ---- */
+
+struct dns_long {
+	struct fl_stats *stats;       /* memory.reassembly_bytes counts this */
+	uint32_t len;                 /* the message's length */
+	uint32_t remaining;           /* its bytes not yet consumed or skipped */
+	uint32_t head_len, tail_len;
+	bool lost;                    /* a hole: the exchanges failed, the rest is stepped over */
+	struct dns_msg m;             /* the head, parsed */
+	uint8_t head[DNS_HEAD_MAX];
+	uint8_t tail[DNS_TAIL_MAX];
+};
+
+static void dns_long_free(struct dns_state *s, int dir)
+{
+	struct dns_long *l = s->lng[dir];
+	if (!l)
+		return;
+	l->stats->memory.reassembly_bytes -= sizeof(*l);
+	free(l);
+	s->lng[dir] = NULL;
+}
+
+/*
+ * The OPT record, when it is the message's last record (where servers put it,
+ * before a TSIG): the root name, type 41, and data that are exactly well-formed
+ * options up to the end.  The first such place in the tail is taken.
+ */
+static void dns_tail_opt(struct dns_msg *m, const uint8_t *t, size_t len)
+{
+	if (!m->arcount || len < 11)
+		return;
+	for (size_t p = 0; p + 11 <= len; p++) {
+		if (t[p] != 0 || be16(t + p + 1) != DNS_TYPE_OPT || p + 11 + be16(t + p + 9) != len)
+			continue;
+		size_t o = p + 11;
+		while (len - o >= 4 && len - o - 4 >= be16(t + o + 2))
+			o += 4 + (size_t)be16(t + o + 2);
+		if (o != len)
+			continue;
+		uint32_t ttl = be32(t + p + 5);
+		m->edns = true;
+		m->edns_udp_size = be16(t + p + 3);
+		m->rcode |= (uint16_t)((ttl >> 24) << 4);
+		m->edns_version = (uint8_t)(ttl >> 16);
+		m->edns_do = ttl & 0x8000;
+		return;
+	}
+}
+
+/*
+ * A message of `mlen` bytes starting at `msg`, `avail` of them here: when it
+ * is long and its head is all here and well-formed, keep the head and start
+ * judging it as a long message.  False: wait for the whole message as usual.
+ */
+static bool dns_long_begin(struct dns_state *s, struct dissect_ctx *ctx, int dir,
+			   const uint8_t *msg, size_t avail, size_t mlen)
+{
+	struct dns_msg m;
+	size_t head_len;
+	unsigned want = ctx->em->names ? DNS_HEAD_LEARN : DNS_HEAD_RECORDS;
+
+	if (!ctx->skipping || mlen < DNS_LONG_MIN || avail < DNS_HEADER_LEN)
+		return false;
+	/* Names are learned from the answers that fit in the head (at least those shown). */
+	if (dns_parse_upto(msg, avail < DNS_HEAD_MAX ? avail : DNS_HEAD_MAX, &m, want,
+			   DNS_HEAD_RECORDS, avail >= DNS_HEAD_MAX, &head_len) < 0)
+		return false;     /* not all here yet, too long, or malformed: the whole message decides */
+	if (!memory_allows(ctx->stats, sizeof(struct dns_long))) {
+		ctx->stats->memory.over_limit++;
+		return false;
+	}
+	struct dns_long *l = malloc(sizeof(*l));
+	if (!l)
+		return false;
+	l->stats = ctx->stats;
+	l->stats->memory.reassembly_bytes += sizeof(*l);
+	l->len = (uint32_t)mlen;
+	l->remaining = (uint32_t)mlen;
+	l->head_len = (uint32_t)head_len;
+	l->tail_len = DNS_TAIL_MAX;
+	l->lost = false;
+	l->m = m;
+	memcpy(l->head, msg, head_len);
+	s->lng[dir] = l;
+	return true;
+}
+
+/* The whole long message went by: judge it from its head and tail. */
+static void dns_long_end(struct dns_state *s, struct dissect_ctx *ctx, int dir)
+{
+	struct dns_long *l = s->lng[dir];
+	if (!l->lost) {
+		dns_tail_opt(&l->m, l->tail, l->tail_len);
+		exchange_expire(&s->queries, ctx);
+		dns_dispatch(s, ctx, &l->m, l->head, l->head_len);
+	}
+	dns_long_free(s, dir);
+}
+
+/* Bytes of a long message: the tail is kept, the rest only counted.  Returns bytes used. */
+static size_t dns_long_take(struct dns_state *s, struct dissect_ctx *ctx, int dir,
+			    const uint8_t *data, size_t len)
+{
+	struct dns_long *l = s->lng[dir];
+	size_t n = len < l->remaining ? len : l->remaining;
+	size_t pos = l->len - l->remaining;          /* offset in the message */
+	size_t tail_at = l->len - l->tail_len;
+	if (pos + n > tail_at) {
+		size_t from = pos > tail_at ? pos : tail_at;
+		memcpy(l->tail + (from - tail_at), data + (from - pos), pos + n - from);
+	}
+	l->remaining -= (uint32_t)n;
+	if (!l->remaining)
+		dns_long_end(s, ctx, dir);
+	return n;
+}
+
+/* Bytes of a long message never seen; false when they run past it. */
+static bool dns_long_gap(struct dns_state *s, struct dissect_ctx *ctx, int dir, uint64_t missing)
+{
+	struct dns_long *l = s->lng[dir];
+	if (!l || ctx->unconsumed[dir] || missing > l->remaining)
+		return false;
+	if (!ctx->skipped && !l->lost) {
+		/* A hole in a message: what waits on it is lost, as for a short one;
+		 * the length still says where the next message starts. */
+		l->lost = true;
+		if (dir == DISSECT_TO_SERVER) {
+			s->queries.unowned_missed += missing;
+		} else {
+			exchange_gap(&s->queries, ctx, dir, missing);
+			exchange_fail_all(&s->queries, ctx, FL_ERR_HALF_CONNECTION,
+					  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
+							 : "response missing: the capture lost bytes of the stream",
+					  "loss");
+		}
+	} else if (!ctx->skipped) {
+		if (dir == DISSECT_TO_SERVER)
+			s->queries.unowned_missed += missing;
+		else
+			exchange_gap(&s->queries, ctx, dir, missing);
+	}
+	l->remaining -= (uint32_t)missing;
+	if (!l->remaining)
+		dns_long_end(s, ctx, dir);
+	return true;
 }
 
 /* ---- the ops ---- */
@@ -823,6 +1025,8 @@ static void dns_free(void *state)
 	struct dns_state *s = state;
 	if (!s)
 		return;
+	dns_long_free(s, 0);
+	dns_long_free(s, 1);
 	exchange_queue_free(&s->queries);
 	free(s);
 }
@@ -849,23 +1053,42 @@ static ssize_t dns_parse_op(void *state, struct dissect_ctx *ctx, enum dissect_d
 			return (ssize_t)len;
 		s->resync[dir] = false;
 	}
-	while (len - used >= 2) {
-		size_t mlen = be16(data + used);
-		if (len - used - 2 < mlen)
+	for (;;) {
+		if (s->lng[dir]) {
+			used += dns_long_take(s, ctx, dir, data + used, len - used);
+			if (s->lng[dir])
+				break;
+			continue;
+		}
+		if (len - used < 2)
 			break;
+		size_t mlen = be16(data + used);
+		if (len - used - 2 < mlen) {
+			if (dns_long_begin(s, ctx, dir, data + used + 2, len - used - 2, mlen)) {
+				used += 2 + s->lng[dir]->head_len;
+				s->lng[dir]->remaining -= s->lng[dir]->head_len;
+				continue;
+			}
+			break;
+		}
 		if (dns_message(s, ctx, data + used + 2, mlen) < 0) {
 			s->stopped = true;
 			return -1;
 		}
 		used += 2 + mlen;
 	}
-	s->partial[dir] = used < len;
+	s->partial[dir] = used < len || s->lng[dir];
 	return (ssize_t)used;
 }
 
 static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, uint64_t missing)
 {
 	struct dns_state *s = state;
+	if (dns_long_gap(s, ctx, dir, missing)) {
+		s->partial[dir] = s->lng[dir] != NULL;
+		return;
+	}
+	dns_long_free(s, dir);
 	/*
 	 * A hole among the queries: the queries already whole still wait for
 	 * their answers (matched by id); the hole held other queries, or cut the
@@ -902,6 +1125,8 @@ static void dns_end(void *state, struct dissect_ctx *ctx)
 			     NULL);
 	}
 	s->partial[0] = s->partial[1] = false;
+	dns_long_free(s, 0);
+	dns_long_free(s, 1);
 	exchange_end(&s->queries, ctx);
 }
 
@@ -929,6 +1154,16 @@ static bool dns_pending(void *state)
 	return s->queries.count || s->partial[0] || s->partial[1];
 }
 
+/* The middle of a long message: only counted (the tail is read). */
+static uint64_t dns_skippable(void *state, enum dissect_dir dir)
+{
+	const struct dns_state *s = state;
+	const struct dns_long *l = s->lng[dir];
+	if (!l || s->stopped || l->remaining <= l->tail_len)
+		return 0;
+	return l->remaining - l->tail_len;
+}
+
 const struct dissector_ops dns_dissector = {
 	.name = "dns",
 	.transports = DISSECT_TCP | DISSECT_UDP,
@@ -941,4 +1176,5 @@ const struct dissector_ops dns_dissector = {
 	.end = dns_end,
 	.icmp = dns_icmp,
 	.pending = dns_pending,
+	.skippable = dns_skippable,
 };

@@ -145,6 +145,7 @@ static void make_ctx(struct stream *s, struct dissect_ctx *ctx)
 		ctx->tcp.truncated_bytes = s->f->truncated_bytes;
 	}
 	ctx->midstream = s->midstream;
+	ctx->skipping = s->tcp && s->env->ctl.skip && !s->f->tunnels;
 	ctx->timeout_ms = s->env->cfg->stream_timeout_ms;
 	s->env->em->scope_flow = s->f;
 }

@@ -64,6 +64,7 @@ struct sym {
 /* New namespaces are looked for this often, a slice of the /proc walk per poll. */
 #define RESCAN_EVERY_NS 5000000000ull
 #define RESCAN_SLICE_NS 1000000ull
+#define DIAG_SLICE_NS 1000000ull
 
 struct listener {
 	uint64_t cookie;
@@ -82,6 +83,8 @@ struct kdrops {
 	uint64_t last_rescan_ns;
 	struct listener listeners[LISTENERS];
 	unsigned n_listeners, hint;
+	unsigned diag_next;           /* the next namespace of the read under way */
+	bool diag_busy;
 	uint64_t last_diag_ns;
 	uint64_t diag_overflows;      /* listen drops the listeners counted since we started */
 	uint64_t records;             /* drop aggregates drained from the kernel */
@@ -396,25 +399,37 @@ static bool diag_netns(struct kdrops *k, const struct packet_sink *out, int fd, 
 	return v4 && v6;
 }
 
+/*
+ * Once a second every namespace's listeners, a slice of namespaces per poll (a dump costs
+ * ~40 us of the kernel's time: 256 namespaces would hold the capture loop ~20 ms at once).
+ */
 static void diag_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
 {
 	uint64_t now = mono_ns();
 
-	if (!k->nsd.n || now - k->last_diag_ns < DIAG_EVERY_NS)
-		return;
-	k->last_diag_ns = now;
-	for (unsigned i = 0; i < k->n_listeners; i++)
-		k->listeners[i].seen = 0;
-	k->hint = 0;
-	for (unsigned n = 0; n < k->nsd.n; n++) {
-		const struct nsdiag_ns *e = &k->nsd.ns[n];
-		if (e->fd < 0 || diag_netns(k, out, e->fd, e->ino, clock_offset))
-			continue;
-		/* A dump cut short: its namespace's listeners are kept as they were. */
+	if (!k->diag_busy) {
+		if (!k->nsd.n || now - k->last_diag_ns < DIAG_EVERY_NS)
+			return;
+		k->last_diag_ns = now;
 		for (unsigned i = 0; i < k->n_listeners; i++)
-			if (k->listeners[i].netns == e->ino)
-				k->listeners[i].seen = 1;
+			k->listeners[i].seen = 0;
+		k->hint = 0;
+		k->diag_next = 0;
+		k->diag_busy = true;
 	}
+	uint64_t until = now + DIAG_SLICE_NS;
+	while (k->diag_next < k->nsd.n) {
+		const struct nsdiag_ns *e = &k->nsd.ns[k->diag_next++];
+		if (e->fd >= 0 && !diag_netns(k, out, e->fd, e->ino, clock_offset)) {
+			/* A dump cut short: its namespace's listeners are kept as they were. */
+			for (unsigned i = 0; i < k->n_listeners; i++)
+				if (k->listeners[i].netns == e->ino)
+					k->listeners[i].seen = 1;
+		}
+		if (k->diag_next < k->nsd.n && mono_ns() >= until)
+			return;
+	}
+	k->diag_busy = false;
 	/* Listeners gone: forget them (a later one may take the slot). */
 	for (unsigned i = 0; i < k->n_listeners;)
 		if (!k->listeners[i].seen)
@@ -423,27 +438,26 @@ static void diag_poll(struct kdrops *k, const struct packet_sink *out, int64_t c
 			i++;
 }
 
+static bool rescan_due(const struct kdrops *k)
+{
+	return k->self_ns_fd >= 0 && mono_ns() - k->last_rescan_ns >= RESCAN_EVERY_NS;
+}
+
 /* New namespaces, gone ones: a slice of the /proc walk per poll, a walk every few seconds. */
 static void rescan_poll(struct kdrops *k)
 {
-	uint64_t now = mono_ns();
-
-	if (k->self_ns_fd < 0)
-		return;
-	if (!nsdiag_busy(&k->nsd)) {
-		if (now - k->last_rescan_ns < RESCAN_EVERY_NS)
-			return;
-		k->last_rescan_ns = now;
-	}
+	if (!nsdiag_busy(&k->nsd))
+		k->last_rescan_ns = mono_ns();
 	nsdiag_rescan(&k->nsd, RESCAN_SLICE_NS);
 }
 
 void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
 {
-	if (k) {
+	/* One at a time: a rescan closing namespaces would shift those a read is going through. */
+	if (k && !k->diag_busy && (nsdiag_busy(&k->nsd) || rescan_due(k)))
 		rescan_poll(k);
+	else if (k)
 		diag_poll(k, out, clock_offset);
-	}
 	uint64_t now = mono_ns();
 
 	if (!k || !out->drop || now - k->last_drain_ns < DRAIN_EVERY_NS)

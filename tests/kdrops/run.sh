@@ -78,6 +78,11 @@ stop_capture() {
 }
 
 start_capture main || { t_fail "capture starts"; t_finish; }
+# A namespace made after the capture dropped its capabilities: it cannot be entered to read its
+# listeners (setns needs CAP_SYS_ADMIN), which is counted and said once, never fatal.  Its process
+# has no capabilities (as an application's would): one with more than faultline keeps would
+# hide its namespace from faultline altogether (ptrace access rules).
+ns_add late && ns_bg late setpriv --bounding-set=-all --inh-caps=-all timeout 300 sleep 300
 # 1. SYN dropped by netfilter: the client gives up after 2.5 s (SYN and one retry dropped).
 ns_exec client timeout 10 $H connect $S 9001 2.5 >/dev/null
 # 2. UDP to a port nobody listens on.
@@ -170,6 +175,10 @@ t_check "metrics: faultline_kernel_listen_overflows_total" \
 	grep -Eq '^faultline_kernel_listen_overflows_total [1-9]' "$TMP/main.prom"
 t_check "stats: kernel.listen_namespaces >= 2 (the capture's and the server's, at least)" \
 	[ "$(jq -r .kernel.listen_namespaces "$S_")" -ge 2 ]
+t_check "stats: kernel.listen_namespaces_refused >= 1 (the namespace made after the start)" \
+	[ "$(jq -r .kernel.listen_namespaces_refused "$S_")" -ge 1 ]
+t_check "a namespace that cannot be entered: said once" \
+	[ "$(grep -c 'network namespaces\? cannot be entered' "$TMP/main.err")" = 1 ]
 t_check "stats: kernel.socket_errors.ETIMEDOUT >= 1" [ "$(jq -r '.kernel.socket_errors.ETIMEDOUT // 0' "$S_")" -ge 1 ]
 t_check "stats: entries.errors.drop counts the drop entries" \
 	[ "$(jq -r .entries.errors.drop "$S_")" -ge 1 ]

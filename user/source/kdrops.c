@@ -612,6 +612,10 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, ch
 	}
 	k->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	k->own_netns = netns_self();
+	if (!k->own_netns && k->diag_fd >= 0) {
+		close(k->diag_fd);   /* not knowing our namespace, we would not know whose listeners */
+		k->diag_fd = -1;
+	}
 	/* This thread's namespace (the one we come back to), before any thread enters another. */
 	k->self_ns_fd = k->diag_fd >= 0 ? open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
 	if (!classic) {

@@ -30,11 +30,6 @@
 const volatile bool report_unspecified = false;
 /* Behave as on a kernel without the reason argument (FAULTLINE_DROPS=noreason, the tests). */
 const volatile bool ignore_reason = false;
-/*
- * faultline's own network namespace when userspace reads its listeners' drops itself
- * (sock_diag, every listen drop per listener): overflows there are counted there, once.
- */
-const volatile __u32 diag_netns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -64,6 +59,17 @@ struct {
 	__type(key, struct fl_drop_key);
 	__type(value, struct fl_drop_val);
 } sockerrs SEC(".maps");
+
+/*
+ * The network namespaces (by inode) whose listeners userspace reads itself (sock_diag, every
+ * listen drop per listener, user/source/nsdiag.h): overflows there are counted there, once.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_DIAG_NETNS_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} diag_netns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -188,13 +194,15 @@ static __always_inline void on_drop(struct sk_buff *skb, __u64 location, __u32 r
 	read_flow(skb, &k);
 	/*
 	 * The handshake's last ACK finding the accept queue full: a listen overflow, one
-	 * aggregate per listener (the client's end left out), unless userspace counts the
+	 * aggregate per listener (the client's end left out), unless userspace reads the
 	 * listeners of this namespace itself.
 	 */
 	if (reason != FL_DROP_NO_REASON &&
 	    bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW)) {
-		if (diag_netns && k.netns_ino == diag_netns)
+		__u32 ino = (__u32)k.netns_ino;
+
+		if (ino && bpf_map_lookup_elem(&diag_netns, &ino))
 			return;
 		count(&dcounters, FL_DCNT_LISTEN_OVERFLOW);
 		__builtin_memset(k.saddr, 0, sizeof(k.saddr));

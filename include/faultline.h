@@ -193,6 +193,8 @@ enum fl_kernel_counter {
  */
 #define FL_DROP_NO_REASON 0xffffffffu  /* the kernel has no reason argument */
 #define FL_DROP_REASONS 512            /* per-reason counters; larger reasons count in the last */
+/* Network namespaces whose listeners userspace reads with sock_diag (user/source/nsdiag.h). */
+#define FL_DIAG_NETNS_MAX 256
 #define FL_ERRNOS 256                  /* per-errno counters of inet_sk_error_report */
 
 struct fl_drop_key {

@@ -103,6 +103,36 @@ static void test_drops_of_other_namespaces_without_a_flow_are_not_entries(void *
 	assert_int_equal(f->got.n, 0);
 }
 
+/* count listen overflows of a listener on 0.0.0.0:8080 in namespace netns. */
+static void listen_overflow(struct fixture *f, uint64_t ts, uint64_t count, uint64_t netns)
+{
+	struct fl_drop_record r = { .family = 4, .l4proto = 6, .l3proto = 0x0800, .dport = 8080,
+				    .netns_ino = netns, .count = count, .first_ns = ts, .last_ns = ts };
+	snprintf(r.reason, sizeof(r.reason), "TCP_LISTEN_OVERFLOW");
+	pipeline_drop(f->p, &r);
+}
+
+/* Two pods both listening on 0.0.0.0:8080, neither namespace ours: two listeners, two
+ * entries, each naming its namespace; one listener's later overflows join its own. */
+static void test_listeners_of_two_namespaces_are_two_entries(void **state)
+{
+	struct fixture *f = *state;
+	listen_overflow(f, T0, 3, 4026532001ull);
+	listen_overflow(f, T0, 5, 4026532002ull);
+	listen_overflow(f, T0 + S, 4, 4026532001ull);
+	pipeline_tick(f->p, T0 + 30 * S);
+	pipeline_finish(f->p);
+	assert_int_equal(f->got.n, 2);
+	const char *a = strstr(f->got.json[0], "\"netns\":4026532001") ? f->got.json[0] : f->got.json[1];
+	const char *b = a == f->got.json[0] ? f->got.json[1] : f->got.json[0];
+	assert_non_null(strstr(a, "\"netns\":4026532001"));
+	assert_non_null(strstr(a, "\"count\":7"));
+	assert_non_null(strstr(b, "\"netns\":4026532002"));
+	assert_non_null(strstr(b, "\"count\":5"));
+	assert_non_null(strstr(a, "\"dst\":{\"ip\":\"0.0.0.0\",\"port\":8080}"));
+	assert_int_equal(f->stats.entries.errors[FL_ERR_DROP], 2);
+}
+
 /* The error the application got joins the entry; its local port may already be released (0). */
 static void test_socket_errno_joins_the_entry(void **state)
 {
@@ -134,6 +164,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unexplained_drop_becomes_a_drop_entry_after_its_hold, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_drops_of_other_namespaces_without_a_flow_are_not_entries, setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_socket_errno_joins_the_entry, setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_listeners_of_two_namespaces_are_two_entries, setup, fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

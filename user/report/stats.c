@@ -124,6 +124,10 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 		doc_add_int(d, o, "syn_retransmits", (int64_t)s->kernel.syn_retransmits);
 		doc_add_int(d, o, "listen_overflows", (int64_t)s->kernel.listen_overflows);
 		doc_add_bool(d, o, "listen_overflows_at_syn", s->kernel.listen_overflows_at_syn);
+		doc_add_int(d, o, "listen_namespaces", (int64_t)s->kernel.listen_namespaces);
+		doc_add_int(d, o, "listen_namespaces_refused", (int64_t)s->kernel.listen_namespaces_refused);
+		doc_add_int(d, o, "listen_namespaces_over_limit",
+			    (int64_t)s->kernel.listen_namespaces_over_limit);
 		r = doc_add_obj(d, o, "socket_errors");
 		for (int en = 1; en < FL_STATS_ERRNOS; en++) {
 			const char *name = strerrorname_np(en);

@@ -96,6 +96,9 @@ struct fl_stats {
 		 * found a full accept queue, errors reported to sockets by errno. */
 		uint64_t retransmits, syn_retransmits, listen_overflows;
 		bool listen_overflows_at_syn;    /* false: only the handshake's last ACK is seen */
+		/* Network namespaces whose listeners are read with sock_diag (kdrops, nsdiag.h), held
+		 * without a socket (entering refused), over the bound: at the last rescan. */
+		uint64_t listen_namespaces, listen_namespaces_refused, listen_namespaces_over_limit;
 		uint64_t socket_errors[FL_STATS_ERRNOS];
 		/* Resets by the TCP state they hit (the kernel's numbering; 0: no socket), live
 		 * only, when the socket tracepoints are attached (`resets`). */

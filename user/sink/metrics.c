@@ -116,6 +116,12 @@ static const struct metric_def defs[] = {
 	  "SYN retransmissions the kernel made." },
 	{ "kernel.listen_overflows", "faultline_kernel_listen_overflows_total", COUNTER,
 	  "SYNs that found their listener's accept queue full." },
+	{ "kernel.listen_namespaces", "faultline_kernel_listen_namespaces", GAUGE,
+	  "Network namespaces whose listeners are read for listen overflows (sock_diag)." },
+	{ "kernel.listen_namespaces_refused", "faultline_kernel_listen_namespaces_refused", GAUGE,
+	  "Network namespaces that could not be entered to read their listeners." },
+	{ "kernel.listen_namespaces_over_limit", "faultline_kernel_listen_namespaces_over_limit", GAUGE,
+	  "Network namespaces over the bound whose listeners are not read." },
 	{ "kernel.socket_errors", "faultline_kernel_socket_errors_total", COUNTER,
 	  "Errors the kernel reported to sockets (inet_sk_error_report), by errno.", "errno" },
 	/* Bounded labels: the kernel's TCP state names, NO_SOCKET for a segment no socket wanted. */

@@ -8,6 +8,7 @@
 #include "source/kdrops.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -29,6 +30,7 @@
 
 #include "faultline.h"
 #include "core/log.h"
+#include "source/nsdiag.h"
 #include "drops.skel.h"
 
 _Static_assert(FL_STATS_DROP_REASONS == FL_DROP_REASONS, "stats hold every per-reason counter");
@@ -52,15 +54,21 @@ struct sym {
 };
 
 /*
- * Listeners of faultline's own network namespace, read with sock_diag once a second: a
- * SYN that finds the accept queue full is consumed without a drop reason and no
+ * Listeners of every network namespace (one sock_diag socket each, nsdiag.h), read once a
+ * second: a SYN that finds the accept queue full is consumed without a drop reason and no
  * tracepoint sees it, but the listener counts it (sk_drops, with every other listen drop).
+ * Socket cookies are unique across namespaces; the namespace goes with the listener.
  */
-#define LISTENERS 256
+#define LISTENERS 1024
 #define DIAG_EVERY_NS 1000000000ull
+/* New namespaces are looked for this often, a slice of the /proc walk per poll. */
+#define RESCAN_EVERY_NS 5000000000ull
+#define RESCAN_SLICE_NS 1000000ull
+#define DIAG_SLICE_NS 1000000ull
 
 struct listener {
 	uint64_t cookie;
+	uint64_t netns;               /* the namespace's inode */
 	uint32_t drops;               /* sk_drops at the last read */
 	uint8_t family, seen;
 	uint8_t addr[16];
@@ -69,9 +77,14 @@ struct listener {
 
 struct kdrops {
 	struct drops_bpf *skel;
-	int diag_fd;                  /* NETLINK_SOCK_DIAG, -1 without it */
+	int diag_fd;                  /* NETLINK_SOCK_DIAG of our own namespace, -1 without it */
+	int self_ns_fd;               /* our own namespace, to come back to after entering another */
+	struct nsdiag nsd;            /* a sock_diag socket per namespace (ours first) */
+	uint64_t last_rescan_ns;
 	struct listener listeners[LISTENERS];
-	unsigned n_listeners;
+	unsigned n_listeners, hint;
+	unsigned diag_next;           /* the next namespace of the read under way */
+	bool diag_busy;
 	uint64_t last_diag_ns;
 	uint64_t diag_overflows;      /* listen drops the listeners counted since we started */
 	uint64_t records;             /* drop aggregates drained from the kernel */
@@ -284,26 +297,31 @@ static void drain(struct kdrops *k, const struct packet_sink *out, int fd, int64
 }
 
 /* One listener's count, read now: a rise is that many listen drops, handed on per listener. */
-static void listener_seen(struct kdrops *k, const struct packet_sink *out,
+static void listener_seen(struct kdrops *k, const struct packet_sink *out, uint64_t netns,
 			  const struct inet_diag_msg *m, uint32_t drops, int64_t clock_offset)
 {
 	uint64_t cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
 	struct listener *l = NULL;
 
-	for (unsigned i = 0; i < k->n_listeners; i++)
+	/* The dumps come in the same order poll after poll: the slot after the last one first. */
+	if (k->hint < k->n_listeners && k->listeners[k->hint].cookie == cookie)
+		l = &k->listeners[k->hint];
+	for (unsigned i = 0; !l && i < k->n_listeners; i++)
 		if (k->listeners[i].cookie == cookie)
 			l = &k->listeners[i];
 	if (!l) {
 		if (k->n_listeners == LISTENERS)
 			return;   /* bounded: further listeners count in no entry */
 		l = &k->listeners[k->n_listeners++];
-		*l = (struct listener){ .cookie = cookie, .drops = drops, .family = m->idiag_family,
-					.port = ntohs(m->id.idiag_sport) };
+		*l = (struct listener){ .cookie = cookie, .netns = netns, .drops = drops,
+					.family = m->idiag_family, .port = ntohs(m->id.idiag_sport) };
 		memcpy(l->addr, m->id.idiag_src, 16);
 		l->seen = 1;
+		k->hint = k->n_listeners;
 		return;   /* what it dropped before we started is not ours to report */
 	}
 	l->seen = 1;
+	k->hint = (unsigned)(l - k->listeners) + 1;
 	if (drops <= l->drops) {
 		l->drops = drops;
 		return;
@@ -314,17 +332,20 @@ static void listener_seen(struct kdrops *k, const struct packet_sink *out,
 	struct fl_drop_record r = {
 		.family = l->family == AF_INET6 ? 6 : 4, .l4proto = IPPROTO_TCP,
 		.l3proto = l->family == AF_INET6 ? 0x86dd : 0x0800, .dport = l->port,
-		.netns_ino = k->own_netns, .count = n, .first_ns = now, .last_ns = now,
+		.netns_ino = l->netns, .count = n, .first_ns = now, .last_ns = now,
 	};
 	memcpy(r.daddr, l->addr, 16);
 	snprintf(r.reason, sizeof(r.reason), "TCP_LISTEN_OVERFLOW");
-	if (out->drop)
+	if (out && out->drop)
 		out->drop(out->ctx, &r);
 }
 
-/* Read every TCP listener of one family (with its sk_drops) and hand on the rises. */
-static void diag_family(struct kdrops *k, const struct packet_sink *out, uint8_t family,
-			int64_t clock_offset)
+/*
+ * Read every TCP listener of one family in one namespace (with its sk_drops) and hand on
+ * the rises (out NULL: only learn them).  False when the dump did not come whole.
+ */
+static bool diag_family(struct kdrops *k, const struct packet_sink *out, int fd, uint64_t netns,
+			uint8_t family, int64_t clock_offset)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -336,16 +357,19 @@ static void diag_family(struct kdrops *k, const struct packet_sink *out, uint8_t
 		       .idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1), .idiag_states = 1 << 10 /* LISTEN */ },
 	};
 
-	if (send(k->diag_fd, &req, sizeof(req), 0) < 0)
-		return;
+	if (send(fd, &req, sizeof(req), MSG_DONTWAIT) < 0)
+		return false;
+	/* Each recv has the kernel fill the next part of the dump: it never waits. */
 	for (int rounds = 0; rounds < 64; rounds++) {
-		ssize_t n = recv(k->diag_fd, k->diag_buf, sizeof(k->diag_buf), 0);
+		ssize_t n = recv(fd, k->diag_buf, sizeof(k->diag_buf), MSG_DONTWAIT);
 		if (n <= 0)
-			return;
+			return false;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)k->diag_buf; NLMSG_OK(h, (size_t)n);
 		     h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
-				return;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return true;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return false;
 			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 				continue;
@@ -356,24 +380,56 @@ static void diag_family(struct kdrops *k, const struct packet_sink *out, uint8_t
 				if (a->rta_type == INET_DIAG_SKMEMINFO &&
 				    RTA_PAYLOAD(a) >= (int)((SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))) {
 					const uint32_t *mem = RTA_DATA(a);
-					listener_seen(k, out, m, mem[SK_MEMINFO_DROPS], clock_offset);
+					listener_seen(k, out, netns, m, mem[SK_MEMINFO_DROPS],
+						      clock_offset);
 				}
 			}
 		}
 	}
+	return false;
 }
 
+/* Both families of one namespace; false when either dump did not come whole. */
+static bool diag_netns(struct kdrops *k, const struct packet_sink *out, int fd, uint64_t netns,
+		       int64_t clock_offset)
+{
+	bool v4 = diag_family(k, out, fd, netns, AF_INET, clock_offset);
+	bool v6 = diag_family(k, out, fd, netns, AF_INET6, clock_offset);
+
+	return v4 && v6;
+}
+
+/*
+ * Once a second every namespace's listeners, a slice of namespaces per poll (a dump costs
+ * ~40 us of the kernel's time: 256 namespaces would hold the capture loop ~20 ms at once).
+ */
 static void diag_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
 {
 	uint64_t now = mono_ns();
 
-	if (k->diag_fd < 0 || now - k->last_diag_ns < DIAG_EVERY_NS)
-		return;
-	k->last_diag_ns = now;
-	for (unsigned i = 0; i < k->n_listeners; i++)
-		k->listeners[i].seen = 0;
-	diag_family(k, out, AF_INET, clock_offset);
-	diag_family(k, out, AF_INET6, clock_offset);
+	if (!k->diag_busy) {
+		if (!k->nsd.n || now - k->last_diag_ns < DIAG_EVERY_NS)
+			return;
+		k->last_diag_ns = now;
+		for (unsigned i = 0; i < k->n_listeners; i++)
+			k->listeners[i].seen = 0;
+		k->hint = 0;
+		k->diag_next = 0;
+		k->diag_busy = true;
+	}
+	uint64_t until = now + DIAG_SLICE_NS;
+	while (k->diag_next < k->nsd.n) {
+		const struct nsdiag_ns *e = &k->nsd.ns[k->diag_next++];
+		if (e->fd >= 0 && !diag_netns(k, out, e->fd, e->ino, clock_offset)) {
+			/* A dump cut short: its namespace's listeners are kept as they were. */
+			for (unsigned i = 0; i < k->n_listeners; i++)
+				if (k->listeners[i].netns == e->ino)
+					k->listeners[i].seen = 1;
+		}
+		if (k->diag_next < k->nsd.n && mono_ns() >= until)
+			return;
+	}
+	k->diag_busy = false;
 	/* Listeners gone: forget them (a later one may take the slot). */
 	for (unsigned i = 0; i < k->n_listeners;)
 		if (!k->listeners[i].seen)
@@ -382,9 +438,25 @@ static void diag_poll(struct kdrops *k, const struct packet_sink *out, int64_t c
 			i++;
 }
 
+static bool rescan_due(const struct kdrops *k)
+{
+	return k->self_ns_fd >= 0 && mono_ns() - k->last_rescan_ns >= RESCAN_EVERY_NS;
+}
+
+/* New namespaces, gone ones: a slice of the /proc walk per poll, a walk every few seconds. */
+static void rescan_poll(struct kdrops *k)
+{
+	if (!nsdiag_busy(&k->nsd))
+		k->last_rescan_ns = mono_ns();
+	nsdiag_rescan(&k->nsd, RESCAN_SLICE_NS);
+}
+
 void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_offset)
 {
-	if (k)
+	/* One at a time: a rescan closing namespaces would shift those a read is going through. */
+	if (k && !k->diag_busy && (nsdiag_busy(&k->nsd) || rescan_due(k)))
+		rescan_poll(k);
+	else if (k)
 		diag_poll(k, out, clock_offset);
 	uint64_t now = mono_ns();
 
@@ -435,9 +507,12 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 	st->kernel.retransmits = percpu_sum(cfd, FL_DCNT_RETRANS, vals, ncpu);
 	st->kernel.syn_retransmits = percpu_sum(cfd, FL_DCNT_SYN_RETRANS, vals, ncpu);
 	st->kernel.listen_overflows = percpu_sum(cfd, FL_DCNT_LISTEN_OVERFLOW, vals, ncpu);
-	/* Our namespace's listeners count their own (SYN time too) unless the kprobe does. */
+	/* The listeners we read count their own (SYN time too) unless the kprobe does. */
 	if (!k->syn_overflow)
 		st->kernel.listen_overflows += k->diag_overflows;
+	st->kernel.listen_namespaces = k->nsd.open_now;
+	st->kernel.listen_namespaces_refused = k->nsd.refused_now;
+	st->kernel.listen_namespaces_over_limit = k->nsd.over_now;
 	/* At SYN time in every namespace only with the kprobe; ours is read either way. */
 	st->kernel.listen_overflows_at_syn = k->syn_overflow;
 	int efd = bpf_map__fd(k->skel->maps.errnos);
@@ -446,7 +521,7 @@ void kdrops_update_stats(struct kdrops *k, struct fl_stats *st)
 }
 
 static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool noreason,
-			      bool listen, int own_listeners_fd, uint32_t diag_netns, int *err)
+			      bool listen, int own_listeners_fd, int *err)
 {
 	struct drops_bpf *t = drops_bpf__open();
 
@@ -454,7 +529,6 @@ static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool no
 		*err = -errno;
 		return NULL;
 	}
-	t->rodata->diag_netns = diag_netns;
 	if (own_listeners_fd >= 0 && bpf_map__reuse_fd(t->maps.own_listeners, own_listeners_fd) < 0)
 		pr_debug("kernel drops: cannot share the own listeners map: drops of the metrics "
 			 "endpoint's connections are reported\n");
@@ -476,6 +550,49 @@ static struct drops_bpf *load(const struct fl_config *cfg, bool classic, bool no
 	return t;
 }
 
+/*
+ * A namespace's listeners as they are now (their drops so far are not ours to report), and
+ * from now on its listen overflows are ours: the BPF side leaves them to us.
+ */
+static void ns_learn(struct kdrops *k, int fd, uint64_t ino)
+{
+	__u32 key = (__u32)ino;
+	__u8 one = 1;
+
+	diag_netns(k, NULL, fd, ino, 0);
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.diag_netns), &key, &one, BPF_ANY) < 0)
+		pr_debug("kernel drops: namespace %llu not marked read: %s\n",
+			 (unsigned long long)ino, strerror(errno));
+}
+
+static int ns_open(void *ctx, uint32_t pid, uint64_t ino)
+{
+	struct kdrops *k = ctx;
+	int fd = nsdiag_open_in(pid, ino, k->self_ns_fd);
+
+	if (fd >= 0)
+		ns_learn(k, fd, ino);
+	pr_debug("kernel drops: network namespace %llu (process %u): %s\n", (unsigned long long)ino,
+		 pid, fd >= 0 ? "listeners read" : strerror(-fd));
+	return fd;
+}
+
+/* A namespace gone: its socket closed, its listeners forgotten. */
+static void ns_close(void *ctx, uint64_t ino, int fd)
+{
+	struct kdrops *k = ctx;
+	__u32 key = (__u32)ino;
+
+	if (k->skel)
+		bpf_map_delete_elem(bpf_map__fd(k->skel->maps.diag_netns), &key);
+	close(fd);
+	for (unsigned i = 0; i < k->n_listeners;)
+		if (k->listeners[i].netns == ino)
+			k->listeners[i] = k->listeners[--k->n_listeners];
+		else
+			i++;
+}
+
 struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, char *why, size_t whylen)
 {
 	const char *force = getenv("FAULTLINE_DROPS");
@@ -495,26 +612,32 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, ch
 	}
 	k->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	k->own_netns = netns_self();
-	/* Where we read the listeners ourselves, the BPF side leaves their overflows to us. */
-	uint32_t diag_netns = k->diag_fd >= 0 ? (uint32_t)k->own_netns : 0;
+	if (!k->own_netns && k->diag_fd >= 0) {
+		close(k->diag_fd);   /* not knowing our namespace, we would not know whose listeners */
+		k->diag_fd = -1;
+	}
+	/* This thread's namespace (the one we come back to), before any thread enters another. */
+	k->self_ns_fd = k->diag_fd >= 0 ? open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
 	if (!classic) {
-		k->skel = load(cfg, false, noreason, true, own_listeners_fd, diag_netns, &err);
+		k->skel = load(cfg, false, noreason, true, own_listeners_fd, &err);
 		k->syn_overflow = k->skel != NULL;
 		if (!k->skel) {
 			pr_debug("kprobe/tcp_conn_request failed (%s): no listen overflow counts\n",
 				 strerror(-err));
-			k->skel = load(cfg, false, noreason, false, own_listeners_fd, diag_netns, &err);
+			k->skel = load(cfg, false, noreason, false, own_listeners_fd, &err);
 		}
 	}
 	if (!k->skel) {
 		pr_debug("tp_btf/kfree_skb failed (%s); trying the classic tracepoint\n", strerror(-err));
 		k->classic = true;
-		k->skel = load(cfg, true, noreason, false, own_listeners_fd, diag_netns, &err2);
+		k->skel = load(cfg, true, noreason, false, own_listeners_fd, &err2);
 		if (!k->skel) {
 			snprintf(why, whylen, "skb:kfree_skb: tp_btf: %s; tracepoint: %s",
 				 classic ? "skipped" : strerror(-err), strerror(-err2));
 			if (k->diag_fd >= 0)
 				close(k->diag_fd);
+			if (k->self_ns_fd >= 0)
+				close(k->self_ns_fd);
 			free(k);
 			return NULL;
 		}
@@ -530,6 +653,19 @@ struct kdrops *kdrops_open(const struct fl_config *cfg, int own_listeners_fd, ch
 	k->kallsyms = fopen("/proc/kallsyms", "re");
 	k->kallsyms_ok = k->kallsyms != NULL;
 	k->last_drain_ns = mono_ns();
+	/*
+	 * Every namespace's listeners, now, while we may still enter the namespaces (the capture
+	 * drops CAP_SYS_ADMIN once attached): later ones only while we still can.
+	 */
+	struct nsdiag_ops ops = { .open = ns_open, .close = ns_close, .started = nsdiag_started,
+				  .ctx = k };
+	nsdiag_init(&k->nsd, &ops, k->own_netns, k->diag_fd);
+	if (k->diag_fd >= 0) {
+		ns_learn(k, k->diag_fd, k->own_netns);
+		if (k->self_ns_fd >= 0)
+			nsdiag_rescan(&k->nsd, 0);
+		k->last_rescan_ns = k->last_diag_ns = mono_ns();
+	}
 	pr_debug("kernel drops: skb:kfree_skb attached (%s%s)\n", k->classic ? "tracepoint" : "tp_btf",
 		 k->reasons ? "" : ", without reasons");
 	return k;
@@ -539,9 +675,10 @@ void kdrops_close(struct kdrops *k)
 {
 	if (!k)
 		return;
+	nsdiag_close_all(&k->nsd);   /* our own socket too */
 	drops_bpf__destroy(k->skel);
-	if (k->diag_fd >= 0)
-		close(k->diag_fd);
+	if (k->self_ns_fd >= 0)
+		close(k->self_ns_fd);
 	if (k->kallsyms)
 		fclose(k->kallsyms);
 	for (unsigned i = 0; i < FL_DROP_REASONS; i++)

@@ -71,9 +71,21 @@ static void to_addr(struct fl_addr *a, uint8_t family, const uint8_t *bytes)
 	memcpy(a->bytes, bytes, family == 6 ? 16 : 4);
 }
 
+/* A listener's overflows: any client (no source address, no port), the listener the dst. */
+static bool of_listener(const struct fl_drop_record *r)
+{
+	static const uint8_t zero[16];
+
+	return r->l4proto == FL_IPPROTO_TCP && !r->is_errno && r->sport == 0 &&
+	       !memcmp(r->saddr, zero, 16);
+}
+
 static bool same_aggregate(const struct pending *p, const struct fl_drop_record *r,
 			   const struct fl_addr *src, const struct fl_addr *dst)
 {
+	/* Two namespaces' listeners may have the same address (two pods on 0.0.0.0:8080). */
+	if (of_listener(r) && p->r.netns_ino != r->netns_ino)
+		return false;
 	return p->r.is_errno == r->is_errno && p->r.l4proto == r->l4proto &&
 	       p->r.sport == r->sport && p->r.dport == r->dport &&
 	       addr_equal(&p->src, src) && addr_equal(&p->dst, dst) &&
@@ -166,6 +178,11 @@ static void report(struct kernel_drops *k, struct emitter *em, const struct pend
 		doc_add_str(d, o, "location", p->r.location);
 	else
 		doc_add_null(d, o, "location");
+	/* Where it happened: the inode `lsns -t net` and /proc/PID/ns/net name it by. */
+	if (p->r.netns_ino)
+		doc_add_int(d, o, "netns", (int64_t)p->r.netns_ino);
+	else
+		doc_add_null(d, o, "netns");
 	const char *err = errno_of(k, p, NULL);
 	if (err)
 		doc_add_str(d, p->r.l4proto == FL_IPPROTO_TCP ? doc_add_obj(d, DOC_ROOT, "tcp") : DOC_ROOT,
@@ -220,8 +237,11 @@ void kernel_drops_add(struct kernel_drops *k, struct flow_table *flows,
 			    (addr_equal(&src, &fk->addr[1]) && r->sport == fk->port[1] &&
 			     addr_equal(&dst, &fk->addr[0]) && r->dport == fk->port[0]));
 	}
-	/* A flow the capture has, in any namespace; without one, only our own namespace's drops. */
-	if (r->netns_ino != k->own_netns &&
+	/*
+	 * A flow the capture has, in any namespace; without one, only our own namespace's drops,
+	 * and a listener's overflows in any namespace (a pod's server refusing connections).
+	 */
+	if (r->netns_ino != k->own_netns && !of_listener(r) &&
 	    !flow_find(flows, &src, r->sport, &dst, r->dport, r->l4proto, &side))
 		return;
 	if (!free_slot)

@@ -6,6 +6,8 @@
 # (each JSON line compared after jq -S) with every fixture's own options, and
 # the same --stats except the keys that depend on how many flow tables there
 # are (memory.flow_bytes, memory.total_bytes, memory.dedup_bytes: each worker has its own tables).
+# -w records the same file with any N (on the reading thread); --write-filter
+# needs one pipeline.  Live capture with --workers: tests/capture.
 # Fixtures: tests/{golden,streams,dnsredis,safejson}/fixtures (2 and 3 workers;
 # each case's own options with 3), and with WORKERS_CORPORA=1 the public
 # corpora under ../shared/corpora (2 workers).
@@ -78,6 +80,22 @@ fi
 "$T_BIN" read --workers 0 tests/golden/fixtures/tcp-last-ack.pcap >/dev/null 2>"$T_TMP/e0"
 t_check_eval "--workers 0 is a usage error naming the option" \
 	'[ $? -eq 2 ] && grep -q -- "--workers" "$T_TMP/e0"'
-"$T_BIN" read --workers 2 -w "$T_TMP/x.pcap" tests/golden/fixtures/tcp-last-ack.pcap >/dev/null 2>"$T_TMP/e1"
-t_check_eval "--workers 2 with -w is a usage error" '[ $? -eq 2 ] && grep -q -- "--workers" "$T_TMP/e1"'
+"$T_BIN" read --workers 2 -w "$T_TMP/x.pcap" --write-filter error \
+	tests/golden/fixtures/tcp-last-ack.pcap >/dev/null 2>"$T_TMP/e1"
+t_check_eval "--workers 2 with --write-filter is a usage error" \
+	'[ $? -eq 2 ] && grep -q -- "--workers" "$T_TMP/e1" && grep -q -- "--write-filter" "$T_TMP/e1"'
+
+# -w records on the reading thread, before the packets are shared out: the same
+# file, byte for byte, and the same entries as with one pipeline.
+for f in tests/golden/fixtures/tcp-refused.pcap tests/streams/fixtures/*.pcap; do
+	[ -e "$f" ] || continue
+	base=$(basename "$f" .pcap)
+	[ -n "$only" ] && ! [[ $base =~ $only ]] && continue
+	"$T_BIN" read --all -o json --workers 1 -w "$T_TMP/w1.pcap" "$f" >"$T_TMP/w1.json" 2>/dev/null
+	rc1=$?
+	"$T_BIN" read --all -o json --workers 3 -w "$T_TMP/w3.pcap" "$f" >"$T_TMP/w3.json" 2>/dev/null
+	rc3=$?
+	t_check_eval "$base -w with --workers 3: the same recording and entries as with 1" \
+		'[ $rc1 -eq 0 ] && [ $rc3 -eq 0 ] && cmp -s "$T_TMP/w1.pcap" "$T_TMP/w3.pcap" && cmp -s "$T_TMP/w1.json" "$T_TMP/w3.json"'
+done
 t_finish

@@ -36,6 +36,7 @@
 #define CLOCK_BATCH 64
 #define FRAG_MAP 4096
 #define DRAIN_EVERY 64
+#define TICK_WAIT_NS 5000000ull   /* capture's tick waits for the workers at most 5 ms */
 
 enum { REC_PACKET = 1, REC_CLOCK, REC_FINISH, REC_ENTRY, REC_LEARN, REC_SOCK, REC_DROP, REC_TICK };
 
@@ -535,10 +536,10 @@ void workers_drop(struct pipeline *fp, const struct fl_drop_record *r)
 
 /*
  * capture's wall-clock tick: a point in the order every worker passes (as a
- * packet's time does), so each judges its timeouts and publishes it, and the
- * entries made up to here go out at the next drain.  The merge delay is
- * bounded by it: an entry reaches the sinks at the latest on the tick after
- * every worker has handled what came before it.
+ * packet's time does), so each judges its timeouts and publishes it.  The tick
+ * waits up to TICK_WAIT_NS for them, then hands on every entry made before it:
+ * the merge delay is one tick (200 ms) at most, unless a worker is that far
+ * behind, and then its entries go out on the first tick after it catches up.
  */
 void workers_tick(struct pipeline *fp, uint64_t now_ns)
 {
@@ -551,6 +552,21 @@ void workers_tick(struct pipeline *fp, uint64_t now_ns)
 		rt->seq = seq;
 		rt->ts_ns = now_ns;
 		spsc_commit(&mt->w[i].in);
+	}
+	/* A moment (TICK_WAIT_NS at most) for them to get there: then everything before the
+	 * tick goes out now, not a tick later. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned spins = 0;;) {
+		workers_drain(fp);
+		bool all = true;
+		for (unsigned i = 0; i < mt->n && all; i++)
+			all = atomic_load_explicit(&mt->w[i].done, memory_order_acquire) >= seq;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (all || (uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t.tv_nsec -
+				   (uint64_t)t0.tv_nsec >= TICK_WAIT_NS)
+			break;
+		backoff(&spins);
 	}
 	workers_drain(fp);
 }

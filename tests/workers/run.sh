@@ -165,6 +165,9 @@ for port in (9999, 9998):
 		# Past the stream timeout (1 s), the kernel events' grace (2 s) and the drops' hold.
 		sleep 5
 		timeout 20 "$T_BIN" stats --json --socket "$T_TMP/$name.sock" >"$T_TMP/$name.stats" 2>&1
+		# Live has no end of file: the merge lets entries out within a tick, while it runs.
+		timeout 20 "$T_BIN" query --socket "$T_TMP/$name.sock" -o json \
+			-f 'error.message == "SynSent"' >"$T_TMP/$name.query" 2>&1
 		kill -INT "$CAP_PID" 2>/dev/null
 		for i in $(seq 1 100); do kill -0 "$CAP_PID" 2>/dev/null || break; sleep 0.1; done
 		wait "$CAP_PID" 2>/dev/null
@@ -193,6 +196,8 @@ for port in (9999, 9998):
 				'[.[] | select(.error.message == "SynSent" and .dst.port == 81) |
 				 .tcp.kernel_resets // empty] | length >= 1' "$O"
 		fi
+		t_jq "$name: the refusals reached the control socket while the capture ran (the merge released them)" \
+			'[.[] | select(.dst.port == 81)] | length == 5' "$T_TMP/$name.query"
 		# Summed: the front pipeline sees no packet itself; only the workers' counters give these.
 		T_JQ_SHOW='.[0] | {flows, syn: .tcp.SynSent, e: .entries.total}' t_jq "$name: faultline stats over the control socket sums the workers (packets, flows, SynSent)" \
 			'.[0] | .packets.seen > 20 and .flows.tcp >= 10 and .tcp.SynSent == 5 and

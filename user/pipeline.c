@@ -704,3 +704,8 @@ void pipeline_stats(struct pipeline *p, struct fl_stats *out)
 	*out = *p->stats;
 	owners_unlock(p->em.owners);
 }
+
+int pipeline_on_threads(struct pipeline *p, int (*fn)(void *ctx), void *ctx)
+{
+	return p->mt ? workers_on_threads(p, fn, ctx) : 0;
+}

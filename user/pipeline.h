@@ -98,6 +98,12 @@ struct packet_sink pipeline_packet_sink(struct pipeline *p);
  * p's own; after pipeline_finish, p's stats (the sums are in them).
  */
 void pipeline_stats(struct pipeline *p, struct fl_stats *out);
+/*
+ * Run fn(ctx) on each worker's thread (--workers above 1; else nothing), in
+ * turn with what they handle, and wait for it: what is per thread, such as
+ * capabilities, set there too.  0, or -1 when fn failed on one.
+ */
+int pipeline_on_threads(struct pipeline *p, int (*fn)(void *ctx), void *ctx);
 /* The source ended: judge every flow that is still open (capture-end). */
 void pipeline_finish(struct pipeline *p);
 

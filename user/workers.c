@@ -20,7 +20,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pipeline_internal.h"
 #include "core/bytes.h"
@@ -38,7 +41,7 @@
 #define DRAIN_EVERY 64
 #define TICK_WAIT_NS 5000000ull   /* capture's tick waits for the workers at most 5 ms */
 
-enum { REC_PACKET = 1, REC_CLOCK, REC_FINISH, REC_ENTRY, REC_LEARN, REC_SOCK, REC_DROP, REC_TICK };
+enum { REC_PACKET = 1, REC_CLOCK, REC_FINISH, REC_ENTRY, REC_LEARN, REC_SOCK, REC_DROP, REC_TICK, REC_CALL };
 
 /* capture: a kernel socket event for the flow's worker, and the wall-clock tick for all. */
 struct rec_sock {
@@ -48,6 +51,11 @@ struct rec_sock {
 
 struct rec_tick {
 	uint64_t seq, ts_ns;
+};
+
+struct rec_call {
+	int (*fn)(void *ctx);
+	void *ctx;
 };
 
 struct rec_packet {
@@ -89,6 +97,8 @@ struct worker {
 	uint64_t last;                        /* worker: the last sequence number handled */
 	_Alignas(64) _Atomic uint64_t done;   /* published last */
 	_Atomic bool stop;                    /* pipeline_free without pipeline_finish */
+	_Atomic int called;                   /* REC_CALL: 1 + its result, once it ran */
+	_Atomic uint32_t sleeping;            /* idle: waiting on this futex word for a record */
 	pthread_mutex_t snap_lock;            /* capture: the counters as of the last tick */
 	struct fl_stats snap;
 	_Alignas(64) uint64_t clk_first;      /* dispatcher: times not yet sent */
@@ -131,8 +141,50 @@ static void backoff(unsigned *spins)
 		sched_yield();
 	} else {
 		struct timespec ts = { 0, 50000 };
+		if (*spins > 1u << 30)
+			*spins = 1u << 30;      /* no wrap back to spinning */
 		nanosleep(&ts, NULL);
 	}
+}
+
+/*
+ * An idle worker (no record for IDLE_SPINS backoffs, about a millisecond) sleeps on a futex
+ * instead of napping: an idle capture costs no CPU.  The dispatcher wakes it
+ * when it commits a record (a load per record; a syscall only for a sleeper).
+ */
+#define IDLE_SPINS (256 + 20)
+#define IDLE_SLEEP_NS 100000000ll     /* and looks again after 100 ms whatever happens */
+
+static void futex_wait_word(_Atomic uint32_t *word, uint32_t val)
+{
+	struct timespec ts = { 0, IDLE_SLEEP_NS };
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void wake(struct worker *w)
+{
+	atomic_thread_fence(memory_order_seq_cst);   /* the commit before the look (Dekker) */
+	if (atomic_load_explicit(&w->sleeping, memory_order_relaxed)) {
+		atomic_store(&w->sleeping, 0);
+		syscall(SYS_futex, (uint32_t *)&w->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+}
+
+static void commit_in(struct worker *w)
+{
+	spsc_commit(&w->in);
+	wake(w);
+}
+
+/* The worker, with nothing to do for a while: sleep until a record comes (or stop). */
+static void idle_sleep(struct worker *w)
+{
+	uint32_t type, len;
+	atomic_store(&w->sleeping, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!spsc_peek(&w->in, &type, &len) && !atomic_load(&w->stop))
+		futex_wait_word(&w->sleeping, 1);
+	atomic_store(&w->sleeping, 0);
 }
 
 unsigned pipeline_workers_auto(void)
@@ -223,7 +275,10 @@ static void *worker_main(void *arg)
 			}
 			if (atomic_load_explicit(&w->stop, memory_order_relaxed))
 				break;
-			backoff(&spins);
+			if (spins >= IDLE_SPINS)
+				idle_sleep(w);
+			else
+				backoff(&spins);
 			continue;
 		}
 		spins = 0;
@@ -247,6 +302,10 @@ static void *worker_main(void *arg)
 			pipeline_sock_event(p, &rs->ev, rs->ts_ns);
 		} else if (type == REC_DROP) {
 			pipeline_drop(p, r);
+		} else if (type == REC_CALL) {
+			const struct rec_call *rc = r;
+			int res = rc->fn(rc->ctx);
+			atomic_store_explicit(&w->called, res < 0 ? -1 : 1, memory_order_release);
 		} else if (type == REC_TICK) {
 			const struct rec_tick *rt = r;
 			pipeline_foreign_clock(p, rt->seq, rt->ts_ns);
@@ -410,7 +469,7 @@ static void *ring_wait(struct pipeline *fp, struct worker *w, uint32_t len, uint
 			rc->first_seq = o->clk_first;
 			rc->n = o->clk_n;
 			memcpy(rc->ts, o->clk_ts, o->clk_n * 8);
-			spsc_commit(&o->in);
+			commit_in(o);
 			o->clk_n = 0;
 		}
 		workers_drain(fp);
@@ -427,7 +486,7 @@ static void flush_clock(struct pipeline *fp, struct worker *w)
 	rc->first_seq = w->clk_first;
 	rc->n = w->clk_n;
 	memcpy(rc->ts, w->clk_ts, w->clk_n * 8);
-	spsc_commit(&w->in);
+	commit_in(w);
 	w->clk_n = 0;
 }
 
@@ -472,7 +531,7 @@ void workers_packet(struct pipeline *fp, const struct fl_packet *pkt)
 				   .len = pkt->len, .linktype = pkt->linktype,
 				   .ifindex = pkt->ifindex, .direction = pkt->direction };
 	memcpy(rp + 1, pkt->data, pkt->caplen);
-	spsc_commit(&w->in);
+	commit_in(w);
 	if (++mt->since_drain >= DRAIN_EVERY) {
 		mt->since_drain = 0;
 		workers_drain(fp);
@@ -506,7 +565,7 @@ void workers_sock_event(struct pipeline *fp, const struct fl_sock_event *ev, uin
 	struct rec_sock *rs = to_worker(fp, t, sizeof(*rs), REC_SOCK);
 	rs->ev = *ev;
 	rs->ts_ns = ts_ns;
-	spsc_commit(&fp->mt->w[t].in);
+	commit_in(&fp->mt->w[t]);
 }
 
 /*
@@ -531,7 +590,7 @@ void workers_drop(struct pipeline *fp, const struct fl_drop_record *r)
 	}
 	struct fl_drop_record *rd = to_worker(fp, t, sizeof(*rd), REC_DROP);
 	*rd = *r;
-	spsc_commit(&mt->w[t].in);
+	commit_in(&mt->w[t]);
 }
 
 /*
@@ -551,7 +610,7 @@ void workers_tick(struct pipeline *fp, uint64_t now_ns)
 		struct rec_tick *rt = to_worker(fp, i, sizeof(*rt), REC_TICK);
 		rt->seq = seq;
 		rt->ts_ns = now_ns;
-		spsc_commit(&mt->w[i].in);
+		commit_in(&mt->w[i]);
 	}
 	/* A moment (TICK_WAIT_NS at most) for them to get there: then everything before the
 	 * tick goes out now, not a tick later. */
@@ -569,6 +628,30 @@ void workers_tick(struct pipeline *fp, uint64_t now_ns)
 		backoff(&spins);
 	}
 	workers_drain(fp);
+}
+
+int workers_on_threads(struct pipeline *fp, int (*fn)(void *ctx), void *ctx)
+{
+	struct workers *mt = fp->mt;
+	int rc = 0;
+	for (unsigned i = 0; i < mt->n; i++) {
+		atomic_store(&mt->w[i].called, 0);
+		struct rec_call *c = ring_wait(fp, &mt->w[i], sizeof(*c), REC_CALL);
+		c->fn = fn;
+		c->ctx = ctx;
+		commit_in(&mt->w[i]);
+	}
+	for (unsigned i = 0; i < mt->n; i++) {
+		unsigned spins = 0;
+		int got;
+		while (!(got = atomic_load_explicit(&mt->w[i].called, memory_order_acquire))) {
+			workers_drain(fp);
+			backoff(&spins);
+		}
+		if (got < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* ---- the merge ---- */
@@ -726,7 +809,7 @@ void workers_finish(struct pipeline *fp)
 	for (unsigned i = 0; i < mt->n; i++) {
 		flush_clock(fp, &mt->w[i]);
 		ring_wait(fp, &mt->w[i], 0, REC_FINISH);
-		spsc_commit(&mt->w[i].in);
+		commit_in(&mt->w[i]);
 	}
 	unsigned spins = 0;
 	for (;;) {
@@ -755,6 +838,7 @@ void workers_free(struct pipeline *fp)
 		struct worker *w = &mt->w[i];
 		if (w->running) {
 			atomic_store(&w->stop, true);
+			wake(w);
 			pthread_join(w->thread, NULL);
 		}
 		if (w->p)

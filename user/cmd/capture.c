@@ -632,6 +632,14 @@ static int list_interfaces(void)
 
 static int capture_main(const struct capture_loop *l, const struct cli_opts *opts);
 
+static int drop_privs_on_thread(void *ctx)
+{
+	char err[256];
+
+	(void)ctx;
+	return privs_drop_after_load(err, sizeof(err));
+}
+
 int cmd_capture(int argc, char **argv)
 {
 	struct capture_loop l = { .epfd = -1, .last_hit = -1 };
@@ -770,9 +778,13 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 		l.status = 1;
 		goto out;
 	}
-	/* Loaded and attached: keep only what attaching later interfaces and detaching need. */
+	/* Loaded and attached: keep only what attaching later interfaces and detaching need.
+	 * Capabilities are per thread: the --workers threads, which parse the packets, drop
+	 * them too. */
 	if (privs_drop_after_load(err, sizeof(err)) < 0)
 		pr_warn("could not drop capabilities: %s\n", err);
+	else if (pipeline_on_threads(l.run.pipeline, drop_privs_on_thread, NULL) < 0)
+		pr_warn("could not drop capabilities on the worker threads\n");
 	if (opts.duration_s > 0)
 		l.deadline_ns = l.run.stats.capture.start_ns + (uint64_t)(opts.duration_s * 1e9);
 	pr_info("capturing on %u interface%s with %s; Ctrl-C to stop\n",

@@ -67,9 +67,11 @@ fi
 # Resolve ARP once before measuring.
 ns_exec tx ping -c 1 -W 1 198.18.51.2 >/dev/null 2>&1
 
-start_faultline() {   # BACKEND
+start_faultline() {   # BACKEND [OPTION...]
+	local backend=$1
+	shift
 	fl_capture_start "$tmp/fl.err" "$tmp/fl.sock" ip netns exec "$RX" "${pin[@]}" "$bin" \
-		capture -i r0 --backend "$1" --socket "$tmp/fl.sock" -o json
+		capture -i r0 --backend "$backend" --socket "$tmp/fl.sock" -o json "$@"
 }
 
 blast() {   # RATE (0: unpaced; max2: two unpaced senders) -> "sent pps"
@@ -141,8 +143,16 @@ start_tcpdump() {
 	return 1
 }
 
-# One search per tool; a row more (say --workers 2) is one line more here
-# and its label in bench/run.sh's ZERO_LOSS list.
-search faultline-ebpf start_faultline ebpf
-search faultline-afpacket start_faultline afpacket
-search tcpdump start_tcpdump
+# One search per tool; a row more is one case more here and its label in
+# bench/run.sh's ZERO_LOSS list.  LIVE_TOOLS picks some (default: all).
+# The -w1/-w2 pairs: capture --workers 1 and 2 (2: the capturing thread shares
+# the packets out to two pipeline threads).
+for tool in ${LIVE_TOOLS:-faultline-ebpf faultline-afpacket faultline-ebpf-w2 faultline-afpacket-w2 tcpdump}; do
+	case $tool in
+	faultline-ebpf) search $tool start_faultline ebpf --workers 1 ;;
+	faultline-afpacket) search $tool start_faultline afpacket --workers 1 ;;
+	faultline-ebpf-w2) search $tool start_faultline ebpf --workers 2 ;;
+	faultline-afpacket-w2) search $tool start_faultline afpacket --workers 2 ;;
+	tcpdump) search tcpdump start_tcpdump ;;
+	esac
+done

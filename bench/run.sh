@@ -162,7 +162,7 @@ read -r td_zl td_lim < <(zl tcpdump)
 if [ -n "${td_zl:-}" ]; then
 	row live "zero-loss rate, tcpdump -w /dev/null" "$td_zl pps$([ "$td_lim" = 1 ] && echo ' (sender limit)')" "reference" "-"
 fi
-for t in ${ZERO_LOSS:-faultline-ebpf faultline-afpacket}; do
+for t in ${ZERO_LOSS:-faultline-ebpf faultline-afpacket faultline-ebpf-w2 faultline-afpacket-w2}; do
 	read -r zr lim < <(zl "$t")
 	if [ -z "${zr:-}" ]; then
 		row live "zero-loss rate, $t" "n/a ($(sed -n 's/^live-na //p' "$out/live.txt" | head -1))" ">= tcpdump's" "-"
@@ -171,6 +171,15 @@ for t in ${ZERO_LOSS:-faultline-ebpf faultline-afpacket}; do
 	# Met when it reaches tcpdump's rate, or lost nothing at all (the sender was the limit).
 	row live "zero-loss rate, $t" "$zr pps$([ "$lim" = 1 ] && echo ' (sender limit)')" ">= tcpdump's" \
 		"$(judge "${lim:-0} == 1 || $zr >= ${td_zl:-0}")"
+done
+
+# capture --workers 1 -> 2: the zero-loss rate each backend keeps (the issue asks for the scaling).
+for b in ebpf afpacket; do
+	read -r z1 _ < <(zl faultline-$b)
+	read -r z2 _ < <(zl faultline-$b-w2)
+	[ -n "${z1:-}" ] && [ -n "${z2:-}" ] && [ "${z1:-0}" -gt 0 ] &&
+		row live "capture --workers 1 -> 2, $b zero-loss rate on $(nproc) cpus" \
+			"$(awk -v a="$z1" -v b="$z2" 'BEGIN { printf "%.2fx", b / a }')" "report" "-"
 done
 
 elapsed=$(($(date +%s) - started))

@@ -170,6 +170,10 @@ void pipeline_set_ifname(struct pipeline *p, const char *(*ifname)(void *ctx, ui
 {
 	p->em.ifname = ifname;
 	p->em.ifname_ctx = ctx;
+	for (unsigned i = 0; i < n_workers(p); i++)
+		pipeline_set_ifname(worker_pipeline(p, i), ifname, ctx);
+	if (p->mt)
+		return;
 	/* Where each flow was first seen (interface, direction): set from its first packet. */
 	if (!p->em.origin_slot) {
 		int slot = flow_storage_register(p->flows, sizeof(struct flow_origin));
@@ -200,8 +204,9 @@ int pipeline_flow_storage(struct pipeline *p, size_t size)
 
 int pipeline_add_observer(struct pipeline *p, struct packet_observer obs)
 {
-	if (p->mt)
-		return -ENOTSUP;
+	/* --workers: the front's observers see every packet with no flow (workers.c). */
+	if (p->mt && obs.flow_end)
+		obs.flow_end = NULL;
 	if (p->n_observers == MAX_OBSERVERS)
 		return -ENOSPC;
 	p->observers[p->n_observers++] = obs;
@@ -562,24 +567,31 @@ void pipeline_foreign_clock(struct pipeline *p, uint64_t seq, uint64_t ts)
 
 void pipeline_set_netns(struct pipeline *p, uint64_t netns_ino)
 {
-	if (p->mt)
-		return;    /* capture runs one pipeline */
+	if (p->mt) {
+		for (unsigned i = 0; i < n_workers(p); i++)
+			pipeline_set_netns(worker_pipeline(p, i), netns_ino);
+		return;
+	}
 	kernel_events_set_netns(p->kernel, netns_ino);
 	kernel_drops_set_netns(p->drops, netns_ino);
 }
 
 void pipeline_sock_event(struct pipeline *p, const struct fl_sock_event *ev, uint64_t ts_ns)
 {
-	if (p->mt)
+	if (p->mt) {
+		workers_sock_event(p, ev, ts_ns);
 		return;
+	}
 	/* stats.kernel comes from the BPF counters; here the event waits to meet the packets. */
 	kernel_events_add(p->kernel, p->flows, ev, ts_ns, timeout_ns(p));
 }
 
 void pipeline_drop(struct pipeline *p, const struct fl_drop_record *r)
 {
-	if (p->mt)
+	if (p->mt) {
+		workers_drop(p, r);
 		return;
+	}
 	kernel_drops_add(p->drops, p->flows, r, p->now_ns);
 }
 
@@ -600,11 +612,12 @@ static void sink_sock_event(void *ctx, const struct fl_sock_event *ev, uint64_t 
 
 int pipeline_enable_owners(struct pipeline *p, owners_resolve_fn resolve, void *ctx)
 {
-	if (p->mt)
-		return -ENOTSUP;
 	if (!p->em.owners && !(p->em.owners = owners_new(p->cfg.max_sockets, p->stats)))
 		return -ENOMEM;
 	owners_set_resolver(p->em.owners, resolve, ctx);
+	/* --workers: one table, the front's, shared by the workers' entries (it locks). */
+	for (unsigned i = 0; i < n_workers(p); i++)
+		worker_pipeline(p, i)->em.owners = p->em.owners;
 	return 0;
 }
 
@@ -641,6 +654,8 @@ void pipeline_set_payload_control(struct pipeline *p, const struct payload_contr
 	if (!ctl || !ctl->skip)
 		return;
 	p->env.ctl = *ctl;
+	for (unsigned i = 0; i < n_workers(p); i++)
+		worker_pipeline(p, i)->env.ctl = *ctl;
 	p->stats->capture.skipping = true;
 }
 
@@ -652,8 +667,10 @@ struct packet_sink pipeline_packet_sink(struct pipeline *p)
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)
 {
-	if (p->mt)
+	if (p->mt) {
+		workers_tick(p, now_ns);
 		return;
+	}
 	advance_clock(p, now_ns);
 }
 
@@ -677,4 +694,20 @@ void pipeline_finish(struct pipeline *p)
 	/* The flows are judged: what is left of the kernel's drops explained nothing. */
 	set_key(p, PH_KDROPS, 0, 0);
 	kernel_drops_run(p->drops, &p->em, p->now_ns, true);
+}
+
+void pipeline_stats(struct pipeline *p, struct fl_stats *out)
+{
+	if (p->mt) {
+		workers_stats(p, out);
+		return;
+	}
+	owners_lock(p->em.owners);
+	*out = *p->stats;
+	owners_unlock(p->em.owners);
+}
+
+int pipeline_on_threads(struct pipeline *p, int (*fn)(void *ctx), void *ctx)
+{
+	return p->mt ? workers_on_threads(p, fn, ctx) : 0;
 }

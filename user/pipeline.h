@@ -22,7 +22,10 @@ struct pipeline;
  * cfg->workers > 1 (--workers, tap.workers): the packets are sharded by flow
  * between that many pipelines on their own threads, and their entries merged
  * back in one pipeline's order (read gives the same entries and ids as with
- * one).  The thread that calls pipeline_packet() dispatches and merges.
+ * one).  The thread that calls pipeline_packet() dispatches and merges.  In
+ * capture the kernel's socket events and drops go to their flow's worker, the
+ * socket owner table is shared (it locks), and pipeline_tick() bounds how long
+ * an entry waits in the merge.
  */
 #define PIPELINE_MAX_WORKERS 64
 /* The default: one per CPU this process may run on, less one on machines of up to 4. */
@@ -88,6 +91,19 @@ void pipeline_set_ifname(struct pipeline *p, const char *(*ifname)(void *ctx, ui
 			 void *ctx);
 /* The pipeline as a source's destination (pipeline_packet, pipeline_sock_event). */
 struct packet_sink pipeline_packet_sink(struct pipeline *p);
+/*
+ * The counters as they are now, into *out, from the thread that feeds the
+ * pipeline (capture's control socket and metrics): with --workers the sums of
+ * the workers' as of the last pipeline_tick (capture's 200 ms timer) added to
+ * p's own; after pipeline_finish, p's stats (the sums are in them).
+ */
+void pipeline_stats(struct pipeline *p, struct fl_stats *out);
+/*
+ * Run fn(ctx) on each worker's thread (--workers above 1; else nothing), in
+ * turn with what they handle, and wait for it: what is per thread, such as
+ * capabilities, set there too.  0, or -1 when fn failed on one.
+ */
+int pipeline_on_threads(struct pipeline *p, int (*fn)(void *ctx), void *ctx);
 /* The source ended: judge every flow that is still open (capture-end). */
 void pipeline_finish(struct pipeline *p);
 

@@ -75,6 +75,11 @@ struct pipeline *workers_new(const struct fl_config *cfg, struct fl_stats *stats
 void workers_free(struct pipeline *fp);
 void workers_packet(struct pipeline *fp, const struct fl_packet *pkt);
 void workers_finish(struct pipeline *fp);
+void workers_sock_event(struct pipeline *fp, const struct fl_sock_event *ev, uint64_t ts_ns);
+void workers_drop(struct pipeline *fp, const struct fl_drop_record *r);
+void workers_tick(struct pipeline *fp, uint64_t now_ns);
+void workers_stats(struct pipeline *fp, struct fl_stats *out);
+int workers_on_threads(struct pipeline *fp, int (*fn)(void *ctx), void *ctx);
 unsigned n_workers(const struct pipeline *p);         /* 0: one pipeline */
 struct pipeline *worker_pipeline(struct pipeline *p, unsigned i);
 

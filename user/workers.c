@@ -20,7 +20,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pipeline_internal.h"
 #include "core/bytes.h"
@@ -36,8 +39,24 @@
 #define CLOCK_BATCH 64
 #define FRAG_MAP 4096
 #define DRAIN_EVERY 64
+#define TICK_WAIT_NS 5000000ull   /* capture's tick waits for the workers at most 5 ms */
 
-enum { REC_PACKET = 1, REC_CLOCK, REC_FINISH, REC_ENTRY, REC_LEARN };
+enum { REC_PACKET = 1, REC_CLOCK, REC_FINISH, REC_ENTRY, REC_LEARN, REC_SOCK, REC_DROP, REC_TICK, REC_CALL };
+
+/* capture: a kernel socket event for the flow's worker, and the wall-clock tick for all. */
+struct rec_sock {
+	struct fl_sock_event ev;
+	uint64_t ts_ns;
+};
+
+struct rec_tick {
+	uint64_t seq, ts_ns;
+};
+
+struct rec_call {
+	int (*fn)(void *ctx);
+	void *ctx;
+};
 
 struct rec_packet {
 	uint64_t seq, ts_ns;
@@ -78,6 +97,10 @@ struct worker {
 	uint64_t last;                        /* worker: the last sequence number handled */
 	_Alignas(64) _Atomic uint64_t done;   /* published last */
 	_Atomic bool stop;                    /* pipeline_free without pipeline_finish */
+	_Atomic int called;                   /* REC_CALL: 1 + its result, once it ran */
+	_Atomic uint32_t sleeping;            /* idle: waiting on this futex word for a record */
+	pthread_mutex_t snap_lock;            /* capture: the counters as of the last tick */
+	struct fl_stats snap;
 	_Alignas(64) uint64_t clk_first;      /* dispatcher: times not yet sent */
 	uint64_t clk_n;
 	uint64_t clk_ts[CLOCK_BATCH];
@@ -118,8 +141,50 @@ static void backoff(unsigned *spins)
 		sched_yield();
 	} else {
 		struct timespec ts = { 0, 50000 };
+		if (*spins > 1u << 30)
+			*spins = 1u << 30;      /* no wrap back to spinning */
 		nanosleep(&ts, NULL);
 	}
+}
+
+/*
+ * An idle worker (no record for IDLE_SPINS backoffs, about a millisecond) sleeps on a futex
+ * instead of napping: an idle capture costs no CPU.  The dispatcher wakes it
+ * when it commits a record (a load per record; a syscall only for a sleeper).
+ */
+#define IDLE_SPINS (256 + 20)
+#define IDLE_SLEEP_NS 100000000ll     /* and looks again after 100 ms whatever happens */
+
+static void futex_wait_word(_Atomic uint32_t *word, uint32_t val)
+{
+	struct timespec ts = { 0, IDLE_SLEEP_NS };
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void wake(struct worker *w)
+{
+	atomic_thread_fence(memory_order_seq_cst);   /* the commit before the look (Dekker) */
+	if (atomic_load_explicit(&w->sleeping, memory_order_relaxed)) {
+		atomic_store(&w->sleeping, 0);
+		syscall(SYS_futex, (uint32_t *)&w->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	}
+}
+
+static void commit_in(struct worker *w)
+{
+	spsc_commit(&w->in);
+	wake(w);
+}
+
+/* The worker, with nothing to do for a while: sleep until a record comes (or stop). */
+static void idle_sleep(struct worker *w)
+{
+	uint32_t type, len;
+	atomic_store(&w->sleeping, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!spsc_peek(&w->in, &type, &len) && !atomic_load(&w->stop))
+		futex_wait_word(&w->sleeping, 1);
+	atomic_store(&w->sleeping, 0);
 }
 
 unsigned pipeline_workers_auto(void)
@@ -210,7 +275,10 @@ static void *worker_main(void *arg)
 			}
 			if (atomic_load_explicit(&w->stop, memory_order_relaxed))
 				break;
-			backoff(&spins);
+			if (spins >= IDLE_SPINS)
+				idle_sleep(w);
+			else
+				backoff(&spins);
 			continue;
 		}
 		spins = 0;
@@ -229,6 +297,23 @@ static void *worker_main(void *arg)
 			for (uint64_t i = 0; i < rc->n; i++)
 				pipeline_foreign_clock(p, rc->first_seq + i, rc->ts[i]);
 			w->last = rc->first_seq + rc->n - 1;
+		} else if (type == REC_SOCK) {
+			const struct rec_sock *rs = r;
+			pipeline_sock_event(p, &rs->ev, rs->ts_ns);
+		} else if (type == REC_DROP) {
+			pipeline_drop(p, r);
+		} else if (type == REC_CALL) {
+			const struct rec_call *rc = r;
+			int res = rc->fn(rc->ctx);
+			atomic_store_explicit(&w->called, res < 0 ? -1 : 1, memory_order_release);
+		} else if (type == REC_TICK) {
+			const struct rec_tick *rt = r;
+			pipeline_foreign_clock(p, rt->seq, rt->ts_ns);
+			w->last = rt->seq;
+			/* The live stats (control socket, metrics) read this copy, not the counters. */
+			pthread_mutex_lock(&w->snap_lock);
+			w->snap = w->stats;
+			pthread_mutex_unlock(&w->snap_lock);
 		} else if (type == REC_FINISH) {
 			spsc_pop(&w->in);
 			pipeline_finish(p);
@@ -384,7 +469,7 @@ static void *ring_wait(struct pipeline *fp, struct worker *w, uint32_t len, uint
 			rc->first_seq = o->clk_first;
 			rc->n = o->clk_n;
 			memcpy(rc->ts, o->clk_ts, o->clk_n * 8);
-			spsc_commit(&o->in);
+			commit_in(o);
 			o->clk_n = 0;
 		}
 		workers_drain(fp);
@@ -401,7 +486,7 @@ static void flush_clock(struct pipeline *fp, struct worker *w)
 	rc->first_seq = w->clk_first;
 	rc->n = w->clk_n;
 	memcpy(rc->ts, w->clk_ts, w->clk_n * 8);
-	spsc_commit(&w->in);
+	commit_in(w);
 	w->clk_n = 0;
 }
 
@@ -425,6 +510,9 @@ void workers_packet(struct pipeline *fp, const struct fl_packet *pkt)
 	if (seq > 1 && pkt->ts_ns < mt->last_ts)
 		fp->stats->packets.time_reversals++;
 	mt->last_ts = pkt->ts_ns;
+	/* The observers (the recorder, without --write-filter) see the packets in arrival order. */
+	for (unsigned i = 0; i < fp->n_observers; i++)
+		fp->observers[i].packet(fp->observers[i].ctx, pkt, NULL);
 	unsigned t = pick_worker(mt, pkt);
 	for (unsigned i = 0; i < mt->n; i++) {
 		struct worker *w = &mt->w[i];
@@ -443,11 +531,127 @@ void workers_packet(struct pipeline *fp, const struct fl_packet *pkt)
 				   .len = pkt->len, .linktype = pkt->linktype,
 				   .ifindex = pkt->ifindex, .direction = pkt->direction };
 	memcpy(rp + 1, pkt->data, pkt->caplen);
-	spsc_commit(&w->in);
+	commit_in(w);
 	if (++mt->since_drain >= DRAIN_EVERY) {
 		mt->since_drain = 0;
 		workers_drain(fp);
 	}
+}
+
+/* Room for a record of `len` bytes for worker t, its clock first (it moves as one pipeline's). */
+static void *to_worker(struct pipeline *fp, unsigned t, uint32_t len, uint32_t type)
+{
+	struct workers *mt = fp->mt;
+	if (!mt->hooked)
+		workers_hook(fp);
+	flush_clock(fp, &mt->w[t]);
+	return ring_wait(fp, &mt->w[t], len, type);
+}
+
+static void to_addr(struct fl_addr *a, unsigned family, const uint8_t *bytes)
+{
+	*a = (struct fl_addr){ .family = (uint8_t)family };
+	memcpy(a->bytes, bytes, family == 6 ? 16 : 4);
+}
+
+/* A socket event goes to the worker of its connection (the flow it is joined with). */
+void workers_sock_event(struct pipeline *fp, const struct fl_sock_event *ev, uint64_t ts_ns)
+{
+	struct fl_addr local, remote;
+	unsigned family = ev->family == 10 ? 6 : 4;
+	to_addr(&local, family, ev->saddr);
+	to_addr(&remote, family, ev->daddr);
+	unsigned t = pick(fp->mt, &local, ev->sport, &remote, ev->dport, FL_IPPROTO_TCP);
+	struct rec_sock *rs = to_worker(fp, t, sizeof(*rs), REC_SOCK);
+	rs->ev = *ev;
+	rs->ts_ns = ts_ns;
+	commit_in(&fp->mt->w[t]);
+}
+
+/*
+ * A drop goes to the worker of the flow its 5-tuple names (an ICMP echo's by
+ * its id, as the packets go); one of another protocol by its addresses; one
+ * with no IP header (not IP) to worker 0.
+ */
+void workers_drop(struct pipeline *fp, const struct fl_drop_record *r)
+{
+	struct workers *mt = fp->mt;
+	unsigned t = 0;
+	if (r->family == 4 || r->family == 6) {
+		struct fl_addr src, dst;
+		to_addr(&src, r->family, r->saddr);
+		to_addr(&dst, r->family, r->daddr);
+		bool icmp = r->l4proto == FL_IPPROTO_ICMP || r->l4proto == FL_IPPROTO_ICMPV6;
+		if (r->l4proto == FL_IPPROTO_TCP || r->l4proto == FL_IPPROTO_UDP ||
+		    (icmp && r->sport == r->dport && r->sport))
+			t = pick(mt, &src, r->sport, &dst, r->dport, r->l4proto);
+		else
+			t = pick(mt, &src, 0, &dst, 0, 0);
+	}
+	struct fl_drop_record *rd = to_worker(fp, t, sizeof(*rd), REC_DROP);
+	*rd = *r;
+	commit_in(&mt->w[t]);
+}
+
+/*
+ * capture's wall-clock tick: a point in the order every worker passes (as a
+ * packet's time does), so each judges its timeouts and publishes it.  The tick
+ * waits up to TICK_WAIT_NS for them, then hands on every entry made before it:
+ * the merge delay is one tick (200 ms) at most, unless a worker is that far
+ * behind, and then its entries go out on the first tick after it catches up.
+ */
+void workers_tick(struct pipeline *fp, uint64_t now_ns)
+{
+	struct workers *mt = fp->mt;
+	if (!mt->hooked)
+		workers_hook(fp);
+	uint64_t seq = ++fp->seq;
+	for (unsigned i = 0; i < mt->n; i++) {
+		struct rec_tick *rt = to_worker(fp, i, sizeof(*rt), REC_TICK);
+		rt->seq = seq;
+		rt->ts_ns = now_ns;
+		commit_in(&mt->w[i]);
+	}
+	/* A moment (TICK_WAIT_NS at most) for them to get there: then everything before the
+	 * tick goes out now, not a tick later. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned spins = 0;;) {
+		workers_drain(fp);
+		bool all = true;
+		for (unsigned i = 0; i < mt->n && all; i++)
+			all = atomic_load_explicit(&mt->w[i].done, memory_order_acquire) >= seq;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (all || (uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t.tv_nsec -
+				   (uint64_t)t0.tv_nsec >= TICK_WAIT_NS)
+			break;
+		backoff(&spins);
+	}
+	workers_drain(fp);
+}
+
+int workers_on_threads(struct pipeline *fp, int (*fn)(void *ctx), void *ctx)
+{
+	struct workers *mt = fp->mt;
+	int rc = 0;
+	for (unsigned i = 0; i < mt->n; i++) {
+		atomic_store(&mt->w[i].called, 0);
+		struct rec_call *c = ring_wait(fp, &mt->w[i], sizeof(*c), REC_CALL);
+		c->fn = fn;
+		c->ctx = ctx;
+		commit_in(&mt->w[i]);
+	}
+	for (unsigned i = 0; i < mt->n; i++) {
+		unsigned spins = 0;
+		int got;
+		while (!(got = atomic_load_explicit(&mt->w[i].called, memory_order_acquire))) {
+			workers_drain(fp);
+			backoff(&spins);
+		}
+		if (got < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* ---- the merge ---- */
@@ -479,7 +683,9 @@ static void merge_name(struct pipeline *fp, const char *key, uint64_t ts_ns)
 	const char *ip = obj == DOC_NONE ? NULL : doc_path_str(d, obj, "ip");
 	struct fl_addr a;
 	const char *ns, *name;
-	if (!ip || addr_parse(&a, ip) < 0 || !(name = names_lookup(fp->em.names, &a, ts_ns, &ns)))
+	/* A socket owner (capture) named it already, as entry_add_name prefers. */
+	if (!ip || doc_get(d, obj, "name") != DOC_NONE || addr_parse(&a, ip) < 0 ||
+	    !(name = names_lookup(fp->em.names, &a, ts_ns, &ns)))
 		return;
 	doc_add_str(d, obj, "name", name);
 	if (ns)
@@ -551,6 +757,48 @@ static void workers_drain(struct pipeline *fp)
 	}
 }
 
+/*
+ * The workers' counters added to *s (each worker's memory counts its own
+ * tables; its limit is its share of the front's, so the front's stays).
+ * `snap`: their copies as of the last tick (capture, while they run).
+ */
+static void workers_add_stats(const struct pipeline *fp, struct fl_stats *s, bool snap)
+{
+	const struct workers *mt = fp->mt;
+	uint64_t limit = s->memory.limit_bytes;
+	for (unsigned i = 0; i < mt->n; i++) {
+		struct worker *w = &mt->w[i];
+		if (snap)
+			pthread_mutex_lock(&w->snap_lock);
+		const struct fl_stats *ws = snap ? &w->snap : &w->stats;
+#define ADD_ALL(field) add_u64s((uint64_t *)&s->field, (const uint64_t *)&ws->field, \
+				sizeof(s->field) / sizeof(uint64_t))
+		ADD_ALL(packets);
+		ADD_ALL(flows);
+		ADD_ALL(tcp);
+		ADD_ALL(ip);
+		ADD_ALL(tunnels);
+		ADD_ALL(icmp);
+		ADD_ALL(entries);
+		ADD_ALL(memory);
+#undef ADD_ALL
+		s->capture.skipped_bytes += ws->capture.skipped_bytes;
+		s->capture.skip_requests += ws->capture.skip_requests;
+		if (snap)
+			pthread_mutex_unlock(&w->snap_lock);
+	}
+	s->memory.limit_bytes = limit;
+}
+
+void workers_stats(struct pipeline *fp, struct fl_stats *out)
+{
+	owners_lock(fp->em.owners);
+	*out = *fp->stats;
+	owners_unlock(fp->em.owners);
+	if (!fp->mt->finished)
+		workers_add_stats(fp, out, true);
+}
+
 void workers_finish(struct pipeline *fp)
 {
 	struct workers *mt = fp->mt;
@@ -561,7 +809,7 @@ void workers_finish(struct pipeline *fp)
 	for (unsigned i = 0; i < mt->n; i++) {
 		flush_clock(fp, &mt->w[i]);
 		ring_wait(fp, &mt->w[i], 0, REC_FINISH);
-		spsc_commit(&mt->w[i].in);
+		commit_in(&mt->w[i]);
 	}
 	unsigned spins = 0;
 	for (;;) {
@@ -580,25 +828,7 @@ void workers_finish(struct pipeline *fp)
 		mt->w[i].running = false;
 	}
 	mt->finished = true;
-	/* The counters: the sums of the workers' (each worker's memory counts its own tables;
-	 * its limit is its share of the front's). */
-	struct fl_stats *s = fp->stats;
-	uint64_t limit = s->memory.limit_bytes;
-	for (unsigned i = 0; i < mt->n; i++) {
-		const struct fl_stats *ws = &mt->w[i].stats;
-#define ADD_ALL(field) add_u64s((uint64_t *)&s->field, (const uint64_t *)&ws->field, \
-				sizeof(s->field) / sizeof(uint64_t))
-		ADD_ALL(packets);
-		ADD_ALL(flows);
-		ADD_ALL(tcp);
-		ADD_ALL(ip);
-		ADD_ALL(tunnels);
-		ADD_ALL(icmp);
-		ADD_ALL(entries);
-		ADD_ALL(memory);
-#undef ADD_ALL
-	}
-	s->memory.limit_bytes = limit;
+	workers_add_stats(fp, fp->stats, false);
 }
 
 void workers_free(struct pipeline *fp)
@@ -608,15 +838,20 @@ void workers_free(struct pipeline *fp)
 		struct worker *w = &mt->w[i];
 		if (w->running) {
 			atomic_store(&w->stop, true);
+			wake(w);
 			pthread_join(w->thread, NULL);
 		}
+		if (w->p)
+			w->p->em.owners = NULL;    /* the front's, shared */
 		pipeline_free(w->p);
+		pthread_mutex_destroy(&w->snap_lock);
 		spsc_free(&w->in);
 		spsc_free(&w->out);
 	}
 	free(mt->w);
 	free(mt);
 	names_free(fp->em.names);
+	owners_free(fp->em.owners);
 	emitter_free(&fp->em);
 	free(fp);
 }
@@ -658,6 +893,7 @@ struct pipeline *workers_new(const struct fl_config *cfg, struct fl_stats *stats
 	for (unsigned i = 0; i < n && ok; i++) {
 		struct worker *w = &ws[i];
 		w->front = fp;
+		pthread_mutex_init(&w->snap_lock, NULL);
 		/* 0 stays 0: no limit */
 		w->stats.memory.limit_bytes = stats->memory.limit_bytes ?
 			share(stats->memory.limit_bytes, n) : 0;

@@ -7,6 +7,7 @@
  */
 #include <net/if.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fnmatch.h>
 #include <linux/if_arp.h>
 #include <net/if.h>
@@ -70,6 +71,9 @@ struct capture_loop {
 	struct procscan *scan;          /* sockets older than the capture, from /proc; or NULL */
 	struct watch pods_w;            /* inotify on tap.attribution.podLogDir; fd -1 without */
 	uint64_t last_scan_ns;
+	/* --workers: the workers name interfaces in entries while link changes edit the table */
+	pthread_mutex_t if_lock;
+	struct fl_stats snap;           /* the stats served (pipeline_stats) */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -110,11 +114,21 @@ static const struct capture_iface *loop_iface_lookup(void *ctx, int ifindex)
 	return NULL;
 }
 
-/* An entry's `interface`: the name of a captured interface. */
+/* An entry's `interface`: the name of a captured interface (any thread: --workers). */
 static const char *loop_ifname(void *ctx, uint32_t ifindex)
 {
-	const struct capture_iface *ifc = loop_iface_lookup(ctx, (int)ifindex);
-	return ifc ? ifc->name : NULL;
+	static _Thread_local char name[IF_NAMESIZE];
+	struct capture_loop *l = ctx;
+	const char *found = NULL;
+
+	pthread_mutex_lock(&l->if_lock);
+	for (unsigned i = 0; i < l->n_ifaces && !found; i++)
+		if (l->ifaces[i].ifindex == (int)ifindex) {
+			snprintf(name, sizeof(name), "%s", l->ifaces[i].name);
+			found = name;
+		}
+	pthread_mutex_unlock(&l->if_lock);
+	return found;
 }
 
 static bool named_by_user(const struct capture_loop *l, const char *name)
@@ -167,19 +181,25 @@ static void on_link(void *ctx, const struct iface_link *link, bool removed)
 		if (ifc) {
 			if (ifc->attached && l->src)
 				l->src->ops->detach(l->src, ifc);   /* the kernel has dropped the hooks */
+			pthread_mutex_lock(&l->if_lock);
 			*ifc = l->ifaces[--l->n_ifaces];
+			pthread_mutex_unlock(&l->if_lock);
 			l->last_hit = -1;
 			stats_interfaces(l);
 		}
 		return;
 	}
+	pthread_mutex_lock(&l->if_lock);
 	if (!ifc) {
-		if (l->n_ifaces >= FL_MAX_INTERFACES)
+		if (l->n_ifaces >= FL_MAX_INTERFACES) {
+			pthread_mutex_unlock(&l->if_lock);
 			return;
+		}
 		ifc = &l->ifaces[l->n_ifaces++];
 		*ifc = (struct capture_iface){ .ifindex = link->ifindex };
 	}
 	snprintf(ifc->name, sizeof(ifc->name), "%s", link->name);
+	pthread_mutex_unlock(&l->if_lock);
 	ifc->flags = link->flags;
 	ifc->type = link->type;
 	if (l->src && l->run.pipeline && !ifc->attached && wanted(l, ifc)) {
@@ -211,7 +231,12 @@ static void describe_stats(void *ctx, struct doc *out)
 	struct capture_loop *l = ctx;
 
 	refresh_stats(l);
-	stats_to_doc(&l->run.stats, out);
+	/* --workers: with the workers' counters as of the last tick */
+	if (l->run.pipeline)
+		pipeline_stats(l->run.pipeline, &l->snap);
+	else
+		l->snap = l->run.stats;
+	stats_to_doc(&l->snap, out);
 	uint32_t cap = doc_get(out, DOC_ROOT, "capture");
 	if (l->src->ops->describe)
 		l->src->ops->describe(l->src, out, cap);
@@ -607,6 +632,14 @@ static int list_interfaces(void)
 
 static int capture_main(const struct capture_loop *l, const struct cli_opts *opts);
 
+static int drop_privs_on_thread(void *ctx)
+{
+	char err[256];
+
+	(void)ctx;
+	return privs_drop_after_load(err, sizeof(err));
+}
+
 int cmd_capture(int argc, char **argv)
 {
 	struct capture_loop l = { .epfd = -1, .last_hit = -1 };
@@ -634,6 +667,8 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 {
 	struct capture_loop l = *lp;
 	const struct cli_opts opts = *o;
+
+	pthread_mutex_init(&l.if_lock, NULL);
 	char err[512] = "";
 	int rc;
 
@@ -743,9 +778,13 @@ static int capture_main(const struct capture_loop *lp, const struct cli_opts *o)
 		l.status = 1;
 		goto out;
 	}
-	/* Loaded and attached: keep only what attaching later interfaces and detaching need. */
+	/* Loaded and attached: keep only what attaching later interfaces and detaching need.
+	 * Capabilities are per thread: the --workers threads, which parse the packets, drop
+	 * them too. */
 	if (privs_drop_after_load(err, sizeof(err)) < 0)
 		pr_warn("could not drop capabilities: %s\n", err);
+	else if (pipeline_on_threads(l.run.pipeline, drop_privs_on_thread, NULL) < 0)
+		pr_warn("could not drop capabilities on the worker threads\n");
 	if (opts.duration_s > 0)
 		l.deadline_ns = l.run.stats.capture.start_ns + (uint64_t)(opts.duration_s * 1e9);
 	pr_info("capturing on %u interface%s with %s; Ctrl-C to stop\n",

@@ -104,7 +104,10 @@ static const char common_help[] =
 	"      --workers N          pipelines on their own threads, packets shared out by\n"
 	"                           flow (tap.workers; default: one per CPU, less one on\n"
 	"                           machines of up to 4); read gives the same entries\n"
-	"                           with any N; capture and -w run one pipeline\n"
+	"                           with any N; capture shares out the kernel's socket\n"
+	"                           events and drops by flow too, and merges entries in\n"
+	"                           time order within a 200 ms tick; --write-filter runs\n"
+	"                           one pipeline\n"
 	"      --no-redact          keep credentials (Authorization, Cookie, Set-Cookie,\n"
 	"                           URL passwords and tokens, Redis AUTH) in entries\n"
 	"  -w, --write FILE         record the packets to a pcap file (.gz: gzip-compressed)\n"
@@ -403,10 +406,13 @@ int cli_parse(int argc, char **argv, bool capture, struct cli_opts *o)
 	}
 	if (workers)
 		o->cfg.workers = workers;
-	/* The recorder follows packets and entries of one pipeline; capture runs one too. */
-	if (workers > 1 && (capture || o->write_path))
-		return usage_error(cmd, "--workers above 1 is for read without -w%s", "");
-	if (capture || o->write_path)
+	/*
+	 * --write-filter follows each flow's packets and entries: one pipeline.  -w
+	 * alone records on the thread that reads the packets, before they are shared out.
+	 */
+	if (workers > 1 && o->write_filter)
+		return usage_error(cmd, "--workers above 1 cannot go with --write-filter%s", "");
+	if (o->write_filter)
 		o->cfg.workers = 1;
 	else if (!o->cfg.workers)
 		o->cfg.workers = pipeline_workers_auto();

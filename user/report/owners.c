@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "report/owners.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@ struct owners {
 	owners_resolve_fn resolve;
 	void *resolve_ctx;
 	bool want_scan;       /* a local endpoint had no owner: the /proc scan may know it */
+	/* --workers: the workers describe their entries' endpoints while the capture
+	 * thread adds the kernel's events; every call below holds it (never per packet). */
+	pthread_mutex_t lock;
 };
 
 static uint32_t pow2_floor(uint32_t v)
@@ -60,6 +64,7 @@ struct owners *owners_new(uint32_t max_sockets, struct fl_stats *stats)
 	if (!o)
 		return NULL;
 	o->stats = stats;
+	pthread_mutex_init(&o->lock, NULL);
 	o->sock_sets = pow2_floor(max_sockets / WAYS ? max_sockets / WAYS : 1);
 	o->listener_sets = pow2_floor(o->sock_sets / 16 ? o->sock_sets / 16 : 1);
 	o->cg_sets = pow2_floor(o->sock_sets / 16 ? o->sock_sets / 16 : 1);
@@ -101,6 +106,7 @@ void owners_free(struct owners *o)
 	free(o->socks);
 	free(o->listeners);
 	free(o->cgroups);
+	pthread_mutex_destroy(&o->lock);
 	free(o);
 }
 
@@ -224,7 +230,7 @@ static void set_who(struct owners *o, struct who *w, const struct fl_sock_owner 
 /* Tables key a family byte: 4 or 6, with UDP_TAG for UDP (TCP and UDP ports are apart). */
 #define UDP_TAG 0x10
 
-void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
+static void locked_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
 {
 	bool evicted = false;
 	struct sock_slot *s;
@@ -272,7 +278,7 @@ void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_
 	}
 }
 
-void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
+static void locked_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
 {
 	bool evicted;
 	uint8_t family = (ev->family == 10 ? 6 : 4) | (ev->proto == IPPROTO_UDP ? UDP_TAG : 0);
@@ -285,18 +291,18 @@ void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t t
 			       0, false, &evicted);
 	/* The kernel's events are newer than a scan: keep what they said. */
 	if (!s || (ev->kind == FL_OWN_CONNECT && s->ended))
-		owners_event(o, ev, ts_ns);
+		locked_event(o, ev, ts_ns);
 	o->stats->attribution.scanned++;
 }
 
-void owners_refresh_names(struct owners *o)
+static void locked_refresh_names(struct owners *o)
 {
 	for (uint32_t i = 0; i < o->cg_sets * WAYS; i++)
 		if (o->cgroups[i].used)
 			o->cgroups[i].stale = true;
 }
 
-bool owners_want_scan(struct owners *o)
+static bool locked_want_scan(struct owners *o)
 {
 	bool want = o->want_scan;
 	o->want_scan = false;
@@ -339,7 +345,7 @@ static const struct who *find_who(struct owners *o, const struct fl_endpoint *ep
 	return s ? &s->who : NULL;
 }
 
-bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
+static bool locked_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
 		     const struct fl_endpoint *peer, uint8_t proto, bool local, uint64_t ts_ns)
 {
 	const struct who *w = find_who(o, ep, peer, proto, ts_ns);
@@ -392,4 +398,54 @@ bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct
 	if (wl->unit[0])
 		doc_add_str(d, obj, "unit", wl->unit);
 	return true;
+}
+
+void owners_event(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	pthread_mutex_lock(&o->lock);
+	locked_event(o, ev, ts_ns);
+	pthread_mutex_unlock(&o->lock);
+}
+
+void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t ts_ns)
+{
+	pthread_mutex_lock(&o->lock);
+	locked_scanned(o, ev, ts_ns);
+	pthread_mutex_unlock(&o->lock);
+}
+
+void owners_refresh_names(struct owners *o)
+{
+	pthread_mutex_lock(&o->lock);
+	locked_refresh_names(o);
+	pthread_mutex_unlock(&o->lock);
+}
+
+bool owners_want_scan(struct owners *o)
+{
+	pthread_mutex_lock(&o->lock);
+	bool want = locked_want_scan(o);
+	pthread_mutex_unlock(&o->lock);
+	return want;
+}
+
+bool owners_describe(struct owners *o, struct doc *d, uint32_t obj, const struct fl_endpoint *ep,
+		     const struct fl_endpoint *peer, uint8_t proto, bool local, uint64_t ts_ns)
+{
+	pthread_mutex_lock(&o->lock);
+	bool named = locked_describe(o, d, obj, ep, peer, proto, local, ts_ns);
+	pthread_mutex_unlock(&o->lock);
+	return named;
+}
+
+void owners_lock(struct owners *o)
+{
+	if (o)
+		pthread_mutex_lock(&o->lock);
+}
+
+void owners_unlock(struct owners *o)
+{
+	if (o)
+		pthread_mutex_unlock(&o->lock);
 }

@@ -63,5 +63,12 @@ void owners_scanned(struct owners *o, const struct fl_sock_owner *ev, uint64_t t
 void owners_refresh_names(struct owners *o);
 /* Did an endpoint known to be local miss since the last call?  (The scan may know it.) */
 bool owners_want_scan(struct owners *o);
+/*
+ * The calls above are thread-safe (--workers: the workers describe endpoints
+ * while the capture thread adds events).  Hold the lock to read the stats the
+ * table counts in (attribution.socket_*) from another thread.  NULL: nothing.
+ */
+void owners_lock(struct owners *o);
+void owners_unlock(struct owners *o);
 
 #endif

@@ -154,9 +154,10 @@ static void skip_set(void *ctx, const struct fl_skip *sk)
 				 .flags = sk->all ? FL_SKIP_ALL : 0 };
 
 	skip_key(sk, &k);
-	s->skip_updates++;
+	/* --workers: each worker's stream layer asks from its own thread */
+	__atomic_fetch_add(&s->skip_updates, 1, __ATOMIC_RELAXED);
 	if (bpf_map_update_elem(s->skips_fd, &k, &v, BPF_ANY))
-		s->skip_failed++;
+		__atomic_fetch_add(&s->skip_failed, 1, __ATOMIC_RELAXED);
 }
 
 static void skip_forget(void *ctx, const struct fl_skip *sk)
@@ -910,7 +911,8 @@ static void ebpf_describe(struct capture_source *base, struct doc *d, uint32_t c
 	doc_add_int(d, o, "copied_bytes", (int64_t)s->copied_bytes);
 	doc_add_bool(d, o, "skip_payload", s->skips_fd > 0);
 	if (s->skips_fd > 0)
-		doc_add_int(d, o, "skip_map_failures", (int64_t)s->skip_failed);
+		doc_add_int(d, o, "skip_map_failures",
+		    (int64_t)__atomic_load_n(&s->skip_failed, __ATOMIC_RELAXED));
 }
 
 static void ebpf_close(struct capture_source *base)

@@ -338,10 +338,8 @@ c.close()'
 # connection.  The router drops the server's first SYN-ACK, so the client sits
 # in SYN-SENT for a second; meanwhile an RST,ACK with a wrong ACK number and a
 # bare RST arrive (RFC 9293 3.10.7.3: both unacceptable in SYN-SENT, the
-# client's stack ignores them) and the handshake then completes.  After the
-# client's request, an RST at exactly the right sequence number but with a
-# timestamp 100000 older than the server's (fails PAWS, RFC 7323) arrives:
-# what the client's stack does with it is in the capture.
+# client's stack ignores them) and the handshake then completes.  The
+# stale-timestamp FIN and RST are their own scenarios (tcp-paws-fin, -rst).
 sc_tcp_rst_forged() {
 	py_server '
 import socket, time

@@ -94,6 +94,34 @@ fl_capture_wait() {
 	return 1
 }
 
+# fl_named_start NAME NS IFACE DURATION ARGS...: an eBPF capture on IFACE in namespace NS,
+# its JSON entries (--all) in $TMP/NAME.out, stderr in $TMP/NAME.err, control socket
+# $TMP/NAME.sock, pid in PID_NAME; waits until it captures.  1 (stderr shown) if it did not.
+# For suites that run several captures side by side (skip, skipdns).
+fl_named_start() {
+	local name=$1 ns=$2 ifc=$3 duration=$4 pid
+	shift 4
+	ip netns exec "$(ns_name "$ns")" "$BIN" capture -i "$ifc" --backend ebpf --socket "$TMP/$name.sock" \
+		-o json --all --duration "$duration" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	pid=$!
+	eval "PID_$name=$pid"
+	fl_capture_wait "$TMP/$name.err" "$TMP/$name.sock" 100 "$pid" && return 0
+	cat "$TMP/$name.err" >&2
+	return 1
+}
+
+# fl_named_stop NAME: its stats in $TMP/NAME.stats, then SIGINT, 10 s to exit, SIGKILL.
+fl_named_stop() {
+	local pid i
+	eval "pid=\$PID_$1"
+	"$BIN" stats --json --socket "$TMP/$1.sock" >"$TMP/$1.stats" 2>/dev/null
+	kill -INT "$pid" 2>/dev/null
+	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "PID_$1="
+}
+
 # fl_capture_stop: SIGINT, 5 s to exit, then SIGKILL; CAP_PID is emptied.
 fl_capture_stop() {
 	local i

@@ -104,29 +104,9 @@ ns_bg srv timeout 300 python3 "$TMP/blob.py"
 ns_wait_port srv 80 && ns_wait_port srv 6379 && ns_wait_port srv 7070 ||
 	{ t_fail "servers start"; t_finish; }
 
-start() {   # NAME NS IFACE ARGS...
-	local name=$1 ns=$2 ifc=$3
-	shift 3
-	ip netns exec "$(ns_name "$ns")" "$BIN" capture -i "$ifc" --backend ebpf --socket "$TMP/$name.sock" \
-		-o json --all --duration 120 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	eval "PID_$name=$!"
-	fl_capture_wait "$TMP/$name.err" "$TMP/$name.sock" 100 $! && return 0
-	cat "$TMP/$name.err" >&2
-	return 1
-}
-stop() {   # NAME
-	local pid i
-	eval "pid=\$PID_$1"
-	"$BIN" stats --json --socket "$TMP/$1.sock" >"$TMP/$1.stats" 2>/dev/null
-	kill -INT "$pid" 2>/dev/null
-	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	eval "PID_$1="
-}
 
-start A srv s0 || { t_fail "capture A (skipping on) starts"; t_finish; }
-start B rtr r1 --set tap.skipPayload=false || { t_fail "capture B (skipping off) starts"; t_finish; }
+fl_named_start A srv s0 120 || { t_fail "capture A (skipping on) starts"; t_finish; }
+fl_named_start B rtr r1 120 --set tap.skipPayload=false || { t_fail "capture B (skipping off) starts"; t_finish; }
 
 U=http://198.18.251.2
 # Keep-alive: several downloads on one connection, then separate connections.
@@ -153,7 +133,7 @@ while True:
     n += len(d)
 '
 sleep 2
-stop A; stop B
+fl_named_stop A; fl_named_stop B
 
 # Entries, without what depends on where and when they were seen.
 # Kernel drop reports (entries, and tcp.kernel_drops joined to entries) and

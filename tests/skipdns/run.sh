@@ -57,36 +57,16 @@ ns_bg srv timeout 120 dnsmasq --keep-in-foreground --no-resolv --no-hosts --port
 	--conf-file="$TMP/dnsmasq.conf" --log-facility="$TMP/dnsmasq.log"
 ns_wait_port srv 53 || { t_fail "dnsmasq starts"; t_finish; }
 
-start() {   # NAME NS IFACE ARGS...
-	local name=$1 ns=$2 ifc=$3
-	shift 3
-	ip netns exec "$(ns_name "$ns")" "$BIN" capture -i "$ifc" --backend ebpf --socket "$TMP/$name.sock" \
-		-o json --all --duration 60 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
-	eval "PID_$name=$!"
-	fl_capture_wait "$TMP/$name.err" "$TMP/$name.sock" 100 $! && return 0
-	cat "$TMP/$name.err" >&2
-	return 1
-}
-stop() {   # NAME
-	local pid i
-	eval "pid=\$PID_$1"
-	"$BIN" stats --json --socket "$TMP/$1.sock" >"$TMP/$1.stats" 2>/dev/null
-	kill -INT "$pid" 2>/dev/null
-	for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	eval "PID_$1="
-}
 
-start A cli c0 || { t_fail "capture A (skipping on) starts"; t_finish; }
-start B srv s0 --set tap.skipPayload=false || { t_fail "capture B (skipping off) starts"; t_finish; }
+fl_named_start A cli c0 60 || { t_fail "capture A (skipping on) starts"; t_finish; }
+fl_named_start B srv s0 60 --set tap.skipPayload=false || { t_fail "capture B (skipping off) starts"; t_finish; }
 
 ns_exec cli dig +tcp +keepopen +time=10 +tries=1 @198.18.238.2 big.test TXT big.test TXT small.test A \
 	>"$TMP/dig.out" 2>&1
 t_check_eval "dig got the big answers (250 TXT records twice)" \
 	'[ "$(grep -c "^big.test\..*TXT" "$TMP/dig.out")" -eq 500 ]'
 sleep 1
-stop A; stop B
+fl_named_stop A; fl_named_stop B
 
 # Entries, without what depends on where and when they were seen.
 norm() {

@@ -390,6 +390,32 @@ static void test_resent_syn_to_uncaptured_direction_is_timeout(void **state)
 	assert_int_equal(f->stats.tcp.syn_sent, 2);
 }
 
+/*
+ * The host-pair table is drawn from the memory budget: counted while held,
+ * given back when the pipeline goes; refused by a budget too small for it,
+ * nothing is proven one-sided and the SYN is judged as ever.
+ */
+static void test_host_pair_table_is_budgeted(void **state)
+{
+	struct fixture *f = *state;
+	assert_true(f->stats.memory.host_pair_bytes > 30000);
+	assert_int_equal(f->stats.memory.over_limit, 0);
+	pipeline_free(f->p);
+	f->p = NULL;
+	assert_int_equal(f->stats.memory.host_pair_bytes, 0);
+
+	f->stats.memory.limit_bytes = 4096;
+	fixture_pipeline(f);
+	assert_int_equal(f->stats.memory.host_pair_bytes, 0);
+	assert_true(f->stats.memory.over_limit >= 1);
+	one_sided_session(f);
+	syn_on(f, 1000, 41000, 8, 7000);
+	syn_on(f, 5000, 41001, 13, 9000);
+	pipeline_finish(f->p);
+	assert_int_equal(f->stats.tcp.syn_answer_uncaptured, 0);
+	assert_int_equal(f->stats.tcp.syn_sent, 2);
+}
+
 /* One-sided capture: the client closes, then acknowledges one byte more: the server's FIN. */
 static void test_ack_past_own_fin_means_peer_closed(void **state)
 {
@@ -563,6 +589,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syn_to_uncaptured_direction_is_not_judged, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_syn_unanswered_in_two_sided_capture_is_timeout, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_resent_syn_to_uncaptured_direction_is_timeout, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_host_pair_table_is_budgeted, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_ack_past_own_fin_means_peer_closed, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_fin_acking_unseen_peer_fin, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_one_sided_fin_without_evidence_is_close_wait, fixture_setup, fixture_teardown),

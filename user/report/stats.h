@@ -127,6 +127,7 @@ struct fl_stats {
 		uint64_t evicted_bytes;       /* evicted TCP flows' connections, kept to continue them */
 		uint64_t attribution_bytes;   /* names, socket owners, cgroups */
 		uint64_t dedup_bytes;         /* the table of recent packets that tells copies (core/dedup.h) */
+		uint64_t host_pair_bytes;     /* the host pairs seen in each direction (track/track.c) */
 		uint64_t limit_bytes;         /* tap.memoryLimitMb; 0: no limit */
 		uint64_t over_limit;          /* things evicted or refused to stay under the limit */
 	} memory;
@@ -142,7 +143,7 @@ static inline uint64_t memory_used(const struct fl_stats *s)
 {
 	return s->memory.flow_bytes + s->memory.reassembly_bytes + s->memory.recorder_bytes +
 	       s->memory.control_bytes + s->memory.evicted_bytes + s->memory.attribution_bytes +
-	       s->memory.dedup_bytes + s->ip.bytes;
+	       s->memory.dedup_bytes + s->memory.host_pair_bytes + s->ip.bytes;
 }
 
 static inline bool memory_allows(const struct fl_stats *s, uint64_t more)

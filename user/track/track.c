@@ -81,14 +81,18 @@ int track_env_init(struct track_env *env, struct flow_table *flows, struct emitt
 	*env = (struct track_env){ .em = em, .cfg = cfg, .stats = stats };
 	env->slot = flow_storage_register(flows, sizeof(union track_state));
 	/* Without it no direction is ever proven uncaptured: entries as before. */
-	if (memory_allows(stats, sizeof(*env->dirs)))
-		env->dirs = calloc(1, sizeof(*env->dirs));
+	if (!memory_allows(stats, sizeof(*env->dirs)))
+		stats->memory.over_limit++;
+	else if ((env->dirs = calloc(1, sizeof(*env->dirs))))
+		stats->memory.host_pair_bytes += sizeof(*env->dirs);
 	return env->slot < 0 ? -1 : 0;
 }
 
 void track_env_free(struct track_env *env)
 {
 	tcp_resume_free(env);
+	if (env->dirs)
+		env->stats->memory.host_pair_bytes -= sizeof(*env->dirs);
 	free(env->dirs);
 	env->dirs = NULL;
 }

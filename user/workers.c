@@ -133,10 +133,22 @@ struct pipeline *worker_pipeline(struct pipeline *p, unsigned i)
 	return p->mt->w[i].p;
 }
 
+/* A spin-wait hint to the CPU (x86 pause, Arm yield); elsewhere a compiler barrier. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
 static void backoff(unsigned *spins)
 {
 	if (++*spins < 64) {
-		__builtin_ia32_pause();
+		cpu_relax();
 	} else if (*spins < 256) {
 		sched_yield();
 	} else {

@@ -135,6 +135,10 @@ static void test_entry_counts_bounded(void **state)
 	doc_add_str(&d, err, "message", "SynSent");
 	doc_add_str(&d, doc_add_obj(&d, DOC_ROOT, "tcp"), "reason", "refused");
 	emit(&sink, &d, FL_ERR_TCP);
+	doc_add_str(&d, DOC_ROOT, "protocol", "tcp");
+	doc_add_str(&d, doc_add_obj(&d, DOC_ROOT, "error"), "message", "Reset");
+	doc_add_str(&d, doc_add_obj(&d, DOC_ROOT, "tcp"), "reset_by", "server");
+	emit(&sink, &d, FL_ERR_TCP);
 	/* 100 distinct ICMP names: the table keeps METRICS_SLOTS - 1, the rest is "other" */
 	for (int i = 0; i < 100; i++) {
 		doc_add_str(&d, DOC_ROOT, "protocol", "icmp");
@@ -149,6 +153,7 @@ static void test_entry_counts_bounded(void **state)
 	assert_non_null(strstr(t, "faultline_http_responses_total{status_class=\"5xx\"} 1\n"));
 	assert_non_null(strstr(t, "faultline_dns_responses_total{rcode=\"NXDOMAIN\"} 1\n"));
 	assert_non_null(strstr(t, "faultline_tcp_errors_total{message=\"SynSent\",reason=\"refused\"} 1\n"));
+	assert_non_null(strstr(t, "faultline_tcp_errors_total{message=\"Reset\",reason=\"server\"} 1\n"));
 	assert_non_null(strstr(t, "faultline_icmp_errors_total{type_name=\"type 0\",code_name=\"x\\\"y\"} 1\n"));
 	assert_non_null(strstr(t, "faultline_icmp_errors_total{type_name=\"other\",code_name=\"other\"} 69\n"));
 	unsigned series = 0;

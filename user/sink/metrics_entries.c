@@ -64,6 +64,8 @@ static void count_entry(void *ctx, const struct doc *d, const struct entry_meta 
 		const char *reason = str_at(d, "error.reason");
 		if (!*reason)
 			reason = str_at(d, "tcp.reason");
+		if (!*reason)
+			reason = str_at(d, "tcp.reset_by");    /* a Reset: who sent it */
 		pair_slot(c->tcp, &c->n_tcp, str_at(d, "error.message"), reason)->count++;
 	}
 }

@@ -105,7 +105,10 @@ row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$rows"; }
 judge() { awk "BEGIN { print (($1) ? \"MET\" : \"MISSED\") }"; }   # AWK_CONDITION, e.g. "1.2 <= 3"
 fl_cpu=$(col faultline 2); td_cpu=$(col tcpdump 2); ts_cpu=$(col tshark 2)
 fl_rss=$(col faultline 4); td_rss=$(col tcpdump 4)
-flow_kb=$(jq -r '(.memory.flow_bytes // 0) / 1024 | floor' <<<"$("$bin" read --stats "$pcap")" 2>/dev/null)
+# The flow table: everything held per flow and counted in the budget, at its
+# peak (memory.peak_bytes: flows, streams, dissector states, open requests,
+# reassembly, names); memory.flow_bytes alone is the flow slabs at the end.
+read -r flow_kb slab_kb < <(jq -r '[((.memory.peak_bytes // .memory.flow_bytes // 0) / 1024 | floor), ((.memory.flow_bytes // 0) / 1024 | floor)] | @tsv' <<<"$("$bin" read --stats "$pcap")" 2>/dev/null)
 if awk -v f="$fl_cpu" -v td="$td_cpu" -v ts="$ts_cpu" 'BEGIN { exit !(f != "nan" && td != "nan" && ts != "nan" && f > 0 && td > 0) }'; then
 	r=$(awk -v f="$fl_cpu" -v td="$td_cpu" 'BEGIN { printf "%.2f", f / td }')
 	row offline "read --stats CPU / tcpdump -r -w /dev/null" "${r}x" "<= 3x" "$(judge "$r <= 3")"
@@ -113,7 +116,7 @@ if awk -v f="$fl_cpu" -v td="$td_cpu" -v ts="$ts_cpu" 'BEGIN { exit !(f != "nan"
 	row offline "tshark -q -z expert CPU / read --stats" "${r}x" ">= 30x" "$(judge "$r >= 30")"
 	lim=$(awk -v td="$td_rss" -v fk="${flow_kb:-0}" 'BEGIN { printf "%.0f", (2 * td + fk) / 1024 }')
 	r=$(awk -v f="$fl_rss" 'BEGIN { printf "%.0f", f / 1024 }')
-	row offline "peak RSS (tcpdump $((td_rss / 1024)) MB, flow table $((${flow_kb:-0} / 1024)) MB)" "$r MB" "<= 2x tcpdump + flows = $lim MB" "$(judge "$fl_rss <= 2 * $td_rss + ${flow_kb:-0}")"
+	row offline "peak RSS (tcpdump $((td_rss / 1024)) MB, flow table at its peak $((${flow_kb:-0} / 1024)) MB, of it flow slabs $((${slab_kb:-0} / 1024)) MB)" "$r MB" "<= 2x tcpdump + flows = $lim MB" "$(judge "$fl_rss <= 2 * $td_rss + ${flow_kb:-0}")"
 else
 	row offline "offline ratios" "n/a (a tool failed)" "" "-"
 fi

@@ -445,6 +445,8 @@ void pipeline_handle(struct pipeline *p, const struct fl_packet *pkt)
 		ts = p->now_ns;
 	p->stats->packets.seen++;
 	p->stats->packets.bytes += pkt->len;
+	if (p->stats->packets.seen % MEMORY_PEAK_EVERY == 0)
+		memory_note_peak(p->stats);
 	advance_clock(p, ts);
 
 	enum decode_result r = decode_packet(pkt, &d);
@@ -681,6 +683,7 @@ void pipeline_finish(struct pipeline *p)
 		workers_finish(p);
 		return;
 	}
+	memory_note_peak(p->stats);
 	p->seq = SEQ_FINISH;
 	flow_table_set_seq(p->flows, SEQ_FINISH);
 	set_key(p, PH_DEFRAG, 0, 0);

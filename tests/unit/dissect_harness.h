@@ -206,6 +206,7 @@ static inline void h_free(struct harness *h)
 	if (h->env.em) {
 		stream_free(&h->env, &h->f);
 		assert_int_equal(h->stats.memory.reassembly_bytes, 0);
+		assert_int_equal(h->stats.memory.stream_bytes, 0);   /* all given back */
 	} else {
 		h->ops->free(h->state);
 	}

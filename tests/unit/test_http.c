@@ -91,6 +91,44 @@ static void test_get_content_length(void **state)
 	h_free(h);
 }
 
+/*
+ * The stream, the HTTP state and each open exchange are drawn from the memory
+ * budget (memory.stream_bytes) and given back (h_free checks 0).  A budget
+ * with no room for a request's exchange stops the parse without an entry:
+ * running out of memory is no parser error of the peer's.
+ */
+static void test_memory_budget(void **state)
+{
+	(void)state;
+	struct harness *h = h_tcp_new(true, 80);
+	h_send_s(h, CLIENT, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	uint64_t with_request = h->stats.memory.stream_bytes;
+	assert_true(with_request > 4000);                /* stream + state + one ~4.9 KB exchange */
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 1);
+	assert_true(h->stats.memory.stream_bytes < with_request - 4000);   /* the exchange went */
+	assert_true(h->stats.memory.stream_bytes > 0);
+	/* Room for the next request no more. */
+	h->stats.memory.limit_bytes = h->stats.memory.stream_bytes + 100;
+	h_send_s(h, CLIENT, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	h_fin(h, CLIENT);
+	h_fin(h, SERVER);
+	assert_int_equal(h->n, 1);                       /* no parser error, no second entry */
+	assert_true(h->stats.memory.over_limit >= 1);
+	h_free(h);
+
+	/* No room for the stream at all: the payload is not parsed, nothing is said. */
+	h = h_tcp_new(true, 80);
+	h->stats.memory.limit_bytes = 64;
+	h_send_s(h, CLIENT, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	h_send_s(h, SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	assert_int_equal(h->n, 0);
+	assert_int_equal(h->stats.memory.stream_bytes, 0);
+	assert_true(h->stats.memory.over_limit >= 2);
+	h_free(h);
+}
+
 static void test_keepalive_and_pipelining(void **state)
 {
 	(void)state;
@@ -797,6 +835,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_content_length),
+		cmocka_unit_test(test_memory_budget),
 		cmocka_unit_test(test_keepalive_and_pipelining),
 		cmocka_unit_test(test_chunked_with_trailers),
 		cmocka_unit_test(test_close_delimited),

@@ -110,6 +110,7 @@ struct dissector_ops {
 				    bool port_hint);
 	void *(*new)(struct dissect_ctx *ctx);
 	void (*free)(void *state);
+	size_t state_size;        /* what new() allocates (memory.stream_bytes) */
 	/*
 	 * In-order bytes of `dir`.  Returns how many were consumed (0..len); the
 	 * rest is presented again with more data.  Returns -1 after emitting a

@@ -1170,6 +1170,7 @@ const struct dissector_ops dns_dissector = {
 	.port_hint = dns_port_hint,
 	.probe = dns_probe,
 	.new = dns_new,
+	.state_size = sizeof(struct dns_state),
 	.free = dns_free,
 	.parse = dns_parse_op,
 	.gap = dns_gap,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "dissect/exchange.h"
 
+#include "report/stats.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,11 @@ struct exchange *exchange_new(struct exchange_queue *q, const struct dissect_ctx
 			      uint64_t ts_ns)
 {
 	struct exchange *ex = NULL;
+	uint64_t bytes = sizeof(*ex) + q->data_size;
+	if (ctx->stats && !memory_allows(ctx->stats, bytes)) {
+		ctx->stats->memory.over_limit++;     /* not recorded, as when the queue is full */
+		return NULL;
+	}
 	for (unsigned i = exchange_cached; i-- > 0;) {
 		if (exchange_cache[i]->data_size == q->data_size) {
 			ex = exchange_cache[i];
@@ -55,6 +62,9 @@ struct exchange *exchange_new(struct exchange_queue *q, const struct dissect_ctx
 	else
 		memset(ex->data, 0, q->data_size);
 	ex->data_size = q->data_size;
+	ex->stats = ctx->stats;
+	if (ex->stats)
+		ex->stats->memory.stream_bytes += bytes;
 	ex->ts_ns = ts_ns;
 	ex->retrans_base = ctx->tcp.retransmissions;
 	ex->missed_bytes = q->unowned_missed;
@@ -112,6 +122,9 @@ void exchange_release(struct exchange_queue *q, struct exchange *ex)
 	if (!ex)
 		return;
 	exchange_remove(q, ex);
+	if (ex->stats)
+		ex->stats->memory.stream_bytes -= sizeof(*ex) + ex->data_size;
+	ex->stats = NULL;
 	if (exchange_cached < EXCHANGE_CACHE)
 		exchange_cache[exchange_cached++] = ex;
 	else

@@ -59,6 +59,7 @@ struct exchange {
 	/* It also stands for this many later requests that the queue had no room to
 	 * record: a failure reports each of them with it. */
 	uint32_t repeat;
+	struct fl_stats *stats;       /* its bytes are in stats->memory.stream_bytes until released */
 	uint64_t data[];              /* the dissector's record: exchange_data() */
 };
 

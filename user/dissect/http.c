@@ -140,6 +140,14 @@ static const char *who(enum dissect_dir d)
 }
 
 /* A parser error: report it with the exchange it concerns, stop parsing the stream. */
+/* No memory for an exchange (the budget said no): stop parsing, say nothing (not the peer's fault). */
+static ssize_t give_up(struct http_conn *s)
+{
+	s->dead = true;
+	s->dir[0].state = s->dir[1].state = HS_DEAD;
+	return -1;
+}
+
 static ssize_t parser_error(struct http_conn *s, struct dissect_ctx *ctx, enum dissect_dir dir,
 			    const char *what)
 {
@@ -302,7 +310,7 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 	if (dir == DISSECT_TO_SERVER) {
 		struct exchange *ex = exchange_new(&s->queue, ctx, ts);
 		if (!ex)
-			return parser_error(s, ctx, dir, "out of memory");
+			return give_up(s);
 		struct http_exchange *x = hx(ex);
 		if (http_parse_head(&x->req, &h, dir, p, n, err, sizeof(err))) {
 			exchange_release(&s->queue, ex);
@@ -332,7 +340,7 @@ static ssize_t on_head(struct http_conn *s, struct dissect_ctx *ctx, enum dissec
 		http_msg_reset(&hx(ex)->req);
 	} else if (!ex) {
 		if (!(ex = exchange_new(&s->queue, ctx, ts)))
-			return parser_error(s, ctx, dir, "out of memory");
+			return give_up(s);
 		hx(ex)->orphan = true;
 	}
 	m.ts_first = ts;
@@ -928,6 +936,7 @@ const struct dissector_ops http_dissector = {
 	.port_hint = http_port_hint,
 	.probe = http_probe,
 	.new = http_new,
+	.state_size = sizeof(struct http_conn),
 	.free = http_free,
 	.parse = http_parse_op,
 	.gap = http_gap,

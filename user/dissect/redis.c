@@ -556,6 +556,7 @@ const struct dissector_ops redis_dissector = {
 	.port_hint = redis_port_hint,
 	.probe = redis_probe,
 	.new = redis_new,
+	.state_size = sizeof(struct redis_state),
 	.free = redis_free,
 	.parse = redis_parse,
 	.gap = redis_gap,

@@ -181,7 +181,10 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	doc_add_int(d, o, "attribution_bytes", (int64_t)s->memory.attribution_bytes);
 	doc_add_int(d, o, "dedup_bytes", (int64_t)s->memory.dedup_bytes);
 	doc_add_int(d, o, "host_pair_bytes", (int64_t)s->memory.host_pair_bytes);
+	doc_add_int(d, o, "stream_bytes", (int64_t)s->memory.stream_bytes);
 	doc_add_int(d, o, "total_bytes", (int64_t)memory_used(s));
+	doc_add_int(d, o, "peak_bytes", (int64_t)(s->memory.peak_bytes > memory_used(s) ?
+						  s->memory.peak_bytes : memory_used(s)));
 	doc_add_int(d, o, "limit_bytes", (int64_t)s->memory.limit_bytes);
 	doc_add_int(d, o, "over_limit", (int64_t)s->memory.over_limit);
 }

@@ -128,13 +128,15 @@ struct fl_stats {
 		uint64_t attribution_bytes;   /* names, socket owners, cgroups */
 		uint64_t dedup_bytes;         /* the table of recent packets that tells copies (core/dedup.h) */
 		uint64_t host_pair_bytes;     /* the host pairs seen in each direction (track/track.c) */
+		uint64_t stream_bytes;        /* streams, dissector states, open exchanges */
+		uint64_t peak_bytes;          /* the most memory_used() was, sampled (memory_note_peak) */
 		uint64_t limit_bytes;         /* tap.memoryLimitMb; 0: no limit */
 		uint64_t over_limit;          /* things evicted or refused to stay under the limit */
 	} memory;
 };
 
 /*
- * tap.memoryLimitMb: one budget the growing structures (flows, reassembly,
+ * tap.memoryLimitMb: one budget the growing structures (flows, streams, reassembly,
  * control socket, recorder, IP defragmentation) draw from.  Before growing by `more` bytes a
  * structure asks memory_allows(); when it says no, it evicts or refuses
  * (and counts memory.over_limit) instead of growing.
@@ -143,12 +145,22 @@ static inline uint64_t memory_used(const struct fl_stats *s)
 {
 	return s->memory.flow_bytes + s->memory.reassembly_bytes + s->memory.recorder_bytes +
 	       s->memory.control_bytes + s->memory.evicted_bytes + s->memory.attribution_bytes +
-	       s->memory.dedup_bytes + s->memory.host_pair_bytes + s->ip.bytes;
+	       s->memory.dedup_bytes + s->memory.host_pair_bytes +
+	       s->memory.stream_bytes + s->ip.bytes;
 }
 
 static inline bool memory_allows(const struct fl_stats *s, uint64_t more)
 {
 	return !s->memory.limit_bytes || memory_used(s) + more <= s->memory.limit_bytes;
+}
+
+/* Remember memory_used() if it is the most yet: every MEMORY_PEAK_EVERY packets and at the end. */
+#define MEMORY_PEAK_EVERY 1024
+static inline void memory_note_peak(struct fl_stats *s)
+{
+	uint64_t used = memory_used(s);
+	if (used > s->memory.peak_bytes)
+		s->memory.peak_bytes = used;
 }
 
 /* The stats as a doc (root object): one object per group, the keys --stats prints. */

@@ -173,13 +173,17 @@ static bool select_dissector(struct stream *s, const struct dissector_ops *ops)
 	struct dissect_ctx ctx;
 	make_ctx(s, &ctx);
 	s->ops = ops;
-	s->state = ops->new(&ctx);
+	if (memory_allows(s->env->stats, ops->state_size))
+		s->state = ops->new(&ctx);
+	else
+		s->env->stats->memory.over_limit++;
 	ctx_done(s);
 	if (!s->state) {
 		s->ops = NULL;
 		s->opaque = true;
 		return false;
 	}
+	s->env->stats->memory.stream_bytes += ops->state_size;
 	return true;
 }
 
@@ -371,9 +375,14 @@ static struct stream *stream_get(struct stream_env *env, struct flow *f, bool tc
 		o = &unknown;
 	struct stream *s = *slot_of(env, f);
 	if (!s) {
+		if (!memory_allows(env->stats, sizeof(*s))) {
+			env->stats->memory.over_limit++;     /* the flow's payload is not parsed */
+			return NULL;
+		}
 		s = calloc(1, sizeof(*s));
 		if (!s)
 			return NULL;
+		env->stats->memory.stream_bytes += sizeof(*s);
 		*slot_of(env, f) = s;
 		s->tcp = tcp;
 		for (int i = 0; i < 2; i++) {
@@ -695,8 +704,10 @@ void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 	struct reasm_env renv = reasm_env_of(env);
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
-	if (s->ops && s->state)
+	if (s->ops && s->state) {
 		s->ops->free(s->state);
+		env->stats->memory.stream_bytes -= s->ops->state_size;
+	}
 	s->ops = NULL;
 	s->state = NULL;
 	s->unrecognised = 0;
@@ -733,9 +744,12 @@ void stream_free(struct stream_env *env, struct flow *f)
 	skip_forget(s);
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
-	if (s->ops && s->state)
+	if (s->ops && s->state) {
 		s->ops->free(s->state);
+		env->stats->memory.stream_bytes -= s->ops->state_size;
+	}
 	free(s);
+	env->stats->memory.stream_bytes -= sizeof(*s);
 	*slot_of(env, f) = NULL;
 }
 

@@ -78,7 +78,7 @@ other() {
 	if [[ $name == two-interfaces* ]]; then
 		# libpcap does not say a packet's pcapng interface: only the in-place reader
 		# knows there are two, and takes the duplicate table (core/dedup.h) from the start.
-		local strip='s/"dedup_bytes":[0-9]*,//; s/"total_bytes":[0-9]*,//'
+		local strip='s/"dedup_bytes":[0-9]*,//; s/"total_bytes":[0-9]*,//; s/"peak_bytes":[0-9]*,//'
 		a=$(sed -E "$strip" <<<"$a") b=$(sed -E "$strip" <<<"$b") c=$(sed -E "$strip" <<<"$c")
 	fi
 	if [ -n "$a" ] && [ "$a" == "$b" ] && [ "$a" == "$c" ]; then

@@ -5,7 +5,8 @@
 # give exactly what `--workers 1` gives: the same entries, ids and order
 # (each JSON line compared after jq -S) with every fixture's own options, and
 # the same --stats except the keys that depend on how many flow tables there
-# are (memory.flow_bytes, memory.total_bytes, memory.dedup_bytes: each worker has its own tables).
+# are (memory.flow_bytes, memory.total_bytes, memory.dedup_bytes, memory.host_pair_bytes,
+# memory.peak_bytes: each worker has its own tables).
 # -w records the same file with any N (on the reading thread); --write-filter
 # needs one pipeline.  Live capture with --workers: tests/capture.
 # Fixtures: tests/{golden,streams,dnsredis,safejson}/fixtures (2 and 3 workers;
@@ -25,7 +26,7 @@ done
 out() {
 	local n=$1; shift
 	timeout 120 "$T_BIN" read -o json --workers "$n" "$@" 2>"$T_TMP/err" |
-		jq -S -c 'del(.memory.flow_bytes, .memory.total_bytes, .memory.dedup_bytes)' 2>&1
+		jq -S -c 'del(.memory.flow_bytes, .memory.total_bytes, .memory.dedup_bytes, .memory.host_pair_bytes, .memory.peak_bytes)' 2>&1
 	echo "rc=${PIPESTATUS[0]}"
 	cat "$T_TMP/err"
 }

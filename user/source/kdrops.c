@@ -75,6 +75,8 @@ struct listener {
 	uint16_t port;
 };
 
+#define IFNAMES 16
+
 struct kdrops {
 	struct drops_bpf *skel;
 	int diag_fd;                  /* NETLINK_SOCK_DIAG of our own namespace, -1 without it */
@@ -101,6 +103,9 @@ struct kdrops {
 	unsigned n_syms, next_sym;
 	unsigned pending;             /* syms waiting for a pass */
 	unsigned passes;              /* passes in this drain */
+	/* Interface names looked up in this drain (if_indextoname is three syscalls). */
+	struct { uint32_t ifindex; char name[IF_NAMESIZE]; } ifnames[IFNAMES];
+	unsigned n_ifnames;
 };
 
 static uint64_t mono_ns(void)
@@ -239,6 +244,23 @@ static uint64_t netns_self(void)
 	return stat("/proc/self/ns/net", &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
+/* ifindex's name in our namespace ("" if none), asked once per drain. */
+static void ifname(struct kdrops *k, uint32_t ifindex, char *name)
+{
+	for (unsigned i = 0; i < k->n_ifnames; i++) {
+		if (k->ifnames[i].ifindex == ifindex) {
+			memcpy(name, k->ifnames[i].name, IF_NAMESIZE);
+			return;
+		}
+	}
+	if (!if_indextoname(ifindex, name))
+		name[0] = '\0';
+	if (k->n_ifnames < IFNAMES) {
+		k->ifnames[k->n_ifnames].ifindex = ifindex;
+		memcpy(k->ifnames[k->n_ifnames++].name, name, IF_NAMESIZE);
+	}
+}
+
 static void deliver(struct kdrops *k, const struct packet_sink *out, const struct fl_drop_key *key,
 		    const struct fl_drop_val *v, int64_t clock_offset, bool is_errno)
 {
@@ -263,7 +285,7 @@ static void deliver(struct kdrops *k, const struct packet_sink *out, const struc
 	}
 	/* Interface names are per namespace: only ours can be named. */
 	if (key->ifindex && key->netns_ino == k->own_netns)
-		if_indextoname(key->ifindex, r.interface) || (r.interface[0] = '\0');
+		ifname(k, key->ifindex, r.interface);
 	out->drop(out->ctx, &r);
 }
 
@@ -464,6 +486,7 @@ void kdrops_poll(struct kdrops *k, const struct packet_sink *out, int64_t clock_
 		return;
 	k->last_drain_ns = now;
 	k->passes = 0;
+	k->n_ifnames = 0;      /* names can change: asked again each drain */
 	drain(k, out, bpf_map__fd(k->skel->maps.drops), clock_offset, false);
 	if (!k->classic)
 		drain(k, out, bpf_map__fd(k->skel->maps.sockerrs), clock_offset, true);

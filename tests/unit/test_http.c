@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "dissect_harness.h"
+#include "dissect/http.h"
 
 /* What the tests look at in an HTTP entry. */
 struct got {
@@ -364,6 +365,42 @@ static void test_parser_errors(void **state)
 		h_fin(h, SERVER);
 		assert_int_equal(h->n, 1);
 		h_free(h);
+	}
+}
+
+/*
+ * A field value's bytes, checked eight at a time: a control byte or DEL is
+ * found wherever it is in the word (each of 24 positions), a tab, a space
+ * and obs-text (0x80, 0xff) are allowed.
+ */
+static void test_field_value_bytes(void **state)
+{
+	(void)state;
+	static const uint8_t bad[] = { 0x00, 0x01, 0x0d, 0x1f, 0x7f };
+	static const uint8_t good[] = { '\t', ' ', 0x80, 0xff, 0x7e };
+	for (int pos = 0; pos < 24; pos++) {
+		for (int b = 0; b < 2 * 5; b++) {
+			static const char pre[] = "HTTP/1.1 200 OK\r\nX-Long: ", post[] = "\r\n\r\n";
+			uint8_t head[128];
+			size_t n = 0;
+			memcpy(head, pre, sizeof(pre) - 1);
+			n += sizeof(pre) - 1;
+			memcpy(head + n, "abcdefghijklmnopqrstuvwx", 24);
+			head[n + (size_t)pos] = b < 5 ? bad[b] : good[b - 5];
+			n += 24;
+			memcpy(head + n, post, sizeof(post) - 1);
+			n += sizeof(post) - 1;
+			struct http_msg m;
+			struct http_head hh;
+			char err[256];
+			http_msg_reset(&m);
+			int rc = http_parse_head(&m, &hh, DISSECT_TO_CLIENT, head, n,
+						 err, sizeof(err));
+			if (b < 5)
+				assert_int_not_equal(rc, 0);
+			else
+				assert_int_equal(rc, 0);
+		}
 	}
 }
 
@@ -846,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_closed_and_capture_end),
 		cmocka_unit_test(test_eof_in_chunked_request),
 		cmocka_unit_test(test_parser_errors),
+		cmocka_unit_test(test_field_value_bytes),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_midstream_resync),
 		cmocka_unit_test(test_midstream_request_side),

@@ -147,6 +147,38 @@ static bool has_token(const uint8_t *v, size_t n, const char *tok)
  * Check a "Name: value" line (no line end): the name's length and where the
  * value is (optional whitespace trimmed).  Nothing is stored.  0 or -EINVAL.
  */
+/* A field value's byte: visible, space, tab or obs-text; not another control or DEL. */
+static inline bool value_byte_ok(uint8_t c)
+{
+	return (c >= 0x20 && c != 0x7f) || c == '\t';
+}
+
+/*
+ * Every byte of a field value allowed?  Eight at a time: a word with no byte
+ * below 0x20 and none equal to 0x7f is clean (the bit tricks of "Bit Twiddling
+ * Hacks", hasless and haszero); a word that has one is looked at byte by byte
+ * (it may be a tab).  Values are most of a head's bytes.
+ */
+static bool field_value_ok(const uint8_t *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8) {
+		uint64_t x, del;
+		memcpy(&x, p + k, 8);
+		del = x ^ (0x7f * ones);
+		if (((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs)) {
+			for (size_t j = k; j < k + 8; j++)
+				if (!value_byte_ok(p[j]))
+					return false;
+		}
+	}
+	for (; k < n; k++)
+		if (!value_byte_ok(p[k]))
+			return false;
+	return true;
+}
+
 static int scan_field(const uint8_t *p, size_t n, bool trailer, size_t *name_len,
 		      const uint8_t **value, size_t *value_len, char *err, size_t errlen)
 {
@@ -164,14 +196,10 @@ static int scan_field(const uint8_t *p, size_t n, bool trailer, size_t *name_len
 		v++;
 	while (e > v && (p[e - 1] == ' ' || p[e - 1] == '\t'))
 		e--;
-	for (size_t k = v; k < e; k++) {
-		if (p[k] >= 0x20 && p[k] != 0x7f)
-			continue;
-		if (p[k] != '\t') {
-			excerpt_err(err, errlen, trailer ? "invalid trailer field" :
-				    "invalid header field", p, n);
-			return -EINVAL;
-		}
+	if (!field_value_ok(p + v, e - v)) {
+		excerpt_err(err, errlen, trailer ? "invalid trailer field" : "invalid header field",
+			    p, n);
+		return -EINVAL;
 	}
 	*value = p + v;
 	*value_len = e - v;

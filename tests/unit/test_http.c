@@ -404,6 +404,32 @@ static void test_field_value_bytes(void **state)
 	}
 }
 
+/* Connection's tokens: whole runs between commas and spaces, any case. */
+static void test_connection_tokens(void **state)
+{
+	(void)state;
+	static const struct { const char *value; bool close, upgrade; } cases[] = {
+		{ "close", true, false },           { "Close", true, false },
+		{ "keep-alive, Upgrade", false, true }, { "x,close", true, false },
+		{ "closed", false, false },         { "unclose", false, false },
+		{ "upgrade ,close", true, true },   { "", false, false },
+		{ ",,close,,", true, false },       { "keep-alive", false, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char head[128];
+		int n = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nConnection: %s\r\n\r\n",
+				 cases[i].value);
+		struct http_msg m;
+		struct http_head hh;
+		char err[256];
+		http_msg_reset(&m);
+		assert_int_equal(http_parse_head(&m, &hh, DISSECT_TO_CLIENT, (const uint8_t *)head,
+						 (size_t)n, err, sizeof(err)), 0);
+		assert_int_equal(hh.conn_close, cases[i].close);
+		assert_int_equal(hh.upgrade, cases[i].upgrade);
+	}
+}
+
 static void test_header_limits(void **state)
 {
 	(void)state;
@@ -884,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_eof_in_chunked_request),
 		cmocka_unit_test(test_parser_errors),
 		cmocka_unit_test(test_field_value_bytes),
+		cmocka_unit_test(test_connection_tokens),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_midstream_resync),
 		cmocka_unit_test(test_midstream_request_side),

@@ -129,24 +129,22 @@ static bool last_token_is(const uint8_t *v, size_t n, const char *tok)
 	return n - start == tl && strncasecmp((const char *)v + start, tok, tl) == 0;
 }
 
+/* Is the token one of the header value's comma- (or space-) separated elements? */
 static bool has_token(const uint8_t *v, size_t n, const char *tok)
 {
 	size_t tl = strlen(tok);
-	for (size_t i = 0; i + tl <= n; i++) {
-		if (strncasecmp((const char *)v + i, tok, tl) != 0)
-			continue;
-		bool start = i == 0 || v[i - 1] == ',' || v[i - 1] == ' ' || v[i - 1] == '\t';
-		bool end = i + tl == n || v[i + tl] == ',' || v[i + tl] == ' ' || v[i + tl] == '\t';
-		if (start && end)
+	/* The runs between commas, spaces and tabs: one comparison each. */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && v[j] != ',' && v[j] != ' ' && v[j] != '\t')
+			j++;
+		if (j - i == tl && strncasecmp((const char *)v + i, tok, tl) == 0)
 			return true;
+		i = j + 1;
 	}
 	return false;
 }
 
-/*
- * Check a "Name: value" line (no line end): the name's length and where the
- * value is (optional whitespace trimmed).  Nothing is stored.  0 or -EINVAL.
- */
 /* A field value's byte: visible, space, tab or obs-text; not another control or DEL. */
 static inline bool value_byte_ok(uint8_t c)
 {
@@ -179,6 +177,10 @@ static bool field_value_ok(const uint8_t *p, size_t n)
 	return true;
 }
 
+/*
+ * Check a "Name: value" line (no line end): the name's length and where the
+ * value is (optional whitespace trimmed).  Nothing is stored.  0 or -EINVAL.
+ */
 static int scan_field(const uint8_t *p, size_t n, bool trailer, size_t *name_len,
 		      const uint8_t **value, size_t *value_len, char *err, size_t errlen)
 {

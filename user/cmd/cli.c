@@ -157,7 +157,7 @@ static const char keys_help[] =
 	"  " CLI_DEFAULT_SELECTION_2 "\n"
 	"  " CLI_DEFAULT_SELECTION_3 "\n"
 	"\nConfiguration keys: tap.tcpStreamChannelTimeoutMs (10000), tap.snaplen (262144),\n"
-	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (64),\n"
+	"tap.maxFlows (1000000), tap.reassemblyMemcapMb (256), tap.ringBufferMb (8),\n"
 	"tap.memoryLimitMb (384; 0: no limit), tap.drops.reportUnspecified (false),\n"
 	"tap.attribution.maxNames (65536), tap.attribution.maxSockets (65536),\n"
 	"tap.attribution.podLogDir (/var/log/pods), tap.skipPayload (true: the eBPF capture\n"

@@ -12,10 +12,11 @@
 #   bpfprof HOOK IP_PACKET_BYTES PERCENT SYMBOL      (top PROFILE_TOP lines, largest first)
 #   bpfprof-samples HOOK IP_PACKET_BYTES N           (samples under the program)
 #   bpfprof-na REASON
+# and keeps OUTDIR/bpfprofile-HOOK-SIZE.txt (the whole report) and .data (perf report -i).
 # Usage: bench/bpfprofile.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc",
 #        PROFILE_SECONDS 3, PPS 300000, PROFILE_TOP 6, CAPTURE_OPTS: more capture options)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bin=$(realpath "$1")
 outdir=$2
 sizes=${SIZES:-"64 1500"}
@@ -93,5 +94,6 @@ for hook in $hooks; do
 		echo "bpfprof-samples $hook $size ${n:-?}"
 		echo "$lines"
 		cp "$tmp/report.txt" "$outdir/bpfprofile-$hook-$size.txt"
+		cp "$tmp/perf.data" "$outdir/bpfprofile-$hook-$size.data"   # for perf report/annotate -i
 	done
 done

@@ -20,8 +20,8 @@ void config_defaults(struct fl_config *cfg)
 		.ring_buffer_mb = 8,    /* bench/README.md: a ring that stays in cache */
 		.defrag_memcap_mb = 32,
 		.defrag_timeout_ms = 30000,
-		/* The DaemonSet's limit is 512Mi: 384 leaves room for the 64 MB BPF ring, the
-		 * binary, libraries and stacks. */
+		/* The DaemonSet's limit is 512Mi: 384 leaves room for the BPF rings (8 MB, 64 MB
+		 * if raised), the binary, libraries and stacks. */
 		.memory_limit_mb = 384,
 		.max_names = 65536,
 		.max_sockets = 65536,

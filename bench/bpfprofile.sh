@@ -42,10 +42,8 @@ cc -O2 -Wall -Wextra -Werror -o "$outdir/blast" bench/blast.c || { echo "bpfprof
 ns_prefix flbp-bench
 tmp=$(mktemp -d /tmp/flbp-bench.XXXXXX)
 CAP_PID=
-PERF_PID=
 cleanup() {
 	set +e
-	[ -n "$PERF_PID" ] && kill -INT "$PERF_PID" 2>/dev/null && wait "$PERF_PID" 2>/dev/null
 	[ -n "$CAP_PID" ] && kill "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
 	ns_teardown
 	rm -rf "$tmp"

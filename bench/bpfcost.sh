@@ -9,7 +9,7 @@
 #   bpfns HOOK IP_PACKET_BYTES NS_PER_PACKET RUN_CNT COPIED_PER_WIRE_BYTE RING_MB ("default": tap.ringBufferMb's default)
 #   bpfns-na REASON
 # Usage: bench/bpfcost.sh FAULTLINE OUTDIR   (env SIZES "64 1500", HOOKS "tc xdp", SECONDS_EACH 2,
-#        PPS 100000, RINGS_MB "4" (ring sizes measured beside the default; "" for none),
+#        PPS 100000, RINGS_MB "64" (ring sizes measured beside the default, 64: the old default; "" for none),
 #        CAPTURE_OPTS: more options for faultline capture)
 set -u
 cd "$(dirname "$0")/.."
@@ -77,10 +77,10 @@ prog_time() {
 }
 
 # Each hook and size with the default ring (tap.ringBufferMb), then again with
-# each size in RINGS_MB (default 4): the record is written into the ring's
+# each size in RINGS_MB (default 8: a ring that stays in the caches): the record is written into the ring's
 # memory, and a ring far larger than the caches costs a cache (and TLB) miss
 # per record.
-for ring in default ${RINGS_MB-4}; do
+for ring in default ${RINGS_MB-8}; do
 ringopt=
 [ "$ring" != default ] && ringopt="--set tap.ringBufferMb=$ring"
 for hook in $hooks; do

@@ -15,6 +15,8 @@ truns=${TSHARK_RUNS:-1}
 log=$out/run.log
 : >"$log"
 started=$(date +%s)
+# What was tried against the BPF cost (printed under a MISSED BPF row; see bench/README.md).
+BPF_TRIED=${BPF_TRIED:-"wake-up once an eighth of the ring waits (kept, -15..-32%); an 8 MB ring, not 64 (-50..-57%, shown beside each row; not the default: it holds an eighth of the burst, bench/README.md); consumer position handed back per drain (noise); wake at half the ring (loses packets); no classify() (noise, under 13%); the clock: bpf_ktime_get_ns is the rings' merge order. bench/README.md, What the BPF time is"}
 
 note() { echo "bench: $*" >&2; }
 
@@ -79,8 +81,15 @@ fi
 if [ "${SKIP_LIVE:-0}" = 1 ]; then
 	echo "bpfns-na skipped (SKIP_LIVE=1)" >"$out/bpfcost.txt"
 else
-	note "BPF cost: 64- and 1500-byte packets on tc and XDP, default and 4 MB rings (about 40 s)"
+	note "BPF cost: 64- and 1500-byte packets on tc and XDP, default (64 MB) and 8 MB rings (about 40 s)"
 	PPS=${BPF_PPS:-100000} bench/bpfcost.sh "$bin" "$out" >"$out/bpfcost.txt" 2>>"$out/live.err"
+fi
+# --- where the BPF time goes: perf under the program, per hook and size -------
+if [ "${SKIP_LIVE:-0}" = 1 ]; then
+	echo "bpfprof-na skipped (SKIP_LIVE=1)" >"$out/bpfprofile.txt"
+else
+	note "BPF profile: perf record -a -g under the tc and XDP programs, 64 and 1500 bytes (about 25 s)"
+	HOOKS="tc xdp" PROFILE_SECONDS=2 bench/bpfprofile.sh "$bin" "$out" >"$out/bpfprofile.txt" 2>>"$out/live.err"
 fi
 # --- copy only what is judged: skipping on and off, live ----------------------
 if [ "${SKIP_LIVE:-0}" = 1 ]; then
@@ -154,7 +163,21 @@ if grep -q '^bpfns ' "$out/bpfcost.txt"; then
 	while read -r _ hook size ns nrun _ ring; do
 		[ "$ring" = default ] || continue
 		also=$(awk -v h="$hook" -v s="$size" '$1 == "bpfns" && $2 == h && $3 == s && $7 != "default" { printf " (%s MB ring: %s ns)", $7, $4 }' "$out/bpfcost.txt")
-		row bpf "ns/packet, $hook, $size-byte IPv4, $nrun runs$also" "$ns ns" "<= 100 ns" "$(judge "$ns <= 100")"
+		verdict=$(judge "$ns <= 100")
+		row bpf "ns/packet, $hook, $size-byte IPv4, $nrun runs$also" "$ns ns" "<= 100 ns" "$verdict"
+		[ "$verdict" = MISSED ] || continue
+		# What is left: the leaf symbols under the program (bench/bpfprofile.sh), and what was tried.
+		prof=$(awk -v h="$hook" -v s="$size" '$1 == "bpfprof" && $2 == h && $3 == s {
+				sym = $5; sub(/^bpf_prog_[0-9a-f]+_/, "prog ", sym)
+				printf "%s%s%% %s", (k % 3 == 0 ? (k ? "\n" : "") : ", "), $4, sym; k++ }' "$out/bpfprofile.txt" 2>/dev/null)
+		nsamp=$(awk -v h="$hook" -v s="$size" '$1 == "bpfprof-samples" && $2 == h && $3 == s { print $4 }' "$out/bpfprofile.txt" 2>/dev/null)
+		if [ -n "$prof" ]; then
+			row bpf "  perf report --no-children, leaf symbols of the $nsamp samples under the program:" "" "" ""
+			while read -r chunk; do row bpf "    $chunk" "" "" ""; done <<<"$prof"
+		else
+			row bpf "  perf: $(sed -n 's/^bpfprof-na //p' "$out/bpfprofile.txt" 2>/dev/null | head -1)" "" "" ""
+		fi
+		while read -r chunk; do row bpf "  $chunk" "" "" ""; done < <(fold -s -w 70 <<<"tried: $BPF_TRIED")
 	done < <(grep '^bpfns ' "$out/bpfcost.txt")
 else
 	row bpf "ns/packet" "n/a ($(sed -n 's/^bpfns-na //p' "$out/bpfcost.txt" | head -1))" "<= 100 ns" "-"

@@ -20,7 +20,8 @@
 
 /* Set by the loader between open and load. */
 const volatile __u32 snaplen = 262144;
-/* Wake the reader only once this much is waiting; it also drains on its timer. */
+/* Wake the reader only once this much is waiting (the loader sets an eighth of the
+ * per-CPU ring); it also drains on its timer. */
 const volatile __u64 wakeup_bytes = 65536;
 
 struct {

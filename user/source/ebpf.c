@@ -1043,6 +1043,10 @@ int capture_ebpf_open(const struct capture_params *p, struct capture_source **ou
 	nrings = ncpu > 0 ? (unsigned)ncpu : 1;
 	per_ring = ring_bytes_per_cpu(p->cfg->ring_buffer_mb, nrings, p->cfg->snaplen);
 	bpf_map__set_max_entries(s->cap->maps.rings, nrings);
+	/* Wake the reader when an eighth of its ring waits (never below 64 kB): each wake-up is
+	 * an irq_work and a self-IPI, dear in a VM (bench/README.md); the reader also drains on
+	 * its timer, so a quiet ring waits one tick at most. */
+	s->cap->rodata->wakeup_bytes = per_ring / 8 > 65536 ? per_ring / 8 : 65536;
 	/* The inner maps' template: a ring of the same size (closed once loaded). */
 	inner_tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, per_ring, NULL);
 	if (inner_tmpl < 0 || bpf_map__set_inner_map_fd(s->cap->maps.rings, inner_tmpl)) {

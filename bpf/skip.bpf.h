@@ -303,6 +303,17 @@ static __always_inline __u64 skip_frame(struct bpf_dynptr *src, struct fl_skip_k
 		if (!fv || fv->taint)
 			return caplen;
 	}
+	/* The start first: most segments are not what is looked for. */
+	if (bpf_dynptr_read(p, 8, src, off, 0) ||
+	    (server ? p[0] != 'H' || p[1] != 'T' || p[2] != 'T' || p[3] != 'P' || p[4] != '/' ||
+			      p[5] != '1' || p[6] != '.'
+		    : p[0] != 'G' || p[1] != 'E' || p[2] != 'T' || p[3] != ' ')) {
+		if (!server) {
+			fv->taint = 1;
+			fv->armed = 0;
+		}
+		return caplen;
+	}
 	n = head_scan(src, off, paylen, p, &cl, &has_cl);
 	if (!server) {
 		if (n != paylen || has_cl || p[0] != 'G' || p[1] != 'E' || p[2] != 'T' ||

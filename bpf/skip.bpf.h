@@ -45,13 +45,13 @@ struct {
 	__type(value, struct fl_skip_val);
 } skips SEC(".maps");
 
+/* HTTP framing's state per connection, keyed by the server's side (written here only). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, FL_SKIP_MAX_ENTRIES);
 	__type(key, struct fl_skip_key);
 	__type(value, struct fl_frame_val);
 } frames SEC(".maps");
-
 
 static __always_inline void count(__u32 which);      /* capture.bpf.c */
 

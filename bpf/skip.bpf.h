@@ -348,6 +348,15 @@ static __always_inline __u64 skip_frame(struct bpf_dynptr *src, struct fl_skip_k
 	return caplen > (__u64)off + n ? (__u64)off + n : caplen;
 }
 
+/* A server segment skipped (headers only) that ends at `end`: the end of what it sent. */
+static __always_inline void skip_frame_high(struct fl_skip_key *key, __u32 end)
+{
+	struct fl_frame_val *fv = bpf_map_lookup_elem(&frames, key);
+
+	if (fv && (__s32)(end - fv->high) > 0)
+		fv->high = end;
+}
+
 /*
  * A SYN-ACK starts the server side's framing state (its retransmission keeps
  * it); a SYN voids the one of the connection it replaces.
@@ -438,8 +447,12 @@ static __always_inline __u64 skip_caplen(struct bpf_dynptr *src, void *data, voi
 	if (v) {
 		seq = bpf_ntohl(th->seq);
 		if ((__s32)(seq - v->from) >= 0 &&
-		    ((v->flags & FL_SKIP_ALL) || (__s32)(v->to - (seq + paylen)) >= 0))
+		    ((v->flags & FL_SKIP_ALL) || (__s32)(v->to - (seq + paylen)) >= 0)) {
+			/* The range's last segment: what the server sent ends here. */
+			if (!(v->flags & FL_SKIP_ALL) && seq + paylen == v->to)
+				skip_frame_high(&key, v->to);
 			return caplen > hdr_end ? hdr_end : caplen;
+		}
 	}
 	{
 		__u64 framed = skip_frame(src, &key, th, hdr_end, paylen, caplen);

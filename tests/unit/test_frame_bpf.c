@@ -5,7 +5,8 @@
  * a response to a GET with one plain Content-Length is copied up to the end
  * of its head and its body's range lands in `skips`; chunked, 204, two
  * Content-Length, Transfer-Encoding, obs-fold, a head split across
- * segments, a pipelined GET and anything after a HEAD are left alone.  On tc
+ * segments, a pipelined GET and anything after a HEAD are left alone; a
+ * range userspace skipped does not stop framing on the connection.  On tc
  * and XDP.  Needs root (or CAP_BPF); skipped where BPF cannot be loaded.
  */
 #include <stdarg.h>
@@ -360,6 +361,43 @@ static void test_requests_that_stop_framing(void **state)
 	assert_int_equal(framed(), before + 2);
 }
 
+/*
+ * A response the kernel did not frame (its head came in two segments) whose
+ * body userspace asked to skip, to its end (the range's last segment went as
+ * headers only): the next GET's response is framed again.
+ */
+static void test_framed_after_userspace_skip(void **state)
+{
+	struct conn c;
+	struct fl_skip_key k;
+	struct fl_skip_val v;
+	uint8_t cli[4] = { 198, 18, 203, 1 }, srv[4] = { 198, 18, 203, 2 };
+	(void)state;
+	SKIP_WITHOUT_BPF();
+	uint64_t before = framed();
+	handshake(&c, 43100, false);
+	client(&c, GET);
+	assert_int_equal(server(&c, "HTTP/1.1 200 OK\r\n", 0), 17);
+	assert_int_equal(server(&c, "Content-Length: 2800\r\n\r\n", 0), 24);
+	assert_int_equal(framed(), before);
+	/* The stream layer's request, as ebpf.c writes it. */
+	memset(&k, 0, sizeof(k));
+	memcpy(k.saddr, srv, 4);
+	memcpy(k.daddr, cli, 4);
+	k.sport = htons(80);
+	k.dport = htons(c.cport);
+	k.family = 4;
+	memset(&v, 0, sizeof(v));
+	v.from = c.sseq;
+	v.to = c.sseq + 2800;
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(skel->maps.skips), &k, &v, BPF_ANY), 0);
+	assert_int_equal(server_body(&c, 1400), 0);
+	assert_int_equal(server_body(&c, 1400), 0);
+	client(&c, GET);
+	assert_int_equal(server(&c, OK_HEAD("500"), 500), strlen(OK_HEAD("500")));
+	assert_int_equal(framed(), before + 1);
+}
+
 /* Midstream (no SYN-ACK seen): never framed. */
 static void test_midstream_not_framed(void **state)
 {
@@ -384,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_framed_xdp),
 		cmocka_unit_test(test_unusual_heads_copied),
 		cmocka_unit_test(test_requests_that_stop_framing),
+		cmocka_unit_test(test_framed_after_userspace_skip),
 		cmocka_unit_test(test_midstream_not_framed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

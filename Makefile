@@ -93,6 +93,7 @@ $(OUT)/rel/user/source/ebpf.o $(OUT)/san/user/source/ebpf.o $(OUT)/fuzz/user/sou
 $(OUT)/rel/user/source/kdrops.o $(OUT)/san/user/source/kdrops.o $(OUT)/fuzz/user/source/kdrops.o \
 $(OUT)/rel/user/source/sockowner.o $(OUT)/san/user/source/sockowner.o $(OUT)/fuzz/user/source/sockowner.o \
 $(OUT)/tests/test_capture_bpf $(OUT)/rel/tests/unit/test_capture_bpf.o: $(SKELS)
+$(OUT)/tests/test_frame_bpf $(OUT)/rel/tests/unit/test_frame_bpf.o: $(SKELS)
 
 # BPF: objects with clang against the committed vmlinux.h, skeletons with bpftool.
 $(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/faultline.h $(wildcard $(VMLINUX))

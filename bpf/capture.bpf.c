@@ -221,14 +221,14 @@ static __always_inline void capture_skb(struct __sk_buff *skb, __u8 direction)
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)skb->data, (void *)(long)skb->data_end);
-	caplen = clamp_snaplen(skip_caplen((void *)(long)skb->data,
-					   (void *)(long)skb->data_end, skb->len, &pk));
-	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
-		return;
 	if (bpf_dynptr_from_skb(skb, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return;
 	}
+	caplen = clamp_snaplen(skip_caplen(&src, (void *)(long)skb->data,
+					   (void *)(long)skb->data_end, skb->len, &pk));
+	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
+		return;
 	emit(&src, skb->len, caplen, skb->ifindex, direction, skip_wake(&src, &pk));
 }
 
@@ -255,14 +255,14 @@ int fl_xdp_ingress(struct xdp_md *ctx)
 
 	count(FL_CNT_PACKETS);
 	classify((void *)(long)ctx->data, (void *)(long)ctx->data_end);
-	caplen = clamp_snaplen(skip_caplen((void *)(long)ctx->data,
-					   (void *)(long)ctx->data_end, len, &pk));
-	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
-		return XDP_PASS;
 	if (bpf_dynptr_from_xdp(ctx, 0, &src)) {
 		count(FL_CNT_PARSE_FAIL);
 		return XDP_PASS;
 	}
+	caplen = clamp_snaplen(skip_caplen(&src, (void *)(long)ctx->data,
+					   (void *)(long)ctx->data_end, len, &pk));
+	if (caplen == 0 || caplen > FL_SNAPLEN_MAX)
+		return XDP_PASS;
 	emit(&src, len, caplen, ctx->ingress_ifindex, FL_DIR_INGRESS, skip_wake(&src, &pk));
 	return XDP_PASS;
 }

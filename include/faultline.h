@@ -58,6 +58,24 @@ struct fl_skip_val {
 	__u32 pad;
 };
 
+/*
+ * HTTP/1.x framing in the kernel (bpf/skip.bpf.h): per connection whose
+ * SYN-ACK the capture saw, keyed by the server's direction (as fl_skip_key).
+ * Written by the capture programs only.  `taint` is sticky: a request
+ * segment that was not one whole GET (a HEAD, a CONNECT, a body, two
+ * requests, a split head) ends framing on the connection.
+ */
+#define FL_FRAME_HEAD_MAX 2048   /* a head longer than this is not framed */
+
+struct fl_frame_val {
+	__u32 isn;         /* the server's ISN (its SYN-ACK's sequence number) */
+	__u32 high;        /* end of what the server sent (or announced, when framed) */
+	__u32 arm;         /* where the response to the last GET starts */
+	__u8 armed;
+	__u8 taint;
+	__u8 pad[2];
+};
+
 /* The largest tap.snaplen: the capture programs' copy buffer is sized from it. */
 #define FL_SNAPLEN_MAX 262144
 
@@ -84,6 +102,7 @@ enum fl_pkt_counter {
 	FL_CNT_ICMP_TIME_EXCEEDED,
 	FL_CNT_ICMP_OTHER_ERROR,
 	FL_CNT_ICMP_OTHER,
+	FL_CNT_HTTP_FRAMED,     /* HTTP/1.x responses the capture framed (bpf/skip.bpf.h) */
 	FL_CNT_MAX,
 };
 

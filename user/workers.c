@@ -796,6 +796,7 @@ static void workers_add_stats(const struct pipeline *fp, struct fl_stats *s, boo
 #undef ADD_ALL
 		s->capture.skipped_bytes += ws->capture.skipped_bytes;
 		s->capture.skip_requests += ws->capture.skip_requests;
+		s->capture.frame_disagreements += ws->capture.frame_disagreements;
 		if (snap)
 			pthread_mutex_unlock(&w->snap_lock);
 	}

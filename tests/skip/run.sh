@@ -12,8 +12,10 @@
 # so bodies carry holes and retransmissions inside skipped ranges.  Traffic:
 # nginx downloads with Content-Length and chunked (gzip), uploads (request
 # bodies), redis-cli SET/GET of large bulk strings, and a flow no dissector
-# claims (headers-only).  Checks: identical entries (times, ids and the
-# observation point aside), bytes skipped with skipping on and none off, and
+# claims (headers-only), a HEAD then a GET on one keep-alive connection and a
+# 204 (the kernel's own HTTP framing must stop at the HEAD).  Checks:
+# identical entries (times, ids and the observation point aside), bytes
+# skipped with skipping on and none off, responses the kernel framed, and
 # the stats keys.  Namespaces flsk-*, 198.18.250.0/24, 198.18.251.0/24.
 . "$(dirname "$0")/../lib/runner.sh"
 t_begin skip "$@"
@@ -80,6 +82,7 @@ http {
 		listen 198.18.251.2:80;
 		root $TMP/www;
 		location /upload { client_body_buffer_size 10m; return 201 "stored\n"; }
+		location /empty { return 204; }
 	}
 }
 NGX
@@ -117,6 +120,12 @@ ns_exec cli curl -s -o /dev/null --data-binary @"$TMP/www/mid.bin" "$U/upload" -
 ns_exec cli curl -s -o /dev/null -H 'Transfer-Encoding: chunked' --data-binary @"$TMP/www/mid.bin" \
 	"$U/upload" --max-time 60
 ns_exec cli curl -s -o /dev/null "$U/big.bin" --max-time 60
+# Kernel framing (bpf/skip.bpf.h): a HEAD on a keep-alive connection (its
+# response's Content-Length announces no body) ends framing there, so the GET
+# after it is left to userspace; a 204, then a GET framed on its connection.
+ns_exec cli curl -s -I -o /dev/null "$U/mid.bin" --max-time 60 --next -s -o /dev/null "$U/small.bin" \
+	--max-time 60
+ns_exec cli curl -s -o /dev/null "$U/empty" -o /dev/null "$U/mid.bin" --max-time 60
 # Redis: large bulk strings both ways on one connection.
 head -c 300000 /dev/urandom | base64 -w0 >"$TMP/val"
 ns_exec cli redis-cli -h 198.18.251.2 -x SET big <"$TMP/val" >/dev/null
@@ -159,6 +168,12 @@ fi
 t_jq "HTTP downloads, uploads and 404 seen" \
 	'[.[] | select(.protocol == "http")] | length >= 8 and (map(.response.status) | index(404) != null) and (map(.response.status) | index(403) == null)' \
 	"$TMP/A.out"
+t_jq "HEAD answered, 204 seen" \
+	'[.[] | select(.protocol == "http")] | (map(.request.method) | index("HEAD") != null) and (map(.response.status) | index(204) != null)' \
+	"$TMP/A.out"
+t_jq "skipping on: the capture programs framed HTTP responses, no disagreement" \
+	'.[0].capture.bpf.http_framed >= 5 and .[0].capture.frame_disagreements == 0' "$TMP/A.stats"
+t_jq "skipping off: nothing framed" '.[0].capture.bpf.http_framed == 0' "$TMP/B.stats"
 t_jq "redis GETs seen" '[.[] | select(.protocol == "redis")] | length >= 4' "$TMP/A.out"
 t_jq "retransmissions inside bodies counted" '.[0].tcp.retransmissions > 0' "$TMP/A.stats"
 t_jq "skipping on: most body bytes skipped, requests asked" \

@@ -256,6 +256,119 @@ static void test_late_retransmission_fills_skipped_hole(void **state)
 	h_free(on.h);
 }
 
+/*
+ * The kernel framing an HTTP/1.x response (bpf/skip.bpf.h skip_frame()): a
+ * segment carrying the head and the body's start (GSO) is copied up to the
+ * head's end, and the body's range is skipped from then on, before the
+ * dissector asked.  `frame` false: the segment goes as captured (a kernel
+ * that did not frame).
+ */
+static void send_framed(struct run *r, const char *head, const uint8_t *b, size_t blen,
+			bool frame)
+{
+	static uint8_t seg_buf[512 + 20000];
+	struct harness *h = r->h;
+	size_t hl = strlen(head), first = blen < 20000 ? blen : 20000;
+	memcpy(seg_buf, head, hl);
+	memcpy(seg_buf + hl, b, first);
+	struct decoded d;
+	memset(&d, 0, sizeof(d));
+	d.seq = h->seq[H_SERVER];
+	d.ack = h->seq[H_CLIENT];
+	d.tcp_flags = TCP_PSH | TCP_ACK;
+	d.payload = seg_buf;
+	d.payload_len = d.payload_caplen = (uint32_t)(hl + first);
+	if (r->skipping && frame) {
+		d.payload_caplen = (uint32_t)hl;
+		r->cut += first;
+		if (first < blen) {
+			struct fl_skip *k = &r->sim.range[H_SERVER];
+			memset(k, 0, sizeof(*k));
+			k->sport = 80;
+			k->from = d.seq + (uint32_t)hl;
+			k->to = k->from + (uint32_t)blen;
+			r->sim.set[H_SERVER] = true;
+		}
+	}
+	h->ts += 1000000;
+	h->f.last_ts_ns = h->ts;
+	stream_tcp_packet(&h->env, &h->f, H_SERVER, &d, h->ts, &h->origin);
+	h->seq[H_SERVER] += (uint32_t)(hl + first);
+	send_bytes(r, H_SERVER, b + first, blen - first);
+}
+
+static void http_framed(struct run *r)
+{
+	char head[256];
+	send_str(r, H_CLIENT, "GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", sizeof(body));
+	send_framed(r, head, body, sizeof(body), true);
+	/* A body inside the head's segment: only the cut. */
+	send_str(r, H_CLIENT, "GET /missing HTTP/1.1\r\nHost: a\r\n\r\n");
+	send_framed(r, "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n",
+		    (const uint8_t *)"not found", 9, true);
+	/* One the kernel left alone (chunked), then a framed one again. */
+	send_str(r, H_CLIENT, "GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n");
+	send_str(r, H_SERVER, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+	send_str(r, H_SERVER, "c350\r\n");
+	send_bytes(r, H_SERVER, body, 50000);
+	send_str(r, H_SERVER, "\r\n0\r\n\r\n");
+	send_str(r, H_CLIENT, "GET /mid HTTP/1.1\r\nHost: a\r\n\r\n");
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 70000);
+	send_framed(r, head, body, 70000, true);
+	finish_run(r);
+}
+
+static void test_kernel_framed_http(void **state)
+{
+	(void)state;
+	struct run off, on;
+	run_init(&off, false, 80);
+	http_framed(&off);
+	run_init(&on, true, 80);
+	http_framed(&on);
+	assert_int_equal(off.h->n, 4);
+	assert_same_entries(&off, &on);
+	assert_int_equal(on.h->stats.capture.frame_disagreements, 0);
+	/* Every byte of the framed bodies, and of the chunked one's asked range. */
+	assert_true(on.h->stats.capture.skipped_bytes >= sizeof(body) + 9 + 70000);
+	h_contains(on.h, 1, "\"status\":404");
+	h_free(off.h);
+	h_free(on.h);
+}
+
+/*
+ * A kernel that framed a response the dissector knows has no body (to a
+ * HEAD): the next response is cut where the dissector wants it.  The
+ * capture programs never do this (a HEAD stops framing on the connection);
+ * if they ever did, it is counted, and the cut bytes are truncated, not
+ * skipped.
+ */
+static void test_framing_disagreement_counted(void **state)
+{
+	(void)state;
+	struct run on;
+	char head[256];
+	run_init(&on, true, 80);
+	send_str(&on, H_CLIENT, "HEAD /big HTTP/1.1\r\nHost: a\r\n\r\n");
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", 30000);
+	/* The wrong range: as if the 30000 bytes of body followed. */
+	struct fl_skip *k = &on.sim.range[H_SERVER];
+	memset(k, 0, sizeof(*k));
+	k->sport = 80;
+	k->from = on.h->seq[H_SERVER] + (uint32_t)strlen(head);
+	k->to = k->from + 30000;
+	on.sim.set[H_SERVER] = true;
+	send_str(&on, H_SERVER, head);
+	send_str(&on, H_CLIENT, "GET /small HTTP/1.1\r\nHost: a\r\n\r\n");
+	send_str(&on, H_SERVER, "HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n");
+	send_bytes(&on, H_SERVER, body, 2000);
+	finish_run(&on);
+	assert_true(on.h->stats.capture.frame_disagreements >= 1);
+	assert_true(on.h->stats.tcp.truncated_bytes > 0);
+	h_free(on.h);
+}
+
 static void redis_bulk(struct run *r)
 {
 	char head[64];
@@ -533,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_http_downloads),
 		cmocka_unit_test(test_hole_and_retransmission_in_skipped_body),
 		cmocka_unit_test(test_late_retransmission_fills_skipped_hole),
+		cmocka_unit_test(test_kernel_framed_http),
+		cmocka_unit_test(test_framing_disagreement_counted),
 		cmocka_unit_test(test_redis_bulk_strings),
 		cmocka_unit_test(test_unclaimed_flow_headers_only),
 		cmocka_unit_test(test_dns_long_response),

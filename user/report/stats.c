@@ -52,6 +52,7 @@ void stats_to_doc(const struct fl_stats *s, struct doc *d)
 	if (s->capture.skipping) {
 		doc_add_int(d, o, "skipped_bytes", (int64_t)s->capture.skipped_bytes);
 		doc_add_int(d, o, "skip_requests", (int64_t)s->capture.skip_requests);
+		doc_add_int(d, o, "frame_disagreements", (int64_t)s->capture.frame_disagreements);
 	}
 	doc_add_int(d, o, "uptime_s", s->capture.now_ns > s->capture.start_ns ?
 		    (int64_t)((s->capture.now_ns - s->capture.start_ns) / 1000000000ull) : 0);

@@ -53,6 +53,7 @@ struct fl_stats {
 		bool skipping;               /* the source skips payload (eBPF, tap.skipPayload) */
 		uint64_t skipped_bytes;      /* payload not copied: body no dissector parses */
 		uint64_t skip_requests;      /* ranges the stream layer asked the source to skip */
+		uint64_t frame_disagreements; /* skipping's cuts on bytes a dissector wanted */
 	} capture;
 	struct {
 		uint64_t tcp, udp, active, evicted;

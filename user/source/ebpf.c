@@ -896,6 +896,7 @@ static void ebpf_describe(struct capture_source *base, struct doc *d, uint32_t c
 		[FL_CNT_ICMP_UNREACH] = "icmp_unreachable",
 		[FL_CNT_ICMP_TIME_EXCEEDED] = "icmp_time_exceeded",
 		[FL_CNT_ICMP_OTHER_ERROR] = "icmp_other_error", [FL_CNT_ICMP_OTHER] = "icmp_other",
+		[FL_CNT_HTTP_FRAMED] = "http_framed",
 	};
 	struct ebpf_source *s = (struct ebpf_source *)base;
 	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(s->cap->maps.counters);

@@ -93,6 +93,10 @@ struct stream {
 	 * cut bytes inside it are skipped, not truncated. */
 	bool skip_asked[2], skip_all[2];
 	uint32_t skip_from[2], skip_to[2];
+	/* The segment being reassembled was cut for skipping (headers only, or an
+	 * HTTP/1.x head the kernel framed): a cut of it the dissector wanted is a
+	 * disagreement between the kernel and the dissector. */
+	bool skip_cut;
 	/* The call in progress, for the reassembly sink. */
 	struct stream_env *env;
 	struct flow *f;
@@ -350,6 +354,8 @@ static void sink_gap(void *arg, const struct reasm_gap *g)
 	if (g->truncated) {
 		s->f->truncated_bytes += g->missing;
 		s->env->stats->tcp.truncated_bytes += g->missing;
+		if (s->skip_cut && s->env->ctl.skip)
+			s->env->stats->capture.frame_disagreements++;
 	} else {
 		s->f->missed_bytes += g->missing;
 		s->env->stats->tcp.missed_bytes += g->missing;
@@ -481,6 +487,23 @@ static void skip_request(const struct stream *s, int side, struct fl_skip *sk)
 	sk->all = s->skip_all[side];
 }
 
+/*
+ * Was this segment cut for skipping?  Sent as headers only (a skip range:
+ * the stream layer's or the kernel's framing), or an HTTP/1.x response
+ * copied up to the end of its head and no further, short of
+ * tap.payloadBytes (bpf/skip.bpf.h skip_frame()).
+ */
+static bool cut_for_skipping(const struct stream_env *env, const struct decoded *d)
+{
+	uint32_t n = d->payload_caplen, cap = env->cfg->payload_bytes;
+	if (!env->ctl.skip || n >= d->payload_len)
+		return false;
+	if (n == 0)
+		return true;
+	return n >= 16 && (cap == 0 || n < cap) && memcmp(d->payload, "HTTP/1.", 7) == 0 &&
+	       memcmp(d->payload + n - 4, "\r\n\r\n", 4) == 0;
+}
+
 /* The source may copy the side's payload again (the stream ended or starts over). */
 static void skip_forget(struct stream *s)
 {
@@ -571,9 +594,11 @@ void stream_tcp_packet(struct stream_env *env, struct flow *f, int side,
 	uint32_t seq = d->seq + ((flags & TCP_SYN) ? 1 : 0);
 	/* Sequence space from the headers (IP total length), bytes as captured. */
 	if (d->payload_len && !(flags & TCP_RST)) {
+		s->skip_cut = cut_for_skipping(env, d);
 		unsigned res = reasm_segment_wire(&s->dir[side], &renv, seq, d->payload,
 						  d->payload_caplen, d->payload_len,
 						  sink_of(s, side));
+		s->skip_cut = false;
 		uint32_t end = seq + d->payload_len;
 		bool behind = s->high_known[side] && SEQ_LEQ(end, s->high[side]);
 		if ((res & REASM_OUT_OF_ORDER) && !(res & REASM_RETRANSMISSION) && behind &&

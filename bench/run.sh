@@ -151,7 +151,8 @@ worst=$(awk -v n1=100000 -v fl1="$fl100" -v fb1="$fb100" -v r1="$rss100" -v n2=1
 	printf "%.1f", w }' 2>/dev/null)
 row memory "bytes per idle TCP flow (100k, 1M SYN flows; accounted and RSS)" "${worst:-?} B" "< 300 B" "$(judge "${worst:-999} < 300")"
 r=$(awk -v c="$captured" -v n="$npk" -v w="${wire:-0}" 'BEGIN { if (w > 0) printf "%.3f", (c + 24 * n) / w }')
-row copy "bytes copied per wire byte, workload (every payload byte copied)" "${r:-n/a}" "<= 0.10" "$( [ -n "$r" ] && judge "$r <= 0.10" || echo -)"
+# A file read copies every byte (nothing to skip): a reference for the live rows, not the target.
+row copy "bytes copied per wire byte, workload file (read copies every byte)" "${r:-n/a}" "reference" "-"
 # Payload skipping, live (bench/skipcost.sh): the HTTP download mix with skipping on and off.
 if grep -q '^skipcost ' "$out/skipcost.txt"; then
 	for m in off on; do

@@ -29,6 +29,8 @@ cc -O2 -Wall -Wextra -Werror -o "$outdir/blast" bench/blast.c || { echo "bpfns-n
 
 # shellcheck source=../tests/netns/lib.sh
 . tests/netns/lib.sh
+# shellcheck source=lib.sh
+. bench/lib.sh
 ns_prefix flt-bpfcost
 tmp=$(mktemp -d /tmp/flt-bpfcost.XXXXXX)
 stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo "")
@@ -42,19 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ns_add tx
-ns_add rx
-ns_link tx t0 198.18.68.1/24 rx r0 198.18.68.2/24
-RX=$(ns_name rx)
-ns_exec rx nft -f - <<'EOF'
-table inet fltbpfcost {
-	chain pre {
-		type filter hook prerouting priority -300;
-		udp dport 9000-9063 drop
-	}
-}
-EOF
-ns_exec tx ping -c 1 -W 1 198.18.68.2 >/dev/null 2>&1
+blast_link 198.18.68 fltbpfcost
 
 start() {   # HOOK
 	# Attached over netlink: bpftool net show lists those (not tcx links); the

@@ -39,6 +39,8 @@ cc -O2 -Wall -Wextra -Werror -o "$outdir/blast" bench/blast.c || { echo "bpfprof
 
 # shellcheck source=../tests/netns/lib.sh
 . tests/netns/lib.sh
+# shellcheck source=lib.sh
+. bench/lib.sh
 ns_prefix flbp-bench
 tmp=$(mktemp -d /tmp/flbp-bench.XXXXXX)
 CAP_PID=
@@ -50,19 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ns_add tx
-ns_add rx
-ns_link tx t0 198.18.69.1/24 rx r0 198.18.69.2/24
-RX=$(ns_name rx)
-ns_exec rx nft -f - <<'EOF'
-table inet flbpbench {
-	chain pre {
-		type filter hook prerouting priority -300;
-		udp dport 9000-9063 drop
-	}
-}
-EOF
-ns_exec tx ping -c 1 -W 1 198.18.69.2 >/dev/null 2>&1
+blast_link 198.18.69 flbpbench
 
 for hook in $hooks; do
 	for size in $sizes; do

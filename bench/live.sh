@@ -34,6 +34,8 @@ cc -O2 -Wall -Wextra -Werror -o "$outdir/blast" bench/blast.c || { echo "live-na
 
 # shellcheck source=../tests/netns/lib.sh
 . tests/netns/lib.sh
+# shellcheck source=lib.sh
+. bench/lib.sh
 ns_prefix flt-bench
 tmp=$(mktemp -d /tmp/flt-bench-live.XXXXXX)
 CAP_PID=
@@ -47,19 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ns_add tx
-ns_add rx
-ns_link tx t0 198.18.51.1/24 rx r0 198.18.51.2/24
-RX=$(ns_name rx)
-# The receiver drops the datagrams early (no ICMP replies to skew the rates).
-ns_exec rx nft -f - <<'EOF'
-table inet fltbench {
-	chain pre {
-		type filter hook prerouting priority -300;
-		udp dport 9000-9063 drop
-	}
-}
-EOF
+blast_link 198.18.51 fltbench
 if [ "${CONTEND:-0}" = 1 ]; then
 	taskset -c 1 sh -c 'while :; do :; done' &
 	HOG_PID=$!

@@ -22,7 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "capture.skel.h"
+#include "capture_skel.h"
 #include "faultline.h"
 
 #define HDRS 54     /* Ethernet, IPv4 and TCP without options */
@@ -31,12 +31,6 @@ static struct capture_bpf *skel;
 static struct ring_buffer *rb;
 static int records;
 static uint32_t last_caplen;
-
-static int silent(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	(void)l; (void)f; (void)ap;
-	return 0;
-}
 
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -49,42 +43,17 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* As ebpf.c loads them, with tap.skipPayload on. */
+/* Loaded as ebpf.c loads them (capture_skel.h), with tap.skipPayload on. */
+static void configure(struct capture_bpf *sk)
+{
+	sk->rodata->snaplen = 65535;
+	sk->rodata->skip_enabled = 1;
+}
+
 static int setup(void **state)
 {
-	int ncpu = libbpf_num_possible_cpus(), tmpl;
-
 	(void)state;
-	libbpf_set_print(silent);
-	skel = capture_bpf__open();
-	if (!skel)
-		return 0;
-	skel->rodata->snaplen = 65535;
-	skel->rodata->wakeup_bytes = 0;
-	skel->rodata->skip_enabled = 1;
-	bpf_map__set_max_entries(skel->maps.rings, (__u32)ncpu);
-	tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 1 << 20, NULL);
-	if (tmpl < 0 || bpf_map__set_inner_map_fd(skel->maps.rings, tmpl) ||
-	    capture_bpf__load(skel)) {
-		if (tmpl >= 0)
-			close(tmpl);
-		capture_bpf__destroy(skel);
-		skel = NULL;
-		return 0;
-	}
-	close(tmpl);
-	for (int cpu = 0; cpu < ncpu; cpu++) {
-		__u32 key = (__u32)cpu;
-		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, 1 << 20, NULL);
-		if (fd < 0 || bpf_map_update_elem(bpf_map__fd(skel->maps.rings), &key, &fd, BPF_ANY))
-			return -1;
-		if (cpu == 0)
-			rb = ring_buffer__new(fd, on_record, NULL, NULL);
-		else if (rb && ring_buffer__add(rb, fd, on_record, NULL))
-			return -1;
-		close(fd);
-	}
-	return rb ? 0 : -1;
+	return capture_skel_load(&skel, &rb, configure, on_record);
 }
 
 static int teardown(void **state)

@@ -893,24 +893,16 @@ static bool dns_long_gap(struct dns_state *s, struct dissect_ctx *ctx, int dir, 
 	struct dns_long *l = s->lng[dir];
 	if (!l || ctx->unconsumed[dir] || missing > l->remaining)
 		return false;
-	if (!ctx->skipped && !l->lost) {
-		/* A hole in a message: what waits on it is lost, as for a short one;
-		 * the length still says where the next message starts. */
-		l->lost = true;
-		if (dir == DISSECT_TO_SERVER) {
-			s->queries.unowned_missed += missing;
-		} else {
-			exchange_gap(&s->queries, ctx, dir, missing);
-			exchange_fail_all(&s->queries, ctx, FL_ERR_HALF_CONNECTION,
-					  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
-							 : "response missing: the capture lost bytes of the stream",
-					  "loss");
-		}
-	} else if (!ctx->skipped) {
+	/* A hole in a message: what waits on it is lost (once), as for a short one;
+	 * the length still says where the next message starts. */
+	if (!ctx->skipped) {
 		if (dir == DISSECT_TO_SERVER)
 			s->queries.unowned_missed += missing;
-		else
+		else if (l->lost)
 			exchange_gap(&s->queries, ctx, dir, missing);
+		else
+			exchange_lose_all(&s->queries, ctx, dir, missing);
+		l->lost = true;
 	}
 	l->remaining -= (uint32_t)missing;
 	if (!l->remaining)
@@ -1101,11 +1093,7 @@ static void dns_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir, 
 		return;
 	}
 	/* A hole among the answers may have held any waiting query's: what waits is lost. */
-	exchange_gap(&s->queries, ctx, dir, missing);
-	exchange_fail_all(&s->queries, ctx, FL_ERR_HALF_CONNECTION,
-			  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
-					 : "response missing: the capture lost bytes of the stream",
-			  "loss");
+	exchange_lose_all(&s->queries, ctx, dir, missing);
 	s->partial[dir] = false;
 	s->resync[dir] = true;
 }

@@ -204,6 +204,16 @@ void exchange_fail_all(struct exchange_queue *q, struct dissect_ctx *ctx, enum f
 		exchange_fail(q, ctx, q->head, type, message, reason, NULL);
 }
 
+void exchange_lose_all(struct exchange_queue *q, struct dissect_ctx *ctx, enum dissect_dir dir,
+		       uint64_t missing)
+{
+	exchange_gap(q, ctx, dir, missing);
+	exchange_fail_all(q, ctx, FL_ERR_HALF_CONNECTION,
+			  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
+					 : "response missing: the capture lost bytes of the stream",
+			  "loss");
+}
+
 void exchange_expire(struct exchange_queue *q, struct dissect_ctx *ctx)
 {
 	if (ctx->timeout_ms == 0)

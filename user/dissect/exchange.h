@@ -153,6 +153,13 @@ void exchange_fail(struct exchange_queue *q, struct dissect_ctx *ctx, struct exc
 /* Fail every waiting exchange the same way (a hole lost them all, ...). */
 void exchange_fail_all(struct exchange_queue *q, struct dissect_ctx *ctx, enum fl_error_type type,
 		       const char *message, const char *reason);
+/*
+ * `missing` bytes of `dir` never captured (or cut, ctx->truncated) took the
+ * framing with them: exchange_gap(), then every waiting exchange fails as a
+ * response missing for that loss.
+ */
+void exchange_lose_all(struct exchange_queue *q, struct dissect_ctx *ctx, enum dissect_dir dir,
+		       uint64_t missing);
 
 /*
  * By packet time (ctx->ts_ns), the exchanges waiting longer than

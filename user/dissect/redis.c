@@ -480,11 +480,7 @@ static void redis_gap(void *state, struct dissect_ctx *ctx, enum dissect_dir dir
 		return;
 	}
 	/* Framing is lost: what waits is lost with it; both directions start over. */
-	exchange_gap(&s->cmds, ctx, dir, missing);
-	exchange_fail_all(&s->cmds, ctx, FL_ERR_HALF_CONNECTION,
-			  ctx->truncated ? "response missing: the capture's snaplen cut the stream"
-					 : "response missing: the capture lost bytes of the stream",
-			  "loss");
+	exchange_lose_all(&s->cmds, ctx, dir, missing);
 	for (int d = 0; d < 2; d++) {
 		resp_reset(&s->rd[d]);
 		s->resync[d] = true;

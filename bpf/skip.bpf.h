@@ -64,6 +64,13 @@ struct skip_peek {
 	bool dns;
 };
 
+/* Does p[] (8 bytes at least) start an HTTP/1.x status line ("HTTP/1.")? */
+static __always_inline bool http1_status(const __u8 *p)
+{
+	return p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
+	       p[6] == '.';
+}
+
 /*
  * Wake the reader now, not once wakeup_bytes wait, when the segment starts
  * an HTTP response ("HTTP/1.") or a long DNS-over-TCP message (port 53: its
@@ -78,13 +85,11 @@ static __always_inline bool skip_wake(struct bpf_dynptr *src, const struct skip_
 
 	if (!pk->off || bpf_dynptr_read(p, sizeof(p), src, pk->off, 0))
 		return false;
-	if (p[0] == 'H' && p[1] == 'T' && p[2] == 'T' && p[3] == 'P' && p[4] == '/' && p[5] == '1' &&
-	    p[6] == '.')
+	if (http1_status(p))
 		return true;
 	return pk->dns && ((((__u32)p[0] << 8 | p[1]) >= FL_SKIP_DNS_LONG && p[6] == 0 && p[7] == 1) ||
 			   ((p[2] & 0x80) && p[4] == 0 && p[5] == 1));
 }
-
 
 /*
  * The head scanner, one byte per bpf_loop() step: CRLF lines only, no
@@ -305,9 +310,7 @@ static __always_inline __u64 skip_frame(struct bpf_dynptr *src, struct fl_skip_k
 	}
 	/* The start first: most segments are not what is looked for. */
 	if (bpf_dynptr_read(p, 8, src, off, 0) ||
-	    (server ? p[0] != 'H' || p[1] != 'T' || p[2] != 'T' || p[3] != 'P' || p[4] != '/' ||
-			      p[5] != '1' || p[6] != '.'
-		    : p[0] != 'G' || p[1] != 'E' || p[2] != 'T' || p[3] != ' ')) {
+	    (server ? !http1_status(p) : p[0] != 'G' || p[1] != 'E' || p[2] != 'T' || p[3] != ' ')) {
 		if (!server) {
 			fv->taint = 1;
 			fv->armed = 0;
@@ -316,8 +319,7 @@ static __always_inline __u64 skip_frame(struct bpf_dynptr *src, struct fl_skip_k
 	}
 	n = head_scan(src, off, paylen, p, &cl, &has_cl);
 	if (!server) {
-		if (n != paylen || has_cl || p[0] != 'G' || p[1] != 'E' || p[2] != 'T' ||
-		    p[3] != ' ') {
+		if (n != paylen || has_cl) {
 			fv->taint = 1;         /* not one whole GET: no more framing here */
 			fv->armed = 0;
 		} else if (ack == fv->high) {
@@ -330,9 +332,9 @@ static __always_inline __u64 skip_frame(struct bpf_dynptr *src, struct fl_skip_k
 	}
 	if (!n || !has_cl || cl == 0 || cl > (1u << 30) || paylen - n > cl)
 		return caplen;
-	/* "HTTP/1.x SSS " with a status whose response has a body (not 1xx, 204, 304). */
-	if (p[0] != 'H' || p[1] != 'T' || p[2] != 'T' || p[3] != 'P' || p[4] != '/' ||
-	    p[5] != '1' || p[6] != '.' || p[7] < '0' || p[7] > '9' || p[8] != ' ' ||
+	/* "HTTP/1.x SSS " (its start checked above) with a status whose response has a
+	 * body (not 1xx, 204, 304). */
+	if (p[7] < '0' || p[7] > '9' || p[8] != ' ' ||
 	    p[9] < '2' || p[9] > '9' || p[10] < '0' || p[10] > '9' || p[11] < '0' ||
 	    p[11] > '9' || (p[12] != ' ' && p[12] != '\r') ||
 	    (p[10] == '0' && p[11] == '4' && (p[9] == '2' || p[9] == '3')))

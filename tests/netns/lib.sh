@@ -97,10 +97,12 @@ fl_capture_wait() {
 # fl_named_start NAME NS IFACE DURATION ARGS...: an eBPF capture on IFACE in namespace NS,
 # its JSON entries (--all) in $TMP/NAME.out, stderr in $TMP/NAME.err, control socket
 # $TMP/NAME.sock, pid in PID_NAME; waits until it captures.  1 (stderr shown) if it did not.
-# For suites that run several captures side by side (skip, skipdns).
+# For suites that run several captures side by side (skip, skipdns); their cleanup calls
+# fl_named_kill.
 fl_named_start() {
 	local name=$1 ns=$2 ifc=$3 duration=$4 pid
 	shift 4
+	FL_NAMED="${FL_NAMED:-} $name"
 	ip netns exec "$(ns_name "$ns")" "$BIN" capture -i "$ifc" --backend ebpf --socket "$TMP/$name.sock" \
 		-o json --all --duration "$duration" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
 	pid=$!
@@ -120,6 +122,16 @@ fl_named_stop() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	eval "PID_$1="
+}
+
+# fl_named_kill: SIGKILL to every capture fl_named_start started that still runs (cleanup).
+fl_named_kill() {
+	local name pid
+	for name in ${FL_NAMED:-}; do
+		eval "pid=\${PID_$name:-}"
+		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	done
+	return 0
 }
 
 # fl_capture_stop: SIGINT, 5 s to exit, then SIGKILL; CAP_PID is emptied.

@@ -29,10 +29,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 . tests/netns/lib.sh
 ns_prefix dnsskip
 TMP=$T_TMP
-PID_A= PID_B=
 cleanup() {
-	[ -n "$PID_A" ] && kill -KILL "$PID_A" 2>/dev/null
-	[ -n "$PID_B" ] && kill -KILL "$PID_B" 2>/dev/null
+	fl_named_kill
 	[ -n "${KEEP_TMP:-}" ] && cp -r "$TMP" /tmp/dnsskip-kept
 	ns_teardown
 }

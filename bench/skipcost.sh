@@ -94,11 +94,14 @@ sysctl -qw kernel.bpf_stats_enabled=1
 read -r ta0 ca0 < <(prog_time srv s0)
 read -r tb0 cb0 < <(prog_time rtr r1)
 U=http://198.18.251.2
-for _ in $(seq 1 "$rounds"); do
-	ns_exec cli curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null --max-time 30 \
-		"$U/big.bin" "$U/mid.bin" "$U/small.bin" "$U/missing"
-	ns_exec cli curl -s -o /dev/null -H 'Accept-Encoding: gzip' --max-time 30 "$U/text.txt"
-done
+mix() {   # ROUNDS: the download mix (four files on one keep-alive connection, a gzip'd text)
+	for _ in $(seq 1 "$1"); do
+		ns_exec cli curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null --max-time 30 \
+			"$U/big.bin" "$U/mid.bin" "$U/small.bin" "$U/missing"
+		ns_exec cli curl -s -o /dev/null -H 'Accept-Encoding: gzip' --max-time 30 "$U/text.txt"
+	done
+}
+mix "$rounds"
 sleep 1
 read -r ta1 ca1 < <(prog_time srv s0)
 read -r tb1 cb1 < <(prog_time rtr r1)
@@ -126,11 +129,7 @@ stop() {   # VAR
 command -v python3 >/dev/null || exit 0
 stop PA; stop PB
 start PA srv s0 -w "$tmp/PA.pcap" || exit 0
-for _ in $(seq 1 "${BREAKDOWN_ROUNDS:-5}"); do
-	ns_exec cli curl -s -o /dev/null -o /dev/null -o /dev/null -o /dev/null --max-time 30 \
-		"$U/big.bin" "$U/mid.bin" "$U/small.bin" "$U/missing"
-	ns_exec cli curl -s -o /dev/null -H 'Accept-Encoding: gzip' --max-time 30 "$U/text.txt"
-done
+mix "${BREAKDOWN_ROUNDS:-5}"
 sleep 1
 stop PA
 python3 bench/skipbreakdown.py "$tmp/PA.pcap"

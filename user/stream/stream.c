@@ -172,6 +172,17 @@ static void set_client(struct stream *s, int client_side)
 	s->f->client_known = true;
 }
 
+/* The dissector's state freed and given back to the budget; the stream has none after. */
+static void release_dissector(struct stream_env *env, struct stream *s)
+{
+	if (s->ops && s->state) {
+		s->ops->free(s->state);
+		env->stats->memory.stream_bytes -= s->ops->state_size;
+	}
+	s->ops = NULL;
+	s->state = NULL;
+}
+
 static bool select_dissector(struct stream *s, const struct dissector_ops *ops)
 {
 	struct dissect_ctx ctx;
@@ -729,12 +740,7 @@ void stream_idle(struct stream_env *env, struct flow *f, uint64_t now_ns)
 	struct reasm_env renv = reasm_env_of(env);
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
-	if (s->ops && s->state) {
-		s->ops->free(s->state);
-		env->stats->memory.stream_bytes -= s->ops->state_size;
-	}
-	s->ops = NULL;
-	s->state = NULL;
+	release_dissector(env, s);
 	s->unrecognised = 0;
 	s->unrecognised_ts = 0;
 	s->ended = false;
@@ -769,10 +775,7 @@ void stream_free(struct stream_env *env, struct flow *f)
 	skip_forget(s);
 	for (int i = 0; i < 2; i++)
 		reasm_free(&s->dir[i], &renv);
-	if (s->ops && s->state) {
-		s->ops->free(s->state);
-		env->stats->memory.stream_bytes -= s->ops->state_size;
-	}
+	release_dissector(env, s);
 	free(s);
 	env->stats->memory.stream_bytes -= sizeof(*s);
 	*slot_of(env, f) = NULL;
